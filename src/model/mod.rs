@@ -1,0 +1,138 @@
+//! Validated domain types: what a scenario means once it has been checked.
+//!
+//! The engine only ever sees these. Every optional key of the file has been
+//! resolved to its default, every name to an index, and every per-unit
+//! override to the effective terms of that unit under that policy.
+
+pub mod trial;
+
+/// The three roles of a reset (see the model contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Long-term, high-intensity investment.
+    Core,
+    /// Capitalised: sold or spun off as fast as value allows.
+    NonCore,
+    /// Funded for a fixed cycle as an independent subsidiary.
+    Innovation,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "core" => Some(Role::Core),
+            "non_core" => Some(Role::NonCore),
+            "innovation" => Some(Role::Innovation),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Core => "core",
+            Role::NonCore => "non_core",
+            Role::Innovation => "innovation",
+        }
+    }
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub currency: String,
+    pub trials: u64,
+    pub seed: u64,
+    pub steps_per_year: u32,
+    /// Whole years, strictly increasing.
+    pub horizons: Vec<u32>,
+    pub discount_rate: f64,
+    /// Index into `policies` of the policy others are compared against.
+    pub baseline: usize,
+    pub factors: Vec<String>,
+    pub units: Vec<Unit>,
+    pub policies: Vec<Policy>,
+}
+
+impl Scenario {
+    /// Number of steps in a trial: max(horizons) x steps_per_year.
+    pub fn steps(&self) -> usize {
+        *self.horizons.last().unwrap_or(&0) as usize * self.steps_per_year as usize
+    }
+
+    pub fn dt(&self) -> f64 {
+        1.0 / self.steps_per_year as f64
+    }
+}
+
+/// One business group or unit, as it is under every policy.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    pub name: String,
+    /// The role in the file; a policy may move the unit to another role.
+    pub role: Role,
+    /// Annual revenue run-rate at t = 0.
+    pub revenue: f64,
+    pub growth: f64,
+    pub volatility: f64,
+    pub margin: f64,
+    pub target_margin: f64,
+    pub margin_speed: f64,
+    pub multiple_median: f64,
+    pub multiple_dispersion: f64,
+    /// One loading per factor, in factor order (0 where not given).
+    pub loadings: Vec<f64>,
+    /// sqrt(1 - sum of squared loadings): weight of the unit's own shock.
+    pub idiosyncratic: f64,
+    pub max_uplift: f64,
+    pub half_saturation: f64,
+    pub jumps: Option<Jumps>,
+}
+
+/// Downside (or upside) shocks: Poisson arrivals of normal log jumps.
+#[derive(Clone, Copy, Debug)]
+pub struct Jumps {
+    pub rate: f64,
+    pub mean: f64,
+    pub stdev: f64,
+}
+
+/// A policy: how much cash is reinvested and on what terms per unit.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub name: String,
+    pub description: String,
+    pub reinvest_share: f64,
+    pub recycle_share: f64,
+    /// Effective terms of each unit (in unit order) under this policy.
+    pub terms: Vec<Terms>,
+}
+
+/// The effective terms of one unit under one policy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Terms {
+    pub role: Role,
+    /// Investment / revenue per year (core and non_core).
+    pub intensity: f64,
+    /// Exit of a non_core unit; `None` keeps it.
+    pub exit: Option<Exit>,
+    /// Innovation budget per year while funded.
+    pub budget: f64,
+    /// Innovation funding years.
+    pub years: f64,
+    pub gate: Option<Gate>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exit {
+    pub after: f64,
+    pub window: f64,
+    pub discount: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gate {
+    pub year: f64,
+    pub min_revenue_multiple: f64,
+}

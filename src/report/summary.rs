@@ -1,0 +1,218 @@
+//! `summary.json` and `summary.csv` in the form the model contract gives.
+
+use serde::Serialize;
+
+use crate::model::trial::{Layout, Metric, Plan};
+use crate::model::Scenario;
+use crate::stats::{Accumulator, Stats};
+
+/// One row: a metric of one policy at one horizon.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Row {
+    pub policy: String,
+    pub horizon: u32,
+    pub metric: &'static str,
+    pub unit: Option<String>,
+    pub mean: f64,
+    pub stdev: f64,
+    pub stderr: f64,
+    pub p5: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p95: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Share of trials in which a policy's value beat the baseline's.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Prob {
+    pub policy: String,
+    pub horizon: u32,
+    pub p: f64,
+}
+
+/// Group revenue (sum over held units) after a step: the fan chart's data.
+/// An extension of the contract's summary, under the key `revenue_path`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PathPoint {
+    pub policy: String,
+    /// 1-based step count; `t` = step / steps_per_year.
+    pub step: usize,
+    pub t: f64,
+    pub mean: f64,
+    pub p5: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p95: f64,
+}
+
+/// The whole summary of a run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub trials: u64,
+    pub seed: u64,
+    pub currency: String,
+    pub rows: Vec<Row>,
+    pub prob_beats_baseline: Vec<Prob>,
+    pub revenue_path: Vec<PathPoint>,
+}
+
+fn row(policy: &str, horizon: u32, metric: Metric, unit: Option<String>, s: Stats) -> Row {
+    let [p5, p25, p50, p75, p95] = s.quantiles;
+    Row {
+        policy: policy.to_string(),
+        horizon,
+        metric: metric.name(),
+        unit,
+        mean: s.mean,
+        stdev: s.stdev,
+        stderr: s.stderr,
+        p5,
+        p25,
+        p50,
+        p75,
+        p95,
+        min: s.min,
+        max: s.max,
+    }
+}
+
+impl Summary {
+    pub fn new(scenario: &Scenario, plan: &Plan, acc: &Accumulator) -> Summary {
+        let layout: &Layout = &plan.layout;
+        let mut rows = Vec::new();
+        let mut probs = Vec::new();
+        let delta_slots = layout.delta_indices();
+        for (p, policy) in scenario.policies.iter().enumerate() {
+            for (h, &years) in scenario.horizons.iter().enumerate() {
+                for metric in layout.report_metrics() {
+                    let unit = metric.unit().map(|u| scenario.units[u].name.clone());
+                    let s = acc.stats(layout.index(p, h, metric));
+                    rows.push(row(&policy.name, years, metric, unit, s));
+                }
+                let slot = layout.index(p, h, Metric::DeltaValue);
+                let k = delta_slots.iter().position(|&d| d == slot).unwrap_or(0);
+                probs.push(Prob {
+                    policy: policy.name.clone(),
+                    horizon: years,
+                    p: acc.positive[k] as f64 / acc.trials.max(1) as f64,
+                });
+            }
+        }
+        let mut revenue_path = Vec::new();
+        for (p, policy) in scenario.policies.iter().enumerate() {
+            for (i, &k) in layout.path_steps.iter().enumerate() {
+                let s = acc.stats(layout.path_index(p, i));
+                let [p5, p25, p50, p75, p95] = s.quantiles;
+                revenue_path.push(PathPoint {
+                    policy: policy.name.clone(),
+                    step: k + 1,
+                    t: (k + 1) as f64 / scenario.steps_per_year as f64,
+                    mean: s.mean,
+                    p5,
+                    p25,
+                    p50,
+                    p75,
+                    p95,
+                });
+            }
+        }
+        Summary {
+            scenario: scenario.name.clone(),
+            trials: acc.trials,
+            seed: scenario.seed,
+            currency: scenario.currency.clone(),
+            rows,
+            prob_beats_baseline: probs,
+            revenue_path,
+        }
+    }
+
+    /// The row of a metric, if present.
+    pub fn row(
+        &self,
+        policy: &str,
+        horizon: u32,
+        metric: &str,
+        unit: Option<&str>,
+    ) -> Option<&Row> {
+        self.rows.iter().find(|r| {
+            r.policy == policy
+                && r.horizon == horizon
+                && r.metric == metric
+                && r.unit.as_deref() == unit
+        })
+    }
+
+    pub fn prob(&self, policy: &str, horizon: u32) -> Option<f64> {
+        self.prob_beats_baseline
+            .iter()
+            .find(|p| p.policy == policy && p.horizon == horizon)
+            .map(|p| p.p)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("summary serialises");
+        s.push('\n');
+        s
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max\n",
+        );
+        for r in &self.rows {
+            let fields = [
+                csv_field(&r.policy),
+                r.horizon.to_string(),
+                r.metric.to_string(),
+                r.unit.as_deref().map(csv_field).unwrap_or_default(),
+                num(r.mean),
+                num(r.stdev),
+                num(r.stderr),
+                num(r.p5),
+                num(r.p25),
+                num(r.p50),
+                num(r.p75),
+                num(r.p95),
+                num(r.min),
+                num(r.max),
+            ];
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Shortest representation that reads back to the same f64 (as in JSON).
+fn num(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_default()
+}
+
+/// RFC 4180 quoting where needed.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("Taobao & Tmall"), "Taobao & Tmall");
+        assert_eq!(csv_field("A, B"), "\"A, B\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(num(1.5), "1.5");
+        assert_eq!(num(-0.25), "-0.25");
+    }
+}

@@ -1,0 +1,285 @@
+//! Streaming statistics: everything a run reports is aggregated as trials
+//! are produced, so memory does not grow with the number of trials.
+//!
+//! Each metric has a [`MetricAcc`]: a quantile [`Sketch`], exact sums of the
+//! first two (shifted) moments, and min/max. Within one fixed-size trial block
+//! the moments are summed in plain `f64`, in trial order, which is
+//! deterministic because the block's trials are; at the end of the block
+//! those partial sums go into [`ExactSum`]s. Everything that crosses a block
+//! boundary is therefore exact, and merging accumulators in any order or
+//! grouping (threads, shards) yields bit-identical results.
+
+pub mod exact;
+pub mod sketch;
+
+pub use exact::ExactSum;
+pub use sketch::Sketch;
+
+use serde::{Deserialize, Serialize};
+
+/// The quantile levels every summary row reports.
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
+
+/// Aggregate of one metric over many trials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricAcc {
+    pub sketch: Sketch,
+    /// Sum of (x - shift).
+    s1: ExactSum,
+    /// Sum of (x - shift)^2.
+    s2: ExactSum,
+    min: f64,
+    max: f64,
+}
+
+impl Default for MetricAcc {
+    fn default() -> Self {
+        MetricAcc {
+            sketch: Sketch::new(),
+            s1: ExactSum::new(),
+            s2: ExactSum::new(),
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+/// Summary figures of one metric, as reported.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub n: u64,
+    pub mean: f64,
+    /// Sample standard deviation (n - 1 denominator; 0 when n < 2).
+    pub stdev: f64,
+    /// Standard error of the mean: stdev / sqrt(n).
+    pub stderr: f64,
+    /// p5, p25, p50, p75, p95.
+    pub quantiles: [f64; 5],
+    pub min: f64,
+    pub max: f64,
+}
+
+impl MetricAcc {
+    pub fn merge(&mut self, other: &MetricAcc) {
+        self.sketch.merge(&other.sketch);
+        self.s1.merge(&other.s1);
+        self.s2.merge(&other.s2);
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Final figures; `shift` must be the one the sums were taken around.
+    pub fn stats(&self, shift: f64) -> Stats {
+        let n = self.sketch.count();
+        if n == 0 {
+            return Stats {
+                n,
+                mean: f64::NAN,
+                stdev: f64::NAN,
+                stderr: f64::NAN,
+                quantiles: [f64::NAN; 5],
+                min: f64::NAN,
+                max: f64::NAN,
+            };
+        }
+        let nf = n as f64;
+        let s1 = self.s1.value();
+        let s2 = self.s2.value();
+        let mean = shift + s1 / nf;
+        let var = if n > 1 {
+            ((s2 - s1 * s1 / nf) / (nf - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        let stdev = var.sqrt();
+        let mut quantiles = [0.0; 5];
+        for (slot, &q) in quantiles.iter_mut().zip(QUANTILES.iter()) {
+            // Clamping to the exact extremes makes degenerate distributions
+            // (all trials equal) report that value exactly.
+            *slot = self
+                .sketch
+                .quantile(q)
+                .unwrap_or(f64::NAN)
+                .clamp(self.min, self.max);
+        }
+        Stats {
+            n,
+            mean,
+            stdev,
+            stderr: stdev / nf.sqrt(),
+            quantiles,
+            min: self.min,
+            max: self.max,
+        }
+    }
+
+    /// Quantile at any level, clamped to the exact extremes.
+    pub fn quantile(&self, q: f64) -> f64 {
+        self.sketch
+            .quantile(q)
+            .map(|v| v.clamp(self.min, self.max))
+            .unwrap_or(f64::NAN)
+    }
+
+    pub fn min(&self) -> f64 {
+        self.min
+    }
+
+    pub fn max(&self) -> f64 {
+        self.max
+    }
+
+    /// A canonical copy for serialisation (trimmed sketch stores).
+    pub fn canonical(&self) -> MetricAcc {
+        MetricAcc {
+            sketch: self.sketch.canonical(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The aggregate of a set of metrics over trials, plus counts of trials in
+/// which given metrics were positive (used for the probability of beating
+/// the baseline).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Accumulator {
+    /// Per metric: the shift moments are taken around (the pilot trial's
+    /// value), so that variance is computed without cancellation.
+    pub shift: Vec<f64>,
+    pub metrics: Vec<MetricAcc>,
+    /// Metric indices whose positive outcomes are counted.
+    pub counted: Vec<usize>,
+    /// Per entry of `counted`: trials with a value > 0.
+    pub positive: Vec<u64>,
+    pub trials: u64,
+    /// Partial sums of the block under way (not serialised).
+    #[serde(skip)]
+    block: Vec<[f64; 2]>,
+    /// First non-finite value seen: (metric index, trial index).
+    pub non_finite: Option<(usize, u64)>,
+}
+
+impl Accumulator {
+    pub fn new(shift: Vec<f64>, counted: Vec<usize>) -> Self {
+        let n = shift.len();
+        Accumulator {
+            metrics: vec![MetricAcc::default(); n],
+            block: vec![[0.0; 2]; n],
+            positive: vec![0; counted.len()],
+            counted,
+            shift,
+            trials: 0,
+            non_finite: None,
+        }
+    }
+
+    /// Adds one trial's values (one per metric, in metric order).
+    #[inline]
+    pub fn push_trial(&mut self, trial: u64, values: &[f64]) {
+        debug_assert_eq!(values.len(), self.metrics.len());
+        for (i, ((&x, m), (b, &k))) in values
+            .iter()
+            .zip(self.metrics.iter_mut())
+            .zip(self.block.iter_mut().zip(self.shift.iter()))
+            .enumerate()
+        {
+            if !x.is_finite() {
+                if self.non_finite.is_none_or(|(_, t)| trial < t) {
+                    self.non_finite = Some((i, trial));
+                }
+                continue;
+            }
+            m.sketch.add(x);
+            m.min = m.min.min(x);
+            m.max = m.max.max(x);
+            let d = x - k;
+            b[0] += d;
+            b[1] += d * d;
+        }
+        for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
+            if values[i] > 0.0 {
+                *c += 1;
+            }
+        }
+        self.trials += 1;
+    }
+
+    /// Closes the current block: its float partial sums become exact.
+    pub fn end_block(&mut self) {
+        for (m, b) in self.metrics.iter_mut().zip(self.block.iter_mut()) {
+            m.s1.add(b[0]);
+            m.s2.add(b[1]);
+            *b = [0.0; 2];
+        }
+    }
+
+    /// Merges another accumulator over disjoint whole blocks.
+    pub fn merge(&mut self, other: &Accumulator) {
+        for (a, b) in self.metrics.iter_mut().zip(&other.metrics) {
+            a.merge(b);
+        }
+        for (a, b) in self.positive.iter_mut().zip(&other.positive) {
+            *a += b;
+        }
+        self.trials += other.trials;
+        self.non_finite = match (self.non_finite, other.non_finite) {
+            (Some(a), Some(b)) => Some(if b.1 < a.1 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+    }
+
+    pub fn stats(&self, metric: usize) -> Stats {
+        self.metrics[metric].stats(self.shift[metric])
+    }
+
+    /// Restores the block buffer after deserialisation.
+    pub fn ready(mut self) -> Self {
+        self.block = vec![[0.0; 2]; self.metrics.len()];
+        self
+    }
+
+    pub fn canonical(&self) -> Accumulator {
+        Accumulator {
+            metrics: self.metrics.iter().map(MetricAcc::canonical).collect(),
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_match_direct_computation() {
+        let xs: Vec<f64> = (0..1000).map(|i| 100.0 + (i as f64 * 0.7).cos()).collect();
+        let mut acc = Accumulator::new(vec![xs[0]], vec![0]);
+        for (t, &x) in xs.iter().enumerate() {
+            acc.push_trial(t as u64, &[x]);
+            if t % 64 == 63 {
+                acc.end_block();
+            }
+        }
+        acc.end_block();
+        let s = acc.stats(0);
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
+        assert!((s.mean - mean).abs() < 1e-12);
+        assert!((s.stdev - var.sqrt()).abs() < 1e-10);
+        assert_eq!(acc.positive[0], 1000);
+        assert!(s.quantiles.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn constant_values_give_exact_figures() {
+        let mut acc = Accumulator::new(vec![3.25], vec![]);
+        for t in 0..100 {
+            acc.push_trial(t, &[3.25]);
+        }
+        acc.end_block();
+        let s = acc.stats(0);
+        assert_eq!(s.mean, 3.25);
+        assert_eq!(s.stdev, 0.0);
+        assert!(s.quantiles.iter().all(|&q| q == 3.25));
+    }
+}
