@@ -43,18 +43,27 @@ fn key_at(text: &str, offset: usize) -> String {
     let offset = offset.min(text.len());
     let mut table = String::new();
     let mut line_key = String::new();
+    let mut arrays: std::collections::HashMap<String, usize> = Default::default();
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
         let end = pos + line.len();
         let t = line.trim();
         if t.starts_with('[') {
-            table = t
+            let name = t
                 .trim_start_matches('[')
                 .split(']')
                 .next()
                 .unwrap_or("")
                 .trim()
                 .to_string();
+            table = if t.starts_with("[[") {
+                // An array of tables: name the element, e.g. units[2].
+                let n = arrays.entry(name.clone()).or_insert(0);
+                *n += 1;
+                format!("{name}[{}]", *n - 1)
+            } else {
+                name
+            };
         }
         if offset >= pos && offset < end.max(pos + 1) {
             if let Some((k, _)) = t.split_once('=') {
