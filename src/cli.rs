@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
+
+use crate::shard::ShardSpec;
 
 /// Monte Carlo simulator for corporate portfolio strategy.
 ///
@@ -10,10 +12,28 @@ use clap::Parser;
 /// the same random draws, prints the headline table and writes
 /// summary.json and summary.csv to the output folder.
 #[derive(Debug, Parser)]
-#[command(name = "simulate", version, about, long_about)]
+#[command(
+    name = "simulate",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `simulate SCENARIO [options]`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// The scenario file (TOML).
-    pub scenario: PathBuf,
+    #[arg(required = true)]
+    pub scenario: Option<PathBuf>,
 
     /// Number of Monte Carlo trials (overrides scenario.trials).
     #[arg(long, value_name = "N")]
@@ -31,6 +51,34 @@ pub struct Cli {
     /// The numbers do not depend on it.
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+
+    /// Run only shard I of N (0-based) and write a partial result
+    /// `shard-I-of-N.partial` into the output folder; combine the shards
+    /// with `simulate merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ShardSpec>,
+
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Combine the partial results of a sharded run into the outputs of a
+    /// single run (identical summary.json and summary.csv).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Partial result files (or folders holding *.partial files).
+    #[arg(required = true, value_name = "PARTIAL")]
+    pub partials: Vec<PathBuf>,
+
+    /// Output folder [default: output/<scenario file stem of the run>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 
     /// Print nothing but errors.
     #[arg(long, short)]

@@ -13,6 +13,7 @@ pub mod model;
 pub mod output;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 
 use std::io::IsTerminal;
@@ -26,11 +27,7 @@ pub use error::{Error, Result};
 
 /// The default output folder of a scenario: `output/<file stem>`.
 pub fn default_out(scenario: &Path) -> PathBuf {
-    let stem = scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    PathBuf::from("output").join(stem)
+    PathBuf::from("output").join(stem(scenario))
 }
 
 /// A progress bar on stderr that appears only once a run has lasted a
@@ -85,10 +82,22 @@ pub fn install_interrupt_handler() {
     });
 }
 
-/// `simulate SCENARIO`: the whole run.
-pub fn run(cli: &cli::Cli) -> Result<()> {
-    let mut scenario = scenario::load(&cli.scenario)?;
-    if let Some(t) = cli.trials {
+/// Dispatches a parsed command line.
+pub fn main_with(cli: &cli::Cli) -> Result<()> {
+    match &cli.command {
+        Some(cli::Command::Merge(args)) => merge(args),
+        None => run(&cli.run),
+    }
+}
+
+/// `simulate SCENARIO`: the whole run (or one shard of it).
+pub fn run(args: &cli::RunArgs) -> Result<()> {
+    let path = args
+        .scenario
+        .as_deref()
+        .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
+    let mut scenario = scenario::load(path)?;
+    if let Some(t) = args.trials {
         if t == 0 || t > scenario::validate::MAX_TRIALS {
             return Err(Error::Usage(format!(
                 "--trials must be between 1 and {}, got {t}",
@@ -97,35 +106,96 @@ pub fn run(cli: &cli::Cli) -> Result<()> {
         }
         scenario.trials = t;
     }
-    if let Some(s) = cli.seed {
+    if let Some(s) = args.seed {
         scenario.seed = s;
     }
-    let dest = cli
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&cli.scenario));
-    let staged = output::Staged::new(&dest)?;
+    let dest = args.out.clone().unwrap_or_else(|| default_out(path));
+    let threads = args.threads.map(usize::from);
 
-    let progress = Progress::new(scenario.trials, !cli.quiet);
-    let (plan, acc) = engine::run(&scenario, cli.threads.map(usize::from), &|n| {
-        progress.inc(n)
-    })?;
+    if let Some(shard) = args.shard {
+        let trials = shard.blocks(scenario.trials);
+        let progress = Progress::new(
+            (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
+                - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials),
+            !args.quiet,
+        );
+        let file = shard::run_shard(&scenario, &stem(path), shard, threads, &dest, &|n| {
+            progress.inc(n)
+        })?;
+        progress.finish();
+        if !args.quiet {
+            println!(
+                "shard {}/{}: trial blocks {}..{} of {}; wrote {}",
+                shard.index,
+                shard.count,
+                trials.start,
+                trials.end,
+                engine::block_count(scenario.trials),
+                file.display()
+            );
+        }
+        return Ok(());
+    }
+
+    let staged = output::Staged::new(&dest)?;
+    let progress = Progress::new(scenario.trials, !args.quiet);
+    let (plan, acc) = engine::run(&scenario, threads, &|n| progress.inc(n))?;
     progress.finish();
     check_finite(&scenario, &plan, &acc)?;
+    write_results(staged, &scenario, &plan, &acc, args.quiet)
+}
 
-    let summary = report::Summary::new(&scenario, &plan, &acc);
+/// `simulate merge PARTIAL...`: the outputs of a single run from shards.
+pub fn merge(args: &cli::MergeArgs) -> Result<()> {
+    let (total, files) = shard::merge(&args.partials)?;
+    let dest = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&total.stem));
+    let staged = output::Staged::new(&dest)?;
+    let plan = model::trial::Plan::new(&total.scenario);
+    check_finite(&total.scenario, &plan, &total.accumulator)?;
+    if !args.quiet {
+        println!("merged {} partial results", files.len());
+    }
+    write_results(
+        staged,
+        &total.scenario,
+        &plan,
+        &total.accumulator,
+        args.quiet,
+    )
+}
+
+/// Writes every output of a finished run into `staged` and puts it in place.
+pub fn write_results(
+    staged: output::Staged,
+    scenario: &model::Scenario,
+    plan: &model::trial::Plan,
+    acc: &stats::Accumulator,
+    quiet: bool,
+) -> Result<()> {
+    let summary = report::Summary::new(scenario, plan, acc);
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
+    let dest = staged.dest().to_path_buf();
     staged.commit()?;
-    if !cli.quiet {
-        print!("{}", report::table::render(&scenario, &summary));
+    if !quiet {
+        print!("{}", report::table::render(scenario, &summary));
         println!("wrote {}", dest.display());
     }
     Ok(())
 }
 
+/// The scenario file's stem, naming its default output folder.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into())
+}
+
 /// Refuses to report a run in which a figure overflowed.
-fn check_finite(
+pub(crate) fn check_finite(
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,

@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = stratsim::cli::Cli::parse();
     stratsim::install_interrupt_handler();
-    match stratsim::run(&cli) {
+    match stratsim::main_with(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -6,8 +6,10 @@
 
 pub mod trial;
 
+use serde::{Deserialize, Serialize};
+
 /// The three roles of a reset (see the model contract).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Long-term, high-intensity investment.
@@ -38,7 +40,7 @@ impl Role {
 }
 
 /// A validated scenario.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,
     pub currency: String,
@@ -67,7 +69,7 @@ impl Scenario {
 }
 
 /// One business group or unit, as it is under every policy.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unit {
     pub name: String,
     /// The role in the file; a policy may move the unit to another role.
@@ -91,7 +93,7 @@ pub struct Unit {
 }
 
 /// Downside (or upside) shocks: Poisson arrivals of normal log jumps.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Jumps {
     pub rate: f64,
     pub mean: f64,
@@ -99,7 +101,7 @@ pub struct Jumps {
 }
 
 /// A policy: how much cash is reinvested and on what terms per unit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     pub name: String,
     pub description: String,
@@ -110,7 +112,7 @@ pub struct Policy {
 }
 
 /// The effective terms of one unit under one policy.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Terms {
     pub role: Role,
     /// Investment / revenue per year (core and non_core).
@@ -124,14 +126,14 @@ pub struct Terms {
     pub gate: Option<Gate>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Exit {
     pub after: f64,
     pub window: f64,
     pub discount: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     pub year: f64,
     pub min_revenue_multiple: f64,

@@ -28,8 +28,39 @@ pub struct MetricAcc {
     s1: ExactSum,
     /// Sum of (x - shift)^2.
     s2: ExactSum,
+    #[serde(with = "any_f64")]
     min: f64,
+    #[serde(with = "any_f64")]
     max: f64,
+}
+
+/// Serialises any f64, infinities included (an empty accumulator's min and
+/// max are +inf and -inf; JSON has no literal for them).
+mod any_f64 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Finite(f64),
+        Special(String),
+    }
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            Repr::Finite(*x)
+        } else {
+            Repr::Special(x.to_string())
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Finite(x) => Ok(x),
+            Repr::Special(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 impl Default for MetricAcc {

@@ -1,0 +1,376 @@
+//! Sharded runs: shard I of N runs a contiguous range of trial blocks and
+//! writes a partial result; `simulate merge` combines partials into exactly
+//! the outputs of a single run.
+//!
+//! Bit-identity holds because every trial's stream depends only on (seed,
+//! trial), blocks are fixed-size, and accumulators merge exactly (integer
+//! sketch counts, exact sums): merging in any order gives the same state.
+//!
+//! A partial file is one header line and a JSON body:
+//!
+//! ```text
+//! stratsim-partial <format version> <sha256 of the body, hex>
+//! {"scenario_hash": ..., "seed": ..., "trials": ..., "shard": ..., ...}
+//! ```
+//!
+//! The checksum catches truncated and corrupted files; the body carries the
+//! validated scenario itself, so merging needs no scenario file.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::{self, BLOCK_TRIALS};
+use crate::error::{Error, Result};
+use crate::model::Scenario;
+use crate::stats::Accumulator;
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const MAGIC: &str = "stratsim-partial";
+/// File name suffix of partial results.
+pub const SUFFIX: &str = ".partial";
+
+/// Shard `index` of `count` (0-based, as Slurm array and Kubernetes indexed
+/// job indices are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected I/N (e.g. 0/4), got {s:?}"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard index {i:?} is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard count {n:?} is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard index must be in 0..{count} (0-based), got {index}/{count}"
+            ));
+        }
+        Ok(ShardSpec { index, count })
+    }
+}
+
+impl ShardSpec {
+    /// The trial blocks of this shard: contiguous, and together the shards
+    /// cover every block of the run exactly once.
+    pub fn blocks(&self, trials: u64) -> Range<u64> {
+        let b = engine::block_count(trials) as u128;
+        let (i, n) = (self.index as u128, self.count as u128);
+        ((i * b / n) as u64)..(((i + 1) * b / n) as u64)
+    }
+
+    pub fn file_name(&self) -> String {
+        format!("shard-{:04}-of-{:04}{SUFFIX}", self.index, self.count)
+    }
+}
+
+/// The body of a partial file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Partial {
+    /// sha256 of the scenario as run (canonical JSON, trials and seed
+    /// included): partials of different runs never merge.
+    pub scenario_hash: String,
+    pub seed: u64,
+    pub trials: u64,
+    pub shard: ShardSpec,
+    /// Trial blocks this shard ran, and the block size they assume.
+    pub blocks: Range<u64>,
+    pub block_trials: u64,
+    /// Default output folder name of the original run (scenario file stem).
+    pub stem: String,
+    pub scenario: Scenario,
+    pub accumulator: Accumulator,
+}
+
+/// The hash identifying a run.
+pub fn scenario_hash(s: &Scenario) -> String {
+    let json = serde_json::to_vec(s).expect("scenario serialises");
+    hex(&Sha256::digest(&json))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl Partial {
+    /// Serialises with header and checksum.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let canonical = Partial {
+            accumulator: self.accumulator.canonical(),
+            scenario: self.scenario.clone(),
+            scenario_hash: self.scenario_hash.clone(),
+            stem: self.stem.clone(),
+            blocks: self.blocks.clone(),
+            ..*self
+        };
+        let body = serde_json::to_vec(&canonical).expect("partial serialises");
+        let mut out =
+            format!("{MAGIC} {FORMAT_VERSION} {}\n", hex(&Sha256::digest(&body))).into_bytes();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Writes `dir/<shard file name>` atomically (temp file, then rename).
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+        let path = dir.join(self.shard.file_name());
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            self.shard.file_name(),
+            std::process::id()
+        ));
+        fs::write(&tmp, self.to_bytes()).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::output(&tmp, e)
+        })?;
+        fs::rename(&tmp, &path).map_err(|e| Error::output(&path, e))?;
+        Ok(path)
+    }
+
+    /// Reads and checks one partial file.
+    pub fn read(path: &Path) -> Result<Partial> {
+        let bad = |m: String| Error::file(path, m);
+        let bytes = fs::read(path).map_err(|e| bad(format!("cannot read partial result: {e}")))?;
+        let nl = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| bad("not a stratsim partial result (no header line)".into()))?;
+        let header = std::str::from_utf8(&bytes[..nl])
+            .map_err(|_| bad("not a stratsim partial result (binary header)".into()))?;
+        let mut words = header.split(' ');
+        if words.next() != Some(MAGIC) {
+            return Err(bad("not a stratsim partial result (bad header)".into()));
+        }
+        let version: u32 = words
+            .next()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("partial result header has no format version".into()))?;
+        if version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "partial result format version {version} is not known to this simulate (it reads version {FORMAT_VERSION}); merge with the version that wrote it"
+            )));
+        }
+        let sum = words
+            .next()
+            .ok_or_else(|| bad("partial result header has no checksum".into()))?;
+        let body = &bytes[nl + 1..];
+        if hex(&Sha256::digest(body)) != sum {
+            return Err(bad(
+                "partial result is truncated or corrupted (checksum mismatch); run its shard again"
+                    .into(),
+            ));
+        }
+        let p: Partial = serde_json::from_slice(body)
+            .map_err(|e| bad(format!("partial result body is unreadable: {e}")))?;
+        let p = Partial {
+            accumulator: p.accumulator.ready(),
+            ..p
+        };
+        if p.block_trials != BLOCK_TRIALS {
+            return Err(bad(format!(
+                "partial result uses blocks of {} trials, this simulate uses {BLOCK_TRIALS}",
+                p.block_trials
+            )));
+        }
+        if p.blocks != p.shard.blocks(p.trials) || scenario_hash(&p.scenario) != p.scenario_hash {
+            return Err(bad(
+                "partial result is inconsistent with its own header".into()
+            ));
+        }
+        Ok(p)
+    }
+}
+
+/// Runs one shard and writes its partial result into `dir`.
+pub fn run_shard(
+    scenario: &Scenario,
+    stem: &str,
+    shard: ShardSpec,
+    threads: Option<usize>,
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<PathBuf> {
+    let plan = crate::model::trial::Plan::new(scenario);
+    let blocks = shard.blocks(scenario.trials);
+    let acc = engine::with_threads(threads, || {
+        engine::run_blocks(
+            &plan,
+            scenario.seed,
+            scenario.trials,
+            blocks.clone(),
+            progress,
+        )
+    })??;
+    crate::check_finite(scenario, &plan, &acc)?;
+    Partial {
+        scenario_hash: scenario_hash(scenario),
+        seed: scenario.seed,
+        trials: scenario.trials,
+        shard,
+        blocks,
+        block_trials: BLOCK_TRIALS,
+        stem: stem.to_string(),
+        scenario: scenario.clone(),
+        accumulator: acc,
+    }
+    .write(dir)
+}
+
+/// Expands folders into the partial files they hold.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = fs::read_dir(p)
+                .map_err(|e| Error::file(p, format!("cannot list folder: {e}")))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|q| q.to_string_lossy().ends_with(SUFFIX))
+                .collect();
+            if found.is_empty() {
+                return Err(Error::file(p, format!("folder holds no *{SUFFIX} files")));
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Reads, checks and merges partials into the state of a single run.
+pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
+    let paths = expand(paths)?;
+    let mut parts: Vec<(PathBuf, Partial)> = Vec::new();
+    for p in &paths {
+        parts.push((p.clone(), Partial::read(p)?));
+    }
+    let Some((first_path, first)) = parts.first() else {
+        return Err(Error::Usage(
+            "merge needs at least one partial result".into(),
+        ));
+    };
+    let n = first.shard.count;
+    let mut seen: Vec<Option<&Path>> = vec![None; n as usize];
+    for (path, p) in &parts {
+        let differs = |what: &str, a: String, b: String| {
+            Error::file(
+                path,
+                format!(
+                    "comes from a different run than {}: {what} {a} vs {b}; partials of one run only can be merged",
+                    first_path.display()
+                ),
+            )
+        };
+        if p.scenario_hash != first.scenario_hash {
+            return Err(differs(
+                "scenario",
+                format!("\"{}\"", p.scenario.name),
+                format!("\"{}\"", first.scenario.name),
+            ));
+        }
+        if p.seed != first.seed {
+            return Err(differs("seed", p.seed.to_string(), first.seed.to_string()));
+        }
+        if p.trials != first.trials {
+            return Err(differs(
+                "trials",
+                p.trials.to_string(),
+                first.trials.to_string(),
+            ));
+        }
+        if p.shard.count != n {
+            return Err(differs(
+                "shard count",
+                p.shard.count.to_string(),
+                n.to_string(),
+            ));
+        }
+        let slot = &mut seen[p.shard.index as usize];
+        if let Some(other) = slot {
+            return Err(Error::file(
+                path,
+                format!(
+                    "duplicate shard {}/{n}: also in {}",
+                    p.shard.index,
+                    other.display()
+                ),
+            ));
+        }
+        *slot = Some(path);
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| format!("{i}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "cannot merge: missing shard{} {} of {n} (given {} partial file{})",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            parts.len(),
+            if parts.len() > 1 { "s" } else { "" },
+        )));
+    }
+    let mut iter = parts.into_iter().map(|(_, p)| p);
+    let mut total = iter.next().expect("at least one part");
+    for p in iter {
+        total.accumulator.merge(&p.accumulator);
+    }
+    total.blocks = 0..engine::block_count(total.trials);
+    Ok((total, paths))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_every_block_once() {
+        for trials in [1u64, 1023, 1024, 1025, 10_000, 123_457] {
+            for n in [1u32, 2, 3, 7, 16] {
+                let mut next = 0;
+                for i in 0..n {
+                    let r = ShardSpec { index: i, count: n }.blocks(trials);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, engine::block_count(trials));
+            }
+        }
+    }
+
+    #[test]
+    fn shard_spec_parses() {
+        assert_eq!(
+            "2/4".parse::<ShardSpec>(),
+            Ok(ShardSpec { index: 2, count: 4 })
+        );
+        assert!("4/4".parse::<ShardSpec>().is_err());
+        assert!("1/0".parse::<ShardSpec>().is_err());
+        assert!("x".parse::<ShardSpec>().is_err());
+    }
+}
