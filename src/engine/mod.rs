@@ -21,7 +21,7 @@ use crate::stats::Accumulator;
 
 /// Trials per block. Part of the numbers' definition: within a block the
 /// moment sums are taken in plain floating point, in trial order.
-pub const BLOCK_TRIALS: u64 = 1024;
+pub const BLOCK_TRIALS: u64 = crate::stats::BUFFER_TRIALS as u64;
 
 /// Set by the signal handler; blocks not yet started are skipped.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -172,6 +172,11 @@ impl MetricAcc {
 /// The aggregate of a set of metrics over trials, plus counts of trials in
 /// which given metrics were positive (used for the probability of beating
 /// the baseline).
+///
+/// Trials of the block under way are buffered metric-major and folded into
+/// the sketches at [`Accumulator::end_block`]: one metric's histogram stays
+/// in cache while a whole block of its values goes in, instead of every
+/// trial touching every histogram.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     /// Per metric: the shift moments are taken around (the pilot trial's
@@ -183,69 +188,101 @@ pub struct Accumulator {
     /// Per entry of `counted`: trials with a value > 0.
     pub positive: Vec<u64>,
     pub trials: u64,
-    /// Partial sums of the block under way (not serialised).
-    #[serde(skip)]
-    block: Vec<[f64; 2]>,
     /// First non-finite value seen: (metric index, trial index).
     pub non_finite: Option<(usize, u64)>,
+    /// Values of the block under way, metric-major (not serialised).
+    #[serde(skip)]
+    buffer: Vec<f64>,
+    /// Trials buffered, and the index of the first of them.
+    #[serde(skip)]
+    buffered: usize,
+    #[serde(skip)]
+    first_trial: u64,
 }
+
+/// Trials buffered before values are folded in; the engine closes blocks
+/// (of this size at most) itself.
+pub const BUFFER_TRIALS: usize = 1024;
 
 impl Accumulator {
     pub fn new(shift: Vec<f64>, counted: Vec<usize>) -> Self {
         let n = shift.len();
         Accumulator {
             metrics: vec![MetricAcc::default(); n],
-            block: vec![[0.0; 2]; n],
             positive: vec![0; counted.len()],
             counted,
             shift,
             trials: 0,
             non_finite: None,
+            buffer: Vec::new(),
+            buffered: 0,
+            first_trial: 0,
         }
     }
 
-    /// Adds one trial's values (one per metric, in metric order).
+    /// Adds one trial's values (one per metric, in metric order). Trials of
+    /// one block must come in order and the block be closed with
+    /// [`Accumulator::end_block`].
     #[inline]
     pub fn push_trial(&mut self, trial: u64, values: &[f64]) {
         debug_assert_eq!(values.len(), self.metrics.len());
-        for (i, ((&x, m), (b, &k))) in values
-            .iter()
-            .zip(self.metrics.iter_mut())
-            .zip(self.block.iter_mut().zip(self.shift.iter()))
-            .enumerate()
-        {
-            if !x.is_finite() {
-                if self.non_finite.is_none_or(|(_, t)| trial < t) {
-                    self.non_finite = Some((i, trial));
-                }
-                continue;
-            }
-            m.sketch.add(x);
-            m.min = m.min.min(x);
-            m.max = m.max.max(x);
-            let d = x - k;
-            b[0] += d;
-            b[1] += d * d;
+        if self.buffered == BUFFER_TRIALS {
+            self.end_block();
+        }
+        if self.buffer.is_empty() {
+            self.buffer = vec![0.0; self.metrics.len() * BUFFER_TRIALS];
+        }
+        if self.buffered == 0 {
+            self.first_trial = trial;
+        }
+        let t = self.buffered;
+        for (m, &x) in values.iter().enumerate() {
+            self.buffer[m * BUFFER_TRIALS + t] = x;
         }
         for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
-            if values[i] > 0.0 {
-                *c += 1;
-            }
+            *c += (values[i] > 0.0) as u64;
         }
+        self.buffered += 1;
         self.trials += 1;
     }
 
-    /// Closes the current block: its float partial sums become exact.
+    /// Closes the current block: its values go into the sketches, and its
+    /// moment sums (plain floats, in trial order) become exact.
     pub fn end_block(&mut self) {
-        for (m, b) in self.metrics.iter_mut().zip(self.block.iter_mut()) {
-            m.s1.add(b[0]);
-            m.s2.add(b[1]);
-            *b = [0.0; 2];
+        let n = self.buffered;
+        if n == 0 {
+            return;
         }
+        for (i, (m, &k)) in self.metrics.iter_mut().zip(self.shift.iter()).enumerate() {
+            let xs = &self.buffer[i * BUFFER_TRIALS..i * BUFFER_TRIALS + n];
+            let (mut s1, mut s2) = (0.0, 0.0);
+            let (mut lo, mut hi) = (m.min, m.max);
+            for (t, &x) in xs.iter().enumerate() {
+                if !x.is_finite() {
+                    let trial = self.first_trial + t as u64;
+                    if self.non_finite.is_none_or(|(_, f)| trial < f) {
+                        self.non_finite = Some((i, trial));
+                    }
+                    continue;
+                }
+                m.sketch.add(x);
+                lo = lo.min(x);
+                hi = hi.max(x);
+                let d = x - k;
+                s1 += d;
+                s2 += d * d;
+            }
+            m.min = lo;
+            m.max = hi;
+            m.s1.add(s1);
+            m.s2.add(s2);
+        }
+        self.buffered = 0;
     }
 
     /// Merges another accumulator over disjoint whole blocks.
     pub fn merge(&mut self, other: &Accumulator) {
+        debug_assert_eq!(other.buffered, 0, "merge of an open block");
         for (a, b) in self.metrics.iter_mut().zip(&other.metrics) {
             a.merge(b);
         }
@@ -263,15 +300,17 @@ impl Accumulator {
         self.metrics[metric].stats(self.shift[metric])
     }
 
-    /// Restores the block buffer after deserialisation.
-    pub fn ready(mut self) -> Self {
-        self.block = vec![[0.0; 2]; self.metrics.len()];
+    /// Ready for use after deserialisation (buffers are not serialised).
+    pub fn ready(self) -> Self {
         self
     }
 
+    /// A canonical copy for serialisation (trimmed sketch stores, no
+    /// buffer).
     pub fn canonical(&self) -> Accumulator {
         Accumulator {
             metrics: self.metrics.iter().map(MetricAcc::canonical).collect(),
+            buffer: Vec::new(),
             ..self.clone()
         }
     }
