@@ -23,6 +23,9 @@ pub const MAX_STEPS: i64 = 100_000;
 /// Reported metrics (policies x horizons x (4 + 2 units)): each holds a
 /// quantile sketch, so this bounds memory.
 pub const MAX_METRICS: usize = 200_000;
+/// Jumps per year; far above any real arrival rate, and keeps the Poisson
+/// sampler in its valid range.
+pub const MAX_JUMP_RATE: f64 = 10_000.0;
 /// Tolerance on the sum of squared loadings (rounding of typed decimals).
 const LOADING_TOLERANCE: f64 = 1e-9;
 
@@ -430,8 +433,8 @@ fn unit(
                     src,
                     &j.rate,
                     &k("jumps.rate"),
-                    nonneg,
-                    "must be >= 0 (jumps per year)",
+                    |x| (0.0..=MAX_JUMP_RATE).contains(&x),
+                    &format!("must be in [0, {MAX_JUMP_RATE}] (jumps per year)"),
                 )?,
                 mean: num(src, &j.mean, &k("jumps.mean"), any, "")?,
                 stdev: num(src, &j.stdev, &k("jumps.stdev"), nonneg, "must be >= 0")?,
