@@ -7,8 +7,10 @@
 mod common;
 use common::*;
 
-const PINNED: &[(&str, u64, &str, Option<&str>, f64, f64)] = &[
-    // (policy, horizon, metric, unit, mean, p50)
+/// (policy, horizon, metric, unit, mean, p50)
+type Pin = (&'static str, u64, &'static str, Option<&'static str>, f64, f64);
+
+const PINNED: &[Pin] = &[
     (
         "status_quo",
         5,
