@@ -7,9 +7,13 @@ use stratsim::model::trial::Plan;
 use stratsim::report::Summary;
 use stratsim::scenario;
 
+/// (role, revenue, growth, volatility, margin, dispersion, max_uplift,
+/// half_saturation, has jumps)
+type GenUnit = (u8, f64, f64, f64, f64, f64, f64, f64, bool);
+
 #[derive(Debug, Clone)]
 struct Gen {
-    units: Vec<(u8, f64, f64, f64, f64, f64, f64, f64, bool)>,
+    units: Vec<GenUnit>,
     factors: usize,
     spy: u32,
     horizons: Vec<u32>,
