@@ -76,6 +76,7 @@ impl Progress {
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if engine::INTERRUPTED.swap(true, Ordering::SeqCst) {
+            output::remove_staging();
             std::process::exit(error::EXIT_INTERRUPTED as i32);
         }
         eprintln!("\ninterrupted: stopping (press Ctrl-C again to quit at once)");
@@ -137,7 +138,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         return Ok(());
     }
 
-    let staged = output::Staged::new(&dest)?;
+    let staged = output::Staged::new(&dest, args.out.is_none())?;
     let progress = Progress::new(scenario.trials, !args.quiet);
     let (plan, acc) = engine::run(&scenario, threads, &|n| progress.inc(n))?;
     progress.finish();
@@ -152,7 +153,7 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&total.stem));
-    let staged = output::Staged::new(&dest)?;
+    let staged = output::Staged::new(&dest, args.out.is_none())?;
     let plan = model::trial::Plan::new(&total.scenario);
     check_finite(&total.scenario, &plan, &total.accumulator)?;
     if !args.quiet {

@@ -8,8 +8,28 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
+
+/// Temporary folders being written, so that a second Ctrl-C (which exits
+/// at once) can still remove them.
+static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary folder still being written (signal handler).
+pub fn remove_staging() {
+    if let Ok(list) = STAGING.lock() {
+        for p in list.iter() {
+            let _ = fs::remove_dir_all(p);
+        }
+    }
+}
+
+fn unregister(p: &Path) {
+    if let Ok(mut list) = STAGING.lock() {
+        list.retain(|q| q != p);
+    }
+}
 
 /// A folder being written; [`Staged::commit`] puts it in place.
 #[derive(Debug)]
@@ -20,8 +40,10 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Prepares to replace `dest`.
-    pub fn new(dest: &Path) -> Result<Staged> {
+    /// Prepares to replace `dest`. With `create_parent` the folder that
+    /// holds `dest` is created if missing (the default `output/`); without,
+    /// a missing parent is an error, since it is most likely a typo.
+    pub fn new(dest: &Path, create_parent: bool) -> Result<Staged> {
         if dest.exists() && !dest.is_dir() {
             return Err(Error::output(
                 dest,
@@ -32,7 +54,17 @@ impl Staged {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&parent).map_err(|e| Error::output(&parent, e))?;
+        if create_parent {
+            fs::create_dir_all(&parent).map_err(|e| Error::output(&parent, e))?;
+        } else if !parent.is_dir() {
+            return Err(Error::output(
+                dest,
+                format!(
+                    "its parent folder {} does not exist (create it first)",
+                    parent.display()
+                ),
+            ));
+        }
         let name = dest
             .file_name()
             .ok_or_else(|| Error::output(dest, "the output path names no folder"))?
@@ -42,7 +74,10 @@ impl Staged {
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| Error::output(&tmp, e))?;
         }
-        fs::create_dir(&tmp).map_err(|e| Error::output(&tmp, e))?;
+        fs::create_dir(&tmp).map_err(|e| Error::output(&parent, e))?;
+        if let Ok(mut list) = STAGING.lock() {
+            list.push(tmp.clone());
+        }
         Ok(Staged {
             dest: dest.to_path_buf(),
             tmp,
@@ -83,6 +118,7 @@ impl Staged {
             return Err(Error::output(&self.dest, e));
         }
         self.committed = true;
+        unregister(&self.tmp);
         if had_old {
             let _ = fs::remove_dir_all(&old);
         }
@@ -94,6 +130,7 @@ impl Drop for Staged {
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.tmp);
+            unregister(&self.tmp);
         }
     }
 }
@@ -109,13 +146,13 @@ mod tests {
         fs::create_dir(&dest).unwrap();
         fs::write(dest.join("old.txt"), "old").unwrap();
         {
-            let s = Staged::new(&dest).unwrap();
+            let s = Staged::new(&dest, false).unwrap();
             s.write("new.txt", "new").unwrap();
             // dropped without commit: nothing changes, nothing left behind
         }
         assert!(dest.join("old.txt").exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        let s = Staged::new(&dest).unwrap();
+        let s = Staged::new(&dest, false).unwrap();
         s.write("new.txt", "new").unwrap();
         s.commit().unwrap();
         assert!(!dest.join("old.txt").exists());
@@ -128,6 +165,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out");
         fs::write(&dest, "x").unwrap();
-        assert!(matches!(Staged::new(&dest), Err(Error::Output { .. })));
+        assert!(matches!(
+            Staged::new(&dest, false),
+            Err(Error::Output { .. })
+        ));
+        let deep = dir.path().join("missing/out");
+        assert!(matches!(
+            Staged::new(&deep, false),
+            Err(Error::Output { .. })
+        ));
+        assert!(Staged::new(&deep, true).is_ok());
     }
 }

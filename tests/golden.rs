@@ -8,7 +8,14 @@ mod common;
 use common::*;
 
 /// (policy, horizon, metric, unit, mean, p50)
-type Pin = (&'static str, u64, &'static str, Option<&'static str>, f64, f64);
+type Pin = (
+    &'static str,
+    u64,
+    &'static str,
+    Option<&'static str>,
+    f64,
+    f64,
+);
 
 const PINNED: &[Pin] = &[
     (
