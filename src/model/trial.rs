@@ -20,6 +20,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
+use super::math::{self, GrowthFactor};
 use super::{Role, Scenario};
 
 /// Above this Poisson mean per step, counts come from `rand_distr::Poisson`
@@ -130,56 +131,82 @@ impl Layout {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum JumpDraw {
+pub(super) enum JumpDraw {
     Inversion { lambda: f64, p0: f64 },
     Library(Poisson<f64>),
 }
 
+impl JumpDraw {
+    /// A Poisson count: one uniform by inversion, or the library's sampler
+    /// for large means.
+    #[inline]
+    pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
+        match *self {
+            JumpDraw::Inversion { lambda, p0 } => {
+                let u: f64 = rng.random();
+                let mut n = 0u32;
+                let mut p = p0;
+                let mut cdf = p;
+                while u >= cdf && n < 10_000 {
+                    n += 1;
+                    p *= lambda / n as f64;
+                    cdf += p;
+                    if p == 0.0 {
+                        break;
+                    }
+                }
+                n as f64
+            }
+            JumpDraw::Library(poisson) => poisson.sample(rng),
+        }
+    }
+}
+
 /// The draw-side constants of one unit (shared by every policy).
 #[derive(Clone, Copy, Debug)]
-struct DrawPlan {
+pub(super) struct DrawPlan {
     /// -volatility^2 dt / 2.
-    drift: f64,
+    pub(super) drift: f64,
     /// volatility sqrt(dt).
-    diffusion: f64,
+    pub(super) diffusion: f64,
     /// sqrt(1 - sum of squared loadings).
-    idiosyncratic: f64,
+    pub(super) idiosyncratic: f64,
     /// (how the count is drawn, mean, stdev) for units with jumps.
-    jumps: Option<(JumpDraw, f64, f64)>,
+    pub(super) jumps: Option<(JumpDraw, f64, f64)>,
 }
 
 /// One unit's terms under one policy.
 #[derive(Clone, Copy, Debug)]
-struct UnitPlan {
+pub(super) struct UnitPlan {
     /// Intensity units: intensity (investment / revenue per year).
-    intensity: f64,
+    pub(super) intensity: f64,
     /// Budget units (innovation): budget x dt.
-    budget_dt: f64,
+    pub(super) budget_dt: f64,
     /// Budget units: the request is budget x dt while funded and the step
     /// is below this; 0 for intensity units.
-    budget_steps: usize,
-    is_budget: bool,
-    growth: f64,
-    max_uplift: f64,
-    half_saturation: f64,
+    pub(super) budget_steps: usize,
+    pub(super) is_budget: bool,
+    pub(super) growth: f64,
+    pub(super) max_uplift: f64,
+    pub(super) half_saturation: f64,
     /// (1 + growth)^dt: the growth factor with no investment.
-    gf_idle: f64,
+    pub(super) gf_idle: f64,
     /// (1 + g(intensity))^dt: the factor when an intensity request is met.
-    gf_full: f64,
+    pub(super) gf_full: f64,
     /// (exit_after, exit_window) for units that may exit.
-    exit: Option<(f64, f64)>,
+    pub(super) exit: Option<(f64, f64)>,
     /// 1 - exit_discount.
-    exit_keep: f64,
+    pub(super) exit_keep: f64,
     /// Step at whose end the gate is read (usize::MAX: no gate).
-    gate_step: usize,
-    gate_min_multiple: f64,
+    pub(super) gate_step: usize,
+    pub(super) gate_min_multiple: f64,
 }
 
 #[derive(Clone, Debug)]
-struct PolicyPlan {
-    reinvest: f64,
-    recycle: f64,
-    units: Vec<UnitPlan>,
+pub(super) struct PolicyPlan {
+    pub(super) reinvest: f64,
+    pub(super) recycle: f64,
+    pub(super) units: Vec<UnitPlan>,
 }
 
 /// Everything about a run that does not depend on the draws.
@@ -187,38 +214,35 @@ struct PolicyPlan {
 pub struct Plan {
     pub layout: Layout,
     pub baseline: usize,
-    steps: usize,
-    steps_per_year: f64,
-    dt: f64,
-    n_units: usize,
-    n_factors: usize,
-    revenue0: Vec<f64>,
-    multiple_median: Vec<f64>,
-    multiple_dispersion: Vec<f64>,
-    draws: Vec<DrawPlan>,
+    pub(super) steps: usize,
+    pub(super) steps_per_year: f64,
+    pub(super) dt: f64,
+    /// How (1 + g)^dt is computed (see `math::GrowthFactor`).
+    pub(super) growth_factor: GrowthFactor,
+    pub(super) n_units: usize,
+    pub(super) n_factors: usize,
+    pub(super) revenue0: Vec<f64>,
+    pub(super) multiple_median: Vec<f64>,
+    pub(super) multiple_dispersion: Vec<f64>,
+    pub(super) draws: Vec<DrawPlan>,
     /// Row-major units x factors.
-    loadings: Vec<f64>,
+    pub(super) loadings: Vec<f64>,
     /// Margins do not depend on the draws or the policy: row k (units
     /// wide) holds every unit's margin during step k, row `steps` the
     /// margins after the last step.
-    margin: Vec<f64>,
+    pub(super) margin: Vec<f64>,
     /// t_{k+1} for each step k.
-    t_end: Vec<f64>,
+    pub(super) t_end: Vec<f64>,
     /// (1 + r)^-t_{k+1} for each step k.
-    discount: Vec<f64>,
+    pub(super) discount: Vec<f64>,
     /// For each step: the horizon index recorded after it, if any.
-    horizon_at: Vec<Option<usize>>,
+    pub(super) horizon_at: Vec<Option<usize>>,
     /// For each step: the path point recorded after it, if any.
-    path_at: Vec<Option<usize>>,
-    policies: Vec<PolicyPlan>,
+    pub(super) path_at: Vec<Option<usize>>,
+    pub(super) policies: Vec<PolicyPlan>,
 }
 
-/// (1 + g)^dt, with libm so that every machine computes the same bits.
-fn growth_factor(g: f64, dt: f64) -> f64 {
-    libm::exp(dt * libm::log1p(g))
-}
-
-fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
+pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
     if x <= 0.0 || max_uplift == 0.0 {
         0.0
     } else {
@@ -249,6 +273,8 @@ impl Plan {
         let n_units = s.units.len();
         let n_factors = s.factors.len();
         let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
+        let gfn = GrowthFactor::new(s.steps_per_year);
+        let growth_factor = |g: f64, dt: f64| gfn.eval(g, dt);
         let policies = s
             .policies
             .iter()
@@ -323,6 +349,7 @@ impl Plan {
             steps,
             steps_per_year: spy,
             dt,
+            growth_factor: gfn,
             n_units,
             n_factors,
             revenue0: s.units.iter().map(|u| u.revenue).collect(),
@@ -370,7 +397,7 @@ impl Plan {
     /// The exit step for exit time `tau`: the first k with t_{k+1} >= tau
     /// (usize::MAX when there is none), found arithmetically and then
     /// checked against `t_end`, so it is the step a scan would find.
-    fn exit_step(&self, tau: f64) -> usize {
+    pub(super) fn exit_step(&self, tau: f64) -> usize {
         let steps = self.steps;
         if steps == 0 || !(tau <= self.t_end[steps - 1]) {
             return usize::MAX;
@@ -462,7 +489,7 @@ impl TrialState {
             .zip(plan.multiple_median.iter().zip(&plan.multiple_dispersion))
         {
             let eta: f64 = rng.sample(StandardNormal);
-            *mult = median * libm::exp(dispersion * eta);
+            *mult = median * math::exp(dispersion * eta);
             *u = rng.random::<f64>();
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
@@ -527,30 +554,13 @@ impl TrialState {
             }
             let mut log_shock = dp.drift + dp.diffusion * z;
             if let Some((draw, mean, stdev)) = &dp.jumps {
-                let count = match draw {
-                    JumpDraw::Inversion { lambda, p0 } => {
-                        let u: f64 = rng.random();
-                        let mut n = 0u32;
-                        let mut p = *p0;
-                        let mut cdf = p;
-                        while u >= cdf && n < 10_000 {
-                            n += 1;
-                            p *= lambda / n as f64;
-                            cdf += p;
-                            if p == 0.0 {
-                                break;
-                            }
-                        }
-                        n as f64
-                    }
-                    JumpDraw::Library(poisson) => poisson.sample(rng),
-                };
+                let count = draw.count(rng);
                 if count > 0.0 {
                     let z: f64 = rng.sample(StandardNormal);
                     log_shock += count * mean + stdev * count.sqrt() * z;
                 }
             }
-            *shock = libm::exp(log_shock);
+            *shock = math::exp(log_shock);
         }
     }
 
@@ -658,7 +668,8 @@ fn step_policy(
             up.gf_full
         } else {
             let x = inv / (us.r * dt);
-            growth_factor(up.growth + uplift(up.max_uplift, up.half_saturation, x), dt)
+            plan.growth_factor
+                .eval(up.growth + uplift(up.max_uplift, up.half_saturation, x), dt)
         };
         us.unit_cash += (us.op - inv) * disc;
         us.r *= gf * shock;
