@@ -204,6 +204,12 @@ pub struct Accumulator {
 /// (of this size at most) itself.
 pub const BUFFER_TRIALS: usize = 1024;
 
+/// Distance between two metrics' rows in the block buffer: one cache line
+/// more than a row, so that the rows do not all map to the same cache
+/// sets (a 1024-value row is 8 KiB, a multiple of the L1 and L2 set
+/// strides; without the pad every trial's writes evict each other).
+const ROW: usize = BUFFER_TRIALS + 8;
+
 impl Accumulator {
     pub fn new(shift: Vec<f64>, counted: Vec<usize>) -> Self {
         let n = shift.len();
@@ -230,20 +236,59 @@ impl Accumulator {
             self.end_block();
         }
         if self.buffer.is_empty() {
-            self.buffer = vec![0.0; self.metrics.len() * BUFFER_TRIALS];
+            self.buffer = vec![0.0; self.metrics.len() * ROW];
         }
         if self.buffered == 0 {
             self.first_trial = trial;
         }
         let t = self.buffered;
         for (m, &x) in values.iter().enumerate() {
-            self.buffer[m * BUFFER_TRIALS + t] = x;
+            self.buffer[m * ROW + t] = x;
         }
         for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
             *c += (values[i] > 0.0) as u64;
         }
         self.buffered += 1;
         self.trials += 1;
+    }
+
+    /// Adds `count` consecutive trials from `first_trial` on, given
+    /// slot-major: `values[metric][lane]` for lanes `0..count` (the lanes
+    /// of a batch kernel). The same as `count` calls of
+    /// [`Accumulator::push_trial`].
+    #[inline]
+    pub fn push_lanes<const L: usize>(
+        &mut self,
+        first_trial: u64,
+        values: &[[f64; L]],
+        count: usize,
+    ) {
+        debug_assert_eq!(values.len(), self.metrics.len());
+        assert!(count <= L && count <= BUFFER_TRIALS);
+        if self.buffered + count > BUFFER_TRIALS {
+            self.end_block();
+        }
+        if self.buffer.is_empty() {
+            self.buffer = vec![0.0; self.metrics.len() * ROW];
+        }
+        if self.buffered == 0 {
+            self.first_trial = first_trial;
+        }
+        let t = self.buffered;
+        if count == L {
+            for (dst, v) in self.buffer.chunks_exact_mut(ROW).zip(values) {
+                dst[t..t + L].copy_from_slice(v);
+            }
+        } else {
+            for (dst, v) in self.buffer.chunks_exact_mut(ROW).zip(values) {
+                dst[t..t + count].copy_from_slice(&v[..count]);
+            }
+        }
+        for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
+            *c += values[i][..count].iter().filter(|&&x| x > 0.0).count() as u64;
+        }
+        self.buffered += count;
+        self.trials += count as u64;
     }
 
     /// Closes the current block: its values go into the sketches, and its
@@ -254,23 +299,37 @@ impl Accumulator {
             return;
         }
         for (i, (m, &k)) in self.metrics.iter_mut().zip(self.shift.iter()).enumerate() {
-            let xs = &self.buffer[i * BUFFER_TRIALS..i * BUFFER_TRIALS + n];
+            let xs = &self.buffer[i * ROW..i * ROW + n];
             let (mut s1, mut s2) = (0.0, 0.0);
             let (mut lo, mut hi) = (m.min, m.max);
-            for (t, &x) in xs.iter().enumerate() {
-                if !x.is_finite() {
-                    let trial = self.first_trial + t as u64;
-                    if self.non_finite.is_none_or(|(_, f)| trial < f) {
-                        self.non_finite = Some((i, trial));
-                    }
-                    continue;
+            if xs.iter().fold(true, |all, x| all & x.is_finite()) {
+                // The usual case, in two passes that each run at full
+                // speed: moments and extremes (sums in trial order), then
+                // the sketch (counts, so order does not matter).
+                for &x in xs {
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                    let d = x - k;
+                    s1 += d;
+                    s2 += d * d;
                 }
-                m.sketch.add(x);
-                lo = lo.min(x);
-                hi = hi.max(x);
-                let d = x - k;
-                s1 += d;
-                s2 += d * d;
+                m.sketch.add_slice(xs);
+            } else {
+                for (t, &x) in xs.iter().enumerate() {
+                    if !x.is_finite() {
+                        let trial = self.first_trial + t as u64;
+                        if self.non_finite.is_none_or(|(_, f)| trial < f) {
+                            self.non_finite = Some((i, trial));
+                        }
+                        continue;
+                    }
+                    m.sketch.add(x);
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                    let d = x - k;
+                    s1 += d;
+                    s2 += d * d;
+                }
             }
             m.min = lo;
             m.max = hi;

@@ -60,6 +60,15 @@ impl Store {
         self.counts = counts;
     }
 
+    /// Makes the store cover bucket indices `lo..=hi`.
+    fn cover(&mut self, lo: i64, hi: i64) {
+        let len = self.counts.len() as i64;
+        if len == 0 || lo < self.offset || hi >= self.offset + len {
+            self.grow_to(lo);
+            self.grow_to(hi);
+        }
+    }
+
     fn merge(&mut self, other: &Store) {
         if other.counts.is_empty() {
             return;
@@ -146,6 +155,61 @@ impl Sketch {
         } else {
             self.zero += 1;
         }
+    }
+
+    /// Adds every value of `xs` (all finite): the same counts as
+    /// [`Sketch::add`] on each, faster. The stores are grown once for the
+    /// slice's range, and the counts of the loop are kept in registers.
+    pub fn add_slice(&mut self, xs: &[f64]) {
+        // Magnitude ranges of each sign (branch-free, so it vectorises).
+        let (mut pos_lo, mut pos_hi) = (f64::INFINITY, 0.0f64);
+        let (mut neg_lo, mut neg_hi) = (f64::INFINITY, 0.0f64);
+        for &x in xs {
+            let a = x.abs();
+            let pos = x >= ZERO_THRESHOLD;
+            let neg = x <= -ZERO_THRESHOLD;
+            pos_lo = pos_lo.min(if pos { a } else { f64::INFINITY });
+            pos_hi = pos_hi.max(if pos { a } else { 0.0 });
+            neg_lo = neg_lo.min(if neg { a } else { f64::INFINITY });
+            neg_hi = neg_hi.max(if neg { a } else { 0.0 });
+        }
+        if pos_hi > 0.0 {
+            self.positive.cover(bucket_of(pos_lo), bucket_of(pos_hi));
+        }
+        if neg_hi > 0.0 {
+            self.negative.cover(bucket_of(neg_lo), bucket_of(neg_hi));
+        }
+        let (pos_off, neg_off) = (self.positive.offset, self.negative.offset);
+        let pos = &mut self.positive.counts[..];
+        let neg = &mut self.negative.counts[..];
+        // Histograms of wide metrics are larger than the L1 cache, so most
+        // increments miss it. Listing each sign's bucket positions first
+        // (branch-free) and then incrementing without a data-dependent
+        // branch lets the CPU overlap those misses instead of stalling on
+        // mispredicted sign tests.
+        const CHUNK: usize = 256;
+        let mut pos_at = [0u32; CHUNK + 1];
+        let mut neg_at = [0u32; CHUNK + 1];
+        let mut signed = 0usize;
+        for chunk in xs.chunks(CHUNK) {
+            let (mut np, mut nn) = (0usize, 0usize);
+            for &x in chunk {
+                let b = bucket_of(x.abs());
+                pos_at[np] = b.wrapping_sub(pos_off) as u32;
+                np += (x >= ZERO_THRESHOLD) as usize;
+                neg_at[nn] = b.wrapping_sub(neg_off) as u32;
+                nn += (x <= -ZERO_THRESHOLD) as usize;
+            }
+            for &i in &pos_at[..np] {
+                pos[i as usize] += 1;
+            }
+            for &i in &neg_at[..nn] {
+                neg[i as usize] += 1;
+            }
+            signed += np + nn;
+        }
+        self.zero += (xs.len() - signed) as u64;
+        self.count += xs.len() as u64;
     }
 
     pub fn merge(&mut self, other: &Sketch) {
@@ -266,6 +330,26 @@ mod tests {
             let v = bucket_value(index);
             assert!((v - lo) / lo < 0.002 && (hi - v) / hi < 0.002);
         }
+    }
+
+    #[test]
+    fn add_slice_counts_like_add() {
+        let xs: Vec<f64> = (0..3000)
+            .map(|i| match i % 7 {
+                0 => 0.0,
+                1 => 1e-12,
+                2 => -(i as f64).powf(1.7),
+                _ => (i as f64 * 0.37).sin() * 10f64.powi(i % 5),
+            })
+            .collect();
+        let mut one = Sketch::new();
+        xs.iter().for_each(|&x| one.add(x));
+        let mut slice = Sketch::new();
+        for chunk in xs.chunks(500) {
+            slice.add_slice(chunk);
+        }
+        slice.add_slice(&[]);
+        assert_eq!(one.canonical(), slice.canonical());
     }
 
     #[test]
