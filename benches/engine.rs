@@ -78,7 +78,7 @@ fn aggregation(c: &mut Criterion) {
     g.throughput(Throughput::Elements(BLOCK_TRIALS));
     // Steady state: the same accumulator takes block after block, as a
     // worker's does.
-    g.bench_function("push_lanes x 128 + end_block (1024 trials)", |b| {
+    g.bench_function("push_lanes + end_block (one block, 1024 trials)", |b| {
         b.iter(|| {
             for (i, out) in figures.iter().enumerate() {
                 acc.push_lanes(BLOCK_TRIALS + (i * LANES) as u64, out, LANES);

@@ -12,16 +12,16 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use super::math::{exp_lanes, GrowthFactor};
+use super::math::GrowthFactor;
+use super::simd::{self, Portable, Vf64, TRUE, W};
 use super::trial::{Metric, Plan, PolicyPlan, UnitPlan};
 use crate::engine::rng::{trial_rng, TrialRng};
 
-/// Trials run in lockstep. A multiple of every SIMD width in use (2 f64
-/// with SSE2, 4 with AVX2) and a divisor of the engine's block size.
-pub const LANES: usize = 8;
+pub use super::simd::Lane;
 
-/// One value per lane.
-pub type Lane = [f64; LANES];
+/// Trials run in lockstep: one per lane of a vector (AVX2's four f64). A
+/// divisor of the engine's block size.
+pub const LANES: usize = W;
 
 const ZERO: Lane = [0.0; LANES];
 
@@ -36,11 +36,12 @@ struct UnitLanes {
     /// This step's operating cash and requested investment.
     op: Lane,
     req: Lane,
-    /// Step at whose end the unit exits (u32::MAX: never).
-    exit_step: [u32; LANES],
+    /// Step at whose end the unit exits (infinity: never).
+    exit_step: Lane,
     /// Budget units are funded while the step is below this.
-    funded_steps: [u32; LANES],
-    held: [bool; LANES],
+    funded_steps: Lane,
+    /// Mask: the unit is still held.
+    held: Lane,
 }
 
 impl Default for UnitLanes {
@@ -51,9 +52,9 @@ impl Default for UnitLanes {
             proceeds: ZERO,
             op: ZERO,
             req: ZERO,
-            exit_step: [u32::MAX; LANES],
-            funded_steps: [0; LANES],
-            held: [true; LANES],
+            exit_step: [f64::INFINITY; LANES],
+            funded_steps: ZERO,
+            held: [TRUE; LANES],
         }
     }
 }
@@ -78,9 +79,9 @@ pub struct BatchState {
     /// Per unit: the exit-time uniform, then each step's eps.
     eps: Vec<Lane>,
     factor: Vec<Lane>,
-    /// Per unit: the step's jump term, where `jumped`.
+    /// Per unit: the step's jump term, where the `jumped` mask is set.
     jump: Vec<Lane>,
-    jumped: Vec<[bool; LANES]>,
+    jumped: Vec<Lane>,
     shock: Vec<Lane>,
     policies: Vec<PolicyLanes>,
     /// The batch's figures: `out[slot][lane]`, slots laid out by
@@ -88,9 +89,13 @@ pub struct BatchState {
     pub out: Vec<Lane>,
 }
 
-/// Step indices fit in u32 (the scenario's limits keep them far below).
-fn step_u32(k: usize) -> u32 {
-    u32::try_from(k).unwrap_or(u32::MAX)
+/// A step index as the kernel compares it (exactly representable).
+fn step_f64(k: usize) -> f64 {
+    if k == usize::MAX {
+        f64::INFINITY
+    } else {
+        k as f64
+    }
 }
 
 impl BatchState {
@@ -103,7 +108,7 @@ impl BatchState {
             eps: vec![ZERO; n],
             factor: vec![ZERO; plan.n_factors],
             jump: vec![ZERO; n],
-            jumped: vec![[false; LANES]; n],
+            jumped: vec![ZERO; n],
             shock: vec![ZERO; n],
             policies: (0..plan.policies.len())
                 .map(|_| PolicyLanes {
@@ -127,35 +132,40 @@ impl BatchState {
             unsafe { self.run_avx2(plan, seed, first, count) };
             return;
         }
-        self.run_any(plan, seed, first, count);
+        self.run_with::<Portable>(plan, seed, first, count);
     }
 
-    /// [`BatchState::run`] compiled for AVX2 (4 lanes an instruction
-    /// instead of SSE2's 2). Only the instruction set differs: the
-    /// operations, and so the bits, are the same (no FMA; Rust never fuses
-    /// a multiply and an add on its own).
+    /// [`BatchState::run`] on the portable backend, whatever the CPU (the
+    /// same bits; for tests and comparisons).
+    pub fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
+        assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        self.run_with::<Portable>(plan, seed, first, count);
+    }
+
+    /// [`BatchState::run`] compiled for AVX2. Only the instruction set
+    /// differs: the operations, and so the bits, are the same (no FMA).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
-        self.run_any(plan, seed, first, count);
+        self.run_with::<simd::Avx2>(plan, seed, first, count);
     }
 
     #[inline(always)]
-    fn run_any(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
+    fn run_with<V: Vf64>(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         self.active = count;
         for (j, rng) in self.rngs.iter_mut().enumerate().take(count) {
             *rng = trial_rng(seed, first + j as u64);
         }
-        self.start(plan);
+        self.start::<V>(plan);
+        let n = plan.n_units;
         for k in 0..plan.steps {
-            self.draw_step(plan);
-            let n = plan.n_units;
+            self.draw_step::<V>(plan);
             let margin = &plan.margin[k * n..(k + 1) * n];
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-                step_policy(plan, pp, st, &self.shock, &self.multiple, margin, k);
+                step_policy::<V>(plan, pp, st, &self.shock, &self.multiple, margin, k);
             }
             if let Some(hi) = plan.horizon_at[k] {
-                self.record_horizon(plan, hi, k);
+                self.record_horizon::<V>(plan, hi, k);
             }
             if let Some(pi) = plan.path_at[k] {
                 for (p, st) in self.policies.iter().enumerate() {
@@ -167,9 +177,10 @@ impl BatchState {
 
     /// Draw order 1 (multiples and exit times) and the initial state.
     #[inline(always)]
-    fn start(&mut self, plan: &Plan) {
+    fn start<V: Vf64>(&mut self, plan: &Plan) {
         let active = self.active;
-        for (j, rng) in self.rngs.iter_mut().enumerate() {
+        for j in 0..LANES {
+            let mut rng = self.rngs[j].clone();
             for (eta, u) in self.multiple.iter_mut().zip(self.eps.iter_mut()) {
                 if j < active {
                     eta[j] = rng.sample(StandardNormal);
@@ -179,6 +190,7 @@ impl BatchState {
                     u[j] = 0.0;
                 }
             }
+            self.rngs[j] = rng;
         }
         for ((mult, &median), &dispersion) in self
             .multiple
@@ -186,10 +198,8 @@ impl BatchState {
             .zip(&plan.multiple_median)
             .zip(&plan.multiple_dispersion)
         {
-            let e = exp_lanes(&mult.map(|eta| dispersion * eta));
-            for (m, e) in mult.iter_mut().zip(e) {
-                *m = median * e;
-            }
+            let e = simd::exp(V::splat(dispersion).mul(V::load(mult)));
+            V::splat(median).mul(e).store(mult);
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
             st.war_chest = ZERO;
@@ -204,12 +214,12 @@ impl BatchState {
             {
                 *us = UnitLanes {
                     r: [r0; LANES],
-                    funded_steps: [step_u32(up.budget_steps); LANES],
+                    funded_steps: [step_f64(up.budget_steps); LANES],
                     ..UnitLanes::default()
                 };
                 if let Some((after, window)) = up.exit {
                     for (e, &u) in us.exit_step.iter_mut().zip(u) {
-                        *e = step_u32(plan.exit_step(after + u * window));
+                        *e = step_f64(plan.exit_step(after + u * window));
                     }
                 }
             }
@@ -217,40 +227,42 @@ impl BatchState {
     }
 
     /// Draw order 2: one step's factors, idiosyncratic shocks and jumps,
-    /// then every unit's growth shock exp(log shock) across lanes.
+    /// lane by lane; then every unit's growth shock exp(log shock).
     #[inline(always)]
-    fn draw_step(&mut self, plan: &Plan) {
-        for (j, rng) in self.rngs.iter_mut().enumerate().take(self.active) {
+    fn draw_step<V: Vf64>(&mut self, plan: &Plan) {
+        let n = plan.n_units;
+        let draws = &plan.draws[..n];
+        let eps = &mut self.eps[..n];
+        let jump = &mut self.jump[..n];
+        let jumped = &mut self.jumped[..n];
+        for j in 0..self.active {
+            // The stream in a local, so that its state stays in registers.
+            let mut rng = self.rngs[j].clone();
             for f in self.factor.iter_mut() {
                 f[j] = rng.sample(StandardNormal);
             }
-            for (((dp, eps), jump), jumped) in plan
-                .draws
-                .iter()
-                .zip(self.eps.iter_mut())
-                .zip(self.jump.iter_mut())
-                .zip(self.jumped.iter_mut())
-            {
-                eps[j] = rng.sample(StandardNormal);
-                if let Some((draw, mean, stdev)) = &dp.jumps {
-                    let count = draw.count(rng);
-                    jumped[j] = count > 0.0;
+            for i in 0..n {
+                eps[i][j] = rng.sample(StandardNormal);
+                if let Some((draw, mean, stdev)) = &draws[i].jumps {
+                    let count = draw.count(&mut rng);
                     if count > 0.0 {
                         let z: f64 = rng.sample(StandardNormal);
-                        jump[j] = count * mean + stdev * count.sqrt() * z;
+                        jump[i][j] = count * mean + stdev * count.sqrt() * z;
+                        jumped[i][j] = TRUE;
+                    } else {
+                        jumped[i][j] = 0.0;
                     }
                 }
             }
+            self.rngs[j] = rng;
         }
-        if self.active < LANES {
-            for j in self.active..LANES {
-                for f in self.factor.iter_mut() {
-                    f[j] = 0.0;
-                }
-                for (eps, jumped) in self.eps.iter_mut().zip(self.jumped.iter_mut()) {
-                    eps[j] = 0.0;
-                    jumped[j] = false;
-                }
+        for j in self.active..LANES {
+            for f in self.factor.iter_mut() {
+                f[j] = 0.0;
+            }
+            for (eps, jumped) in self.eps.iter_mut().zip(self.jumped.iter_mut()) {
+                eps[j] = 0.0;
+                jumped[j] = 0.0;
             }
         }
         let nf = plan.n_factors;
@@ -264,34 +276,30 @@ impl BatchState {
             .enumerate()
         {
             let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut z = eps.map(|e| dp.idiosyncratic * e);
+            let mut z = V::splat(dp.idiosyncratic).mul(V::load(eps));
             for (&l, f) in load.iter().zip(factor) {
-                for (z, &f) in z.iter_mut().zip(f) {
-                    *z += l * f;
-                }
+                z = z.add(V::splat(l).mul(V::load(f)));
             }
-            let mut log_shock = z.map(|z| dp.drift + dp.diffusion * z);
+            let mut log_shock = V::splat(dp.drift).add(V::splat(dp.diffusion).mul(z));
             if dp.jumps.is_some() {
-                for ((ls, &jt), &jd) in log_shock.iter_mut().zip(jump).zip(jumped) {
-                    if jd {
-                        *ls += jt;
-                    }
-                }
+                let with_jump = log_shock.add(V::load(jump));
+                log_shock = V::select(V::load(jumped), with_jump, log_shock);
             }
-            *shock = exp_lanes(&log_shock);
+            simd::exp(log_shock).store(shock);
         }
     }
 
     #[inline(always)]
-    fn record_horizon(&mut self, plan: &Plan, hi: usize, k: usize) {
+    fn record_horizon<V: Vf64>(&mut self, plan: &Plan, hi: usize, k: usize) {
         let layout = &plan.layout;
-        let df = plan.discount[k];
+        let df = V::splat(plan.discount[k]);
+        let zero = V::splat(0.0);
         let n = plan.n_units;
         let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
         for (p, st) in self.policies.iter().enumerate() {
-            let mut held_value = ZERO;
-            let mut revenue = ZERO;
-            let mut ebita = ZERO;
+            let mut held_value = zero;
+            let mut revenue = zero;
+            let mut ebita = zero;
             let base = layout.index(p, hi, Metric::Value);
             let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
             let (unit_value, unit_revenue) = units.split_at_mut(n);
@@ -303,79 +311,94 @@ impl BatchState {
                 .zip(unit_value)
                 .zip(unit_revenue)
             {
-                for j in 0..LANES {
-                    let h = us.held[j];
-                    let r = us.r[j];
-                    let v = r * mult[j];
-                    held_value[j] += if h { v } else { 0.0 };
-                    revenue[j] += if h { r } else { 0.0 };
-                    ebita[j] += if h { r * m } else { 0.0 };
-                    uv[j] = if h {
-                        us.unit_cash[j] + v * df
-                    } else {
-                        us.unit_cash[j] + us.proceeds[j]
-                    };
-                    ur[j] = if h { r } else { 0.0 };
-                }
+                let h = V::load(&us.held);
+                let r = V::load(&us.r);
+                let cash = V::load(&us.unit_cash);
+                let v = r.mul(V::load(mult));
+                held_value = held_value.add(V::select(h, v, zero));
+                revenue = revenue.add(V::select(h, r, zero));
+                ebita = ebita.add(V::select(h, r.mul(V::splat(m)), zero));
+                let value_held = cash.add(v.mul(df));
+                let value_gone = cash.add(V::load(&us.proceeds));
+                V::select(h, value_held, value_gone).store(uv);
+                V::select(h, r, zero).store(ur);
             }
-            for j in 0..LANES {
-                head[0][j] = st.distributed[j] + (st.war_chest[j] + held_value[j]) * df;
-            }
-            head[1] = revenue;
-            head[2] = ebita;
+            let war_chest = V::load(&st.war_chest);
+            V::load(&st.distributed)
+                .add(war_chest.add(held_value).mul(df))
+                .store(&mut head[0]);
+            revenue.store(&mut head[1]);
+            ebita.store(&mut head[2]);
         }
-        let baseline = self.out[layout.index(plan.baseline, hi, Metric::Value)];
+        let baseline = V::load(&self.out[layout.index(plan.baseline, hi, Metric::Value)]);
         for p in 0..layout.policies {
-            let v = self.out[layout.index(p, hi, Metric::Value)];
-            let d = &mut self.out[layout.index(p, hi, Metric::DeltaValue)];
-            for j in 0..LANES {
-                d[j] = v[j] - baseline[j];
+            let v = V::load(&self.out[layout.index(p, hi, Metric::Value)]);
+            v.sub(baseline)
+                .store(&mut self.out[layout.index(p, hi, Metric::DeltaValue)]);
+        }
+    }
+}
+
+/// (1 + g)^dt of every lane, the same bits as `GrowthFactor::eval`.
+#[inline(always)]
+fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
+    match gfn {
+        GrowthFactor::Roots(j) => {
+            let mut y = V::splat(1.0).add(g);
+            for _ in 0..j {
+                y = y.sqrt();
             }
+            y
+        }
+        GrowthFactor::ExpLog1p => {
+            let mut a = ZERO;
+            g.store(&mut a);
+            for x in a.iter_mut() {
+                *x = dt * libm::log1p(*x);
+            }
+            simd::exp(V::load(&a))
         }
     }
 }
 
 /// The growth factor of one unit in every lane (step 4).
 #[inline(always)]
-fn growth_factors(
-    gfn: GrowthFactor,
-    dt: f64,
+fn growth_factors<V: Vf64>(
+    plan: &Plan,
     up: &UnitPlan,
-    us: &UnitLanes,
-    inv: &Lane,
-    scale: &Lane,
+    r: V,
+    inv: V,
+    scale: V,
     any_scaled: bool,
-) -> Lane {
+) -> V {
+    let idle = V::splat(up.gf_idle);
     if up.max_uplift == 0.0 {
-        return [up.gf_idle; LANES];
+        return idle;
     }
+    let zero = V::splat(0.0);
+    let no_investment = inv.le(zero);
+    let full = V::splat(up.gf_full);
     if !up.is_budget && !any_scaled {
         // Every lane's request is met in full.
-        return inv.map(|inv| if inv <= 0.0 { up.gf_idle } else { up.gf_full });
+        return V::select(no_investment, idle, full);
     }
-    let mut g = ZERO;
-    for j in 0..LANES {
-        let x = inv[j] / (us.r[j] * dt);
-        let uplift = up.max_uplift * x / (x + up.half_saturation);
-        g[j] = up.growth + if x <= 0.0 { 0.0 } else { uplift };
-    }
-    let general = gfn.eval_lanes(&g, dt);
-    let mut gf = ZERO;
-    for j in 0..LANES {
-        gf[j] = if inv[j] <= 0.0 {
-            up.gf_idle
-        } else if scale[j] == 1.0 && !up.is_budget {
-            up.gf_full
-        } else {
-            general[j]
-        };
-    }
-    gf
+    let x = inv.div(r.mul(V::splat(plan.dt)));
+    let uplift = V::splat(up.max_uplift)
+        .mul(x)
+        .div(x.add(V::splat(up.half_saturation)));
+    let g = V::splat(up.growth).add(V::select(x.le(zero), zero, uplift));
+    let general = growth_factor_v(plan.growth_factor, g, plan.dt);
+    let met = if up.is_budget {
+        zero
+    } else {
+        scale.eq(V::splat(1.0))
+    };
+    V::select(no_investment, idle, V::select(met, full, general))
 }
 
 /// Steps 1-7 of the model contract for one policy, every lane.
 #[inline(always)]
-fn step_policy(
+fn step_policy<V: Vf64>(
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes,
@@ -384,66 +407,42 @@ fn step_policy(
     margin: &[f64],
     k: usize,
 ) {
-    let dt = plan.dt;
-    let k32 = step_u32(k);
+    let dt = V::splat(plan.dt);
+    let kf = V::splat(k as f64);
+    let zero = V::splat(0.0);
     // 1-2. Operating cash and requested investment.
-    let mut sum_op = ZERO;
-    let mut sum_req = ZERO;
+    let mut sum_op = zero;
+    let mut sum_req = zero;
     for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
-        if up.is_budget {
-            for j in 0..LANES {
-                let op = us.r[j] * m * dt;
-                let req = if k32 < us.funded_steps[j] {
-                    up.budget_dt
-                } else {
-                    0.0
-                };
-                us.op[j] = op;
-                us.req[j] = req;
-                sum_op[j] += op;
-                sum_req[j] += req;
-            }
-        } else if up.exit.is_none() {
-            for j in 0..LANES {
-                let r = us.r[j];
-                let op = r * m * dt;
-                let req = up.intensity * r * dt;
-                us.op[j] = op;
-                us.req[j] = req;
-                sum_op[j] += op;
-                sum_req[j] += req;
-            }
+        let r = V::load(&us.r);
+        let mut op = r.mul(V::splat(m)).mul(dt);
+        let mut req = if up.is_budget {
+            let funded = kf.lt(V::load(&us.funded_steps));
+            V::select(funded, V::splat(up.budget_dt), zero)
         } else {
-            for j in 0..LANES {
-                let r = us.r[j];
-                let h = us.held[j];
-                let op = if h { r * m * dt } else { 0.0 };
-                let req = if h { up.intensity * r * dt } else { 0.0 };
-                us.op[j] = op;
-                us.req[j] = req;
-                sum_op[j] += op;
-                sum_req[j] += req;
-            }
+            V::splat(up.intensity).mul(r).mul(dt)
+        };
+        if up.exit.is_some() {
+            let h = V::load(&us.held);
+            op = V::select(h, op, zero);
+            req = V::select(h, req, zero);
         }
+        op.store(&mut us.op);
+        req.store(&mut us.req);
+        sum_op = sum_op.add(op);
+        sum_req = sum_req.add(req);
     }
     // 3. Budget cap and war chest.
-    let mut from_cash = ZERO;
-    let mut scale = ZERO;
-    let mut any_scaled = false;
-    for j in 0..LANES {
-        from_cash[j] = pp.reinvest * sum_op[j].max(0.0);
-        let cap = from_cash[j] + st.war_chest[j];
-        scale[j] = if sum_req[j] > cap {
-            cap / sum_req[j]
-        } else {
-            1.0
-        };
-        any_scaled |= scale[j] != 1.0;
-    }
-    let disc = plan.discount[k];
-    let mut sum_inv = ZERO;
-    let mut sum_proceeds = ZERO;
-    let mut revenue = ZERO;
+    let war_chest = V::load(&st.war_chest);
+    let from_cash = V::splat(pp.reinvest).mul(sum_op.max(zero));
+    let cap = from_cash.add(war_chest);
+    let scaled = cap.lt(sum_req);
+    let scale = V::select(scaled, cap.div(sum_req), V::splat(1.0));
+    let any_scaled = scaled.any();
+    let disc = V::splat(plan.discount[k]);
+    let mut sum_inv = zero;
+    let mut sum_proceeds = zero;
+    let mut revenue = zero;
     for (((us, up), shock), (mult, &r0)) in st
         .units
         .iter_mut()
@@ -451,56 +450,62 @@ fn step_policy(
         .zip(shock)
         .zip(multiple.iter().zip(&plan.revenue0))
     {
-        let mut inv = ZERO;
-        for j in 0..LANES {
-            inv[j] = us.req[j] * scale[j];
-            sum_inv[j] += inv[j];
-        }
+        let r = V::load(&us.r);
+        let inv = V::load(&us.req).mul(scale);
+        sum_inv = sum_inv.add(inv);
         // 4. Growth.
-        let gf = growth_factors(plan.growth_factor, dt, up, us, &inv, &scale, any_scaled);
+        let gf = growth_factors::<V>(plan, up, r, inv, scale, any_scaled);
         // 5. Margin: see `Plan::margin`.
+        let cash = V::load(&us.unit_cash);
+        let new_cash = cash.add(V::load(&us.op).sub(inv).mul(disc));
+        let new_r = r.mul(gf.mul(V::load(shock)));
         if up.exit.is_none() {
-            for j in 0..LANES {
-                us.unit_cash[j] += (us.op[j] - inv[j]) * disc;
-                us.r[j] *= gf[j] * shock[j];
-                revenue[j] += us.r[j];
-            }
+            new_cash.store(&mut us.unit_cash);
+            new_r.store(&mut us.r);
+            revenue = revenue.add(new_r);
             // 7. Gate.
             if k == up.gate_step {
-                for j in 0..LANES {
-                    if us.r[j] / r0 < up.gate_min_multiple {
-                        us.funded_steps[j] = 0;
-                    }
-                }
+                let failed = new_r.div(V::splat(r0)).lt(V::splat(up.gate_min_multiple));
+                // select(failed, 0, funded) as a bit mask (not a masked
+                // store).
+                failed
+                    .andnot(V::load(&us.funded_steps))
+                    .store(&mut us.funded_steps);
             }
         } else {
             // 6. Exit.
-            for j in 0..LANES {
-                let h = us.held[j];
-                let cash = us.unit_cash[j] + (us.op[j] - inv[j]) * disc;
-                let r = us.r[j] * (gf[j] * shock[j]);
-                let exits = h && k32 == us.exit_step[j];
-                let proceeds = r * mult[j] * up.exit_keep;
-                if h {
-                    us.unit_cash[j] = cash;
-                    us.r[j] = r;
-                }
-                if exits {
-                    us.proceeds[j] = proceeds * disc;
-                }
-                sum_proceeds[j] += if exits { proceeds } else { 0.0 };
-                us.held[j] = h && !exits;
-                revenue[j] += if h && !exits { r } else { 0.0 };
-            }
+            let h = V::load(&us.held);
+            let exits = h.and(kf.eq(V::load(&us.exit_step)));
+            let proceeds = new_r.mul(V::load(mult)).mul(V::splat(up.exit_keep));
+            V::select(h, new_cash, cash).store(&mut us.unit_cash);
+            V::select(h, new_r, r).store(&mut us.r);
+            // proceeds is 0 until the (single) exit, so adding is the
+            // same as selecting, and compiles to a plain store (a masked
+            // store is slow on some cores).
+            V::load(&us.proceeds)
+                .add(V::select(exits, proceeds.mul(disc), zero))
+                .store(&mut us.proceeds);
+            sum_proceeds = sum_proceeds.add(V::select(exits, proceeds, zero));
+            let still = exits.andnot(h);
+            still.store(&mut us.held);
+            revenue = revenue.add(V::select(still, new_r, zero));
         }
     }
-    for j in 0..LANES {
-        let used = (sum_inv[j] - from_cash[j]).max(0.0);
-        st.war_chest[j] = (st.war_chest[j] - used).max(0.0) + pp.recycle * sum_proceeds[j];
-        let distribution = sum_op[j] - sum_inv[j] + used + (1.0 - pp.recycle) * sum_proceeds[j];
-        st.distributed[j] += distribution * disc;
-        st.revenue[j] = revenue[j];
-    }
+    let used = sum_inv.sub(from_cash).max(zero);
+    let recycle = V::splat(pp.recycle);
+    war_chest
+        .sub(used)
+        .max(zero)
+        .add(recycle.mul(sum_proceeds))
+        .store(&mut st.war_chest);
+    let distribution = sum_op
+        .sub(sum_inv)
+        .add(used)
+        .add(V::splat(1.0 - pp.recycle).mul(sum_proceeds));
+    V::load(&st.distributed)
+        .add(distribution.mul(disc))
+        .store(&mut st.distributed);
+    revenue.store(&mut st.revenue);
 }
 
 #[cfg(test)]
@@ -518,11 +523,20 @@ mod tests {
         let mut scalar = TrialState::new(&plan);
         let seed = s.seed;
         let mut first = 0u64;
-        for count in [LANES, 3, LANES, 1, LANES, 5] {
+        let mut portable = BatchState::new(&plan);
+        for count in [LANES, 3, LANES, 1, LANES, 2, LANES, LANES] {
             batch.run(&plan, seed, first, count);
+            portable.run_portable(&plan, seed, first, count);
             for j in 0..count {
                 scalar.run(&plan, &mut trial_rng(seed, first + j as u64));
-                for (slot, (b, &r)) in batch.out.iter().zip(&scalar.out).enumerate() {
+                for (slot, ((b, p), &r)) in batch
+                    .out
+                    .iter()
+                    .zip(&portable.out)
+                    .zip(&scalar.out)
+                    .enumerate()
+                {
+                    assert_eq!(b[j].to_bits(), p[j].to_bits(), "portable backend");
                     assert!(
                         b[j].to_bits() == r.to_bits() || (b[j].is_nan() && r.is_nan()),
                         "{}: trial {} slot {slot}: batch {} vs reference {r}",

@@ -9,19 +9,19 @@
 /// Table bits of [`exp`]: 2^(i/N) for i < N.
 const N: usize = 128;
 /// N / ln 2.
-const INV_LN2_N: f64 = f64::from_bits(0x4067_1547_652b_82fe);
+pub(crate) const INV_LN2_N: f64 = f64::from_bits(0x4067_1547_652b_82fe);
 /// 1.5 x 2^52: adding it rounds to an integer held in the low mantissa bits.
-const SHIFT: f64 = f64::from_bits(0x4338_0000_0000_0000);
+pub(crate) const SHIFT: f64 = f64::from_bits(0x4338_0000_0000_0000);
 /// -ln 2 / N in two parts; the high part has trailing zeros, so k x it is
 /// exact for every k the fast path sees.
-const NEG_LN2_HI_N: f64 = f64::from_bits(0xbf76_2e42_fefa_0000);
-const NEG_LN2_LO_N: f64 = f64::from_bits(0xbd0c_f79a_bc9e_3b3a);
+pub(crate) const NEG_LN2_HI_N: f64 = f64::from_bits(0xbf76_2e42_fefa_0000);
+pub(crate) const NEG_LN2_LO_N: f64 = f64::from_bits(0xbd0c_f79a_bc9e_3b3a);
 /// Minimax coefficients of (exp(r) - 1 - r) / r^2 on |r| <= ln 2 / 256
 /// (absolute error 1.6 x 2^-66).
-const C2: f64 = f64::from_bits(0x3fdf_ffff_ffff_fdbd);
-const C3: f64 = f64::from_bits(0x3fc5_5555_5555_543c);
-const C4: f64 = f64::from_bits(0x3fa5_5555_cf17_2b91);
-const C5: f64 = f64::from_bits(0x3f81_1111_67a4_d017);
+pub(crate) const C2: f64 = f64::from_bits(0x3fdf_ffff_ffff_fdbd);
+pub(crate) const C3: f64 = f64::from_bits(0x3fc5_5555_5555_543c);
+pub(crate) const C4: f64 = f64::from_bits(0x3fa5_5555_cf17_2b91);
+pub(crate) const C5: f64 = f64::from_bits(0x3f81_1111_67a4_d017);
 
 /// e^x to within 0.52 ulp (the same algorithm as ARM's optimized-routines
 /// and glibc's exp since 2.28, without FMA): x = k ln2 / N + r with
@@ -42,7 +42,7 @@ pub fn exp(x: f64) -> f64 {
 }
 
 /// Arguments of magnitude below this take the table path of [`exp`].
-const FAST_RANGE: f64 = 512.0;
+pub(crate) const FAST_RANGE: f64 = 512.0;
 
 /// [`exp`] of every lane, written so that the lanes vectorise; lanes out
 /// of the fast range are redone one by one (the same bits as [`exp`]).
@@ -68,7 +68,7 @@ pub fn exp_lanes<const L: usize>(x: &[f64; L]) -> [f64; L] {
 /// The table path of [`exp`], valid for |x| < 512 (2^(k/N) then stays a
 /// normal number and needs no special scaling).
 #[inline(always)]
-fn exp_in_range(x: f64) -> f64 {
+pub(crate) fn exp_in_range(x: f64) -> f64 {
     let z = INV_LN2_N * x;
     let kd = z + SHIFT;
     let ki = kd.to_bits();
@@ -146,7 +146,7 @@ impl GrowthFactor {
 /// exact = (ln2 * i / 128).exp(); scale = float(exact)
 /// tail = float((exact - Decimal(scale)) / Decimal(scale))
 /// ```
-const TABLE: [u64; 2 * N] = [
+pub(crate) static TABLE: [u64; 2 * N] = [
     0x0000000000000000,
     0x3ff0000000000000,
     0x3c9b3b4f1a88bf6e,

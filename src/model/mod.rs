@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod math;
+pub(crate) mod simd;
 pub mod trial;
 
 use serde::{Deserialize, Serialize};

@@ -139,7 +139,7 @@ pub(super) enum JumpDraw {
 impl JumpDraw {
     /// A Poisson count: one uniform by inversion, or the library's sampler
     /// for large means.
-    #[inline]
+    #[inline(always)]
     pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
         match *self {
             JumpDraw::Inversion { lambda, p0 } => {

@@ -198,6 +198,47 @@ pub struct Accumulator {
     buffered: usize,
     #[serde(skip)]
     first_trial: u64,
+    /// Per metric, for the block under way: the plain-float moment sums,
+    /// taken as trials arrive, in trial order, and the extremes so far.
+    #[serde(skip)]
+    running: Vec<Running>,
+    /// Per metric: the block under way has a non-finite value.
+    #[serde(skip)]
+    block_non_finite: Vec<bool>,
+}
+
+/// One metric's running figures for the block under way: moment sums
+/// (plain floats, in trial order) and the extremes so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Running {
+    s1: f64,
+    s2: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Running {
+    /// Adds `xs`, in order, if they are all finite (and returns true);
+    /// otherwise changes nothing.
+    #[inline(always)]
+    fn add(&mut self, xs: &[f64], k: f64) -> bool {
+        let mut r = *self;
+        let mut finite = true;
+        for &x in xs {
+            finite &= x.is_finite();
+            // `lo.min(x)` and `hi.max(x)` for lo, hi not NaN (they never
+            // are), as one instruction each.
+            r.lo = if x < r.lo { x } else { r.lo };
+            r.hi = if x > r.hi { x } else { r.hi };
+            let d = x - k;
+            r.s1 += d;
+            r.s2 += d * d;
+        }
+        if finite {
+            *self = r;
+        }
+        finite
+    }
 }
 
 /// Trials buffered before values are folded in; the engine closes blocks
@@ -223,6 +264,8 @@ impl Accumulator {
             buffer: Vec::new(),
             buffered: 0,
             first_trial: 0,
+            running: Vec::new(),
+            block_non_finite: Vec::new(),
         }
     }
 
@@ -231,31 +274,19 @@ impl Accumulator {
     /// [`Accumulator::end_block`].
     #[inline]
     pub fn push_trial(&mut self, trial: u64, values: &[f64]) {
-        debug_assert_eq!(values.len(), self.metrics.len());
-        if self.buffered == BUFFER_TRIALS {
-            self.end_block();
-        }
-        if self.buffer.is_empty() {
-            self.buffer = vec![0.0; self.metrics.len() * ROW];
-        }
-        if self.buffered == 0 {
-            self.first_trial = trial;
-        }
-        let t = self.buffered;
-        for (m, &x) in values.iter().enumerate() {
-            self.buffer[m * ROW + t] = x;
-        }
-        for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
-            *c += (values[i] > 0.0) as u64;
-        }
-        self.buffered += 1;
-        self.trials += 1;
+        let (lanes, _) = values.as_chunks::<1>();
+        self.push_lanes(trial, lanes, 1);
     }
 
     /// Adds `count` consecutive trials from `first_trial` on, given
     /// slot-major: `values[metric][lane]` for lanes `0..count` (the lanes
     /// of a batch kernel). The same as `count` calls of
     /// [`Accumulator::push_trial`].
+    ///
+    /// The moments and extremes are taken here, while the values are in
+    /// cache and every metric is an independent chain of additions (so
+    /// they overlap); the values are kept, metric-major, only for the
+    /// sketches, which [`Accumulator::end_block`] fills.
     #[inline]
     pub fn push_lanes<const L: usize>(
         &mut self,
@@ -263,25 +294,81 @@ impl Accumulator {
         values: &[[f64; L]],
         count: usize,
     ) {
-        debug_assert_eq!(values.len(), self.metrics.len());
+        assert_eq!(values.len(), self.metrics.len());
         assert!(count <= L && count <= BUFFER_TRIALS);
         if self.buffered + count > BUFFER_TRIALS {
             self.end_block();
         }
         if self.buffer.is_empty() {
-            self.buffer = vec![0.0; self.metrics.len() * ROW];
+            let n = self.metrics.len();
+            self.buffer = vec![0.0; n * ROW];
+            self.running = vec![
+                Running {
+                    s1: 0.0,
+                    s2: 0.0,
+                    lo: 0.0,
+                    hi: 0.0
+                };
+                n
+            ];
+            self.block_non_finite = vec![false; n];
         }
         if self.buffered == 0 {
             self.first_trial = first_trial;
+            for (run, acc) in self.running.iter_mut().zip(&self.metrics) {
+                *run = Running {
+                    s1: 0.0,
+                    s2: 0.0,
+                    lo: acc.min,
+                    hi: acc.max,
+                };
+            }
         }
         let t = self.buffered;
+        let rows = self.buffer.chunks_exact_mut(ROW);
+        let mut all_finite = true;
         if count == L {
-            for (dst, v) in self.buffer.chunks_exact_mut(ROW).zip(values) {
-                dst[t..t + L].copy_from_slice(v);
+            // Fixed length: unrolled; the copy is a few vector moves.
+            for ((v, run), (row, &k)) in values
+                .iter()
+                .zip(self.running.iter_mut())
+                .zip(rows.zip(&self.shift))
+            {
+                row[t..t + L].copy_from_slice(v);
+                all_finite &= run.add(v, k);
             }
         } else {
-            for (dst, v) in self.buffer.chunks_exact_mut(ROW).zip(values) {
-                dst[t..t + count].copy_from_slice(&v[..count]);
+            for ((v, run), (row, &k)) in values
+                .iter()
+                .zip(self.running.iter_mut())
+                .zip(rows.zip(&self.shift))
+            {
+                row[t..t + count].copy_from_slice(&v[..count]);
+                all_finite &= run.add(&v[..count], k);
+            }
+        }
+        if !all_finite {
+            // Rare: in the metrics left unchanged above, leave the
+            // non-finite values out and note the first.
+            for (m, (v, (run, &k))) in values
+                .iter()
+                .zip(self.running.iter_mut().zip(&self.shift))
+                .enumerate()
+            {
+                if v[..count].iter().all(|x| x.is_finite()) {
+                    continue;
+                }
+                self.block_non_finite[m] = true;
+                for (j, &x) in v[..count].iter().enumerate() {
+                    if x.is_finite() {
+                        run.add(&[x], k);
+                        continue;
+                    }
+                    let trial = first_trial + j as u64;
+                    if self.non_finite.is_none_or(|(_, f)| trial < f) {
+                        self.non_finite = Some((m, trial));
+                    }
+                }
             }
         }
         for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
@@ -298,43 +385,28 @@ impl Accumulator {
         if n == 0 {
             return;
         }
-        for (i, (m, &k)) in self.metrics.iter_mut().zip(self.shift.iter()).enumerate() {
-            let xs = &self.buffer[i * ROW..i * ROW + n];
-            let (mut s1, mut s2) = (0.0, 0.0);
-            let (mut lo, mut hi) = (m.min, m.max);
-            if xs.iter().fold(true, |all, x| all & x.is_finite()) {
-                // The usual case, in two passes that each run at full
-                // speed: moments and extremes (sums in trial order), then
-                // the sketch (counts, so order does not matter).
-                for &x in xs {
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                    let d = x - k;
-                    s1 += d;
-                    s2 += d * d;
+        for (m, ((acc, run), bad)) in self
+            .metrics
+            .iter_mut()
+            .zip(&self.running)
+            .zip(self.block_non_finite.iter_mut())
+            .enumerate()
+        {
+            acc.min = run.lo;
+            acc.max = run.hi;
+            let xs = &self.buffer[m * ROW..m * ROW + n];
+            if *bad {
+                for &x in xs.iter().filter(|x| x.is_finite()) {
+                    acc.sketch.add(x);
                 }
-                m.sketch.add_slice(xs);
+                *bad = false;
             } else {
-                for (t, &x) in xs.iter().enumerate() {
-                    if !x.is_finite() {
-                        let trial = self.first_trial + t as u64;
-                        if self.non_finite.is_none_or(|(_, f)| trial < f) {
-                            self.non_finite = Some((i, trial));
-                        }
-                        continue;
-                    }
-                    m.sketch.add(x);
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                    let d = x - k;
-                    s1 += d;
-                    s2 += d * d;
-                }
+                // Every value of the block lies in [min, max] (the run's
+                // extremes so far), which tells the sketch their signs.
+                acc.sketch.add_slice_within(xs, acc.min, acc.max);
             }
-            m.min = lo;
-            m.max = hi;
-            m.s1.add(s1);
-            m.s2.add(s2);
+            acc.s1.add(run.s1);
+            acc.s2.add(run.s2);
         }
         self.buffered = 0;
     }
@@ -370,6 +442,8 @@ impl Accumulator {
         Accumulator {
             metrics: self.metrics.iter().map(MetricAcc::canonical).collect(),
             buffer: Vec::new(),
+            running: Vec::new(),
+            block_non_finite: Vec::new(),
             ..self.clone()
         }
     }

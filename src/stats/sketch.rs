@@ -60,12 +60,30 @@ impl Store {
         self.counts = counts;
     }
 
-    /// Makes the store cover bucket indices `lo..=hi`.
-    fn cover(&mut self, lo: i64, hi: i64) {
-        let len = self.counts.len() as i64;
-        if len == 0 || lo < self.offset || hi >= self.offset + len {
-            self.grow_to(lo);
-            self.grow_to(hi);
+    /// Counts each value of `xs` (all of this store's sign).
+    fn count_each(&mut self, xs: &[f64]) {
+        for &x in xs {
+            let b = bucket_of(x.abs());
+            let i = b.wrapping_sub(self.offset) as u64;
+            if i >= self.counts.len() as u64 {
+                self.grow_to(b);
+                self.counts[(b - self.offset) as usize] += 1;
+            } else {
+                self.counts[i as usize] += 1;
+            }
+        }
+    }
+
+    /// Counts one value in each bucket listed (indices as u32).
+    fn count_all(&mut self, at: &[u32]) {
+        for &b in at {
+            let i = (b as i64).wrapping_sub(self.offset) as u64;
+            if i >= self.counts.len() as u64 {
+                self.grow_to(b as i64);
+                self.counts[(b as i64 - self.offset) as usize] += 1;
+            } else {
+                self.counts[i as usize] += 1;
+            }
         }
     }
 
@@ -158,54 +176,43 @@ impl Sketch {
     }
 
     /// Adds every value of `xs` (all finite): the same counts as
-    /// [`Sketch::add`] on each, faster. The stores are grown once for the
-    /// slice's range, and the counts of the loop are kept in registers.
+    /// [`Sketch::add`] on each, faster. Each chunk is done in three tight
+    /// passes: list each sign's bucket indices (branch-free), grow the
+    /// stores once to the chunk's range, then count.
     pub fn add_slice(&mut self, xs: &[f64]) {
-        // Magnitude ranges of each sign (branch-free, so it vectorises).
-        let (mut pos_lo, mut pos_hi) = (f64::INFINITY, 0.0f64);
-        let (mut neg_lo, mut neg_hi) = (f64::INFINITY, 0.0f64);
-        for &x in xs {
-            let a = x.abs();
-            let pos = x >= ZERO_THRESHOLD;
-            let neg = x <= -ZERO_THRESHOLD;
-            pos_lo = pos_lo.min(if pos { a } else { f64::INFINITY });
-            pos_hi = pos_hi.max(if pos { a } else { 0.0 });
-            neg_lo = neg_lo.min(if neg { a } else { f64::INFINITY });
-            neg_hi = neg_hi.max(if neg { a } else { 0.0 });
+        self.add_slice_within(xs, f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// [`Sketch::add_slice`] for values known to lie in [lo, hi]: when
+    /// that range has one sign, every value goes straight to its store.
+    pub fn add_slice_within(&mut self, xs: &[f64], lo: f64, hi: f64) {
+        if lo >= ZERO_THRESHOLD {
+            self.positive.count_each(xs);
+            self.count += xs.len() as u64;
+            return;
         }
-        if pos_hi > 0.0 {
-            self.positive.cover(bucket_of(pos_lo), bucket_of(pos_hi));
+        if hi <= -ZERO_THRESHOLD {
+            self.negative.count_each(xs);
+            self.count += xs.len() as u64;
+            return;
         }
-        if neg_hi > 0.0 {
-            self.negative.cover(bucket_of(neg_lo), bucket_of(neg_hi));
-        }
-        let (pos_off, neg_off) = (self.positive.offset, self.negative.offset);
-        let pos = &mut self.positive.counts[..];
-        let neg = &mut self.negative.counts[..];
-        // Histograms of wide metrics are larger than the L1 cache, so most
-        // increments miss it. Listing each sign's bucket positions first
-        // (branch-free) and then incrementing without a data-dependent
-        // branch lets the CPU overlap those misses instead of stalling on
-        // mispredicted sign tests.
-        const CHUNK: usize = 256;
+        const CHUNK: usize = 255;
         let mut pos_at = [0u32; CHUNK + 1];
         let mut neg_at = [0u32; CHUNK + 1];
         let mut signed = 0usize;
         for chunk in xs.chunks(CHUNK) {
             let (mut np, mut nn) = (0usize, 0usize);
             for &x in chunk {
-                let b = bucket_of(x.abs());
-                pos_at[np] = b.wrapping_sub(pos_off) as u32;
+                // The bucket index of |x| fits in 19 bits.
+                let b = bucket_of(x.abs()) as u32;
+                // (np, nn <= CHUNK: the masks only spare bounds checks.)
+                pos_at[np & CHUNK] = b;
                 np += (x >= ZERO_THRESHOLD) as usize;
-                neg_at[nn] = b.wrapping_sub(neg_off) as u32;
+                neg_at[nn & CHUNK] = b;
                 nn += (x <= -ZERO_THRESHOLD) as usize;
             }
-            for &i in &pos_at[..np] {
-                pos[i as usize] += 1;
-            }
-            for &i in &neg_at[..nn] {
-                neg[i as usize] += 1;
-            }
+            self.positive.count_all(&pos_at[..np]);
+            self.negative.count_all(&neg_at[..nn]);
             signed += np + nn;
         }
         self.zero += (xs.len() - signed) as u64;
