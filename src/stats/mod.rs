@@ -173,10 +173,11 @@ impl MetricAcc {
 /// which given metrics were positive (used for the probability of beating
 /// the baseline).
 ///
-/// Trials of the block under way are buffered metric-major and folded into
-/// the sketches at [`Accumulator::end_block`]: one metric's histogram stays
-/// in cache while a whole block of its values goes in, instead of every
-/// trial touching every histogram.
+/// Moments and extremes are taken as trials arrive. For the sketches,
+/// values are buffered metric-major, [`SKETCH_BATCH`] trials at a time,
+/// and then counted metric by metric: one histogram stays in cache while
+/// a run of its values goes in, instead of every trial touching every
+/// histogram, and the buffer itself stays in the L2 cache.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     /// Per metric: the shift moments are taken around (the pilot trial's
@@ -190,10 +191,13 @@ pub struct Accumulator {
     pub trials: u64,
     /// First non-finite value seen: (metric index, trial index).
     pub non_finite: Option<(usize, u64)>,
-    /// Values of the block under way, metric-major (not serialised).
+    /// Values not yet counted in the sketches, metric-major (not
+    /// serialised), and how many trials they are.
     #[serde(skip)]
     buffer: Vec<f64>,
-    /// Trials buffered, and the index of the first of them.
+    #[serde(skip)]
+    pending: usize,
+    /// Trials of the block under way, and the index of the first of them.
     #[serde(skip)]
     buffered: usize,
     #[serde(skip)]
@@ -202,9 +206,9 @@ pub struct Accumulator {
     /// taken as trials arrive, in trial order, and the extremes so far.
     #[serde(skip)]
     running: Vec<Running>,
-    /// Per metric: the block under way has a non-finite value.
+    /// Per metric: a pending value is not finite.
     #[serde(skip)]
-    block_non_finite: Vec<bool>,
+    pending_non_finite: Vec<bool>,
 }
 
 /// One metric's running figures for the block under way: moment sums
@@ -245,11 +249,16 @@ impl Running {
 /// (of this size at most) itself.
 pub const BUFFER_TRIALS: usize = 1024;
 
-/// Distance between two metrics' rows in the block buffer: one cache line
-/// more than a row, so that the rows do not all map to the same cache
-/// sets (a 1024-value row is 8 KiB, a multiple of the L1 and L2 set
-/// strides; without the pad every trial's writes evict each other).
-const ROW: usize = BUFFER_TRIALS + 8;
+/// Trials whose values are buffered before they are counted in the
+/// sketches (any number gives the same counts). 128 trials of a few
+/// hundred metrics fit in the L2 cache; a whole block's buffer did not,
+/// and reading it back cost more than the counting.
+pub const SKETCH_BATCH: usize = 128;
+
+/// Distance between two metrics' rows in the buffer: one cache line more
+/// than a row, so that the rows do not all map to the same cache sets
+/// (a row of a power of two values is a multiple of the set strides).
+const ROW: usize = SKETCH_BATCH + 8;
 
 impl Accumulator {
     pub fn new(shift: Vec<f64>, counted: Vec<usize>) -> Self {
@@ -262,10 +271,11 @@ impl Accumulator {
             trials: 0,
             non_finite: None,
             buffer: Vec::new(),
+            pending: 0,
             buffered: 0,
             first_trial: 0,
             running: Vec::new(),
-            block_non_finite: Vec::new(),
+            pending_non_finite: Vec::new(),
         }
     }
 
@@ -295,7 +305,7 @@ impl Accumulator {
         count: usize,
     ) {
         assert_eq!(values.len(), self.metrics.len());
-        assert!(count <= L && count <= BUFFER_TRIALS);
+        assert!(count <= L && count <= SKETCH_BATCH);
         if self.buffered + count > BUFFER_TRIALS {
             self.end_block();
         }
@@ -311,7 +321,7 @@ impl Accumulator {
                 };
                 n
             ];
-            self.block_non_finite = vec![false; n];
+            self.pending_non_finite = vec![false; n];
         }
         if self.buffered == 0 {
             self.first_trial = first_trial;
@@ -324,7 +334,10 @@ impl Accumulator {
                 };
             }
         }
-        let t = self.buffered;
+        if self.pending + count > SKETCH_BATCH {
+            self.flush_sketches();
+        }
+        let t = self.pending;
         let rows = self.buffer.chunks_exact_mut(ROW);
         let mut all_finite = true;
         if count == L {
@@ -358,7 +371,7 @@ impl Accumulator {
                 if v[..count].iter().all(|x| x.is_finite()) {
                     continue;
                 }
-                self.block_non_finite[m] = true;
+                self.pending_non_finite[m] = true;
                 for (j, &x) in v[..count].iter().enumerate() {
                     if x.is_finite() {
                         run.add(&[x], k);
@@ -374,8 +387,34 @@ impl Accumulator {
         for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
             *c += values[i][..count].iter().filter(|&&x| x > 0.0).count() as u64;
         }
+        self.pending += count;
         self.buffered += count;
         self.trials += count as u64;
+    }
+
+    /// Counts the buffered values in the sketches.
+    fn flush_sketches(&mut self) {
+        let n = self.pending;
+        for (m, ((acc, run), bad)) in self
+            .metrics
+            .iter_mut()
+            .zip(&self.running)
+            .zip(self.pending_non_finite.iter_mut())
+            .enumerate()
+        {
+            let xs = &self.buffer[m * ROW..m * ROW + n];
+            if *bad {
+                for &x in xs.iter().filter(|x| x.is_finite()) {
+                    acc.sketch.add(x);
+                }
+                *bad = false;
+            } else {
+                // Every value lies in [lo, hi] (the extremes so far, these
+                // values included), which tells the sketch their signs.
+                acc.sketch.add_slice_within(xs, run.lo, run.hi);
+            }
+        }
+        self.pending = 0;
     }
 
     /// Closes the current block: its values go into the sketches, and its
@@ -385,26 +424,10 @@ impl Accumulator {
         if n == 0 {
             return;
         }
-        for (m, ((acc, run), bad)) in self
-            .metrics
-            .iter_mut()
-            .zip(&self.running)
-            .zip(self.block_non_finite.iter_mut())
-            .enumerate()
-        {
+        self.flush_sketches();
+        for (acc, run) in self.metrics.iter_mut().zip(&self.running) {
             acc.min = run.lo;
             acc.max = run.hi;
-            let xs = &self.buffer[m * ROW..m * ROW + n];
-            if *bad {
-                for &x in xs.iter().filter(|x| x.is_finite()) {
-                    acc.sketch.add(x);
-                }
-                *bad = false;
-            } else {
-                // Every value of the block lies in [min, max] (the run's
-                // extremes so far), which tells the sketch their signs.
-                acc.sketch.add_slice_within(xs, acc.min, acc.max);
-            }
             acc.s1.add(run.s1);
             acc.s2.add(run.s2);
         }
@@ -443,7 +466,7 @@ impl Accumulator {
             metrics: self.metrics.iter().map(MetricAcc::canonical).collect(),
             buffer: Vec::new(),
             running: Vec::new(),
-            block_non_finite: Vec::new(),
+            pending_non_finite: Vec::new(),
             ..self.clone()
         }
     }
