@@ -142,24 +142,27 @@ impl JumpDraw {
     #[inline(always)]
     pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
         match *self {
-            JumpDraw::Inversion { lambda, p0 } => {
-                let u: f64 = rng.random();
-                let mut n = 0u32;
-                let mut p = p0;
-                let mut cdf = p;
-                while u >= cdf && n < 10_000 {
-                    n += 1;
-                    p *= lambda / n as f64;
-                    cdf += p;
-                    if p == 0.0 {
-                        break;
-                    }
-                }
-                n as f64
-            }
+            JumpDraw::Inversion { lambda, p0 } => inversion_count(rng.random(), lambda, p0),
             JumpDraw::Library(poisson) => poisson.sample(rng),
         }
     }
+}
+
+/// The Poisson(lambda) count whose CDF first exceeds `u` (p0 = e^-lambda).
+#[inline(always)]
+pub(super) fn inversion_count(u: f64, lambda: f64, p0: f64) -> f64 {
+    let mut n = 0u32;
+    let mut p = p0;
+    let mut cdf = p;
+    while u >= cdf && n < 10_000 {
+        n += 1;
+        p *= lambda / n as f64;
+        cdf += p;
+        if p == 0.0 {
+            break;
+        }
+    }
+    n as f64
 }
 
 /// The draw-side constants of one unit (shared by every policy).
