@@ -359,11 +359,12 @@ fn growth_factors<V: Vf64>(
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
     }
-    let x = inv.div(r.mul(V::splat(plan.dt)));
+    // `uplift_of_spend`, operation for operation.
+    let r_dt = r.mul(V::splat(plan.dt));
     let uplift = V::splat(up.max_uplift)
-        .mul(x)
-        .div(x.add(V::splat(up.half_saturation)));
-    let g = V::splat(up.growth).add(V::select(x.le(zero), zero, uplift));
+        .mul(inv)
+        .div(inv.add(V::splat(up.half_saturation).mul(r_dt)));
+    let g = V::splat(up.growth).add(V::select(no_investment, zero, uplift));
     let general = growth_factor_v(plan.growth_factor, g, plan.dt);
     let met = if up.is_budget {
         zero
@@ -414,8 +415,12 @@ fn step_policy<V: Vf64>(
     let from_cash = V::splat(pp.reinvest).mul(sum_op.max(zero));
     let cap = from_cash.add(war_chest);
     let scaled = cap.lt(sum_req);
-    let scale = V::select(scaled, cap.div(sum_req), V::splat(1.0));
     let any_scaled = scaled.any();
+    let scale = if any_scaled {
+        V::select(scaled, cap.div(sum_req), V::splat(1.0))
+    } else {
+        V::splat(1.0)
+    };
     let disc = V::splat(plan.discount[k]);
     let mut sum_inv = zero;
     let mut sum_proceeds = zero;

@@ -253,6 +253,18 @@ pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
     }
 }
 
+/// The uplift of a unit that spends `inv` this step with revenue times dt
+/// `r_dt`: `uplift(.., x)` at x = inv / r_dt, written with one division
+/// (max_uplift inv / (inv + half_saturation r_dt)).
+#[inline(always)]
+pub(super) fn uplift_of_spend(max_uplift: f64, half_saturation: f64, inv: f64, r_dt: f64) -> f64 {
+    if inv <= 0.0 || max_uplift == 0.0 {
+        0.0
+    } else {
+        max_uplift * inv / (inv + half_saturation * r_dt)
+    }
+}
+
 impl Plan {
     pub fn new(s: &Scenario) -> Plan {
         let steps = s.steps();
@@ -670,9 +682,8 @@ fn step_policy(
         } else if scale == 1.0 && !up.is_budget {
             up.gf_full
         } else {
-            let x = inv / (us.r * dt);
-            plan.growth_factor
-                .eval(up.growth + uplift(up.max_uplift, up.half_saturation, x), dt)
+            let u = uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt);
+            plan.growth_factor.eval(up.growth + u, dt)
         };
         us.unit_cash += (us.op - inv) * disc;
         us.r *= gf * shock;
