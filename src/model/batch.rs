@@ -359,6 +359,10 @@ fn growth_factors<V: Vf64>(
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
     }
+    if no_investment.all() {
+        // An unfunded (or gated) budget unit in every lane.
+        return idle;
+    }
     // `uplift_of_spend`, operation for operation.
     let r_dt = r.mul(V::splat(plan.dt));
     let uplift = V::splat(up.max_uplift)
