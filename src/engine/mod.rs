@@ -103,9 +103,12 @@ pub fn run_blocks(
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
-    let mut acc = empty;
-    for part in &parts {
-        acc.merge(part);
+    // Into the first worker's accumulator, not a fresh one: one copy of
+    // the sketches fewer at the peak of memory.
+    let mut parts = parts.into_iter();
+    let mut acc = parts.next().unwrap_or(empty);
+    for part in parts {
+        acc.merge(&part);
     }
     Ok(acc)
 }

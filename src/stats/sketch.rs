@@ -22,110 +22,169 @@ pub const ZERO_THRESHOLD: f64 = 1e-9;
 /// Bits dropped from an `f64` to find its bucket (52 mantissa bits - 8 kept).
 const SHIFT: u32 = 44;
 
-/// Extra buckets allocated on each side when a store grows, so that a slowly
-/// widening range does not reallocate on every new extreme.
-const GROW_SLACK: i64 = 128;
+/// Buckets per page of a store (a power of two).
+const PAGE_BITS: u32 = 6;
+const PAGE: usize = 1 << PAGE_BITS;
 
-/// Dense counts for a contiguous range of bucket indices.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Empty page-table entries added on the side a store grows, so that a
+/// slowly widening range does not reallocate the table on every page.
+const TABLE_SLACK: i64 = 4;
+
+/// Counts for bucket indices, in pages of [`PAGE`] buckets allocated only
+/// where a count lands. A dense array over the occupied range would do,
+/// but the range of a metric that crosses zero spans dozens of octaves
+/// (magnitudes down to [`ZERO_THRESHOLD`]) while its near-zero octaves hold
+/// a value or two each, and that range keeps widening with the number of
+/// trials: pages keep memory nearly flat in the number of trials, and
+/// never move counts once they are allocated.
+///
+/// Serialised as the dense counts from the first to the last occupied
+/// bucket (`{"offset", "counts"}`), so equal contents serialise
+/// identically however the store grew; equality compares contents.
+#[derive(Clone, Debug, Default)]
 pub struct Store {
+    /// Page number (bucket index >> PAGE_BITS) of `pages[0]`.
+    first: i64,
+    pages: Vec<Option<Box<[u64; PAGE]>>>,
+}
+
+/// The serialised form of a [`Store`].
+#[derive(Serialize, Deserialize)]
+struct DenseStore {
     /// Bucket index of `counts[0]`.
     offset: i64,
     counts: Vec<u64>,
 }
 
-impl Store {
-    #[inline]
-    fn add(&mut self, index: i64, n: u64) {
-        let len = self.counts.len() as i64;
-        if len == 0 || index < self.offset || index >= self.offset + len {
-            self.grow_to(index);
+impl Serialize for Store {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut dense = DenseStore {
+            offset: 0,
+            counts: Vec::new(),
+        };
+        if let (Some((lo, _)), Some((hi, _))) = (self.iter().next(), self.iter().next_back()) {
+            dense.offset = lo;
+            dense.counts = vec![0; (hi - lo + 1) as usize];
+            for (i, c) in self.iter() {
+                dense.counts[(i - lo) as usize] = c;
+            }
         }
-        self.counts[(index - self.offset) as usize] += n;
+        dense.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Store {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let dense = DenseStore::deserialize(d)?;
+        let mut store = Store::default();
+        for (k, &c) in dense.counts.iter().enumerate() {
+            if c > 0 {
+                store.add(dense.offset + k as i64, c);
+            }
+        }
+        Ok(store)
+    }
+}
+
+impl PartialEq for Store {
+    fn eq(&self, other: &Store) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Store {}
+
+impl Store {
+    /// The count of bucket `index`, allocated if need be.
+    #[inline(always)]
+    fn slot(&mut self, index: i64) -> &mut u64 {
+        let p = (index >> PAGE_BITS).wrapping_sub(self.first) as u64 as usize;
+        if p < self.pages.len() && self.pages[p].is_some() {
+            let page = self.pages[p].as_mut().expect("checked just above");
+            return &mut page[index as usize & (PAGE - 1)];
+        }
+        self.slot_slow(index)
     }
 
     #[cold]
-    fn grow_to(&mut self, index: i64) {
-        if self.counts.is_empty() {
-            self.offset = index - GROW_SLACK;
-            self.counts = vec![0; (2 * GROW_SLACK + 1) as usize];
-            return;
+    fn slot_slow(&mut self, index: i64) -> &mut u64 {
+        let page = index >> PAGE_BITS;
+        if self.pages.is_empty() {
+            self.first = page - TABLE_SLACK;
+            self.pages
+                .resize_with((2 * TABLE_SLACK + 1) as usize, || None);
+        } else if page < self.first {
+            let first = page - TABLE_SLACK;
+            let mut pages = Vec::with_capacity(self.pages.len() + (self.first - first) as usize);
+            pages.resize_with((self.first - first) as usize, || None);
+            pages.append(&mut self.pages);
+            self.pages = pages;
+            self.first = first;
+        } else if page >= self.first + self.pages.len() as i64 {
+            let len = (page - self.first + 1 + TABLE_SLACK) as usize;
+            self.pages.resize_with(len, || None);
         }
-        let lo = self.offset.min(index - GROW_SLACK);
-        let hi = (self.offset + self.counts.len() as i64).max(index + GROW_SLACK + 1);
-        let mut counts = vec![0; (hi - lo) as usize];
-        let start = (self.offset - lo) as usize;
-        counts[start..start + self.counts.len()].copy_from_slice(&self.counts);
-        self.offset = lo;
-        self.counts = counts;
+        let entry = &mut self.pages[(page - self.first) as usize];
+        let counts = entry.get_or_insert_with(|| Box::new([0; PAGE]));
+        &mut counts[index as usize & (PAGE - 1)]
+    }
+
+    #[inline]
+    fn add(&mut self, index: i64, n: u64) {
+        *self.slot(index) += n;
+    }
+
+    /// Counts one value in bucket `index`.
+    #[inline(always)]
+    fn count(&mut self, index: i64) {
+        let p = (index >> PAGE_BITS).wrapping_sub(self.first) as u64 as usize;
+        match self.pages.get_mut(p) {
+            Some(Some(page)) => page[index as usize & (PAGE - 1)] += 1,
+            _ => *self.slot_slow(index) += 1,
+        }
     }
 
     /// Counts each value of `xs` (all of this store's sign).
     fn count_each(&mut self, xs: &[f64]) {
         for &x in xs {
-            let b = bucket_of(x.abs());
-            let i = b.wrapping_sub(self.offset) as u64;
-            if i >= self.counts.len() as u64 {
-                self.grow_to(b);
-                self.counts[(b - self.offset) as usize] += 1;
-            } else {
-                self.counts[i as usize] += 1;
-            }
+            self.count(bucket_of(x.abs()));
         }
     }
 
     /// Counts one value in each bucket listed (indices as u32).
     fn count_all(&mut self, at: &[u32]) {
         for &b in at {
-            let i = (b as i64).wrapping_sub(self.offset) as u64;
-            if i >= self.counts.len() as u64 {
-                self.grow_to(b as i64);
-                self.counts[(b as i64 - self.offset) as usize] += 1;
-            } else {
-                self.counts[i as usize] += 1;
-            }
+            self.count(b as i64);
         }
     }
 
     fn merge(&mut self, other: &Store) {
-        if other.counts.is_empty() {
-            return;
-        }
-        // Only the occupied range of `other` matters.
-        let first = other.counts.iter().position(|&c| c > 0);
-        let last = other.counts.iter().rposition(|&c| c > 0);
-        if let (Some(f), Some(l)) = (first, last) {
-            self.add(other.offset + f as i64, 0);
-            self.add(other.offset + l as i64, 0);
-            for (k, &c) in other.counts[f..=l].iter().enumerate() {
-                if c > 0 {
-                    self.counts[(other.offset + (f + k) as i64 - self.offset) as usize] += c;
-                }
-            }
+        for (index, c) in other.iter() {
+            *self.slot(index) += c;
         }
     }
 
     /// Occupied buckets, lowest index first.
     fn iter(&self) -> impl DoubleEndedIterator<Item = (i64, u64)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(move |(k, &c)| (self.offset + k as i64, c))
+        self.pages.iter().enumerate().flat_map(move |(p, page)| {
+            let base = (self.first + p as i64) << PAGE_BITS;
+            page.iter().flat_map(move |counts| {
+                counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c > 0)
+                    .map(move |(k, &c)| (base + k as i64, c))
+            })
+        })
     }
 
-    /// The store with unoccupied edges trimmed: a canonical form, so equal
-    /// contents serialise identically however the store grew.
+    /// The same contents in as few pages as they need.
     fn trimmed(&self) -> Store {
-        let first = self.counts.iter().position(|&c| c > 0);
-        let last = self.counts.iter().rposition(|&c| c > 0);
-        match (first, last) {
-            (Some(f), Some(l)) => Store {
-                offset: self.offset + f as i64,
-                counts: self.counts[f..=l].to_vec(),
-            },
-            _ => Store::default(),
+        let mut store = Store::default();
+        for (index, c) in self.iter() {
+            store.add(index, c);
         }
+        store
     }
 }
 
@@ -357,6 +416,28 @@ mod tests {
         }
         slice.add_slice(&[]);
         assert_eq!(one.canonical(), slice.canonical());
+    }
+
+    #[test]
+    fn stores_serialise_densely_from_first_to_last_count() {
+        let mut s = Store::default();
+        for (i, n) in [(1000, 2), (1003, 1), (5000, 7), (999, 1)] {
+            s.add(i, n);
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        let dense: DenseStore = serde_json::from_str(&json).unwrap();
+        assert_eq!(dense.offset, 999);
+        assert_eq!(dense.counts.len(), 5000 - 999 + 1);
+        assert_eq!(dense.counts[..5], [1, 2, 0, 0, 1]);
+        let back: Store = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(
+            serde_json::to_string(&Store::default()).unwrap(),
+            r#"{"offset":0,"counts":[]}"#
+        );
+        // Far apart counts take two pages, not the range between them.
+        assert_eq!(s.pages.iter().filter(|p| p.is_some()).count(), 2);
     }
 
     #[test]
