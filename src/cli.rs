@@ -68,6 +68,14 @@ pub enum Command {
     /// Combine the partial results of a sharded run into the outputs of a
     /// single run (identical summary.json and summary.csv).
     Merge(MergeArgs),
+    /// Validate a scenario without running it and print a digest of it.
+    Check {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Print the JSON Schema of scenario files (for editor completion and
+    /// checking; see the README).
+    Schema,
 }
 
 #[derive(Debug, Args)]

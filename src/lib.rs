@@ -87,6 +87,16 @@ pub fn install_interrupt_handler() {
 pub fn main_with(cli: &cli::Cli) -> Result<()> {
     match &cli.command {
         Some(cli::Command::Merge(args)) => merge(args),
+        Some(cli::Command::Check { scenario }) => {
+            let s = scenario::load(scenario)?;
+            print!("{}", report::digest::render(&s));
+            println!("\n{}: valid", scenario.display());
+            Ok(())
+        }
+        Some(cli::Command::Schema) => {
+            print!("{}", scenario::json_schema());
+            Ok(())
+        }
         None => run(&cli.run),
     }
 }

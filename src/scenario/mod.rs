@@ -42,6 +42,15 @@ impl Loaded {
     }
 }
 
+/// The JSON Schema of scenario files, generated from the very types the
+/// parser reads them into.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(raw::RawFile);
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
+    s.push('\n');
+    s
+}
+
 /// Parses and validates scenario text; `path` names it in messages and
 /// anchors the relative paths of `extends`.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario> {

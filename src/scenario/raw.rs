@@ -76,10 +76,10 @@ pub struct RawFile {
     /// Every key given here overrides the parent's; units, factors,
     /// policies and per-unit overrides are matched by name.
     pub extends: O<String>,
-    /// Run-wide settings. (Tables that may be created implicitly, by a
-    /// dotted key or a sub-table header, cannot carry spans in toml, so
-    /// this one and the policy tables are plain; errors about them point
-    /// at one of their keys.)
+    // Tables that may be created implicitly, by a dotted key or a
+    // sub-table header, cannot carry spans in toml, so this one and the
+    // policy tables are plain; errors about them point at one of their keys.
+    /// Run-wide settings.
     pub scenario: Option<RawHeader>,
     /// Common drivers: one N(0,1) draw per step each.
     #[serde(default)]
