@@ -58,8 +58,8 @@ pub fn render(s: &Scenario) -> String {
     );
     let _ = writeln!(
         out,
-        "  {:<28} {:<10} {:>9} {:>7} {:>6} {:>7} {:>6} {}",
-        "unit", "role", "revenue", "growth", "vol", "margin", "EV/rev", "extras"
+        "  {:<28} {:<10} {:>9} {:>7} {:>6} {:>7} {:>6} extras",
+        "unit", "role", "revenue", "growth", "vol", "margin", "EV/rev"
     );
     let shown = 24;
     for u in s.units.iter().take(shown) {
