@@ -58,9 +58,64 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<ShardSpec>,
 
+    /// Keep adding trials until the Monte Carlo standard error of the
+    /// baseline's mean value (at the last horizon) is under this share of
+    /// it, e.g. 0.5% or 0.005. Starts from --trials (rounded up to whole
+    /// blocks of 1024) and doubles; deterministic for a given seed.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub precision: Option<f64>,
+
+    /// Most trials --precision may use.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000_000,
+        requires = "precision"
+    )]
+    pub max_trials: u64,
+
+    /// Sweep a parameter: PATH=v1,v2,... where PATH is dotted as in the
+    /// file (policies.reset.innovation.years, units."Quark".growth,
+    /// scenario.discount_rate). Give it twice for a two-way grid. Replaces
+    /// the scenario's [[sweep]] tables. Writes sweep.csv.
+    #[arg(long, value_name = "PATH=V1,V2,...")]
+    pub sweep: Vec<crate::study::Sweep>,
+
+    /// Move each unit parameter (growth, volatility, margin, multiple
+    /// median, max uplift) down and up by --sensitivity-step, one at a
+    /// time, on the same draws; writes sensitivity.csv.
+    #[arg(long)]
+    pub sensitivity: bool,
+
+    /// Relative step of --sensitivity (0.1 = 10% of each value).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.1, value_parser = parse_share)]
+    pub sensitivity_step: f64,
+
+    /// Re-run on every save of the scenario (and the files it extends);
+    /// an invalid edit prints its error and keeps the last good output.
+    #[arg(long)]
+    pub watch: bool,
+
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// "0.5%" or "0.005" -> 0.005.
+fn parse_share(s: &str) -> Result<f64, String> {
+    let (num, scale) = match s.trim().strip_suffix('%') {
+        Some(n) => (n, 0.01),
+        None => (s.trim(), 1.0),
+    };
+    let x: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a share such as 0.5% or 0.005, got {s:?}"))?;
+    let x = x * scale;
+    if !(x > 0.0 && x < 1.0) {
+        return Err(format!("the share must be between 0 and 100%, got {s:?}"));
+    }
+    Ok(x)
 }
 
 #[derive(Debug, Subcommand)]
