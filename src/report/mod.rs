@@ -2,6 +2,7 @@
 //! (with the charts) the picture files. Writers take computed results, never
 //! raw engine state.
 
+pub mod charts;
 pub mod summary;
 pub mod table;
 
