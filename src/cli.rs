@@ -8,7 +8,8 @@ use clap::Parser;
 ///
 /// Reads a TOML scenario (see docs/model.md), runs every policy of it on
 /// the same random draws, prints the headline table and writes
-/// summary.json and summary.csv to the output folder.
+/// summary.json, summary.csv, PNG charts, report.md and report.html to the
+/// output folder.
 #[derive(Debug, Parser)]
 #[command(name = "simulate", version, about, long_about)]
 pub struct Cli {
@@ -31,6 +32,11 @@ pub struct Cli {
     /// The numbers do not depend on it.
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+
+    /// Skip the PNG charts (report.md and report.html are still written).
+    /// Charts never change the numbers.
+    #[arg(long)]
+    pub no_charts: bool,
 
     /// Print nothing but errors.
     #[arg(long, short)]

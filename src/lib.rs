@@ -116,6 +116,14 @@ pub fn run(cli: &cli::Cli) -> Result<()> {
     let summary = report::Summary::new(&scenario, &plan, &acc);
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
+    report::write_report(
+        staged.path(),
+        &scenario,
+        &plan,
+        &acc,
+        &summary,
+        !cli.no_charts,
+    )?;
     staged.commit()?;
     if !cli.quiet {
         print!("{}", report::table::render(&scenario, &summary));
