@@ -70,12 +70,16 @@ impl Chart for DeltaVsBaseline {
                     name: name.to_string(),
                     details: vec![
                         format!("beats {base_name} in {:.1}% of trials", 100.0 * p),
-                        format!(
-                            "median gain {} (P5 {}, P95 {})",
-                            style::signed(p50),
-                            style::signed(p5),
-                            style::signed(p95)
-                        ),
+                        if s.metric.min() == s.metric.max() {
+                            format!("the same gain in every trial: {}", style::signed(p50))
+                        } else {
+                            format!(
+                                "median gain {} (P5 {}, P95 {})",
+                                style::signed(p50),
+                                style::signed(p5),
+                                style::signed(p95)
+                            )
+                        },
                     ],
                     strong: 1,
                     swatch: Swatch::Line,
@@ -89,7 +93,12 @@ impl Chart for DeltaVsBaseline {
         );
         let notes = vec![
             format!("Right of the zero line: the policy beat {base_name}."),
-            "Solid line: median gain. Dashed: P5 and P95.".to_string(),
+            if series.len() <= 8 {
+                "Solid line: median gain. Dashed: P5 and P95."
+            } else {
+                "Solid line: median gain."
+            }
+            .to_string(),
         ];
         overlay(
             &body,

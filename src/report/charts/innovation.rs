@@ -109,6 +109,15 @@ impl Chart for InnovationHorizons {
         let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
         let (key, rest) = body.split_vertically(key_h + 10);
         style::strip(&key.margin(4, 0, 40, 40), &entries)?;
+        // Too many to draw: the largest by the baseline's median at the
+        // last horizon, in file order.
+        let mut list = list;
+        if list.len() > MAX_PANELS {
+            let (b, h) = (input.baseline(), input.last());
+            let median = |u: usize| input.stats(b, h, Metric::UnitValue(u)).quantiles[2];
+            list.sort_by(|&a, &c| median(c).total_cmp(&median(a)).then(a.cmp(&c)));
+            list[..MAX_PANELS].sort_unstable();
+        }
         let shown = &list[..list.len().min(MAX_PANELS)];
         let (rest, note) = if list.len() > shown.len() {
             let (_, h) = rest.dim_in_pixel();
@@ -125,7 +134,10 @@ impl Chart for InnovationHorizons {
         if let Some(note) = note {
             let s = style::font(style::NOTE_SIZE).color(&style::MUTED);
             let text = format!(
-                "{} more innovation units are not drawn; summary.csv has their figures.",
+                "Drawn: the {} innovation units with the largest median value under {} at year {}; {} more are in summary.csv.",
+                shown.len(),
+                input.policy(input.baseline()),
+                input.years(input.last()),
                 list.len() - shown.len()
             );
             style::label(&note, &text, (40, 8), &s, HPos::Left)?;
@@ -163,7 +175,7 @@ fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) 
         let text = funding(input, p, u);
         let tw = style::text_width(&text, &ps);
         let room = end - if p + 1 == n_p { 0 } else { 30 };
-        if x + tw > room && x > indent && y == 42 {
+        if x + tw > room && y == 42 {
             (x, y) = (start, 66);
         }
         if x + tw > room {
@@ -204,7 +216,11 @@ fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) 
     style::mesh(
         &mut chart,
         &Axes {
-            x_desc: if last_row { "Horizon" } else { "" },
+            x_desc: if last_row {
+                "Horizon (years from now)"
+            } else {
+                ""
+            },
             y_desc: if first_col { &y_desc } else { "" },
             x_fmt: &|_| String::new(),
             y_fmt: &y_fmt,

@@ -65,12 +65,11 @@ impl Chart for ValueDistribution {
                 Entry {
                     colour: colour(input, s.policy),
                     name: format!("{}{base}", input.policy(s.policy)),
-                    details: vec![format!(
-                        "P5 {} · P50 {} · P95 {}",
-                        money(p5),
-                        money(p50),
-                        money(p95)
-                    )],
+                    details: vec![if s.metric.min() == s.metric.max() {
+                        format!("the same in every trial: {}", money(p50))
+                    } else {
+                        format!("P5 {} · P50 {} · P95 {}", money(p5), money(p50), money(p95))
+                    }],
                     strong: 0,
                     swatch: Swatch::Line,
                 }
@@ -82,7 +81,12 @@ impl Chart for ValueDistribution {
             input.currency()
         );
         let notes = vec![
-            "Solid line: median (P50). Dashed lines: P5 and P95.".to_string(),
+            if series.len() <= 8 {
+                "Solid line: median (P50). Dashed lines: P5 and P95."
+            } else {
+                "Solid line: median (P50)."
+            }
+            .to_string(),
             format!("Figures in {}.", input.currency()),
         ];
         overlay(
@@ -137,9 +141,18 @@ pub(super) fn overlay(
                 .collect()
         })
         .collect();
+    // A policy with the same value in every trial (e.g. one identical to
+    // the baseline) is a single spike: drawn as a full-height line, and left
+    // out of the vertical scale so that it does not flatten the others.
+    let point: Vec<bool> = series
+        .iter()
+        .map(|s| s.metric.min() == s.metric.max())
+        .collect();
     let top = hists
         .iter()
-        .flat_map(|h| h.iter().copied())
+        .zip(&point)
+        .filter(|(_, &p)| !p)
+        .flat_map(|(h, _)| h.iter().copied())
         .fold(0.0f64, f64::max);
     let top = if top > 0.0 { top * 1.12 } else { 1.0 };
 
@@ -194,7 +207,7 @@ pub(super) fn overlay(
         0.0
     };
     if fill_alpha > 0.0 {
-        for (s, h) in series.iter().zip(&hists) {
+        for ((s, h), _) in series.iter().zip(&hists).zip(&point).filter(|(_, &p)| !p) {
             let c = colour(input, s.policy);
             let mut poly = curve(h);
             poly.push((hi, 0.0));
@@ -205,16 +218,28 @@ pub(super) fn overlay(
         }
     }
     let stroke = if series.len() <= 8 { 3 } else { 2 };
-    for (s, h) in series.iter().zip(&hists) {
+    for ((s, h), &p) in series.iter().zip(&hists).zip(&point) {
         let c = colour(input, s.policy);
-        chart.draw_series(LineSeries::new(curve(h), c.stroke_width(stroke)))?;
+        if p {
+            let v = s.metric.min();
+            if v >= lo && v <= hi {
+                chart.draw_series(LineSeries::new(
+                    vec![(v, 0.0), (v, top)],
+                    c.stroke_width(stroke + 2),
+                ))?;
+            }
+        } else {
+            chart.draw_series(LineSeries::new(curve(h), c.stroke_width(stroke)))?;
+        }
     }
-    // P5 / P50 / P95 markers, as high as the policy's curve there.
-    for (s, h) in series.iter().zip(&hists) {
+    // P5 / P50 / P95 markers, as high as the policy's curve there (P5 and
+    // P95 only while they stay legible).
+    let tails = series.len() <= 8;
+    for ((s, h), _) in series.iter().zip(&hists).zip(&point).filter(|(_, &p)| !p) {
         let c = colour(input, s.policy);
         let [p5, _, p50, _, p95] = s.stats.quantiles;
         for (q, solid) in [(p5, false), (p50, true), (p95, false)] {
-            if !(q >= lo && q <= hi) {
+            if !(q >= lo && q <= hi) || !(solid || tails) {
                 continue;
             }
             let y = height_at(h, q);
