@@ -10,7 +10,8 @@ use crate::shard::ShardSpec;
 ///
 /// Reads a TOML scenario (see docs/model.md), runs every policy of it on
 /// the same random draws, prints the headline table and writes
-/// summary.json and summary.csv to the output folder.
+/// summary.json, summary.csv, PNG charts, report.md and report.html to the
+/// output folder.
 #[derive(Debug, Parser)]
 #[command(
     name = "simulate",
@@ -96,6 +97,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub watch: bool,
 
+    /// Skip the PNG charts (report.md and report.html are still written).
+    /// Charts never change the numbers.
+    #[arg(long)]
+    pub no_charts: bool,
+
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -142,6 +148,10 @@ pub struct MergeArgs {
     /// Output folder [default: output/<scenario file stem of the run>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Skip the PNG charts (report.md and report.html are still written).
+    #[arg(long)]
+    pub no_charts: bool,
 
     /// Print nothing but errors.
     #[arg(long, short)]

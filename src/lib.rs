@@ -227,6 +227,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         &plan,
         &acc,
         args.quiet,
+        !args.no_charts,
         |staged, summary| studies(args, &loaded, &scenario, summary, staged),
     )
 }
@@ -350,6 +351,7 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
         &plan,
         &total.accumulator,
         args.quiet,
+        !args.no_charts,
     )
 }
 
@@ -360,8 +362,9 @@ pub fn write_results(
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
     quiet: bool,
+    charts: bool,
 ) -> Result<()> {
-    write_results_with(staged, scenario, plan, acc, quiet, |_, _| Ok(()))
+    write_results_with(staged, scenario, plan, acc, quiet, charts, |_, _| Ok(()))
 }
 
 /// [`write_results`], with `extra` writing more files into the staged
@@ -372,12 +375,14 @@ pub fn write_results_with(
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
     quiet: bool,
+    charts: bool,
     extra: impl FnOnce(&output::Staged, &report::Summary) -> Result<()>,
 ) -> Result<()> {
     let summary = report::Summary::new(scenario, plan, acc);
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
     extra(&staged, &summary)?;
+    report::write_report(staged.path(), scenario, plan, acc, &summary, charts)?;
     let dest = staged.dest().to_path_buf();
     staged.commit()?;
     if !quiet {
