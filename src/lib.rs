@@ -233,14 +233,19 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
 }
 
 /// Sweeps and sensitivity, when asked for: more runs of the scenario on
-/// the same draws, written beside the summary.
+/// the same draws, written beside the summary (and returned for the
+/// report's charts).
 fn studies(
     args: &cli::RunArgs,
     loaded: &scenario::Loaded,
     base: &model::Scenario,
     summary: &report::Summary,
     staged: &output::Staged,
-) -> Result<()> {
+) -> Result<study::Studies> {
+    let mut out = study::Studies {
+        sensitivity_step: args.sensitivity_step,
+        ..Default::default()
+    };
     let threads = args.threads.map(usize::from);
     let say = |m: String| {
         if !args.quiet {
@@ -257,6 +262,7 @@ fn studies(
             study::simulate(sc, threads)
         })?;
         staged.write("sweep.csv", study::sweep_csv(&sweeps, &points))?;
+        (out.sweeps, out.points) = (sweeps, points);
     }
     if args.sensitivity {
         let params = study::SENSITIVITY_PARAMETERS.len();
@@ -268,8 +274,9 @@ fn studies(
             study::simulate(sc, threads)
         })?;
         staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
+        out.sensitivity = rows;
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `--precision`: runs rounds of whole blocks (the first of `trials`
@@ -364,11 +371,13 @@ pub fn write_results(
     quiet: bool,
     charts: bool,
 ) -> Result<()> {
-    write_results_with(staged, scenario, plan, acc, quiet, charts, |_, _| Ok(()))
+    write_results_with(staged, scenario, plan, acc, quiet, charts, |_, _| {
+        Ok(study::Studies::default())
+    })
 }
 
 /// [`write_results`], with `extra` writing more files into the staged
-/// folder before it is put in place.
+/// folder before it is put in place and returning the studies it ran.
 pub fn write_results_with(
     staged: output::Staged,
     scenario: &model::Scenario,
@@ -376,13 +385,22 @@ pub fn write_results_with(
     acc: &stats::Accumulator,
     quiet: bool,
     charts: bool,
-    extra: impl FnOnce(&output::Staged, &report::Summary) -> Result<()>,
+    extra: impl FnOnce(&output::Staged, &report::Summary) -> Result<study::Studies>,
 ) -> Result<()> {
     let summary = report::Summary::new(scenario, plan, acc);
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
-    extra(&staged, &summary)?;
-    report::write_report(staged.path(), scenario, plan, acc, &summary, charts)?;
+    let studies = extra(&staged, &summary)?;
+    let studies = (!studies.is_empty()).then_some(&studies);
+    report::write_report(
+        staged.path(),
+        scenario,
+        plan,
+        acc,
+        &summary,
+        studies,
+        charts,
+    )?;
     let dest = staged.dest().to_path_buf();
     staged.commit()?;
     if !quiet {

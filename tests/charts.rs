@@ -3,10 +3,13 @@
 //! different shapes, the report pages reference every chart, and
 //! `--no-charts` changes nothing but the pictures.
 
-use std::collections::HashMap;
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::check_png;
 
 const CHARTS: [&str; 6] = [
     "value_distribution.png",
@@ -32,48 +35,6 @@ fn simulate(scenario: &str, out: &Path, extra: &[&str]) {
         .status()
         .expect("simulate runs");
     assert!(status.success(), "simulate {scenario} failed: {status}");
-}
-
-/// Decodes a PNG and checks it is big enough and not blank.
-fn check_png(path: &Path) {
-    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let decoder = png::Decoder::new(std::io::BufReader::new(file));
-    let mut reader = decoder
-        .read_info()
-        .unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut buf).expect("PNG decodes");
-    let (w, h) = (frame.width, frame.height);
-    assert!(
-        w >= 1600 && h >= 1000,
-        "{} is {w}x{h}, want at least 1600x1000",
-        path.display()
-    );
-    let channels = match frame.color_type {
-        png::ColorType::Rgb => 3,
-        png::ColorType::Rgba => 4,
-        other => panic!("{}: unexpected colour type {other:?}", path.display()),
-    };
-    assert_eq!(frame.bit_depth, png::BitDepth::Eight);
-    let pixels = &buf[..frame.buffer_size()];
-    let mut counts: HashMap<&[u8], usize> = HashMap::new();
-    for px in pixels.chunks_exact(channels) {
-        *counts.entry(px).or_default() += 1;
-    }
-    let total = (w * h) as usize;
-    let top = counts.values().copied().max().unwrap_or(0);
-    assert!(
-        counts.len() > 50,
-        "{} has only {} colours: blank?",
-        path.display(),
-        counts.len()
-    );
-    assert!(
-        (top as f64) < 0.97 * total as f64,
-        "{}: one colour covers {:.1}% of the pixels: blank?",
-        path.display(),
-        100.0 * top as f64 / total as f64
-    );
 }
 
 fn check_output(out: &Path) {
@@ -160,8 +121,9 @@ fn unwritable_chart_folder_is_an_output_error() {
     let summary = stratsim::report::Summary::new(&scenario, &plan, &acc);
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("does/not/exist");
-    let err = stratsim::report::write_report(&missing, &scenario, &plan, &acc, &summary, true)
-        .expect_err("writing into a missing folder fails");
+    let err =
+        stratsim::report::write_report(&missing, &scenario, &plan, &acc, &summary, None, true)
+            .expect_err("writing into a missing folder fails");
     assert!(matches!(err, stratsim::Error::Output { .. }), "{err}");
     assert_eq!(err.exit_code(), stratsim::error::EXIT_OUTPUT);
 }

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use super::charts::{Figure, Input};
 use super::table::money;
 use crate::model::trial::Metric;
+use crate::study::Studies;
 
 /// One block of the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +73,9 @@ impl Document {
             "Value: present value at the horizon of distributions to the group plus the war chest and the held units' value, in {}. P5/P50/P95: 5th, 50th and 95th percentiles over trials. Δ: mean same-trial difference from {base}; P(beat): share of trials in which the policy's value exceeds {base}'s.",
             s.currency
         )));
+        if let Some(st) = input.studies {
+            blocks.extend(studies(input, st));
+        }
         blocks.push(Block::Heading(2, "Charts".into()));
         if figures.is_empty() {
             blocks.push(Block::Para(
@@ -208,6 +212,54 @@ impl Document {
     }
 }
 
+/// What the sweep and sensitivity studies ran and where their figures are.
+fn studies(input: &Input, st: &Studies) -> Vec<Block> {
+    let mut items = Vec::new();
+    let years = input.years(input.last());
+    if st.has_sweep() {
+        let what: Vec<String> = st
+            .sweeps
+            .iter()
+            .map(|s| {
+                let f = super::charts::style::values_format(&s.values);
+                let v: Vec<String> = s.values.iter().map(&f).collect();
+                format!("{} = {}", s.path, v.join(", "))
+            })
+            .collect();
+        items.push(format!(
+            "Sweep: {} ({} runs on the same random draws as the base run); value P5/P50/P95 and the chance of beating the baseline per point, policy and horizon in sweep.csv.",
+            what.join(" × "),
+            st.points.len()
+        ));
+    }
+    if st.has_sensitivity() {
+        let policy = input.policy(input.studied());
+        let top = st
+            .sensitivity
+            .iter()
+            .filter(|r| r.policy == policy)
+            .max_by(|a, b| a.swing().total_cmp(&b.swing()));
+        let mut line = format!(
+            "Sensitivity: each unit parameter multiplied by {} and by {}, one at a time, on the same random draws; the median value at year {years} per policy in sensitivity.csv ({} rows).",
+            exact(1.0 - st.sensitivity_step),
+            exact(1.0 + st.sensitivity_step),
+            st.sensitivity.len()
+        );
+        if let Some(r) = top {
+            let _ = write!(
+                line,
+                " Largest swing for {policy}: {} {} ({} when low, {} when high).",
+                r.unit,
+                r.parameter,
+                super::charts::style::signed(r.median_low - r.median_base),
+                super::charts::style::signed(r.median_high - r.median_base)
+            );
+        }
+        items.push(line);
+    }
+    vec![Block::Heading(2, "Studies".into()), Block::List(items)]
+}
+
 /// The headline table: per policy and horizon, value, revenue and the
 /// comparison with the baseline (the figures of summary.json).
 fn headline(input: &Input) -> Block {
@@ -270,6 +322,11 @@ fn headline(input: &Input) -> Block {
 
 fn style_int(n: u64) -> String {
     super::charts::style::number(n as f64, 0)
+}
+
+/// `x` with the decimals it needs (at most 6).
+fn exact(x: f64) -> String {
+    super::charts::style::values_format(&[x])(&x)
 }
 
 fn trim_num(x: f64) -> String {

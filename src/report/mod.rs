@@ -16,9 +16,11 @@ use crate::error::{Error, Result};
 use crate::model::trial::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
+use crate::study::Studies;
 
 /// Writes the charts (unless `draw_charts` is false), then report.md and
-/// report.html, into `dir`. Reads the results only: the numbers of
+/// report.html, into `dir`. `studies` adds the sweep and tornado charts
+/// and their section of the report. Reads the results only: the numbers of
 /// summary.json are the same with or without charts.
 pub fn write_report(
     dir: &Path,
@@ -26,9 +28,10 @@ pub fn write_report(
     plan: &Plan,
     acc: &Accumulator,
     summary: &Summary,
+    studies: Option<&Studies>,
     draw_charts: bool,
 ) -> Result<()> {
-    let input = charts::Input::new(scenario, plan, acc, summary);
+    let input = charts::Input::new(scenario, plan, acc, summary).with_studies(studies);
     let figures = if draw_charts {
         charts::render_all(dir, &input)?
     } else {

@@ -59,6 +59,55 @@ pub fn colour(input: &Input, p: usize) -> RGBColor {
     }
 }
 
+/// Colour `i` of `n` ordered values (a swept parameter's values): a
+/// perceptually even ramp (viridis, without its last, too-light yellow), so
+/// that colour order follows value order.
+pub fn ramp(i: usize, n: usize) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 5] = [
+        (0x44, 0x01, 0x54),
+        (0x41, 0x44, 0x87),
+        (0x2a, 0x78, 0x8e),
+        (0x22, 0xa8, 0x84),
+        (0x7a, 0xd1, 0x51),
+    ];
+    let t = if n <= 1 {
+        0.5
+    } else {
+        0.92 * i as f64 / (n - 1) as f64
+    };
+    let x = t * (STOPS.len() - 1) as f64;
+    let k = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - k as f64;
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (STOPS[k], STOPS[k + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A formatter for a set of input values (a swept parameter's): the fewest
+/// decimals that show every value exactly (at most 6), the same for all,
+/// so that 3, 4, 5 read as integers and 0.05, 0.1 as 0.05, 0.10.
+pub fn values_format(values: &[f64]) -> impl Fn(&f64) -> String {
+    let d = exact_decimals(values, 6);
+    move |v: &f64| number(*v + 0.0, d)
+}
+
+/// The fewest decimals (at most `max`) that write every value exactly.
+pub fn exact_decimals(values: &[f64], max: usize) -> usize {
+    values
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| {
+            (0..=max)
+                .find(|&d| {
+                    let k = 10f64.powi(d as i32);
+                    ((v * k).round() / k - v).abs() <= 1e-9 * v.abs().max(1.0)
+                })
+                .unwrap_or(max)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 pub fn font(size: f64) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font()).color(&INK)
 }
@@ -814,6 +863,17 @@ mod tests {
         assert!(a < 5.0 && b > 5.0);
         let (a, b) = pad(0.0, 0.0, 0.05);
         assert!(a < 0.0 && b > 0.0);
+    }
+
+    #[test]
+    fn swept_values_keep_their_decimals() {
+        let f = values_format(&[3.0, 4.0, 5.0]);
+        assert_eq!(f(&4.0), "4");
+        let f = values_format(&[0.05, 0.1, 0.15]);
+        assert_eq!(f(&0.1), "0.10");
+        let f = values_format(&[1500.0, 2500.0]);
+        assert_eq!(f(&1500.0), "1,500");
+        assert_ne!(ramp(0, 3), ramp(2, 3));
     }
 
     #[test]
