@@ -336,17 +336,6 @@ impl Chart for Tornado {
         };
         let ns = style::font(style::NOTE_SIZE).color(&style::MUTED);
         style::label(&note, &text, (40, 6), &ns, HPos::Left)?;
-        if base_median.is_finite() && base_median != 0.0 {
-            // The sketches keep 256 buckets per doubling of value: medians
-            // move in steps of the bucket width around the base median.
-            let width = 2f64.powi(base_median.abs().log2().floor() as i32) / 256.0;
-            let text = format!(
-                "Medians are read from the run's quantile sketches, in steps of about {} {} at this value: moves smaller than that show as no change.",
-                money(width),
-                input.currency()
-            );
-            style::label(&note, &text, (40, 34), &ns, HPos::Left)?;
-        }
         Ok(())
     }
 }
