@@ -1,8 +1,10 @@
 //! The parallel driver: fixed-size trial blocks, one stream per trial,
 //! accumulators merged exactly.
 //!
-//! Trials are grouped in blocks of [`BLOCK_TRIALS`]; rayon may run blocks in
-//! any order on any thread, and a shard runs a contiguous range of blocks.
+//! Trials are grouped in blocks of [`BLOCK_TRIALS`]; worker threads run
+//! blocks in any order, and a shard runs a contiguous range of blocks.
+//! Within a block the trials run [`LANES`] at a time in the batch kernel
+//! (`crate::model::batch`), in trial order.
 //! Because each trial's stream depends only on (seed, trial) and the
 //! accumulators merge exactly (see `crate::stats`), the figures are
 //! bit-identical for any thread count and any sharding.
@@ -10,12 +12,11 @@
 pub mod rng;
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::model::trial::{Plan, TrialState};
+use crate::model::batch::{BatchState, LANES};
+use crate::model::trial::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
 
@@ -34,9 +35,9 @@ pub fn block_count(trials: u64) -> u64 {
 /// The moment shifts of a run: trial 0's figures (see `crate::stats`).
 /// Every process of a sharded run computes the same ones.
 pub fn shifts(plan: &Plan, seed: u64) -> Vec<f64> {
-    let mut state = TrialState::new(plan);
-    state.run(plan, &mut rng::trial_rng(seed, 0));
-    state.out
+    let mut state = BatchState::new(plan);
+    state.run(plan, seed, 0, 1);
+    state.out.iter().map(|lanes| lanes[0]).collect()
 }
 
 /// A fresh accumulator for `plan`.
@@ -44,8 +45,36 @@ pub fn accumulator(plan: &Plan, seed: u64) -> Accumulator {
     Accumulator::new(shifts(plan, seed), plan.layout.delta_indices())
 }
 
+/// Runs block `block` into `acc` (and closes it); returns its trial count.
+pub fn run_block(
+    plan: &Plan,
+    seed: u64,
+    trials: u64,
+    block: u64,
+    state: &mut BatchState,
+    acc: &mut Accumulator,
+) -> u64 {
+    let start = block * BLOCK_TRIALS;
+    let end = (start + BLOCK_TRIALS).min(trials);
+    let mut first = start;
+    while first < end {
+        let count = (end - first).min(LANES as u64) as usize;
+        state.run(plan, seed, first, count);
+        acc.push_lanes(first, &state.out, count);
+        first += count as u64;
+    }
+    acc.end_block();
+    end.saturating_sub(start)
+}
+
 /// Runs the trials of `blocks` (all of a run's blocks, or a shard's) on the
 /// current rayon pool. `progress` is told how many trials each block ran.
+///
+/// Every worker thread keeps one accumulator and one kernel state and
+/// takes the next block from a shared counter until none is left (so a
+/// thread slowed by other load simply takes fewer blocks); the per-thread
+/// accumulators are merged at the end. Merging is exact, so which thread
+/// ran which block never shows in the figures.
 pub fn run_blocks(
     plan: &Plan,
     seed: u64,
@@ -54,36 +83,29 @@ pub fn run_blocks(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Accumulator> {
     let empty = accumulator(plan, seed);
-    let acc = blocks
-        .into_par_iter()
-        .fold(
-            || (empty.clone(), TrialState::new(plan)),
-            |(mut acc, mut state), block| {
-                if INTERRUPTED.load(Ordering::Relaxed) {
-                    return (acc, state);
-                }
-                let start = block * BLOCK_TRIALS;
-                let end = (start + BLOCK_TRIALS).min(trials);
-                for trial in start..end {
-                    let mut rng = rng::trial_rng(seed, trial);
-                    state.run(plan, &mut rng);
-                    acc.push_trial(trial, &state.out);
-                }
-                acc.end_block();
-                progress(end - start);
-                (acc, state)
-            },
-        )
-        .map(|(acc, _)| acc)
-        .reduce(
-            || empty.clone(),
-            |mut a, b| {
-                a.merge(&b);
-                a
-            },
-        );
+    let next = AtomicU64::new(blocks.start);
+    let parts: Vec<Accumulator> = rayon::broadcast(|_| {
+        let mut acc = empty.clone();
+        let mut state = BatchState::new(plan);
+        loop {
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                break;
+            }
+            let block = next.fetch_add(1, Ordering::Relaxed);
+            if block >= blocks.end {
+                break;
+            }
+            let n = run_block(plan, seed, trials, block, &mut state, &mut acc);
+            progress(n);
+        }
+        acc
+    });
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
+    }
+    let mut acc = empty;
+    for part in &parts {
+        acc.merge(part);
     }
     Ok(acc)
 }

@@ -4,6 +4,9 @@
 //! resolved to its default, every name to an index, and every per-unit
 //! override to the effective terms of that unit under that policy.
 
+pub mod batch;
+pub mod math;
+pub(crate) mod simd;
 pub mod trial;
 
 use serde::{Deserialize, Serialize};

@@ -20,6 +20,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
+use super::math::{self, GrowthFactor};
 use super::{Role, Scenario};
 
 /// Above this Poisson mean per step, counts come from `rand_distr::Poisson`
@@ -130,42 +131,82 @@ impl Layout {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Request {
-    /// intensity x R x dt.
-    Intensity(f64),
-    /// budget x dt while funded and step < `steps`.
-    Budget { budget: f64, steps: usize },
-}
-
-#[derive(Clone, Copy, Debug)]
-enum JumpDraw {
+pub(super) enum JumpDraw {
     Inversion { lambda: f64, p0: f64 },
     Library(Poisson<f64>),
 }
 
-#[derive(Clone, Debug)]
-struct UnitPlan {
-    request: Request,
-    growth: f64,
-    max_uplift: f64,
-    half_saturation: f64,
+impl JumpDraw {
+    /// A Poisson count: one uniform by inversion, or the library's sampler
+    /// for large means.
+    #[inline(always)]
+    pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
+        match *self {
+            JumpDraw::Inversion { lambda, p0 } => {
+                let u: f64 = rng.random();
+                let mut n = 0u32;
+                let mut p = p0;
+                let mut cdf = p;
+                while u >= cdf && n < 10_000 {
+                    n += 1;
+                    p *= lambda / n as f64;
+                    cdf += p;
+                    if p == 0.0 {
+                        break;
+                    }
+                }
+                n as f64
+            }
+            JumpDraw::Library(poisson) => poisson.sample(rng),
+        }
+    }
+}
+
+/// The draw-side constants of one unit (shared by every policy).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DrawPlan {
+    /// -volatility^2 dt / 2.
+    pub(super) drift: f64,
+    /// volatility sqrt(dt).
+    pub(super) diffusion: f64,
+    /// sqrt(1 - sum of squared loadings).
+    pub(super) idiosyncratic: f64,
+    /// (how the count is drawn, mean, stdev) for units with jumps.
+    pub(super) jumps: Option<(JumpDraw, f64, f64)>,
+}
+
+/// One unit's terms under one policy.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct UnitPlan {
+    /// Intensity units: intensity (investment / revenue per year).
+    pub(super) intensity: f64,
+    /// Budget units (innovation): budget x dt.
+    pub(super) budget_dt: f64,
+    /// Budget units: the request is budget x dt while funded and the step
+    /// is below this; 0 for intensity units.
+    pub(super) budget_steps: usize,
+    pub(super) is_budget: bool,
+    pub(super) growth: f64,
+    pub(super) max_uplift: f64,
+    pub(super) half_saturation: f64,
     /// (1 + growth)^dt: the growth factor with no investment.
-    gf_idle: f64,
+    pub(super) gf_idle: f64,
     /// (1 + g(intensity))^dt: the factor when an intensity request is met.
-    gf_full: f64,
-    target_margin: f64,
-    margin_speed: f64,
-    /// (exit_after, exit_window, 1 - exit_discount).
-    exit: Option<(f64, f64, f64)>,
-    /// (step at whose end the gate is read, min_revenue_multiple).
-    gate: Option<(usize, f64)>,
+    pub(super) gf_full: f64,
+    /// (exit_after, exit_window) for units that may exit.
+    pub(super) exit: Option<(f64, f64)>,
+    /// 1 - exit_discount.
+    pub(super) exit_keep: f64,
+    /// Step at whose end the gate is read (usize::MAX: no gate).
+    pub(super) gate_step: usize,
+    pub(super) gate_min_multiple: f64,
 }
 
 #[derive(Clone, Debug)]
-struct PolicyPlan {
-    reinvest: f64,
-    recycle: f64,
-    units: Vec<UnitPlan>,
+pub(super) struct PolicyPlan {
+    pub(super) reinvest: f64,
+    pub(super) recycle: f64,
+    pub(super) units: Vec<UnitPlan>,
 }
 
 /// Everything about a run that does not depend on the draws.
@@ -173,38 +214,35 @@ struct PolicyPlan {
 pub struct Plan {
     pub layout: Layout,
     pub baseline: usize,
-    steps: usize,
-    dt: f64,
-    n_units: usize,
-    n_factors: usize,
-    revenue0: Vec<f64>,
-    margin0: Vec<f64>,
-    multiple_median: Vec<f64>,
-    multiple_dispersion: Vec<f64>,
-    /// Per unit: -volatility^2 dt / 2 and volatility sqrt(dt).
-    drift: Vec<f64>,
-    diffusion: Vec<f64>,
+    pub(super) steps: usize,
+    pub(super) steps_per_year: f64,
+    pub(super) dt: f64,
+    /// How (1 + g)^dt is computed (see `math::GrowthFactor`).
+    pub(super) growth_factor: GrowthFactor,
+    pub(super) n_units: usize,
+    pub(super) n_factors: usize,
+    pub(super) revenue0: Vec<f64>,
+    pub(super) multiple_median: Vec<f64>,
+    pub(super) multiple_dispersion: Vec<f64>,
+    pub(super) draws: Vec<DrawPlan>,
     /// Row-major units x factors.
-    loadings: Vec<f64>,
-    idiosyncratic: Vec<f64>,
-    jumps: Vec<Option<(JumpDraw, f64, f64)>>,
+    pub(super) loadings: Vec<f64>,
+    /// Margins do not depend on the draws or the policy: row k (units
+    /// wide) holds every unit's margin during step k, row `steps` the
+    /// margins after the last step.
+    pub(super) margin: Vec<f64>,
     /// t_{k+1} for each step k.
-    t_end: Vec<f64>,
+    pub(super) t_end: Vec<f64>,
     /// (1 + r)^-t_{k+1} for each step k.
-    discount: Vec<f64>,
+    pub(super) discount: Vec<f64>,
     /// For each step: the horizon index recorded after it, if any.
-    horizon_at: Vec<Option<usize>>,
+    pub(super) horizon_at: Vec<Option<usize>>,
     /// For each step: the path point recorded after it, if any.
-    path_at: Vec<Option<usize>>,
-    policies: Vec<PolicyPlan>,
+    pub(super) path_at: Vec<Option<usize>>,
+    pub(super) policies: Vec<PolicyPlan>,
 }
 
-/// (1 + g)^dt, with libm so that every machine computes the same bits.
-fn growth_factor(g: f64, dt: f64) -> f64 {
-    libm::exp(dt * libm::log1p(g))
-}
-
-fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
+pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
     if x <= 0.0 || max_uplift == 0.0 {
         0.0
     } else {
@@ -235,6 +273,8 @@ impl Plan {
         let n_units = s.units.len();
         let n_factors = s.factors.len();
         let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
+        let gfn = GrowthFactor::new(s.steps_per_year);
+        let growth_factor = |g: f64, dt: f64| gfn.eval(g, dt);
         let policies = s
             .policies
             .iter()
@@ -246,46 +286,58 @@ impl Plan {
                     .iter()
                     .zip(&p.terms)
                     .map(|(u, t)| {
-                        let request = match t.role {
-                            Role::Core | Role::NonCore => Request::Intensity(t.intensity),
-                            Role::Innovation => Request::Budget {
-                                budget: t.budget,
-                                steps: (0..steps).filter(|&k| (k as f64 / spy) < t.years).count(),
-                            },
-                        };
-                        let gf_full = match request {
-                            Request::Intensity(x) => growth_factor(
-                                u.growth + uplift(u.max_uplift, u.half_saturation, x),
+                        let is_budget = t.role == Role::Innovation;
+                        let gf_full = if is_budget {
+                            f64::NAN
+                        } else {
+                            growth_factor(
+                                u.growth + uplift(u.max_uplift, u.half_saturation, t.intensity),
                                 dt,
-                            ),
-                            Request::Budget { .. } => f64::NAN,
+                            )
+                        };
+                        let exit = if t.role == Role::NonCore {
+                            t.exit
+                        } else {
+                            None
+                        };
+                        let gate = if is_budget {
+                            t.gate.and_then(|g| {
+                                first_step_at(g.year).map(|k| (k, g.min_revenue_multiple))
+                            })
+                        } else {
+                            None
                         };
                         UnitPlan {
-                            request,
+                            intensity: if is_budget { 0.0 } else { t.intensity },
+                            budget_dt: if is_budget { t.budget * dt } else { 0.0 },
+                            budget_steps: if is_budget {
+                                (0..steps).filter(|&k| (k as f64 / spy) < t.years).count()
+                            } else {
+                                0
+                            },
+                            is_budget,
                             growth: u.growth,
                             max_uplift: u.max_uplift,
                             half_saturation: u.half_saturation,
                             gf_idle: growth_factor(u.growth, dt),
                             gf_full,
-                            target_margin: u.target_margin,
-                            margin_speed: u.margin_speed,
-                            exit: if t.role == Role::NonCore {
-                                t.exit.map(|e| (e.after, e.window, 1.0 - e.discount))
-                            } else {
-                                None
-                            },
-                            gate: if t.role == Role::Innovation {
-                                t.gate.and_then(|g| {
-                                    first_step_at(g.year).map(|k| (k, g.min_revenue_multiple))
-                                })
-                            } else {
-                                None
-                            },
+                            exit: exit.map(|e| (e.after, e.window)),
+                            exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
+                            gate_step: gate.map_or(usize::MAX, |g| g.0),
+                            gate_min_multiple: gate.map_or(0.0, |g| g.1),
                         }
                     })
                     .collect(),
             })
             .collect();
+        let mut margin = Vec::with_capacity((steps + 1) * n_units);
+        let mut m: Vec<f64> = s.units.iter().map(|u| u.margin).collect();
+        for _ in 0..=steps {
+            margin.extend_from_slice(&m);
+            for (mi, u) in m.iter_mut().zip(&s.units) {
+                *mi += u.margin_speed * (u.target_margin - *mi) * dt;
+            }
+        }
         Plan {
             layout: Layout {
                 policies: s.policies.len(),
@@ -295,30 +347,22 @@ impl Plan {
             },
             baseline: s.baseline,
             steps,
+            steps_per_year: spy,
             dt,
+            growth_factor: gfn,
             n_units,
             n_factors,
             revenue0: s.units.iter().map(|u| u.revenue).collect(),
-            margin0: s.units.iter().map(|u| u.margin).collect(),
             multiple_median: s.units.iter().map(|u| u.multiple_median).collect(),
             multiple_dispersion: s.units.iter().map(|u| u.multiple_dispersion).collect(),
-            drift: s
+            draws: s
                 .units
                 .iter()
-                .map(|u| -u.volatility * u.volatility * dt / 2.0)
-                .collect(),
-            diffusion: s.units.iter().map(|u| u.volatility * dt.sqrt()).collect(),
-            loadings: s
-                .units
-                .iter()
-                .flat_map(|u| u.loadings.iter().copied())
-                .collect(),
-            idiosyncratic: s.units.iter().map(|u| u.idiosyncratic).collect(),
-            jumps: s
-                .units
-                .iter()
-                .map(|u| {
-                    u.jumps.filter(|j| j.rate > 0.0).map(|j| {
+                .map(|u| DrawPlan {
+                    drift: -u.volatility * u.volatility * dt / 2.0,
+                    diffusion: u.volatility * dt.sqrt(),
+                    idiosyncratic: u.idiosyncratic,
+                    jumps: u.jumps.filter(|j| j.rate > 0.0).map(|j| {
                         let lambda = j.rate * dt;
                         let draw = if lambda <= INVERSION_MAX_LAMBDA {
                             JumpDraw::Inversion {
@@ -329,9 +373,15 @@ impl Plan {
                             JumpDraw::Library(Poisson::new(lambda).expect("lambda > 0 and finite"))
                         };
                         (draw, j.mean, j.stdev)
-                    })
+                    }),
                 })
                 .collect(),
+            loadings: s
+                .units
+                .iter()
+                .flat_map(|u| u.loadings.iter().copied())
+                .collect(),
+            margin,
             t_end,
             discount,
             horizon_at,
@@ -343,51 +393,66 @@ impl Plan {
     pub fn steps(&self) -> usize {
         self.steps
     }
+
+    /// The exit step for exit time `tau`: the first k with t_{k+1} >= tau
+    /// (usize::MAX when there is none), found arithmetically and then
+    /// checked against `t_end`, so it is the step a scan would find.
+    pub(super) fn exit_step(&self, tau: f64) -> usize {
+        let steps = self.steps;
+        if steps == 0 || !(tau <= self.t_end[steps - 1]) {
+            return usize::MAX;
+        }
+        // (k + 1) / spy >= tau  <=>  k >= tau spy - 1, up to rounding.
+        let guess = (tau * self.steps_per_year).ceil() - 1.0;
+        let mut k = if guess > 0.0 {
+            (guess as usize).min(steps - 1)
+        } else {
+            0
+        };
+        while k > 0 && self.t_end[k - 1] >= tau {
+            k -= 1;
+        }
+        while self.t_end[k] < tau {
+            k += 1;
+        }
+        k
+    }
+}
+
+/// One unit's state under one policy within a trial.
+#[derive(Clone, Copy, Debug, Default)]
+struct UnitState {
+    r: f64,
+    /// Discounted operating cash minus investment.
+    unit_cash: f64,
+    /// Discounted exit proceeds.
+    proceeds: f64,
+    /// This step's operating cash and requested investment.
+    op: f64,
+    req: f64,
+    /// Step at whose end the unit exits (usize::MAX: never).
+    exit_step: usize,
+    /// Budget units are funded while the step is below this (the gate
+    /// sets it to 0).
+    funded_steps: usize,
+    held: bool,
 }
 
 /// One policy's state within a trial.
 #[derive(Clone, Debug)]
 struct PolicyState {
-    r: Vec<f64>,
-    m: Vec<f64>,
-    held: Vec<bool>,
-    funded: Vec<bool>,
-    /// Step at whose end the unit exits (usize::MAX: never).
-    exit_step: Vec<usize>,
-    /// Discounted operating cash minus investment, per unit.
-    unit_cash: Vec<f64>,
-    /// Discounted exit proceeds, per unit.
-    proceeds: Vec<f64>,
-    op: Vec<f64>,
-    req: Vec<f64>,
+    units: Vec<UnitState>,
     war_chest: f64,
     /// Sum of discounted distributions so far.
     distributed: f64,
-}
-
-impl PolicyState {
-    fn new(n: usize) -> Self {
-        PolicyState {
-            r: vec![0.0; n],
-            m: vec![0.0; n],
-            held: vec![true; n],
-            funded: vec![true; n],
-            exit_step: vec![usize::MAX; n],
-            unit_cash: vec![0.0; n],
-            proceeds: vec![0.0; n],
-            op: vec![0.0; n],
-            req: vec![0.0; n],
-            war_chest: 0.0,
-            distributed: 0.0,
-        }
-    }
+    /// Sum of held revenue after the last step.
+    revenue: f64,
 }
 
 /// A worker's reusable buffers; [`TrialState::run`] fills `out`.
 #[derive(Clone, Debug)]
 pub struct TrialState {
     multiple: Vec<f64>,
-    uniform: Vec<f64>,
     factor: Vec<f64>,
     shock: Vec<f64>,
     policies: Vec<PolicyState>,
@@ -399,11 +464,15 @@ impl TrialState {
     pub fn new(plan: &Plan) -> Self {
         TrialState {
             multiple: vec![0.0; plan.n_units],
-            uniform: vec![0.0; plan.n_units],
             factor: vec![0.0; plan.n_factors],
             shock: vec![0.0; plan.n_units],
             policies: (0..plan.policies.len())
-                .map(|_| PolicyState::new(plan.n_units))
+                .map(|_| PolicyState {
+                    units: vec![UnitState::default(); plan.n_units],
+                    war_chest: 0.0,
+                    distributed: 0.0,
+                    revenue: 0.0,
+                })
                 .collect(),
             out: vec![0.0; plan.layout.len()],
         }
@@ -411,53 +480,57 @@ impl TrialState {
 
     /// Runs one trial with `rng` and writes its figures to `self.out`.
     pub fn run<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {
-        let n = plan.n_units;
-        for i in 0..n {
+        // The exit-time uniforms, kept in `shock` until the first step
+        // draws over them.
+        for ((mult, u), (&median, &dispersion)) in self
+            .multiple
+            .iter_mut()
+            .zip(self.shock.iter_mut())
+            .zip(plan.multiple_median.iter().zip(&plan.multiple_dispersion))
+        {
             let eta: f64 = rng.sample(StandardNormal);
-            self.multiple[i] =
-                plan.multiple_median[i] * libm::exp(plan.multiple_dispersion[i] * eta);
-            self.uniform[i] = rng.random::<f64>();
+            *mult = median * math::exp(dispersion * eta);
+            *u = rng.random::<f64>();
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-            st.r.copy_from_slice(&plan.revenue0);
-            st.m.copy_from_slice(&plan.margin0);
-            st.held.fill(true);
-            st.funded.fill(true);
-            st.unit_cash.fill(0.0);
-            st.proceeds.fill(0.0);
             st.war_chest = 0.0;
             st.distributed = 0.0;
-            for (i, up) in pp.units.iter().enumerate() {
-                st.exit_step[i] = match up.exit {
-                    Some((after, window, _)) => {
-                        let tau = after + self.uniform[i] * window;
-                        plan.t_end
-                            .iter()
-                            .position(|&t| t >= tau)
-                            .unwrap_or(usize::MAX)
-                    }
-                    None => usize::MAX,
+            for (((us, up), &r0), &u) in st
+                .units
+                .iter_mut()
+                .zip(&pp.units)
+                .zip(&plan.revenue0)
+                .zip(&self.shock)
+            {
+                *us = UnitState {
+                    r: r0,
+                    unit_cash: 0.0,
+                    proceeds: 0.0,
+                    op: 0.0,
+                    req: 0.0,
+                    exit_step: match up.exit {
+                        Some((after, window)) => plan.exit_step(after + u * window),
+                        None => usize::MAX,
+                    },
+                    funded_steps: up.budget_steps,
+                    held: true,
                 };
             }
         }
 
+        let n = plan.n_units;
         for k in 0..plan.steps {
             self.draw_step(plan, rng);
+            let margin = &plan.margin[k * n..(k + 1) * n];
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-                step_policy(plan, pp, st, &self.shock, &self.multiple, k);
+                step_policy(plan, pp, st, &self.shock, &self.multiple, margin, k);
             }
             if let Some(hi) = plan.horizon_at[k] {
                 self.record_horizon(plan, hi, k);
             }
             if let Some(pi) = plan.path_at[k] {
                 for (p, st) in self.policies.iter().enumerate() {
-                    let rev: f64 =
-                        st.r.iter()
-                            .zip(&st.held)
-                            .filter(|(_, &h)| h)
-                            .map(|(r, _)| r)
-                            .sum();
-                    self.out[plan.layout.path_index(p, pi)] = rev;
+                    self.out[plan.layout.path_index(p, pi)] = st.revenue;
                 }
             }
         }
@@ -468,39 +541,26 @@ impl TrialState {
             *f = rng.sample(StandardNormal);
         }
         let nf = plan.n_factors;
-        for i in 0..plan.n_units {
+        let factor = &self.factor[..];
+        for ((shock, dp), load) in self.shock.iter_mut().zip(&plan.draws).zip(
+            plan.loadings
+                .chunks_exact(nf.max(1))
+                .chain(std::iter::repeat(&[][..])),
+        ) {
             let eps: f64 = rng.sample(StandardNormal);
-            let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut z = plan.idiosyncratic[i] * eps;
-            for (l, f) in load.iter().zip(&self.factor) {
+            let mut z = dp.idiosyncratic * eps;
+            for (l, f) in load.iter().zip(factor) {
                 z += l * f;
             }
-            let mut log_shock = plan.drift[i] + plan.diffusion[i] * z;
-            if let Some((draw, mean, stdev)) = &plan.jumps[i] {
-                let count = match draw {
-                    JumpDraw::Inversion { lambda, p0 } => {
-                        let u: f64 = rng.random();
-                        let mut n = 0u32;
-                        let mut p = *p0;
-                        let mut cdf = p;
-                        while u >= cdf && n < 10_000 {
-                            n += 1;
-                            p *= lambda / n as f64;
-                            cdf += p;
-                            if p == 0.0 {
-                                break;
-                            }
-                        }
-                        n as f64
-                    }
-                    JumpDraw::Library(poisson) => poisson.sample(rng),
-                };
+            let mut log_shock = dp.drift + dp.diffusion * z;
+            if let Some((draw, mean, stdev)) = &dp.jumps {
+                let count = draw.count(rng);
                 if count > 0.0 {
                     let z: f64 = rng.sample(StandardNormal);
                     log_shock += count * mean + stdev * count.sqrt() * z;
                 }
             }
-            self.shock[i] = libm::exp(log_shock);
+            *shock = math::exp(log_shock);
         }
     }
 
@@ -508,27 +568,37 @@ impl TrialState {
         let layout = &plan.layout;
         let df = plan.discount[k];
         let n = plan.n_units;
+        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
         for (p, st) in self.policies.iter().enumerate() {
             let mut held_value = 0.0;
             let mut revenue = 0.0;
             let mut ebita = 0.0;
             let base = layout.index(p, hi, Metric::Value);
-            for i in 0..n {
-                let (uv, ur) = if st.held[i] {
-                    let v = st.r[i] * self.multiple[i];
+            let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
+            let (unit_value, unit_revenue) = units.split_at_mut(n);
+            for ((((us, &mult), &m), uv), ur) in st
+                .units
+                .iter()
+                .zip(&self.multiple)
+                .zip(margin)
+                .zip(unit_value)
+                .zip(unit_revenue)
+            {
+                if us.held {
+                    let v = us.r * mult;
                     held_value += v;
-                    revenue += st.r[i];
-                    ebita += st.r[i] * st.m[i];
-                    (st.unit_cash[i] + v * df, st.r[i])
+                    revenue += us.r;
+                    ebita += us.r * m;
+                    *uv = us.unit_cash + v * df;
+                    *ur = us.r;
                 } else {
-                    (st.unit_cash[i] + st.proceeds[i], 0.0)
-                };
-                self.out[base + 4 + i] = uv;
-                self.out[base + 4 + n + i] = ur;
+                    *uv = us.unit_cash + us.proceeds;
+                    *ur = 0.0;
+                }
             }
-            self.out[base] = st.distributed + (st.war_chest + held_value) * df;
-            self.out[base + 1] = revenue;
-            self.out[base + 2] = ebita;
+            head[0] = st.distributed + (st.war_chest + held_value) * df;
+            head[1] = revenue;
+            head[2] = ebita;
         }
         let baseline = self.out[layout.index(plan.baseline, hi, Metric::Value)];
         for p in 0..layout.policies {
@@ -546,32 +616,29 @@ fn step_policy(
     st: &mut PolicyState,
     shock: &[f64],
     multiple: &[f64],
+    margin: &[f64],
     k: usize,
 ) {
     let dt = plan.dt;
-    let n = plan.n_units;
     // 1-2. Operating cash and requested investment.
     let mut sum_op = 0.0;
     let mut sum_req = 0.0;
-    for i in 0..n {
-        if !st.held[i] {
+    for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
+        if !us.held {
             continue;
         }
-        let r = st.r[i];
-        let op = r * st.m[i] * dt;
-        st.op[i] = op;
+        let r = us.r;
+        let op = r * m * dt;
+        us.op = op;
         sum_op += op;
-        let req = match pp.units[i].request {
-            Request::Intensity(x) => x * r * dt,
-            Request::Budget { budget, steps } => {
-                if st.funded[i] && k < steps {
-                    budget * dt
-                } else {
-                    0.0
-                }
-            }
+        let req = if !up.is_budget {
+            up.intensity * r * dt
+        } else if k < us.funded_steps {
+            up.budget_dt
+        } else {
+            0.0
         };
-        st.req[i] = req;
+        us.req = req;
         sum_req += req;
     }
     // 3. Budget cap and war chest.
@@ -581,44 +648,49 @@ fn step_policy(
     let disc = plan.discount[k];
     let mut sum_inv = 0.0;
     let mut sum_proceeds = 0.0;
-    for i in 0..n {
-        if !st.held[i] {
+    let mut revenue = 0.0;
+    for (((us, up), &shock), (&mult, &r0)) in st
+        .units
+        .iter_mut()
+        .zip(&pp.units)
+        .zip(shock)
+        .zip(multiple.iter().zip(&plan.revenue0))
+    {
+        if !us.held {
             continue;
         }
-        let up = &pp.units[i];
-        let inv = st.req[i] * scale;
+        let inv = us.req * scale;
         sum_inv += inv;
         // 4. Growth.
         let gf = if inv <= 0.0 || up.max_uplift == 0.0 {
             up.gf_idle
-        } else if scale == 1.0 && matches!(up.request, Request::Intensity(_)) {
+        } else if scale == 1.0 && !up.is_budget {
             up.gf_full
         } else {
-            let x = inv / (st.r[i] * dt);
-            growth_factor(up.growth + uplift(up.max_uplift, up.half_saturation, x), dt)
+            let x = inv / (us.r * dt);
+            plan.growth_factor
+                .eval(up.growth + uplift(up.max_uplift, up.half_saturation, x), dt)
         };
-        st.unit_cash[i] += (st.op[i] - inv) * disc;
-        st.r[i] *= gf * shock[i];
-        // 5. Margin.
-        st.m[i] += up.margin_speed * (up.target_margin - st.m[i]) * dt;
+        us.unit_cash += (us.op - inv) * disc;
+        us.r *= gf * shock;
+        // 5. Margin: see `Plan::margin`.
         // 6. Exit.
-        if k == st.exit_step[i] {
-            if let Some((_, _, keep)) = up.exit {
-                let proceeds = st.r[i] * multiple[i] * keep;
-                st.held[i] = false;
-                st.proceeds[i] = proceeds * disc;
-                sum_proceeds += proceeds;
-            }
+        if k == us.exit_step {
+            let proceeds = us.r * mult * up.exit_keep;
+            us.held = false;
+            us.proceeds = proceeds * disc;
+            sum_proceeds += proceeds;
+            continue;
         }
         // 7. Gate.
-        if let Some((gate_step, min_multiple)) = up.gate {
-            if k == gate_step && st.r[i] / plan.revenue0[i] < min_multiple {
-                st.funded[i] = false;
-            }
+        if k == up.gate_step && us.r / r0 < up.gate_min_multiple {
+            us.funded_steps = 0;
         }
+        revenue += us.r;
     }
     let used = (sum_inv - from_cash).max(0.0);
     st.war_chest = (st.war_chest - used).max(0.0) + pp.recycle * sum_proceeds;
     let distribution = sum_op - sum_inv + used + (1.0 - pp.recycle) * sum_proceeds;
     st.distributed += distribution * disc;
+    st.revenue = revenue;
 }

@@ -173,10 +173,11 @@ impl MetricAcc {
 /// which given metrics were positive (used for the probability of beating
 /// the baseline).
 ///
-/// Trials of the block under way are buffered metric-major and folded into
-/// the sketches at [`Accumulator::end_block`]: one metric's histogram stays
-/// in cache while a whole block of its values goes in, instead of every
-/// trial touching every histogram.
+/// Moments and extremes are taken as trials arrive. For the sketches,
+/// values are buffered metric-major, [`SKETCH_BATCH`] trials at a time,
+/// and then counted metric by metric: one histogram stays in cache while
+/// a run of its values goes in, instead of every trial touching every
+/// histogram, and the buffer itself stays in the L2 cache.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     /// Per metric: the shift moments are taken around (the pilot trial's
@@ -190,19 +191,74 @@ pub struct Accumulator {
     pub trials: u64,
     /// First non-finite value seen: (metric index, trial index).
     pub non_finite: Option<(usize, u64)>,
-    /// Values of the block under way, metric-major (not serialised).
+    /// Values not yet counted in the sketches, metric-major (not
+    /// serialised), and how many trials they are.
     #[serde(skip)]
     buffer: Vec<f64>,
-    /// Trials buffered, and the index of the first of them.
+    #[serde(skip)]
+    pending: usize,
+    /// Trials of the block under way, and the index of the first of them.
     #[serde(skip)]
     buffered: usize,
     #[serde(skip)]
     first_trial: u64,
+    /// Per metric, for the block under way: the plain-float moment sums,
+    /// taken as trials arrive, in trial order, and the extremes so far.
+    #[serde(skip)]
+    running: Vec<Running>,
+    /// Per metric: a pending value is not finite.
+    #[serde(skip)]
+    pending_non_finite: Vec<bool>,
+}
+
+/// One metric's running figures for the block under way: moment sums
+/// (plain floats, in trial order) and the extremes so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Running {
+    s1: f64,
+    s2: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Running {
+    /// Adds `xs`, in order, if they are all finite (and returns true);
+    /// otherwise changes nothing.
+    #[inline(always)]
+    fn add(&mut self, xs: &[f64], k: f64) -> bool {
+        let mut r = *self;
+        let mut finite = true;
+        for &x in xs {
+            finite &= x.is_finite();
+            // `lo.min(x)` and `hi.max(x)` for lo, hi not NaN (they never
+            // are), as one instruction each.
+            r.lo = if x < r.lo { x } else { r.lo };
+            r.hi = if x > r.hi { x } else { r.hi };
+            let d = x - k;
+            r.s1 += d;
+            r.s2 += d * d;
+        }
+        if finite {
+            *self = r;
+        }
+        finite
+    }
 }
 
 /// Trials buffered before values are folded in; the engine closes blocks
 /// (of this size at most) itself.
 pub const BUFFER_TRIALS: usize = 1024;
+
+/// Trials whose values are buffered before they are counted in the
+/// sketches (any number gives the same counts). 128 trials of a few
+/// hundred metrics fit in the L2 cache; a whole block's buffer did not,
+/// and reading it back cost more than the counting.
+pub const SKETCH_BATCH: usize = 128;
+
+/// Distance between two metrics' rows in the buffer: one cache line more
+/// than a row, so that the rows do not all map to the same cache sets
+/// (a row of a power of two values is a multiple of the set strides).
+const ROW: usize = SKETCH_BATCH + 8;
 
 impl Accumulator {
     pub fn new(shift: Vec<f64>, counted: Vec<usize>) -> Self {
@@ -215,8 +271,11 @@ impl Accumulator {
             trials: 0,
             non_finite: None,
             buffer: Vec::new(),
+            pending: 0,
             buffered: 0,
             first_trial: 0,
+            running: Vec::new(),
+            pending_non_finite: Vec::new(),
         }
     }
 
@@ -225,25 +284,137 @@ impl Accumulator {
     /// [`Accumulator::end_block`].
     #[inline]
     pub fn push_trial(&mut self, trial: u64, values: &[f64]) {
-        debug_assert_eq!(values.len(), self.metrics.len());
-        if self.buffered == BUFFER_TRIALS {
+        let (lanes, _) = values.as_chunks::<1>();
+        self.push_lanes(trial, lanes, 1);
+    }
+
+    /// Adds `count` consecutive trials from `first_trial` on, given
+    /// slot-major: `values[metric][lane]` for lanes `0..count` (the lanes
+    /// of a batch kernel). The same as `count` calls of
+    /// [`Accumulator::push_trial`].
+    ///
+    /// The moments and extremes are taken here, while the values are in
+    /// cache and every metric is an independent chain of additions (so
+    /// they overlap); the values are kept, metric-major, only for the
+    /// sketches, which [`Accumulator::end_block`] fills.
+    #[inline]
+    pub fn push_lanes<const L: usize>(
+        &mut self,
+        first_trial: u64,
+        values: &[[f64; L]],
+        count: usize,
+    ) {
+        assert_eq!(values.len(), self.metrics.len());
+        assert!(count <= L && count <= SKETCH_BATCH);
+        if self.buffered + count > BUFFER_TRIALS {
             self.end_block();
         }
         if self.buffer.is_empty() {
-            self.buffer = vec![0.0; self.metrics.len() * BUFFER_TRIALS];
+            let n = self.metrics.len();
+            self.buffer = vec![0.0; n * ROW];
+            self.running = vec![
+                Running {
+                    s1: 0.0,
+                    s2: 0.0,
+                    lo: 0.0,
+                    hi: 0.0
+                };
+                n
+            ];
+            self.pending_non_finite = vec![false; n];
         }
         if self.buffered == 0 {
-            self.first_trial = trial;
+            self.first_trial = first_trial;
+            for (run, acc) in self.running.iter_mut().zip(&self.metrics) {
+                *run = Running {
+                    s1: 0.0,
+                    s2: 0.0,
+                    lo: acc.min,
+                    hi: acc.max,
+                };
+            }
         }
-        let t = self.buffered;
-        for (m, &x) in values.iter().enumerate() {
-            self.buffer[m * BUFFER_TRIALS + t] = x;
+        if self.pending + count > SKETCH_BATCH {
+            self.flush_sketches();
+        }
+        let t = self.pending;
+        let rows = self.buffer.chunks_exact_mut(ROW);
+        let mut all_finite = true;
+        if count == L {
+            // Fixed length: unrolled; the copy is a few vector moves.
+            for ((v, run), (row, &k)) in values
+                .iter()
+                .zip(self.running.iter_mut())
+                .zip(rows.zip(&self.shift))
+            {
+                row[t..t + L].copy_from_slice(v);
+                all_finite &= run.add(v, k);
+            }
+        } else {
+            for ((v, run), (row, &k)) in values
+                .iter()
+                .zip(self.running.iter_mut())
+                .zip(rows.zip(&self.shift))
+            {
+                row[t..t + count].copy_from_slice(&v[..count]);
+                all_finite &= run.add(&v[..count], k);
+            }
+        }
+        if !all_finite {
+            // Rare: in the metrics left unchanged above, leave the
+            // non-finite values out and note the first.
+            for (m, (v, (run, &k))) in values
+                .iter()
+                .zip(self.running.iter_mut().zip(&self.shift))
+                .enumerate()
+            {
+                if v[..count].iter().all(|x| x.is_finite()) {
+                    continue;
+                }
+                self.pending_non_finite[m] = true;
+                for (j, &x) in v[..count].iter().enumerate() {
+                    if x.is_finite() {
+                        run.add(&[x], k);
+                        continue;
+                    }
+                    let trial = first_trial + j as u64;
+                    if self.non_finite.is_none_or(|(_, f)| trial < f) {
+                        self.non_finite = Some((m, trial));
+                    }
+                }
+            }
         }
         for (c, &i) in self.positive.iter_mut().zip(self.counted.iter()) {
-            *c += (values[i] > 0.0) as u64;
+            *c += values[i][..count].iter().filter(|&&x| x > 0.0).count() as u64;
         }
-        self.buffered += 1;
-        self.trials += 1;
+        self.pending += count;
+        self.buffered += count;
+        self.trials += count as u64;
+    }
+
+    /// Counts the buffered values in the sketches.
+    fn flush_sketches(&mut self) {
+        let n = self.pending;
+        for (m, ((acc, run), bad)) in self
+            .metrics
+            .iter_mut()
+            .zip(&self.running)
+            .zip(self.pending_non_finite.iter_mut())
+            .enumerate()
+        {
+            let xs = &self.buffer[m * ROW..m * ROW + n];
+            if *bad {
+                for &x in xs.iter().filter(|x| x.is_finite()) {
+                    acc.sketch.add(x);
+                }
+                *bad = false;
+            } else {
+                // Every value lies in [lo, hi] (the extremes so far, these
+                // values included), which tells the sketch their signs.
+                acc.sketch.add_slice_within(xs, run.lo, run.hi);
+            }
+        }
+        self.pending = 0;
     }
 
     /// Closes the current block: its values go into the sketches, and its
@@ -253,29 +424,12 @@ impl Accumulator {
         if n == 0 {
             return;
         }
-        for (i, (m, &k)) in self.metrics.iter_mut().zip(self.shift.iter()).enumerate() {
-            let xs = &self.buffer[i * BUFFER_TRIALS..i * BUFFER_TRIALS + n];
-            let (mut s1, mut s2) = (0.0, 0.0);
-            let (mut lo, mut hi) = (m.min, m.max);
-            for (t, &x) in xs.iter().enumerate() {
-                if !x.is_finite() {
-                    let trial = self.first_trial + t as u64;
-                    if self.non_finite.is_none_or(|(_, f)| trial < f) {
-                        self.non_finite = Some((i, trial));
-                    }
-                    continue;
-                }
-                m.sketch.add(x);
-                lo = lo.min(x);
-                hi = hi.max(x);
-                let d = x - k;
-                s1 += d;
-                s2 += d * d;
-            }
-            m.min = lo;
-            m.max = hi;
-            m.s1.add(s1);
-            m.s2.add(s2);
+        self.flush_sketches();
+        for (acc, run) in self.metrics.iter_mut().zip(&self.running) {
+            acc.min = run.lo;
+            acc.max = run.hi;
+            acc.s1.add(run.s1);
+            acc.s2.add(run.s2);
         }
         self.buffered = 0;
     }
@@ -311,6 +465,8 @@ impl Accumulator {
         Accumulator {
             metrics: self.metrics.iter().map(MetricAcc::canonical).collect(),
             buffer: Vec::new(),
+            running: Vec::new(),
+            pending_non_finite: Vec::new(),
             ..self.clone()
         }
     }

@@ -59,6 +59,33 @@ impl Store {
         self.counts = counts;
     }
 
+    /// Counts each value of `xs` (all of this store's sign).
+    fn count_each(&mut self, xs: &[f64]) {
+        for &x in xs {
+            let b = bucket_of(x.abs());
+            let i = b.wrapping_sub(self.offset) as u64;
+            if i >= self.counts.len() as u64 {
+                self.grow_to(b);
+                self.counts[(b - self.offset) as usize] += 1;
+            } else {
+                self.counts[i as usize] += 1;
+            }
+        }
+    }
+
+    /// Counts one value in each bucket listed (indices as u32).
+    fn count_all(&mut self, at: &[u32]) {
+        for &b in at {
+            let i = (b as i64).wrapping_sub(self.offset) as u64;
+            if i >= self.counts.len() as u64 {
+                self.grow_to(b as i64);
+                self.counts[(b as i64 - self.offset) as usize] += 1;
+            } else {
+                self.counts[i as usize] += 1;
+            }
+        }
+    }
+
     fn merge(&mut self, other: &Store) {
         if other.counts.is_empty() {
             return;
@@ -145,6 +172,50 @@ impl Sketch {
         } else {
             self.zero += 1;
         }
+    }
+
+    /// Adds every value of `xs` (all finite): the same counts as
+    /// [`Sketch::add`] on each, faster. Each chunk is done in three tight
+    /// passes: list each sign's bucket indices (branch-free), grow the
+    /// stores once to the chunk's range, then count.
+    pub fn add_slice(&mut self, xs: &[f64]) {
+        self.add_slice_within(xs, f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// [`Sketch::add_slice`] for values known to lie in [lo, hi]: when
+    /// that range has one sign, every value goes straight to its store.
+    pub fn add_slice_within(&mut self, xs: &[f64], lo: f64, hi: f64) {
+        if lo >= ZERO_THRESHOLD {
+            self.positive.count_each(xs);
+            self.count += xs.len() as u64;
+            return;
+        }
+        if hi <= -ZERO_THRESHOLD {
+            self.negative.count_each(xs);
+            self.count += xs.len() as u64;
+            return;
+        }
+        const CHUNK: usize = 255;
+        let mut pos_at = [0u32; CHUNK + 1];
+        let mut neg_at = [0u32; CHUNK + 1];
+        let mut signed = 0usize;
+        for chunk in xs.chunks(CHUNK) {
+            let (mut np, mut nn) = (0usize, 0usize);
+            for &x in chunk {
+                // The bucket index of |x| fits in 19 bits.
+                let b = bucket_of(x.abs()) as u32;
+                // (np, nn <= CHUNK: the masks only spare bounds checks.)
+                pos_at[np & CHUNK] = b;
+                np += (x >= ZERO_THRESHOLD) as usize;
+                neg_at[nn & CHUNK] = b;
+                nn += (x <= -ZERO_THRESHOLD) as usize;
+            }
+            self.positive.count_all(&pos_at[..np]);
+            self.negative.count_all(&neg_at[..nn]);
+            signed += np + nn;
+        }
+        self.zero += (xs.len() - signed) as u64;
+        self.count += xs.len() as u64;
     }
 
     pub fn merge(&mut self, other: &Sketch) {
@@ -291,6 +362,26 @@ mod tests {
         let (ma, mb) = (a.quantile(0.5).unwrap(), b.quantile(0.5).unwrap());
         let shift = mb / ma - 1.0;
         assert!((shift - 0.001).abs() < 0.0003, "median moved by {shift}");
+    }
+
+    #[test]
+    fn add_slice_counts_like_add() {
+        let xs: Vec<f64> = (0..3000)
+            .map(|i| match i % 7 {
+                0 => 0.0,
+                1 => 1e-12,
+                2 => -(i as f64).powf(1.7),
+                _ => (i as f64 * 0.37).sin() * 10f64.powi(i % 5),
+            })
+            .collect();
+        let mut one = Sketch::new();
+        xs.iter().for_each(|&x| one.add(x));
+        let mut slice = Sketch::new();
+        for chunk in xs.chunks(500) {
+            slice.add_slice(chunk);
+        }
+        slice.add_slice(&[]);
+        assert_eq!(one.canonical(), slice.canonical());
     }
 
     #[test]
