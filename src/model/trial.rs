@@ -399,7 +399,8 @@ impl Plan {
     /// checked against `t_end`, so it is the step a scan would find.
     pub(super) fn exit_step(&self, tau: f64) -> usize {
         let steps = self.steps;
-        if steps == 0 || !(tau <= self.t_end[steps - 1]) {
+        // NaN included: it never exits.
+        if steps == 0 || tau.is_nan() || tau > self.t_end[steps - 1] {
             return usize::MAX;
         }
         // (k + 1) / spy >= tau  <=>  k >= tau spy - 1, up to rounding.
