@@ -417,19 +417,41 @@ fn stem(path: &Path) -> String {
         .unwrap_or_else(|| "scenario".into())
 }
 
-/// Refuses to report a run in which a figure overflowed.
+/// Refuses to report a run in which a figure overflowed, and says where:
+/// the offending trial is re-run step by step to find the first unit,
+/// policy and step whose figures stopped being finite numbers.
 pub(crate) fn check_finite(
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
 ) -> Result<()> {
-    if let Some((slot, trial)) = acc.non_finite {
-        let what = describe_slot(scenario, plan, slot);
-        return Err(Error::Numeric(format!(
-            "{what} is not a finite number in trial {trial}; the inputs drive values past what a 64-bit float holds (lower volatility, growth, jump sizes or the horizon)"
-        )));
-    }
-    Ok(())
+    let Some((slot, trial)) = acc.non_finite else {
+        return Ok(());
+    };
+    let mut state = model::trial::TrialState::new(plan);
+    let found = state.diagnose(plan, &mut engine::rng::trial_rng(scenario.seed, trial));
+    let place = match found {
+        Some(o) => {
+            let year = (o.step + 1) as f64 / scenario.steps_per_year as f64;
+            let unit = o
+                .unit
+                .map(|u| format!(" of unit \"{}\"", scenario.units[u].name))
+                .unwrap_or_default();
+            format!(
+                "the {}{unit} under policy \"{}\" is not a finite number after step {} (year {year}) of trial {trial}",
+                o.what,
+                scenario.policies[o.policy].name,
+                o.step + 1,
+            )
+        }
+        None => format!(
+            "{} is not a finite number in trial {trial}",
+            describe_slot(scenario, plan, slot)
+        ),
+    };
+    Err(Error::Numeric(format!(
+        "{place}; the inputs drive figures past what a 64-bit float holds (lower the volatility, growth, jump sizes or the horizon). Nothing was written."
+    )))
 }
 
 /// Human description of an output slot.

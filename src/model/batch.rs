@@ -382,11 +382,14 @@ fn growth_factors<V: Vf64>(
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
     }
-    let x = inv.div(r.mul(V::splat(plan.dt)));
+    // max_uplift x / (x + half_saturation) with x = inv / (R dt), written
+    // as inv / (inv + half_saturation R dt) so that a revenue that has
+    // fallen to zero gives the limit (max_uplift), not inf / inf.
+    let r_dt = r.mul(V::splat(plan.dt));
     let uplift = V::splat(up.max_uplift)
-        .mul(x)
-        .div(x.add(V::splat(up.half_saturation)));
-    let g = V::splat(up.growth).add(V::select(x.le(zero), zero, uplift));
+        .mul(inv)
+        .div(inv.add(V::splat(up.half_saturation).mul(r_dt)));
+    let g = V::splat(up.growth).add(V::select(no_investment, zero, uplift));
     let general = growth_factor_v(plan.growth_factor, g, plan.dt);
     let met = if up.is_budget {
         zero
