@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::model::trial::{Metric, Plan};
 use crate::model::Scenario;
+use crate::report::summary::{csv_field, num};
 use crate::report::Summary;
 use crate::scenario::{self, raw, Loaded};
 
@@ -472,47 +473,6 @@ pub fn sensitivity_csv(rows: &[Sensitivity]) -> String {
         );
     }
     out
-}
-
-fn num(x: f64) -> String {
-    serde_json::to_string(&x).unwrap_or_default()
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// What the studies of a run found, for the report and its charts.
-#[derive(Clone, Debug, Default)]
-pub struct Studies {
-    /// The swept parameters (none when the run had no sweep).
-    pub sweeps: Vec<Sweep>,
-    /// One point per cell of the sweep grid, the last parameter varying
-    /// fastest.
-    pub points: Vec<SweepPoint>,
-    /// Sensitivity rows, sorted by swing per policy (empty without
-    /// `--sensitivity`).
-    pub sensitivity: Vec<Sensitivity>,
-    /// The relative step the sensitivity study moved each parameter by.
-    pub sensitivity_step: f64,
-}
-
-impl Studies {
-    pub fn has_sweep(&self) -> bool {
-        !self.sweeps.is_empty() && !self.points.is_empty()
-    }
-
-    pub fn has_sensitivity(&self) -> bool {
-        !self.sensitivity.is_empty()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        !self.has_sweep() && !self.has_sensitivity()
-    }
 }
 
 /// Runs a scenario and summarises it (used by the studies).

@@ -196,12 +196,12 @@ impl Summary {
 }
 
 /// Shortest representation that reads back to the same f64 (as in JSON).
-fn num(x: f64) -> String {
+pub(crate) fn num(x: f64) -> String {
     serde_json::to_string(&x).unwrap_or_default()
 }
 
 /// RFC 4180 quoting where needed.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
