@@ -475,6 +475,37 @@ pub fn sensitivity_csv(rows: &[Sensitivity]) -> String {
     out
 }
 
+
+
+/// What the studies of a run found, for the report and its charts.
+#[derive(Clone, Debug, Default)]
+pub struct Studies {
+    /// The swept parameters (none when the run had no sweep).
+    pub sweeps: Vec<Sweep>,
+    /// One point per cell of the sweep grid, the last parameter varying
+    /// fastest.
+    pub points: Vec<SweepPoint>,
+    /// Sensitivity rows, sorted by swing per policy (empty without
+    /// `--sensitivity`).
+    pub sensitivity: Vec<Sensitivity>,
+    /// The relative step the sensitivity study moved each parameter by.
+    pub sensitivity_step: f64,
+}
+
+impl Studies {
+    pub fn has_sweep(&self) -> bool {
+        !self.sweeps.is_empty() && !self.points.is_empty()
+    }
+
+    pub fn has_sensitivity(&self) -> bool {
+        !self.sensitivity.is_empty()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.has_sweep() && !self.has_sensitivity()
+    }
+}
+
 /// Runs a scenario and summarises it (used by the studies).
 pub fn simulate(scenario: &Scenario, threads: Option<usize>) -> Result<Summary> {
     let (plan, acc): (Plan, _) = crate::engine::run(scenario, threads, &|_| {})?;
