@@ -475,8 +475,6 @@ pub fn sensitivity_csv(rows: &[Sensitivity]) -> String {
     out
 }
 
-
-
 /// What the studies of a run found, for the report and its charts.
 #[derive(Clone, Debug, Default)]
 pub struct Studies {

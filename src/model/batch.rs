@@ -9,13 +9,12 @@
 //! adds zero instead, which leaves every sum unchanged. `tests` check the
 //! two against each other on every shipped scenario and fixture.
 
-use rand::Rng;
-use rand_distr::StandardNormal;
+use rand_distr::Distribution;
 
 use super::math::GrowthFactor;
-use super::simd::{self, Portable, Vf64, TRUE, W};
-use super::trial::{Metric, Plan, PolicyPlan, UnitPlan};
-use crate::engine::rng::{trial_rng, TrialRng};
+use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
+use super::trial::{inversion_count, JumpDraw, Metric, Plan, PolicyPlan, UnitPlan};
+use crate::engine::rng::trial_state;
 
 pub use super::simd::Lane;
 
@@ -72,16 +71,13 @@ struct PolicyLanes {
 /// fills `out`.
 #[derive(Clone, Debug)]
 pub struct BatchState {
-    rngs: [TrialRng; LANES],
-    /// Lanes holding a trial in this batch (the rest compute on zeros).
-    active: usize,
+    /// Each lane's stream. Lanes past the batch's trials run the next
+    /// trials' streams; their figures are not used.
+    rng: RngLanes,
     multiple: Vec<Lane>,
-    /// Per unit: the exit-time uniform, then each step's eps.
-    eps: Vec<Lane>,
+    /// Per unit: the exit-time uniform.
+    uniform: Vec<Lane>,
     factor: Vec<Lane>,
-    /// Per unit: the step's jump term, where the `jumped` mask is set.
-    jump: Vec<Lane>,
-    jumped: Vec<Lane>,
     shock: Vec<Lane>,
     policies: Vec<PolicyLanes>,
     /// The batch's figures: `out[slot][lane]`, slots laid out by
@@ -102,13 +98,10 @@ impl BatchState {
     pub fn new(plan: &Plan) -> Self {
         let n = plan.n_units;
         BatchState {
-            rngs: std::array::from_fn(|j| trial_rng(0, j as u64)),
-            active: 0,
+            rng: RngLanes::new(std::array::from_fn(|j| trial_state(0, j as u64))),
             multiple: vec![ZERO; n],
-            eps: vec![ZERO; n],
+            uniform: vec![ZERO; n],
             factor: vec![ZERO; plan.n_factors],
-            jump: vec![ZERO; n],
-            jumped: vec![ZERO; n],
             shock: vec![ZERO; n],
             policies: (0..plan.policies.len())
                 .map(|_| PolicyLanes {
@@ -129,33 +122,32 @@ impl BatchState {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { self.run_avx2(plan, seed, first, count) };
+            unsafe { self.run_avx2(plan, seed, first) };
             return;
         }
-        self.run_with::<Portable>(plan, seed, first, count);
+        self.run_with::<Portable>(plan, seed, first);
     }
 
     /// [`BatchState::run`] on the portable backend, whatever the CPU (the
     /// same bits; for tests and comparisons).
     pub fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
-        self.run_with::<Portable>(plan, seed, first, count);
+        self.run_with::<Portable>(plan, seed, first);
     }
 
     /// [`BatchState::run`] compiled for AVX2. Only the instruction set
     /// differs: the operations, and so the bits, are the same (no FMA).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
-        self.run_with::<simd::Avx2>(plan, seed, first, count);
+    unsafe fn run_avx2(&mut self, plan: &Plan, seed: u64, first: u64) {
+        self.run_with::<simd::Avx2>(plan, seed, first);
     }
 
     #[inline(always)]
-    fn run_with<V: Vf64>(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
-        self.active = count;
-        for (j, rng) in self.rngs.iter_mut().enumerate().take(count) {
-            *rng = trial_rng(seed, first + j as u64);
-        }
+    fn run_with<V: Vf64>(&mut self, plan: &Plan, seed: u64, first: u64) {
+        self.rng = RngLanes::new(std::array::from_fn(|j| {
+            trial_state(seed, first.wrapping_add(j as u64))
+        }));
         self.start::<V>(plan);
         let n = plan.n_units;
         for k in 0..plan.steps {
@@ -178,27 +170,16 @@ impl BatchState {
     /// Draw order 1 (multiples and exit times) and the initial state.
     #[inline(always)]
     fn start<V: Vf64>(&mut self, plan: &Plan) {
-        let active = self.active;
-        for j in 0..LANES {
-            let mut rng = self.rngs[j].clone();
-            for (eta, u) in self.multiple.iter_mut().zip(self.eps.iter_mut()) {
-                if j < active {
-                    eta[j] = rng.sample(StandardNormal);
-                    u[j] = rng.random::<f64>();
-                } else {
-                    eta[j] = 0.0;
-                    u[j] = 0.0;
-                }
-            }
-            self.rngs[j] = rng;
-        }
-        for ((mult, &median), &dispersion) in self
+        for (((mult, u), &median), &dispersion) in self
             .multiple
             .iter_mut()
+            .zip(self.uniform.iter_mut())
             .zip(&plan.multiple_median)
             .zip(&plan.multiple_dispersion)
         {
-            let e = simd::exp(V::splat(dispersion).mul(V::load(mult)));
+            let eta = V::normal(&mut self.rng);
+            V::uniform(&mut self.rng).store(u);
+            let e = simd::exp(V::splat(dispersion).mul(eta));
             V::splat(median).mul(e).store(mult);
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
@@ -210,7 +191,7 @@ impl BatchState {
                 .iter_mut()
                 .zip(&pp.units)
                 .zip(&plan.revenue0)
-                .zip(&self.eps)
+                .zip(&self.uniform)
             {
                 *us = UnitLanes {
                     r: [r0; LANES],
@@ -226,64 +207,60 @@ impl BatchState {
         }
     }
 
-    /// Draw order 2: one step's factors, idiosyncratic shocks and jumps,
-    /// lane by lane; then every unit's growth shock exp(log shock).
+    /// Draw order 2: one step's factors, then each unit's idiosyncratic
+    /// shock and jumps, every lane at once (each lane's stream in the
+    /// documented order); then every unit's growth shock exp(log shock).
     #[inline(always)]
     fn draw_step<V: Vf64>(&mut self, plan: &Plan) {
-        let n = plan.n_units;
-        let draws = &plan.draws[..n];
-        let eps = &mut self.eps[..n];
-        let jump = &mut self.jump[..n];
-        let jumped = &mut self.jumped[..n];
-        for j in 0..self.active {
-            // The stream in a local, so that its state stays in registers.
-            let mut rng = self.rngs[j].clone();
-            for f in self.factor.iter_mut() {
-                f[j] = rng.sample(StandardNormal);
-            }
-            for i in 0..n {
-                eps[i][j] = rng.sample(StandardNormal);
-                if let Some((draw, mean, stdev)) = &draws[i].jumps {
-                    let count = draw.count(&mut rng);
-                    if count > 0.0 {
-                        let z: f64 = rng.sample(StandardNormal);
-                        jump[i][j] = count * mean + stdev * count.sqrt() * z;
-                        jumped[i][j] = TRUE;
-                    } else {
-                        jumped[i][j] = 0.0;
-                    }
-                }
-            }
-            self.rngs[j] = rng;
-        }
-        for j in self.active..LANES {
-            for f in self.factor.iter_mut() {
-                f[j] = 0.0;
-            }
-            for (eps, jumped) in self.eps.iter_mut().zip(self.jumped.iter_mut()) {
-                eps[j] = 0.0;
-                jumped[j] = 0.0;
-            }
+        let rng = &mut self.rng;
+        for f in self.factor.iter_mut() {
+            V::normal(rng).store(f);
         }
         let nf = plan.n_factors;
         let factor = &self.factor[..];
-        for (i, (((dp, eps), shock), (jump, jumped))) in plan
-            .draws
-            .iter()
-            .zip(&self.eps)
-            .zip(self.shock.iter_mut())
-            .zip(self.jump.iter().zip(&self.jumped))
-            .enumerate()
-        {
+        let zero = V::splat(0.0);
+        for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
+            let eps = V::normal(rng);
             let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut z = V::splat(dp.idiosyncratic).mul(V::load(eps));
+            let mut z = V::splat(dp.idiosyncratic).mul(eps);
             for (&l, f) in load.iter().zip(factor) {
                 z = z.add(V::splat(l).mul(V::load(f)));
             }
             let mut log_shock = V::splat(dp.drift).add(V::splat(dp.diffusion).mul(z));
-            if dp.jumps.is_some() {
-                let with_jump = log_shock.add(V::load(jump));
-                log_shock = V::select(V::load(jumped), with_jump, log_shock);
+            if let Some((draw, mean, stdev)) = &dp.jumps {
+                let count = match *draw {
+                    JumpDraw::Inversion { lambda, p0 } => {
+                        let u = V::uniform(rng);
+                        if u.lt(V::splat(p0)).all() {
+                            // No jump in any lane (the usual case).
+                            zero
+                        } else {
+                            let mut us = ZERO;
+                            u.store(&mut us);
+                            V::load(&us.map(|u| inversion_count(u, lambda, p0)))
+                        }
+                    }
+                    JumpDraw::Library(poisson) => {
+                        let mut counts = ZERO;
+                        for (j, c) in counts.iter_mut().enumerate() {
+                            let mut x = rng.lane(j);
+                            *c = poisson.sample(&mut x);
+                            rng.set_lane(j, x);
+                        }
+                        V::load(&counts)
+                    }
+                };
+                let jumped = zero.lt(count);
+                if jumped.any() {
+                    let zj = V::normal_where(rng, jumped);
+                    let mut counts = ZERO;
+                    count.store(&mut counts);
+                    let root = V::load(&counts.map(f64::sqrt));
+                    let term = count
+                        .mul(V::splat(*mean))
+                        .add(V::splat(*stdev).mul(root).mul(zj));
+                    log_shock = V::select(jumped, log_shock.add(term), log_shock);
+                }
             }
             simd::exp(log_shock).store(shock);
         }
@@ -382,9 +359,11 @@ fn growth_factors<V: Vf64>(
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
     }
-    // max_uplift x / (x + half_saturation) with x = inv / (R dt), written
-    // as inv / (inv + half_saturation R dt) so that a revenue that has
-    // fallen to zero gives the limit (max_uplift), not inf / inf.
+    if no_investment.all() {
+        // An unfunded (or gated) budget unit in every lane.
+        return idle;
+    }
+    // `uplift_of_spend`, operation for operation.
     let r_dt = r.mul(V::splat(plan.dt));
     let uplift = V::splat(up.max_uplift)
         .mul(inv)
@@ -440,8 +419,12 @@ fn step_policy<V: Vf64>(
     let from_cash = V::splat(pp.reinvest).mul(sum_op.max(zero));
     let cap = from_cash.add(war_chest);
     let scaled = cap.lt(sum_req);
-    let scale = V::select(scaled, cap.div(sum_req), V::splat(1.0));
     let any_scaled = scaled.any();
+    let scale = if any_scaled {
+        V::select(scaled, cap.div(sum_req), V::splat(1.0))
+    } else {
+        V::splat(1.0)
+    };
     let disc = V::splat(plan.discount[k]);
     let mut sum_inv = zero;
     let mut sum_proceeds = zero;
@@ -514,6 +497,7 @@ fn step_policy<V: Vf64>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::rng::trial_rng;
     use crate::model::trial::TrialState;
     use std::path::Path;
 

@@ -142,24 +142,27 @@ impl JumpDraw {
     #[inline(always)]
     pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
         match *self {
-            JumpDraw::Inversion { lambda, p0 } => {
-                let u: f64 = rng.random();
-                let mut n = 0u32;
-                let mut p = p0;
-                let mut cdf = p;
-                while u >= cdf && n < 10_000 {
-                    n += 1;
-                    p *= lambda / n as f64;
-                    cdf += p;
-                    if p == 0.0 {
-                        break;
-                    }
-                }
-                n as f64
-            }
+            JumpDraw::Inversion { lambda, p0 } => inversion_count(rng.random(), lambda, p0),
             JumpDraw::Library(poisson) => poisson.sample(rng),
         }
     }
+}
+
+/// The Poisson(lambda) count whose CDF first exceeds `u` (p0 = e^-lambda).
+#[inline(always)]
+pub(super) fn inversion_count(u: f64, lambda: f64, p0: f64) -> f64 {
+    let mut n = 0u32;
+    let mut p = p0;
+    let mut cdf = p;
+    while u >= cdf && n < 10_000 {
+        n += 1;
+        p *= lambda / n as f64;
+        cdf += p;
+        if p == 0.0 {
+            break;
+        }
+    }
+    n as f64
 }
 
 /// The draw-side constants of one unit (shared by every policy).
@@ -247,6 +250,18 @@ pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
         0.0
     } else {
         max_uplift * x / (x + half_saturation)
+    }
+}
+
+/// The uplift of a unit that spends `inv` this step with revenue times dt
+/// `r_dt`: `uplift(.., x)` at x = inv / r_dt, written with one division
+/// (max_uplift inv / (inv + half_saturation r_dt)).
+#[inline(always)]
+pub(super) fn uplift_of_spend(max_uplift: f64, half_saturation: f64, inv: f64, r_dt: f64) -> f64 {
+    if inv <= 0.0 || max_uplift == 0.0 {
+        0.0
+    } else {
+        max_uplift * inv / (inv + half_saturation * r_dt)
     }
 }
 
@@ -733,12 +748,8 @@ fn step_policy(
         } else if scale == 1.0 && !up.is_budget {
             up.gf_full
         } else {
-            // max_uplift x / (x + half_saturation) with x = inv / (R dt), as
-            // inv / (inv + half_saturation R dt): a revenue fallen to zero
-            // gives the limit, max_uplift, rather than inf / inf (the batch
-            // kernel computes the same expression).
-            let spent = up.max_uplift * inv / (inv + up.half_saturation * (us.r * dt));
-            plan.growth_factor.eval(up.growth + spent, dt)
+            let u = uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt);
+            plan.growth_factor.eval(up.growth + u, dt)
         };
         us.unit_cash += (us.op - inv) * disc;
         us.r *= gf * shock;

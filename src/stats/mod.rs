@@ -177,7 +177,7 @@ impl MetricAcc {
 /// values are buffered metric-major, [`SKETCH_BATCH`] trials at a time,
 /// and then counted metric by metric: one histogram stays in cache while
 /// a run of its values goes in, instead of every trial touching every
-/// histogram, and the buffer itself stays in the L2 cache.
+/// histogram.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
     /// Per metric: the shift moments are taken around (the pilot trial's
@@ -250,10 +250,11 @@ impl Running {
 pub const BUFFER_TRIALS: usize = 1024;
 
 /// Trials whose values are buffered before they are counted in the
-/// sketches (any number gives the same counts). 128 trials of a few
-/// hundred metrics fit in the L2 cache; a whole block's buffer did not,
-/// and reading it back cost more than the counting.
-pub const SKETCH_BATCH: usize = 128;
+/// sketches (any number gives the same counts). Measured on bench12
+/// (208 metrics): 64 to 512 are within a few percent of each other, 512
+/// slightly best; a whole block (1024) was slower, its buffer (1.7 MB)
+/// being read back from L3.
+pub const SKETCH_BATCH: usize = 512;
 
 /// Distance between two metrics' rows in the buffer: one cache line more
 /// than a row, so that the rows do not all map to the same cache sets
