@@ -10,7 +10,8 @@ use crate::shard::ShardSpec;
 ///
 /// Reads a TOML scenario (see docs/model.md), runs every policy of it on
 /// the same random draws, prints the headline table and writes
-/// summary.json and summary.csv to the output folder.
+/// summary.json, summary.csv, PNG charts, report.md and report.html to the
+/// output folder.
 #[derive(Debug, Parser)]
 #[command(
     name = "simulate",
@@ -58,9 +59,69 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<ShardSpec>,
 
+    /// Keep adding trials until the Monte Carlo standard error of the
+    /// baseline's mean value (at the last horizon) is under this share of
+    /// it, e.g. 0.5% or 0.005. Starts from --trials (rounded up to whole
+    /// blocks of 1024) and doubles; deterministic for a given seed.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub precision: Option<f64>,
+
+    /// Most trials --precision may use.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000_000,
+        requires = "precision"
+    )]
+    pub max_trials: u64,
+
+    /// Sweep a parameter: PATH=v1,v2,... where PATH is dotted as in the
+    /// file (policies.reset.innovation.years, units."Quark".growth,
+    /// scenario.discount_rate). Give it twice for a two-way grid. Replaces
+    /// the scenario's [[sweep]] tables. Writes sweep.csv.
+    #[arg(long, value_name = "PATH=V1,V2,...")]
+    pub sweep: Vec<crate::study::Sweep>,
+
+    /// Move each unit parameter (growth, volatility, margin, multiple
+    /// median, max uplift) down and up by --sensitivity-step, one at a
+    /// time, on the same draws; writes sensitivity.csv.
+    #[arg(long)]
+    pub sensitivity: bool,
+
+    /// Relative step of --sensitivity (0.1 = 10% of each value).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.1, value_parser = parse_share)]
+    pub sensitivity_step: f64,
+
+    /// Re-run on every save of the scenario (and the files it extends);
+    /// an invalid edit prints its error and keeps the last good output.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Skip the PNG charts (report.md and report.html are still written).
+    /// Charts never change the numbers.
+    #[arg(long)]
+    pub no_charts: bool,
+
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// "0.5%" or "0.005" -> 0.005.
+fn parse_share(s: &str) -> Result<f64, String> {
+    let (num, scale) = match s.trim().strip_suffix('%') {
+        Some(n) => (n, 0.01),
+        None => (s.trim(), 1.0),
+    };
+    let x: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a share such as 0.5% or 0.005, got {s:?}"))?;
+    let x = x * scale;
+    if !(x > 0.0 && x < 1.0) {
+        return Err(format!("the share must be between 0 and 100%, got {s:?}"));
+    }
+    Ok(x)
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +129,14 @@ pub enum Command {
     /// Combine the partial results of a sharded run into the outputs of a
     /// single run (identical summary.json and summary.csv).
     Merge(MergeArgs),
+    /// Validate a scenario without running it and print a digest of it.
+    Check {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Print the JSON Schema of scenario files (for editor completion and
+    /// checking; see the README).
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +148,10 @@ pub struct MergeArgs {
     /// Output folder [default: output/<scenario file stem of the run>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Skip the PNG charts (report.md and report.html are still written).
+    #[arg(long)]
+    pub no_charts: bool,
 
     /// Print nothing but errors.
     #[arg(long, short)]

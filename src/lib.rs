@@ -15,6 +15,7 @@ pub mod report;
 pub mod scenario;
 pub mod shard;
 pub mod stats;
+pub mod study;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,72 @@ pub fn install_interrupt_handler() {
 pub fn main_with(cli: &cli::Cli) -> Result<()> {
     match &cli.command {
         Some(cli::Command::Merge(args)) => merge(args),
+        Some(cli::Command::Check { scenario }) => {
+            let s = scenario::load(scenario)?;
+            print!("{}", report::digest::render(&s));
+            println!("\n{}: valid", scenario.display());
+            Ok(())
+        }
+        Some(cli::Command::Schema) => {
+            print!("{}", scenario::json_schema());
+            Ok(())
+        }
+        None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
+    }
+}
+
+/// `--watch`: runs, then re-runs whenever the scenario or a file it
+/// extends changes. A failed run (an invalid edit) prints its error and,
+/// like any failed run, leaves the last good output in place.
+pub fn watch(args: &cli::RunArgs) -> Result<()> {
+    let path = args
+        .scenario
+        .as_deref()
+        .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
+    let stamp = |files: &[PathBuf]| -> Vec<Option<(std::time::SystemTime, u64)>> {
+        files
+            .iter()
+            .map(|f| {
+                std::fs::metadata(f)
+                    .ok()
+                    .and_then(|m| Some((m.modified().ok()?, m.len())))
+            })
+            .collect()
+    };
+    loop {
+        // Watch what the scenario reads now (an edit may change `extends`).
+        let files = scenario::load_raw(path)
+            .map(|l| l.files())
+            .unwrap_or_else(|_| vec![path.to_path_buf()]);
+        let before = stamp(&files);
+        match run(args) {
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) => eprintln!(
+                "error: {e}
+(keeping the last good output)"
+            ),
+            Ok(()) => {}
+        }
+        eprintln!(
+            "watching {} for changes (Ctrl-C to stop)",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            if engine::INTERRUPTED.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            if stamp(&files) != before {
+                // Let the editor finish writing.
+                std::thread::sleep(Duration::from_millis(100));
+                break;
+            }
+        }
     }
 }
 
@@ -97,7 +163,8 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         .scenario
         .as_deref()
         .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
-    let mut scenario = scenario::load(path)?;
+    let loaded = scenario::load_raw(path)?;
+    let mut scenario = loaded.scenario()?;
     if let Some(t) = args.trials {
         if t == 0 || t > scenario::validate::MAX_TRIALS {
             return Err(Error::Usage(format!(
@@ -139,11 +206,137 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     }
 
     let staged = output::Staged::new(&dest, args.out.is_none())?;
-    let progress = Progress::new(scenario.trials, !args.quiet);
-    let (plan, acc) = engine::run(&scenario, threads, &|n| progress.inc(n))?;
-    progress.finish();
+    let (plan, acc) = match args.precision {
+        Some(target) => {
+            let (plan, acc) =
+                run_to_precision(&scenario, threads, target, args.max_trials, args.quiet)?;
+            scenario.trials = acc.trials;
+            (plan, acc)
+        }
+        None => {
+            let progress = Progress::new(scenario.trials, !args.quiet);
+            let done = engine::run(&scenario, threads, &|n| progress.inc(n))?;
+            progress.finish();
+            done
+        }
+    };
     check_finite(&scenario, &plan, &acc)?;
-    write_results(staged, &scenario, &plan, &acc, args.quiet)
+    write_results_with(
+        staged,
+        &scenario,
+        &plan,
+        &acc,
+        args.quiet,
+        !args.no_charts,
+        |staged, summary| studies(args, &loaded, &scenario, summary, staged),
+    )
+}
+
+/// Sweeps and sensitivity, when asked for: more runs of the scenario on
+/// the same draws, written beside the summary (and returned for the
+/// report's charts).
+fn studies(
+    args: &cli::RunArgs,
+    loaded: &scenario::Loaded,
+    base: &model::Scenario,
+    summary: &report::Summary,
+    staged: &output::Staged,
+) -> Result<study::Studies> {
+    let mut out = study::Studies {
+        sensitivity_step: args.sensitivity_step,
+        ..Default::default()
+    };
+    let threads = args.threads.map(usize::from);
+    let say = |m: String| {
+        if !args.quiet {
+            eprintln!("{m}");
+        }
+    };
+    let sweeps = study::sweeps(loaded, &args.sweep)?;
+    if !sweeps.is_empty() {
+        let total: usize = sweeps.iter().map(|s| s.values.len()).product();
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let points = study::run_sweep(loaded, base, &sweeps, &|sc| {
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            say(format!("sweep: point {n} of {total}"));
+            study::simulate(sc, threads)
+        })?;
+        staged.write("sweep.csv", study::sweep_csv(&sweeps, &points))?;
+        (out.sweeps, out.points) = (sweeps, points);
+    }
+    if args.sensitivity {
+        let params = study::SENSITIVITY_PARAMETERS.len();
+        let total = 2 * base.units.len() * params;
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let rows = study::run_sensitivity(base, summary, args.sensitivity_step, &|sc| {
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            say(format!("sensitivity: run {n} of at most {total}"));
+            study::simulate(sc, threads)
+        })?;
+        staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
+        out.sensitivity = rows;
+    }
+    Ok(out)
+}
+
+/// `--precision`: runs rounds of whole blocks (the first of `trials`
+/// rounded up, then doubling the total) until the baseline's mean value at
+/// the last horizon has a standard error under `target` of its size.
+/// Blocks combine exactly, so the result equals a plain run with the final
+/// trial count, bit for bit.
+fn run_to_precision(
+    scenario: &model::Scenario,
+    threads: Option<usize>,
+    target: f64,
+    max_trials: u64,
+    quiet: bool,
+) -> Result<(model::trial::Plan, stats::Accumulator)> {
+    let plan = model::trial::Plan::new(scenario);
+    let slot = plan.layout.index(
+        scenario.baseline,
+        plan.layout.horizons - 1,
+        model::trial::Metric::Value,
+    );
+    let max_blocks = engine::block_count(max_trials.max(1)).max(1);
+    let mut acc = engine::accumulator(&plan, scenario.seed);
+    let mut done = 0u64;
+    let mut next = engine::block_count(scenario.trials).clamp(1, max_blocks);
+    loop {
+        let trials = next * engine::BLOCK_TRIALS;
+        let progress = Progress::new(trials - done * engine::BLOCK_TRIALS, !quiet);
+        let part = engine::with_threads(threads, || {
+            engine::run_blocks(&plan, scenario.seed, trials, done..next, &|n| {
+                progress.inc(n)
+            })
+        })??;
+        progress.finish();
+        acc.merge(&part);
+        done = next;
+        let s = acc.stats(slot);
+        let share = s.stderr / s.mean.abs();
+        if !quiet {
+            eprintln!(
+                "precision: {} trials, standard error {:.3}% of the baseline's mean value (target {:.3}%)",
+                acc.trials,
+                100.0 * share,
+                100.0 * target
+            );
+        }
+        if share < target || !share.is_finite() {
+            break;
+        }
+        if done >= max_blocks {
+            if !quiet {
+                eprintln!(
+                    "warning: --precision {:.3}% not reached within --max-trials {max_trials}",
+                    100.0 * target
+                );
+            }
+            break;
+        }
+        next = (done * 2).min(max_blocks);
+    }
+    Ok((plan, acc))
 }
 
 /// `simulate merge PARTIAL...`: the outputs of a single run from shards.
@@ -165,6 +358,7 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
         &plan,
         &total.accumulator,
         args.quiet,
+        !args.no_charts,
     )
 }
 
@@ -175,10 +369,38 @@ pub fn write_results(
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
     quiet: bool,
+    charts: bool,
+) -> Result<()> {
+    write_results_with(staged, scenario, plan, acc, quiet, charts, |_, _| {
+        Ok(study::Studies::default())
+    })
+}
+
+/// [`write_results`], with `extra` writing more files into the staged
+/// folder before it is put in place and returning the studies it ran.
+pub fn write_results_with(
+    staged: output::Staged,
+    scenario: &model::Scenario,
+    plan: &model::trial::Plan,
+    acc: &stats::Accumulator,
+    quiet: bool,
+    charts: bool,
+    extra: impl FnOnce(&output::Staged, &report::Summary) -> Result<study::Studies>,
 ) -> Result<()> {
     let summary = report::Summary::new(scenario, plan, acc);
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
+    let studies = extra(&staged, &summary)?;
+    let studies = (!studies.is_empty()).then_some(&studies);
+    report::write_report(
+        staged.path(),
+        scenario,
+        plan,
+        acc,
+        &summary,
+        studies,
+        charts,
+    )?;
     let dest = staged.dest().to_path_buf();
     staged.commit()?;
     if !quiet {
@@ -195,19 +417,41 @@ fn stem(path: &Path) -> String {
         .unwrap_or_else(|| "scenario".into())
 }
 
-/// Refuses to report a run in which a figure overflowed.
+/// Refuses to report a run in which a figure overflowed, and says where:
+/// the offending trial is re-run step by step to find the first unit,
+/// policy and step whose figures stopped being finite numbers.
 pub(crate) fn check_finite(
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
 ) -> Result<()> {
-    if let Some((slot, trial)) = acc.non_finite {
-        let what = describe_slot(scenario, plan, slot);
-        return Err(Error::Numeric(format!(
-            "{what} is not a finite number in trial {trial}; the inputs drive values past what a 64-bit float holds (lower volatility, growth, jump sizes or the horizon)"
-        )));
-    }
-    Ok(())
+    let Some((slot, trial)) = acc.non_finite else {
+        return Ok(());
+    };
+    let mut state = model::trial::TrialState::new(plan);
+    let found = state.diagnose(plan, &mut engine::rng::trial_rng(scenario.seed, trial));
+    let place = match found {
+        Some(o) => {
+            let year = (o.step + 1) as f64 / scenario.steps_per_year as f64;
+            let unit = o
+                .unit
+                .map(|u| format!(" of unit \"{}\"", scenario.units[u].name))
+                .unwrap_or_default();
+            format!(
+                "the {}{unit} under policy \"{}\" is not a finite number after step {} (year {year}) of trial {trial}",
+                o.what,
+                scenario.policies[o.policy].name,
+                o.step + 1,
+            )
+        }
+        None => format!(
+            "{} is not a finite number in trial {trial}",
+            describe_slot(scenario, plan, slot)
+        ),
+    };
+    Err(Error::Numeric(format!(
+        "{place}; the inputs drive figures past what a 64-bit float holds (lower the volatility, growth, jump sizes or the horizon). Nothing was written."
+    )))
 }
 
 /// Human description of an output slot.

@@ -260,44 +260,38 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 /// Reads, checks and merges partials into the state of a single run.
+/// Partials are read one at a time and folded in, so memory holds one
+/// partial and the running total, however many shards there are.
 pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
     let paths = expand(paths)?;
-    let mut parts: Vec<(PathBuf, Partial)> = Vec::new();
-    for p in &paths {
-        parts.push((p.clone(), Partial::read(p)?));
-    }
-    let Some((first_path, first)) = parts.first() else {
+    let Some(first_path) = paths.first() else {
         return Err(Error::Usage(
             "merge needs at least one partial result".into(),
         ));
     };
-    let n = first.shard.count;
+    let mut total = Partial::read(first_path)?;
+    let n = total.shard.count;
     let mut seen: Vec<Option<&Path>> = vec![None; n as usize];
-    for (path, p) in &parts {
+    seen[total.shard.index as usize] = Some(first_path);
+    for path in &paths[1..] {
+        let p = Partial::read(path)?;
         let differs = |what: &str, a: String, b: String| {
             Error::file(
                 path,
                 format!(
-                    "comes from a different run than {}: {what} {a} vs {b}; partials of one run only can be merged",
+                    "comes from a different run than {}: {what} {a} vs {b}; only partials of one run can be merged",
                     first_path.display()
                 ),
             )
         };
-        if p.scenario_hash != first.scenario_hash {
-            return Err(differs(
-                "scenario",
-                format!("\"{}\"", p.scenario.name),
-                format!("\"{}\"", first.scenario.name),
-            ));
+        if p.seed != total.seed {
+            return Err(differs("seed", p.seed.to_string(), total.seed.to_string()));
         }
-        if p.seed != first.seed {
-            return Err(differs("seed", p.seed.to_string(), first.seed.to_string()));
-        }
-        if p.trials != first.trials {
+        if p.trials != total.trials {
             return Err(differs(
                 "trials",
                 p.trials.to_string(),
-                first.trials.to_string(),
+                total.trials.to_string(),
             ));
         }
         if p.shard.count != n {
@@ -306,6 +300,20 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
                 p.shard.count.to_string(),
                 n.to_string(),
             ));
+        }
+        if p.scenario_hash != total.scenario_hash {
+            let what = if p.scenario.name != total.scenario.name {
+                (
+                    format!("\"{}\"", p.scenario.name),
+                    format!("\"{}\"", total.scenario.name),
+                )
+            } else {
+                (
+                    format!("\"{}\" (hash {})", p.scenario.name, &p.scenario_hash[..12]),
+                    format!("hash {}", &total.scenario_hash[..12]),
+                )
+            };
+            return Err(differs("scenario", what.0, what.1));
         }
         let slot = &mut seen[p.shard.index as usize];
         if let Some(other) = slot {
@@ -319,6 +327,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
             ));
         }
         *slot = Some(path);
+        total.accumulator.merge(&p.accumulator);
     }
     let missing: Vec<String> = seen
         .iter()
@@ -331,14 +340,9 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
             "cannot merge: missing shard{} {} of {n} (given {} partial file{})",
             if missing.len() > 1 { "s" } else { "" },
             missing.join(", "),
-            parts.len(),
-            if parts.len() > 1 { "s" } else { "" },
+            paths.len(),
+            if paths.len() > 1 { "s" } else { "" },
         )));
-    }
-    let mut iter = parts.into_iter().map(|(_, p)| p);
-    let mut total = iter.next().expect("at least one part");
-    for p in iter {
-        total.accumulator.merge(&p.accumulator);
     }
     total.blocks = 0..engine::block_count(total.trials);
     Ok((total, paths))

@@ -82,7 +82,12 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 
 fn apply(text: &str, m: &Mutation) -> Vec<u8> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let n = lines.len().max(1);
+    // An earlier mutation may have emptied the text: one empty line, so
+    // that line mutations have a line to work on.
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    let n = lines.len();
     match m {
         Mutation::DeleteLine(i) => {
             lines.remove(i % n);

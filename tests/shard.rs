@@ -106,9 +106,9 @@ fn bad_partials_are_refused() {
 
     // Different seed, trials, scenario, shard count.
     let seed1 = shard(&d.join("seed"), 1, 2, &["--seed", "5"]);
-    refused(&out, &[a0.clone(), seed1], "different run");
+    refused(&out, &[a0.clone(), seed1], "seed 5 vs 20231116");
     let trials1 = shard(&d.join("trials"), 1, 2, &["--trials", "6000"]);
-    refused(&out, &[a0.clone(), trials1], "different run");
+    refused(&out, &[a0.clone(), trials1], "trials 6000 vs 5000");
     let o = bin()
         .args([
             root()

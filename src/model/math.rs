@@ -57,7 +57,8 @@ pub fn exp_lanes<const L: usize>(x: &[f64; L]) -> [f64; L] {
     }
     if !all_in_range {
         for (yj, &xj) in y.iter_mut().zip(x) {
-            if !(xj.abs() < FAST_RANGE) {
+            // NaN included: it takes libm's path.
+            if xj.is_nan() || xj.abs() >= FAST_RANGE {
                 *yj = libm::exp(xj);
             }
         }

@@ -414,7 +414,8 @@ impl Plan {
     /// checked against `t_end`, so it is the step a scan would find.
     pub(super) fn exit_step(&self, tau: f64) -> usize {
         let steps = self.steps;
-        if steps == 0 || !(tau <= self.t_end[steps - 1]) {
+        // NaN included: it never exits.
+        if steps == 0 || tau.is_nan() || tau > self.t_end[steps - 1] {
             return usize::MAX;
         }
         // (k + 1) / spy >= tau  <=>  k >= tau spy - 1, up to rounding.
@@ -464,6 +465,17 @@ struct PolicyState {
     revenue: f64,
 }
 
+/// Where a trial first produced a figure that is not a finite number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow {
+    /// 0-based step after which it happened.
+    pub step: usize,
+    pub policy: usize,
+    /// The unit, when a unit's own figure went first.
+    pub unit: Option<usize>,
+    pub what: &'static str,
+}
+
 /// A worker's reusable buffers; [`TrialState::run`] fills `out`.
 #[derive(Clone, Debug)]
 pub struct TrialState {
@@ -495,6 +507,17 @@ impl TrialState {
 
     /// Runs one trial with `rng` and writes its figures to `self.out`.
     pub fn run<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {
+        self.run_checked(plan, rng, false);
+    }
+
+    /// Runs one trial, stopping at the first step after which a revenue,
+    /// a cash figure or a reported figure is not finite; says where. Used
+    /// to explain an overflow the engine found (never on the hot path).
+    pub fn diagnose<R: Rng>(&mut self, plan: &Plan, rng: &mut R) -> Option<Overflow> {
+        self.run_checked(plan, rng, true)
+    }
+
+    fn run_checked<R: Rng>(&mut self, plan: &Plan, rng: &mut R, check: bool) -> Option<Overflow> {
         // The exit-time uniforms, kept in `shock` until the first step
         // draws over them.
         for ((mult, u), (&median, &dispersion)) in self
@@ -540,8 +563,50 @@ impl TrialState {
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
                 step_policy(plan, pp, st, &self.shock, &self.multiple, margin, k);
             }
+            if check {
+                for (p, st) in self.policies.iter().enumerate() {
+                    for (i, us) in st.units.iter().enumerate() {
+                        let bad = [
+                            ("revenue", us.r),
+                            ("cash flow", us.unit_cash),
+                            ("exit proceeds", us.proceeds),
+                        ]
+                        .into_iter()
+                        .find(|(_, x)| !x.is_finite());
+                        if let Some((what, _)) = bad {
+                            return Some(Overflow {
+                                step: k,
+                                policy: p,
+                                unit: Some(i),
+                                what,
+                            });
+                        }
+                    }
+                    if !st.distributed.is_finite() || !st.war_chest.is_finite() {
+                        return Some(Overflow {
+                            step: k,
+                            policy: p,
+                            unit: None,
+                            what: "distributions",
+                        });
+                    }
+                }
+            }
             if let Some(hi) = plan.horizon_at[k] {
                 self.record_horizon(plan, hi, k);
+                if check {
+                    for p in 0..plan.layout.policies {
+                        let v = self.out[plan.layout.index(p, hi, Metric::Value)];
+                        if !v.is_finite() {
+                            return Some(Overflow {
+                                step: k,
+                                policy: p,
+                                unit: None,
+                                what: "value",
+                            });
+                        }
+                    }
+                }
             }
             if let Some(pi) = plan.path_at[k] {
                 for (p, st) in self.policies.iter().enumerate() {
@@ -549,6 +614,7 @@ impl TrialState {
                 }
             }
         }
+        None
     }
 
     fn draw_step<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {

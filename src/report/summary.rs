@@ -31,6 +31,9 @@ pub struct Prob {
     pub policy: String,
     pub horizon: u32,
     pub p: f64,
+    /// Monte Carlo standard error of `p`: sqrt(p (1 - p) / trials). An
+    /// extension of the contract's summary.
+    pub stderr: f64,
 }
 
 /// Group revenue (sum over held units) after a step: the fan chart's data.
@@ -96,10 +99,13 @@ impl Summary {
                 }
                 let slot = layout.index(p, h, Metric::DeltaValue);
                 let k = delta_slots.iter().position(|&d| d == slot).unwrap_or(0);
+                let n = acc.trials.max(1) as f64;
+                let p = acc.positive[k] as f64 / n;
                 probs.push(Prob {
                     policy: policy.name.clone(),
                     horizon: years,
-                    p: acc.positive[k] as f64 / acc.trials.max(1) as f64,
+                    p,
+                    stderr: (p * (1.0 - p) / n).sqrt(),
                 });
             }
         }
@@ -190,12 +196,12 @@ impl Summary {
 }
 
 /// Shortest representation that reads back to the same f64 (as in JSON).
-fn num(x: f64) -> String {
+pub(crate) fn num(x: f64) -> String {
     serde_json::to_string(&x).unwrap_or_default()
 }
 
 /// RFC 4180 quoting where needed.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -56,8 +56,8 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
         .unwrap_or(6)
         .max(6);
     let header = format!(
-        "{:<pw$}  {:>4}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>8}",
-        "policy", "year", "value", "±se", "P5", "P95", "revenue", "Δ vs base", "P(beat)"
+        "{:<pw$}  {:>4}  {:>16}  {:>10}  {:>10}  {:>10}  {:>15}  {:>14}",
+        "policy", "year", "value ±se", "P5", "P95", "revenue", "Δ vs base ±se", "P(beat) ±se"
     );
     let _ = writeln!(out, "{header}");
     let _ = writeln!(out, "{}", "-".repeat(header.chars().count()));
@@ -66,25 +66,27 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
             let v = summary.row(&p.name, h, "value", None);
             let r = summary.row(&p.name, h, "revenue", None);
             let d = summary.row(&p.name, h, "delta_value", None);
-            let is_base = &p.name == base;
-            let (delta, prob) = if is_base {
+            let with_se = |x: Option<&super::summary::Row>| {
+                x.map(|x| format!("{} ±{}", money(x.mean), money(x.stderr)))
+                    .unwrap_or_default()
+            };
+            let (delta, prob) = if p.name == *base {
                 ("-".to_string(), "-".to_string())
             } else {
-                (
-                    d.map(|d| money(d.mean)).unwrap_or_default(),
-                    summary
-                        .prob(&p.name, h)
-                        .map(|x| format!("{:.1}%", 100.0 * x))
-                        .unwrap_or_default(),
-                )
+                let prob = summary
+                    .prob_beats_baseline
+                    .iter()
+                    .find(|x| x.policy == p.name && x.horizon == h)
+                    .map(|x| format!("{:.1}% ±{:.1}", 100.0 * x.p, 100.0 * x.stderr))
+                    .unwrap_or_default();
+                (with_se(d), prob)
             };
             let _ = writeln!(
                 out,
-                "{:<pw$}  {:>4}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>8}",
+                "{:<pw$}  {:>4}  {:>16}  {:>10}  {:>10}  {:>10}  {:>15}  {:>14}",
                 p.name,
                 h,
-                v.map(|v| money(v.mean)).unwrap_or_default(),
-                v.map(|v| money(v.stderr)).unwrap_or_default(),
+                with_se(v),
                 v.map(|v| money(v.p5)).unwrap_or_default(),
                 v.map(|v| money(v.p95)).unwrap_or_default(),
                 r.map(|r| money(r.mean)).unwrap_or_default(),
@@ -95,7 +97,7 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
     }
     let _ = writeln!(
         out,
-        "value: present value of distributions plus war chest and held units' value ({}); Δ: same-trial difference vs {}.",
+        "value: present value of distributions plus war chest and held units' value ({}); Δ: same-trial difference vs {}; ±se: Monte Carlo standard error.",
         summary.currency, base
     );
     out

@@ -1,40 +1,131 @@
-//! Reading a scenario file: TOML text -> raw structs -> validated model.
+//! Reading a scenario: TOML text -> raw structs -> validated model.
 //!
 //! Two steps, as in mdBook's config: `raw` mirrors the file (serde,
 //! `deny_unknown_fields`, every value spanned), `validate` applies the
-//! model contract's rules and resolves defaults and overrides.
+//! model contract's rules and resolves defaults and overrides. Between the
+//! two, a variant file's parents (`extends = "..."`) are read and merged.
 
 pub mod raw;
 pub mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::model::Scenario;
 pub use validate::Source;
 
-/// Parses and validates scenario text; `path` is used in messages only.
+/// Longest chain of `extends` followed.
+const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// A scenario read and merged, before validation.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub raw: raw::RawFile,
+    pub source: Source,
+}
+
+impl Loaded {
+    /// Validates the merged file.
+    pub fn scenario(&self) -> Result<Scenario> {
+        Ok(validate::validate(&self.source, &self.raw)?)
+    }
+
+    /// Every file the scenario was read from (itself and its parents), for
+    /// `--watch`.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.source
+            .files
+            .iter()
+            .map(|f| f.path.clone())
+            .filter(|p| p.exists())
+            .collect()
+    }
+}
+
+/// The JSON Schema of scenario files, generated from the very types the
+/// parser reads them into.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(raw::RawFile);
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
+    s.push('\n');
+    s
+}
+
+/// Parses and validates scenario text; `path` names it in messages and
+/// anchors the relative paths of `extends`.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
-    let src = Source { path, text };
-    let raw: raw::RawFile = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        let key = key_at(text, span.start);
-        src.error(span, &key, clean_message(e.message()))
-    })?;
-    Ok(validate::validate(&src, &raw)?)
+    parse_raw(path, text)?.scenario()
 }
 
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::file(path, format!("cannot read scenario: {e}")))?;
-    parse(path, &text)
+    load_raw(path)?.scenario()
 }
 
-/// serde's messages for unknown keys list the expected ones; keep them but
-/// drop trailing whitespace.
-fn clean_message(m: &str) -> String {
-    m.trim().to_string()
+/// Reads a scenario file and its parents, merged, not yet validated.
+pub fn load_raw(path: &Path) -> Result<Loaded> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::file(path, format!("cannot read scenario: {e}")))?;
+    parse_raw(path, &text)
+}
+
+/// Parses scenario text and its parents, merged, not yet validated.
+pub fn parse_raw(path: &Path, text: &str) -> Result<Loaded> {
+    let mut source = Source::default();
+    let mut stack = vec![std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())];
+    let raw = read_chain(path, text, &mut source, &mut stack)?;
+    Ok(Loaded { raw, source })
+}
+
+/// Parses one text into raw structs, errors located in `source`.
+pub fn parse_text(source: &mut Source, path: &Path, text: &str) -> Result<raw::RawFile> {
+    let padded = source.add(path, text);
+    let offset = source.files.last().map_or(0, |f| f.offset);
+    toml::from_str(&padded).map_err(|e| {
+        let span = e.span().unwrap_or(offset..offset);
+        let key = key_at(text, span.start.saturating_sub(offset));
+        Error::from(source.error(span, &key, e.message().trim().to_string()))
+    })
+}
+
+fn read_chain(
+    path: &Path,
+    text: &str,
+    source: &mut Source,
+    stack: &mut Vec<PathBuf>,
+) -> Result<raw::RawFile> {
+    let file = parse_text(source, path, text)?;
+    let Some(ext) = &file.extends else {
+        return Ok(file);
+    };
+    let at = |message: String| Error::from(source.error(ext.span(), "extends", message));
+    if stack.len() > MAX_EXTENDS_DEPTH {
+        return Err(at(format!(
+            "more than {MAX_EXTENDS_DEPTH} files extend one another"
+        )));
+    }
+    let parent_path = path.parent().unwrap_or(Path::new(".")).join(ext.get_ref());
+    let canonical = std::fs::canonicalize(&parent_path).map_err(|e| {
+        at(format!(
+            "cannot read the scenario it extends, {}: {e}",
+            parent_path.display()
+        ))
+    })?;
+    if let Some(i) = stack.iter().position(|p| p == &canonical) {
+        let mut cycle: Vec<String> = stack[i..].iter().map(|p| p.display().to_string()).collect();
+        cycle.push(canonical.display().to_string());
+        return Err(at(format!("extends forms a cycle: {}", cycle.join(" -> "))));
+    }
+    let parent_text = std::fs::read_to_string(&parent_path).map_err(|e| {
+        at(format!(
+            "cannot read the scenario it extends, {}: {e}",
+            parent_path.display()
+        ))
+    })?;
+    stack.push(canonical);
+    let parent = read_chain(&parent_path, &parent_text, source, stack)?;
+    stack.pop();
+    Ok(parent.merge(&file))
 }
 
 /// Best-effort dotted key for a parse error: the table header in force at

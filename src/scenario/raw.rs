@@ -1,142 +1,544 @@
 //! The scenario file exactly as written: serde structs that mirror the TOML
-//! of the model contract, with every value wrapped in [`Spanned`] so that
-//! validation can name the file, line and key of a bad value.
+//! of the model contract.
 //!
-//! `deny_unknown_fields` everywhere: a typo must never be silently ignored.
+//! - Every value is wrapped in [`Sp`] (a spanned value) so that validation
+//!   can name the file, line and key of a bad value.
+//! - `deny_unknown_fields` everywhere: a typo must never be silently ignored.
+//! - Every field is optional *here*: a variant file (`extends = "..."`) or a
+//!   sweep point states only what it changes. Files are merged first
+//!   ([`RawFile::merge`]), and `validate` then insists on the keys the
+//!   contract requires.
+//! - The same types generate the JSON Schema of `simulate schema`, so the
+//!   schema can never drift from what the parser accepts.
+//!
 //! These types are never seen by the engine; `validate` turns them into the
 //! domain types of `crate::model`.
 
+use std::ops::{Deref, Range};
+
 use indexmap::IndexMap;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+/// A value with the byte span it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sp<T>(pub Spanned<T>);
+
+impl<T> Sp<T> {
+    pub fn span(&self) -> Range<usize> {
+        self.0.span()
+    }
+    pub fn get_ref(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<T> Deref for Sp<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Spanned::<T>::deserialize(d).map(Sp)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+}
+
+type O<T> = Option<Sp<T>>;
+
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "stratsim scenario",
+    description = "A stratsim scenario file (TOML). See docs/model.md."
+)]
 pub struct RawFile {
-    pub scenario: Spanned<RawHeader>,
+    /// Path of a scenario this one is a variant of, relative to this file.
+    /// Every key given here overrides the parent's; units, factors,
+    /// policies and per-unit overrides are matched by name.
+    pub extends: O<String>,
+    // Tables that may be created implicitly, by a dotted key or a
+    // sub-table header, cannot carry spans in toml, so this one and the
+    // policy tables are plain; errors about them point at one of their keys.
+    /// Run-wide settings.
+    pub scenario: Option<RawHeader>,
+    /// Common drivers: one N(0,1) draw per step each.
     #[serde(default)]
-    pub factors: Vec<Spanned<RawFactor>>,
-    pub units: Spanned<Vec<Spanned<RawUnit>>>,
-    /// Not spanned: `[policies.NAME]` headers create this table implicitly,
-    /// and toml can only give spans of tables that are written out.
-    pub policies: IndexMap<String, Spanned<RawPolicy>>,
+    pub factors: Vec<Sp<RawFactor>>,
+    /// The business groups.
+    #[serde(default)]
+    pub units: Vec<Sp<RawUnit>>,
+    /// One table per policy; every policy runs on the same draws.
+    #[serde(default)]
+    pub policies: IndexMap<String, RawPolicy>,
+    /// Parameter sweeps: each point of the grid runs on the same draws.
+    #[serde(default)]
+    pub sweep: Vec<Sp<RawSweep>>,
 }
 
 /// `[scenario]`: run-wide settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHeader {
-    pub name: Spanned<String>,
-    pub currency: Spanned<String>,
-    pub trials: Spanned<i64>,
-    pub seed: Spanned<i64>,
-    pub steps_per_year: Spanned<i64>,
-    pub horizons: Spanned<Vec<Spanned<i64>>>,
-    pub discount_rate: Spanned<f64>,
-    pub baseline: Spanned<String>,
+    /// Free text, shown in the table and on charts.
+    pub name: O<String>,
+    /// Label of every money figure, e.g. "CNY bn".
+    pub currency: O<String>,
+    /// Monte Carlo trials (--trials overrides).
+    #[schemars(range(min = 1))]
+    pub trials: O<i64>,
+    /// Random seed (--seed overrides); same seed, same numbers.
+    #[schemars(range(min = 0))]
+    pub seed: O<i64>,
+    /// Time steps per year (4 = quarterly).
+    #[schemars(range(min = 1, max = 10000))]
+    pub steps_per_year: O<i64>,
+    /// Whole years at which outcomes are reported.
+    pub horizons: O<Vec<Sp<i64>>>,
+    /// Annual rate for present values.
+    pub discount_rate: O<f64>,
+    /// The policy every other one is compared against.
+    pub baseline: O<String>,
 }
 
-/// `[[factors]]`: a common driver, one N(0,1) draw per step.
-#[derive(Debug, Deserialize)]
+/// `[[factors]]`: a common driver.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFactor {
-    pub name: Spanned<String>,
+    pub name: O<String>,
+}
+
+/// The three roles of a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRole {
+    /// Long-term, high-intensity investment.
+    Core,
+    /// Capitalised: sold or spun off as fast as value allows.
+    NonCore,
+    /// Funded for a cycle as an independent subsidiary.
+    Innovation,
 }
 
 /// `[[units]]`: one business group or unit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawUnit {
-    pub name: Spanned<String>,
-    pub role: Spanned<String>,
-    pub revenue: Spanned<f64>,
-    pub growth: Spanned<f64>,
-    pub volatility: Spanned<f64>,
-    pub margin: Spanned<f64>,
-    pub target_margin: Option<Spanned<f64>>,
-    pub margin_speed: Option<Spanned<f64>>,
-    pub multiple: Spanned<RawMultiple>,
-    pub loadings: Option<Spanned<IndexMap<String, Spanned<f64>>>>,
-    pub response: Option<Spanned<RawResponse>>,
-    pub jumps: Option<Spanned<RawJumps>>,
+    /// Unique name.
+    pub name: O<String>,
+    /// "core", "non_core" or "innovation".
+    #[schemars(with = "Option<RawRole>")]
+    pub role: O<String>,
+    /// Annual revenue run-rate at t = 0 (> 0).
+    pub revenue: O<f64>,
+    /// Expected annual growth before extra investment (> -1).
+    pub growth: O<f64>,
+    /// Annual volatility of log revenue (>= 0).
+    pub volatility: O<f64>,
+    /// Operating (EBITA) margin at t = 0 (<= 1).
+    pub margin: O<f64>,
+    /// The margin drifts toward this (default: margin).
+    pub target_margin: O<f64>,
+    /// Speed of the drift per year, in [0, steps_per_year] (default 0).
+    pub margin_speed: O<f64>,
+    /// EV / revenue multiple, lognormal per trial.
+    pub multiple: O<RawMultiple>,
+    /// Loading on each factor; the squares sum to at most 1.
+    pub loadings: O<IndexMap<String, Sp<f64>>>,
+    /// How investment raises growth (default: no uplift).
+    pub response: O<RawResponse>,
+    /// Poisson shocks to log revenue (optional).
+    pub jumps: O<RawJumps>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMultiple {
-    pub median: Spanned<f64>,
-    pub dispersion: Spanned<f64>,
+    /// Median EV / revenue (> 0).
+    pub median: O<f64>,
+    /// Log-standard deviation across trials (>= 0).
+    pub dispersion: O<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResponse {
-    pub max_uplift: Spanned<f64>,
-    pub half_saturation: Spanned<f64>,
+    /// Most growth investment can add (>= 0).
+    pub max_uplift: O<f64>,
+    /// Intensity at which half of it is reached (>= 0).
+    pub half_saturation: O<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawJumps {
-    pub rate: Spanned<f64>,
-    pub mean: Spanned<f64>,
-    pub stdev: Spanned<f64>,
+    /// Jumps per year.
+    pub rate: O<f64>,
+    /// Mean of one jump in log revenue.
+    pub mean: O<f64>,
+    /// Standard deviation of one jump.
+    pub stdev: O<f64>,
 }
 
 /// `[policies.NAME]`: one policy.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
-    pub description: Option<Spanned<String>>,
-    pub reinvest_share: Spanned<f64>,
-    pub recycle_share: Option<Spanned<f64>>,
-    pub core: Option<Spanned<RawCore>>,
-    pub non_core: Option<Spanned<RawNonCore>>,
-    pub innovation: Option<Spanned<RawInnovation>>,
-    pub units: Option<IndexMap<String, Spanned<RawOverride>>>,
+    /// Free text.
+    pub description: O<String>,
+    /// Share of positive operating cash flow that may be invested, [0, 1].
+    pub reinvest_share: O<f64>,
+    /// Share of exit proceeds kept to fund investment later, [0, 1] (default 0).
+    pub recycle_share: O<f64>,
+    pub core: O<RawCore>,
+    pub non_core: O<RawNonCore>,
+    pub innovation: O<RawInnovation>,
+    /// Per-unit overrides of the role's terms, by unit name.
+    pub units: Option<IndexMap<String, RawOverride>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCore {
-    pub intensity: Spanned<f64>,
+    /// Investment / revenue per year.
+    pub intensity: O<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNonCore {
-    pub intensity: Spanned<f64>,
-    pub exit_after: Option<Spanned<f64>>,
-    pub exit_window: Option<Spanned<f64>>,
-    pub exit_discount: Option<Spanned<f64>>,
+    /// Investment / revenue per year.
+    pub intensity: O<f64>,
+    /// Earliest exit, in years (without it the unit is kept).
+    pub exit_after: O<f64>,
+    /// Exit time is uniform over [exit_after, exit_after + exit_window].
+    pub exit_window: O<f64>,
+    /// Discount on revenue x multiple at the sale, [0, 1].
+    pub exit_discount: O<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInnovation {
-    pub budget: Spanned<f64>,
-    pub years: Spanned<f64>,
-    pub gate: Option<Spanned<RawGate>>,
+    /// Budget per year while funded.
+    pub budget: O<f64>,
+    /// Years of funding.
+    pub years: O<f64>,
+    /// Funding stops at the gate unless revenue has grown enough.
+    pub gate: O<RawGate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGate {
-    pub year: Spanned<f64>,
-    pub min_revenue_multiple: Spanned<f64>,
+    /// When the gate is read, in years.
+    pub year: O<f64>,
+    /// Revenue / initial revenue needed to stay funded.
+    pub min_revenue_multiple: O<f64>,
 }
 
 /// `[policies.NAME.units."UNIT"]`: per-unit override of the role's terms.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOverride {
-    pub role: Option<Spanned<String>>,
-    pub intensity: Option<Spanned<f64>>,
-    pub exit_after: Option<Spanned<f64>>,
-    pub exit_window: Option<Spanned<f64>>,
-    pub exit_discount: Option<Spanned<f64>>,
-    pub budget: Option<Spanned<f64>>,
-    pub years: Option<Spanned<f64>>,
-    pub gate: Option<Spanned<RawGate>>,
+    /// Moves the unit to another role's terms under this policy.
+    #[schemars(with = "Option<RawRole>")]
+    pub role: O<String>,
+    pub intensity: O<f64>,
+    pub exit_after: O<f64>,
+    pub exit_window: O<f64>,
+    pub exit_discount: O<f64>,
+    pub budget: O<f64>,
+    pub years: O<f64>,
+    pub gate: O<RawGate>,
+}
+
+/// `[[sweep]]`: one swept parameter.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// Dotted path of the parameter, e.g. "policies.reset.innovation.years"
+    /// or "units.Quark.growth".
+    pub path: O<String>,
+    /// The values it takes.
+    pub values: O<Vec<Sp<f64>>>,
+}
+
+/// `b` over `a`, field by field.
+fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
+    b.clone().or_else(|| a.clone())
+}
+
+/// Merges two optional spanned tables field by field with `f`.
+fn merge_table<T: Clone>(a: &O<T>, b: &O<T>, f: impl Fn(&T, &T) -> T) -> O<T> {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            let merged = f(x.get_ref(), y.get_ref());
+            // Keep the child's span: that is where the last word was said.
+            Some(Sp(Spanned::new(y.span(), merged)))
+        }
+        _ => pick(a, b),
+    }
+}
+
+/// Items matched by name: the child's entry is merged into the parent's
+/// entry of the same name, new names are appended in the child's order.
+fn merge_named<T: Clone>(
+    a: &[Sp<T>],
+    b: &[Sp<T>],
+    name: impl Fn(&T) -> Option<String>,
+    f: impl Fn(&T, &T) -> T,
+) -> Vec<Sp<T>> {
+    let mut out: Vec<Sp<T>> = a.to_vec();
+    for item in b {
+        let n = name(item.get_ref());
+        match out
+            .iter_mut()
+            .find(|x| n.is_some() && name(x.get_ref()) == n)
+        {
+            Some(slot) => {
+                let merged = f(slot.get_ref(), item.get_ref());
+                *slot = Sp(Spanned::new(item.span(), merged));
+            }
+            None => out.push(item.clone()),
+        }
+    }
+    out
+}
+
+fn merge_map<T: Clone>(
+    a: &IndexMap<String, Sp<T>>,
+    b: &IndexMap<String, Sp<T>>,
+    f: impl Fn(&T, &T) -> T,
+) -> IndexMap<String, Sp<T>> {
+    let mut out = a.clone();
+    for (k, v) in b {
+        let merged = match out.get(k) {
+            Some(old) => Sp(Spanned::new(v.span(), f(old.get_ref(), v.get_ref()))),
+            None => v.clone(),
+        };
+        out.insert(k.clone(), merged);
+    }
+    out
+}
+
+fn merge_plain_map<T: Clone>(
+    a: &IndexMap<String, T>,
+    b: &IndexMap<String, T>,
+    f: impl Fn(&T, &T) -> T,
+) -> IndexMap<String, T> {
+    let mut out = a.clone();
+    for (k, v) in b {
+        let merged = match out.get(k) {
+            Some(old) => f(old, v),
+            None => v.clone(),
+        };
+        out.insert(k.clone(), merged);
+    }
+    out
+}
+
+/// The span of the first key given, to anchor messages about a table that
+/// carries no span of its own.
+fn first_span(spans: &[Option<Range<usize>>]) -> Option<Range<usize>> {
+    spans.iter().flatten().next().cloned()
+}
+
+fn sp<T>(x: &O<T>) -> Option<Range<usize>> {
+    x.as_ref().map(|v| v.span())
+}
+
+impl RawHeader {
+    /// Where the table is, by its first key.
+    pub fn anchor(&self) -> Option<Range<usize>> {
+        first_span(&[
+            sp(&self.name),
+            sp(&self.currency),
+            sp(&self.trials),
+            sp(&self.seed),
+            sp(&self.steps_per_year),
+            sp(&self.horizons),
+            sp(&self.discount_rate),
+            sp(&self.baseline),
+        ])
+    }
+}
+
+impl RawPolicy {
+    /// Where the table is, by its first key.
+    pub fn anchor(&self) -> Option<Range<usize>> {
+        first_span(&[
+            sp(&self.description),
+            sp(&self.reinvest_share),
+            sp(&self.recycle_share),
+            sp(&self.core),
+            sp(&self.non_core),
+            sp(&self.innovation),
+        ])
+        .or_else(|| {
+            self.units
+                .as_ref()
+                .and_then(|m| m.values().find_map(RawOverride::anchor))
+        })
+    }
+}
+
+impl RawOverride {
+    /// Where the table is, by its first key.
+    pub fn anchor(&self) -> Option<Range<usize>> {
+        first_span(&[
+            sp(&self.role),
+            sp(&self.intensity),
+            sp(&self.exit_after),
+            sp(&self.exit_window),
+            sp(&self.exit_discount),
+            sp(&self.budget),
+            sp(&self.years),
+            sp(&self.gate),
+        ])
+    }
+}
+
+impl RawFile {
+    /// `child` over `self` (its parent): what the child says wins.
+    pub fn merge(&self, child: &RawFile) -> RawFile {
+        RawFile {
+            extends: None,
+            scenario: match (&self.scenario, &child.scenario) {
+                (Some(a), Some(b)) => Some(RawHeader::merge(a, b)),
+                (a, b) => b.clone().or_else(|| a.clone()),
+            },
+            factors: merge_named(
+                &self.factors,
+                &child.factors,
+                |f| f.name.as_deref().cloned(),
+                |_, b| b.clone(),
+            ),
+            units: merge_named(
+                &self.units,
+                &child.units,
+                |u| u.name.as_deref().cloned(),
+                RawUnit::merge,
+            ),
+            policies: merge_plain_map(&self.policies, &child.policies, RawPolicy::merge),
+            sweep: if child.sweep.is_empty() {
+                self.sweep.clone()
+            } else {
+                child.sweep.clone()
+            },
+        }
+    }
+}
+
+impl RawHeader {
+    fn merge(a: &Self, b: &Self) -> Self {
+        RawHeader {
+            name: pick(&a.name, &b.name),
+            currency: pick(&a.currency, &b.currency),
+            trials: pick(&a.trials, &b.trials),
+            seed: pick(&a.seed, &b.seed),
+            steps_per_year: pick(&a.steps_per_year, &b.steps_per_year),
+            horizons: pick(&a.horizons, &b.horizons),
+            discount_rate: pick(&a.discount_rate, &b.discount_rate),
+            baseline: pick(&a.baseline, &b.baseline),
+        }
+    }
+}
+
+impl RawUnit {
+    fn merge(a: &Self, b: &Self) -> Self {
+        RawUnit {
+            name: pick(&a.name, &b.name),
+            role: pick(&a.role, &b.role),
+            revenue: pick(&a.revenue, &b.revenue),
+            growth: pick(&a.growth, &b.growth),
+            volatility: pick(&a.volatility, &b.volatility),
+            margin: pick(&a.margin, &b.margin),
+            target_margin: pick(&a.target_margin, &b.target_margin),
+            margin_speed: pick(&a.margin_speed, &b.margin_speed),
+            multiple: merge_table(&a.multiple, &b.multiple, |x, y| RawMultiple {
+                median: pick(&x.median, &y.median),
+                dispersion: pick(&x.dispersion, &y.dispersion),
+            }),
+            loadings: merge_table(&a.loadings, &b.loadings, |x, y| merge_map(x, y, |_, v| *v)),
+            response: merge_table(&a.response, &b.response, |x, y| RawResponse {
+                max_uplift: pick(&x.max_uplift, &y.max_uplift),
+                half_saturation: pick(&x.half_saturation, &y.half_saturation),
+            }),
+            jumps: merge_table(&a.jumps, &b.jumps, |x, y| RawJumps {
+                rate: pick(&x.rate, &y.rate),
+                mean: pick(&x.mean, &y.mean),
+                stdev: pick(&x.stdev, &y.stdev),
+            }),
+        }
+    }
+}
+
+fn merge_gate(x: &RawGate, y: &RawGate) -> RawGate {
+    RawGate {
+        year: pick(&x.year, &y.year),
+        min_revenue_multiple: pick(&x.min_revenue_multiple, &y.min_revenue_multiple),
+    }
+}
+
+impl RawPolicy {
+    fn merge(a: &Self, b: &Self) -> Self {
+        RawPolicy {
+            description: pick(&a.description, &b.description),
+            reinvest_share: pick(&a.reinvest_share, &b.reinvest_share),
+            recycle_share: pick(&a.recycle_share, &b.recycle_share),
+            core: merge_table(&a.core, &b.core, |x, y| RawCore {
+                intensity: pick(&x.intensity, &y.intensity),
+            }),
+            non_core: merge_table(&a.non_core, &b.non_core, |x, y| RawNonCore {
+                intensity: pick(&x.intensity, &y.intensity),
+                exit_after: pick(&x.exit_after, &y.exit_after),
+                exit_window: pick(&x.exit_window, &y.exit_window),
+                exit_discount: pick(&x.exit_discount, &y.exit_discount),
+            }),
+            innovation: merge_table(&a.innovation, &b.innovation, |x, y| RawInnovation {
+                budget: pick(&x.budget, &y.budget),
+                years: pick(&x.years, &y.years),
+                gate: merge_table(&x.gate, &y.gate, merge_gate),
+            }),
+            units: match (&a.units, &b.units) {
+                (Some(x), Some(y)) => Some(merge_plain_map(x, y, RawOverride::merge)),
+                (x, y) => y.clone().or_else(|| x.clone()),
+            },
+        }
+    }
+}
+
+impl RawOverride {
+    fn merge(a: &Self, b: &Self) -> Self {
+        RawOverride {
+            role: pick(&a.role, &b.role),
+            intensity: pick(&a.intensity, &b.intensity),
+            exit_after: pick(&a.exit_after, &b.exit_after),
+            exit_window: pick(&a.exit_window, &b.exit_window),
+            exit_discount: pick(&a.exit_discount, &b.exit_discount),
+            budget: pick(&a.budget, &b.budget),
+            years: pick(&a.years, &b.years),
+            gate: merge_table(&a.gate, &b.gate, merge_gate),
+        }
+    }
 }

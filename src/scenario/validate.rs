@@ -2,9 +2,7 @@
 //! each refusal naming the file, line and key.
 
 use std::ops::Range;
-use std::path::Path;
-
-use toml::Spanned;
+use std::path::{Path, PathBuf};
 
 use super::raw::*;
 use crate::error::InputError;
@@ -29,26 +27,79 @@ pub const MAX_JUMP_RATE: f64 = 10_000.0;
 /// Tolerance on the sum of squared loadings (rounding of typed decimals).
 const LOADING_TOLERANCE: f64 = 1e-9;
 
-/// Where the text came from, for messages.
-pub struct Source<'a> {
-    pub path: &'a Path,
-    pub text: &'a str,
+/// One text a scenario was read from (a file, or a synthetic snippet such
+/// as a sweep point).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+    /// Where this text starts in the common span space (see [`Source`]).
+    pub offset: usize,
 }
 
-impl Source<'_> {
-    /// An error at a byte span of the source.
+/// The texts a scenario was read from. Each text is parsed behind `offset`
+/// spaces of padding, so the spans of all texts live in one space and a
+/// span alone says which file (and line) a value came from, even after
+/// variant files have been merged.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub files: Vec<SourceFile>,
+}
+
+impl Source {
+    /// A source holding one text.
+    pub fn single(path: &Path, text: &str) -> Source {
+        let mut s = Source::default();
+        s.add(path, text);
+        s
+    }
+
+    /// Adds a text; returns it padded to its offset, ready to parse.
+    pub fn add(&mut self, path: &Path, text: &str) -> String {
+        let offset = self.files.last().map_or(0, |f| f.offset + f.text.len() + 1);
+        self.files.push(SourceFile {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            offset,
+        });
+        let mut padded = " ".repeat(offset);
+        padded.push_str(text);
+        padded
+    }
+
+    /// The file whose text holds span position `pos`.
+    fn file_at(&self, pos: usize) -> Option<&SourceFile> {
+        self.files.iter().rev().find(|f| pos >= f.offset)
+    }
+
+    /// An error at a span.
     pub fn error(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> InputError {
-        let start = span.start.min(self.text.len());
-        let before = &self.text[..start];
+        let Some(file) = self.file_at(span.start) else {
+            return InputError {
+                file: PathBuf::new(),
+                line: 0,
+                column: 0,
+                key: key.to_string(),
+                message: message.into(),
+                source_line: None,
+            };
+        };
+        let text = &file.text;
+        let start = (span.start - file.offset).min(text.len());
+        let start = (0..=start)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        let before = &text[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = self.text[line_start..start].chars().count() + 1;
-        let source_line = self.text[line_start..]
+        let column = text[line_start..start].chars().count() + 1;
+        let source_line = text[line_start..]
             .lines()
             .next()
             .map(|l| l.trim_end().to_string());
         InputError {
-            file: self.path.to_path_buf(),
+            file: file.path.clone(),
             line,
             column,
             key: key.to_string(),
@@ -56,24 +107,16 @@ impl Source<'_> {
             source_line,
         }
     }
+
+    /// The span of the start of the first (root) file.
+    fn root(&self) -> Range<usize> {
+        0..0
+    }
 }
 
 type R<T> = std::result::Result<T, InputError>;
 
-/// A `Spanned<f64>` checked to be finite and to satisfy `ok`.
-fn num(src: &Source, v: &Spanned<f64>, key: &str, ok: impl Fn(f64) -> bool, rule: &str) -> R<f64> {
-    let x = *v.get_ref();
-    if !x.is_finite() {
-        return Err(src.error(v.span(), key, format!("must be a finite number, got {x}")));
-    }
-    if !ok(x) {
-        return Err(src.error(v.span(), key, format!("{rule}, got {x}")));
-    }
-    Ok(x)
-}
-
-fn any(x: f64) -> bool {
-    let _ = x;
+fn any(_: f64) -> bool {
     true
 }
 fn nonneg(x: f64) -> bool {
@@ -83,73 +126,153 @@ fn share(x: f64) -> bool {
     (0.0..=1.0).contains(&x)
 }
 
-fn text(src: &Source, v: &Spanned<String>, key: &str) -> R<String> {
-    let s = v.get_ref().trim();
-    if s.is_empty() {
-        return Err(src.error(v.span(), key, "must not be empty"));
-    }
-    Ok(v.get_ref().clone())
+/// Validation helpers over one source.
+struct V<'a> {
+    src: &'a Source,
 }
 
-/// Validates a parsed file.
+impl V<'_> {
+    fn err(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> InputError {
+        self.src.error(span, key, message)
+    }
+
+    /// A required value: missing keys are reported at their table.
+    fn req<'b, T>(&self, v: &'b Option<Sp<T>>, table: &Range<usize>, key: &str) -> R<&'b Sp<T>> {
+        v.as_ref().ok_or_else(|| {
+            self.err(
+                table.clone(),
+                key,
+                format!("missing required key `{}`", last(key)),
+            )
+        })
+    }
+
+    /// A finite number satisfying `ok`.
+    fn num(&self, v: &Sp<f64>, key: &str, ok: impl Fn(f64) -> bool, rule: &str) -> R<f64> {
+        let x = **v;
+        if !x.is_finite() {
+            return Err(self.err(v.span(), key, format!("must be a finite number, got {x}")));
+        }
+        if !ok(x) {
+            return Err(self.err(v.span(), key, format!("{rule}, got {x}")));
+        }
+        Ok(x)
+    }
+
+    fn req_num(
+        &self,
+        v: &Option<Sp<f64>>,
+        table: &Range<usize>,
+        key: &str,
+        ok: impl Fn(f64) -> bool,
+        rule: &str,
+    ) -> R<f64> {
+        self.num(self.req(v, table, key)?, key, ok, rule)
+    }
+
+    fn opt_num(
+        &self,
+        v: &Option<Sp<f64>>,
+        key: &str,
+        ok: impl Fn(f64) -> bool,
+        rule: &str,
+    ) -> R<Option<f64>> {
+        v.as_ref().map(|v| self.num(v, key, ok, rule)).transpose()
+    }
+
+    fn text(&self, v: &Option<Sp<String>>, table: &Range<usize>, key: &str) -> R<String> {
+        let v = self.req(v, table, key)?;
+        if v.trim().is_empty() {
+            return Err(self.err(v.span(), key, "must not be empty"));
+        }
+        Ok(v.get_ref().clone())
+    }
+
+    fn role(&self, v: &Sp<String>, key: &str) -> R<Role> {
+        Role::parse(v).ok_or_else(|| {
+            self.err(
+                v.span(),
+                key,
+                format!(
+                    "unknown role \"{}\": expected \"core\", \"non_core\" or \"innovation\"",
+                    v.get_ref()
+                ),
+            )
+        })
+    }
+}
+
+/// The last segment of a dotted key.
+fn last(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
+
+/// Validates a parsed (and merged) file.
 pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
-    let h = raw.scenario.get_ref();
-    let name = text(src, &h.name, "scenario.name")?;
-    let currency = text(src, &h.currency, "scenario.currency")?;
-    let trials = *h.trials.get_ref();
+    let v = V { src };
+    let Some(h) = &raw.scenario else {
+        return Err(v.err(src.root(), "scenario", "missing required table [scenario]"));
+    };
+    let hs = h.anchor().unwrap_or_else(|| src.root());
+    let name = v.text(&h.name, &hs, "scenario.name")?;
+    let currency = v.text(&h.currency, &hs, "scenario.currency")?;
+    let t = v.req(&h.trials, &hs, "scenario.trials")?;
+    let trials = **t;
     if trials < 1 || trials as u64 > MAX_TRIALS {
-        return Err(src.error(
-            h.trials.span(),
+        return Err(v.err(
+            t.span(),
             "scenario.trials",
             format!("must be between 1 and {MAX_TRIALS}, got {trials}"),
         ));
     }
-    let seed = *h.seed.get_ref();
-    if seed < 0 {
-        return Err(src.error(
-            h.seed.span(),
+    let sd = v.req(&h.seed, &hs, "scenario.seed")?;
+    if **sd < 0 {
+        return Err(v.err(
+            sd.span(),
             "scenario.seed",
-            format!("must be a non-negative integer, got {seed}"),
+            format!("must be a non-negative integer, got {}", **sd),
         ));
     }
-    let spy = *h.steps_per_year.get_ref();
+    let spy_v = v.req(&h.steps_per_year, &hs, "scenario.steps_per_year")?;
+    let spy = **spy_v;
     if !(1..=MAX_STEPS_PER_YEAR).contains(&spy) {
-        return Err(src.error(
-            h.steps_per_year.span(),
+        return Err(v.err(
+            spy_v.span(),
             "scenario.steps_per_year",
             format!("must be between 1 and {MAX_STEPS_PER_YEAR}, got {spy}"),
         ));
     }
-    let mut horizons = Vec::new();
-    if h.horizons.get_ref().is_empty() {
-        return Err(src.error(
-            h.horizons.span(),
+    let hz = v.req(&h.horizons, &hs, "scenario.horizons")?;
+    if hz.is_empty() {
+        return Err(v.err(
+            hz.span(),
             "scenario.horizons",
             "must list at least one horizon (whole years)",
         ));
     }
-    for (i, y) in h.horizons.get_ref().iter().enumerate() {
+    let mut horizons = Vec::new();
+    for (i, y) in hz.iter().enumerate() {
         let key = format!("scenario.horizons[{i}]");
-        let v = *y.get_ref();
-        if !(1..=MAX_HORIZON_YEARS).contains(&v) {
-            return Err(src.error(
+        let yv = **y;
+        if !(1..=MAX_HORIZON_YEARS).contains(&yv) {
+            return Err(v.err(
                 y.span(),
                 &key,
                 format!(
-                    "must be a whole number of years between 1 and {MAX_HORIZON_YEARS}, got {v}"
+                    "must be a whole number of years between 1 and {MAX_HORIZON_YEARS}, got {yv}"
                 ),
             ));
         }
-        if horizons.contains(&(v as u32)) {
-            return Err(src.error(y.span(), &key, format!("horizon {v} is listed twice")));
+        if horizons.contains(&(yv as u32)) {
+            return Err(v.err(y.span(), &key, format!("horizon {yv} is listed twice")));
         }
-        horizons.push(v as u32);
+        horizons.push(yv as u32);
     }
     horizons.sort_unstable();
     let max_h = *horizons.last().unwrap_or(&1) as i64;
     if max_h * spy > MAX_STEPS {
-        return Err(src.error(
-            h.steps_per_year.span(),
+        return Err(v.err(
+            spy_v.span(),
             "scenario.steps_per_year",
             format!(
                 "{max_h} years x {spy} steps per year = {} steps per trial, more than the {MAX_STEPS} allowed",
@@ -157,99 +280,96 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
             ),
         ));
     }
-    let discount_rate = num(
-        src,
+    let discount_rate = v.req_num(
         &h.discount_rate,
+        &hs,
         "scenario.discount_rate",
         |x| x > -1.0,
         "must be greater than -1",
     )?;
 
     // Factors.
-    let mut factors: Vec<String> = Vec::new();
     if raw.factors.len() > MAX_FACTORS {
-        return Err(src.error(
+        return Err(v.err(
             raw.factors[MAX_FACTORS].span(),
             "factors",
             format!("at most {MAX_FACTORS} factors are allowed"),
         ));
     }
+    let mut factors: Vec<String> = Vec::new();
     for (i, f) in raw.factors.iter().enumerate() {
         let key = format!("factors[{i}].name");
-        let n = text(src, &f.get_ref().name, &key)?;
+        let n = v.text(&f.name, &f.span(), &key)?;
         if factors.contains(&n) {
-            return Err(src.error(
-                f.get_ref().name.span(),
-                &key,
-                format!("duplicate factor name \"{n}\""),
-            ));
+            let span = f.name.as_ref().map_or(f.span(), |s| s.span());
+            return Err(v.err(span, &key, format!("duplicate factor name \"{n}\"")));
         }
         factors.push(n);
     }
 
     // Units.
-    let raw_units = raw.units.get_ref();
-    if raw_units.is_empty() {
-        return Err(src.error(raw.units.span(), "units", "at least one unit is required"));
+    if raw.units.is_empty() {
+        return Err(v.err(
+            hs.clone(),
+            "units",
+            "at least one [[units]] table is required",
+        ));
     }
-    if raw_units.len() > MAX_UNITS {
-        return Err(src.error(
-            raw_units[MAX_UNITS].span(),
+    if raw.units.len() > MAX_UNITS {
+        return Err(v.err(
+            raw.units[MAX_UNITS].span(),
             "units",
             format!(
                 "at most {MAX_UNITS} units are allowed, got {}",
-                raw_units.len()
+                raw.units.len()
             ),
         ));
     }
-    let mut units: Vec<Unit> = Vec::with_capacity(raw_units.len());
-    for (i, ru) in raw_units.iter().enumerate() {
-        units.push(unit(src, i, ru.get_ref(), spy, &factors, &units)?);
+    let mut units: Vec<Unit> = Vec::with_capacity(raw.units.len());
+    for (i, ru) in raw.units.iter().enumerate() {
+        units.push(unit(&v, i, ru, spy, &factors, &units)?);
     }
 
     // Policies.
-    let raw_policies = &raw.policies;
-    if raw_policies.is_empty() {
-        return Err(src.error(
-            raw.scenario.span(),
+    if raw.policies.is_empty() {
+        return Err(v.err(
+            hs.clone(),
             "policies",
             "at least one [policies.NAME] table is required",
         ));
     }
-    if raw_policies.len() > MAX_POLICIES {
-        return Err(src.error(
-            raw_policies[MAX_POLICIES].span(),
+    if raw.policies.len() > MAX_POLICIES {
+        return Err(v.err(
+            raw.policies[MAX_POLICIES].anchor().unwrap_or(hs.clone()),
             "policies",
             format!(
                 "at most {MAX_POLICIES} policies are allowed, got {}",
-                raw_policies.len()
+                raw.policies.len()
             ),
         ));
     }
-    let mut policies = Vec::with_capacity(raw_policies.len());
-    for (pname, rp) in raw_policies {
-        policies.push(policy(src, pname, rp, &units)?);
+    let mut policies = Vec::with_capacity(raw.policies.len());
+    for (pname, rp) in &raw.policies {
+        policies.push(policy(&v, pname, rp, &hs, &units)?);
     }
-    let baseline_name = h.baseline.get_ref();
-    let baseline = policies
-        .iter()
-        .position(|p| &p.name == baseline_name)
-        .ok_or_else(|| {
-            let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
-            src.error(
-                h.baseline.span(),
-                "scenario.baseline",
-                format!(
-                    "names no policy: \"{baseline_name}\" (policies are: {})",
-                    known.join(", ")
-                ),
-            )
-        })?;
+    let b = v.req(&h.baseline, &hs, "scenario.baseline")?;
+    let baseline = policies.iter().position(|p| p.name == **b).ok_or_else(|| {
+        let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+        v.err(
+            b.span(),
+            "scenario.baseline",
+            format!(
+                "names no policy: \"{}\" (policies are: {})",
+                b.get_ref(),
+                known.join(", ")
+            ),
+        )
+    })?;
 
     let metrics = policies.len() * horizons.len() * (4 + 2 * units.len());
     if metrics > MAX_METRICS {
-        return Err(src.error(
-            raw.units.span(),
+        return Err(v.err(
+            raw.units[0].span(),
             "units",
             format!(
                 "{} policies x {} horizons x {} units make {metrics} reported metrics, more than the {MAX_METRICS} allowed",
@@ -264,7 +384,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         name,
         currency,
         trials: trials as u64,
-        seed: seed as u64,
+        seed: **sd as u64,
         steps_per_year: spy as u32,
         horizons,
         discount_rate,
@@ -275,92 +395,75 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     })
 }
 
-fn role(src: &Source, v: &Spanned<String>, key: &str) -> R<Role> {
-    Role::parse(v.get_ref()).ok_or_else(|| {
-        src.error(
-            v.span(),
-            key,
-            format!(
-                "unknown role \"{}\": expected \"core\", \"non_core\" or \"innovation\"",
-                v.get_ref()
-            ),
-        )
-    })
-}
-
 fn unit(
-    src: &Source,
+    v: &V,
     i: usize,
-    u: &RawUnit,
+    ru: &Sp<RawUnit>,
     spy: i64,
     factors: &[String],
     earlier: &[Unit],
 ) -> R<Unit> {
     let k = |field: &str| format!("units[{i}].{field}");
-    let name = text(src, &u.name, &k("name"))?;
+    let us = ru.span();
+    let u = ru.get_ref();
+    let name = v.text(&u.name, &us, &k("name"))?;
     if earlier.iter().any(|e| e.name == name) {
-        return Err(src.error(
-            u.name.span(),
-            &k("name"),
-            format!("duplicate unit name \"{name}\""),
-        ));
+        let span = u.name.as_ref().map_or(us.clone(), |s| s.span());
+        return Err(v.err(span, &k("name"), format!("duplicate unit name \"{name}\"")));
     }
-    let role = role(src, &u.role, &k("role"))?;
-    let revenue = num(
-        src,
+    let role = v.role(v.req(&u.role, &us, &k("role"))?, &k("role"))?;
+    let revenue = v.req_num(
         &u.revenue,
+        &us,
         &k("revenue"),
         |x| x > 0.0,
         "must be positive",
     )?;
-    let growth = num(
-        src,
+    let growth = v.req_num(
         &u.growth,
+        &us,
         &k("growth"),
         |x| x > -1.0,
         "must be greater than -1",
     )?;
-    let volatility = num(src, &u.volatility, &k("volatility"), nonneg, "must be >= 0")?;
-    let margin = num(
-        src,
+    let volatility = v.req_num(&u.volatility, &us, &k("volatility"), nonneg, "must be >= 0")?;
+    let margin = v.req_num(
         &u.margin,
+        &us,
         &k("margin"),
         |x| x <= 1.0,
         "must be <= 1 (a share of revenue)",
     )?;
-    let target_margin = match &u.target_margin {
-        Some(v) => num(
-            src,
-            v,
+    let target_margin = v
+        .opt_num(
+            &u.target_margin,
             &k("target_margin"),
             |x| x <= 1.0,
             "must be <= 1 (a share of revenue)",
-        )?,
-        None => margin,
-    };
+        )?
+        .unwrap_or(margin);
     // margin_speed x dt must stay <= 1 or the margin would overshoot its
     // target within one step.
-    let margin_speed = match &u.margin_speed {
-        Some(v) => num(
-            src,
-            v,
+    let margin_speed = v
+        .opt_num(
+            &u.margin_speed,
             &k("margin_speed"),
             |x| (0.0..=spy as f64).contains(&x),
             &format!("must be in [0, steps_per_year = {spy}] (per year)"),
-        )?,
-        None => 0.0,
-    };
-    let m = u.multiple.get_ref();
-    let multiple_median = num(
-        src,
+        )?
+        .unwrap_or(0.0);
+    let m = v.req(&u.multiple, &us, &k("multiple"))?;
+    let ms = m.span();
+    let multiple_median = v.req_num(
         &m.median,
+        &ms,
         &k("multiple.median"),
         |x| x > 0.0,
         "must be positive",
     )?;
-    let multiple_dispersion = num(
-        src,
+    let multiple_dispersion = v.req_num(
         &m.dispersion,
+        &ms,
         &k("multiple.dispersion"),
         nonneg,
         "must be >= 0",
@@ -368,7 +471,7 @@ fn unit(
     let mut loadings = vec![0.0; factors.len()];
     if let Some(l) = &u.loadings {
         let mut sum_sq = 0.0;
-        for (fname, v) in l.get_ref() {
+        for (fname, x) in l.iter() {
             let key = k(&format!("loadings.{fname}"));
             let Some(fi) = factors.iter().position(|f| f == fname) else {
                 let known = if factors.is_empty() {
@@ -376,24 +479,18 @@ fn unit(
                 } else {
                     format!("factors are: {}", factors.join(", "))
                 };
-                return Err(src.error(
-                    v.span(),
+                return Err(v.err(
+                    x.span(),
                     &key,
                     format!("loading on unknown factor \"{fname}\" ({known})"),
                 ));
             };
-            let x = num(
-                src,
-                v,
-                &key,
-                |x| (-1.0..=1.0).contains(&x),
-                "must be in [-1, 1]",
-            )?;
+            let x = v.num(x, &key, |x| (-1.0..=1.0).contains(&x), "must be in [-1, 1]")?;
             loadings[fi] = x;
             sum_sq += x * x;
         }
         if sum_sq > 1.0 + LOADING_TOLERANCE {
-            return Err(src.error(
+            return Err(v.err(
                 l.span(),
                 &k("loadings"),
                 format!("the squares of the loadings sum to {sum_sq:.6}, more than 1"),
@@ -404,42 +501,42 @@ fn unit(
         .max(0.0)
         .sqrt();
     let (max_uplift, half_saturation) = match &u.response {
-        Some(r) => {
-            let r = r.get_ref();
-            (
-                num(
-                    src,
-                    &r.max_uplift,
-                    &k("response.max_uplift"),
-                    nonneg,
-                    "must be >= 0",
-                )?,
-                num(
-                    src,
-                    &r.half_saturation,
-                    &k("response.half_saturation"),
-                    nonneg,
-                    "must be >= 0",
-                )?,
-            )
-        }
+        Some(r) => (
+            v.req_num(
+                &r.max_uplift,
+                &r.span(),
+                &k("response.max_uplift"),
+                nonneg,
+                "must be >= 0",
+            )?,
+            v.req_num(
+                &r.half_saturation,
+                &r.span(),
+                &k("response.half_saturation"),
+                nonneg,
+                "must be >= 0",
+            )?,
+        ),
         None => (0.0, 0.0),
     };
     let jumps = match &u.jumps {
-        Some(j) => {
-            let j = j.get_ref();
-            Some(Jumps {
-                rate: num(
-                    src,
-                    &j.rate,
-                    &k("jumps.rate"),
-                    |x| (0.0..=MAX_JUMP_RATE).contains(&x),
-                    &format!("must be in [0, {MAX_JUMP_RATE}] (jumps per year)"),
-                )?,
-                mean: num(src, &j.mean, &k("jumps.mean"), any, "")?,
-                stdev: num(src, &j.stdev, &k("jumps.stdev"), nonneg, "must be >= 0")?,
-            })
-        }
+        Some(j) => Some(Jumps {
+            rate: v.req_num(
+                &j.rate,
+                &j.span(),
+                &k("jumps.rate"),
+                |x| (0.0..=MAX_JUMP_RATE).contains(&x),
+                &format!("must be in [0, {MAX_JUMP_RATE}] (jumps per year)"),
+            )?,
+            mean: v.req_num(&j.mean, &j.span(), &k("jumps.mean"), any, "")?,
+            stdev: v.req_num(
+                &j.stdev,
+                &j.span(),
+                &k("jumps.stdev"),
+                nonneg,
+                "must be >= 0",
+            )?,
+        }),
         None => None,
     };
     Ok(Unit {
@@ -461,104 +558,125 @@ fn unit(
     })
 }
 
-fn policy(src: &Source, pname: &str, rp: &Spanned<RawPolicy>, units: &[Unit]) -> R<Policy> {
-    let p = rp.get_ref();
+fn gate(v: &V, g: &Sp<RawGate>, key: &str) -> R<Gate> {
+    Ok(Gate {
+        year: v.req_num(
+            &g.year,
+            &g.span(),
+            &format!("{key}.year"),
+            nonneg,
+            "must be >= 0 (years)",
+        )?,
+        min_revenue_multiple: v.req_num(
+            &g.min_revenue_multiple,
+            &g.span(),
+            &format!("{key}.min_revenue_multiple"),
+            nonneg,
+            "must be >= 0",
+        )?,
+    })
+}
+
+/// A policy's `non_core` table: intensity, exit_after, exit_window,
+/// exit_discount (each may be missing).
+type NonCoreTerms = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+/// A policy's `innovation` table: budget, years, gate.
+type InnovationTerms = (Option<f64>, Option<f64>, Option<Gate>);
+
+/// Policy-level terms of one role, as given (each may be missing).
+struct RoleTerms {
+    core: Option<f64>,
+    non_core: Option<NonCoreTerms>,
+    innovation: Option<InnovationTerms>,
+}
+
+fn policy(v: &V, pname: &str, p: &RawPolicy, header: &Range<usize>, units: &[Unit]) -> R<Policy> {
+    let ps = p.anchor().unwrap_or(header.clone());
     let pk = |field: &str| format!("policies.{pname}.{field}");
-    let reinvest_share = num(
-        src,
+    let reinvest_share = v.req_num(
         &p.reinvest_share,
+        &ps,
         &pk("reinvest_share"),
         share,
         "must be a share in [0, 1]",
     )?;
-    let recycle_share = match &p.recycle_share {
-        Some(v) => num(
-            src,
-            v,
+    let recycle_share = v
+        .opt_num(
+            &p.recycle_share,
             &pk("recycle_share"),
             share,
             "must be a share in [0, 1]",
-        )?,
-        None => 0.0,
-    };
-    let core = match &p.core {
-        Some(c) => Some(num(
-            src,
-            &c.get_ref().intensity,
-            &pk("core.intensity"),
-            nonneg,
-            "must be >= 0",
-        )?),
-        None => None,
-    };
-    let non_core = match &p.non_core {
-        Some(c) => {
-            let c = c.get_ref();
-            let intensity = num(
-                src,
+        )?
+        .unwrap_or(0.0);
+    let terms = RoleTerms {
+        core: match &p.core {
+            Some(c) => Some(v.req_num(
                 &c.intensity,
-                &pk("non_core.intensity"),
+                &c.span(),
+                &pk("core.intensity"),
                 nonneg,
                 "must be >= 0",
-            )?;
-            let after = opt(
-                src,
-                &c.exit_after,
-                &pk("non_core.exit_after"),
-                nonneg,
-                "must be >= 0 (years)",
-            )?;
-            let window = opt(
-                src,
-                &c.exit_window,
-                &pk("non_core.exit_window"),
-                nonneg,
-                "must be >= 0 (years)",
-            )?;
-            let discount = opt(
-                src,
-                &c.exit_discount,
-                &pk("non_core.exit_discount"),
-                share,
-                "must be a share in [0, 1]",
-            )?;
-            Some((intensity, after, window, discount))
-        }
-        None => None,
+            )?),
+            None => None,
+        },
+        non_core: match &p.non_core {
+            Some(c) => Some((
+                v.opt_num(
+                    &c.intensity,
+                    &pk("non_core.intensity"),
+                    nonneg,
+                    "must be >= 0",
+                )?,
+                v.opt_num(
+                    &c.exit_after,
+                    &pk("non_core.exit_after"),
+                    nonneg,
+                    "must be >= 0 (years)",
+                )?,
+                v.opt_num(
+                    &c.exit_window,
+                    &pk("non_core.exit_window"),
+                    nonneg,
+                    "must be >= 0 (years)",
+                )?,
+                v.opt_num(
+                    &c.exit_discount,
+                    &pk("non_core.exit_discount"),
+                    share,
+                    "must be a share in [0, 1]",
+                )?,
+            )),
+            None => None,
+        },
+        innovation: match &p.innovation {
+            Some(c) => Some((
+                v.opt_num(&c.budget, &pk("innovation.budget"), nonneg, "must be >= 0")?,
+                v.opt_num(&c.years, &pk("innovation.years"), nonneg, "must be >= 0")?,
+                c.gate
+                    .as_ref()
+                    .map(|g| gate(v, g, &pk("innovation.gate")))
+                    .transpose()?,
+            )),
+            None => None,
+        },
     };
-    let innovation = match &p.innovation {
-        Some(c) => {
-            let c = c.get_ref();
-            let budget = num(
-                src,
-                &c.budget,
-                &pk("innovation.budget"),
-                nonneg,
-                "must be >= 0",
-            )?;
-            let years = num(
-                src,
-                &c.years,
-                &pk("innovation.years"),
-                nonneg,
-                "must be >= 0",
-            )?;
-            let gate = match &c.gate {
-                Some(g) => Some(gate(src, g.get_ref(), &pk("innovation.gate"))?),
-                None => None,
-            };
-            Some((budget, years, gate))
-        }
-        None => None,
-    };
+    // The required keys of a role's table are required even if every unit
+    // of that role overrides them: the table states the policy's terms.
+    if let Some(c) = &p.non_core {
+        v.req(&c.intensity, &c.span(), &pk("non_core.intensity"))?;
+    }
+    if let Some(c) = &p.innovation {
+        v.req(&c.budget, &c.span(), &pk("innovation.budget"))?;
+        v.req(&c.years, &c.span(), &pk("innovation.years"))?;
+    }
 
     // Overrides, by unit index.
-    let mut overrides: Vec<Option<&Spanned<RawOverride>>> = vec![None; units.len()];
+    let mut overrides: Vec<Option<&RawOverride>> = vec![None; units.len()];
     if let Some(map) = &p.units {
         for (uname, ov) in map {
             let Some(ui) = units.iter().position(|u| &u.name == uname) else {
-                return Err(src.error(
-                    ov.span(),
+                return Err(v.err(
+                    ov.anchor().unwrap_or(ps.clone()),
                     &pk(&format!("units.\"{uname}\"")),
                     format!("override names no unit: \"{uname}\""),
                 ));
@@ -567,195 +685,179 @@ fn policy(src: &Source, pname: &str, rp: &Spanned<RawPolicy>, units: &[Unit]) ->
         }
     }
 
-    let mut terms = Vec::with_capacity(units.len());
+    let mut out = Vec::with_capacity(units.len());
     for (ui, u) in units.iter().enumerate() {
-        let ov = overrides[ui].map(|o| o.get_ref());
-        let ok = |field: &str| pk(&format!("units.\"{}\".{field}", u.name));
-        let role = match ov.and_then(|o| o.role.as_ref()) {
-            Some(r) => role(src, r, &ok("role"))?,
-            None => u.role,
-        };
-        // Keys that do not apply to the unit's effective role are refused:
-        // an override of `budget` on a core unit would silently do nothing.
-        if let Some(o) = ov {
-            let allowed: &[&str] = match role {
-                Role::Core => &["intensity"],
-                Role::NonCore => &["intensity", "exit_after", "exit_window", "exit_discount"],
-                Role::Innovation => &["budget", "years", "gate"],
-            };
-            let given: [(&str, Option<Range<usize>>); 7] = [
-                ("intensity", o.intensity.as_ref().map(|v| v.span())),
-                ("exit_after", o.exit_after.as_ref().map(|v| v.span())),
-                ("exit_window", o.exit_window.as_ref().map(|v| v.span())),
-                ("exit_discount", o.exit_discount.as_ref().map(|v| v.span())),
-                ("budget", o.budget.as_ref().map(|v| v.span())),
-                ("years", o.years.as_ref().map(|v| v.span())),
-                ("gate", o.gate.as_ref().map(|v| v.span())),
-            ];
-            for (key, span) in given {
-                if let Some(span) = span {
-                    if !allowed.contains(&key) {
-                        return Err(src.error(
-                            span,
-                            &ok(key),
-                            format!(
-                                "`{key}` does not apply to a {} unit under this policy (its terms are: {})",
-                                role.as_str(),
-                                allowed.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        let missing = |what: &str| {
-            src.error(
-                rp.span(),
-                &pk(role.as_str()),
-                format!(
-                    "policy \"{pname}\" gives no `{}` terms, but unit \"{}\" is {} under it (add [policies.{pname}.{}] or set `{what}` in an override)",
-                    role.as_str(),
-                    u.name,
-                    role.as_str(),
-                    role.as_str()
-                ),
-            )
-        };
-        let t = match role {
-            Role::Core => {
-                let intensity = match ov.and_then(|o| o.intensity.as_ref()) {
-                    Some(v) => num(src, v, &ok("intensity"), nonneg, "must be >= 0")?,
-                    None => core.ok_or_else(|| missing("intensity"))?,
-                };
-                Terms {
-                    role,
-                    intensity,
-                    exit: None,
-                    budget: 0.0,
-                    years: 0.0,
-                    gate: None,
-                }
-            }
-            Role::NonCore => {
-                let base = non_core;
-                let intensity = match ov.and_then(|o| o.intensity.as_ref()) {
-                    Some(v) => num(src, v, &ok("intensity"), nonneg, "must be >= 0")?,
-                    None => base.ok_or_else(|| missing("intensity"))?.0,
-                };
-                let pick = |o: Option<&Spanned<f64>>,
-                            b: Option<f64>,
-                            key: &str,
-                            ok_fn: fn(f64) -> bool,
-                            rule: &str|
-                 -> R<Option<f64>> {
-                    match o {
-                        Some(v) => Ok(Some(num(src, v, &ok(key), ok_fn, rule)?)),
-                        None => Ok(b),
-                    }
-                };
-                let after = pick(
-                    ov.and_then(|o| o.exit_after.as_ref()),
-                    base.and_then(|b| b.1),
-                    "exit_after",
-                    nonneg,
-                    "must be >= 0 (years)",
-                )?;
-                let window = pick(
-                    ov.and_then(|o| o.exit_window.as_ref()),
-                    base.and_then(|b| b.2),
-                    "exit_window",
-                    nonneg,
-                    "must be >= 0 (years)",
-                )?;
-                let discount = pick(
-                    ov.and_then(|o| o.exit_discount.as_ref()),
-                    base.and_then(|b| b.3),
-                    "exit_discount",
-                    share,
-                    "must be a share in [0, 1]",
-                )?;
-                let exit = after.map(|after| Exit {
-                    after,
-                    window: window.unwrap_or(0.0),
-                    discount: discount.unwrap_or(0.0),
-                });
-                Terms {
-                    role,
-                    intensity,
-                    exit,
-                    budget: 0.0,
-                    years: 0.0,
-                    gate: None,
-                }
-            }
-            Role::Innovation => {
-                let base = innovation;
-                let budget = match ov.and_then(|o| o.budget.as_ref()) {
-                    Some(v) => num(src, v, &ok("budget"), nonneg, "must be >= 0")?,
-                    None => base.ok_or_else(|| missing("budget"))?.0,
-                };
-                let years = match ov.and_then(|o| o.years.as_ref()) {
-                    Some(v) => num(src, v, &ok("years"), nonneg, "must be >= 0")?,
-                    None => base.ok_or_else(|| missing("years"))?.1,
-                };
-                let gate = match ov.and_then(|o| o.gate.as_ref()) {
-                    Some(g) => Some(gate(src, g.get_ref(), &ok("gate"))?),
-                    None => base.and_then(|b| b.2),
-                };
-                Terms {
-                    role,
-                    intensity: 0.0,
-                    exit: None,
-                    budget,
-                    years,
-                    gate,
-                }
-            }
-        };
-        terms.push(t);
+        out.push(unit_terms(v, pname, &ps, &terms, u, overrides[ui])?);
     }
-    let description = p
-        .description
-        .as_ref()
-        .map(|d| d.get_ref().clone())
-        .unwrap_or_default();
     Ok(Policy {
         name: pname.to_string(),
-        description,
+        description: p
+            .description
+            .as_ref()
+            .map(|d| d.get_ref().clone())
+            .unwrap_or_default(),
         reinvest_share,
         recycle_share,
-        terms,
+        terms: out,
     })
 }
 
-fn opt(
-    src: &Source,
-    v: &Option<Spanned<f64>>,
-    key: &str,
-    ok: impl Fn(f64) -> bool,
-    rule: &str,
-) -> R<Option<f64>> {
-    match v {
-        Some(v) => Ok(Some(num(src, v, key, ok, rule)?)),
-        None => Ok(None),
+/// The effective terms of one unit under one policy.
+fn unit_terms(
+    v: &V,
+    pname: &str,
+    policy_span: &Range<usize>,
+    terms: &RoleTerms,
+    u: &Unit,
+    o: Option<&RawOverride>,
+) -> R<Terms> {
+    let ok = |field: &str| format!("policies.{pname}.units.\"{}\".{field}", u.name);
+    let role = match o.and_then(|o| o.role.as_ref()) {
+        Some(r) => v.role(r, &ok("role"))?,
+        None => u.role,
+    };
+    // Keys that do not apply to the unit's effective role are refused: an
+    // override of `budget` on a core unit would silently do nothing.
+    if let Some(o) = o {
+        let allowed: &[&str] = match role {
+            Role::Core => &["intensity"],
+            Role::NonCore => &["intensity", "exit_after", "exit_window", "exit_discount"],
+            Role::Innovation => &["budget", "years", "gate"],
+        };
+        let given: [(&str, Option<Range<usize>>); 7] = [
+            ("intensity", o.intensity.as_ref().map(|x| x.span())),
+            ("exit_after", o.exit_after.as_ref().map(|x| x.span())),
+            ("exit_window", o.exit_window.as_ref().map(|x| x.span())),
+            ("exit_discount", o.exit_discount.as_ref().map(|x| x.span())),
+            ("budget", o.budget.as_ref().map(|x| x.span())),
+            ("years", o.years.as_ref().map(|x| x.span())),
+            ("gate", o.gate.as_ref().map(|x| x.span())),
+        ];
+        for (key, span) in given {
+            if let Some(span) = span {
+                if !allowed.contains(&key) {
+                    return Err(v.err(
+                        span,
+                        &ok(key),
+                        format!(
+                            "`{key}` does not apply to a {} unit under this policy (its terms are: {})",
+                            role.as_str(),
+                            allowed.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
     }
-}
-
-fn gate(src: &Source, g: &RawGate, key: &str) -> R<Gate> {
-    Ok(Gate {
-        year: num(
-            src,
-            &g.year,
-            &format!("{key}.year"),
-            nonneg,
-            "must be >= 0 (years)",
-        )?,
-        min_revenue_multiple: num(
-            src,
-            &g.min_revenue_multiple,
-            &format!("{key}.min_revenue_multiple"),
-            nonneg,
-            "must be >= 0",
-        )?,
+    let missing = |what: &str| {
+        v.err(
+            policy_span.clone(),
+            &format!("policies.{pname}.{}", role.as_str()),
+            format!(
+                "policy \"{pname}\" gives no `{}` terms, but unit \"{}\" is {} under it (add [policies.{pname}.{}] or set `{what}` in an override)",
+                role.as_str(),
+                u.name,
+                role.as_str(),
+                role.as_str()
+            ),
+        )
+    };
+    let over = |x: Option<&Sp<f64>>, key: &str, f: fn(f64) -> bool, rule: &str| -> R<Option<f64>> {
+        x.map(|x| v.num(x, &ok(key), f, rule)).transpose()
+    };
+    Ok(match role {
+        Role::Core => {
+            let intensity = over(
+                o.and_then(|o| o.intensity.as_ref()),
+                "intensity",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(terms.core)
+            .ok_or_else(|| missing("intensity"))?;
+            Terms {
+                role,
+                intensity,
+                exit: None,
+                budget: 0.0,
+                years: 0.0,
+                gate: None,
+            }
+        }
+        Role::NonCore => {
+            let base = terms.non_core;
+            let intensity = over(
+                o.and_then(|o| o.intensity.as_ref()),
+                "intensity",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(base.and_then(|b| b.0))
+            .ok_or_else(|| missing("intensity"))?;
+            let after = over(
+                o.and_then(|o| o.exit_after.as_ref()),
+                "exit_after",
+                nonneg,
+                "must be >= 0 (years)",
+            )?
+            .or(base.and_then(|b| b.1));
+            let window = over(
+                o.and_then(|o| o.exit_window.as_ref()),
+                "exit_window",
+                nonneg,
+                "must be >= 0 (years)",
+            )?
+            .or(base.and_then(|b| b.2));
+            let discount = over(
+                o.and_then(|o| o.exit_discount.as_ref()),
+                "exit_discount",
+                share,
+                "must be a share in [0, 1]",
+            )?
+            .or(base.and_then(|b| b.3));
+            Terms {
+                role,
+                intensity,
+                exit: after.map(|after| Exit {
+                    after,
+                    window: window.unwrap_or(0.0),
+                    discount: discount.unwrap_or(0.0),
+                }),
+                budget: 0.0,
+                years: 0.0,
+                gate: None,
+            }
+        }
+        Role::Innovation => {
+            let base = terms.innovation;
+            let budget = over(
+                o.and_then(|o| o.budget.as_ref()),
+                "budget",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(base.and_then(|b| b.0))
+            .ok_or_else(|| missing("budget"))?;
+            let years = over(
+                o.and_then(|o| o.years.as_ref()),
+                "years",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(base.and_then(|b| b.1))
+            .ok_or_else(|| missing("years"))?;
+            let gate = match o.and_then(|o| o.gate.as_ref()) {
+                Some(g) => Some(gate(v, g, &ok("gate"))?),
+                None => base.and_then(|b| b.2),
+            };
+            Terms {
+                role,
+                intensity: 0.0,
+                exit: None,
+                budget,
+                years,
+                gate,
+            }
+        }
     })
 }

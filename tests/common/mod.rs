@@ -2,6 +2,8 @@
 //! on real files and read what it wrote.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -71,4 +73,46 @@ pub fn f(v: &serde_json::Value, key: &str) -> f64 {
     v[key]
         .as_f64()
         .unwrap_or_else(|| panic!("{key} is not a number in {v}"))
+}
+
+/// Decodes a PNG and checks it is big enough and not blank.
+pub fn check_png(path: &Path) {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let decoder = png::Decoder::new(std::io::BufReader::new(file));
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buf).expect("PNG decodes");
+    let (w, h) = (frame.width, frame.height);
+    assert!(
+        w >= 1600 && h >= 1000,
+        "{} is {w}x{h}, want at least 1600x1000",
+        path.display()
+    );
+    let channels = match frame.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("{}: unexpected colour type {other:?}", path.display()),
+    };
+    assert_eq!(frame.bit_depth, png::BitDepth::Eight);
+    let pixels = &buf[..frame.buffer_size()];
+    let mut counts: HashMap<&[u8], usize> = HashMap::new();
+    for px in pixels.chunks_exact(channels) {
+        *counts.entry(px).or_default() += 1;
+    }
+    let total = (w * h) as usize;
+    let top = counts.values().copied().max().unwrap_or(0);
+    assert!(
+        counts.len() > 50,
+        "{} has only {} colours: blank?",
+        path.display(),
+        counts.len()
+    );
+    assert!(
+        (top as f64) < 0.97 * total as f64,
+        "{}: one colour covers {:.1}% of the pixels: blank?",
+        path.display(),
+        100.0 * top as f64 / total as f64
+    );
 }

@@ -1,0 +1,284 @@
+//! `innovation_horizons.png`: for each unit whose role in the scenario file
+//! is innovation, its value at each horizon, one box per policy side by
+//! side. Reading across the horizons answers "how long should we fund it":
+//! whether value keeps building after the funding years or stalls.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
+
+use super::style::{self, colour, Axes, Entry, Swatch};
+use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
+use crate::model::trial::Metric;
+use crate::model::Role;
+
+pub struct InnovationHorizons;
+
+const PANEL_H: u32 = 470;
+/// Panels drawn at most; the rest are named in a note.
+const MAX_PANELS: usize = 24;
+
+fn units(input: &Input) -> Vec<usize> {
+    input
+        .scenario
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.role == Role::Innovation)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn entries(input: &Input) -> Vec<Entry> {
+    (0..input.scenario.policies.len())
+        .map(|p| Entry {
+            colour: colour(input, p),
+            name: if p == input.baseline() {
+                format!("{} (baseline)", input.policy(p))
+            } else {
+                input.policy(p).to_string()
+            },
+            details: vec![],
+            strong: 0,
+            swatch: Swatch::Box,
+        })
+        .collect()
+}
+
+/// How a policy funds unit `u`, in a few words (the policy is named by
+/// colour).
+fn funding(input: &Input, p: usize, u: usize) -> String {
+    let t = &input.scenario.policies[p].terms[u];
+    if t.role != Role::Innovation {
+        return format!("run as {}", t.role.as_str().replace('_', "-"));
+    }
+    let mut s = format!("{} × {} yr", short(t.budget), short(t.years));
+    if let Some(g) = t.gate {
+        s.push_str(&format!(", gate yr {}", short(g.year)));
+    }
+    s
+}
+
+/// A short plain number: "4", "1.5", "0.25".
+fn short(x: f64) -> String {
+    let s = style::number(x, 2);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+impl Chart for InnovationHorizons {
+    fn file(&self) -> &'static str {
+        "innovation_horizons.png"
+    }
+
+    fn title(&self, _input: &Input) -> String {
+        "Innovation units: value at each horizon by policy (how long to fund them)".into()
+    }
+
+    fn how_to_read(&self, _input: &Input) -> String {
+        "For each innovation unit, boxes show its value at each horizon under each policy (box: middle half of trials, line: median, whiskers: P5 to P95); value that keeps rising at later horizons argues for funding longer, value that flattens or whose box stays low argues for stopping at the gate.".into()
+    }
+
+    fn size(&self, input: &Input) -> (u32, u32) {
+        let n = units(input).len().min(MAX_PANELS);
+        let (_, rows) = style::grid(n);
+        let key = style::strip_height(&entries(input), WIDTH as i32 - 80) as u32;
+        (WIDTH, HEIGHT.max(120 + key + 50 + rows as u32 * PANEL_H))
+    }
+
+    fn draw(&self, input: &Input, root: &Area) -> DrawResult {
+        let list = units(input);
+        let body = style::header(
+            root,
+            &self.title(input),
+            &style::subtitle(
+                input,
+                "unit value: its discounted cash flows plus exit or holding value",
+            ),
+        )?;
+        if list.is_empty() {
+            return style::message(
+                &body,
+                "No innovation units in this scenario (no unit has role = \"innovation\").",
+            );
+        }
+        let entries = entries(input);
+        let (w, _) = body.dim_in_pixel();
+        let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
+        let (key, rest) = body.split_vertically(key_h + 10);
+        style::strip(&key.margin(4, 0, 40, 40), &entries)?;
+        // Too many to draw: the largest by the baseline's median at the
+        // last horizon, in file order.
+        let mut list = list;
+        if list.len() > MAX_PANELS {
+            let (b, h) = (input.baseline(), input.last());
+            let median = |u: usize| input.stats(b, h, Metric::UnitValue(u)).quantiles[2];
+            list.sort_by(|&a, &c| median(c).total_cmp(&median(a)).then(a.cmp(&c)));
+            list[..MAX_PANELS].sort_unstable();
+        }
+        let shown = &list[..list.len().min(MAX_PANELS)];
+        let (rest, note) = if list.len() > shown.len() {
+            let (_, h) = rest.dim_in_pixel();
+            let (a, b) = rest.split_vertically(h - 40);
+            (a, Some(b))
+        } else {
+            (rest, None)
+        };
+        let (cols, rows) = style::grid(shown.len());
+        let areas = rest.split_evenly((rows, cols));
+        for (i, (&u, area)) in shown.iter().zip(areas.iter()).enumerate() {
+            panel(input, area, u, i % cols == 0, i + cols >= shown.len())?;
+        }
+        if let Some(note) = note {
+            let s = style::font(style::NOTE_SIZE).color(&style::MUTED);
+            let text = format!(
+                "Drawn: the {} innovation units with the largest median value under {} at year {}; {} more are in summary.csv.",
+                shown.len(),
+                input.policy(input.baseline()),
+                input.years(input.last()),
+                list.len() - shown.len()
+            );
+            style::label(&note, &text, (40, 8), &s, HPos::Left)?;
+        }
+        Ok(())
+    }
+}
+
+fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) -> DrawResult {
+    let n_p = input.scenario.policies.len();
+    let n_h = input.scenario.horizons.len();
+    let (w, _) = area.dim_in_pixel();
+    let left: u32 = if first_col { 130 } else { 110 };
+    let ts = style::bold(24.0);
+    let name = &input.scenario.units[u].name;
+    style::label(
+        area,
+        &style::fit(name, &ts, w as i32 - left as i32 - 20),
+        (left as i32, 8),
+        &ts,
+        HPos::Left,
+    )?;
+    // Funding terms, one coloured phrase per policy, flowing over at most
+    // two lines; what does not fit ends in an ellipsis.
+    let fs = style::font(style::NOTE_SIZE).color(&style::MUTED);
+    let head = format!("Funding ({}/yr × years):", input.currency());
+    let start = left as i32;
+    let end = w as i32 - 20;
+    style::label(area, &head, (start, 42), &fs, HPos::Left)?;
+    let indent = start + style::text_width(&head, &fs) + 12;
+    let (mut x, mut y) = (indent, 42);
+    for p in 0..n_p {
+        let c = colour(input, p);
+        let ps = style::bold(style::NOTE_SIZE).color(&c);
+        let text = funding(input, p, u);
+        let tw = style::text_width(&text, &ps);
+        let room = end - if p + 1 == n_p { 0 } else { 30 };
+        if x + tw > room && y == 42 {
+            (x, y) = (start, 66);
+        }
+        if x + tw > room {
+            style::label(area, "…", (x, y), &fs, HPos::Left)?;
+            break;
+        }
+        style::label(area, &text, (x, y), &ps, HPos::Left)?;
+        x += tw + 22;
+    }
+    let stats: Vec<Vec<[f64; 5]>> = (0..n_p)
+        .map(|p| {
+            (0..n_h)
+                .map(|h| input.stats(p, h, Metric::UnitValue(u)).quantiles)
+                .collect()
+        })
+        .collect();
+    let lo = stats
+        .iter()
+        .flatten()
+        .map(|q| q[0])
+        .fold(f64::INFINITY, f64::min);
+    let hi = stats
+        .iter()
+        .flatten()
+        .map(|q| q[4])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = style::pad(lo, hi, 0.08);
+    let inner = area.margin(92, 6, 0, 10);
+    let mut chart = style::plot(
+        &inner,
+        (0.0, n_h as f64),
+        (lo, hi),
+        left,
+        if last_row { 96 } else { 56 },
+    )?;
+    let y_fmt = style::ticks(lo, hi, 7);
+    let y_desc = format!("Unit value ({}, PV)", input.currency());
+    style::mesh(
+        &mut chart,
+        &Axes {
+            x_desc: if last_row {
+                "Horizon (years from now)"
+            } else {
+                ""
+            },
+            y_desc: if first_col { &y_desc } else { "" },
+            x_fmt: &|_| String::new(),
+            y_fmt: &y_fmt,
+            x_labels: 0,
+            y_labels: 7,
+        },
+    )?;
+    // Group separators and horizon labels.
+    let base = area.get_base_pixel();
+    let group_px = {
+        let (a, _) = chart.backend_coord(&(0.0, lo));
+        let (b, _) = chart.backend_coord(&(1.0, lo));
+        b - a
+    };
+    let ls = style::font(style::TICK_SIZE);
+    let every = if group_px >= 34 {
+        1
+    } else {
+        (34 / group_px.max(1)) as usize + 1
+    };
+    for h in 0..n_h {
+        if h > 0 {
+            chart.draw_series(LineSeries::new(
+                vec![(h as f64, lo), (h as f64, hi)],
+                style::GRID_BOLD.stroke_width(1),
+            ))?;
+        }
+        if h % every == 0 {
+            let years = input.years(h);
+            let text = if group_px >= 90 {
+                format!("year {years}")
+            } else {
+                years.to_string()
+            };
+            let (x, y) = chart.backend_coord(&(h as f64 + 0.5, lo));
+            style::label(
+                area,
+                &text,
+                (x - base.0, y - base.1 + 12),
+                &ls,
+                HPos::Center,
+            )?;
+        }
+    }
+    if lo < 0.0 && hi > 0.0 {
+        chart.draw_series(LineSeries::new(
+            vec![(0.0, 0.0), (n_h as f64, 0.0)],
+            style::INK.stroke_width(1),
+        ))?;
+    }
+    let slot = 0.8 / n_p as f64;
+    let half = slot * 0.36;
+    for (p, per_h) in stats.iter().enumerate() {
+        let c = colour(input, p);
+        for (h, q) in per_h.iter().enumerate() {
+            let x = h as f64 + 0.1 + slot * (p as f64 + 0.5);
+            style::box_v(&mut chart, x, half, *q, c)?;
+        }
+    }
+    Ok(())
+}

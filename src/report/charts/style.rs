@@ -1,0 +1,885 @@
+//! What every chart shares: the palette, number formats, the header, the
+//! legend, axes, box plots and the sketch-to-histogram step. Keeping these in
+//! one place is what makes the six charts look like one report.
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{Area, DrawResult, Input};
+use crate::stats::MetricAcc;
+
+/// Font family name the embedded DejaVu Sans is registered under.
+pub const FONT: &str = "sans-serif";
+
+pub const TITLE_SIZE: f64 = 36.0;
+pub const SUBTITLE_SIZE: f64 = 21.0;
+pub const AXIS_DESC_SIZE: f64 = 23.0;
+pub const TICK_SIZE: f64 = 20.0;
+pub const LEGEND_SIZE: f64 = 20.0;
+pub const NOTE_SIZE: f64 = 18.0;
+
+pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+pub const MUTED: RGBColor = RGBColor(0x5f, 0x5f, 0x5f);
+pub const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
+pub const GRID_BOLD: RGBColor = RGBColor(0xc8, 0xc8, 0xc8);
+pub const SHADE: RGBColor = RGBColor(0xf4, 0xf4, 0xf4);
+
+/// The baseline policy is always drawn in this dark grey, so that "the
+/// reference" looks the same on every chart.
+pub const BASELINE: RGBColor = RGBColor(0x4d, 0x4d, 0x4d);
+
+/// Colours of the other policies, in policy order: Okabe-Ito (safe for the
+/// common colour-vision deficiencies, yellow left out: it vanishes on
+/// white), then Tableau 10 hues that differ from those. Beyond twelve
+/// policies the colours repeat; the legend still names every one.
+pub const PALETTE: [RGBColor; 12] = [
+    RGBColor(0x00, 0x72, 0xb2), // blue
+    RGBColor(0xd5, 0x5e, 0x00), // vermillion
+    RGBColor(0x00, 0x9e, 0x73), // bluish green
+    RGBColor(0xcc, 0x79, 0xa7), // reddish purple
+    RGBColor(0xe6, 0x9f, 0x00), // orange
+    RGBColor(0x56, 0xb4, 0xe9), // sky blue
+    RGBColor(0x9c, 0x75, 0x5f), // brown
+    RGBColor(0x76, 0x4c, 0x9e), // violet
+    RGBColor(0x59, 0xa1, 0x4f), // green
+    RGBColor(0xe1, 0x57, 0x59), // red
+    RGBColor(0x1f, 0x9e, 0x9e), // teal
+    RGBColor(0xb6, 0x99, 0x2d), // olive
+];
+
+/// The colour of policy `p`: grey for the baseline, the palette for others.
+pub fn colour(input: &Input, p: usize) -> RGBColor {
+    let b = input.baseline();
+    if p == b {
+        BASELINE
+    } else {
+        let rank = if p > b { p - 1 } else { p };
+        PALETTE[rank % PALETTE.len()]
+    }
+}
+
+/// Colour `i` of `n` ordered values (a swept parameter's values): a
+/// perceptually even ramp (viridis, without its last, too-light yellow), so
+/// that colour order follows value order.
+pub fn ramp(i: usize, n: usize) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 5] = [
+        (0x44, 0x01, 0x54),
+        (0x41, 0x44, 0x87),
+        (0x2a, 0x78, 0x8e),
+        (0x22, 0xa8, 0x84),
+        (0x7a, 0xd1, 0x51),
+    ];
+    let t = if n <= 1 {
+        0.5
+    } else {
+        0.92 * i as f64 / (n - 1) as f64
+    };
+    let x = t * (STOPS.len() - 1) as f64;
+    let k = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - k as f64;
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (STOPS[k], STOPS[k + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A formatter for a set of input values (a swept parameter's): the fewest
+/// decimals that show every value exactly (at most 6), the same for all,
+/// so that 3, 4, 5 read as integers and 0.05, 0.1 as 0.05, 0.10.
+pub fn values_format(values: &[f64]) -> impl Fn(&f64) -> String {
+    let d = exact_decimals(values, 6);
+    move |v: &f64| number(*v + 0.0, d)
+}
+
+/// The fewest decimals (at most `max`) that write every value exactly.
+pub fn exact_decimals(values: &[f64], max: usize) -> usize {
+    values
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| {
+            (0..=max)
+                .find(|&d| {
+                    let k = 10f64.powi(d as i32);
+                    ((v * k).round() / k - v).abs() <= 1e-9 * v.abs().max(1.0)
+                })
+                .unwrap_or(max)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+pub fn font(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font()).color(&INK)
+}
+
+pub fn bold(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size, FontStyle::Bold).into_font()).color(&INK)
+}
+
+/// Width in pixels of `text` in `style`.
+pub fn text_width(text: &str, style: &TextStyle) -> i32 {
+    style
+        .font
+        .box_size(text)
+        .map(|(w, _)| w as i32)
+        .unwrap_or_else(|_| (text.chars().count() as f64 * style.font.get_size() * 0.6) as i32)
+}
+
+/// `text` cut with an ellipsis so that it fits in `max_px`.
+pub fn fit(text: &str, style: &TextStyle, max_px: i32) -> String {
+    if text_width(text, style) <= max_px {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    // Binary search for the longest prefix that fits with the ellipsis.
+    let (mut lo, mut hi) = (0usize, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let s: String = chars[..mid].iter().collect::<String>() + "…";
+        if text_width(&s, style) <= max_px {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let kept: String = chars[..lo].iter().collect();
+    format!("{}…", kept.trim_end())
+}
+
+/// Draws `text` with the top of its capitals at `y`, anchored at `x` on the
+/// left, centre or right. (The ab_glyph renderer puts the baseline half a
+/// font size below the anchor; this corrects for it so that text sits where
+/// the layout expects.)
+pub fn label(
+    area: &Area,
+    text: &str,
+    (x, y): (i32, i32),
+    style: &TextStyle,
+    h: HPos,
+) -> DrawResult {
+    let size = style.font.get_size();
+    let pos = Pos::new(h, VPos::Top);
+    let y = y + (0.23 * size).round() as i32;
+    area.draw_text(text, &style.pos(pos), (x, y))?;
+    Ok(())
+}
+
+/// Like [`label`], on a white patch so that it stays legible over lines.
+pub fn label_boxed(
+    area: &Area,
+    text: &str,
+    (x, y): (i32, i32),
+    style: &TextStyle,
+    h: HPos,
+) -> DrawResult {
+    let w = text_width(text, style);
+    let size = style.font.get_size() as i32;
+    let x0 = match h {
+        HPos::Left => x,
+        HPos::Center => x - w / 2,
+        HPos::Right => x - w,
+    };
+    area.draw(&Rectangle::new(
+        [(x0 - 5, y - 5), (x0 + w + 5, y + size + 3)],
+        WHITE.mix(0.85).filled(),
+    ))?;
+    label(area, text, (x, y), style, h)
+}
+
+/// Thousands-separated number with a fixed number of decimals, never in
+/// scientific notation.
+pub fn number(x: f64, decimals: usize) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    let s = format!("{:.*}", decimals, x.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let negative = x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0');
+    let sign = if negative { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
+/// A signed money figure for differences: "+1,234" or "-56.7".
+pub fn signed(x: f64) -> String {
+    let s = crate::report::table::money(x);
+    if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
+/// The tick step plotters picks for `max_points` labels over [lo, hi]
+/// (the same search as plotters' float key points), so that tick labels get
+/// exactly the decimals they need.
+pub fn tick_step(lo: f64, hi: f64, max_points: usize) -> f64 {
+    let span = (hi - lo).abs();
+    if span.is_nan() || span <= 0.0 || !span.is_finite() || max_points == 0 {
+        return 1.0;
+    }
+    let rem = |a: f64, b: f64| {
+        let r = a - (a / b).floor() * b;
+        if (r - b).abs() < f64::EPSILON {
+            0.0
+        } else {
+            r
+        }
+    };
+    let mut scale = 10f64.powf(span.log10().floor());
+    if 1 + (span / scale).floor() as usize > max_points {
+        scale *= 10.0;
+    }
+    'outer: loop {
+        let old = scale;
+        for nxt in [2.0, 5.0, 10.0] {
+            let mut left = lo - rem(lo, old / nxt);
+            if left < lo {
+                left += old / nxt;
+            }
+            let right = hi - rem(hi, old / nxt);
+            let n = 1.0 + (right - left) / old * nxt;
+            if n.round() as usize > max_points {
+                break 'outer;
+            }
+            scale = old / nxt;
+        }
+        scale = old / 10.0;
+        if scale < span * 1e-12 {
+            break;
+        }
+    }
+    scale
+}
+
+/// Decimals a tick step needs.
+pub fn decimals_for(step: f64) -> usize {
+    if step >= 1.0 || step.is_nan() || step <= 0.0 {
+        0
+    } else {
+        (-(step.log10() + 1e-9).floor()).clamp(0.0, 9.0) as usize
+    }
+}
+
+/// A tick formatter for [lo, hi] with at most `max_points` labels.
+pub fn ticks(lo: f64, hi: f64, max_points: usize) -> impl Fn(&f64) -> String {
+    let d = decimals_for(tick_step(lo, hi, max_points));
+    move |v: &f64| number(*v + 0.0, d)
+}
+
+/// A range padded on both sides; a degenerate range (all trials equal)
+/// becomes a small window around the value.
+pub fn pad(lo: f64, hi: f64, share: f64) -> (f64, f64) {
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let span = hi - lo;
+    if span <= (lo.abs().max(hi.abs()) * 1e-9).max(1e-12) {
+        let w = (lo.abs() * 0.05).max(1.0);
+        return (lo - w, hi + w);
+    }
+    (lo - span * share, hi + span * share)
+}
+
+/// The range [min of q_lo, max of q_hi] over several metrics.
+pub fn quantile_range(metrics: &[&MetricAcc], q_lo: f64, q_hi: f64) -> (f64, f64) {
+    let lo = metrics
+        .iter()
+        .map(|m| m.quantile(q_lo))
+        .filter(|x| x.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let hi = metrics
+        .iter()
+        .map(|m| m.quantile(q_hi))
+        .filter(|x| x.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if lo.is_finite() && hi.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// The sketch's buckets, clipped to the exact extremes of the metric.
+fn clipped_buckets(m: &MetricAcc) -> Vec<(f64, f64, u64)> {
+    let (min, max) = (m.min(), m.max());
+    m.sketch
+        .buckets()
+        .into_iter()
+        .map(|(a, b, c)| {
+            let a = a.clamp(min, max);
+            let b = b.clamp(min, max);
+            (a, b, c)
+        })
+        .collect()
+}
+
+/// How many histogram bins to draw over [lo, hi] for `trials` trials: about
+/// 2 n^(1/3) (Terrell-Scott), so that few trials give fewer, less noisy
+/// bins; and no more than the sketch resolves (its buckets are about 1/256
+/// of a value wide; a narrower bin would only show the sketch's steps).
+pub fn bin_count(lo: f64, hi: f64, trials: u64) -> usize {
+    let by_trials = (2.0 * (trials as f64).cbrt()).round() as usize;
+    let bucket = lo.abs().max(hi.abs()) / 256.0;
+    let by_sketch = if bucket > 0.0 && bucket.is_finite() {
+        ((hi - lo) / bucket).floor() as usize
+    } else {
+        usize::MAX
+    };
+    by_trials.min(by_sketch).clamp(12, 64)
+}
+
+/// Share of all trials (0..1) in each of `bins` equal bins over [lo, hi],
+/// re-binned from the sketch: each bucket's count is spread evenly over the
+/// bucket. Trials outside [lo, hi] are left out.
+pub fn histogram(m: &MetricAcc, lo: f64, hi: f64, bins: usize) -> Vec<f64> {
+    let mut out = vec![0.0; bins];
+    let n = m.sketch.count();
+    if n == 0 || bins == 0 || hi.is_nan() || lo.is_nan() || hi <= lo {
+        return out;
+    }
+    let width = (hi - lo) / bins as f64;
+    let bin_of =
+        |x: f64| (((x - lo) / width).floor() as isize).clamp(0, bins as isize - 1) as usize;
+    for (a, b, c) in clipped_buckets(m) {
+        let c = c as f64 / n as f64;
+        if b <= a {
+            if a >= lo && a <= hi {
+                out[bin_of(a)] += c;
+            }
+            continue;
+        }
+        let (s, e) = (a.max(lo), b.min(hi));
+        if e <= s {
+            continue;
+        }
+        let density = c / (b - a);
+        let (first, last) = (bin_of(s), bin_of(e));
+        for (k, slot) in out.iter_mut().enumerate().take(last + 1).skip(first) {
+            let bl = lo + k as f64 * width;
+            let overlap = e.min(bl + width) - s.max(bl);
+            if overlap > 0.0 {
+                *slot += density * overlap;
+            }
+        }
+    }
+    out
+}
+
+/// Share of trials (0..1) at or below each x, from the sketch (linear within
+/// a bucket).
+pub fn cdf(m: &MetricAcc, xs: &[f64]) -> Vec<f64> {
+    let n = m.sketch.count();
+    if n == 0 {
+        return vec![0.0; xs.len()];
+    }
+    let buckets = clipped_buckets(m);
+    let mut cum = Vec::with_capacity(buckets.len());
+    let mut seen = 0u64;
+    for &(_, _, c) in &buckets {
+        cum.push(seen);
+        seen += c;
+    }
+    xs.iter()
+        .map(|&x| {
+            // Buckets are sorted by value: the first bucket not entirely <= x.
+            let k = buckets.partition_point(|&(_, b, _)| b <= x);
+            let below = if k < buckets.len() { cum[k] } else { seen } as f64;
+            let part = match buckets.get(k) {
+                Some(&(a, b, c)) if x >= a && b > a => c as f64 * (x - a) / (b - a),
+                Some(&(a, b, c)) if x >= a && b <= a => c as f64,
+                _ => 0.0,
+            };
+            (below + part) / n as f64
+        })
+        .collect()
+}
+
+/// Draws the title and subtitle; returns the area below them.
+pub fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawResult<Area<'a>> {
+    let (w, _) = root.dim_in_pixel();
+    let max = w as i32 - 80;
+    let t = bold(TITLE_SIZE);
+    label(root, &fit(title, &t, max), (40, 26), &t, HPos::Left)?;
+    let s = font(SUBTITLE_SIZE).color(&MUTED);
+    label(root, &fit(subtitle, &s, max), (40, 78), &s, HPos::Left)?;
+    Ok(root.margin(120, 0, 0, 0))
+}
+
+/// The subtitle every chart shares: what was run and in which money.
+pub fn subtitle(input: &Input, extra: &str) -> String {
+    let s = input.summary;
+    let mut out = format!(
+        "{} · {} trials, seed {} · {}, present values at {}%/yr",
+        s.scenario,
+        number(s.trials as f64, 0),
+        s.seed,
+        s.currency,
+        number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+    );
+    if !extra.is_empty() {
+        out.push_str(" · ");
+        out.push_str(extra);
+    }
+    out
+}
+
+/// Draws a panel that only says why there is nothing to draw.
+pub fn message(area: &Area, text: &str) -> DrawResult {
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Rectangle::new(
+        [(40, 20), (w as i32 - 40, h as i32 - 40)],
+        SHADE.filled(),
+    ))?;
+    let style = font(30.0).color(&MUTED);
+    let t = fit(text, &style, w as i32 - 160);
+    label(
+        area,
+        &t,
+        (w as i32 / 2, h as i32 / 2 - 30),
+        &style,
+        HPos::Center,
+    )
+}
+
+/// How a legend entry shows its colour.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Swatch {
+    Line,
+    Box,
+}
+
+/// One legend entry: a coloured swatch, a name, and detail lines.
+pub struct Entry {
+    pub colour: RGBColor,
+    pub name: String,
+    pub details: Vec<String>,
+    /// How many of the first detail lines are drawn in bold colour.
+    pub strong: usize,
+    pub swatch: Swatch,
+}
+
+fn draw_swatch(area: &Area, e: &Entry, x: i32, y: i32, size: f64) -> DrawResult {
+    let mid = y + (size * 0.36) as i32;
+    match e.swatch {
+        Swatch::Line => {
+            area.draw(&PathElement::new(
+                vec![(x, mid), (x + 34, mid)],
+                e.colour.stroke_width(5),
+            ))?;
+        }
+        Swatch::Box => {
+            area.draw(&Rectangle::new(
+                [(x + 4, mid - 9), (x + 30, mid + 9)],
+                e.colour.mix(0.35).filled(),
+            ))?;
+            area.draw(&Rectangle::new(
+                [(x + 4, mid - 9), (x + 30, mid + 9)],
+                e.colour.stroke_width(2),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// A legend in a column at the right of a chart. It shows every entry with
+/// its details when they fit; otherwise names only, in one then two
+/// columns, then as many as fit and a count of the rest. Nothing overlaps.
+pub fn legend(area: &Area, heading: &str, notes: &[String], entries: &[Entry]) -> DrawResult {
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let mut y = 4;
+    let hs = bold(LEGEND_SIZE);
+    label(area, &fit(heading, &hs, w - 10), (0, y), &hs, HPos::Left)?;
+    y += 34;
+    let ns = font(NOTE_SIZE).color(&MUTED);
+    for n in notes {
+        for line in wrap(n, &ns, w - 10) {
+            label(area, &line, (0, y), &ns, HPos::Left)?;
+            y += 24;
+        }
+    }
+    y += 10;
+    let room = h - y;
+    let name_h = 28;
+    let detail_h = 24;
+    let gap = 12;
+    let full: i32 = entries
+        .iter()
+        .map(|e| name_h + detail_h * e.details.len() as i32 + gap)
+        .sum();
+    let name_style = bold(LEGEND_SIZE);
+    let detail_style = font(NOTE_SIZE);
+    if full <= room {
+        for e in entries {
+            draw_swatch(area, e, 0, y, LEGEND_SIZE)?;
+            label(
+                area,
+                &fit(&e.name, &name_style, w - 56),
+                (44, y),
+                &name_style,
+                HPos::Left,
+            )?;
+            y += name_h;
+            for (k, d) in e.details.iter().enumerate() {
+                let st = if k < e.strong {
+                    bold(NOTE_SIZE).color(&e.colour)
+                } else {
+                    detail_style.clone()
+                };
+                label(area, &fit(d, &st, w - 56), (44, y), &st, HPos::Left)?;
+                y += detail_h;
+            }
+            y += gap;
+        }
+        return Ok(());
+    }
+    // Compact: names only, 1 or 2 columns.
+    let row = 26;
+    let per_col = (room / row).max(1) as usize;
+    let cols = if entries.len() <= per_col { 1 } else { 2 };
+    let col_w = w / cols as i32;
+    let style = font(NOTE_SIZE + 1.0);
+    let capacity = per_col * cols;
+    let shown = if entries.len() <= capacity {
+        entries.len()
+    } else {
+        capacity.saturating_sub(1)
+    };
+    for (i, e) in entries.iter().take(shown).enumerate() {
+        let (c, r) = (i / per_col, i % per_col);
+        let (x, yy) = (c as i32 * col_w, y + r as i32 * row);
+        draw_swatch(area, e, x, yy, NOTE_SIZE + 1.0)?;
+        label(
+            area,
+            &fit(&e.name, &style, col_w - 52),
+            (x + 42, yy),
+            &style,
+            HPos::Left,
+        )?;
+    }
+    if shown < entries.len() {
+        let i = shown;
+        let (c, r) = (i / per_col, i % per_col);
+        let more = format!("… and {} more", entries.len() - shown);
+        label(
+            area,
+            &more,
+            (c as i32 * col_w, y + r as i32 * row),
+            &ns,
+            HPos::Left,
+        )?;
+    }
+    Ok(())
+}
+
+/// Greedy word wrap to `max_px`.
+pub fn wrap(text: &str, style: &TextStyle, max_px: i32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if text_width(&candidate, style) <= max_px || cur.is_empty() {
+            cur = candidate;
+        } else {
+            lines.push(std::mem::take(&mut cur));
+            cur = word.to_string();
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines.into_iter().map(|l| fit(&l, style, max_px)).collect()
+}
+
+/// Height a horizontal legend (a key strip) needs over `width` pixels.
+pub fn strip_height(entries: &[Entry], width: i32) -> i32 {
+    strip_layout(entries, width).1
+}
+
+fn strip_layout(entries: &[Entry], width: i32) -> (Vec<(i32, i32, String)>, i32) {
+    let style = font(LEGEND_SIZE);
+    let max_item = (width / 3).max(160);
+    let mut out = Vec::new();
+    let (mut x, mut y) = (0, 0);
+    for e in entries {
+        let name = fit(&e.name, &style, max_item - 60);
+        let item = 44 + text_width(&name, &style) + 30;
+        if x > 0 && x + item > width {
+            x = 0;
+            y += 32;
+        }
+        out.push((x, y, name));
+        x += item;
+    }
+    let h = if entries.is_empty() { 0 } else { y + 32 };
+    (out, h)
+}
+
+/// A horizontal legend: entries flow left to right and wrap.
+pub fn strip(area: &Area, entries: &[Entry]) -> DrawResult {
+    let (w, _) = area.dim_in_pixel();
+    let (layout, _) = strip_layout(entries, w as i32);
+    let style = font(LEGEND_SIZE);
+    for (e, (x, y, name)) in entries.iter().zip(layout) {
+        draw_swatch(area, e, x, y, LEGEND_SIZE)?;
+        label(area, &name, (x + 44, y), &style, HPos::Left)?;
+    }
+    Ok(())
+}
+
+/// A chart context with f64 axes on a bitmap.
+pub type Plot<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axis descriptions and tick formats of a plot.
+pub struct Axes<'f> {
+    pub x_desc: &'f str,
+    pub y_desc: &'f str,
+    pub x_fmt: &'f dyn Fn(&f64) -> String,
+    pub y_fmt: &'f dyn Fn(&f64) -> String,
+    pub x_labels: usize,
+    pub y_labels: usize,
+}
+
+/// Builds a plot over `x` x `y` in `area` with room for tick labels and
+/// axis descriptions.
+pub fn plot<'a, 'b>(
+    area: &'a Area<'b>,
+    x: (f64, f64),
+    y: (f64, f64),
+    left: u32,
+    bottom: u32,
+) -> DrawResult<Plot<'a, 'b>> {
+    plot_with_right(area, x, y, left, bottom, 30)
+}
+
+/// [`plot`] with `right` pixels kept free at the right.
+pub fn plot_with_right<'a, 'b>(
+    area: &'a Area<'b>,
+    x: (f64, f64),
+    y: (f64, f64),
+    left: u32,
+    bottom: u32,
+    right: u32,
+) -> DrawResult<Plot<'a, 'b>> {
+    Ok(ChartBuilder::on(area)
+        .margin_top(16)
+        .margin_right(right)
+        .margin_left(10)
+        .margin_bottom(10)
+        .x_label_area_size(bottom)
+        .y_label_area_size(left)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?)
+}
+
+/// Draws grid, ticks and axis descriptions in the house style.
+pub fn mesh(chart: &mut Plot, axes: &Axes) -> DrawResult {
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
+        .x_labels(axes.x_labels)
+        .y_labels(axes.y_labels)
+        .x_label_formatter(axes.x_fmt)
+        .y_label_formatter(axes.y_fmt)
+        .label_style(font(TICK_SIZE))
+        .axis_desc_style(font(AXIS_DESC_SIZE))
+        .bold_line_style(GRID_BOLD.stroke_width(1))
+        .light_line_style(GRID.stroke_width(1))
+        .axis_style(MUTED.stroke_width(2))
+        .max_light_lines(1)
+        .draw()?;
+    Ok(())
+}
+
+/// The five figures a box plot draws: P5, P25, P50, P75, P95.
+pub type Five = [f64; 5];
+
+/// A vertical box plot at `x` (data units), `half` wide on each side: box
+/// P25-P75, whiskers P5-P95, a thick median.
+pub fn box_v(chart: &mut Plot, x: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
+    let [p5, p25, p50, p75, p95] = q;
+    let area = chart.plotting_area();
+    area.draw(&PathElement::new(
+        vec![(x, p5), (x, p25)],
+        c.stroke_width(2),
+    ))?;
+    area.draw(&PathElement::new(
+        vec![(x, p75), (x, p95)],
+        c.stroke_width(2),
+    ))?;
+    let cap = half * 0.5;
+    for v in [p5, p95] {
+        area.draw(&PathElement::new(
+            vec![(x - cap, v), (x + cap, v)],
+            c.stroke_width(2),
+        ))?;
+    }
+    area.draw(&Rectangle::new(
+        [(x - half, p25), (x + half, p75)],
+        c.mix(0.30).filled(),
+    ))?;
+    area.draw(&Rectangle::new(
+        [(x - half, p25), (x + half, p75)],
+        c.stroke_width(2),
+    ))?;
+    area.draw(&PathElement::new(
+        vec![(x - half, p50), (x + half, p50)],
+        c.stroke_width(4),
+    ))?;
+    Ok(())
+}
+
+/// A horizontal box plot at `y` (data units), `half` high on each side.
+pub fn box_h(chart: &mut Plot, y: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
+    let [p5, p25, p50, p75, p95] = q;
+    let area = chart.plotting_area();
+    area.draw(&PathElement::new(
+        vec![(p5, y), (p25, y)],
+        c.stroke_width(2),
+    ))?;
+    area.draw(&PathElement::new(
+        vec![(p75, y), (p95, y)],
+        c.stroke_width(2),
+    ))?;
+    let cap = half * 0.5;
+    for v in [p5, p95] {
+        area.draw(&PathElement::new(
+            vec![(v, y - cap), (v, y + cap)],
+            c.stroke_width(2),
+        ))?;
+    }
+    area.draw(&Rectangle::new(
+        [(p25, y - half), (p75, y + half)],
+        c.mix(0.30).filled(),
+    ))?;
+    area.draw(&Rectangle::new(
+        [(p25, y - half), (p75, y + half)],
+        c.stroke_width(2),
+    ))?;
+    area.draw(&PathElement::new(
+        vec![(p50, y - half), (p50, y + half)],
+        c.stroke_width(4),
+    ))?;
+    Ok(())
+}
+
+/// Columns and rows of a grid of `n` panels.
+pub fn grid(n: usize) -> (usize, usize) {
+    let cols = match n {
+        0 | 1 => 1,
+        2 => 2,
+        3 => 3,
+        4 => 2,
+        5 | 6 => 3,
+        _ => 4,
+    };
+    (cols, n.max(1).div_ceil(cols))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Accumulator;
+
+    fn metric(xs: &[f64]) -> MetricAcc {
+        let mut acc = Accumulator::new(vec![0.0], vec![]);
+        for (t, &x) in xs.iter().enumerate() {
+            acc.push_trial(t as u64, &[x]);
+        }
+        acc.end_block();
+        acc.metrics[0].clone()
+    }
+
+    #[test]
+    fn numbers_are_plain_and_grouped() {
+        assert_eq!(number(1234567.0, 0), "1,234,567");
+        assert_eq!(number(-1234.5, 1), "-1,234.5");
+        assert_eq!(number(-0.0001, 2), "0.00");
+        assert_eq!(number(1e15, 0), "1,000,000,000,000,000");
+        assert_eq!(signed(12.0), "+12.0");
+        assert_eq!(signed(-12.0), "-12.0");
+    }
+
+    #[test]
+    fn tick_decimals_follow_the_step() {
+        assert_eq!(decimals_for(tick_step(0.0, 3000.0, 10)), 0);
+        assert_eq!(decimals_for(tick_step(0.0, 1.0, 10)), 1);
+        assert_eq!(decimals_for(tick_step(1.0, 1.02, 10)), 3);
+        assert_eq!(ticks(0.0, 1.0, 10)(&0.5), "0.5");
+        assert_eq!(ticks(0.0, 5000.0, 10)(&2500.0), "2,500");
+    }
+
+    #[test]
+    fn histogram_keeps_the_mass_inside_the_range() {
+        let xs: Vec<f64> = (0..10_000).map(|i| 100.0 + (i % 100) as f64).collect();
+        let m = metric(&xs);
+        let h = histogram(&m, 90.0, 210.0, 60);
+        let total: f64 = h.iter().sum();
+        assert!((total - 1.0).abs() < 1e-9, "{total}");
+        // Uniform over [100, 199]: bins inside carry about equal shares.
+        assert!(h[0] == 0.0 && h[59] == 0.0);
+        let inside = &h[10..45];
+        let (lo, hi) = inside
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        assert!(hi / lo < 1.5, "{lo} {hi}");
+        // Half the range: about half the mass.
+        let half: f64 = histogram(&m, 90.0, 150.0, 30).iter().sum();
+        assert!((half - 0.5).abs() < 0.02, "{half}");
+    }
+
+    #[test]
+    fn cdf_is_monotone_and_reaches_one() {
+        let xs: Vec<f64> = (0..1000).map(|i| -50.0 + i as f64 * 0.1).collect();
+        let m = metric(&xs);
+        let grid: Vec<f64> = (0..=100).map(|i| -60.0 + i as f64 * 1.2).collect();
+        let f = cdf(&m, &grid);
+        assert!(f.windows(2).all(|w| w[0] <= w[1] + 1e-12));
+        assert_eq!(f[0], 0.0);
+        assert!((f[100] - 1.0).abs() < 1e-12);
+        let mid = cdf(&m, &[0.0])[0];
+        assert!((mid - 0.5).abs() < 0.01, "{mid}");
+    }
+
+    #[test]
+    fn degenerate_ranges_get_a_window() {
+        let (a, b) = pad(5.0, 5.0, 0.05);
+        assert!(a < 5.0 && b > 5.0);
+        let (a, b) = pad(0.0, 0.0, 0.05);
+        assert!(a < 0.0 && b > 0.0);
+    }
+
+    #[test]
+    fn swept_values_keep_their_decimals() {
+        let f = values_format(&[3.0, 4.0, 5.0]);
+        assert_eq!(f(&4.0), "4");
+        let f = values_format(&[0.05, 0.1, 0.15]);
+        assert_eq!(f(&0.1), "0.10");
+        let f = values_format(&[1500.0, 2500.0]);
+        assert_eq!(f(&1500.0), "1,500");
+        assert_ne!(ramp(0, 3), ramp(2, 3));
+    }
+
+    #[test]
+    fn policies_get_distinct_colours() {
+        assert_eq!(grid(1), (1, 1));
+        assert_eq!(grid(20), (4, 5));
+        assert_ne!(PALETTE[0], BASELINE);
+    }
+}

@@ -1,0 +1,380 @@
+//! `tornado.png`: the one-at-a-time sensitivity study as a tornado chart.
+//! For one policy, each (unit, parameter) gets a horizontal bar from the
+//! change in median value when the parameter is low to the change when it
+//! is high, largest swing on top, around a zero line at the base run's
+//! median. Data: `Studies::sensitivity` (as in sensitivity.csv).
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
+
+use super::style::{self, Axes};
+use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
+use crate::report::table::money;
+use crate::study::Sensitivity;
+
+pub struct Tornado;
+
+/// Most bars drawn; the rest are in sensitivity.csv.
+pub const MAX_BARS: usize = 20;
+const ROW_H: u32 = 46;
+const KEY_H: u32 = 50;
+const NOTE_H: u32 = 70;
+
+/// Parameter low / high, in colours apart from the policy palette's order
+/// and safe for the common colour-vision deficiencies.
+const LOW: RGBColor = RGBColor(0xe0, 0x7b, 0x1a);
+const HIGH: RGBColor = RGBColor(0x2c, 0x6f, 0xb5);
+
+/// The studied policy's rows, largest swing first, and how many there are.
+fn rows<'a>(input: &Input<'a>) -> Vec<&'a Sensitivity> {
+    let Some(st) = input.studies else {
+        return Vec::new();
+    };
+    let name = input.policy(input.studied());
+    let mut rows: Vec<&Sensitivity> = st.sensitivity.iter().filter(|r| r.policy == name).collect();
+    // Largest swing first; a swing that is not a number last.
+    rows.sort_by(|a, b| {
+        let key = |r: &Sensitivity| {
+            let s = r.swing();
+            if s.is_finite() {
+                s
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        key(b).total_cmp(&key(a))
+    });
+    rows
+}
+
+/// The relative step of the study (0.1: each parameter × 0.9 and × 1.1).
+fn step(input: &Input) -> f64 {
+    input.studies.map_or(0.1, |s| s.sensitivity_step)
+}
+
+/// A row's label, "Unit · parameter (low → high)": the parameter as a
+/// strategist reads it, rates in percent, the multiple as "2.0x". Only the
+/// unit's name is cut to fit `max_px`.
+fn row_label(r: &Sensitivity, style: &TextStyle, max_px: i32) -> String {
+    let rest = parameter(r);
+    let unit = style::fit(&r.unit, style, max_px - style::text_width(&rest, style));
+    format!("{unit}{rest}")
+}
+
+/// " · parameter (low → high)".
+fn parameter(r: &Sensitivity) -> String {
+    let (name, pct) = match r.parameter {
+        "growth" => ("growth", true),
+        "volatility" => ("volatility", true),
+        "margin" => ("margin", true),
+        "multiple_median" => ("valuation multiple", false),
+        "max_uplift" => ("max uplift", true),
+        other => (other, false),
+    };
+    let scale = if pct { 100.0 } else { 1.0 };
+    let (lo, hi) = (r.low * scale, r.high * scale);
+    // The decimals that write both exactly, at least one and at most three.
+    let d = style::exact_decimals(&[lo, hi], 3).max(1);
+    let v = |x: f64| {
+        if pct {
+            format!("{}%", style::number(x, d))
+        } else {
+            format!("{}x", style::number(x, d))
+        }
+    };
+    format!(" · {name} ({} → {})", v(lo), v(hi))
+}
+
+impl Chart for Tornado {
+    fn file(&self) -> &'static str {
+        "tornado.png"
+    }
+
+    fn applies(&self, input: &Input) -> bool {
+        !rows(input).is_empty()
+    }
+
+    fn title(&self, input: &Input) -> String {
+        let p = input.studied();
+        let who = if input.scenario.policies.len() == 1 {
+            format!("{} (the only policy)", input.policy(p))
+        } else {
+            input.policy(p).to_string()
+        };
+        format!(
+            "What moves the median value at year {} most, under {who}",
+            input.years(input.last())
+        )
+    }
+
+    fn how_to_read(&self, input: &Input) -> String {
+        let step = step(input);
+        format!(
+            "Each bar shows how far {}'s median value at year {} moves from the base run when one unit parameter is multiplied by {} (orange) or by {} (blue), everything else unchanged and on the same random draws; the longest bars, on top, are the assumptions the result depends on most.",
+            input.policy(input.studied()),
+            input.years(input.last()),
+            factor(step, -1.0),
+            factor(step, 1.0)
+        )
+    }
+
+    fn size(&self, input: &Input) -> (u32, u32) {
+        let n = rows(input).len().min(MAX_BARS) as u32;
+        (WIDTH, HEIGHT.max(120 + KEY_H + 100 + NOTE_H + n * ROW_H))
+    }
+
+    fn draw(&self, input: &Input, root: &Area) -> DrawResult {
+        let all = rows(input);
+        let shown: Vec<&Sensitivity> = all.iter().copied().take(MAX_BARS).collect();
+        let n = shown.len();
+        let years = input.years(input.last());
+        let step = step(input);
+        let base_median = shown.first().map_or(f64::NAN, |r| r.median_base);
+        let body = style::header(
+            root,
+            &self.title(input),
+            &style::subtitle(
+                input,
+                &format!(
+                    "unit parameters × {} and × {} one at a time, same random draws",
+                    factor(step, -1.0),
+                    factor(step, 1.0)
+                ),
+            ),
+        )?;
+        let (w, h) = body.dim_in_pixel();
+        let (key, rest) = body.split_vertically(KEY_H);
+        let (main, note) = rest.split_vertically(h - KEY_H - NOTE_H);
+
+        // Row labels on the left, as wide as the longest (within reason).
+        let label_style = style::font(style::TICK_SIZE);
+        let widest = shown
+            .iter()
+            .map(|r| style::text_width(&format!("{}{}", r.unit, parameter(r)), &label_style))
+            .max()
+            .unwrap_or(0);
+        let label_w = (widest + 40).clamp(200, (w as f64 * 0.45) as i32) as u32;
+        let labels: Vec<String> = shown
+            .iter()
+            .map(|r| row_label(r, &label_style, label_w as i32 - 30))
+            .collect();
+        let (label_col, plot_col) = main.split_horizontally(label_w);
+
+        draw_key(
+            &key.margin(4, 0, 40, 0),
+            step,
+            base_median,
+            input.currency(),
+        )?;
+
+        let changes: Vec<(f64, f64)> = shown
+            .iter()
+            .map(|r| (r.median_low - r.median_base, r.median_high - r.median_base))
+            .collect();
+        let m = changes
+            .iter()
+            .flat_map(|&(a, b)| [a.abs(), b.abs()])
+            .filter(|x| x.is_finite())
+            .fold(0.0f64, f64::max);
+        let m = if m > 0.0 { m } else { 1.0 };
+        // Every change figure with the decimals the largest needs.
+        let d = if m >= 100.0 {
+            0
+        } else if m >= 10.0 {
+            1
+        } else {
+            2
+        };
+        let fig = |x: f64| {
+            let s = style::number(x, d);
+            if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                format!("+{s}")
+            } else {
+                s
+            }
+        };
+        let (x_lo, x_hi) = (-1.3 * m, 1.3 * m);
+        let mut chart = style::plot(&plot_col, (x_lo, x_hi), (-0.6, n as f64 - 0.4), 10, 95)?;
+        let ticks = style::ticks(x_lo, x_hi, 9);
+        let x_fmt = move |v: &f64| {
+            let s = ticks(v);
+            if *v > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                format!("+{s}")
+            } else {
+                s
+            }
+        };
+        let x_desc = format!(
+            "Change in median value at year {years} from the base run ({}, present value)",
+            input.currency()
+        );
+        let x_desc = style::fit(
+            &x_desc,
+            &style::font(style::AXIS_DESC_SIZE),
+            plot_col.dim_in_pixel().0 as i32 - 40,
+        );
+        let no_labels = |_: &f64| String::new();
+        style::mesh(
+            &mut chart,
+            &Axes {
+                x_desc: &x_desc,
+                y_desc: "",
+                x_fmt: &x_fmt,
+                y_fmt: &no_labels,
+                x_labels: 9,
+                y_labels: 0,
+            },
+        )?;
+        // Light bands on alternate rows guide the eye from label to bar.
+        for i in (0..n).step_by(2) {
+            let y = (n - 1 - i) as f64;
+            chart.plotting_area().draw(&Rectangle::new(
+                [(x_lo, y - 0.5), (x_hi, y + 0.5)],
+                style::SHADE.filled(),
+            ))?;
+        }
+        let pb = plot_col.get_base_pixel();
+        let lb = label_col.get_base_pixel();
+        // Bars at most 44 pixels thick, however few the rows.
+        let row_px = {
+            let (_, a) = chart.backend_coord(&(0.0, 0.0));
+            let (_, b) = chart.backend_coord(&(0.0, 1.0));
+            (a - b).abs().max(1) as f64
+        };
+        let half = (22.0 / row_px).min(0.34);
+        for (i, &(lo, hi)) in changes.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            // Row label, right-aligned against the plot.
+            let (_, py) = chart.backend_coord(&(0.0, y));
+            style::label(
+                &label_col,
+                &labels[i],
+                (label_w as i32 - 16, py - lb.1 - 7),
+                &label_style,
+                HPos::Right,
+            )?;
+            let bar = |x: f64, half: f64, c: RGBColor| -> DrawResult {
+                if x.is_finite() && x != 0.0 {
+                    chart.plotting_area().draw(&Rectangle::new(
+                        [(0.0, y - half), (x, y + half)],
+                        c.filled(),
+                    ))?;
+                }
+                Ok(())
+            };
+            let same_side = lo * hi > 0.0;
+            if same_side {
+                // Both moves go the same way: the longer bar behind, the
+                // shorter one narrower in front, so that both show.
+                let (outer, inner, oc, ic) = if lo.abs() >= hi.abs() {
+                    (lo, hi, LOW, HIGH)
+                } else {
+                    (hi, lo, HIGH, LOW)
+                };
+                bar(outer, half, oc)?;
+                bar(inner, half * 0.5, ic)?;
+                // Both figures at the outer end, the outer one first.
+                let (x, yp) = chart.backend_coord(&(outer, y));
+                let (x, yp) = (x - pb.0, yp - pb.1 - 7);
+                let a = fig(outer);
+                let b = fig(inner);
+                let sa = style::bold(style::NOTE_SIZE).color(&oc);
+                let sb = style::bold(style::NOTE_SIZE).color(&ic);
+                if outer > 0.0 {
+                    style::label(&plot_col, &a, (x + 8, yp), &sa, HPos::Left)?;
+                    let xa = x + 8 + style::text_width(&a, &sa) + 10;
+                    style::label(&plot_col, &b, (xa, yp), &sb, HPos::Left)?;
+                } else {
+                    style::label(&plot_col, &a, (x - 8, yp), &sa, HPos::Right)?;
+                    let xa = x - 8 - style::text_width(&a, &sa) - 10;
+                    style::label(&plot_col, &b, (xa, yp), &sb, HPos::Right)?;
+                }
+            } else {
+                bar(lo, half, LOW)?;
+                bar(hi, half, HIGH)?;
+                if lo == 0.0 && hi == 0.0 {
+                    let (x, yp) = chart.backend_coord(&(0.0, y));
+                    style::label(
+                        &plot_col,
+                        "no change",
+                        (x - pb.0 + 10, yp - pb.1 - 7),
+                        &style::font(style::NOTE_SIZE).color(&style::MUTED),
+                        HPos::Left,
+                    )?;
+                }
+                for (x, c) in [(lo, LOW), (hi, HIGH)] {
+                    if !x.is_finite() || x == 0.0 {
+                        continue;
+                    }
+                    let (px, yp) = chart.backend_coord(&(x, y));
+                    let (px, yp) = (px - pb.0, yp - pb.1 - 7);
+                    let (px, pos) = if x > 0.0 {
+                        (px + 8, HPos::Left)
+                    } else {
+                        (px - 8, HPos::Right)
+                    };
+                    let fs = style::bold(style::NOTE_SIZE).color(&c);
+                    style::label(&plot_col, &fig(x), (px, yp), &fs, pos)?;
+                }
+            }
+        }
+        // The zero line: the base run's median.
+        let y_range = chart.y_range();
+        chart.draw_series(LineSeries::new(
+            vec![(0.0, y_range.start), (0.0, y_range.end)],
+            style::INK.stroke_width(2),
+        ))?;
+
+        let more = all.len().saturating_sub(n);
+        let text = if more > 0 {
+            format!(
+                "The {n} largest swings of {} (unit, parameter) pairs; {more} more are in sensitivity.csv.",
+                all.len()
+            )
+        } else {
+            format!("All {n} (unit, parameter) pairs, largest swing first; the figures are in sensitivity.csv.")
+        };
+        let ns = style::font(style::NOTE_SIZE).color(&style::MUTED);
+        style::label(&note, &text, (40, 6), &ns, HPos::Left)?;
+        Ok(())
+    }
+}
+
+/// "0.9" for a step of 0.1 down (`sign` -1), "1.1" up.
+fn factor(step: f64, sign: f64) -> String {
+    let f = 1.0 + sign * step;
+    let d = style::exact_decimals(&[f], 4);
+    style::number(f, d)
+}
+
+/// The key: which colour is the low and the high value, and what 0 is.
+fn draw_key(area: &Area, step: f64, base: f64, currency: &str) -> DrawResult {
+    let s = style::font(style::LEGEND_SIZE);
+    let mut x = 0;
+    let y = 6;
+    let mid = y + 9;
+    let items = [
+        (Some(LOW), format!("parameter × {}", factor(step, -1.0))),
+        (Some(HIGH), format!("parameter × {}", factor(step, 1.0))),
+        (
+            None,
+            format!("0 = the median in the base run: {} {currency}", money(base)),
+        ),
+    ];
+    for (c, text) in items {
+        match c {
+            Some(c) => area.draw(&Rectangle::new(
+                [(x, mid - 11), (x + 36, mid + 11)],
+                c.filled(),
+            ))?,
+            None => area.draw(&PathElement::new(
+                vec![(x + 18, mid - 14), (x + 18, mid + 14)],
+                style::INK.stroke_width(2),
+            ))?,
+        }
+        let text = style::fit(&text, &s, 700);
+        style::label(area, &text, (x + 46, y), &s, HPos::Left)?;
+        x += 46 + style::text_width(&text, &s) + 44;
+    }
+    Ok(())
+}

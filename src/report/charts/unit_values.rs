@@ -1,0 +1,242 @@
+//! `unit_values.png`: every unit's value at the last horizon under each
+//! policy, as horizontal box plots sorted by the baseline's median, so that
+//! a strategist sees which units carry the portfolio and which policy moves
+//! which unit.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
+
+use super::style::{self, colour, Axes, Entry, Swatch};
+use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
+use crate::model::trial::Metric;
+use crate::report::table::money;
+
+pub struct UnitValues;
+
+/// Rows drawn at most (the largest units); the rest are counted in a note.
+const MAX_ROWS: usize = 60;
+const LABEL_W: u32 = 400;
+/// Thickest box, in pixels either side of its centre.
+const MAX_HALF_PX: f64 = 16.0;
+/// Largest font size of the median figures, and their column's width.
+const MEDIAN_SIZE: f64 = 17.0;
+/// Width of one median figure when a unit's medians share a line.
+const CELL_W: u32 = 80;
+
+/// How the median figures are shown.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Medians {
+    /// Beside each box, at this font size.
+    PerBox(f64),
+    /// One line per unit, one coloured figure per policy.
+    PerRow,
+    None,
+}
+
+fn row_height(policies: usize) -> u32 {
+    (12 * policies as u32 + 16).clamp(38, 150)
+}
+
+/// Units in display order (largest baseline median first), at most MAX_ROWS.
+fn order(input: &Input) -> Vec<usize> {
+    let h = input.last();
+    let b = input.baseline();
+    let mut units: Vec<(usize, f64)> = (0..input.scenario.units.len())
+        .map(|u| (u, input.stats(b, h, Metric::UnitValue(u)).quantiles[2]))
+        .collect();
+    units.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    units.into_iter().map(|(u, _)| u).collect()
+}
+
+fn entries(input: &Input) -> Vec<Entry> {
+    (0..input.scenario.policies.len())
+        .map(|p| Entry {
+            colour: colour(input, p),
+            name: if p == input.baseline() {
+                format!("{} (baseline)", input.policy(p))
+            } else {
+                input.policy(p).to_string()
+            },
+            details: vec![],
+            strong: 0,
+            swatch: Swatch::Box,
+        })
+        .collect()
+}
+
+impl Chart for UnitValues {
+    fn file(&self) -> &'static str {
+        "unit_values.png"
+    }
+
+    fn title(&self, input: &Input) -> String {
+        format!(
+            "Value of each unit at year {}, by policy (largest first)",
+            input.years(input.last())
+        )
+    }
+
+    fn how_to_read(&self, input: &Input) -> String {
+        format!(
+            "Units are sorted by their median value under {}; each box spans the middle half of trials (thick line: median, whiskers: P5 to P95), so long boxes far to the right are the units that carry the portfolio, and boxes that shift between policies show where a policy creates or gives up value.",
+            input.policy(input.baseline())
+        )
+    }
+
+    fn size(&self, input: &Input) -> (u32, u32) {
+        let rows = input.scenario.units.len().min(MAX_ROWS) as u32;
+        let key = style::strip_height(&entries(input), WIDTH as i32 - 80) as u32;
+        let body = rows * row_height(input.scenario.policies.len());
+        (WIDTH, HEIGHT.max(120 + key + 30 + body + 150))
+    }
+
+    fn draw(&self, input: &Input, root: &Area) -> DrawResult {
+        let h = input.last();
+        let n_p = input.scenario.policies.len();
+        let all = order(input);
+        let shown = &all[..all.len().min(MAX_ROWS)];
+        let extra = if all.len() > shown.len() {
+            format!("the {} largest of {} units", shown.len(), all.len())
+        } else {
+            String::new()
+        };
+        let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
+        let entries = entries(input);
+        let (w, _) = body.dim_in_pixel();
+        let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
+        let (key, plot_area) = body.split_vertically(key_h + 20);
+        style::strip(&key.margin(4, 0, 40, 40), &entries)?;
+
+        let q: Vec<Vec<[f64; 5]>> = shown
+            .iter()
+            .map(|&u| {
+                (0..n_p)
+                    .map(|p| input.stats(p, h, Metric::UnitValue(u)).quantiles)
+                    .collect()
+            })
+            .collect();
+        let lo = q.iter().flatten().map(|x| x[0]).fold(0.0f64, f64::min);
+        let hi = q.iter().flatten().map(|x| x[4]).fold(0.0f64, f64::max);
+        let (lo, hi) = style::pad(lo, hi, 0.03);
+        let rows = shown.len() as f64;
+        // Median figures: beside each box when its slot holds a line of
+        // text, else one line per unit for a few policies, else none.
+        let (pw, ph) = plot_area.dim_in_pixel();
+        let row_px = (ph as f64 - 130.0) / rows;
+        let slot_px = 0.8 * row_px / n_p as f64;
+        let medians = if slot_px >= 16.0 {
+            Medians::PerBox((slot_px - 2.0).min(MEDIAN_SIZE))
+        } else if n_p <= 5 && row_px >= 26.0 {
+            Medians::PerRow
+        } else {
+            Medians::None
+        };
+        let right = match medians {
+            Medians::PerBox(_) => 140,
+            Medians::PerRow => 40 + CELL_W * n_p as u32,
+            Medians::None => 30,
+        };
+        let mut chart =
+            style::plot_with_right(&plot_area, (lo, hi), (0.0, rows), LABEL_W, 95, right)?;
+        let x_fmt = style::ticks(lo, hi, 10);
+        let x_desc = format!(
+            "Unit value at year {} ({}, present value)",
+            input.years(h),
+            input.currency()
+        );
+        style::mesh(
+            &mut chart,
+            &Axes {
+                x_desc: &x_desc,
+                y_desc: "",
+                x_fmt: &x_fmt,
+                y_fmt: &|_| String::new(),
+                x_labels: 10,
+                y_labels: 0,
+            },
+        )?;
+        let base = plot_area.get_base_pixel();
+        let px_per_row = {
+            let (_, a) = chart.backend_coord(&(lo, 0.0));
+            let (_, b) = chart.backend_coord(&(lo, 1.0));
+            (a - b).abs().max(1) as f64
+        };
+        // Every other row shaded, across the median figures too.
+        for r in (0..shown.len()).step_by(2) {
+            let y0 = rows - r as f64 - 1.0;
+            let (x0, py0) = chart.backend_coord(&(lo, y0));
+            let (_, py1) = chart.backend_coord(&(lo, y0 + 1.0));
+            plot_area.draw(&Rectangle::new(
+                [(x0 - base.0, py1 - base.1), (pw as i32 - 4, py0 - base.1)],
+                style::SHADE.filled(),
+            ))?;
+        }
+        if lo < 0.0 && hi > 0.0 {
+            chart.draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (0.0, rows)],
+                style::INK.stroke_width(1),
+            ))?;
+        }
+        let slot = 0.8 / n_p as f64;
+        let half = (slot * 0.38).min(MAX_HALF_PX / px_per_row);
+        // Policies stack top to bottom within a row, centred in it.
+        let used = slot * n_p as f64;
+        let ls = style::font(style::LEGEND_SIZE);
+        let rs = style::font(style::NOTE_SIZE).color(&style::MUTED);
+        let column_x = pw as i32 - 10;
+        let first_cell = pw as i32 - right as i32 + 40;
+        if medians != Medians::None {
+            let (_, y_top) = chart.backend_coord(&(hi, rows));
+            let hs = style::bold(style::NOTE_SIZE);
+            let at = (column_x, y_top - base.1 - 28);
+            let head = if medians == Medians::PerRow {
+                "median by policy"
+            } else {
+                "median"
+            };
+            style::label(&plot_area, head, at, &hs, HPos::Right)?;
+        }
+        for (r, (&u, qs)) in shown.iter().zip(&q).enumerate() {
+            let top = rows - r as f64 - 0.5 + used / 2.0;
+            for (p, q) in qs.iter().enumerate() {
+                let y = top - slot * (p as f64 + 0.5);
+                let c = colour(input, p);
+                style::box_h(&mut chart, y, half, *q, c)?;
+                let (_, yc) = chart.backend_coord(&(hi, y));
+                let (_, y_row) = chart.backend_coord(&(hi, rows - r as f64 - 0.5));
+                let (at, size) = match medians {
+                    Medians::PerBox(size) => ((column_x, yc - base.1), size),
+                    Medians::PerRow => {
+                        let x = first_cell + CELL_W as i32 * (p as i32 + 1) - 10;
+                        ((x, y_row - base.1), MEDIAN_SIZE)
+                    }
+                    Medians::None => continue,
+                };
+                let ms = style::font(size).color(&c);
+                let at = (at.0, at.1 - (0.36 * size) as i32);
+                style::label(&plot_area, &money(q[2]), at, &ms, HPos::Right)?;
+            }
+            let unit = &input.scenario.units[u];
+            let (x, y) = chart.backend_coord(&(lo, rows - r as f64 - 0.5));
+            let (x, y) = (x - base.0 - 14, y - base.1);
+            let role = unit.role.as_str().replace('_', "-");
+            let role_w = style::text_width(&role, &rs);
+            let name = style::fit(&unit.name, &ls, LABEL_W as i32 - role_w - 40);
+            style::label(
+                &plot_area,
+                &role,
+                (x, y - (0.36 * style::NOTE_SIZE) as i32),
+                &rs,
+                HPos::Right,
+            )?;
+            style::label(
+                &plot_area,
+                &name,
+                (x - role_w - 10, y - (0.36 * style::LEGEND_SIZE) as i32),
+                &ls,
+                HPos::Right,
+            )?;
+        }
+        Ok(())
+    }
+}

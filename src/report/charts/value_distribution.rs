@@ -1,0 +1,279 @@
+//! `value_distribution.png`: how portfolio value at the last horizon is
+//! spread under each policy, as overlaid histograms with P5/P50/P95 marked.
+//! The overlay itself is shared with the delta chart.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
+
+use super::style::{self, colour, Axes, Entry, Swatch};
+use super::{Area, Chart, DrawResult, Input};
+use crate::model::trial::Metric;
+use crate::report::table::money;
+use crate::stats::{MetricAcc, Stats};
+
+pub struct ValueDistribution;
+
+/// One policy's distribution to overlay.
+pub(super) struct Series<'a> {
+    pub policy: usize,
+    pub metric: &'a MetricAcc,
+    pub stats: Stats,
+}
+
+/// Width of the legend column at the right of single-plot charts.
+pub(super) const LEGEND_W: u32 = 440;
+
+impl Chart for ValueDistribution {
+    fn file(&self) -> &'static str {
+        "value_distribution.png"
+    }
+
+    fn title(&self, input: &Input) -> String {
+        format!(
+            "Portfolio value at year {}: spread of outcomes by policy",
+            input.years(input.last())
+        )
+    }
+
+    fn how_to_read(&self, _input: &Input) -> String {
+        "Each curve shows the share of trials that end near each value under one policy (a histogram drawn as a line); the solid vertical line marks its median (P50) and the dashed lines its P5 and P95, so a curve further right is worth more and a wider one is riskier.".into()
+    }
+
+    fn draw(&self, input: &Input, root: &Area) -> DrawResult {
+        let h = input.last();
+        let body = style::header(
+            root,
+            &self.title(input),
+            &style::subtitle(input, "the 1% most extreme trials are off the frame"),
+        )?;
+        let series: Vec<Series> = (0..input.scenario.policies.len())
+            .map(|p| Series {
+                policy: p,
+                metric: input.metric(p, h, Metric::Value),
+                stats: input.stats(p, h, Metric::Value),
+            })
+            .collect();
+        let entries: Vec<Entry> = series
+            .iter()
+            .map(|s| {
+                let [p5, _, p50, _, p95] = s.stats.quantiles;
+                let base = if s.policy == input.baseline() {
+                    " (baseline)"
+                } else {
+                    ""
+                };
+                Entry {
+                    colour: colour(input, s.policy),
+                    name: format!("{}{base}", input.policy(s.policy)),
+                    details: vec![if s.metric.min() == s.metric.max() {
+                        format!("the same in every trial: {}", money(p50))
+                    } else {
+                        format!("P5 {} · P50 {} · P95 {}", money(p5), money(p50), money(p95))
+                    }],
+                    strong: 0,
+                    swatch: Swatch::Line,
+                }
+            })
+            .collect();
+        let x_desc = format!(
+            "Portfolio value at year {} ({}, present value)",
+            input.years(h),
+            input.currency()
+        );
+        let notes = vec![
+            if series.len() <= 8 {
+                "Solid line: median (P50). Dashed lines: P5 and P95."
+            } else {
+                "Solid line: median (P50)."
+            }
+            .to_string(),
+            format!("Figures in {}.", input.currency()),
+        ];
+        overlay(
+            &body, input, &series, &x_desc, None, "Policy", &notes, &entries,
+        )
+    }
+}
+
+/// Overlaid step histograms of several policies over a common range
+/// [min P0.5, max P99.5], with each policy's P5/P50/P95 marked, plus a
+/// legend column. With `zero`, a vertical reference line at 0 carries that
+/// label (and 0 is brought into the frame when that does not squash the
+/// distributions).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn overlay(
+    body: &Area,
+    input: &Input,
+    series: &[Series],
+    x_desc: &str,
+    zero: Option<&str>,
+    heading: &str,
+    notes: &[String],
+    entries: &[Entry],
+) -> DrawResult {
+    let (w, _) = body.dim_in_pixel();
+    let (plot_area, legend_area) = body.split_horizontally(w - LEGEND_W);
+    let legend_area = legend_area.margin(24, 20, 10, 20);
+    let metrics: Vec<&MetricAcc> = series.iter().map(|s| s.metric).collect();
+    let (q_lo, q_hi) = style::quantile_range(&metrics, 0.005, 0.995);
+    let (mut lo, mut hi) = style::pad(q_lo, q_hi, 0.04);
+    let mut notes = notes.to_vec();
+    if zero.is_some() {
+        let span = hi - lo;
+        if lo > 0.0 && lo <= span {
+            lo = -0.04 * (hi + 0.0);
+        } else if hi < 0.0 && -hi <= span {
+            hi = 0.04 * -lo;
+        } else if lo > 0.0 {
+            notes.push("0 (no difference) is far to the left, off the frame.".into());
+        } else if hi < 0.0 {
+            notes.push("0 (no difference) is far to the right, off the frame.".into());
+        }
+    }
+    let bins = style::bin_count(lo, hi, input.acc.trials);
+    let width = (hi - lo) / bins as f64;
+    let hists: Vec<Vec<f64>> = series
+        .iter()
+        .map(|s| {
+            style::histogram(s.metric, lo, hi, bins)
+                .into_iter()
+                .map(|x| 100.0 * x)
+                .collect()
+        })
+        .collect();
+    // A policy with the same value in every trial (e.g. one identical to
+    // the baseline) is a single spike: drawn as a full-height line, and left
+    // out of the vertical scale so that it does not flatten the others.
+    let point: Vec<bool> = series
+        .iter()
+        .map(|s| s.metric.min() == s.metric.max())
+        .collect();
+    let top = hists
+        .iter()
+        .zip(&point)
+        .filter(|(_, &p)| !p)
+        .flat_map(|(h, _)| h.iter().copied())
+        .fold(0.0f64, f64::max);
+    let top = if top > 0.0 { top * 1.12 } else { 1.0 };
+
+    let mut chart = style::plot(&plot_area, (lo, hi), (0.0, top), 130, 95)?;
+    let x_fmt = style::ticks(lo, hi, 10);
+    let y_ticks = style::ticks(0.0, top, 8);
+    let y_fmt = move |v: &f64| format!("{}%", y_ticks(v));
+    let y_desc = format!(
+        "Share of trials per bin (bin = {} {})",
+        style::number(width, style::decimals_for(width / 10.0).min(3)),
+        input.currency()
+    );
+    style::mesh(
+        &mut chart,
+        &Axes {
+            x_desc,
+            y_desc: &y_desc,
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            x_labels: 10,
+            y_labels: 8,
+        },
+    )?;
+
+    // Frequency polygons: each bin's share at the bin's centre.
+    let curve = |h: &[f64]| -> Vec<(f64, f64)> {
+        let mut pts = Vec::with_capacity(h.len() + 2);
+        pts.push((lo, h[0]));
+        pts.extend(
+            h.iter()
+                .enumerate()
+                .map(|(i, &y)| (lo + (i as f64 + 0.5) * width, y)),
+        );
+        pts.push((hi, h[h.len() - 1]));
+        pts
+    };
+    let height_at = |h: &[f64], x: f64| -> f64 {
+        let pts = curve(h);
+        let k = pts.partition_point(|p| p.0 <= x).clamp(1, pts.len() - 1);
+        let ((x0, y0), (x1, y1)) = (pts[k - 1], pts[k]);
+        if x1 > x0 {
+            y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        } else {
+            y1
+        }
+    };
+    let fill_alpha = if series.len() <= 3 {
+        0.16
+    } else if series.len() <= 8 {
+        0.07
+    } else {
+        0.0
+    };
+    if fill_alpha > 0.0 {
+        for ((s, h), _) in series.iter().zip(&hists).zip(&point).filter(|(_, &p)| !p) {
+            let c = colour(input, s.policy);
+            let mut poly = curve(h);
+            poly.push((hi, 0.0));
+            poly.push((lo, 0.0));
+            chart
+                .plotting_area()
+                .draw(&Polygon::new(poly, c.mix(fill_alpha).filled()))?;
+        }
+    }
+    let stroke = if series.len() <= 8 { 3 } else { 2 };
+    for ((s, h), &p) in series.iter().zip(&hists).zip(&point) {
+        let c = colour(input, s.policy);
+        if p {
+            let v = s.metric.min();
+            if v >= lo && v <= hi {
+                chart.draw_series(LineSeries::new(
+                    vec![(v, 0.0), (v, top)],
+                    c.stroke_width(stroke + 2),
+                ))?;
+            }
+        } else {
+            chart.draw_series(LineSeries::new(curve(h), c.stroke_width(stroke)))?;
+        }
+    }
+    // P5 / P50 / P95 markers, as high as the policy's curve there (P5 and
+    // P95 only while they stay legible).
+    let tails = series.len() <= 8;
+    for ((s, h), _) in series.iter().zip(&hists).zip(&point).filter(|(_, &p)| !p) {
+        let c = colour(input, s.policy);
+        let [p5, _, p50, _, p95] = s.stats.quantiles;
+        for (q, solid) in [(p5, false), (p50, true), (p95, false)] {
+            if !(q >= lo && q <= hi) || !(solid || tails) {
+                continue;
+            }
+            let y = height_at(h, q);
+            if solid {
+                chart.draw_series(LineSeries::new(vec![(q, 0.0), (q, y)], c.stroke_width(4)))?;
+            } else {
+                chart.draw_series(DashedLineSeries::new(
+                    vec![(q, 0.0), (q, y)],
+                    10,
+                    7,
+                    c.stroke_width(2),
+                ))?;
+            }
+        }
+    }
+    if let Some(text) = zero {
+        if lo <= 0.0 && hi >= 0.0 {
+            chart.draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (0.0, top)],
+                style::INK.stroke_width(2),
+            ))?;
+            let (x, y) = chart.backend_coord(&(0.0, top));
+            let base = plot_area.get_base_pixel();
+            let (x, y) = (x - base.0, y - base.1 + 8);
+            let s = style::bold(style::NOTE_SIZE);
+            style::label(
+                &plot_area,
+                &format!("◀ {text}"),
+                (x - 10, y),
+                &s,
+                HPos::Right,
+            )?;
+            style::label(&plot_area, "policy better ▶", (x + 10, y), &s, HPos::Left)?;
+        }
+    }
+    style::legend(&legend_area, heading, &notes, entries)
+}

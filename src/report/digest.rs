@@ -1,0 +1,149 @@
+//! `simulate check`: a one-screen digest of what a scenario contains.
+
+use std::fmt::Write;
+
+use super::table::money;
+use crate::model::{Role, Scenario};
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The digest text.
+pub fn render(s: &Scenario) -> String {
+    let mut out = String::new();
+    let steps = match s.steps_per_year {
+        1 => "yearly steps".to_string(),
+        4 => "quarterly steps".to_string(),
+        12 => "monthly steps".to_string(),
+        n => format!("{n} steps a year"),
+    };
+    let horizons: Vec<String> = s.horizons.iter().map(|h| h.to_string()).collect();
+    let _ = writeln!(out, "{}", s.name);
+    let _ = writeln!(
+        out,
+        "  {} trials, seed {}, {steps}, horizons {} years, discount rate {}, money in {}",
+        money(s.trials as f64),
+        s.seed,
+        horizons.join(", "),
+        pct(s.discount_rate),
+        s.currency
+    );
+    if s.factors.is_empty() {
+        let _ = writeln!(out, "  no common factors");
+    } else {
+        let _ = writeln!(
+            out,
+            "  {} factors: {}",
+            s.factors.len(),
+            s.factors.join(", ")
+        );
+    }
+    let total: f64 = s.units.iter().map(|u| u.revenue).sum();
+    let _ = writeln!(
+        out,
+        "\n{} units, revenue {} at t = 0:",
+        s.units.len(),
+        money(total)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<28} {:<10} {:>9} {:>7} {:>6} {:>7} {:>6} extras",
+        "unit", "role", "revenue", "growth", "vol", "margin", "EV/rev"
+    );
+    let shown = 24;
+    for u in s.units.iter().take(shown) {
+        let mut extras = Vec::new();
+        if u.max_uplift > 0.0 {
+            extras.push(format!("uplift ≤{}", pct(u.max_uplift)));
+        }
+        if let Some(j) = u.jumps {
+            extras.push(format!("jumps {}/yr", j.rate));
+        }
+        if u.target_margin != u.margin && u.margin_speed > 0.0 {
+            extras.push(format!("margin → {}", pct(u.target_margin)));
+        }
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<10} {:>9} {:>7} {:>6} {:>7} {:>5.1}x {}",
+            truncate(&u.name, 28),
+            u.role.as_str(),
+            money(u.revenue),
+            pct(u.growth),
+            pct(u.volatility),
+            pct(u.margin),
+            u.multiple_median,
+            extras.join(", ")
+        );
+    }
+    if s.units.len() > shown {
+        let _ = writeln!(out, "  … and {} more", s.units.len() - shown);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} policies (baseline: {}):",
+        s.policies.len(),
+        s.policies[s.baseline].name
+    );
+    for p in &s.policies {
+        let mut parts = vec![
+            format!("reinvest {}", pct(p.reinvest_share)),
+            format!("recycle {}", pct(p.recycle_share)),
+        ];
+        let mut roles: Vec<String> = Vec::new();
+        let mut overrides: Vec<String> = Vec::new();
+        for (u, t) in s.units.iter().zip(&p.terms) {
+            let term = match t.role {
+                Role::Core => format!("core {}", pct(t.intensity)),
+                Role::NonCore => match t.exit {
+                    Some(e) => format!(
+                        "non_core {} sold in {}-{} y at -{}",
+                        pct(t.intensity),
+                        e.after,
+                        e.after + e.window,
+                        pct(e.discount)
+                    ),
+                    None => format!("non_core {} kept", pct(t.intensity)),
+                },
+                Role::Innovation => format!(
+                    "innovation {}/yr for {} y{}",
+                    t.budget,
+                    t.years,
+                    t.gate
+                        .map(|g| format!(", gate {}x at {} y", g.min_revenue_multiple, g.year))
+                        .unwrap_or_default()
+                ),
+            };
+            if t.role != u.role {
+                overrides.push(format!("{} as {}", u.name, t.role.as_str()));
+            }
+            if !roles.contains(&term) {
+                roles.push(term);
+            }
+        }
+        if roles.len() > 4 {
+            let n = roles.len() - 3;
+            roles.truncate(3);
+            roles.push(format!("+{n} per-unit terms"));
+        }
+        parts.extend(roles);
+        let _ = writeln!(out, "  {:<14} {}", truncate(&p.name, 14), parts.join("; "));
+        if !overrides.is_empty() {
+            let _ = writeln!(out, "  {:<14} role overrides: {}", "", overrides.join(", "));
+        }
+        if !p.description.is_empty() {
+            let _ = writeln!(out, "  {:<14} {}", "", truncate(&p.description, 90));
+        }
+    }
+    out
+}

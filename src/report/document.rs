@@ -1,0 +1,398 @@
+//! `report.md` and `report.html`: the headline table and every chart with a
+//! sentence on how to read it, for people who will not open summary.json.
+//!
+//! The document is built once as a list of blocks and rendered twice, so the
+//! two files always say the same thing. The HTML is self-contained (inline
+//! style, no scripts) and references the PNGs beside it.
+
+use std::fmt::Write;
+
+use super::charts::{Figure, Input};
+use super::table::money;
+use crate::model::trial::Metric;
+use crate::study::Studies;
+
+/// One block of the report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    Heading(u8, String),
+    Para(String),
+    List(Vec<String>),
+    Table {
+        header: Vec<String>,
+        /// Columns from this index on are right-aligned (numbers).
+        numeric_from: usize,
+        rows: Vec<Vec<String>>,
+    },
+    Image {
+        file: String,
+        alt: String,
+    },
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    pub title: String,
+    pub blocks: Vec<Block>,
+}
+
+impl Document {
+    /// The report of a run; `figures` are the charts drawn (empty when
+    /// charts were skipped).
+    pub fn new(input: &Input, figures: &[Figure]) -> Document {
+        let sc = input.scenario;
+        let s = input.summary;
+        let base = input.policy(input.baseline()).to_string();
+        let years: Vec<String> = sc.horizons.iter().map(|h| h.to_string()).collect();
+        let mut blocks = vec![Block::Para(format!(
+            "{} trials, seed {}; money in {}, present values discounted at {}% a year; horizons: year {}; baseline policy: {}.",
+            style_int(s.trials),
+            s.seed,
+            s.currency,
+            trim_num(100.0 * sc.discount_rate),
+            years.join(", "),
+            base
+        ))];
+        blocks.push(Block::Heading(2, "Policies".into()));
+        blocks.push(Block::List(
+            sc.policies
+                .iter()
+                .map(|p| {
+                    if p.description.is_empty() {
+                        p.name.clone()
+                    } else {
+                        format!("{}: {}", p.name, p.description)
+                    }
+                })
+                .collect(),
+        ));
+        blocks.push(Block::Heading(2, "Headline".into()));
+        blocks.push(headline(input));
+        blocks.push(Block::Para(format!(
+            "Value: present value at the horizon of distributions to the group plus the war chest and the held units' value, in {}. P5/P50/P95: 5th, 50th and 95th percentiles over trials. Δ: mean same-trial difference from {base}; P(beat): share of trials in which the policy's value exceeds {base}'s.",
+            s.currency
+        )));
+        if let Some(st) = input.studies {
+            blocks.extend(studies(input, st));
+        }
+        blocks.push(Block::Heading(2, "Charts".into()));
+        if figures.is_empty() {
+            blocks.push(Block::Para(
+                "Charts were not drawn for this run (--no-charts); run again without that flag to get them.".into(),
+            ));
+        }
+        for f in figures {
+            blocks.push(Block::Heading(3, f.title.clone()));
+            blocks.push(Block::Image {
+                file: f.file.clone(),
+                alt: f.title.clone(),
+            });
+            blocks.push(Block::Para(f.how_to_read.clone()));
+        }
+        Document {
+            title: s.scenario.clone(),
+            blocks,
+        }
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = format!("# {}\n\n", md_text(&self.title));
+        for b in &self.blocks {
+            match b {
+                Block::Heading(level, t) => {
+                    let _ = writeln!(out, "{} {}\n", "#".repeat(*level as usize), md_text(t));
+                }
+                Block::Para(t) => {
+                    let _ = writeln!(out, "{}\n", md_text(t));
+                }
+                Block::List(items) => {
+                    for i in items {
+                        let _ = writeln!(out, "- {}", md_text(i));
+                    }
+                    out.push('\n');
+                }
+                Block::Table {
+                    header,
+                    numeric_from,
+                    rows,
+                } => {
+                    let cells = |r: &[String]| {
+                        let v: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
+                        format!("| {} |\n", v.join(" | "))
+                    };
+                    out.push_str(&cells(header));
+                    let rule: Vec<&str> = (0..header.len())
+                        .map(|i| if i >= *numeric_from { "---:" } else { "---" })
+                        .collect();
+                    let _ = writeln!(out, "| {} |", rule.join(" | "));
+                    for r in rows {
+                        out.push_str(&cells(r));
+                    }
+                    out.push('\n');
+                }
+                Block::Image { file, alt } => {
+                    let alt = alt.replace(['[', ']'], "");
+                    let _ = writeln!(out, "![{alt}]({file})\n");
+                }
+            }
+        }
+        out
+    }
+
+    pub fn html(&self) -> String {
+        let mut out =
+            String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        let _ = writeln!(out, "<title>{}</title>", esc(&self.title));
+        out.push_str(
+            "<style>\n\
+             body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#222;max-width:1200px;margin:2em auto;padding:0 1em;line-height:1.45}\n\
+             table{border-collapse:collapse;font-size:0.9em;margin:1em 0}\n\
+             th,td{border-bottom:1px solid #ddd;padding:0.3em 0.7em;text-align:left}\n\
+             th{background:#f4f4f4}\n\
+             td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\n\
+             img{max-width:100%;height:auto;border:1px solid #ddd}\n\
+             h3{margin-top:2em}\n\
+             </style>\n</head>\n<body>\n",
+        );
+        let _ = writeln!(out, "<h1>{}</h1>", esc(&self.title));
+        for b in &self.blocks {
+            match b {
+                Block::Heading(level, t) => {
+                    let _ = writeln!(out, "<h{level}>{}</h{level}>", esc(t));
+                }
+                Block::Para(t) => {
+                    let _ = writeln!(out, "<p>{}</p>", esc(t));
+                }
+                Block::List(items) => {
+                    out.push_str("<ul>\n");
+                    for i in items {
+                        let _ = writeln!(out, "<li>{}</li>", esc(i));
+                    }
+                    out.push_str("</ul>\n");
+                }
+                Block::Table {
+                    header,
+                    numeric_from,
+                    rows,
+                } => {
+                    let class = |i: usize| {
+                        if i >= *numeric_from {
+                            " class=\"n\""
+                        } else {
+                            ""
+                        }
+                    };
+                    out.push_str("<table>\n<thead><tr>");
+                    for (i, h) in header.iter().enumerate() {
+                        let _ = write!(out, "<th{}>{}</th>", class(i), esc(h));
+                    }
+                    out.push_str("</tr></thead>\n<tbody>\n");
+                    for r in rows {
+                        out.push_str("<tr>");
+                        for (i, c) in r.iter().enumerate() {
+                            let _ = write!(out, "<td{}>{}</td>", class(i), esc(c));
+                        }
+                        out.push_str("</tr>\n");
+                    }
+                    out.push_str("</tbody>\n</table>\n");
+                }
+                Block::Image { file, alt } => {
+                    let _ = writeln!(
+                        out,
+                        "<p><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\"></a></p>",
+                        esc(file),
+                        esc(alt)
+                    );
+                }
+            }
+        }
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+}
+
+/// What the sweep and sensitivity studies ran and where their figures are.
+fn studies(input: &Input, st: &Studies) -> Vec<Block> {
+    let mut items = Vec::new();
+    let years = input.years(input.last());
+    if st.has_sweep() {
+        let what: Vec<String> = st
+            .sweeps
+            .iter()
+            .map(|s| {
+                let f = super::charts::style::values_format(&s.values);
+                let v: Vec<String> = s.values.iter().map(&f).collect();
+                format!("{} = {}", s.path, v.join(", "))
+            })
+            .collect();
+        items.push(format!(
+            "Sweep: {} ({} runs on the same random draws as the base run); value P5/P50/P95 and the chance of beating the baseline per point, policy and horizon in sweep.csv.",
+            what.join(" × "),
+            st.points.len()
+        ));
+    }
+    if st.has_sensitivity() {
+        let policy = input.policy(input.studied());
+        let top = st
+            .sensitivity
+            .iter()
+            .filter(|r| r.policy == policy)
+            .max_by(|a, b| a.swing().total_cmp(&b.swing()));
+        let mut line = format!(
+            "Sensitivity: each unit parameter multiplied by {} and by {}, one at a time, on the same random draws; the median value at year {years} per policy in sensitivity.csv ({} rows).",
+            exact(1.0 - st.sensitivity_step),
+            exact(1.0 + st.sensitivity_step),
+            st.sensitivity.len()
+        );
+        if let Some(r) = top {
+            let _ = write!(
+                line,
+                " Largest swing for {policy}: {} {} ({} when low, {} when high).",
+                r.unit,
+                r.parameter,
+                super::charts::style::signed(r.median_low - r.median_base),
+                super::charts::style::signed(r.median_high - r.median_base)
+            );
+        }
+        items.push(line);
+    }
+    vec![Block::Heading(2, "Studies".into()), Block::List(items)]
+}
+
+/// The headline table: per policy and horizon, value, revenue and the
+/// comparison with the baseline (the figures of summary.json).
+fn headline(input: &Input) -> Block {
+    let base = input.baseline();
+    let header = [
+        "policy",
+        "year",
+        "value (mean)",
+        "± s.e.",
+        "P5",
+        "P50",
+        "P95",
+        "revenue (mean)",
+        "Δ vs baseline",
+        "P(beat)",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows = Vec::new();
+    for (p, policy) in input.scenario.policies.iter().enumerate() {
+        for (h, &years) in input.scenario.horizons.iter().enumerate() {
+            let v = input.stats(p, h, Metric::Value);
+            let r = input.stats(p, h, Metric::Revenue);
+            let (delta, prob) = if p == base {
+                ("-".to_string(), "-".to_string())
+            } else {
+                let d = input.stats(p, h, Metric::DeltaValue);
+                let pr = input
+                    .summary
+                    .prob(&policy.name, years)
+                    .map(|x| format!("{:.1}%", 100.0 * x))
+                    .unwrap_or_else(|| "-".into());
+                (super::charts::style::signed(d.mean), pr)
+            };
+            let name = if p == base {
+                format!("{} (baseline)", policy.name)
+            } else {
+                policy.name.clone()
+            };
+            rows.push(vec![
+                name,
+                years.to_string(),
+                money(v.mean),
+                money(v.stderr),
+                money(v.quantiles[0]),
+                money(v.quantiles[2]),
+                money(v.quantiles[4]),
+                money(r.mean),
+                delta,
+                prob,
+            ]);
+        }
+    }
+    Block::Table {
+        header,
+        numeric_from: 1,
+        rows,
+    }
+}
+
+fn style_int(n: u64) -> String {
+    super::charts::style::number(n as f64, 0)
+}
+
+/// `x` with the decimals it needs (at most 6).
+fn exact(x: f64) -> String {
+    super::charts::style::values_format(&[x])(&x)
+}
+
+fn trim_num(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Escapes what Markdown would otherwise read as markup in free text.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn md_cell(s: &str) -> String {
+    md_text(s).replace('|', "\\|").replace('\n', " ")
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Document {
+        Document {
+            title: "A & B <test>".into(),
+            blocks: vec![
+                Block::Table {
+                    header: vec!["policy".into(), "value".into()],
+                    numeric_from: 1,
+                    rows: vec![vec!["a|b".into(), "1,234".into()]],
+                },
+                Block::Image {
+                    file: "value_cdf.png".into(),
+                    alt: "CDF [x]".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn markdown_escapes_and_references_images() {
+        let md = doc().markdown();
+        assert!(md.starts_with("# A & B \\<test\\>\n"));
+        assert!(md.contains("| a\\|b | 1,234 |"));
+        assert!(md.contains("| --- | ---: |"));
+        assert!(md.contains("![CDF x](value_cdf.png)"));
+    }
+
+    #[test]
+    fn html_escapes_and_references_images() {
+        let html = doc().html();
+        assert!(html.contains("<h1>A &amp; B &lt;test&gt;</h1>"));
+        assert!(html.contains("<img src=\"value_cdf.png\""));
+        assert!(html.contains("<td class=\"n\">1,234</td>"));
+        assert!(!html.contains("<script"));
+    }
+}
