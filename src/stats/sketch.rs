@@ -177,6 +177,46 @@ impl Store {
         })
     }
 
+    /// Walking the buckets upwards (downwards if `down`) with `seen`
+    /// values counted before them, the first bucket where `seen + count`
+    /// passes `whole`, as (index, count), `seen` then being the values
+    /// before it; None (and `seen` past every bucket) if there is none.
+    /// Whole pages are skipped by their sums.
+    fn locate(&self, whole: u64, seen: &mut u64, down: bool) -> Option<(i64, u64)> {
+        let pages: Box<dyn Iterator<Item = (usize, &[u64; PAGE])>> = {
+            let it = self
+                .pages
+                .iter()
+                .enumerate()
+                .filter_map(|(p, page)| page.as_deref().map(|c| (p, c)));
+            if down {
+                Box::new(it.rev())
+            } else {
+                Box::new(it)
+            }
+        };
+        for (p, counts) in pages {
+            let total: u64 = counts.iter().sum();
+            if *seen + total <= whole {
+                *seen += total;
+                continue;
+            }
+            let base = (self.first + p as i64) << PAGE_BITS;
+            let mut slots: Box<dyn Iterator<Item = (usize, &u64)>> = if down {
+                Box::new(counts.iter().enumerate().rev())
+            } else {
+                Box::new(counts.iter().enumerate())
+            };
+            for (k, &c) in &mut slots {
+                if c > 0 && *seen + c > whole {
+                    return Some((base + k as i64, c));
+                }
+                *seen += c;
+            }
+        }
+        None
+    }
+
     /// The same contents in as few pages as they need.
     fn trimmed(&self) -> Store {
         let mut store = Store::default();
@@ -310,23 +350,17 @@ impl Sketch {
         let position = |seen: u64, c: u64| ((rank - seen as f64 + 0.5) / c as f64).clamp(0.0, 1.0);
         let mut seen = 0u64;
         // Negative values, most negative (largest magnitude) first.
-        for (index, c) in self.negative.iter().rev() {
-            if seen + c > whole {
-                let (lo, hi) = (bucket_lower(index), bucket_lower(index + 1));
-                return -hi + (hi - lo) * position(seen, c);
-            }
-            seen += c;
+        if let Some((index, c)) = self.negative.locate(whole, &mut seen, true) {
+            let (lo, hi) = (bucket_lower(index), bucket_lower(index + 1));
+            return -hi + (hi - lo) * position(seen, c);
         }
         seen += self.zero;
         if seen > whole {
             return 0.0;
         }
-        for (index, c) in self.positive.iter() {
-            if seen + c > whole {
-                let (lo, hi) = (bucket_lower(index), bucket_lower(index + 1));
-                return lo + (hi - lo) * position(seen, c);
-            }
-            seen += c;
+        if let Some((index, c)) = self.positive.locate(whole, &mut seen, false) {
+            let (lo, hi) = (bucket_lower(index), bucket_lower(index + 1));
+            return lo + (hi - lo) * position(seen, c);
         }
         // Unreachable when counts are consistent; return the top bucket.
         self.positive
