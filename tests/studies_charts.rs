@@ -7,24 +7,11 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{check_png, root, run};
+use common::{check_png, root};
 
 /// Runs `simulate` on a scenario of the repository into `out`.
 fn simulate(scenario: &str, out: &Path, extra: &[&str]) {
-    let scenario = root().join(scenario);
-    let mut args = vec![
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let o = run(&args);
-    assert!(
-        o.status.success(),
-        "simulate {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::simulate(&root().join(scenario), out, extra);
 }
 
 /// Both report pages list `chart` (and the HTML shows it).
