@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod model;
 pub mod output;
 pub mod report;
@@ -98,6 +99,8 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
             print!("{}", scenario::json_schema());
             Ok(())
         }
+        Some(cli::Command::Fit(args)) => fit::run(args),
+        Some(cli::Command::History(args)) => fit::synthetic::run(args),
         None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
     }
