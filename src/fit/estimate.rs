@@ -143,14 +143,20 @@ fn drift_variance_factor(n: usize, per_year: usize, m: usize) -> f64 {
         let minus = if p + per_year < n { 1.0 } else { 0.0 };
         (plus - minus) / count
     };
-    // Step s's log run-rate has weight b(p) / m; shock j moves every later
-    // log run-rate, so its weight is the sum of the weights after it.
-    let steps = n * m;
+    // Step s's log run-rate has weight b(p) / m; shock j (between steps j
+    // and j + 1) moves every later log run-rate, so its weight is the sum
+    // of the weights of steps j + 1 onwards. Walking back through period
+    // p's steps that sum grows by c = b(p) / m a step, so the period adds
+    // sum_{i=1..k} (t + i c)^2 for its k steps after step 0, in closed form.
     let mut tail = 0.0;
     let mut sum_sq = 0.0;
-    for s in (1..steps).rev() {
-        tail += b(s / m) / m as f64;
-        sum_sq += tail * tail;
+    for p in (0..n).rev() {
+        let c = b(p) / m as f64;
+        let k = if p == 0 { m - 1 } else { m } as f64;
+        sum_sq += k * tail * tail
+            + 2.0 * tail * c * k * (k + 1.0) / 2.0
+            + c * c * k * (k + 1.0) * (2.0 * k + 1.0) / 6.0;
+        tail += k * c;
     }
     sum_sq
 }
@@ -176,6 +182,12 @@ pub fn fit_unit(series: &Series, frequency: Frequency, settings: &Settings) -> U
         residuals: Vec::new(),
         warnings: Vec::new(),
     };
+    if !fit.revenue.is_finite() {
+        fit.warnings.push(
+            "the latest revenue x periods per year is past what a 64-bit float holds: no run-rate"
+                .to_string(),
+        );
+    }
     let need = min_periods(frequency);
     if n < need {
         fit.warnings.push(format!(
@@ -444,6 +456,24 @@ mod tests {
             })
             .sum();
         assert!((drift_variance_factor(n, 4, 1) - direct).abs() < 1e-12);
+        // Periods of several steps: the closed form per period equals the
+        // step-by-step sum.
+        for (n, per_year, m) in [(12, 1, 4), (20, 4, 3), (9, 4, 1), (5, 1, 12)] {
+            let count = (n - per_year) as f64;
+            let b = |p: usize| {
+                (f64::from(u8::from(p >= per_year)) - f64::from(u8::from(p + per_year < n))) / count
+            };
+            let (mut tail, mut direct) = (0.0, 0.0);
+            for s in (1..n * m).rev() {
+                tail += b(s / m) / m as f64;
+                direct += tail * tail;
+            }
+            let v = drift_variance_factor(n, per_year, m);
+            assert!(
+                (v - direct).abs() < 1e-12 * direct.max(1.0),
+                "{n} {per_year} {m}: {v} {direct}"
+            );
+        }
         // Long series: close to vol^2 / years.
         let n = 400;
         let v = drift_variance_factor(n, 4, 1) / 4.0;

@@ -30,6 +30,9 @@ use period::{Frequency, Period};
 
 /// Fewest periods all factor units must share for loadings.
 pub const MIN_COMMON_PERIODS: usize = 12;
+/// Most units the factors are fitted to (each iteration decomposes a
+/// units x units matrix).
+pub const MAX_FACTOR_UNITS: usize = 100;
 /// Longest factor name accepted.
 const MAX_FACTOR_NAME: usize = 64;
 
@@ -138,7 +141,11 @@ pub fn fit(history: &History, options: &Options) -> Result<Fit> {
             .min()
             .unwrap_or(0);
         let periods = (end - start + 1).max(0) as usize;
-        if periods < MIN_COMMON_PERIODS {
+        if p > MAX_FACTOR_UNITS {
+            warnings.push(format!(
+                "no factor loadings: {p} units are more than the {MAX_FACTOR_UNITS} fit reads factors from at once (fit them in groups)"
+            ));
+        } else if periods < MIN_COMMON_PERIODS {
             warnings.push(format!(
                 "no factor loadings: the units share {periods} {}s of growth, fewer than the {MIN_COMMON_PERIODS} needed to read how they move together",
                 history.frequency.period_name()
@@ -295,14 +302,18 @@ pub fn run(args: &crate::cli::FitArgs) -> Result<()> {
         Some(p) => {
             files::write_generated(p, render::MARKER, &toml)?;
             if !args.quiet {
+                // The report ends with the warnings.
                 files::print(&format!("{report}\nwrote {}\n", p.display()))?;
             }
         }
-        None => files::print(&toml)?,
-    }
-    if !args.quiet {
-        for w in render::all_warnings(&fit) {
-            files::warn(&w);
+        None => {
+            files::print(&toml)?;
+            // The TOML may go to a file: say the warnings where they are seen.
+            if !args.quiet {
+                for w in render::all_warnings(&fit) {
+                    files::warn(&w);
+                }
+            }
         }
     }
     Ok(())

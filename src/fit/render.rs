@@ -19,6 +19,15 @@ fn pct(x: f64) -> String {
     format!("{:.2}%", 100.0 * x)
 }
 
+/// A run-rate for the report's table.
+fn money(x: f64) -> String {
+    if x.is_finite() {
+        sig(x, 6)
+    } else {
+        "-".to_string()
+    }
+}
+
 /// `x` with `digits` significant digits, always written as a TOML float.
 pub(crate) fn sig(x: f64, digits: usize) -> String {
     let rounded: f64 = format!("{:.*e}", digits.saturating_sub(1), x)
@@ -166,7 +175,7 @@ pub fn report(fit: &Fit) -> String {
                     s,
                     "| {} | {span} | {} | {} ± {} | {} ± {} | {} ± {} | {} | {} |",
                     one_line(&u.name),
-                    sig(u.revenue, 6),
+                    money(u.revenue),
                     pct(e.growth),
                     pct(e.growth_se),
                     pct(e.log_drift),
@@ -182,7 +191,7 @@ pub fn report(fit: &Fit) -> String {
                     s,
                     "| {} | {span} | {} | - | - | - | - | - |",
                     one_line(&u.name),
-                    sig(u.revenue, 6)
+                    money(u.revenue)
                 );
             }
         }
@@ -327,7 +336,54 @@ pub fn report(fit: &Fit) -> String {
     for w in warnings {
         let _ = writeln!(s, "- {}", one_line(&w));
     }
-    s
+    wrap_prose(&s, WIDTH)
+}
+
+/// Width the report's prose is wrapped to (tables are left whole).
+const WIDTH: usize = 92;
+
+/// Wraps the Markdown's paragraphs and list items at `width` characters;
+/// headings and table rows stay on their lines.
+fn wrap_prose(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('|') || line.starts_with('#') || line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let list = line.starts_with("- ");
+        let mut first = true;
+        let mut current = String::new();
+        let mut flush = |current: &mut String, first: &mut bool| {
+            if list && !*first {
+                out.push_str("  ");
+            }
+            out.push_str(current);
+            out.push('\n');
+            current.clear();
+            *first = false;
+        };
+        for word in line.split_whitespace() {
+            let indent = if list && !first { 2 } else { 0 };
+            // A line must not start with what Markdown reads as markup.
+            let markup = word.starts_with(['-', '+', '*', '#', '|', '>']);
+            if !current.is_empty()
+                && !markup
+                && indent + current.chars().count() + 1 + word.chars().count() > width
+            {
+                flush(&mut current, &mut first);
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        if !current.is_empty() {
+            flush(&mut current, &mut first);
+        }
+    }
+    out
 }
 
 /// The report as a file of its own.
@@ -403,12 +459,16 @@ pub fn toml(fit: &Fit, report: &str) -> String {
             }
             _ => String::new(),
         };
-        let _ = writeln!(
-            s,
-            "revenue = {}   # run-rate during {}: its revenue x {per_year}{adjust}",
-            sig(u.revenue, 6),
-            u.last
-        );
+        if u.revenue.is_finite() {
+            let _ = writeln!(
+                s,
+                "revenue = {}   # run-rate during {}: its revenue x {per_year}{adjust}",
+                sig(u.revenue, 6),
+                u.last
+            );
+        } else {
+            let _ = writeln!(s, "# revenue: not a finite number; set it by hand");
+        }
         match &u.estimate {
             Some(e) => {
                 let _ = writeln!(
@@ -514,6 +574,28 @@ mod tests {
         let weird = toml_string("a \"b\"\n\\c");
         let v: toml::Value = toml::from_str(&format!("x = {weird}")).unwrap();
         assert_eq!(v["x"].as_str(), Some("a \"b\"\n\\c"));
+    }
+
+    #[test]
+    fn prose_wraps_and_tables_do_not() {
+        let long = format!(
+            "{}\n| {} |\n- {}\n",
+            "word ".repeat(40),
+            "cell ".repeat(40),
+            "item ".repeat(40)
+        );
+        let w = wrap_prose(&long, 30);
+        for line in w.lines() {
+            if !line.starts_with('|') {
+                assert!(line.chars().count() <= 30, "{line:?}");
+            }
+        }
+        assert_eq!(w.lines().filter(|l| l.starts_with('|')).count(), 1);
+        assert!(w.lines().any(|l| l.starts_with("  item")));
+        assert_eq!(
+            w.split_whitespace().count(),
+            long.split_whitespace().count()
+        );
     }
 
     #[test]
