@@ -176,7 +176,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
         .from_reader(bytes);
 
     let header = rdr.headers().map_err(|e| loc.csv_error(&e))?.clone();
-    let header_line = header.position().map_or(1, |p| p.line());
+    // The header is the first line that is neither blank nor a comment.
+    let header_line = loc
+        .lines
+        .iter()
+        .position(|l| !l.is_empty() && !l.starts_with('#'))
+        .map_or(1, |i| i as u64 + 1);
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(Error::file(
             path,
@@ -456,6 +461,7 @@ mod tests {
             ("period,unit,revenu\n2021,A,1\n", 1, 13, "unknown column \"revenu\""),
             ("period,unit\n2021,A\n", 1, 1, "no column \"revenue\""),
             ("period,unit,unit,revenue\n", 1, 13, "appears twice"),
+            ("# note\n\nperiod,unit,sales\n", 3, 13, "unknown column"),
             ("2021Q1,A,1\n2021Q2,A,2\n", 1, 1, "add the header row"),
             ("period,unit,revenue\n2021Q1,A,1\n2021Q2,A,abc\n", 3, 10, "not a number"),
             ("period,unit,revenue\n2021Q1,A,1\n2021Q2,A, -2\n", 3, 11, "positive"),
