@@ -455,3 +455,40 @@ fn history_then_fit_round_trips_through_files() {
         assert!((vol / t.volatility - 1.0).abs() < 0.3, "{}: {vol}", t.name);
     }
 }
+
+#[test]
+fn the_history_is_the_engines_own_path() {
+    // Quarter 41 books R(t = 10 years) / 4: the unit revenue a one-trial
+    // run reports at its 10-year horizon.
+    let dir = tempfile::tempdir().unwrap();
+    let truth = common::fixture("fit_truth.toml");
+    let summary = simulate(
+        &truth,
+        &dir.path().join("run"),
+        &["--trials", "1", "--no-charts"],
+    );
+    let o = run(&[
+        "history",
+        truth.to_str().unwrap(),
+        "--years",
+        "11",
+        "--start",
+        "2014",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    for unit in ["Marketplace", "Cloud", "Maps"] {
+        let prefix = format!("2024Q1,{unit},");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+        let quarter: f64 = line[prefix.len()..].parse().unwrap();
+        let engine = f(
+            row(&summary, "history", 10, "unit_revenue", Some(unit)),
+            "mean",
+        );
+        assert!(
+            (4.0 * quarter / engine - 1.0).abs() < 1e-9,
+            "{unit}: history {} vs engine {engine}",
+            4.0 * quarter
+        );
+    }
+}

@@ -306,3 +306,39 @@ fn jumps_are_flagged_and_quiet_units_rarely_are() {
     assert!(flagged_jumpy >= 70, "{flagged_jumpy}");
     assert!(false_rate < 0.01, "{false_rate}");
 }
+
+#[test]
+fn sold_units_stop_reporting_after_their_last_whole_quarter() {
+    // Under "reset" the non-core units are sold within 0.5 to 1.5 years.
+    let s = stratsim::scenario::load(&common::root().join("scenarios/reset.toml")).unwrap();
+    let policy = s.policies.iter().position(|p| p.name == "reset").unwrap();
+    let request = synthetic::Request {
+        policy,
+        years: 3,
+        seed: s.seed,
+        trial: 0,
+        seasonality: None,
+        start_year: 2024,
+        frequency: Frequency::Quarterly,
+    };
+    let h = synthetic::generate(&s, &request, Path::new("x")).unwrap();
+    for u in &s.units {
+        let series = h.units.iter().find(|x| x.name == u.name);
+        let len = series.map_or(0, |x| x.revenue.len());
+        let sold = s.policies[policy].terms[s.units.iter().position(|x| x.name == u.name).unwrap()]
+            .exit
+            .is_some();
+        if sold {
+            assert!((1..=6).contains(&len), "{}: {len} quarters", u.name);
+        } else {
+            assert_eq!(len, 12, "{}", u.name);
+            // The first quarter books a quarter of the starting run-rate.
+            let first = series.unwrap().revenue[0];
+            assert!(
+                (first - u.revenue / 4.0).abs() < 1e-9 * u.revenue,
+                "{}",
+                u.name
+            );
+        }
+    }
+}
