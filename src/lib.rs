@@ -4,7 +4,9 @@
 //! [`scenario`] reads and validates a TOML file into [`model`] types,
 //! [`engine`] runs the trials of [`model::trial`] in parallel blocks,
 //! [`stats`] aggregates them as they come, and [`report`] writes what a run
-//! reports. `main.rs` only parses arguments and maps errors to exit codes.
+//! reports. [`fit`] goes the other way, from a revenue history to the
+//! scenario keys. `main.rs` only parses arguments and maps errors to exit
+//! codes.
 
 pub mod cli;
 pub mod engine;

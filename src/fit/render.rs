@@ -154,11 +154,16 @@ pub fn report(fit: &Fit) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "mu is the mean year-over-year log growth; volatility the annualised standard deviation of {p}-on-{p} log growth less each {season}'s mean; growth = exp(mu + volatility^2 / 2) - 1 is the model's `growth` (log revenue drifts by ln(1 + growth) - volatility^2 / 2 a year). Run-rate: the last {p}'s revenue x {n}{adj}. After ± come standard errors (docs/fit.md).",
+        "mu is the mean year-over-year log growth; volatility the annualised standard deviation of {p}-on-{p} log growth less {season}; growth = exp(mu + volatility^2 / 2) - 1 is the model's `growth` (log revenue drifts by ln(1 + growth) - volatility^2 / 2 a year). Run-rate: {run_rate}. After ± come standard errors (docs/fit.md).",
         p = f.period_name(),
-        season = if f == Frequency::Quarterly { "quarter" } else { "year" },
-        n = f.per_year(),
-        adj = if f == Frequency::Quarterly { ", seasonally adjusted" } else { "" }
+        season = match f {
+            Frequency::Quarterly => "each quarter's mean",
+            Frequency::Annual => "its mean",
+        },
+        run_rate = match f {
+            Frequency::Quarterly => "the last quarter's revenue x 4, seasonally adjusted",
+            Frequency::Annual => "the last year's revenue",
+        }
     );
     let _ = writeln!(s);
     let _ = writeln!(
@@ -460,12 +465,15 @@ pub fn toml(fit: &Fit, report: &str) -> String {
             _ => String::new(),
         };
         if u.revenue.is_finite() {
-            let _ = writeln!(
-                s,
-                "revenue = {}   # run-rate during {}: its revenue x {per_year}{adjust}",
-                sig(u.revenue, 6),
-                u.last
-            );
+            let how = if per_year == 1 {
+                format!("the revenue of {}", u.last)
+            } else {
+                format!(
+                    "run-rate during {}: its revenue x {per_year}{adjust}",
+                    u.last
+                )
+            };
+            let _ = writeln!(s, "revenue = {}   # {how}", sig(u.revenue, 6));
         } else {
             let _ = writeln!(s, "# revenue: not a finite number; set it by hand");
         }
