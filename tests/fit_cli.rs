@@ -341,6 +341,10 @@ fn bad_arguments_exit_2() {
         (&["fit", h, "--steps-per-year", "6"], "whole model steps"),
         (&["fit", h, "--outlier-threshold", "0.5"], "at least 1"),
         (
+            &["fit", h, "--out", "x.toml", "--report", "x.toml"],
+            "same file",
+        ),
+        (
             &["history", t, "--years", "3", "--policy", "nope"],
             "not a policy",
         ),

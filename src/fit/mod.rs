@@ -287,6 +287,13 @@ pub fn run(args: &crate::cli::FitArgs) -> Result<()> {
         factor_names: args.factor_names.clone(),
         rotation: args.rotation,
     };
+    if let (Some(a), Some(b)) = (&args.out, &args.report) {
+        if a == b {
+            return Err(Error::Usage(
+                "--out and --report name the same file; give them two".into(),
+            ));
+        }
+    }
     // Refuse a bad destination before reading anything.
     for p in [&args.out, &args.report].into_iter().flatten() {
         files::check_destination(p, render::MARKER)?;

@@ -284,8 +284,12 @@ pub fn report(fit: &Fit) -> String {
             let _ = writeln!(s);
             let _ = writeln!(
                 s,
-                "Correlations the factors leave unexplained: root mean square {:.3}.",
-                fa.rms_residual
+                "Correlations the factors leave unexplained: root mean square {:.3}. From {} shared {}s each correlation is known to about ±{:.2} (1 / sqrt({})), and the loadings roughly as well.",
+                fa.rms_residual,
+                ff.periods,
+                f.period_name(),
+                1.0 / (ff.periods as f64).sqrt(),
+                ff.periods
             );
         }
     }
