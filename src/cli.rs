@@ -137,6 +137,13 @@ pub enum Command {
     /// Print the JSON Schema of scenario files (for editor completion and
     /// checking; see the README).
     Schema,
+    /// Estimate units' growth, volatility and factor loadings from a
+    /// revenue history CSV; print a TOML fragment to paste into a scenario
+    /// and a fit report (docs/fit.md).
+    Fit(FitArgs),
+    /// Write one trial's revenue path of a scenario as a history CSV
+    /// (synthetic, for checking `fit`; docs/fit.md).
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +161,104 @@ pub struct MergeArgs {
     pub no_charts: bool,
 
     /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `simulate fit HISTORY.csv [options]`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// The history: a CSV with the columns period, unit, revenue (periods
+    /// such as 2021Q3, 2021-Q3, 2021 or dates 2021-09-30; lines starting
+    /// with # are comments).
+    #[arg(value_name = "HISTORY.csv")]
+    pub history: PathBuf,
+
+    /// Number of common factors to fit to the units' residual growth
+    /// [default: 1 when two or more units can be fitted].
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(usize))]
+    pub factors: Option<usize>,
+
+    /// Names of the factors, comma-separated [default: fit_factor_1, ...].
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub factor_names: Vec<String>,
+
+    /// How several factors are turned for reading (the simulation is the
+    /// same either way).
+    #[arg(long, value_enum, default_value_t = crate::fit::Rotation::Varimax)]
+    pub rotation: crate::fit::Rotation,
+
+    /// Steps per year of the model the fit is for: each period's revenue
+    /// is read as the sum of that many steps a year.
+    #[arg(long, value_name = "S", default_value_t = 4)]
+    pub steps_per_year: u32,
+
+    /// Flag growth whose robust z-score (median / MAD) exceeds this.
+    #[arg(long, value_name = "Z", default_value_t = 3.5)]
+    pub outlier_threshold: f64,
+
+    /// Write the TOML fragment (with the report in its comments) to FILE
+    /// instead of printing it; prints the report. Only a file `simulate
+    /// fit` wrote is ever replaced.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Also write the report (Markdown) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Print nothing but errors (and the TOML when there is no --out).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `simulate history SCENARIO --years N [options]`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The scenario whose model generates the history.
+    pub scenario: PathBuf,
+
+    /// Years of history (the first N years of one trial).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub years: u32,
+
+    /// Write the CSV to FILE instead of printing it. Only a file `simulate
+    /// history` wrote is ever replaced.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Policy whose path is recorded [default: the first in the file].
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+
+    /// Random seed [default: the scenario's].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Which trial of the run to record (0-based): the same draws as
+    /// trial J of `simulate SCENARIO`.
+    #[arg(long, value_name = "J", default_value_t = 0)]
+    pub trial: u64,
+
+    /// Multiply each quarter's revenue by a seasonal factor, Q1,Q2,Q3,Q4
+    /// (scaled to average 1), e.g. 0.92,0.96,0.95,1.17.
+    #[arg(
+        long,
+        value_name = "Q1,Q2,Q3,Q4",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    pub seasonality: Option<Vec<f64>>,
+
+    /// First calendar year of the history.
+    #[arg(long, value_name = "YEAR", default_value_t = 2014, value_parser = clap::value_parser!(i64).range(1000..=9000))]
+    pub start: i64,
+
+    /// Annual totals instead of quarters.
+    #[arg(long)]
+    pub annual: bool,
+
+    /// Print nothing but errors (and the CSV when there is no --out).
     #[arg(long, short)]
     pub quiet: bool,
 }

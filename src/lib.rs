@@ -4,11 +4,14 @@
 //! [`scenario`] reads and validates a TOML file into [`model`] types,
 //! [`engine`] runs the trials of [`model::trial`] in parallel blocks,
 //! [`stats`] aggregates them as they come, and [`report`] writes what a run
-//! reports. `main.rs` only parses arguments and maps errors to exit codes.
+//! reports. [`fit`] goes the other way, from a revenue history to the
+//! scenario keys. `main.rs` only parses arguments and maps errors to exit
+//! codes.
 
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod model;
 pub mod output;
 pub mod report;
@@ -98,6 +101,8 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
             print!("{}", scenario::json_schema());
             Ok(())
         }
+        Some(cli::Command::Fit(args)) => fit::run(args),
+        Some(cli::Command::History(args)) => fit::synthetic::run(args),
         None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
     }

@@ -507,17 +507,43 @@ impl TrialState {
 
     /// Runs one trial with `rng` and writes its figures to `self.out`.
     pub fn run<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {
-        self.run_checked(plan, rng, false);
+        self.run_checked(plan, rng, false, &mut |_, _| {});
+    }
+
+    /// Runs one trial like [`TrialState::run`] (same draws, same figures)
+    /// and calls `observe(k, state)` after each step k, when
+    /// [`TrialState::unit_revenue`] reads every unit's revenue after it
+    /// (`simulate history` records paths with it).
+    pub fn run_observed<R: Rng>(
+        &mut self,
+        plan: &Plan,
+        rng: &mut R,
+        mut observe: impl FnMut(usize, &TrialState),
+    ) {
+        self.run_checked(plan, rng, false, &mut observe);
+    }
+
+    /// The revenue run-rate R of `unit` under `policy` after the last step
+    /// run; `None` once the unit has been sold.
+    pub fn unit_revenue(&self, policy: usize, unit: usize) -> Option<f64> {
+        let us = self.policies.get(policy)?.units.get(unit)?;
+        us.held.then_some(us.r)
     }
 
     /// Runs one trial, stopping at the first step after which a revenue,
     /// a cash figure or a reported figure is not finite; says where. Used
     /// to explain an overflow the engine found (never on the hot path).
     pub fn diagnose<R: Rng>(&mut self, plan: &Plan, rng: &mut R) -> Option<Overflow> {
-        self.run_checked(plan, rng, true)
+        self.run_checked(plan, rng, true, &mut |_, _| {})
     }
 
-    fn run_checked<R: Rng>(&mut self, plan: &Plan, rng: &mut R, check: bool) -> Option<Overflow> {
+    fn run_checked<R: Rng>(
+        &mut self,
+        plan: &Plan,
+        rng: &mut R,
+        check: bool,
+        observe: &mut impl FnMut(usize, &TrialState),
+    ) -> Option<Overflow> {
         // The exit-time uniforms, kept in `shock` until the first step
         // draws over them.
         for ((mult, u), (&median, &dispersion)) in self
@@ -563,6 +589,7 @@ impl TrialState {
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
                 step_policy(plan, pp, st, &self.shock, &self.multiple, margin, k);
             }
+            observe(k, self);
             if check {
                 for (p, st) in self.policies.iter().enumerate() {
                     for (i, us) in st.units.iter().enumerate() {
