@@ -92,6 +92,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "SHARE", default_value_t = 0.1, value_parser = parse_share)]
     pub sensitivity_step: f64,
 
+    /// Tail share of the VaR and CVaR figures (summary.json/csv, the
+    /// table, the report and the workbook): with 5%, VaR is the P5 level
+    /// and CVaR the mean of the worst 5% of trials, of value and of the
+    /// gain over the baseline.
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
+
     /// Re-run on every save of the scenario (and the files it extends);
     /// an invalid edit prints its error and keeps the last good output.
     #[arg(long)]
@@ -152,6 +159,10 @@ pub struct MergeArgs {
     /// Skip the PNG charts (report.md and report.html are still written).
     #[arg(long)]
     pub no_charts: bool,
+
+    /// Tail share of the VaR and CVaR figures (as for a run).
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
 
     /// Print nothing but errors.
     #[arg(long, short)]

@@ -221,13 +221,18 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         }
     };
     check_finite(&scenario, &plan, &acc)?;
+    let options = WriteOptions {
+        quiet: args.quiet,
+        charts: !args.no_charts,
+        xlsx: false,
+        tail: args.tail,
+    };
     write_results_with(
         staged,
         &scenario,
         &plan,
         &acc,
-        args.quiet,
-        !args.no_charts,
+        options,
         |staged, summary| studies(args, &loaded, &scenario, summary, staged),
     )
 }
@@ -352,14 +357,37 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
     if !args.quiet {
         println!("merged {} partial results", files.len());
     }
-    write_results(
-        staged,
-        &total.scenario,
-        &plan,
-        &total.accumulator,
-        args.quiet,
-        !args.no_charts,
-    )
+    let options = WriteOptions {
+        quiet: args.quiet,
+        charts: !args.no_charts,
+        xlsx: false,
+        tail: args.tail,
+    };
+    write_results(staged, &total.scenario, &plan, &total.accumulator, options)
+}
+
+/// How the outputs of a finished run are written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WriteOptions {
+    /// Print nothing (no table).
+    pub quiet: bool,
+    /// Draw the PNG charts.
+    pub charts: bool,
+    /// Write summary.xlsx.
+    pub xlsx: bool,
+    /// Tail share of VaR and CVaR.
+    pub tail: f64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            quiet: false,
+            charts: true,
+            xlsx: true,
+            tail: report::summary::DEFAULT_TAIL,
+        }
+    }
 }
 
 /// Writes every output of a finished run into `staged` and puts it in place.
@@ -368,29 +396,29 @@ pub fn write_results(
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
-    quiet: bool,
-    charts: bool,
+    options: WriteOptions,
 ) -> Result<()> {
-    write_results_with(staged, scenario, plan, acc, quiet, charts, |_, _| {
+    write_results_with(staged, scenario, plan, acc, options, |_, _| {
         Ok(study::Studies::default())
     })
 }
 
 /// [`write_results`], with `extra` writing more files into the staged
-/// folder before it is put in place and returning the studies it ran.
+/// folder before it is put in place and returning the studies it ran
+/// (their findings join the headline sentences).
 pub fn write_results_with(
     staged: output::Staged,
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
-    quiet: bool,
-    charts: bool,
+    options: WriteOptions,
     extra: impl FnOnce(&output::Staged, &report::Summary) -> Result<study::Studies>,
 ) -> Result<()> {
-    let summary = report::Summary::new(scenario, plan, acc);
+    let mut summary = report::Summary::with_tail(scenario, plan, acc, options.tail);
+    let studies = extra(&staged, &summary)?;
+    summary.headline = report::headline::sentences(scenario, &summary, Some(&studies));
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
-    let studies = extra(&staged, &summary)?;
     let studies = (!studies.is_empty()).then_some(&studies);
     report::write_report(
         staged.path(),
@@ -399,11 +427,11 @@ pub fn write_results_with(
         acc,
         &summary,
         studies,
-        charts,
+        options.charts,
     )?;
     let dest = staged.dest().to_path_buf();
     staged.commit()?;
-    if !quiet {
+    if !options.quiet {
         print!("{}", report::table::render(scenario, &summary));
         println!("wrote {}", dest.display());
     }

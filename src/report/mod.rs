@@ -5,6 +5,7 @@
 pub mod charts;
 pub mod digest;
 pub mod document;
+pub mod headline;
 pub mod summary;
 pub mod table;
 
