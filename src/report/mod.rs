@@ -8,6 +8,7 @@ pub mod document;
 pub mod headline;
 pub mod summary;
 pub mod table;
+pub mod unit_paths;
 
 use std::path::Path;
 
@@ -32,6 +33,11 @@ pub fn write_report(
     studies: Option<&Studies>,
     draw_charts: bool,
 ) -> Result<()> {
+    if unit_paths::recorded(&plan.layout) {
+        let path = dir.join("unit_paths.csv");
+        std::fs::write(&path, unit_paths::to_csv(scenario, &plan.layout, acc))
+            .map_err(|e| Error::output(&path, e))?;
+    }
     let input = charts::Input::new(scenario, plan, acc, summary).with_studies(studies);
     let figures = if draw_charts {
         charts::render_all(dir, &input)?
