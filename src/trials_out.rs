@@ -112,8 +112,8 @@ impl Columns {
     pub fn rows(&self, buf: &mut Vec<u8>, first: u64, out: &[Lane], count: usize) {
         let mut int = itoa::Buffer::new();
         let mut float = zmij::Buffer::new();
-        for j in 0..count {
-            buf.extend_from_slice(int.format(first + j as u64).as_bytes());
+        for (j, trial) in (first..first + count as u64).enumerate() {
+            buf.extend_from_slice(int.format(trial).as_bytes());
             for &slot in &self.slots {
                 buf.push(b',');
                 // The shortest text that reads back to the same number, as
