@@ -506,6 +506,18 @@ pub fn write_results_with(
         studies,
         options.charts,
     )?;
+    if options.xlsx {
+        report::workbook::write(
+            staged.path(),
+            &report::workbook::Input {
+                scenario,
+                layout: &plan.layout,
+                acc,
+                summary: &summary,
+                studies,
+            },
+        )?;
+    }
     let dest = staged.dest().to_path_buf();
     staged.commit()?;
     if !options.quiet {

@@ -9,6 +9,7 @@ pub mod headline;
 pub mod summary;
 pub mod table;
 pub mod unit_paths;
+pub mod workbook;
 
 use std::path::Path;
 
