@@ -213,7 +213,7 @@ impl<W: Write> Write for Counted<W> {
 
 enum Stream {
     Plain(Counted<BufWriter<File>>),
-    Gzip(GzEncoder<Counted<BufWriter<File>>>),
+    Gzip(Box<GzEncoder<Counted<BufWriter<File>>>>),
 }
 
 /// The byte stream of a trials file: plain or gzip, fed in fixed pieces.
@@ -231,12 +231,12 @@ impl Encoder {
         };
         let stream = if gzip {
             // No file name and mtime 0: the bytes depend on the rows only.
-            Stream::Gzip(
+            Stream::Gzip(Box::new(
                 GzBuilder::new()
                     .comment(GZIP_COMMENT)
                     .mtime(0)
                     .write(counted, Compression::fast()),
-            )
+            ))
         } else {
             Stream::Plain(counted)
         };
