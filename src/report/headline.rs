@@ -174,9 +174,9 @@ fn beats(p: f64, trials: u64) -> String {
 }
 
 /// A probability as a percentage a reader can trust at a glance: whole
-/// percent in the middle, one decimal within 1% of either end, and "<0.1%"
-/// or ">99.9%" rather than a rounded "0.0%" or "100.0%" that would claim
-/// never or always.
+/// percent from 10% to 90%, one decimal nearer either end (where a point
+/// matters), and "<0.1%" or ">99.9%" rather than a rounded "0.0%" or
+/// "100.0%" that would claim never or always.
 pub fn share(p: f64) -> String {
     if !p.is_finite() {
         "-".into()
@@ -188,7 +188,7 @@ pub fn share(p: f64) -> String {
         "<0.1%".into()
     } else if p > 0.999 {
         ">99.9%".into()
-    } else if !(0.01..=0.99).contains(&p) {
+    } else if !(0.1..=0.9).contains(&p) {
         format!("{:.1}%", 100.0 * p)
     } else {
         format!("{:.0}%", 100.0 * p)
@@ -392,9 +392,12 @@ mod tests {
         assert!(text(0.9996).contains("in >99.9% of trials"));
         assert!(text(0.995).contains("in 99.5% of trials"));
         assert!(text(1.0).contains("in all 100,000 trials"));
-        assert_eq!(share(0.01), "1%");
+        assert_eq!(share(0.011), "1.1%");
         assert_eq!(share(0.0099), "1.0%");
+        assert_eq!(share(0.1), "10%");
+        assert_eq!(share(0.0996), "10.0%");
         assert_eq!(share(0.5), "50%");
+        assert_eq!(share(0.93), "93.0%");
         assert_eq!(share(0.999), "99.9%");
         assert_eq!(share(f64::NAN), "-");
     }
