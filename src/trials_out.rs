@@ -47,6 +47,18 @@ use crate::report::summary::csv_field;
 const GZIP_COMMENT: &str = "stratsim trials";
 /// Rows go to the encoder in pieces of exactly this many bytes.
 const PIECE: usize = 1 << 16;
+/// Files a run writes into its output folder (besides the charts), which a
+/// trials file there must not replace.
+const RUN_FILES: [&str; 8] = [
+    "summary.json",
+    "summary.csv",
+    "summary.xlsx",
+    "report.md",
+    "report.html",
+    "sweep.csv",
+    "sensitivity.csv",
+    "unit_paths.csv",
+];
 /// Longest header line read when checking who wrote an existing file.
 const MAX_HEADER: u64 = 1 << 20;
 
@@ -324,6 +336,12 @@ impl Target {
             let out = staged.dest();
             if let Some(out_abs) = absolute(out) {
                 if *parent_abs == out_abs {
+                    if RUN_FILES.contains(&name.as_str()) || name.ends_with(".png") {
+                        return refuse(&format!(
+                            "is a file the run itself writes in the output folder {}; choose another name",
+                            out.display()
+                        ));
+                    }
                     return Ok(Target {
                         dest: dest.to_path_buf(),
                         tmp: staged.path().join(&name),
@@ -690,6 +708,57 @@ mod tests {
         assert_eq!(back, rows);
     }
 
+    /// Blocks delivered out of order are written in order, and a worker
+    /// asking for a block beyond the window waits until the blocks before
+    /// it are written.
+    #[test]
+    fn blocks_are_written_in_order_within_the_window() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("t.csv");
+        let target = Target::new(&dest, None).unwrap();
+        let columns = Columns {
+            slots: vec![0],
+            header: "trial,a value y1\n".into(),
+        };
+        // One thread: a window of two blocks.
+        let s = Streamer::new(&target, &columns, 0, Some(1)).unwrap();
+        assert!(s.admit(0) && s.admit(1));
+        let admitted = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                assert!(s.admit(2));
+                admitted.store(true, Ordering::SeqCst);
+                s.deliver(2, b"2\n".to_vec());
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            s.deliver(1, b"1\n".to_vec());
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!admitted.load(Ordering::SeqCst), "block 2 ran ahead");
+            s.deliver(0, b"0\n".to_vec());
+        });
+        assert!(admitted.load(Ordering::SeqCst));
+        let w = s.finish(0..3).unwrap();
+        target.commit().unwrap();
+        let text = fs::read_to_string(&dest).unwrap();
+        assert_eq!(text, "trial,a value y1\n0\n1\n2\n");
+        assert_eq!(w.bytes, text.len() as u64);
+        assert_eq!(w.sha256, hex(&Sha256::digest(text.as_bytes())));
+        // A block missing at the end is an interrupted run, not a file.
+        let target = Target::new(&dir.path().join("u.csv"), None).unwrap();
+        let s = Streamer::new(&target, &columns, 0, Some(1)).unwrap();
+        s.deliver(1, b"1\n".to_vec());
+        assert!(matches!(s.finish(0..2), Err(Error::Interrupted)));
+        drop(target);
+        assert!(!dir.path().join("u.csv").exists());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+    }
+
     #[test]
     fn foreign_files_are_never_replaced() {
         let dir = tempfile::tempdir().unwrap();
@@ -706,5 +775,16 @@ mod tests {
         assert!(Target::new(&ours, None).is_ok());
         assert!(Target::new(dir.path(), None).is_err());
         assert!(Target::new(&dir.path().join("missing/t.csv"), None).is_err());
+        // In the output folder: written with it, but never over one of its
+        // own files, nor in a subfolder the run would delete.
+        let out = dir.path().join("out");
+        fs::create_dir_all(out.join("sub")).unwrap();
+        let staged = Staged::new(&out, false).unwrap();
+        let t = Target::new(&out.join("t.csv.gz"), Some(&staged)).unwrap();
+        assert!(t.in_staged && t.tmp.starts_with(staged.path()));
+        assert!(Target::new(&out.join("summary.csv"), Some(&staged)).is_err());
+        assert!(Target::new(&out.join("value_cdf.png"), Some(&staged)).is_err());
+        let err = Target::new(&out.join("sub/t.csv"), Some(&staged)).unwrap_err();
+        assert!(err.to_string().contains("replaces whole"), "{err}");
     }
 }
