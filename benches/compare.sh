@@ -38,10 +38,14 @@ REF=benches/reference/stratsim_ref.py
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-# --no-charts where the binary has it (charts are not what is measured).
+# --no-charts and --no-xlsx where the binary has them (charts and the
+# workbook are not what is measured).
 NOCHARTS=()
 if "$SIM" --help 2>/dev/null | grep -q -- '--no-charts'; then
     NOCHARTS=(--no-charts)
+fi
+if "$SIM" --help 2>/dev/null | grep -q -- '--no-xlsx'; then
+    NOCHARTS+=(--no-xlsx)
 fi
 
 PYTHON=${PYTHON:-python3}

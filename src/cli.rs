@@ -92,6 +92,30 @@ pub struct RunArgs {
     #[arg(long, value_name = "SHARE", default_value_t = 0.1, value_parser = parse_share)]
     pub sensitivity_step: f64,
 
+    /// Tail share of the VaR and CVaR figures (summary.json/csv, the
+    /// table, the report and the workbook): with 5%, VaR is the P5 level
+    /// and CVaR the mean of the worst 5% of trials, of value and of the
+    /// gain over the baseline.
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
+
+    /// Do not write summary.xlsx (the Excel workbook).
+    #[arg(long)]
+    pub no_xlsx: bool,
+
+    /// Write every trial's figures to FILE: CSV, gzip-compressed when the
+    /// name ends in .gz; one row per trial in trial order (value per
+    /// policy and horizon, and the gain over the baseline). The same seed
+    /// and trials give the same bytes on any thread count. An existing
+    /// FILE is replaced only if simulate wrote it. With --shard: the
+    /// shard's trials (see `simulate merge --trials-out`).
+    #[arg(long, value_name = "FILE")]
+    pub trials_out: Option<PathBuf>,
+
+    /// With --trials-out: add each unit's value per policy and horizon.
+    #[arg(long, requires = "trials_out")]
+    pub trials_out_units: bool,
+
     /// Re-run on every save of the scenario (and the files it extends);
     /// an invalid edit prints its error and keeps the last good output.
     #[arg(long)]
@@ -159,6 +183,20 @@ pub struct MergeArgs {
     /// Skip the PNG charts (report.md and report.html are still written).
     #[arg(long)]
     pub no_charts: bool,
+
+    /// Tail share of the VaR and CVaR figures (as for a run).
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
+
+    /// Do not write summary.xlsx (the Excel workbook).
+    #[arg(long)]
+    pub no_xlsx: bool,
+
+    /// Join the shards' --trials-out files (found beside their partial
+    /// results) into FILE, in trial order: the same bytes a single run
+    /// writes. Gzip-compressed when the name ends in .gz.
+    #[arg(long, value_name = "FILE")]
+    pub trials_out: Option<PathBuf>,
 
     /// Print nothing but errors.
     #[arg(long, short)]

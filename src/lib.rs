@@ -19,6 +19,7 @@ pub mod scenario;
 pub mod shard;
 pub mod stats;
 pub mod study;
+pub mod trials_out;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,7 @@ pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if engine::INTERRUPTED.swap(true, Ordering::SeqCst) {
             output::remove_staging();
+            trials_out::remove_temporary();
             std::process::exit(error::EXIT_INTERRUPTED as i32);
         }
         eprintln!("\ninterrupted: stopping (press Ctrl-C again to quit at once)");
@@ -185,6 +187,8 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let dest = args.out.clone().unwrap_or_else(|| default_out(path));
     let threads = args.threads.map(usize::from);
 
+    // Unit paths are recorded for the chart that shows them.
+    let unit_paths = !args.no_charts;
     if let Some(shard) = args.shard {
         let trials = shard.blocks(scenario.trials);
         let progress = Progress::new(
@@ -192,9 +196,20 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
                 - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials),
             !args.quiet,
         );
-        let file = shard::run_shard(&scenario, &stem(path), shard, threads, &dest, &|n| {
-            progress.inc(n)
-        })?;
+        let outputs = shard::ShardOutputs {
+            unit_paths,
+            trials_out: args.trials_out.as_deref(),
+            trials_out_units: args.trials_out_units,
+        };
+        let file = shard::run_shard(
+            &scenario,
+            &stem(path),
+            shard,
+            threads,
+            &dest,
+            outputs,
+            &|n| progress.inc(n),
+        )?;
         progress.finish();
         if !args.quiet {
             println!(
@@ -211,30 +226,75 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     }
 
     let staged = output::Staged::new(&dest, args.out.is_none())?;
+    let plan = plan_for(&scenario, unit_paths);
+    let target = args
+        .trials_out
+        .as_deref()
+        .map(|p| trials_out::Target::new(p, Some(&staged)))
+        .transpose()?;
+    let columns = trials_out::Columns::new(&scenario, &plan.layout, args.trials_out_units);
+    let streamer = target
+        .as_ref()
+        .map(|t| trials_out::Streamer::new(t, &columns, 0, threads))
+        .transpose()?;
+    let sink = streamer.as_ref().map(|s| s as &dyn engine::TrialSink);
     let (plan, acc) = match args.precision {
         Some(target) => {
-            let (plan, acc) =
-                run_to_precision(&scenario, threads, target, args.max_trials, args.quiet)?;
+            let (plan, acc) = run_to_precision(
+                &scenario,
+                plan,
+                threads,
+                target,
+                args.max_trials,
+                args.quiet,
+                sink,
+            )?;
             scenario.trials = acc.trials;
             (plan, acc)
         }
         None => {
             let progress = Progress::new(scenario.trials, !args.quiet);
-            let done = engine::run(&scenario, threads, &|n| progress.inc(n))?;
+            let done = engine::run_plan(plan, &scenario, threads, &|n| progress.inc(n), sink)?;
             progress.finish();
             done
         }
     };
+    if let Some(s) = streamer {
+        s.finish(0..engine::block_count(scenario.trials))?;
+    }
     check_finite(&scenario, &plan, &acc)?;
+    let options = WriteOptions {
+        quiet: args.quiet,
+        charts: !args.no_charts,
+        xlsx: !args.no_xlsx,
+        tail: args.tail,
+    };
     write_results_with(
         staged,
         &scenario,
         &plan,
         &acc,
-        args.quiet,
-        !args.no_charts,
+        options,
         |staged, summary| studies(args, &loaded, &scenario, summary, staged),
-    )
+    )?;
+    if let Some(t) = target {
+        let dest = t.dest().to_path_buf();
+        t.commit()?;
+        if !args.quiet {
+            println!("wrote {}", dest.display());
+        }
+    }
+    Ok(())
+}
+
+/// The plan of a run: with unit paths when a chart will show them.
+pub fn plan_for(scenario: &model::Scenario, unit_paths: bool) -> model::trial::Plan {
+    let plan = model::trial::Plan::new(scenario);
+    if unit_paths {
+        plan.with_unit_paths()
+    } else {
+        plan
+    }
 }
 
 /// Sweeps and sensitivity, when asked for: more runs of the scenario on
@@ -291,12 +351,13 @@ fn studies(
 /// trial count, bit for bit.
 fn run_to_precision(
     scenario: &model::Scenario,
+    plan: model::trial::Plan,
     threads: Option<usize>,
     target: f64,
     max_trials: u64,
     quiet: bool,
+    sink: Option<&dyn engine::TrialSink>,
 ) -> Result<(model::trial::Plan, stats::Accumulator)> {
-    let plan = model::trial::Plan::new(scenario);
     let slot = plan.layout.index(
         scenario.baseline,
         plan.layout.horizons - 1,
@@ -310,9 +371,14 @@ fn run_to_precision(
         let trials = next * engine::BLOCK_TRIALS;
         let progress = Progress::new(trials - done * engine::BLOCK_TRIALS, !quiet);
         let part = engine::with_threads(threads, || {
-            engine::run_blocks(&plan, scenario.seed, trials, done..next, &|n| {
-                progress.inc(n)
-            })
+            engine::run_blocks_to(
+                &plan,
+                scenario.seed,
+                trials,
+                done..next,
+                &|n| progress.inc(n),
+                sink,
+            )
         })??;
         progress.finish();
         acc.merge(&part);
@@ -346,25 +412,64 @@ fn run_to_precision(
 
 /// `simulate merge PARTIAL...`: the outputs of a single run from shards.
 pub fn merge(args: &cli::MergeArgs) -> Result<()> {
-    let (total, files) = shard::merge(&args.partials)?;
+    let (total, files, parts) = shard::merge(&args.partials)?;
     let dest = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&total.stem));
     let staged = output::Staged::new(&dest, args.out.is_none())?;
-    let plan = model::trial::Plan::new(&total.scenario);
+    let plan = plan_for(&total.scenario, total.unit_paths);
     check_finite(&total.scenario, &plan, &total.accumulator)?;
+    let target = match &args.trials_out {
+        Some(p) => {
+            let target = trials_out::Target::new(p, Some(&staged))?;
+            trials_out::join(&target, &shard::trials_parts(&parts)?)?;
+            Some(target)
+        }
+        None => None,
+    };
     if !args.quiet {
         println!("merged {} partial results", files.len());
     }
-    write_results(
-        staged,
-        &total.scenario,
-        &plan,
-        &total.accumulator,
-        args.quiet,
-        !args.no_charts,
-    )
+    let options = WriteOptions {
+        quiet: args.quiet,
+        charts: !args.no_charts,
+        xlsx: !args.no_xlsx,
+        tail: args.tail,
+    };
+    write_results(staged, &total.scenario, &plan, &total.accumulator, options)?;
+    if let Some(t) = target {
+        let dest = t.dest().to_path_buf();
+        t.commit()?;
+        if !args.quiet {
+            println!("wrote {}", dest.display());
+        }
+    }
+    Ok(())
+}
+
+/// How the outputs of a finished run are written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WriteOptions {
+    /// Print nothing (no table).
+    pub quiet: bool,
+    /// Draw the PNG charts.
+    pub charts: bool,
+    /// Write summary.xlsx.
+    pub xlsx: bool,
+    /// Tail share of VaR and CVaR.
+    pub tail: f64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            quiet: false,
+            charts: true,
+            xlsx: true,
+            tail: report::summary::DEFAULT_TAIL,
+        }
+    }
 }
 
 /// Writes every output of a finished run into `staged` and puts it in place.
@@ -373,29 +478,29 @@ pub fn write_results(
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
-    quiet: bool,
-    charts: bool,
+    options: WriteOptions,
 ) -> Result<()> {
-    write_results_with(staged, scenario, plan, acc, quiet, charts, |_, _| {
+    write_results_with(staged, scenario, plan, acc, options, |_, _| {
         Ok(study::Studies::default())
     })
 }
 
 /// [`write_results`], with `extra` writing more files into the staged
-/// folder before it is put in place and returning the studies it ran.
+/// folder before it is put in place and returning the studies it ran
+/// (their findings join the headline sentences).
 pub fn write_results_with(
     staged: output::Staged,
     scenario: &model::Scenario,
     plan: &model::trial::Plan,
     acc: &stats::Accumulator,
-    quiet: bool,
-    charts: bool,
+    options: WriteOptions,
     extra: impl FnOnce(&output::Staged, &report::Summary) -> Result<study::Studies>,
 ) -> Result<()> {
-    let summary = report::Summary::new(scenario, plan, acc);
+    let mut summary = report::Summary::with_tail(scenario, plan, acc, options.tail);
+    let studies = extra(&staged, &summary)?;
+    summary.headline = report::headline::sentences(scenario, &summary, Some(&studies));
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
-    let studies = extra(&staged, &summary)?;
     let studies = (!studies.is_empty()).then_some(&studies);
     report::write_report(
         staged.path(),
@@ -404,11 +509,23 @@ pub fn write_results_with(
         acc,
         &summary,
         studies,
-        charts,
+        options.charts,
     )?;
+    if options.xlsx {
+        report::workbook::write(
+            staged.path(),
+            &report::workbook::Input {
+                scenario,
+                layout: &plan.layout,
+                acc,
+                summary: &summary,
+                studies,
+            },
+        )?;
+    }
     let dest = staged.dest().to_path_buf();
     staged.commit()?;
-    if !quiet {
+    if !options.quiet {
         print!("{}", report::table::render(scenario, &summary));
         println!("wrote {}", dest.display());
     }
@@ -486,6 +603,23 @@ pub fn describe_slot(scenario: &model::Scenario, plan: &model::trial::Plan, slot
                     scenario.policies[p].name,
                     k + 1
                 );
+            }
+        }
+        for (i, &k) in l.unit_path_steps.iter().enumerate() {
+            for (u, unit) in scenario.units.iter().enumerate() {
+                for (figure, what) in [
+                    (model::trial::UnitFigure::Ebita, "EBITA"),
+                    (model::trial::UnitFigure::Cash, "cumulative cash"),
+                ] {
+                    if l.unit_path_index(p, i, u, figure) == slot {
+                        return format!(
+                            "{what} of unit \"{}\" under policy \"{}\" after step {}",
+                            unit.name,
+                            scenario.policies[p].name,
+                            k + 1
+                        );
+                    }
+                }
             }
         }
     }

@@ -96,6 +96,14 @@ pub struct Partial {
     /// Default output folder name of the original run (scenario file stem).
     pub stem: String,
     pub scenario: Scenario,
+    /// Whether the shard recorded unit paths (for the unit path chart);
+    /// every shard of a run must agree. Absent in older partials: false.
+    #[serde(default)]
+    pub unit_paths: bool,
+    /// The shard's `--trials-out` file, when it wrote one (lying beside
+    /// this partial for `merge --trials-out`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trials_out: Option<crate::trials_out::Part>,
     pub accumulator: Accumulator,
 }
 
@@ -122,6 +130,7 @@ impl Partial {
             scenario_hash: self.scenario_hash.clone(),
             stem: self.stem.clone(),
             blocks: self.blocks.clone(),
+            trials_out: self.trials_out.clone(),
             ..*self
         };
         let body = serde_json::to_vec(&canonical).expect("partial serialises");
@@ -193,7 +202,11 @@ impl Partial {
                 p.block_trials
             )));
         }
-        if p.blocks != p.shard.blocks(p.trials) || scenario_hash(&p.scenario) != p.scenario_hash {
+        let slots = crate::plan_for(&p.scenario, p.unit_paths).layout.len();
+        if p.blocks != p.shard.blocks(p.trials)
+            || scenario_hash(&p.scenario) != p.scenario_hash
+            || p.accumulator.metrics.len() != slots
+        {
             return Err(bad(
                 "partial result is inconsistent with its own header".into()
             ));
@@ -202,27 +215,73 @@ impl Partial {
     }
 }
 
-/// Runs one shard and writes its partial result into `dir`.
+/// What a shard writes besides its partial result.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShardOutputs<'a> {
+    /// Record unit paths (for the merged run's unit path chart).
+    pub unit_paths: bool,
+    /// `--trials-out`: the shard's trials file.
+    pub trials_out: Option<&'a Path>,
+    /// `--trials-out-units`.
+    pub trials_out_units: bool,
+}
+
+/// Runs one shard and writes its partial result into `dir` (and, when
+/// asked, its trials file, recorded in the partial).
 pub fn run_shard(
     scenario: &Scenario,
     stem: &str,
     shard: ShardSpec,
     threads: Option<usize>,
     dir: &Path,
+    outputs: ShardOutputs,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PathBuf> {
-    let plan = crate::model::trial::Plan::new(scenario);
+    let plan = crate::plan_for(scenario, outputs.unit_paths);
     let blocks = shard.blocks(scenario.trials);
+    if outputs.trials_out.is_some() {
+        // The trials file usually lies in the shard's folder, beside the
+        // partial result.
+        fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    }
+    let target = outputs
+        .trials_out
+        .map(|p| crate::trials_out::Target::new(p, None))
+        .transpose()?;
+    let columns = crate::trials_out::Columns::new(scenario, &plan.layout, outputs.trials_out_units);
+    let streamer = target
+        .as_ref()
+        .map(|t| crate::trials_out::Streamer::new(t, &columns, blocks.start, threads))
+        .transpose()?;
     let acc = engine::with_threads(threads, || {
-        engine::run_blocks(
+        engine::run_blocks_to(
             &plan,
             scenario.seed,
             scenario.trials,
             blocks.clone(),
             progress,
+            streamer.as_ref().map(|s| s as &dyn engine::TrialSink),
         )
     })??;
+    let written = streamer.map(|s| s.finish(blocks.clone())).transpose()?;
     crate::check_finite(scenario, &plan, &acc)?;
+    let part = match (target, written) {
+        (Some(t), Some(w)) => {
+            let file = t
+                .dest()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            t.commit()?;
+            Some(crate::trials_out::Part {
+                file,
+                bytes: w.bytes,
+                sha256: w.sha256,
+                units: outputs.trials_out_units,
+            })
+        }
+        _ => None,
+    };
     Partial {
         scenario_hash: scenario_hash(scenario),
         seed: scenario.seed,
@@ -232,9 +291,34 @@ pub fn run_shard(
         block_trials: BLOCK_TRIALS,
         stem: stem.to_string(),
         scenario: scenario.clone(),
+        unit_paths: outputs.unit_paths,
+        trials_out: part,
         accumulator: acc,
     }
     .write(dir)
+}
+
+/// Each shard's trials file for `merge --trials-out`, in shard order, as
+/// (folder of its partial, file); every shard must have written one.
+pub fn trials_parts(
+    parts: &[(PathBuf, Option<crate::trials_out::Part>)],
+) -> Result<Vec<(PathBuf, crate::trials_out::Part)>> {
+    parts
+        .iter()
+        .map(|(partial, part)| {
+            let dir = partial
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            part.clone().map(|p| (dir, p)).ok_or_else(|| {
+                Error::file(
+                    partial,
+                    "this shard wrote no trials file; run every shard with --trials-out to merge them with --trials-out",
+                )
+            })
+        })
+        .collect()
 }
 
 /// Expands folders into the partial files they hold.
@@ -259,10 +343,14 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A partial file and the trials file its shard recorded, if any.
+pub type TrialsParts = Vec<(PathBuf, Option<crate::trials_out::Part>)>;
+
 /// Reads, checks and merges partials into the state of a single run.
 /// Partials are read one at a time and folded in, so memory holds one
-/// partial and the running total, however many shards there are.
-pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
+/// partial and the running total, however many shards there are. Also
+/// returns, in shard order, each partial with its shard's trials file.
+pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>, TrialsParts)> {
     let paths = expand(paths)?;
     let Some(first_path) = paths.first() else {
         return Err(Error::Usage(
@@ -273,6 +361,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
     let n = total.shard.count;
     let mut seen: Vec<Option<&Path>> = vec![None; n as usize];
     seen[total.shard.index as usize] = Some(first_path);
+    let mut parts: Vec<Option<crate::trials_out::Part>> = vec![None; n as usize];
+    parts[total.shard.index as usize] = total.trials_out.clone();
     for path in &paths[1..] {
         let p = Partial::read(path)?;
         let differs = |what: &str, a: String, b: String| {
@@ -326,7 +416,15 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
                 ),
             ));
         }
+        if p.unit_paths != total.unit_paths {
+            return Err(differs(
+                "unit paths (charts)",
+                p.unit_paths.to_string(),
+                total.unit_paths.to_string(),
+            ));
+        }
         *slot = Some(path);
+        parts[p.shard.index as usize] = p.trials_out.clone();
         total.accumulator.merge(&p.accumulator);
     }
     let missing: Vec<String> = seen
@@ -345,7 +443,12 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
         )));
     }
     total.blocks = 0..engine::block_count(total.trials);
-    Ok((total, paths))
+    let parts = seen
+        .iter()
+        .zip(parts)
+        .map(|(p, part)| (p.unwrap_or(Path::new("")).to_path_buf(), part))
+        .collect();
+    Ok((total, paths, parts))
 }
 
 #[cfg(test)]

@@ -73,8 +73,9 @@ fn reset_scenario_runs_and_reports() {
     // The baseline's delta is zero by construction.
     assert_eq!(f(row(&s, "status_quo", 5, "delta_value", None), "max"), 0.0);
     let csv = fs::read_to_string(out.join("summary.csv")).unwrap();
-    assert!(csv
-        .starts_with("policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max\n"));
+    assert!(csv.starts_with(
+        "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max,tail,var,cvar\n"
+    ));
     assert_eq!(csv.lines().count(), 1 + s["rows"].as_array().unwrap().len());
 }
 

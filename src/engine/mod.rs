@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::model::batch::{BatchState, LANES};
+use crate::model::batch::{BatchState, Lane, LANES};
 use crate::model::trial::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
@@ -45,6 +45,24 @@ pub fn accumulator(plan: &Plan, seed: u64) -> Accumulator {
     Accumulator::new(shifts(plan, seed), plan.layout.delta_indices())
 }
 
+/// Takes every trial's figures as blocks run, for output per trial
+/// (`--trials-out`). Blocks finish in any order on any worker; a sink
+/// that writes them in trial order holds finished blocks until the ones
+/// before them arrive, and bounds that memory by making workers wait in
+/// [`TrialSink::admit`] before they run a block too far ahead.
+pub trait TrialSink: Sync {
+    /// Called by a worker before it runs `block`; may wait. False stops
+    /// the worker (the sink failed; [`TrialSink::error`] says why).
+    fn admit(&self, block: u64) -> bool;
+    /// Appends the records of trials `first .. first + count` (lanes of
+    /// `out`, laid out as the plan's layout) to `buf`.
+    fn record(&self, buf: &mut Vec<u8>, first: u64, out: &[Lane], count: usize);
+    /// Takes the records of a finished block.
+    fn deliver(&self, block: u64, records: Vec<u8>);
+    /// Why the sink stopped taking blocks, if it did.
+    fn error(&self) -> Option<Error>;
+}
+
 /// Runs block `block` into `acc` (and closes it); returns its trial count.
 pub fn run_block(
     plan: &Plan,
@@ -54,16 +72,36 @@ pub fn run_block(
     state: &mut BatchState,
     acc: &mut Accumulator,
 ) -> u64 {
+    run_block_to(plan, seed, trials, block, state, acc, None)
+}
+
+/// [`run_block`], also handing every trial's figures to `sink`.
+fn run_block_to(
+    plan: &Plan,
+    seed: u64,
+    trials: u64,
+    block: u64,
+    state: &mut BatchState,
+    acc: &mut Accumulator,
+    sink: Option<&dyn TrialSink>,
+) -> u64 {
     let start = block * BLOCK_TRIALS;
     let end = (start + BLOCK_TRIALS).min(trials);
+    let mut records = Vec::new();
     let mut first = start;
     while first < end {
         let count = (end - first).min(LANES as u64) as usize;
         state.run(plan, seed, first, count);
         acc.push_lanes(first, &state.out, count);
+        if let Some(sink) = sink {
+            sink.record(&mut records, first, &state.out, count);
+        }
         first += count as u64;
     }
     acc.end_block();
+    if let Some(sink) = sink {
+        sink.deliver(block, records);
+    }
     end.saturating_sub(start)
 }
 
@@ -82,6 +120,18 @@ pub fn run_blocks(
     blocks: Range<u64>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Accumulator> {
+    run_blocks_to(plan, seed, trials, blocks, progress, None)
+}
+
+/// [`run_blocks`], also handing every trial's figures to `sink`.
+pub fn run_blocks_to(
+    plan: &Plan,
+    seed: u64,
+    trials: u64,
+    blocks: Range<u64>,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: Option<&dyn TrialSink>,
+) -> Result<Accumulator> {
     let empty = accumulator(plan, seed);
     let next = AtomicU64::new(blocks.start);
     let parts: Vec<Accumulator> = rayon::broadcast(|_| {
@@ -92,16 +142,19 @@ pub fn run_blocks(
                 break;
             }
             let block = next.fetch_add(1, Ordering::Relaxed);
-            if block >= blocks.end {
+            if block >= blocks.end || sink.is_some_and(|s| !s.admit(block)) {
                 break;
             }
-            let n = run_block(plan, seed, trials, block, &mut state, &mut acc);
+            let n = run_block_to(plan, seed, trials, block, &mut state, &mut acc, sink);
             progress(n);
         }
         acc
     });
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
+    }
+    if let Some(e) = sink.and_then(|s| s.error()) {
+        return Err(e);
     }
     // Into the first worker's accumulator, not a fresh one: one copy of
     // the sketches fewer at the peak of memory.
@@ -120,10 +173,28 @@ pub fn run(
     threads: Option<usize>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Plan, Accumulator)> {
-    let plan = Plan::new(scenario);
+    run_plan(Plan::new(scenario), scenario, threads, progress, None)
+}
+
+/// [`run`] with a given plan (e.g. one recording unit paths) and an
+/// optional sink of every trial's figures.
+pub fn run_plan(
+    plan: Plan,
+    scenario: &Scenario,
+    threads: Option<usize>,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: Option<&dyn TrialSink>,
+) -> Result<(Plan, Accumulator)> {
     let blocks = 0..block_count(scenario.trials);
     let acc = with_threads(threads, || {
-        run_blocks(&plan, scenario.seed, scenario.trials, blocks, progress)
+        run_blocks_to(
+            &plan,
+            scenario.seed,
+            scenario.trials,
+            blocks,
+            progress,
+            sink,
+        )
     })??;
     Ok((plan, acc))
 }

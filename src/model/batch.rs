@@ -13,7 +13,7 @@ use rand_distr::Distribution;
 
 use super::math::GrowthFactor;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
-use super::trial::{inversion_count, JumpDraw, Metric, Plan, PolicyPlan, UnitPlan};
+use super::trial::{inversion_count, JumpDraw, Metric, Plan, PolicyPlan, UnitFigure, UnitPlan};
 use crate::engine::rng::trial_state;
 
 pub use super::simd::Lane;
@@ -163,6 +163,29 @@ impl BatchState {
                 for (p, st) in self.policies.iter().enumerate() {
                     self.out[plan.layout.path_index(p, pi)] = st.revenue;
                 }
+            }
+            if let Some(ui) = plan.unit_path_at[k] {
+                self.record_unit_path::<V>(plan, ui, k);
+            }
+        }
+    }
+
+    /// Every unit's EBITA and cumulative cash at a unit path point (see
+    /// `TrialState::record_unit_path`).
+    #[inline(always)]
+    fn record_unit_path<V: Vf64>(&mut self, plan: &Plan, point: usize, k: usize) {
+        let n = plan.n_units;
+        let zero = V::splat(0.0);
+        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        for (p, st) in self.policies.iter().enumerate() {
+            let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
+            let out = &mut self.out[base..base + 2 * n];
+            for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
+                let r = V::load(&us.r);
+                V::select(V::load(&us.held), r.mul(V::splat(m)), zero).store(&mut slot[0]);
+                V::load(&us.unit_cash)
+                    .add(V::load(&us.proceeds))
+                    .store(&mut slot[1]);
             }
         }
     }
@@ -505,7 +528,8 @@ mod tests {
     /// bit, trial by trial (full and partial batches).
     fn check(path: &Path) {
         let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
-        let plan = Plan::new(&s);
+        // With unit paths: every slot, the added ones included.
+        let plan = Plan::new(&s).with_unit_paths();
         let mut batch = BatchState::new(&plan);
         let mut scalar = TrialState::new(&plan);
         let seed = s.seed;

@@ -28,6 +28,22 @@ use super::{Role, Scenario};
 const INVERSION_MAX_LAMBDA: f64 = 30.0;
 /// Fan-chart resolution: at most this many recorded steps per trial.
 pub const MAX_PATH_POINTS: usize = 400;
+/// Unit paths (see [`Plan::with_unit_paths`]): at most this many recorded
+/// year ends per trial.
+pub const MAX_UNIT_PATH_POINTS: usize = 50;
+
+/// A figure of a unit's path, recorded at year ends when the plan asks for
+/// unit paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitFigure {
+    /// EBITA run-rate: R x m after the step (0 once exited), as the
+    /// horizon's `ebita` sums it.
+    Ebita = 0,
+    /// Cumulative cash to the group: the unit's operating cash minus
+    /// investment, plus its exit proceeds, each discounted to t = 0 as in
+    /// its unit value.
+    Cash = 1,
+}
 
 /// What each output slot of a trial holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +81,9 @@ impl Metric {
 /// Horizon metrics first: for policy p and horizon index h the block at
 /// `(p * H + h) * stride` holds value, revenue, ebita, delta_value, then
 /// each unit's value, then each unit's revenue. Then the revenue path: for
-/// policy p, one slot per recorded step.
+/// policy p, one slot per recorded step. Then, when recorded, the unit
+/// paths: for policy p and recorded year end i, per unit its EBITA and its
+/// cumulative cash ([`UnitFigure`]).
 #[derive(Clone, Debug)]
 pub struct Layout {
     pub policies: usize,
@@ -73,6 +91,9 @@ pub struct Layout {
     pub units: usize,
     /// Steps (0-based) after which the revenue path is recorded.
     pub path_steps: Vec<usize>,
+    /// Steps (0-based) after which unit paths are recorded (empty unless
+    /// the plan asks for them).
+    pub unit_path_steps: Vec<usize>,
 }
 
 impl Layout {
@@ -100,8 +121,25 @@ impl Layout {
         self.path_base() + policy * self.path_steps.len() + point
     }
 
-    pub fn len(&self) -> usize {
+    fn unit_path_base(&self) -> usize {
         self.path_base() + self.policies * self.path_steps.len()
+    }
+
+    /// The slot of a unit's figure at recorded point `point` of its path.
+    pub fn unit_path_index(
+        &self,
+        policy: usize,
+        point: usize,
+        unit: usize,
+        figure: UnitFigure,
+    ) -> usize {
+        self.unit_path_base()
+            + ((policy * self.unit_path_steps.len() + point) * self.units + unit) * 2
+            + figure as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.unit_path_base() + self.policies * self.unit_path_steps.len() * self.units * 2
     }
 
     pub fn is_empty(&self) -> bool {
@@ -242,6 +280,8 @@ pub struct Plan {
     pub(super) horizon_at: Vec<Option<usize>>,
     /// For each step: the path point recorded after it, if any.
     pub(super) path_at: Vec<Option<usize>>,
+    /// For each step: the unit path point recorded after it, if any.
+    pub(super) unit_path_at: Vec<Option<usize>>,
     pub(super) policies: Vec<PolicyPlan>,
 }
 
@@ -359,6 +399,7 @@ impl Plan {
                 horizons: s.horizons.len(),
                 units: n_units,
                 path_steps,
+                unit_path_steps: Vec::new(),
             },
             baseline: s.baseline,
             steps,
@@ -401,8 +442,34 @@ impl Plan {
             discount,
             horizon_at,
             path_at,
+            unit_path_at: vec![None; steps],
             policies,
         }
+    }
+
+    /// The same plan, also recording every unit's EBITA and cumulative
+    /// cash at year ends (every k-th year end when there are more than
+    /// [`MAX_UNIT_PATH_POINTS`], the last step always), for the unit path
+    /// chart. The added slots come after every other one, so no other
+    /// figure changes.
+    pub fn with_unit_paths(mut self) -> Plan {
+        let spy = self.steps_per_year as usize;
+        let years = self.steps / spy.max(1);
+        let every = spy * years.div_ceil(MAX_UNIT_PATH_POINTS).max(1);
+        let steps: Vec<usize> = (0..self.steps)
+            .filter(|&k| (k + 1) % every == 0 || k + 1 == self.steps)
+            .collect();
+        self.unit_path_at = vec![None; self.steps];
+        for (i, &k) in steps.iter().enumerate() {
+            self.unit_path_at[k] = Some(i);
+        }
+        self.layout.unit_path_steps = steps;
+        self
+    }
+
+    /// Whether the plan records unit paths.
+    pub fn has_unit_paths(&self) -> bool {
+        !self.layout.unit_path_steps.is_empty()
     }
 
     pub fn steps(&self) -> usize {
@@ -640,8 +707,24 @@ impl TrialState {
                     self.out[plan.layout.path_index(p, pi)] = st.revenue;
                 }
             }
+            if let Some(ui) = plan.unit_path_at[k] {
+                self.record_unit_path(plan, ui, k);
+            }
         }
         None
+    }
+
+    fn record_unit_path(&mut self, plan: &Plan, point: usize, k: usize) {
+        let n = plan.n_units;
+        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        for (p, st) in self.policies.iter().enumerate() {
+            let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
+            let out = &mut self.out[base..base + 2 * n];
+            for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
+                slot[0] = if us.held { us.r * m } else { 0.0 };
+                slot[1] = us.unit_cash + us.proceeds;
+            }
+        }
     }
 
     fn draw_step<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {
@@ -800,4 +883,71 @@ fn step_policy(
     let distribution = sum_op - sum_inv + used + (1.0 - pp.recycle) * sum_proceeds;
     st.distributed += distribution * disc;
     st.revenue = revenue;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::trial_rng;
+
+    /// Recording unit paths adds slots after the others and changes none
+    /// of them; at a horizon the units' EBITA add up to the group's, and an
+    /// exited unit's cumulative cash is its unit value.
+    #[test]
+    fn unit_paths_add_slots_and_agree_with_the_horizon_figures() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let s = crate::scenario::load(&path).unwrap();
+        let plain = Plan::new(&s);
+        let plan = Plan::new(&s).with_unit_paths();
+        assert!(!plain.has_unit_paths() && plan.has_unit_paths());
+        let years = *s.horizons.last().unwrap() as usize;
+        let spy = s.steps_per_year as usize;
+        let want: Vec<usize> = (1..=years).map(|y| y * spy - 1).collect();
+        assert_eq!(plan.layout.unit_path_steps, want);
+        let l = &plan.layout;
+        assert_eq!(
+            l.len(),
+            plain.layout.len() + l.policies * years * l.units * 2
+        );
+        let mut a = TrialState::new(&plain);
+        let mut b = TrialState::new(&plan);
+        let mut checked_exit = false;
+        for trial in 0..20 {
+            a.run(&plain, &mut trial_rng(s.seed, trial));
+            b.run(&plan, &mut trial_rng(s.seed, trial));
+            for (x, y) in a.out.iter().zip(&b.out) {
+                assert_eq!(x.to_bits(), y.to_bits());
+            }
+            for (h, &years) in s.horizons.iter().enumerate() {
+                let point = years as usize - 1;
+                for p in 0..l.policies {
+                    let mut ebita = 0.0;
+                    for u in 0..l.units {
+                        let e = b.out[l.unit_path_index(p, point, u, UnitFigure::Ebita)];
+                        let cash = b.out[l.unit_path_index(p, point, u, UnitFigure::Cash)];
+                        ebita += e;
+                        if b.out[l.index(p, h, Metric::UnitRevenue(u))] == 0.0 {
+                            assert_eq!(e, 0.0);
+                            assert_eq!(cash, b.out[l.index(p, h, Metric::UnitValue(u))]);
+                            checked_exit = true;
+                        }
+                    }
+                    assert_eq!(ebita, b.out[l.index(p, h, Metric::Ebita)]);
+                }
+            }
+        }
+        assert!(checked_exit, "reset.toml sells units");
+    }
+
+    #[test]
+    fn long_runs_record_at_most_the_bounded_number_of_year_ends() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let mut s = crate::scenario::load(&path).unwrap();
+        s.horizons = vec![3, 99];
+        let plan = Plan::new(&s).with_unit_paths();
+        let steps = &plan.layout.unit_path_steps;
+        assert!(steps.len() <= MAX_UNIT_PATH_POINTS);
+        assert_eq!(*steps.last().unwrap(), plan.steps() - 1);
+        assert_eq!(steps[0], 2 * s.steps_per_year as usize - 1);
+    }
 }

@@ -54,6 +54,12 @@ impl Document {
             years.join(", "),
             base
         ))];
+        if !s.headline.is_empty() {
+            blocks.push(Block::Heading(2, "At a glance".into()));
+            blocks.push(Block::List(
+                s.headline.iter().map(|h| h.text.clone()).collect(),
+            ));
+        }
         blocks.push(Block::Heading(2, "Policies".into()));
         blocks.push(Block::List(
             sc.policies
@@ -70,8 +76,9 @@ impl Document {
         blocks.push(Block::Heading(2, "Headline".into()));
         blocks.push(headline(input));
         blocks.push(Block::Para(format!(
-            "Value: present value at the horizon of distributions to the group plus the war chest and the held units' value, in {}. P5/P50/P95: 5th, 50th and 95th percentiles over trials. Δ: mean same-trial difference from {base}; P(beat): share of trials in which the policy's value exceeds {base}'s.",
-            s.currency
+            "Value: present value at the horizon of distributions to the group plus the war chest and the held units' value, in {}. P5/P50/P95: 5th, 50th and 95th percentiles over trials. CVaR{t}: the mean of the worst {t}% of trials (VaR{t}, the level they fall below, is P{t}). Δ: mean same-trial difference from {base}, with its VaR{t} and CVaR{t}; P(beat): share of trials in which the policy's value exceeds {base}'s.",
+            s.currency,
+            t = super::table::tail_label(s.tail)
         )));
         if let Some(st) = input.studies {
             blocks.extend(studies(input, st));
@@ -264,6 +271,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
 /// comparison with the baseline (the figures of summary.json).
 fn headline(input: &Input) -> Block {
     let base = input.baseline();
+    let t = super::table::tail_label(input.summary.tail);
     let header = [
         "policy",
         "year",
@@ -272,8 +280,11 @@ fn headline(input: &Input) -> Block {
         "P5",
         "P50",
         "P95",
+        &format!("CVaR{t}"),
         "revenue (mean)",
         "Δ vs baseline",
+        &format!("Δ VaR{t}"),
+        &format!("Δ CVaR{t}"),
         "P(beat)",
     ]
     .map(String::from)
@@ -283,6 +294,15 @@ fn headline(input: &Input) -> Block {
         for (h, &years) in input.scenario.horizons.iter().enumerate() {
             let v = input.stats(p, h, Metric::Value);
             let r = input.stats(p, h, Metric::Revenue);
+            let row = |m: &str| input.summary.row(&policy.name, years, m, None);
+            let cvar = row("value").map_or("-".into(), |r| money(r.cvar));
+            let (d_var, d_cvar) = match row("delta_value") {
+                Some(r) if p != base => (
+                    super::charts::style::signed(r.var),
+                    super::charts::style::signed(r.cvar),
+                ),
+                _ => ("-".to_string(), "-".to_string()),
+            };
             let (delta, prob) = if p == base {
                 ("-".to_string(), "-".to_string())
             } else {
@@ -307,8 +327,11 @@ fn headline(input: &Input) -> Block {
                 money(v.quantiles[0]),
                 money(v.quantiles[2]),
                 money(v.quantiles[4]),
+                cvar,
                 money(r.mean),
                 delta,
+                d_var,
+                d_cvar,
                 prob,
             ]);
         }

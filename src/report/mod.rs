@@ -5,8 +5,11 @@
 pub mod charts;
 pub mod digest;
 pub mod document;
+pub mod headline;
 pub mod summary;
 pub mod table;
+pub mod unit_paths;
+pub mod workbook;
 
 use std::path::Path;
 
@@ -31,6 +34,11 @@ pub fn write_report(
     studies: Option<&Studies>,
     draw_charts: bool,
 ) -> Result<()> {
+    if unit_paths::recorded(&plan.layout) {
+        let path = dir.join("unit_paths.csv");
+        std::fs::write(&path, unit_paths::to_csv(scenario, &plan.layout, acc))
+            .map_err(|e| Error::output(&path, e))?;
+    }
     let input = charts::Input::new(scenario, plan, acc, summary).with_studies(studies);
     let figures = if draw_charts {
         charts::render_all(dir, &input)?

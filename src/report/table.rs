@@ -38,8 +38,10 @@ pub fn money(x: f64) -> String {
     }
 }
 
-/// The table: per policy and horizon, value (mean, P5-P95), revenue, delta
-/// vs the baseline and the probability of beating it.
+/// The table: per policy and horizon, value (mean, P5-P95, tail risk),
+/// revenue, the gain over the baseline (mean, its VaR and CVaR) and the
+/// probability of beating it; then what the columns mean and the headline
+/// sentences. Columns are as wide as their widest cell.
 pub fn render(scenario: &Scenario, summary: &Summary) -> String {
     let base = &scenario.policies[scenario.baseline].name;
     let mut out = String::new();
@@ -48,19 +50,25 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
         "{} | {} trials | seed {} | {} | baseline: {}",
         summary.scenario, summary.trials, summary.seed, summary.currency, base
     );
-    let pw = scenario
-        .policies
-        .iter()
-        .map(|p| p.name.chars().count())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let header = format!(
-        "{:<pw$}  {:>4}  {:>16}  {:>10}  {:>10}  {:>10}  {:>15}  {:>14}",
-        "policy", "year", "value ±se", "P5", "P95", "revenue", "Δ vs base ±se", "P(beat) ±se"
-    );
-    let _ = writeln!(out, "{header}");
-    let _ = writeln!(out, "{}", "-".repeat(header.chars().count()));
+    let t = tail_label(summary.tail);
+    // The VaR of value is P5 at the default tail; another tail adds it.
+    let show_var = summary.tail != super::summary::DEFAULT_TAIL;
+    let mut header = vec!["policy", "year", "value ±se", "P5", "P95"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    if show_var {
+        header.push(format!("VaR{t}"));
+    }
+    header.extend([
+        format!("CVaR{t}"),
+        "revenue".into(),
+        "Δ vs base ±se".into(),
+        format!("Δ VaR{t}"),
+        format!("Δ CVaR{t}"),
+        "P(beat) ±se".into(),
+    ]);
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for p in &scenario.policies {
         for &h in &scenario.horizons {
             let v = summary.row(&p.name, h, "value", None);
@@ -70,8 +78,22 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
                 x.map(|x| format!("{} ±{}", money(x.mean), money(x.stderr)))
                     .unwrap_or_default()
             };
-            let (delta, prob) = if p.name == *base {
-                ("-".to_string(), "-".to_string())
+            let fig = |x: Option<&super::summary::Row>, f: fn(&super::summary::Row) -> f64| {
+                x.map(|x| money(f(x))).unwrap_or_default()
+            };
+            let mut cells = vec![
+                p.name.clone(),
+                h.to_string(),
+                with_se(v),
+                fig(v, |x| x.p5),
+                fig(v, |x| x.p95),
+            ];
+            if show_var {
+                cells.push(fig(v, |x| x.var));
+            }
+            cells.extend([fig(v, |x| x.cvar), fig(r, |x| x.mean)]);
+            if p.name == *base {
+                cells.extend(["-", "-", "-", "-"].map(String::from));
             } else {
                 let prob = summary
                     .prob_beats_baseline
@@ -79,28 +101,57 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
                     .find(|x| x.policy == p.name && x.horizon == h)
                     .map(|x| format!("{:.1}% ±{:.1}", 100.0 * x.p, 100.0 * x.stderr))
                     .unwrap_or_default();
-                (with_se(d), prob)
-            };
-            let _ = writeln!(
-                out,
-                "{:<pw$}  {:>4}  {:>16}  {:>10}  {:>10}  {:>10}  {:>15}  {:>14}",
-                p.name,
-                h,
-                with_se(v),
-                v.map(|v| money(v.p5)).unwrap_or_default(),
-                v.map(|v| money(v.p95)).unwrap_or_default(),
-                r.map(|r| money(r.mean)).unwrap_or_default(),
-                delta,
-                prob,
-            );
+                cells.extend([with_se(d), fig(d, |x| x.var), fig(d, |x| x.cvar), prob]);
+            }
+            rows.push(cells);
         }
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (c, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
+            if c == 0 {
+                let _ = write!(l, "{cell:<w$}");
+            } else {
+                let _ = write!(l, "  {cell:>w$}");
+            }
+        }
+        l
+    };
+    let header_line = line(&header);
+    let _ = writeln!(out, "{header_line}");
+    let _ = writeln!(out, "{}", "-".repeat(header_line.chars().count()));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line(r));
     }
     let _ = writeln!(
         out,
         "value: present value of distributions plus war chest and held units' value ({}); Δ: same-trial difference vs {}; ±se: Monte Carlo standard error.",
         summary.currency, base
     );
+    let _ = writeln!(
+        out,
+        "VaR{t}: the level the worst {t}% of trials fall below (P{t}); CVaR{t}: the mean of those worst {t}% of trials."
+    );
+    out.push('\n');
+    for s in &summary.headline {
+        let _ = writeln!(out, "{}", s.text);
+    }
     out
+}
+
+/// A tail share as the percentage figure of "VaR5", "CVaR2.5".
+pub fn tail_label(tail: f64) -> String {
+    let s = format!("{:.3}", 100.0 * tail);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
@@ -114,5 +165,12 @@ mod tests {
         assert_eq!(money(12.345), "12.3");
         assert_eq!(money(0.123), "0.12");
         assert_eq!(money(-0.001), "0.00");
+    }
+
+    #[test]
+    fn tail_labels_are_short() {
+        assert_eq!(super::tail_label(0.05), "5");
+        assert_eq!(super::tail_label(0.025), "2.5");
+        assert_eq!(super::tail_label(0.001), "0.1");
     }
 }

@@ -152,6 +152,15 @@ impl MetricAcc {
             .unwrap_or(f64::NAN)
     }
 
+    /// Mean of the lowest share `q` of the values (see
+    /// [`Sketch::lower_tail_mean`]), clamped to the exact extremes.
+    pub fn lower_tail_mean(&self, q: f64) -> f64 {
+        self.sketch
+            .lower_tail_mean(q)
+            .map(|v| v.clamp(self.min, self.max))
+            .unwrap_or(f64::NAN)
+    }
+
     pub fn min(&self) -> f64 {
         self.min
     }
@@ -508,5 +517,6 @@ mod tests {
         assert_eq!(s.mean, 3.25);
         assert_eq!(s.stdev, 0.0);
         assert!(s.quantiles.iter().all(|&q| q == 3.25));
+        assert_eq!(acc.metrics[0].lower_tail_mean(0.05), 3.25);
     }
 }

@@ -17,6 +17,7 @@ mod revenue_fan;
 pub mod style;
 mod sweep;
 mod tornado;
+mod unit_paths;
 mod unit_values;
 mod value_cdf;
 mod value_distribution;
@@ -156,6 +157,7 @@ pub fn all() -> Vec<Box<dyn Chart>> {
         Box::new(revenue_fan::RevenueFan),
         Box::new(innovation::InnovationHorizons),
         Box::new(unit_values::UnitValues),
+        Box::new(unit_paths::UnitPaths),
         Box::new(sweep::SweepChart),
         Box::new(tornado::Tornado),
     ]
