@@ -50,7 +50,7 @@ const PINNED: &[Pin] = &[
 fn reset_figures_are_pinned_for_seed_20231116() {
     let dir = tempfile::tempdir().unwrap();
     let s = simulate(
-        &root().join("scenarios/reset.toml"),
+        &fixture("reset_v1.toml"),
         dir.path(),
         &["--trials", "2000"],
     );
