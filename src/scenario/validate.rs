@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::raw::*;
 use crate::error::InputError;
-use crate::model::{Exit, Gate, Jumps, Policy, Role, Scenario, Terms, Unit};
+use crate::model::{
+    Exit, Fade, Funding, Gate, Jumps, Policy, Role, Scenario, Terms, Unit, Valuation,
+};
 
 /// Largest accepted trial count: 10^10 trials take hours on a cluster; more
 /// is almost certainly a typo (memory would not grow, but time would).
@@ -26,6 +28,15 @@ pub const MAX_METRICS: usize = 200_000;
 pub const MAX_JUMP_RATE: f64 = 10_000.0;
 /// Tolerance on the sum of squared loadings (rounding of typed decimals).
 const LOADING_TOLERANCE: f64 = 1e-9;
+/// Longest growth fade of the `fade` valuation, in years.
+pub const MAX_FADE_YEARS: f64 = 50.0;
+/// Defaults of `[valuation]` (model contract, v2).
+pub const DEFAULT_FADE_YEARS: u32 = 10;
+pub const DEFAULT_TERMINAL_GROWTH: f64 = 0.03;
+pub const DEFAULT_SALES_TO_CAPITAL: f64 = 2.0;
+/// Most values of `[funding] years`, and most variant runs of the study.
+pub const MAX_FUNDING_YEARS: usize = 16;
+pub const MAX_FUNDING_VARIANTS: usize = 64;
 
 /// One text a scenario was read from (a file, or a synthetic snippet such
 /// as a sweep point).
@@ -288,6 +299,11 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         "must be greater than -1",
     )?;
 
+    let file_valuation = match &raw.valuation {
+        Some(rv) => valuation_keys(&v, rv, "valuation", discount_rate)?,
+        None => ValuationKeys::default(),
+    };
+
     // Factors.
     if raw.factors.len() > MAX_FACTORS {
         return Err(v.err(
@@ -327,7 +343,15 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     }
     let mut units: Vec<Unit> = Vec::with_capacity(raw.units.len());
     for (i, ru) in raw.units.iter().enumerate() {
-        units.push(unit(&v, i, ru, spy, &factors, &units)?);
+        let mut u = unit(&v, i, ru, spy, &factors, &units)?;
+        u.valuation = unit_valuation(
+            &v,
+            &file_valuation,
+            ru.valuation.as_ref(),
+            &format!("units[{i}].valuation"),
+            discount_rate,
+        )?;
+        units.push(u);
     }
 
     // Policies.
@@ -380,6 +404,11 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         ));
     }
 
+    let funding = match &raw.funding {
+        Some(rf) => Some(funding(&v, rf, &hs, &units, &policies)?),
+        None => None,
+    };
+
     Ok(Scenario {
         name,
         currency,
@@ -392,6 +421,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         factors,
         units,
         policies,
+        funding,
     })
 }
 
@@ -555,6 +585,7 @@ fn unit(
         max_uplift,
         half_saturation,
         jumps,
+        valuation: Valuation::Multiple,
     })
 }
 
@@ -859,5 +890,262 @@ fn unit_terms(
                 gate,
             }
         }
+    })
+}
+
+/// One `[valuation]` table's keys, each checked on its own, with where it
+/// was given (so a rule that combines keys can point at the right line).
+#[derive(Clone, Debug, Default)]
+struct ValuationKeys {
+    /// Whether the method is "fade".
+    fade: Option<(bool, Range<usize>)>,
+    fade_years: Option<u32>,
+    terminal_growth: Option<(f64, Range<usize>)>,
+    sales_to_capital: Option<f64>,
+}
+
+/// The rule a terminal growth must follow, in plain words.
+fn terminal_growth_rule(g: f64, discount_rate: f64, default: bool) -> String {
+    format!(
+        "terminal_growth = {g}{} must be below discount_rate ({discount_rate}): a perpetuity growing faster than the discount rate has no finite value",
+        if default { " (the default)" } else { "" }
+    )
+}
+
+fn valuation_keys(v: &V, rv: &RawValuation, prefix: &str, discount_rate: f64) -> R<ValuationKeys> {
+    let k = |field: &str| format!("{prefix}.{field}");
+    let fade = match &rv.method {
+        Some(m) => match m.as_str() {
+            "multiple" => Some((false, m.span())),
+            "fade" => Some((true, m.span())),
+            other => {
+                return Err(v.err(
+                    m.span(),
+                    &k("method"),
+                    format!("unknown valuation method \"{other}\": expected \"multiple\" (revenue x multiple) or \"fade\" (growth-fade DCF)"),
+                ))
+            }
+        },
+        None => None,
+    };
+    let fade_years = v
+        .opt_num(
+            &rv.fade_years,
+            &k("fade_years"),
+            |x| x.fract() == 0.0 && (0.0..=MAX_FADE_YEARS).contains(&x),
+            &format!("must be a whole number of years in [0, {MAX_FADE_YEARS}]"),
+        )?
+        .map(|x| x as u32);
+    let terminal_growth = match &rv.terminal_growth {
+        Some(g) => {
+            let x = v.num(
+                g,
+                &k("terminal_growth"),
+                |x| x > -1.0,
+                "must be greater than -1",
+            )?;
+            if x >= discount_rate {
+                return Err(v.err(
+                    g.span(),
+                    &k("terminal_growth"),
+                    terminal_growth_rule(x, discount_rate, false),
+                ));
+            }
+            Some((x, g.span()))
+        }
+        None => None,
+    };
+    let sales_to_capital = v.opt_num(
+        &rv.sales_to_capital,
+        &k("sales_to_capital"),
+        |x| x > 0.0,
+        "must be positive (revenue added per unit of capital invested)",
+    )?;
+    Ok(ValuationKeys {
+        fade,
+        fade_years,
+        terminal_growth,
+        sales_to_capital,
+    })
+}
+
+/// A unit's valuation: its own keys over the file's `[valuation]` over the
+/// defaults.
+fn unit_valuation(
+    v: &V,
+    file: &ValuationKeys,
+    own: Option<&Sp<RawValuation>>,
+    prefix: &str,
+    discount_rate: f64,
+) -> R<Valuation> {
+    let own = match own {
+        Some(rv) => valuation_keys(v, rv, prefix, discount_rate)?,
+        None => ValuationKeys::default(),
+    };
+    let fade = own.fade.clone().or_else(|| file.fade.clone());
+    let Some((true, method_span)) = fade else {
+        return Ok(Valuation::Multiple);
+    };
+    let terminal_growth = match own.terminal_growth.or_else(|| file.terminal_growth.clone()) {
+        Some((g, _)) => g,
+        None => {
+            // Given values were checked where they were written; only the
+            // default is left to check against this scenario's rate.
+            if DEFAULT_TERMINAL_GROWTH >= discount_rate {
+                return Err(v.err(
+                    method_span,
+                    &format!("{prefix}.terminal_growth"),
+                    terminal_growth_rule(DEFAULT_TERMINAL_GROWTH, discount_rate, true),
+                ));
+            }
+            DEFAULT_TERMINAL_GROWTH
+        }
+    };
+    Ok(Valuation::Fade(Fade {
+        years: own
+            .fade_years
+            .or(file.fade_years)
+            .unwrap_or(DEFAULT_FADE_YEARS),
+        terminal_growth,
+        sales_to_capital: own
+            .sales_to_capital
+            .or(file.sales_to_capital)
+            .unwrap_or(DEFAULT_SALES_TO_CAPITAL),
+    }))
+}
+
+/// The `[funding]` study table.
+fn funding(
+    v: &V,
+    rf: &RawFunding,
+    header: &Range<usize>,
+    units: &[Unit],
+    policies: &[Policy],
+) -> R<Funding> {
+    let at = rf.anchor().unwrap_or_else(|| header.clone());
+    let pv = v.req(&rf.policy, &at, "funding.policy")?;
+    let policy = policies
+        .iter()
+        .position(|p| p.name == **pv)
+        .ok_or_else(|| {
+            let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+            v.err(
+                pv.span(),
+                "funding.policy",
+                format!(
+                    "names no policy: \"{}\" (policies are: {})",
+                    pv.get_ref(),
+                    known.join(", ")
+                ),
+            )
+        })?;
+    let terms = &policies[policy].terms;
+    let innovation: Vec<usize> = (0..units.len())
+        .filter(|&u| terms[u].role == Role::Innovation)
+        .collect();
+    let chosen = match &rf.units {
+        Some(list) => {
+            if list.is_empty() {
+                return Err(v.err(
+                    list.span(),
+                    "funding.units",
+                    "must name at least one unit (or leave `units` out for every innovation unit)",
+                ));
+            }
+            let mut out = Vec::new();
+            for (i, n) in list.iter().enumerate() {
+                let key = format!("funding.units[{i}]");
+                let Some(u) = units.iter().position(|u| u.name == **n) else {
+                    return Err(v.err(
+                        n.span(),
+                        &key,
+                        format!("names no unit: \"{}\"", n.get_ref()),
+                    ));
+                };
+                if terms[u].role != Role::Innovation {
+                    return Err(v.err(
+                        n.span(),
+                        &key,
+                        format!(
+                            "\"{}\" is {} under policy \"{}\": funded years apply to innovation units only",
+                            n.get_ref(),
+                            terms[u].role.as_str(),
+                            policies[policy].name
+                        ),
+                    ));
+                }
+                if out.contains(&u) {
+                    return Err(v.err(
+                        n.span(),
+                        &key,
+                        format!("\"{}\" is listed twice", n.get_ref()),
+                    ));
+                }
+                out.push(u);
+            }
+            out
+        }
+        None => {
+            if innovation.is_empty() {
+                return Err(v.err(
+                    pv.span(),
+                    "funding.policy",
+                    format!(
+                        "policy \"{}\" has no innovation unit whose funded years could vary",
+                        policies[policy].name
+                    ),
+                ));
+            }
+            innovation
+        }
+    };
+    let yv = v.req(&rf.years, &at, "funding.years")?;
+    if yv.is_empty() {
+        return Err(v.err(
+            yv.span(),
+            "funding.years",
+            "must list at least one number of funded years",
+        ));
+    }
+    if yv.len() > MAX_FUNDING_YEARS {
+        return Err(v.err(
+            yv.span(),
+            "funding.years",
+            format!("at most {MAX_FUNDING_YEARS} values, got {}", yv.len()),
+        ));
+    }
+    let mut years = vec![0.0];
+    for (i, y) in yv.iter().enumerate() {
+        let key = format!("funding.years[{i}]");
+        let x = v.num(
+            y,
+            &key,
+            |x| (0.0..=MAX_HORIZON_YEARS as f64).contains(&x),
+            &format!("must be a number of years in [0, {MAX_HORIZON_YEARS}]"),
+        )?;
+        if yv[..i].iter().any(|z| **z == x) {
+            return Err(v.err(y.span(), &key, format!("{x} years is listed twice")));
+        }
+        if x != 0.0 {
+            years.push(x);
+        }
+    }
+    years.sort_by(f64::total_cmp);
+    let variants = chosen.len() * years.len();
+    if variants > MAX_FUNDING_VARIANTS {
+        return Err(v.err(
+            yv.span(),
+            "funding.years",
+            format!(
+                "{} units x {} funded years (0 included) make {variants} runs, more than the {MAX_FUNDING_VARIANTS} allowed",
+                chosen.len(),
+                years.len()
+            ),
+        ));
+    }
+    Ok(Funding {
+        policy,
+        units: chosen,
+        years,
     })
 }
