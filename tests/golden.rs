@@ -49,11 +49,7 @@ const PINNED: &[Pin] = &[
 #[test]
 fn reset_figures_are_pinned_for_seed_20231116() {
     let dir = tempfile::tempdir().unwrap();
-    let s = simulate(
-        &fixture("reset_v1.toml"),
-        dir.path(),
-        &["--trials", "2000"],
-    );
+    let s = simulate(&fixture("reset_v1.toml"), dir.path(), &["--trials", "2000"]);
     for &(policy, h, metric, unit, mean, p50) in PINNED {
         let r = row(&s, policy, h, metric, unit);
         for (key, want) in [("mean", mean), ("p50", p50)] {
