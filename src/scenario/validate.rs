@@ -982,7 +982,12 @@ fn unit_valuation(
         Some(rv) => valuation_keys(v, rv, prefix, discount_rate)?,
         None => ValuationKeys::default(),
     };
-    let fade = own.fade.clone().or_else(|| file.fade.clone());
+    // The method's table names the default's key: the unit's own, or the
+    // file's [valuation].
+    let (fade, method_table) = match own.fade.clone() {
+        Some(m) => (Some(m), prefix),
+        None => (file.fade.clone(), "valuation"),
+    };
     let Some((true, method_span)) = fade else {
         return Ok(Valuation::Multiple);
     };
@@ -994,7 +999,7 @@ fn unit_valuation(
             if DEFAULT_TERMINAL_GROWTH >= discount_rate {
                 return Err(v.err(
                     method_span,
-                    &format!("{prefix}.terminal_growth"),
+                    &format!("{method_table}.terminal_growth"),
                     terminal_growth_rule(DEFAULT_TERMINAL_GROWTH, discount_rate, true),
                 ));
             }
