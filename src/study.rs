@@ -1,9 +1,11 @@
 //! Studies that run a scenario many times on the same draws: parameter
-//! sweeps and one-at-a-time sensitivity.
+//! sweeps, one-at-a-time sensitivity and the funding study ([`funding`]).
 //!
 //! Every run of a study uses the scenario's seed, so each point sees the
 //! same random worlds as the base run (common random numbers): differences
 //! between points are the parameters' effect, not noise.
+
+pub mod funding;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -488,6 +490,8 @@ pub struct Studies {
     pub sensitivity: Vec<Sensitivity>,
     /// The relative step the sensitivity study moved each parameter by.
     pub sensitivity_step: f64,
+    /// The funding study (`[funding]`), when the scenario has one.
+    pub funding: Option<funding::FundingStudy>,
 }
 
 impl Studies {
@@ -499,8 +503,12 @@ impl Studies {
         !self.sensitivity.is_empty()
     }
 
+    pub fn has_funding(&self) -> bool {
+        self.funding.is_some()
+    }
+
     pub fn is_empty(&self) -> bool {
-        !self.has_sweep() && !self.has_sensitivity()
+        !self.has_sweep() && !self.has_sensitivity() && !self.has_funding()
     }
 }
 

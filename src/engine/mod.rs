@@ -42,7 +42,7 @@ pub fn shifts(plan: &Plan, seed: u64) -> Vec<f64> {
 
 /// A fresh accumulator for `plan`.
 pub fn accumulator(plan: &Plan, seed: u64) -> Accumulator {
-    Accumulator::new(shifts(plan, seed), plan.layout.delta_indices())
+    Accumulator::new(shifts(plan, seed), plan.layout.counted_indices())
 }
 
 /// Runs block `block` into `acc` (and closes it); returns its trial count.
@@ -121,11 +121,22 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Plan, Accumulator)> {
     let plan = Plan::new(scenario);
-    let blocks = 0..block_count(scenario.trials);
-    let acc = with_threads(threads, || {
-        run_blocks(&plan, scenario.seed, scenario.trials, blocks, progress)
-    })??;
+    let acc = run_plan(scenario, &plan, threads, progress)?;
     Ok((plan, acc))
+}
+
+/// Runs every trial of `scenario` with a plan made for it (a study's plan
+/// may track more figures than [`Plan::new`]'s).
+pub fn run_plan(
+    scenario: &Scenario,
+    plan: &Plan,
+    threads: Option<usize>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Accumulator> {
+    let blocks = 0..block_count(scenario.trials);
+    with_threads(threads, || {
+        run_blocks(plan, scenario.seed, scenario.trials, blocks, progress)
+    })?
 }
 
 /// Runs `f` on a pool of `threads` threads.
