@@ -63,6 +63,10 @@ pub struct FundingStudy {
     pub gates: Vec<Option<Gate>>,
     pub trials: u64,
     pub currency: String,
+    /// Whether a studied unit is valued by the growth-fade DCF while held
+    /// (then a unit still funded at a horizon is credited with the growth
+    /// its funding buys there).
+    pub fade: bool,
     /// Unit by unit, then funded years, then horizon.
     pub rows: Vec<FundingRow>,
 }
@@ -84,6 +88,12 @@ impl FundingStudy {
     /// The last (longest) horizon.
     pub fn last_horizon(&self) -> u32 {
         self.horizons.last().copied().unwrap_or(0)
+    }
+
+    /// Whether every studied cycle has ended by `horizon` (no unit is
+    /// still funded in its last step).
+    pub fn cycles_over(&self, horizon: u32) -> bool {
+        self.years.iter().all(|&y| y < horizon as f64)
     }
 }
 
@@ -201,6 +211,10 @@ fn summarise(base: &Scenario, scenario: &Scenario, plan: &Plan, acc: &Accumulato
         gates: f.units.iter().map(|&u| policy.terms[u].gate).collect(),
         trials: acc.trials,
         currency: base.currency.clone(),
+        fade: f
+            .units
+            .iter()
+            .any(|&u| matches!(base.units[u].valuation, crate::model::Valuation::Fade(_))),
         rows,
     }
 }
@@ -403,8 +417,27 @@ pub fn report_blocks(study: &FundingStudy) -> Vec<Block> {
             listed.join(", "),
             study.currency
         )),
-        Block::List(sentences(study)),
     ];
+    if study.fade {
+        let over: Vec<String> = study
+            .horizons
+            .iter()
+            .filter(|&&h| study.cycles_over(h))
+            .map(|h| format!("year {h}"))
+            .collect();
+        blocks.push(Block::Para(format!(
+            "Read the horizons with care: a unit valued by the growth-fade DCF that is still funded at a horizon is credited with the growth its funding buys there, faded over the following years, while only the fade's reinvestment is charged for it, not the budget; so within the cycle the longest funding tends to look best at each horizon. {}",
+            if over.is_empty() {
+                "No horizon here comes after every cycle has ended; add one to compare the cycles on what they built.".to_string()
+            } else {
+                format!(
+                    "At {}, every cycle has ended and the cycles compare on what they built: the sentences below use the last horizon.",
+                    over.join(", ")
+                )
+            }
+        )));
+    }
+    blocks.push(Block::List(sentences(study)));
     let mut header = vec!["unit".to_string(), "year".to_string()];
     header.extend(funded.iter().map(|&y| format!("{} y funded", years(y))));
     header.push("best".into());

@@ -31,7 +31,11 @@ fn entries(study: &FundingStudy) -> Vec<Entry> {
         .enumerate()
         .map(|(i, h)| Entry {
             colour: style::ramp(i, n),
-            name: format!("at year {h}"),
+            name: if study.cycles_over(*h) {
+                format!("at year {h} (every cycle over)")
+            } else {
+                format!("at year {h}")
+            },
             details: vec![],
             strong: 0,
             swatch: Swatch::Line,
@@ -73,7 +77,7 @@ impl Chart for FundingChart {
             return Ok(());
         };
         let extra = format!(
-            "{} variants, one unit at a time, on the same random draws",
+            "{} variants, one unit at a time, on the same random draws · bands: 95% confidence of the mean",
             st.units.len() * st.years.len()
         );
         let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
