@@ -14,7 +14,6 @@ use rand_distr::Distribution;
 use super::math::GrowthFactor;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
 use super::trial::{inversion_count, Extra, JumpDraw, Metric, Plan, PolicyPlan, UnitPlan};
-use super::valuation::fade_value;
 use crate::engine::rng::trial_state;
 
 pub use super::simd::Lane;
@@ -69,6 +68,9 @@ struct PolicyLanes {
     /// Per unit: step 4's growth rates, kept at horizon steps for the fade
     /// valuation (apart from `units`, which the hot loop walks).
     growth: Vec<Lane>,
+    /// Per unit valued by the fade: its value at the horizon being
+    /// recorded (computed before the units are summed).
+    faded: Vec<Lane>,
     /// Tracked runs only, per unit: discounted investment so far, and the
     /// mask of lanes whose gate left the unit funded.
     spent: Vec<Lane>,
@@ -118,6 +120,7 @@ impl BatchState {
                     distributed: ZERO,
                     revenue: ZERO,
                     growth: vec![ZERO; n],
+                    faded: vec![ZERO; n],
                     spent: vec![ZERO; n],
                     gate_open: vec![[TRUE; LANES]; n],
                 })
@@ -304,6 +307,17 @@ impl BatchState {
         let zero = V::splat(0.0);
         let n = plan.n_units;
         let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        if plan.keep_growth[k] {
+            // The fade of every unit valued by it, on every lane, before
+            // the sums below (out of the loop: see `Vf64::fade`).
+            for st in self.policies.iter_mut() {
+                for (i, f) in plan.fade.iter().enumerate() {
+                    if let Some(f) = f {
+                        st.faded[i] = V::fade(f, &st.units[i].r, margin[i], &st.growth[i]);
+                    }
+                }
+            }
+        }
         for (p, st) in self.policies.iter().enumerate() {
             let mut held_value = zero;
             let mut revenue = zero;
@@ -311,22 +325,21 @@ impl BatchState {
             let base = layout.index(p, hi, Metric::Value);
             let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
             let (unit_value, unit_revenue) = units.split_at_mut(n);
-            for (((((us, mult), &m), uv), ur), (fade, g)) in st
+            for (((((us, mult), &m), uv), ur), (fade, faded)) in st
                 .units
                 .iter()
                 .zip(&self.multiple)
                 .zip(margin)
                 .zip(unit_value)
                 .zip(unit_revenue)
-                .zip(plan.fade.iter().zip(&st.growth))
+                .zip(plan.fade.iter().zip(&st.faded))
             {
                 let h = V::load(&us.held);
                 let r = V::load(&us.r);
                 let cash = V::load(&us.unit_cash);
                 let v = match fade {
                     None => r.mul(V::load(mult)),
-                    // The one computation of the fade, lane by lane.
-                    Some(f) => V::load(&std::array::from_fn(|j| fade_value(f, us.r[j], m, g[j]))),
+                    Some(_) => V::load(faded),
                 };
                 held_value = held_value.add(V::select(h, v, zero));
                 revenue = revenue.add(V::select(h, r, zero));

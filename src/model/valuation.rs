@@ -9,11 +9,42 @@
 //! reinvestment, and a Gordon tail follows.
 //!
 //! [`fade_value`] is the one place this is computed: the scalar reference
-//! (`trial.rs`) and the batch kernel (`batch.rs`, lane by lane) both call
-//! it, so the two give the same bits. Everything that does not depend on
-//! the trial is in [`FadePlan`], built once per run.
+//! (`trial.rs`) calls it on one number, the batch kernel (`batch.rs`) on a
+//! vector of lanes. It is written once, over [`Arith`] (add, subtract,
+//! multiply, each correctly rounded, no fused multiply-add), so both
+//! perform the same operations in the same order and give the same bits.
+//! Everything that does not depend on the trial is in [`FadePlan`], built
+//! once per run; the margin path, the same in every trial, stays scalar.
 
 use super::{Fade, Scenario, Unit};
+
+/// The arithmetic [`fade_value`] needs: IEEE operations on one f64 or on
+/// each lane of a vector, never fused.
+pub trait Arith: Copy {
+    fn splat(x: f64) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+}
+
+impl Arith for f64 {
+    #[inline(always)]
+    fn splat(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self - o
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self * o
+    }
+}
 
 /// The per-unit constants of the fade, computed once per run.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +90,7 @@ impl FadePlan {
 
 /// F: the growth-fade value of a held unit with revenue `r`, margin `m` and
 /// growth rate `g` (step 4's g_i of the horizon's last step), in money of
-/// the horizon (not discounted to t = 0).
+/// the horizon (not discounted to t = 0); on one number or lane by lane.
 ///
 /// With g_j = g + (g_inf - g) min(j, n) / n, R_j = R_{j-1} (1 + g_j),
 /// m_j = m* + (m_{j-1} - m*) q for j <= n + 1 and
@@ -67,32 +98,36 @@ impl FadePlan {
 /// F = sum_{j=1..n} C_j (1 + r)^-j + C_{n+1} / (r - g_inf) (1 + r)^-n.
 /// R_{j+1} - R_j is computed as R_j g_{j+1}, the same number without the
 /// cancellation. F may be negative; it is never floored.
-#[inline]
-pub fn fade_value(plan: &FadePlan, r: f64, m: f64, g: f64) -> f64 {
-    let g_inf = plan.terminal_growth;
-    let s_inv = plan.reinvestment;
+#[inline(always)]
+pub fn fade_value<T: Arith>(plan: &FadePlan, r: T, m: f64, g: T) -> T {
     let target = plan.target_margin;
     let q = plan.q;
-    // g_j for j >= n is g_inf (the fade is done).
-    let growth = |j: usize| -> f64 {
+    let g_inf = T::splat(plan.terminal_growth);
+    let s_inv = T::splat(plan.reinvestment);
+    let one = T::splat(1.0);
+    let gap = g_inf.sub(g);
+    // g_j; from j = n on the fade is done and g_j = g_inf.
+    let growth = |j: usize| -> T {
         if j >= plan.years {
             g_inf
         } else {
-            g + (g_inf - g) * plan.weights[j - 1]
+            g.add(gap.mul(T::splat(plan.weights[j - 1])))
         }
     };
-    let mut rev = r * (1.0 + growth(1));
+    let mut rev = r.mul(one.add(growth(1)));
     let mut margin = m;
-    let mut sum = 0.0;
+    let mut sum = T::splat(0.0);
     for (j, &d) in (1..=plan.years).zip(&plan.discount) {
         margin = target + (margin - target) * q;
         let g_next = growth(j + 1);
-        sum += rev * (margin - g_next * s_inv) * d;
-        rev *= 1.0 + g_next;
+        let cash = rev.mul(T::splat(margin).sub(g_next.mul(s_inv)));
+        sum = sum.add(cash.mul(T::splat(d)));
+        rev = rev.mul(one.add(g_next));
     }
     // Year n + 1: the last margin step, then the Gordon tail.
     margin = target + (margin - target) * q;
-    sum + rev * (margin - g_inf * s_inv) * plan.tail
+    let cash = rev.mul(T::splat(margin).sub(g_inf.mul(s_inv)));
+    sum.add(cash.mul(T::splat(plan.tail)))
 }
 
 #[cfg(test)]
