@@ -114,7 +114,7 @@ const PINNED_FADE: &[Pin] = &[
 
 fn check(s: &serde_json::Value, pins: &[Pin]) {
     for &(policy, h, metric, unit, mean, p50) in pins {
-        let r = row(&s, policy, h, metric, unit);
+        let r = row(s, policy, h, metric, unit);
         for (key, want) in [("mean", mean), ("p50", p50)] {
             let got = f(r, key);
             assert!(
