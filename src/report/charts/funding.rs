@@ -77,7 +77,7 @@ impl Chart for FundingChart {
             return Ok(());
         };
         let extra = format!(
-            "{} variants, one unit at a time, on the same random draws · bands: 95% confidence of the mean",
+            "{} variants on the same draws · bands: 95% confidence",
             st.units.len() * st.years.len()
         );
         let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
