@@ -244,6 +244,39 @@ mod tests {
         assert!((want - 233.195_88).abs() < 1e-5, "{want}");
     }
 
+    proptest::proptest! {
+        /// For any terms: F is proportional to revenue; with a constant
+        /// margin m and m s = r, growth at g_inf is worth R (1 + g) m / r;
+        /// with no fade the starting growth rate does not matter.
+        #[test]
+        fn fade_invariants(
+            n in 0u32..=50,
+            r in 0.01f64..0.2,
+            gap in 0.001f64..0.15,
+            m in 0.01f64..0.6,
+            g in -0.5f64..1.0,
+            target in -0.3f64..0.6,
+            speed in 0.0f64..4.0,
+            rev in 0.1f64..1e4,
+            k in 0.1f64..10.0,
+        ) {
+            let g_inf = r - gap;
+            let p = plan(n, g_inf, 1.5, r, target, speed);
+            let f = fade_value(&p, rev, m, g);
+            let scaled = fade_value(&p, k * rev, m, g);
+            proptest::prop_assert!((scaled - k * f).abs() <= 1e-9 * (k * f).abs().max(1e-9));
+            let flat = plan(n, g_inf, r / m, r, m, 0.0);
+            let want = rev * (1.0 + g_inf) * m / r;
+            let got = fade_value(&flat, rev, m, g_inf);
+            proptest::prop_assert!((got - want).abs() <= 1e-9 * want, "{} vs {}", got, want);
+            let gordon = plan(0, g_inf, 1.5, r, target, speed);
+            proptest::prop_assert_eq!(
+                fade_value(&gordon, rev, m, g),
+                fade_value(&gordon, rev, m, g_inf)
+            );
+        }
+    }
+
     /// A unit whose cash stays below what its growth needs is worth less
     /// than nothing, and is reported so.
     #[test]
