@@ -521,16 +521,6 @@ impl RawValuation {
             sales_to_capital: pick(&a.sales_to_capital, &b.sales_to_capital),
         }
     }
-
-    /// Where the table is, by its first key.
-    pub fn anchor(&self) -> Option<Range<usize>> {
-        first_span(&[
-            sp(&self.method),
-            sp(&self.fade_years),
-            sp(&self.terminal_growth),
-            sp(&self.sales_to_capital),
-        ])
-    }
 }
 
 impl RawFunding {
