@@ -75,7 +75,7 @@ pub fn render(s: &Scenario) -> String {
         }
         if let Valuation::Fade(f) = u.valuation {
             extras.push(format!(
-                "fade {} y → {}, sales/capital {}",
+                "fade {}y → {}, s/c {}",
                 f.years,
                 pct(f.terminal_growth),
                 f.sales_to_capital
@@ -109,7 +109,7 @@ pub fn render(s: &Scenario) -> String {
             0 => "every unit valued at revenue x multiple".to_string(),
             n if n == s.units.len() => "every unit valued by growth-fade DCF".to_string(),
             n => format!(
-                "{n} units valued by growth-fade DCF, {} at revenue x multiple",
+                "{n} units valued by growth-fade DCF (fade: years → terminal growth, s/c: sales to capital), {} at revenue x multiple",
                 s.units.len() - n
             ),
         }
