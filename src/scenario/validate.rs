@@ -400,7 +400,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     }
 
     let funding = match &raw.funding {
-        Some(rf) => Some(funding(&v, rf, &hs, &units, &policies)?),
+        Some(rf) => Some(funding(&v, rf, &hs, &units, &policies, horizons.len())?),
         None => None,
     };
 

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::{RawFunding, MAX_HORIZON_YEARS, R, V};
+use super::{RawFunding, MAX_HORIZON_YEARS, MAX_METRICS, R, V};
 use crate::model::{Funding, Policy, Role, Unit};
 
 /// Most values of `[funding] years`, and most variant runs of the study.
@@ -17,6 +17,7 @@ pub(super) fn funding(
     header: &Range<usize>,
     units: &[Unit],
     policies: &[Policy],
+    horizons: usize,
 ) -> R<Funding> {
     let at = rf.anchor().unwrap_or_else(|| header.clone());
     let pv = v.req(&rf.policy, &at, "funding.policy")?;
@@ -136,6 +137,19 @@ pub(super) fn funding(
                 "{} units x {} funded years (0 included) make {variants} runs, more than the {MAX_FUNDING_VARIANTS} allowed",
                 chosen.len(),
                 years.len()
+            ),
+        ));
+    }
+    // The study's run reports every metric of each variant: the same
+    // bound on memory as a scenario's.
+    let metrics = variants * horizons * (4 + 2 * units.len());
+    if metrics > MAX_METRICS {
+        return Err(v.err(
+            yv.span(),
+            "funding.years",
+            format!(
+                "{variants} runs x {horizons} horizons x {} units make {metrics} reported metrics, more than the {MAX_METRICS} allowed (study fewer units or years)",
+                units.len()
             ),
         ));
     }
