@@ -341,6 +341,16 @@ fn studies(
         staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
         out.sensitivity = rows;
     }
+    if let Some(f) = &base.funding {
+        say(format!(
+            "funding study: {} runs on the same draws",
+            f.units.len() * f.years.len()
+        ));
+        if let Some(found) = study::funding::run(base, threads)? {
+            staged.write("funding.csv", study::funding::csv(&found))?;
+            out.funding = Some(found);
+        }
+    }
     Ok(out)
 }
 
@@ -527,6 +537,9 @@ pub fn write_results_with(
     staged.commit()?;
     if !options.quiet {
         print!("{}", report::table::render(scenario, &summary));
+        if let Some(f) = studies.and_then(|s| s.funding.as_ref()) {
+            print!("{}", study::funding::table(f));
+        }
         println!("wrote {}", dest.display());
     }
     Ok(())

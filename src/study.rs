@@ -1,9 +1,11 @@
 //! Studies that run a scenario many times on the same draws: parameter
-//! sweeps and one-at-a-time sensitivity.
+//! sweeps, one-at-a-time sensitivity and the funding study ([`funding`]).
 //!
 //! Every run of a study uses the scenario's seed, so each point sees the
 //! same random worlds as the base run (common random numbers): differences
 //! between points are the parameters' effect, not noise.
+
+pub mod funding;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -121,6 +123,9 @@ pub fn patch_text(
         Some("scenario") if segs.len() == 2 => {
             Ok(format!("[scenario]\n{}", nested(&segs[1..], &v)))
         }
+        Some("valuation") if segs.len() == 2 => {
+            Ok(format!("[valuation]\n{}", nested(&segs[1..], &v)))
+        }
         Some("units") if segs.len() >= 3 => {
             let name = &segs[1];
             if !base.units.iter().any(|u| u.name.as_deref() == Some(name)) {
@@ -144,7 +149,7 @@ pub fn patch_text(
             ))
         }
         _ => {
-            Err("a sweep path starts with scenario.KEY, units.NAME.KEY or policies.NAME.KEY".into())
+            Err("a sweep path starts with scenario.KEY, valuation.KEY, units.NAME.KEY or policies.NAME.KEY".into())
         }
     }
 }
@@ -343,25 +348,51 @@ pub fn sweep_csv(sweeps: &[Sweep], points: &[SweepPoint]) -> String {
 }
 
 /// The unit parameters sensitivity moves, with how to read and set them.
-pub const SENSITIVITY_PARAMETERS: [&str; 5] = [
+/// `terminal_growth` and `sales_to_capital` move only units valued by the
+/// growth-fade DCF (they mean nothing to the others).
+pub const SENSITIVITY_PARAMETERS: [&str; 7] = [
     "growth",
     "volatility",
     "margin",
     "multiple_median",
     "max_uplift",
+    "terminal_growth",
+    "sales_to_capital",
 ];
 
-fn get(u: &crate::model::Unit, p: &str) -> f64 {
+/// A unit's parameter, or None where it does not apply to the unit.
+fn get(u: &crate::model::Unit, p: &str) -> Option<f64> {
+    let fade = match u.valuation {
+        crate::model::Valuation::Fade(f) => Some(f),
+        crate::model::Valuation::Multiple => None,
+    };
     match p {
-        "growth" => u.growth,
-        "volatility" => u.volatility,
-        "margin" => u.margin,
-        "multiple_median" => u.multiple_median,
-        _ => u.max_uplift,
+        "growth" => Some(u.growth),
+        "volatility" => Some(u.volatility),
+        "margin" => Some(u.margin),
+        "multiple_median" => Some(u.multiple_median),
+        "terminal_growth" => fade.map(|f| f.terminal_growth),
+        "sales_to_capital" => fade.map(|f| f.sales_to_capital),
+        _ => Some(u.max_uplift),
     }
 }
 
-fn set(u: &mut crate::model::Unit, p: &str, x: f64) {
+/// Sets a parameter within its rules (`discount_rate` bounds the terminal
+/// growth: a perpetuity must grow slower than money is discounted).
+fn set(u: &mut crate::model::Unit, p: &str, x: f64, discount_rate: f64) {
+    if let crate::model::Valuation::Fade(f) = &mut u.valuation {
+        match p {
+            "terminal_growth" => {
+                f.terminal_growth = x.max(-0.99).min(discount_rate - 1e-3);
+                return;
+            }
+            "sales_to_capital" => {
+                f.sales_to_capital = x.max(f64::MIN_POSITIVE);
+                return;
+            }
+            _ => {}
+        }
+    }
     match p {
         "growth" => u.growth = x.max(-0.99),
         "volatility" => u.volatility = x.max(0.0),
@@ -404,7 +435,8 @@ impl Sensitivity {
 /// Moves each unit parameter by `step` (relative) down and up, one at a
 /// time, on the same draws, and records the median value at the last
 /// horizon of every policy. Parameters at 0 have no relative step and are
-/// skipped. Rows come sorted by swing, largest first, per policy.
+/// skipped, as are the fade's parameters of units valued by their multiple.
+/// Rows come sorted by swing, largest first, per policy.
 pub fn run_sensitivity(
     base: &Scenario,
     base_summary: &Summary,
@@ -416,15 +448,15 @@ pub fn run_sensitivity(
     let mut rows = Vec::new();
     for (ui, u) in base.units.iter().enumerate() {
         for param in SENSITIVITY_PARAMETERS {
-            let b = get(u, param);
-            if b == 0.0 {
+            let Some(b) = get(u, param).filter(|&b| b != 0.0) else {
                 continue;
-            }
+            };
             let mut results = Vec::new();
             for factor in [1.0 - step, 1.0 + step] {
                 let mut sc = base.clone();
-                set(&mut sc.units[ui], param, b * factor);
-                results.push((get(&sc.units[ui], param), run(&sc)?));
+                set(&mut sc.units[ui], param, b * factor, base.discount_rate);
+                let used = get(&sc.units[ui], param).unwrap_or(b);
+                results.push((used, run(&sc)?));
             }
             for p in &base.policies {
                 rows.push(Sensitivity {
@@ -488,6 +520,8 @@ pub struct Studies {
     pub sensitivity: Vec<Sensitivity>,
     /// The relative step the sensitivity study moved each parameter by.
     pub sensitivity_step: f64,
+    /// The funding study (`[funding]`), when the scenario has one.
+    pub funding: Option<funding::FundingStudy>,
 }
 
 impl Studies {
@@ -499,8 +533,12 @@ impl Studies {
         !self.sensitivity.is_empty()
     }
 
+    pub fn has_funding(&self) -> bool {
+        self.funding.is_some()
+    }
+
     pub fn is_empty(&self) -> bool {
-        !self.has_sweep() && !self.has_sensitivity()
+        !self.has_sweep() && !self.has_sensitivity() && !self.has_funding()
     }
 }
 
@@ -541,6 +579,10 @@ mod tests {
         assert_eq!(
             patch_text("scenario.discount_rate", 0.1, &base).unwrap(),
             "[scenario]\ndiscount_rate = 0.1"
+        );
+        assert_eq!(
+            patch_text("valuation.terminal_growth", 0.02, &base).unwrap(),
+            "[valuation]\nterminal_growth = 0.02"
         );
         assert!(patch_text("policies.nope.core.intensity", 1.0, &base).is_err());
         assert!(patch_text("units.Nobody.growth", 1.0, &base).is_err());

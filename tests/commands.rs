@@ -25,7 +25,7 @@ fn check_prints_a_digest_and_runs_nothing() {
         "Quark",
         "2 policies",
         "baseline: status_quo",
-        "gate 1.5x at 2 y",
+        "gate 1.25x at 2 y",
         "valid",
     ] {
         assert!(out.contains(word), "digest lacks {word:?}:\n{out}");

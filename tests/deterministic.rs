@@ -46,6 +46,41 @@ struct Events {
 
 const UNITS: [&str; 4] = ["Core A", "Legacy B", "Venture C", "Venture D"];
 
+/// A growth-fade valuation: (fade_years, terminal_growth, sales_to_capital).
+type Fade = (usize, f64, f64);
+
+/// The value of a held unit by the growth-fade DCF of the model contract
+/// (v2), written out as the contract states it: the revenue, margin and
+/// cash of each year in arrays, R_{j+1} - R_j as a difference.
+#[allow(clippy::too_many_arguments)]
+fn fade_value(r: f64, m: f64, g: f64, u: &Unit, fade: Fade, rate: f64, spy: usize) -> f64 {
+    let (n, g_inf, s) = fade;
+    let q = (1.0 - u.speed / spy as f64).powi(spy as i32);
+    let g_j = |j: usize| {
+        if n == 0 {
+            g_inf
+        } else {
+            g + (g_inf - g) * j.min(n) as f64 / n as f64
+        }
+    };
+    let mut rev = vec![r];
+    let mut mar = vec![m];
+    for j in 1..=n + 2 {
+        rev.push(rev[j - 1] * (1.0 + g_j(j)));
+        mar.push(if j <= n + 1 {
+            u.target + (mar[j - 1] - u.target) * q
+        } else {
+            mar[j - 1]
+        });
+    }
+    let cash = |j: usize| rev[j] * mar[j] - (rev[j + 1] - rev[j]) / s;
+    let mut f = 0.0;
+    for j in 1..=n {
+        f += cash(j) * (1.0 + rate).powi(-(j as i32));
+    }
+    f + cash(n + 1) / (rate - g_inf) * (1.0 + rate).powi(-(n as i32))
+}
+
 fn units() -> [Unit; 4] {
     let u = |r0, growth, m0, target, speed, multiple, max_uplift, half_sat| Unit {
         r0,
@@ -68,8 +103,9 @@ fn units() -> [Unit; 4] {
 /// (horizon, value, revenue, ebita, unit values, unit revenues)
 type Figures = Vec<(u64, f64, f64, f64, [f64; 4], [f64; 4])>;
 
-/// The model contract, step by step, for one deterministic path.
-fn reference(p: &Policy, ev: &mut Events) -> Figures {
+/// The model contract, step by step, for one deterministic path; units
+/// with a `fade` are valued by it while held at a horizon.
+fn reference(p: &Policy, ev: &mut Events, fade: &[Option<Fade>; 4]) -> Figures {
     let us = units();
     let spy = 4usize;
     let dt = 1.0 / spy as f64;
@@ -81,6 +117,8 @@ fn reference(p: &Policy, ev: &mut Events) -> Figures {
     let mut funded = [true; 4];
     let mut gate_read = [false; 4];
     let mut unit_cash = [0.0f64; 4];
+    // Step 4's growth rate of each unit in the latest step.
+    let mut growth = [0.0f64; 4];
     let mut proceeds_pv = [0.0f64; 4];
     let mut w = 0.0f64;
     let mut pv = 0.0f64;
@@ -137,6 +175,7 @@ fn reference(p: &Policy, ev: &mut Events) -> Figures {
             } else {
                 u.growth
             };
+            growth[i] = g;
             unit_cash[i] += (op[i] - inv[i]) * disc;
             r[i] = (r[i].ln() + (1.0 + g).ln() * dt).exp();
             // 5
@@ -184,10 +223,14 @@ fn reference(p: &Policy, ev: &mut Events) -> Figures {
             let mut ur = [0.0; 4];
             for i in 0..4 {
                 if held[i] {
-                    held_value += r[i] * us[i].multiple;
+                    let v = match fade[i] {
+                        None => r[i] * us[i].multiple,
+                        Some(f) => fade_value(r[i], m[i], growth[i], &us[i], f, r_disc, spy),
+                    };
+                    held_value += v;
                     rev += r[i];
                     ebita += r[i] * m[i];
-                    uv[i] = unit_cash[i] + r[i] * us[i].multiple * df;
+                    uv[i] = unit_cash[i] + v * df;
                     ur[i] = r[i];
                 } else {
                     uv[i] = unit_cash[i] + proceeds_pv[i];
@@ -205,8 +248,28 @@ fn close(got: f64, want: f64) -> bool {
 
 #[test]
 fn every_figure_matches_the_step_list() {
+    check_every_figure("deterministic.toml", &[None; 4]);
+}
+
+/// tests/fixtures/deterministic_fade.toml: the file's [valuation] (4 fade
+/// years, 2% terminal growth, sales/capital 1.5) for Core A and Venture C,
+/// Legacy B at revenue x multiple, Venture D a Gordon unit.
+#[test]
+fn every_figure_matches_the_step_list_with_fade_valuation() {
+    check_every_figure(
+        "deterministic_fade.toml",
+        &[
+            Some((4, 0.02, 1.5)),
+            None,
+            Some((4, 0.02, 1.5)),
+            Some((0, 0.04, 0.8)),
+        ],
+    );
+}
+
+fn check_every_figure(file: &str, fade: &[Option<Fade>; 4]) {
     let dir = tempfile::tempdir().unwrap();
-    let s = simulate(&fixture("deterministic.toml"), dir.path(), &[]);
+    let s = simulate(&fixture(file), dir.path(), &[]);
     let status_quo = Policy {
         reinvest: 0.8,
         recycle: 0.0,
@@ -254,8 +317,8 @@ fn every_figure_matches_the_step_list() {
         ],
     };
     let mut ev = Events::default();
-    let sq = reference(&status_quo, &mut Events::default());
-    let rs = reference(&reset, &mut ev);
+    let sq = reference(&status_quo, &mut Events::default(), fade);
+    let rs = reference(&reset, &mut ev, fade);
     // The scenario really exercises what it claims to.
     assert!(ev.capped_steps > 0, "budget cap never binds");
     assert!(ev.war_chest_used > 0.0, "war chest never used");

@@ -36,30 +36,42 @@ fn headline_sentences_reach_every_output_and_state_the_summary_figures() {
         // Markdown escapes its markup characters only.
         assert!(md.contains(&text.replace('_', "\\_")), "md lacks {text}");
     }
-    let reset5 = headline
-        .iter()
-        .find(|h| h["policy"] == "reset" && h["horizon"] == 5)
-        .unwrap()["text"]
-        .as_str()
-        .unwrap();
-    let g = row(&s, "reset", 5, "delta_value", None);
-    let p = s["prob_beats_baseline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["policy"] == "reset" && x["horizon"] == 5)
-        .unwrap();
     use stratsim::report::headline::{share, signed};
-    assert_eq!(
-        reset5,
-        format!(
-            "At year 5, reset beats status_quo in {} of trials; median gain {} CNY bn (P5 {}, P95 {}).",
+    for horizon in [3, 4, 5] {
+        let text = headline
+            .iter()
+            .find(|h| h["policy"] == "reset" && h["horizon"] == horizon)
+            .unwrap()["text"]
+            .as_str()
+            .unwrap();
+        let g = row(&s, "reset", horizon, "delta_value", None);
+        let p = s["prob_beats_baseline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["policy"] == "reset" && x["horizon"] == horizon)
+            .unwrap();
+        let sentence = format!(
+            "At year {horizon}, reset beats status_quo in {} of trials; median gain {} CNY bn (P5 {}, P95 {}).",
             share(f(p, "p")),
             signed(f(g, "p50")),
             signed(f(g, "p5")),
             signed(f(g, "p95"))
-        )
-    );
+        );
+        if f(g, "mean") * f(g, "p50") < 0.0 {
+            // Mean and median disagree in sign: the sentence, then a note
+            // that states the mean.
+            assert!(
+                text.starts_with(&format!(
+                    "{sentence} The mean gain, {} CNY bn, has the other sign",
+                    signed(f(g, "mean"))
+                )),
+                "{text}"
+            );
+        } else {
+            assert_eq!(text, sentence);
+        }
+    }
     // The sentences come first in the report pages.
     let glance = md.find("## At a glance").unwrap();
     assert!(glance < md.find("## Policies").unwrap());

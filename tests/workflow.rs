@@ -30,8 +30,8 @@ fn the_shipped_innovation_cycle_sweep_runs_on_common_draws() {
     assert_eq!(rows[0][0], "policies.reset.innovation.years");
     assert_eq!(
         rows.len(),
-        1 + 3 * 2 * 3,
-        "3 points x 2 policies x 3 horizons"
+        1 + 3 * 2 * 4,
+        "3 points x 2 policies x 4 horizons"
     );
     let get = |years: &str, policy: &str, h: &str, col: usize| -> f64 {
         rows.iter()
@@ -133,27 +133,42 @@ fn sensitivity_ranks_parameters_by_their_effect_on_median_value() {
     );
     let rows = csv(&out.join("sensitivity.csv"));
     assert_eq!(rows[0][..3], ["policy", "unit", "parameter"]);
-    // 2 units x 5 parameters (none is zero) x 2 policies.
-    assert_eq!(rows.len(), 1 + 2 * 5 * 2);
+    // 2 units x 7 parameters (none is zero; both units valued by the
+    // growth-fade DCF, so terminal_growth and sales_to_capital apply) x 2
+    // policies.
+    assert_eq!(rows.len(), 1 + 2 * 7 * 2);
     for policy in ["keep_cloud", "spin_off"] {
         let swings: Vec<f64> = rows[1..]
             .iter()
             .filter(|r| r[0] == policy)
             .map(|r| r[11].parse().unwrap())
             .collect();
-        assert_eq!(swings.len(), 10);
+        assert_eq!(swings.len(), 14);
         assert!(
             swings.windows(2).all(|w| w[0] >= w[1]),
             "not sorted: {swings:?}"
         );
     }
-    // A higher exit multiple for a held unit raises median value.
-    let r = rows
-        .iter()
-        .find(|r| r[0] == "keep_cloud" && r[1] == "Taobao & Tmall" && r[2] == "multiple_median")
-        .unwrap();
-    let (low, high): (f64, f64) = (r[9].parse().unwrap(), r[10].parse().unwrap());
-    assert!(low < 0.0 && high > 0.0, "{r:?}");
+    let change = |policy: &str, unit: &str, parameter: &str| -> (f64, f64) {
+        let r = rows
+            .iter()
+            .find(|r| r[0] == policy && r[1] == unit && r[2] == parameter)
+            .unwrap_or_else(|| panic!("no row {policy} {unit} {parameter}"));
+        (r[9].parse().unwrap(), r[10].parse().unwrap())
+    };
+    // A higher market multiple raises the value of a unit that is sold...
+    let (low, high) = change("spin_off", "Cloud Intelligence", "multiple_median");
+    assert!(low < 0.0 && high > 0.0, "{low} {high}");
+    // ...and leaves one valued by its own cash where it is.
+    assert_eq!(
+        change("keep_cloud", "Taobao & Tmall", "multiple_median"),
+        (0.0, 0.0)
+    );
+    // A faster growth forever and cheaper growth raise a fade value.
+    for parameter in ["terminal_growth", "sales_to_capital"] {
+        let (low, high) = change("keep_cloud", "Taobao & Tmall", parameter);
+        assert!(low < 0.0 && high > 0.0, "{parameter}: {low} {high}");
+    }
 }
 
 #[test]

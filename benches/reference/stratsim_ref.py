@@ -101,6 +101,9 @@ class Unit:
     max_uplift: float
     half_saturation: float
     jumps: tuple[float, float, float] | None  # (rate, mean, stdev)
+    # Held at a horizon: None = revenue x multiple; else the growth-fade DCF
+    # (fade_years, terminal_growth, sales_to_capital).
+    fade: tuple[int, float, float] | None = None
 
 
 @dataclass
@@ -144,10 +147,37 @@ def _gate(g, where):
     )
 
 
+VALUATION_KEYS = {"method", "fade_years", "terminal_growth", "sales_to_capital"}
+
+
+def _valuation(t, where: str, rate: float, base: dict) -> dict:
+    """MODEL.md v2 valuation keys of one table laid over `base`."""
+    _check_keys(t, where, set(), VALUATION_KEYS)
+    out = dict(base)
+    if "method" in t:
+        if t["method"] not in ("multiple", "fade"):
+            raise ScenarioError(f"{where}.method: unknown method {t['method']!r}")
+        out["method"] = t["method"]
+    if "fade_years" in t:
+        n = _num(t["fade_years"], f"{where}.fade_years",
+                 lambda x: x == int(x) and 0 <= x <= 50, "must be a whole number in [0, 50]")
+        out["fade_years"] = int(n)
+    if "terminal_growth" in t:
+        out["terminal_growth"] = _num(t["terminal_growth"], f"{where}.terminal_growth",
+                                      lambda x: -1 < x < rate, "must be > -1 and below discount_rate")
+    if "sales_to_capital" in t:
+        out["sales_to_capital"] = _num(t["sales_to_capital"], f"{where}.sales_to_capital",
+                                       lambda x: x > 0, "must be > 0")
+    return out
+
+
 def load_scenario(path: str) -> Scenario:
     with open(path, "rb") as f:
         raw = tomllib.load(f)
-    _check_keys(raw, "<file>", {"scenario", "units", "policies"}, {"factors"})
+    # [[sweep]] and [funding] are studies of the engine's; the reference
+    # runs the scenario itself and ignores them.
+    _check_keys(raw, "<file>", {"scenario", "units", "policies"},
+                {"factors", "valuation", "sweep", "funding"})
     h = raw["scenario"]
     _check_keys(h, "scenario", {"name", "currency", "trials", "seed", "steps_per_year",
                                 "horizons", "discount_rate", "baseline"}, set())
@@ -172,6 +202,9 @@ def load_scenario(path: str) -> Scenario:
         horizons.append(y)
     horizons.sort()
     discount_rate = _num(h["discount_rate"], "scenario.discount_rate", lambda x: x > -1, "must be > -1")
+    file_val = _valuation(raw.get("valuation", {}), "valuation", discount_rate,
+                          {"method": "multiple", "fade_years": 10,
+                           "terminal_growth": 0.03, "sales_to_capital": 2.0})
 
     factors = []
     for i, fct in enumerate(raw.get("factors", [])):
@@ -187,7 +220,7 @@ def load_scenario(path: str) -> Scenario:
     for i, u in enumerate(raw["units"]):
         w = f"units[{i}]"
         _check_keys(u, w, {"name", "role", "revenue", "growth", "volatility", "margin", "multiple"},
-                    {"target_margin", "margin_speed", "loadings", "response", "jumps"})
+                    {"target_margin", "margin_speed", "loadings", "response", "jumps", "valuation"})
         uname = _str(u["name"], f"{w}.name")
         if any(x.name == uname for x in units):
             raise ScenarioError(f"{w}.name: duplicate unit name {uname!r}")
@@ -221,8 +254,14 @@ def load_scenario(path: str) -> Scenario:
             jumps = (_num(j["rate"], f"{w}.jumps.rate", _nonneg, "must be >= 0"),
                      _num(j["mean"], f"{w}.jumps.mean"),
                      _num(j["stdev"], f"{w}.jumps.stdev", _nonneg, "must be >= 0"))
+        val = _valuation(u.get("valuation", {}), f"{w}.valuation", discount_rate, file_val)
+        if val["method"] == "fade" and not val["terminal_growth"] < discount_rate:
+            raise ScenarioError(f"{w}.valuation.terminal_growth: must be below discount_rate")
+        fade = None
+        if val["method"] == "fade":
+            fade = (val["fade_years"], val["terminal_growth"], val["sales_to_capital"])
         units.append(Unit(
-            name=uname, role=role,
+            name=uname, role=role, fade=fade,
             revenue=_num(u["revenue"], f"{w}.revenue", lambda x: x > 0, "must be positive"),
             growth=_num(u["growth"], f"{w}.growth", lambda x: x > -1, "must be > -1"),
             volatility=_num(u["volatility"], f"{w}.volatility", _nonneg, "must be >= 0"),
@@ -317,6 +356,32 @@ def metric_list(sc: Scenario):
             + [("delta_value", None)])
 
 
+def fade_value(R, m, g, u: Unit, spy: int, r: float):
+    """MODEL.md "Valuation of a unit still held at a horizon (v2)", as written:
+    growth fades linearly from g to g_inf over n years, the margin keeps
+    drifting to its target (q per year), C_j = R_j m_j - (R_{j+1} - R_j) / s,
+    F = sum_{j<=n} C_j (1+r)^-j + C_{n+1} / (r - g_inf) (1+r)^-n.
+    R and g are arrays over trials; m is the (deterministic) margin at h."""
+    n, g_inf, s = u.fade
+    q = (1.0 - u.margin_speed / spy) ** spy
+
+    def g_at(j):
+        return np.full_like(g, g_inf) if n == 0 else g + (g_inf - g) * min(j, n) / n
+
+    F = np.zeros_like(R)
+    R_j, m_j = R, m
+    for j in range(1, n + 2):
+        R_j = R_j * (1.0 + g_at(j))
+        m_j = u.target_margin + (m_j - u.target_margin) * q
+        R_next = R_j * (1.0 + g_at(j + 1))
+        C = R_j * m_j - (R_next - R_j) / s
+        if j <= n:
+            F = F + C * (1.0 + r) ** (-j)
+        else:
+            F = F + C / (r - g_inf) * (1.0 + r) ** (-n)
+    return F
+
+
 def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
     """Runs n trials; returns outputs of shape [policies, horizons, metrics, n]."""
     spy = sc.steps_per_year
@@ -385,6 +450,7 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
             intensity=intensity, budget=budget, years=years, has_exit=has_exit,
             tau=tau, keep=keep, gate_step=gate_step, gate_min=gate_min,
             R=np.tile(R0, (n, 1)), held=np.ones((n, nu), bool), funded=np.ones((n, nu), bool),
+            g=np.zeros((n, nu)),
             W=np.zeros(n), dist=np.zeros(n), ucash=np.zeros((n, nu)), uproc=np.zeros((n, nu)),
         ))
 
@@ -427,6 +493,7 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
                 upl = np.where(x > 0, mu * x / (x + hs), 0.0)
             upl = np.nan_to_num(upl, nan=0.0)
             g = growth + upl
+            P["g"] = g  # the latest step's growth rates, for the fade valuation
             P["ucash"] += (op - inv) * disc[k]
             # ln R += ln(1+g) dt + shock, i.e. R *= (1+g)^dt e^shock (held units only).
             R = np.where(held, R * np.exp(np.log1p(g) * dt + shock), R)
@@ -454,7 +521,12 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
             dfh = (1.0 + sc.discount_rate) ** (-h)
             for pi, P in enumerate(pols):
                 R, held = P["R"], P["held"]
-                RM = np.where(held, R * M, 0.0)
+                # Held value: R x M, or the growth-fade DCF (v2) per unit.
+                HV = R * M
+                for i, u in enumerate(sc.units):
+                    if u.fade is not None:
+                        HV[:, i] = fade_value(R[:, i], m[i], P["g"][:, i], u, spy, sc.discount_rate)
+                RM = np.where(held, HV, 0.0)
                 o = out[pi, hi]
                 o[0] = P["dist"] + (P["W"] + RM.sum(axis=1)) * dfh
                 o[1] = np.where(held, R, 0.0).sum(axis=1)

@@ -42,7 +42,7 @@ pub fn shifts(plan: &Plan, seed: u64) -> Vec<f64> {
 
 /// A fresh accumulator for `plan`.
 pub fn accumulator(plan: &Plan, seed: u64) -> Accumulator {
-    Accumulator::new(shifts(plan, seed), plan.layout.delta_indices())
+    Accumulator::new(shifts(plan, seed), plan.layout.counted_indices())
 }
 
 /// Takes every trial's figures as blocks run, for output per trial

@@ -13,7 +13,9 @@ use rand_distr::Distribution;
 
 use super::math::GrowthFactor;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
-use super::trial::{inversion_count, JumpDraw, Metric, Plan, PolicyPlan, UnitFigure, UnitPlan};
+use super::trial::{
+    inversion_count, Extra, JumpDraw, Metric, Plan, PolicyPlan, UnitFigure, UnitPlan,
+};
 use crate::engine::rng::trial_state;
 
 pub use super::simd::Lane;
@@ -65,6 +67,16 @@ struct PolicyLanes {
     distributed: Lane,
     /// Held revenue after the last step.
     revenue: Lane,
+    /// Per unit: step 4's growth rates, kept at horizon steps for the fade
+    /// valuation (apart from `units`, which the hot loop walks).
+    growth: Vec<Lane>,
+    /// Per unit valued by the fade: its value at the horizon being
+    /// recorded (computed before the units are summed).
+    faded: Vec<Lane>,
+    /// Tracked runs only, per unit: discounted investment so far, and the
+    /// mask of lanes whose gate left the unit funded.
+    spent: Vec<Lane>,
+    gate_open: Vec<Lane>,
 }
 
 /// A worker's buffers for [`LANES`] trials at a time; [`BatchState::run`]
@@ -109,6 +121,10 @@ impl BatchState {
                     war_chest: ZERO,
                     distributed: ZERO,
                     revenue: ZERO,
+                    growth: vec![ZERO; n],
+                    faded: vec![ZERO; n],
+                    spent: vec![ZERO; n],
+                    gate_open: vec![[TRUE; LANES]; n],
                 })
                 .collect(),
             out: vec![ZERO; plan.layout.len()],
@@ -149,12 +165,28 @@ impl BatchState {
             trial_state(seed, first.wrapping_add(j as u64))
         }));
         self.start::<V>(plan);
+        if plan.track {
+            self.steps::<V, true>(plan);
+        } else {
+            self.steps::<V, false>(plan);
+        }
+    }
+
+    /// Every step of the batch; `TRACK`: follow each unit's investment and
+    /// gate (a tracked run).
+    #[inline(always)]
+    fn steps<V: Vf64, const TRACK: bool>(&mut self, plan: &Plan) {
         let n = plan.n_units;
         for k in 0..plan.steps {
             self.draw_step::<V>(plan);
             let margin = &plan.margin[k * n..(k + 1) * n];
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-                step_policy::<V>(plan, pp, st, &self.shock, &self.multiple, margin, k);
+                let (shock, multiple) = (&self.shock, &self.multiple);
+                if plan.keep_growth[k] {
+                    step_policy::<V, true, TRACK>(plan, pp, st, shock, multiple, margin, k);
+                } else {
+                    step_policy::<V, false, TRACK>(plan, pp, st, shock, multiple, margin, k);
+                }
             }
             if let Some(hi) = plan.horizon_at[k] {
                 self.record_horizon::<V>(plan, hi, k);
@@ -209,6 +241,10 @@ impl BatchState {
             st.war_chest = ZERO;
             st.distributed = ZERO;
             st.revenue = ZERO;
+            if plan.track {
+                st.spent.fill(ZERO);
+                st.gate_open.fill([TRUE; LANES]);
+            }
             for (((us, up), &r0), u) in st
                 .units
                 .iter_mut()
@@ -296,6 +332,17 @@ impl BatchState {
         let zero = V::splat(0.0);
         let n = plan.n_units;
         let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        if plan.keep_growth[k] {
+            // The fade of every unit valued by it, on every lane, before
+            // the sums below (out of the loop: see `Vf64::fade`).
+            for st in self.policies.iter_mut() {
+                for (i, f) in plan.fade.iter().enumerate() {
+                    if let Some(f) = f {
+                        st.faded[i] = V::fade(f, &st.units[i].r, margin[i], &st.growth[i]);
+                    }
+                }
+            }
+        }
         for (p, st) in self.policies.iter().enumerate() {
             let mut held_value = zero;
             let mut revenue = zero;
@@ -303,18 +350,22 @@ impl BatchState {
             let base = layout.index(p, hi, Metric::Value);
             let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
             let (unit_value, unit_revenue) = units.split_at_mut(n);
-            for ((((us, mult), &m), uv), ur) in st
+            for (((((us, mult), &m), uv), ur), (fade, faded)) in st
                 .units
                 .iter()
                 .zip(&self.multiple)
                 .zip(margin)
                 .zip(unit_value)
                 .zip(unit_revenue)
+                .zip(plan.fade.iter().zip(&st.faded))
             {
                 let h = V::load(&us.held);
                 let r = V::load(&us.r);
                 let cash = V::load(&us.unit_cash);
-                let v = r.mul(V::load(mult));
+                let v = match fade {
+                    None => r.mul(V::load(mult)),
+                    Some(_) => V::load(faded),
+                };
                 held_value = held_value.add(V::select(h, v, zero));
                 revenue = revenue.add(V::select(h, r, zero));
                 ebita = ebita.add(V::select(h, r.mul(V::splat(m)), zero));
@@ -335,6 +386,24 @@ impl BatchState {
             let v = V::load(&self.out[layout.index(p, hi, Metric::Value)]);
             v.sub(baseline)
                 .store(&mut self.out[layout.index(p, hi, Metric::DeltaValue)]);
+        }
+        let one = V::splat(1.0);
+        for (t, tr) in layout.tracked.iter().enumerate() {
+            let at = |p: usize, m: Metric| V::load(&self.out[layout.index(p, hi, m)]);
+            let unit = Metric::UnitValue(tr.unit);
+            let unit_gain = at(tr.policy, unit).sub(at(tr.reference, unit));
+            let group_gain = at(tr.policy, Metric::Value).sub(at(tr.reference, Metric::Value));
+            let st = &self.policies[tr.policy];
+            let spent = V::load(&st.spent[tr.unit]);
+            let open = V::select(V::load(&st.gate_open[tr.unit]), one, zero);
+            for (extra, x) in [
+                (Extra::UnitGain, unit_gain),
+                (Extra::GroupGain, group_gain),
+                (Extra::SpendPv, spent),
+                (Extra::GateOpen, open),
+            ] {
+                x.store(&mut self.out[layout.extra_index(t, hi, extra)]);
+            }
         }
     }
 }
@@ -401,9 +470,49 @@ fn growth_factors<V: Vf64>(
     V::select(no_investment, idle, V::select(met, full, general))
 }
 
-/// Steps 1-7 of the model contract for one policy, every lane.
+/// The growth rate g of one unit in every lane (step 4): the rate behind
+/// [`growth_factors`], chosen the same way, with the scalar reference's
+/// operations. Only horizon steps of a scenario with fade units need it.
 #[inline(always)]
-fn step_policy<V: Vf64>(
+fn growth_rates<V: Vf64>(
+    plan: &Plan,
+    up: &UnitPlan,
+    r: V,
+    inv: V,
+    scale: V,
+    any_scaled: bool,
+) -> V {
+    let idle = V::splat(up.growth);
+    if up.max_uplift == 0.0 {
+        return idle;
+    }
+    let zero = V::splat(0.0);
+    let no_investment = inv.le(zero);
+    let full = V::splat(up.g_full);
+    if !up.is_budget && !any_scaled {
+        return V::select(no_investment, idle, full);
+    }
+    if no_investment.all() {
+        return idle;
+    }
+    let r_dt = r.mul(V::splat(plan.dt));
+    let uplift = V::splat(up.max_uplift)
+        .mul(inv)
+        .div(inv.add(V::splat(up.half_saturation).mul(r_dt)));
+    let general = idle.add(uplift);
+    let met = if up.is_budget {
+        zero
+    } else {
+        scale.eq(V::splat(1.0))
+    };
+    V::select(no_investment, idle, V::select(met, full, general))
+}
+
+/// Steps 1-7 of the model contract for one policy, every lane.
+/// `KEEP_GROWTH`: keep each unit's growth rate (a horizon step, for the
+/// fade valuation); `TRACK`: follow each unit's investment and gate.
+#[inline(always)]
+fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes,
@@ -452,18 +561,27 @@ fn step_policy<V: Vf64>(
     let mut sum_inv = zero;
     let mut sum_proceeds = zero;
     let mut revenue = zero;
-    for (((us, up), shock), (mult, &r0)) in st
+    for (i, (((us, up), shock), (mult, &r0))) in st
         .units
         .iter_mut()
         .zip(&pp.units)
         .zip(shock)
         .zip(multiple.iter().zip(&plan.revenue0))
+        .enumerate()
     {
         let r = V::load(&us.r);
         let inv = V::load(&us.req).mul(scale);
         sum_inv = sum_inv.add(inv);
         // 4. Growth.
         let gf = growth_factors::<V>(plan, up, r, inv, scale, any_scaled);
+        if KEEP_GROWTH {
+            growth_rates::<V>(plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
+        }
+        if TRACK {
+            V::load(&st.spent[i])
+                .add(inv.mul(disc))
+                .store(&mut st.spent[i]);
+        }
         // 5. Margin: see `Plan::margin`.
         let cash = V::load(&us.unit_cash);
         let new_cash = cash.add(V::load(&us.op).sub(inv).mul(disc));
@@ -480,6 +598,11 @@ fn step_policy<V: Vf64>(
                 failed
                     .andnot(V::load(&us.funded_steps))
                     .store(&mut us.funded_steps);
+                if TRACK {
+                    failed
+                        .andnot(V::load(&[TRUE; LANES]))
+                        .store(&mut st.gate_open[i]);
+                }
             }
         } else {
             // 6. Exit.
@@ -521,7 +644,7 @@ fn step_policy<V: Vf64>(
 mod tests {
     use super::*;
     use crate::engine::rng::trial_rng;
-    use crate::model::trial::TrialState;
+    use crate::model::trial::{Tracked, TrialState};
     use std::path::Path;
 
     /// The batch kernel's figures equal the scalar reference's, bit for
@@ -529,7 +652,23 @@ mod tests {
     fn check(path: &Path) {
         let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         // With unit paths: every slot, the added ones included.
-        let plan = Plan::new(&s).with_unit_paths();
+        check_plan(path, &s, &Plan::new(&s).with_unit_paths());
+        // The tracked figures of a study: every unit under every policy,
+        // paired against policy 0.
+        let tracked = (0..s.policies.len())
+            .flat_map(|policy| {
+                (0..s.units.len()).map(move |unit| Tracked {
+                    policy,
+                    unit,
+                    reference: 0,
+                })
+            })
+            .collect();
+        check_plan(path, &s, &Plan::with_tracked(&s, tracked));
+    }
+
+    fn check_plan(path: &Path, s: &crate::model::Scenario, plan: &Plan) {
+        let plan = plan.clone();
         let mut batch = BatchState::new(&plan);
         let mut scalar = TrialState::new(&plan);
         let seed = s.seed;

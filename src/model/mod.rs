@@ -8,6 +8,7 @@ pub mod batch;
 pub mod math;
 pub(crate) mod simd;
 pub mod trial;
+pub mod valuation;
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,9 @@ pub struct Scenario {
     pub factors: Vec<String>,
     pub units: Vec<Unit>,
     pub policies: Vec<Policy>,
+    /// The `[funding]` study, when the file asks for one.
+    #[serde(default)]
+    pub funding: Option<Funding>,
 }
 
 impl Scenario {
@@ -93,6 +97,53 @@ pub struct Unit {
     pub max_uplift: f64,
     pub half_saturation: f64,
     pub jumps: Option<Jumps>,
+    /// How the unit is valued when it is still held at a horizon.
+    #[serde(default)]
+    pub valuation: Valuation,
+}
+
+/// How a unit still held at a horizon is valued (model contract, v2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Valuation {
+    /// Revenue x the trial's multiple: a market price.
+    #[default]
+    Multiple,
+    /// Growth-fade DCF of the unit's own cash (see [`valuation`]).
+    Fade(Fade),
+}
+
+impl Valuation {
+    pub fn method(&self) -> &'static str {
+        match self {
+            Valuation::Multiple => "multiple",
+            Valuation::Fade(_) => "fade",
+        }
+    }
+}
+
+/// The terms of a growth-fade valuation.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fade {
+    /// Years over which growth fades to `terminal_growth` (0 to 50).
+    pub years: u32,
+    /// Growth of the perpetuity after the fade; below the discount rate.
+    pub terminal_growth: f64,
+    /// Revenue added per unit of capital invested (> 0).
+    pub sales_to_capital: f64,
+}
+
+/// The `[funding]` study: how long to fund each innovation unit. Every
+/// unit listed is run with each number of funded years, one unit at a
+/// time, under `policy`, on the base run's draws.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Funding {
+    /// Index into `Scenario::policies`.
+    pub policy: usize,
+    /// Indices into `Scenario::units` (innovation units under `policy`).
+    pub units: Vec<usize>,
+    /// Funded years tried, ascending, 0 (not funded: the reference) first.
+    pub years: Vec<f64>,
 }
 
 /// Downside (or upside) shocks: Poisson arrivals of normal log jumps.

@@ -21,7 +21,8 @@ use rand::Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
 use super::math::{self, GrowthFactor};
-use super::{Role, Scenario};
+use super::valuation::{fade_value, FadePlan};
+use super::{Role, Scenario, Valuation};
 
 /// Above this Poisson mean per step, counts come from `rand_distr::Poisson`
 /// instead of inversion (which would need too many terms).
@@ -83,7 +84,9 @@ impl Metric {
 /// each unit's value, then each unit's revenue. Then the revenue path: for
 /// policy p, one slot per recorded step. Then, when recorded, the unit
 /// paths: for policy p and recorded year end i, per unit its EBITA and its
-/// cumulative cash ([`UnitFigure`]).
+/// cumulative cash ([`UnitFigure`]). Then, only when a study tracks units
+/// ([`Tracked`]; none in a plain run), [`EXTRAS`] figures per tracked entry
+/// and horizon.
 #[derive(Clone, Debug)]
 pub struct Layout {
     pub policies: usize,
@@ -94,7 +97,36 @@ pub struct Layout {
     /// Steps (0-based) after which unit paths are recorded (empty unless
     /// the plan asks for them).
     pub unit_path_steps: Vec<usize>,
+    /// The units whose paired figures a study records (empty in a plain
+    /// run, whose layout is then exactly the contract's).
+    pub tracked: Vec<Tracked>,
 }
+
+/// A unit under one policy whose figures a study follows, paired against
+/// the same unit under a reference policy in the same trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub policy: usize,
+    pub unit: usize,
+    /// The policy the gains are measured against.
+    pub reference: usize,
+}
+
+/// The figures recorded per tracked entry and horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extra {
+    /// The unit's value minus its value under the reference, same trial.
+    UnitGain,
+    /// The group's value minus its value under the reference, same trial.
+    GroupGain,
+    /// Present value (at t = 0) of what was invested in the unit so far.
+    SpendPv,
+    /// 1 while the unit's gate has not stopped its funding, else 0.
+    GateOpen,
+}
+
+/// Figures per tracked entry and horizon.
+pub const EXTRAS: usize = 4;
 
 impl Layout {
     pub fn stride(&self) -> usize {
@@ -138,8 +170,17 @@ impl Layout {
             + figure as usize
     }
 
-    pub fn len(&self) -> usize {
+    fn extra_base(&self) -> usize {
         self.unit_path_base() + self.policies * self.unit_path_steps.len() * self.units * 2
+    }
+
+    /// Slot of a tracked entry's figure at horizon index `horizon`.
+    pub fn extra_index(&self, tracked: usize, horizon: usize, extra: Extra) -> usize {
+        self.extra_base() + (tracked * self.horizons + horizon) * EXTRAS + extra as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.extra_base() + self.tracked.len() * self.horizons * EXTRAS
     }
 
     pub fn is_empty(&self) -> bool {
@@ -162,6 +203,20 @@ impl Layout {
         for p in 0..self.policies {
             for h in 0..self.horizons {
                 v.push(self.index(p, h, Metric::DeltaValue));
+            }
+        }
+        v
+    }
+
+    /// Every slot whose positive outcomes are counted: the delta_value
+    /// slots (as [`Layout::delta_indices`], first), then each tracked
+    /// entry's unit and group gains, in (entry, horizon) order.
+    pub fn counted_indices(&self) -> Vec<usize> {
+        let mut v = self.delta_indices();
+        for t in 0..self.tracked.len() {
+            for h in 0..self.horizons {
+                v.push(self.extra_index(t, h, Extra::UnitGain));
+                v.push(self.extra_index(t, h, Extra::GroupGain));
             }
         }
         v
@@ -234,6 +289,8 @@ pub(super) struct UnitPlan {
     pub(super) gf_idle: f64,
     /// (1 + g(intensity))^dt: the factor when an intensity request is met.
     pub(super) gf_full: f64,
+    /// g(intensity) = growth + uplift(intensity): the rate behind `gf_full`.
+    pub(super) g_full: f64,
     /// (exit_after, exit_window) for units that may exit.
     pub(super) exit: Option<(f64, f64)>,
     /// 1 - exit_discount.
@@ -283,6 +340,15 @@ pub struct Plan {
     /// For each step: the unit path point recorded after it, if any.
     pub(super) unit_path_at: Vec<Option<usize>>,
     pub(super) policies: Vec<PolicyPlan>,
+    /// Per unit: the constants of its fade valuation (None: revenue x
+    /// multiple).
+    pub(super) fade: Vec<Option<FadePlan>>,
+    /// For each step: whether its growth rates are kept for the fade
+    /// valuation (a horizon step, in a scenario with a fade unit).
+    pub(super) keep_growth: Vec<bool>,
+    /// Whether investment and gates are followed per unit (a study tracks
+    /// units; see [`Layout::tracked`]).
+    pub(super) track: bool,
 }
 
 pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
@@ -342,13 +408,15 @@ impl Plan {
                     .zip(&p.terms)
                     .map(|(u, t)| {
                         let is_budget = t.role == Role::Innovation;
+                        let g_full = if is_budget {
+                            f64::NAN
+                        } else {
+                            u.growth + uplift(u.max_uplift, u.half_saturation, t.intensity)
+                        };
                         let gf_full = if is_budget {
                             f64::NAN
                         } else {
-                            growth_factor(
-                                u.growth + uplift(u.max_uplift, u.half_saturation, t.intensity),
-                                dt,
-                            )
+                            growth_factor(g_full, dt)
                         };
                         let exit = if t.role == Role::NonCore {
                             t.exit
@@ -376,6 +444,7 @@ impl Plan {
                             half_saturation: u.half_saturation,
                             gf_idle: growth_factor(u.growth, dt),
                             gf_full,
+                            g_full,
                             exit: exit.map(|e| (e.after, e.window)),
                             exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
                             gate_step: gate.map_or(usize::MAX, |g| g.0),
@@ -393,6 +462,16 @@ impl Plan {
                 *mi += u.margin_speed * (u.target_margin - *mi) * dt;
             }
         }
+        let fade: Vec<Option<FadePlan>> = s
+            .units
+            .iter()
+            .map(|u| match &u.valuation {
+                Valuation::Multiple => None,
+                Valuation::Fade(f) => Some(FadePlan::new(s, u, f)),
+            })
+            .collect();
+        let any_fade = fade.iter().any(Option::is_some);
+        let keep_growth = horizon_at.iter().map(|h| any_fade && h.is_some()).collect();
         Plan {
             layout: Layout {
                 policies: s.policies.len(),
@@ -400,6 +479,7 @@ impl Plan {
                 units: n_units,
                 path_steps,
                 unit_path_steps: Vec::new(),
+                tracked: Vec::new(),
             },
             baseline: s.baseline,
             steps,
@@ -444,6 +524,9 @@ impl Plan {
             path_at,
             unit_path_at: vec![None; steps],
             policies,
+            fade,
+            keep_growth,
+            track: false,
         }
     }
 
@@ -470,6 +553,16 @@ impl Plan {
     /// Whether the plan records unit paths.
     pub fn has_unit_paths(&self) -> bool {
         !self.layout.unit_path_steps.is_empty()
+    }
+
+    /// The plan of a run that also records `tracked` units' paired figures
+    /// (the funding study). The contract's figures are the same as
+    /// [`Plan::new`]'s, bit for bit; the tracked ones follow them.
+    pub fn with_tracked(s: &Scenario, tracked: Vec<Tracked>) -> Plan {
+        let mut plan = Plan::new(s);
+        plan.track = !tracked.is_empty();
+        plan.layout.tracked = tracked;
+        plan
     }
 
     pub fn steps(&self) -> usize {
@@ -519,6 +612,10 @@ struct UnitState {
     /// sets it to 0).
     funded_steps: usize,
     held: bool,
+    /// Tracked runs only: discounted investment so far, and whether the
+    /// gate has left the unit funded.
+    spent: f64,
+    gate_open: bool,
 }
 
 /// One policy's state within a trial.
@@ -530,6 +627,9 @@ struct PolicyState {
     distributed: f64,
     /// Sum of held revenue after the last step.
     revenue: f64,
+    /// Per unit: step 4's growth rate g_i, kept at horizon steps for the
+    /// fade valuation.
+    growth: Vec<f64>,
 }
 
 /// Where a trial first produced a figure that is not a finite number.
@@ -566,6 +666,7 @@ impl TrialState {
                     war_chest: 0.0,
                     distributed: 0.0,
                     revenue: 0.0,
+                    growth: vec![0.0; plan.n_units],
                 })
                 .collect(),
             out: vec![0.0; plan.layout.len()],
@@ -645,6 +746,8 @@ impl TrialState {
                     },
                     funded_steps: up.budget_steps,
                     held: true,
+                    spent: 0.0,
+                    gate_open: true,
                 };
             }
         }
@@ -767,16 +870,20 @@ impl TrialState {
             let base = layout.index(p, hi, Metric::Value);
             let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
             let (unit_value, unit_revenue) = units.split_at_mut(n);
-            for ((((us, &mult), &m), uv), ur) in st
+            for (((((us, &mult), &m), uv), ur), (fade, &g)) in st
                 .units
                 .iter()
                 .zip(&self.multiple)
                 .zip(margin)
                 .zip(unit_value)
                 .zip(unit_revenue)
+                .zip(plan.fade.iter().zip(&st.growth))
             {
                 if us.held {
-                    let v = us.r * mult;
+                    let v = match fade {
+                        None => us.r * mult,
+                        Some(f) => fade_value(f, us.r, m, g),
+                    };
                     held_value += v;
                     revenue += us.r;
                     ebita += us.r * m;
@@ -795,6 +902,21 @@ impl TrialState {
         for p in 0..layout.policies {
             let v = self.out[layout.index(p, hi, Metric::Value)];
             self.out[layout.index(p, hi, Metric::DeltaValue)] = v - baseline;
+        }
+        for (t, tr) in layout.tracked.iter().enumerate() {
+            let at = |p: usize, m: Metric| self.out[layout.index(p, hi, m)];
+            let unit = Metric::UnitValue(tr.unit);
+            let unit_gain = at(tr.policy, unit) - at(tr.reference, unit);
+            let group_gain = at(tr.policy, Metric::Value) - at(tr.reference, Metric::Value);
+            let us = &self.policies[tr.policy].units[tr.unit];
+            for (extra, x) in [
+                (Extra::UnitGain, unit_gain),
+                (Extra::GroupGain, group_gain),
+                (Extra::SpendPv, us.spent),
+                (Extra::GateOpen, if us.gate_open { 1.0 } else { 0.0 }),
+            ] {
+                self.out[layout.extra_index(t, hi, extra)] = x;
+            }
         }
     }
 }
@@ -840,12 +962,14 @@ fn step_policy(
     let mut sum_inv = 0.0;
     let mut sum_proceeds = 0.0;
     let mut revenue = 0.0;
-    for (((us, up), &shock), (&mult, &r0)) in st
+    let keep_growth = plan.keep_growth[k];
+    for ((((us, up), &shock), (&mult, &r0)), g_kept) in st
         .units
         .iter_mut()
         .zip(&pp.units)
         .zip(shock)
         .zip(multiple.iter().zip(&plan.revenue0))
+        .zip(st.growth.iter_mut())
     {
         if !us.held {
             continue;
@@ -861,6 +985,19 @@ fn step_policy(
             let u = uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt);
             plan.growth_factor.eval(up.growth + u, dt)
         };
+        if keep_growth {
+            // The rate behind `gf`, for the fade valuation at this horizon.
+            *g_kept = if inv <= 0.0 || up.max_uplift == 0.0 {
+                up.growth
+            } else if scale == 1.0 && !up.is_budget {
+                up.g_full
+            } else {
+                up.growth + uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt)
+            };
+        }
+        if plan.track {
+            us.spent += inv * disc;
+        }
         us.unit_cash += (us.op - inv) * disc;
         us.r *= gf * shock;
         // 5. Margin: see `Plan::margin`.
@@ -875,6 +1012,7 @@ fn step_policy(
         // 7. Gate.
         if k == up.gate_step && us.r / r0 < up.gate_min_multiple {
             us.funded_steps = 0;
+            us.gate_open = false;
         }
         revenue += us.r;
     }

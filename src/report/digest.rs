@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::table::money;
-use crate::model::{Role, Scenario};
+use crate::model::{Role, Scenario, Valuation};
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
@@ -73,6 +73,14 @@ pub fn render(s: &Scenario) -> String {
         if u.target_margin != u.margin && u.margin_speed > 0.0 {
             extras.push(format!("margin → {}", pct(u.target_margin)));
         }
+        if let Valuation::Fade(f) = u.valuation {
+            extras.push(format!(
+                "fade {}y → {}, s/c {}",
+                f.years,
+                pct(f.terminal_growth),
+                f.sales_to_capital
+            ));
+        }
         let _ = writeln!(
             out,
             "  {:<28} {:<10} {:>9} {:>7} {:>6} {:>7} {:>5.1}x {}",
@@ -89,6 +97,23 @@ pub fn render(s: &Scenario) -> String {
     if s.units.len() > shown {
         let _ = writeln!(out, "  … and {} more", s.units.len() - shown);
     }
+    let fades = s
+        .units
+        .iter()
+        .filter(|u| matches!(u.valuation, Valuation::Fade(_)))
+        .count();
+    let _ = writeln!(
+        out,
+        "  held at a horizon: {}",
+        match fades {
+            0 => "every unit valued at revenue x multiple".to_string(),
+            n if n == s.units.len() => "every unit valued by growth-fade DCF".to_string(),
+            n => format!(
+                "{n} units valued by growth-fade DCF (fade: years → terminal growth, s/c: sales to capital), {} at revenue x multiple",
+                s.units.len() - n
+            ),
+        }
+    );
     let _ = writeln!(
         out,
         "\n{} policies (baseline: {}):",
@@ -144,6 +169,19 @@ pub fn render(s: &Scenario) -> String {
         if !p.description.is_empty() {
             let _ = writeln!(out, "  {:<14} {}", "", truncate(&p.description, 90));
         }
+    }
+    if let Some(f) = &s.funding {
+        let units: Vec<&str> = f.units.iter().map(|&u| s.units[u].name.as_str()).collect();
+        let years: Vec<String> = f.years.iter().map(|y| y.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "
+funding study under {}: {} funded for {} years, one unit at a time ({} runs on the same draws)",
+            s.policies[f.policy].name,
+            units.join(", "),
+            years.join(", "),
+            units.len() * years.len()
+        );
     }
     out
 }

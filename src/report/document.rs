@@ -81,6 +81,9 @@ impl Document {
             t = super::table::tail_label(s.tail)
         )));
         if let Some(st) = input.studies {
+            if let Some(f) = &st.funding {
+                blocks.extend(crate::study::funding::report_blocks(f));
+            }
             blocks.extend(studies(input, st));
         }
         blocks.push(Block::Heading(2, "Charts".into()));
@@ -263,6 +266,9 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             );
         }
         items.push(line);
+    }
+    if items.is_empty() {
+        return Vec::new();
     }
     vec![Block::Heading(2, "Studies".into()), Block::List(items)]
 }

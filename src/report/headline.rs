@@ -446,7 +446,9 @@ mod tests {
                 assert!(s
                     .text
                     .contains(&format!("The mean gain, {} CNY bn", signed(g.mean))));
-                want = s.text[..want.len()].to_string();
+                // The sentence, then the note.
+                assert!(s.text.starts_with(&want), "{} / {want}", s.text);
+                want.push_str(&s.text[want.len()..]);
             }
             assert_eq!(s.text, want);
             // The formatted figures read back to the summary's, within

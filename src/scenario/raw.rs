@@ -93,6 +93,11 @@ pub struct RawFile {
     /// Parameter sweeps: each point of the grid runs on the same draws.
     #[serde(default)]
     pub sweep: Vec<Sp<RawSweep>>,
+    /// How units still held at a horizon are valued (default: revenue x
+    /// multiple); a unit's own `valuation` overrides any key.
+    pub valuation: Option<RawValuation>,
+    /// Study: how long to fund each innovation unit.
+    pub funding: Option<RawFunding>,
 }
 
 /// `[scenario]`: run-wide settings.
@@ -168,6 +173,52 @@ pub struct RawUnit {
     pub response: O<RawResponse>,
     /// Poisson shocks to log revenue (optional).
     pub jumps: O<RawJumps>,
+    /// Overrides any key of the file's `[valuation]` for this unit.
+    pub valuation: O<RawValuation>,
+}
+
+/// The valuation methods of a held unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMethod {
+    /// Revenue x the trial's EV / revenue multiple (a market price).
+    Multiple,
+    /// Growth-fade DCF: growth fades to terminal_growth over fade_years,
+    /// reinvestment = revenue added / sales_to_capital, Gordon tail.
+    Fade,
+}
+
+/// `[valuation]`, or a unit's `valuation = { ... }`: how a unit still held
+/// at a horizon is valued.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawValuation {
+    /// "multiple" (default) or "fade".
+    #[schemars(with = "Option<RawMethod>")]
+    pub method: O<String>,
+    /// Years over which growth fades to terminal_growth: a whole number in
+    /// [0, 50] (default 10).
+    #[schemars(with = "Option<u32>", range(min = 0, max = 50))]
+    pub fade_years: O<f64>,
+    /// Growth after the fade, forever: > -1 and below the discount rate
+    /// (default 0.03).
+    pub terminal_growth: O<f64>,
+    /// Revenue added per unit of capital invested, > 0 (default 2.0).
+    pub sales_to_capital: O<f64>,
+}
+
+/// `[funding]`: how long to fund each innovation unit. Each listed unit is
+/// run with each number of funded years under `policy`, one unit at a
+/// time, every run on the same draws; gains are paired against 0 years.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunding {
+    /// The policy whose innovation terms vary.
+    pub policy: O<String>,
+    /// Units studied (default: every innovation unit under the policy).
+    pub units: O<Vec<Sp<String>>>,
+    /// Funded years to try; 0 (not funded) is always run as the reference.
+    pub years: O<Vec<Sp<f64>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -445,7 +496,37 @@ impl RawFile {
             } else {
                 child.sweep.clone()
             },
+            valuation: match (&self.valuation, &child.valuation) {
+                (Some(a), Some(b)) => Some(RawValuation::merge(a, b)),
+                (a, b) => b.clone().or_else(|| a.clone()),
+            },
+            funding: match (&self.funding, &child.funding) {
+                (Some(a), Some(b)) => Some(RawFunding {
+                    policy: pick(&a.policy, &b.policy),
+                    units: pick(&a.units, &b.units),
+                    years: pick(&a.years, &b.years),
+                }),
+                (a, b) => b.clone().or_else(|| a.clone()),
+            },
         }
+    }
+}
+
+impl RawValuation {
+    fn merge(a: &Self, b: &Self) -> Self {
+        RawValuation {
+            method: pick(&a.method, &b.method),
+            fade_years: pick(&a.fade_years, &b.fade_years),
+            terminal_growth: pick(&a.terminal_growth, &b.terminal_growth),
+            sales_to_capital: pick(&a.sales_to_capital, &b.sales_to_capital),
+        }
+    }
+}
+
+impl RawFunding {
+    /// Where the table is, by its first key.
+    pub fn anchor(&self) -> Option<Range<usize>> {
+        first_span(&[sp(&self.policy), sp(&self.units), sp(&self.years)])
     }
 }
 
@@ -489,6 +570,7 @@ impl RawUnit {
                 mean: pick(&x.mean, &y.mean),
                 stdev: pick(&x.stdev, &y.stdev),
             }),
+            valuation: merge_table(&a.valuation, &b.valuation, RawValuation::merge),
         }
     }
 }

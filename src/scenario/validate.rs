@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 
 use super::raw::*;
 use crate::error::InputError;
-use crate::model::{Exit, Gate, Jumps, Policy, Role, Scenario, Terms, Unit};
+use crate::model::{Exit, Gate, Jumps, Policy, Role, Scenario, Terms, Unit, Valuation};
+
+mod funding;
+mod valuation;
+
+use funding::funding;
+use valuation::{unit_valuation, valuation_keys, ValuationKeys};
 
 /// Largest accepted trial count: 10^10 trials take hours on a cluster; more
 /// is almost certainly a typo (memory would not grow, but time would).
@@ -288,6 +294,11 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         "must be greater than -1",
     )?;
 
+    let file_valuation = match &raw.valuation {
+        Some(rv) => valuation_keys(&v, rv, "valuation", discount_rate)?,
+        None => ValuationKeys::default(),
+    };
+
     // Factors.
     if raw.factors.len() > MAX_FACTORS {
         return Err(v.err(
@@ -327,7 +338,15 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     }
     let mut units: Vec<Unit> = Vec::with_capacity(raw.units.len());
     for (i, ru) in raw.units.iter().enumerate() {
-        units.push(unit(&v, i, ru, spy, &factors, &units)?);
+        let mut u = unit(&v, i, ru, spy, &factors, &units)?;
+        u.valuation = unit_valuation(
+            &v,
+            &file_valuation,
+            ru.valuation.as_ref(),
+            &format!("units[{i}].valuation"),
+            discount_rate,
+        )?;
+        units.push(u);
     }
 
     // Policies.
@@ -380,6 +399,11 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         ));
     }
 
+    let funding = match &raw.funding {
+        Some(rf) => Some(funding(&v, rf, &hs, &units, &policies, horizons.len())?),
+        None => None,
+    };
+
     Ok(Scenario {
         name,
         currency,
@@ -392,6 +416,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         factors,
         units,
         policies,
+        funding,
     })
 }
 
@@ -555,6 +580,7 @@ fn unit(
         max_uplift,
         half_saturation,
         jumps,
+        valuation: Valuation::Multiple,
     })
 }
 

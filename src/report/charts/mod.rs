@@ -12,6 +12,7 @@
 //! formats, header, legend, box plots); each chart has its own file.
 
 mod delta;
+mod funding;
 mod innovation;
 mod revenue_fan;
 pub mod style;
@@ -160,6 +161,7 @@ pub fn all() -> Vec<Box<dyn Chart>> {
         Box::new(unit_paths::UnitPaths),
         Box::new(sweep::SweepChart),
         Box::new(tornado::Tornado),
+        Box::new(funding::FundingChart),
     ]
 }
 
@@ -339,6 +341,7 @@ mod tests {
                 points,
                 sensitivity: sensitivity.clone(),
                 sensitivity_step: 0.1,
+                funding: None,
             };
             let input = Input::new(&sc, &plan, &acc, &summary).with_studies(Some(&studies));
             let drawn: Vec<String> = figures(&input).into_iter().map(|f| f.file).collect();

@@ -69,6 +69,8 @@ fn parameter(r: &Sensitivity) -> String {
         "margin" => ("margin", true),
         "multiple_median" => ("valuation multiple", false),
         "max_uplift" => ("max uplift", true),
+        "terminal_growth" => ("terminal growth", true),
+        "sales_to_capital" => ("sales to capital", false),
         other => (other, false),
     };
     let scale = if pct { 100.0 } else { 1.0 };
