@@ -5,6 +5,9 @@
 //! model contract's rules and resolves defaults and overrides. Between the
 //! two, a variant file's parents (`extends = "..."`) are read and merged.
 
+pub mod names;
+pub mod plain;
+pub mod plausible;
 pub mod raw;
 pub mod validate;
 
@@ -28,6 +31,12 @@ impl Loaded {
     /// Validates the merged file.
     pub fn scenario(&self) -> Result<Scenario> {
         Ok(validate::validate(&self.source, &self.raw)?)
+    }
+
+    /// Values that are valid but almost certainly not meant (see
+    /// [`plausible`]), located like errors; printed, never fatal.
+    pub fn warnings(&self) -> Vec<String> {
+        plausible::warnings(&self.source, &self.raw)
     }
 
     /// Every file the scenario was read from (itself and its parents), for
@@ -84,7 +93,8 @@ pub fn parse_text(source: &mut Source, path: &Path, text: &str) -> Result<raw::R
     toml::from_str(&padded).map_err(|e| {
         let span = e.span().unwrap_or(offset..offset);
         let key = key_at(text, span.start.saturating_sub(offset));
-        Error::from(source.error(span, &key, e.message().trim().to_string()))
+        let message = plain::rewrite(e.message().trim(), &key);
+        Error::from(source.error(span, &key, message))
     })
 }
 
