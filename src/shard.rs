@@ -15,6 +15,15 @@
 //!
 //! The checksum catches truncated and corrupted files; the body carries the
 //! validated scenario itself, so merging needs no scenario file.
+//!
+//! A checksum anyone can recompute proves nothing about intent, so a
+//! partial is also checked for meaning before it is merged: its scenario
+//! within the limits a scenario file has, its accumulator shaped for that
+//! scenario, its moment shifts those the run computes, every count equal
+//! to the trials of its blocks, every sum well formed. A forged partial is
+//! refused with a message (exit 2); it never aborts the merge or makes it
+//! allocate more than its own size suggests. Only regular files of a
+//! bounded size are read.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -34,6 +43,12 @@ pub const FORMAT_VERSION: u32 = 1;
 const MAGIC: &str = "stratsim-partial";
 /// File name suffix of partial results.
 pub const SUFFIX: &str = ".partial";
+/// Most shards a run may be split into (Slurm arrays and Kubernetes
+/// indexed jobs stay far below).
+pub const MAX_SHARDS: u32 = 100_000;
+/// Largest partial result read (a run of 200 000 figures writes a few
+/// hundred MB); the memory the merge may use bounds it further.
+pub const MAX_PARTIAL_BYTES: u64 = 8 << 30;
 
 /// Shard `index` of `count` (0-based, as Slurm array and Kubernetes indexed
 /// job indices are).
@@ -61,6 +76,11 @@ impl std::str::FromStr for ShardSpec {
         if count == 0 || index >= count {
             return Err(format!(
                 "shard index must be in 0..{count} (0-based), got {index}/{count}"
+            ));
+        }
+        if count > MAX_SHARDS {
+            return Err(format!(
+                "at most {MAX_SHARDS} shards are allowed, got {count}"
             ));
         }
         Ok(ShardSpec { index, count })
@@ -131,27 +151,25 @@ impl Partial {
         out
     }
 
-    /// Writes `dir/<shard file name>` atomically (temp file, then rename).
+    /// Writes `dir/<shard file name>` atomically (temp file, then rename),
+    /// `dir` existing. A file of that name is replaced only when it is a
+    /// partial result (by its header).
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
-        fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
-        let path = dir.join(self.shard.file_name());
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.shard.file_name(),
-            std::process::id()
-        ));
-        fs::write(&tmp, self.to_bytes()).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::output(&tmp, e)
-        })?;
-        fs::rename(&tmp, &path).map_err(|e| Error::output(&path, e))?;
-        Ok(path)
+        crate::output::write_file_atomic(dir, &self.shard.file_name(), &self.to_bytes(), |p| {
+            let mut head = [0u8; MAGIC.len()];
+            fs::File::open(p)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok_and(|()| head == *MAGIC.as_bytes())
+        })
     }
 
     /// Reads and checks one partial file.
     pub fn read(path: &Path) -> Result<Partial> {
         let bad = |m: String| Error::file(path, m);
-        let bytes = fs::read(path).map_err(|e| bad(format!("cannot read partial result: {e}")))?;
+        // A partial is parsed whole: its size, a few times over, must fit.
+        let (room, _) = crate::resources::available_memory()?;
+        let limit = MAX_PARTIAL_BYTES.min(room / 4);
+        let bytes = crate::input::read_regular(path, "partial result", limit)?;
         let nl = bytes
             .iter()
             .position(|&b| b == b'\n')
@@ -193,13 +211,185 @@ impl Partial {
                 p.block_trials
             )));
         }
+        if p.shard.count == 0 || p.shard.index >= p.shard.count || p.shard.count > MAX_SHARDS {
+            return Err(bad(format!(
+                "partial result names shard {}/{}, which no run has",
+                p.shard.index, p.shard.count
+            )));
+        }
+        check_scenario(&p.scenario).map_err(|m| {
+            bad(format!(
+                "partial result holds a scenario no scenario file gives: {m}"
+            ))
+        })?;
+        if p.trials != p.scenario.trials || p.seed != p.scenario.seed {
+            return Err(bad(
+                "partial result's trials or seed differ from its scenario's".into(),
+            ));
+        }
         if p.blocks != p.shard.blocks(p.trials) || scenario_hash(&p.scenario) != p.scenario_hash {
             return Err(bad(
                 "partial result is inconsistent with its own header".into()
             ));
         }
+        check_accumulator(&p)
+            .map_err(|m| bad(format!("partial result's figures do not add up: {m}")))?;
         Ok(p)
     }
+}
+
+/// The trials of a shard's blocks.
+fn shard_trials(blocks: &Range<u64>, trials: u64) -> u64 {
+    (blocks.end.saturating_mul(BLOCK_TRIALS)).min(trials)
+        - (blocks.start.saturating_mul(BLOCK_TRIALS)).min(trials)
+}
+
+/// The limits and rules of a scenario file, for a scenario read from a
+/// partial (where it was not read from TOML): the engine must be able to
+/// run it without a panic and within the documented sizes.
+fn check_scenario(s: &Scenario) -> std::result::Result<(), String> {
+    use crate::scenario::validate as v;
+    let finite = |x: f64| x.is_finite();
+    if !(1..=v::MAX_TRIALS).contains(&s.trials) {
+        return Err(format!("{} trials", s.trials));
+    }
+    if s.units.is_empty() || s.units.len() > v::MAX_UNITS {
+        return Err(format!("{} units", s.units.len()));
+    }
+    if s.policies.is_empty() || s.policies.len() > v::MAX_POLICIES || s.baseline >= s.policies.len()
+    {
+        return Err(format!(
+            "{} policies, baseline {}",
+            s.policies.len(),
+            s.baseline
+        ));
+    }
+    if s.factors.len() > v::MAX_FACTORS {
+        return Err(format!("{} factors", s.factors.len()));
+    }
+    let spy = i64::from(s.steps_per_year);
+    if !(1..=v::MAX_STEPS_PER_YEAR).contains(&spy) {
+        return Err(format!("{spy} steps per year"));
+    }
+    let increasing = s.horizons.windows(2).all(|w| w[0] < w[1]);
+    let max_h = i64::from(*s.horizons.last().unwrap_or(&0));
+    if s.horizons.is_empty()
+        || !increasing
+        || s.horizons[0] < 1
+        || max_h > v::MAX_HORIZON_YEARS
+        || max_h * spy > v::MAX_STEPS
+    {
+        return Err(format!("horizons {:?}", s.horizons));
+    }
+    if s.policies.len() * s.horizons.len() * (4 + 2 * s.units.len()) > v::MAX_METRICS {
+        return Err("more reported metrics than allowed".into());
+    }
+    if !(finite(s.discount_rate) && s.discount_rate > -1.0) {
+        return Err(format!("discount rate {}", s.discount_rate));
+    }
+    for u in &s.units {
+        let sum_sq: f64 = u.loadings.iter().map(|x| x * x).sum();
+        let jumps_ok = u.jumps.is_none_or(|j| {
+            finite(j.mean)
+                && (0.0..=v::MAX_JUMP_RATE).contains(&j.rate)
+                && j.stdev >= 0.0
+                && finite(j.stdev)
+        });
+        let ok = finite(u.revenue)
+            && u.revenue > 0.0
+            && finite(u.growth)
+            && u.growth > -1.0
+            && finite(u.volatility)
+            && u.volatility >= 0.0
+            && finite(u.margin)
+            && u.margin <= 1.0
+            && finite(u.target_margin)
+            && u.target_margin <= 1.0
+            && (0.0..=spy as f64).contains(&u.margin_speed)
+            && finite(u.multiple_median)
+            && u.multiple_median > 0.0
+            && finite(u.multiple_dispersion)
+            && u.multiple_dispersion >= 0.0
+            && u.loadings.len() == s.factors.len()
+            && u.loadings.iter().all(|x| (-1.0..=1.0).contains(x))
+            && sum_sq <= 1.0 + 1e-9
+            && finite(u.idiosyncratic)
+            && (0.0..=1.0).contains(&u.idiosyncratic)
+            && finite(u.max_uplift)
+            && u.max_uplift >= 0.0
+            && finite(u.half_saturation)
+            && u.half_saturation >= 0.0
+            && jumps_ok;
+        if !ok {
+            return Err(format!(
+                "unit \"{}\" has values outside their rules",
+                u.name
+            ));
+        }
+    }
+    for p in &s.policies {
+        let share = |x: f64| (0.0..=1.0).contains(&x);
+        let terms_ok = p.terms.len() == s.units.len()
+            && p.terms.iter().all(|t| {
+                let nonneg = |x: f64| finite(x) && x >= 0.0;
+                nonneg(t.intensity)
+                    && nonneg(t.budget)
+                    && nonneg(t.years)
+                    && t.exit
+                        .is_none_or(|e| nonneg(e.after) && nonneg(e.window) && share(e.discount))
+                    && t.gate
+                        .is_none_or(|g| nonneg(g.year) && nonneg(g.min_revenue_multiple))
+            });
+        if !(share(p.reinvest_share) && share(p.recycle_share) && terms_ok) {
+            return Err(format!(
+                "policy \"{}\" has terms outside their rules",
+                p.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The accumulator of a partial against its (checked) scenario and blocks.
+fn check_accumulator(p: &Partial) -> std::result::Result<(), String> {
+    let plan = crate::model::trial::Plan::new(&p.scenario);
+    let acc = &p.accumulator;
+    let n = plan.layout.len();
+    if acc.metrics.len() != n || acc.shift.len() != n {
+        return Err(format!(
+            "{} figures where the scenario reports {n}",
+            acc.metrics.len()
+        ));
+    }
+    if acc.counted != plan.layout.delta_indices() || acc.positive.len() != acc.counted.len() {
+        return Err("the counts of trials beating the baseline are malformed".into());
+    }
+    let trials = shard_trials(&p.blocks, p.trials);
+    if acc.trials != trials {
+        return Err(format!(
+            "it counts {} trials, its blocks {}..{} hold {trials}",
+            acc.trials, p.blocks.start, p.blocks.end
+        ));
+    }
+    if acc.non_finite.is_some() {
+        return Err("it holds figures that are not finite numbers".into());
+    }
+    if acc.positive.iter().any(|&c| c > trials) {
+        return Err("more trials beat the baseline than it ran".into());
+    }
+    let shifts = engine::shifts(&plan, p.seed);
+    if acc
+        .shift
+        .iter()
+        .zip(&shifts)
+        .any(|(a, b)| a.to_bits() != b.to_bits())
+    {
+        return Err("its moment shifts are not the run's".into());
+    }
+    for (i, m) in acc.metrics.iter().enumerate() {
+        m.check(trials).map_err(|e| format!("figure {i}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Runs one shard and writes its partial result into `dir`.
@@ -271,9 +461,10 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
     };
     let mut total = Partial::read(first_path)?;
     let n = total.shard.count;
-    let mut seen: Vec<Option<&Path>> = vec![None; n as usize];
-    seen[total.shard.index as usize] = Some(first_path);
+    let mut seen: std::collections::BTreeMap<u32, &Path> = Default::default();
+    seen.insert(total.shard.index, first_path);
     for path in &paths[1..] {
+        engine::check_interrupted()?;
         let p = Partial::read(path)?;
         let differs = |what: &str, a: String, b: String| {
             Error::file(
@@ -315,8 +506,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
             };
             return Err(differs("scenario", what.0, what.1));
         }
-        let slot = &mut seen[p.shard.index as usize];
-        if let Some(other) = slot {
+        if let Some(other) = seen.get(&p.shard.index) {
             return Err(Error::file(
                 path,
                 format!(
@@ -326,14 +516,13 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>)> {
                 ),
             ));
         }
-        *slot = Some(path);
+        seen.insert(p.shard.index, path);
         total.accumulator.merge(&p.accumulator);
     }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{i}/{n}"))
+    let missing: Vec<String> = (0..n)
+        .filter(|i| !seen.contains_key(i))
+        .take(20)
+        .map(|i| format!("{i}/{n}"))
         .collect();
     if !missing.is_empty() {
         return Err(Error::Usage(format!(

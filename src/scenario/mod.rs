@@ -73,8 +73,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
 
 /// Reads a scenario file and its parents, merged, not yet validated.
 pub fn load_raw(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::file(path, format!("cannot read scenario: {e}")))?;
+    let text = crate::input::read_text(path, "scenario", crate::input::MAX_SCENARIO_BYTES)?;
     parse_raw(path, &text)
 }
 
@@ -126,9 +125,20 @@ fn read_chain(
         cycle.push(canonical.display().to_string());
         return Err(at(format!("extends forms a cycle: {}", cycle.join(" -> "))));
     }
-    let parent_text = std::fs::read_to_string(&parent_path).map_err(|e| {
+    // One budget for the whole chain: each text is also parsed behind
+    // padding as long as the texts before it (see `Source`).
+    let read_so_far: usize = source.files.iter().map(|f| f.text.len()).sum();
+    let budget = crate::input::MAX_SCENARIO_BYTES.saturating_sub(read_so_far as u64);
+    let parent_text = crate::input::read_text(&parent_path, "scenario", budget).map_err(|e| {
+        let why = match &e {
+            Error::Input(i) => i
+                .message
+                .trim_start_matches("cannot read scenario: ")
+                .to_string(),
+            other => other.to_string(),
+        };
         at(format!(
-            "cannot read the scenario it extends, {}: {e}",
+            "cannot read the scenario it extends, {}: {why}",
             parent_path.display()
         ))
     })?;

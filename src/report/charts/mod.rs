@@ -286,6 +286,7 @@ mod tests {
             median_base: 1000.0,
             median_low: 1000.0 + lo,
             median_high: 1000.0 + hi,
+            note: None,
         };
         let mut sensitivity = vec![
             row("Same side up", "growth", 5.0, 12.0),
