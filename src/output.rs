@@ -151,6 +151,16 @@ fn judge(dir: &Path) -> std::io::Result<Verdict> {
         }
     };
     let theirs: Vec<String> = all.iter().filter(|e| !ours(e)).cloned().collect();
+    // A folder stands for what is in it.
+    let theirs: Vec<String> = theirs
+        .iter()
+        .filter(|e| {
+            !theirs
+                .iter()
+                .any(|t| t.ends_with('/') && *e != t && e.starts_with(t.as_str()))
+        })
+        .cloned()
+        .collect();
     // A folder of an older version must at least hold its summary.
     let legacy_ok = listed.is_some()
         || all.is_empty()
@@ -544,6 +554,16 @@ impl Staged {
             match judge(&place.real).map_err(|e| Error::output(dest, e))? {
                 Verdict::Ours(_) => {}
                 Verdict::Theirs(theirs) => {
+                    let theirs: Vec<String> = theirs
+                        .into_iter()
+                        .map(|t| {
+                            if t.ends_with('/') && place.real.join(&t).join(MARKER).is_file() {
+                                format!("{t} (another run's output)")
+                            } else {
+                                t
+                            }
+                        })
+                        .collect();
                     return Err(Error::refused(
                         dest,
                         format!(

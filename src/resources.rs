@@ -83,7 +83,7 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
 pub fn available_memory() -> Result<(u64, &'static str)> {
     if let Ok(v) = std::env::var("STRATSIM_MEMORY") {
         return parse_bytes(&v)
-            .map(|b| (b, "STRATSIM_MEMORY"))
+            .map(|b| (b, "set by STRATSIM_MEMORY"))
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "STRATSIM_MEMORY={v:?} is not an amount of memory; write e.g. 8G, 512M or a number of bytes"
@@ -139,27 +139,31 @@ fn physical_memory() -> Option<u64> {
 }
 
 /// How widely a scenario's figures spread, in natural-log units: the
-/// widest unit's volatility over the longest horizon, with its multiple's
-/// dispersion and its jumps. Sketch pages cover the spread of a figure's
-/// magnitudes, so memory grows with it.
+/// widest unit's log-standard deviation at the mean horizon (volatility,
+/// jumps and the multiple's dispersion together). Sketch pages cover the
+/// spread of a figure's magnitudes, so memory grows with it.
 fn spread(s: &Scenario) -> f64 {
-    let years = *s.horizons.last().unwrap_or(&1) as f64;
+    let years = s.horizons.iter().map(|&h| h as f64).sum::<f64>() / s.horizons.len().max(1) as f64;
     s.units
         .iter()
         .map(|u| {
-            let jumps = u.jumps.map_or(0.0, |j| {
-                (j.rate * years).sqrt() * (j.stdev + j.mean.abs()).min(50.0)
-            });
-            (u.volatility * years.sqrt() + u.multiple_dispersion + jumps).min(50.0)
+            let jumps = u
+                .jumps
+                .map_or(0.0, |j| j.rate * (j.stdev * j.stdev + j.mean * j.mean));
+            let var = (u.volatility * u.volatility + jumps) * years
+                + u.multiple_dispersion * u.multiple_dispersion;
+            var.sqrt().min(100.0)
         })
         .fold(0.0, f64::max)
 }
 
 /// Bytes of quantile sketch pages per figure, estimated for a figure over
 /// `trials` trials of a scenario whose figures spread by `spread` (see
-/// [`spread`]). Measured (2026-11, pages of 64 buckets): 7 to 20 KB per
-/// figure for the shipped scenarios at 1 million trials, 55 KB with every
-/// volatility at 0.9; this gives 1.3 to 3 times that.
+/// [`spread`]). Measured (2026-11, pages of 64 buckets, one accumulator):
+/// the measured bytes over `1024 (1 + log10 trials) (1 + spread)` ran
+/// from 0.7 (cloud_spinoff) to 2.6 (reset.toml with every volatility at
+/// 0.9) across the shipped scenarios, bench12, 1 000 units and the
+/// extreme fixture, at 10 240 and 1 024 000 trials: 3 covers them all.
 fn sketch_bytes(trials: u64, spread: f64) -> f64 {
     3.0 * 1024.0 * (1.0 + (trials.max(1) as f64).log10()) * (1.0 + spread)
 }
@@ -188,9 +192,12 @@ pub fn estimate(scenario: &Scenario, threads: usize, trials: u64, kept: usize) -
     // Per worker, besides its accumulator: the block buffer (520 values a
     // figure), running sums and the kernel's lanes.
     let per_worker = n * (520.0 * 8.0 + 80.0);
-    let accumulators = threads + 1 + kept;
+    // Each worker's accumulator and the kept ones hold pages; the empty
+    // template the workers start from holds only the records.
+    let accumulators = threads + kept;
     // Summary rows, the charts' bitmaps, the program itself.
-    let base = n * 300.0 + 128.0 * 1024.0 * 1024.0 + threads as f64 * 8.0 * 1024.0 * 1024.0;
+    let base =
+        n * (300.0 + 1_300.0) + 128.0 * 1024.0 * 1024.0 + threads as f64 * 8.0 * 1024.0 * 1024.0;
     let bytes = accumulators as f64 * per_acc + threads as f64 * per_worker + base;
     Estimate {
         bytes: bytes as u64,
@@ -265,11 +272,11 @@ mod tests {
             s.trials = 20_000;
             let (_, acc) = crate::engine::run(&s, Some(1), &|_| {}).unwrap();
             let e = estimate(&s, 1, s.trials, 0);
-            // One worker: its accumulator with its buffer, and the
-            // template: the estimate covers both without the base.
+            // One worker: its accumulator with its buffer (what the run
+            // returns); the estimate covers it without its fixed base.
             let base = 128 * 1024 * 1024 + 8 * 1024 * 1024;
             assert!(
-                e.bytes - base > 2 * acc.heap_bytes() as u64,
+                e.bytes - base > acc.heap_bytes() as u64,
                 "{file} {vol:?}: estimate {} vs {} held",
                 e.bytes - base,
                 acc.heap_bytes()

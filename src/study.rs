@@ -425,7 +425,18 @@ pub fn plan(loaded: &Loaded, base: &Scenario, cli: &[Sweep]) -> Result<SweepPlan
                 let v = s.values[k];
                 let label = patch_label(&s.path, v);
                 l = apply(&l, &s.path, v).map_err(|e| {
-                    at_origin(loaded, s, &origins[j], Some(k), &point_error(&e, &label))
+                    // The patch did not parse: a key the path names that
+                    // does not exist is the path's fault, a wrong type
+                    // the value's. (The patch's own key is not the file's:
+                    // only the message is told.)
+                    let (m, at) = match &e {
+                        Error::Input(i) if i.file == Path::new(&label) => (
+                            i.message.clone(),
+                            i.message.starts_with("invalid type").then_some(k),
+                        ),
+                        _ => (point_error(&e, &label), Some(k)),
+                    };
+                    at_origin(loaded, s, &origins[j], at, &m)
                 })?;
             }
             let mut sc = l.scenario().map_err(|e| {

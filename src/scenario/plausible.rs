@@ -126,12 +126,6 @@ pub fn warnings(src: &Source, raw: &RawFile) -> Vec<String> {
                 k("response.max_uplift"),
                 Rule::Above(1.0, "extra growth a year"),
             );
-            push(
-                &mut checks,
-                &r.get_ref().half_saturation,
-                k("response.half_saturation"),
-                Rule::Above(1.0, "of revenue invested a year"),
-            );
         }
     }
     for (pname, p) in &raw.policies {

@@ -187,6 +187,8 @@ pub fn render_all(dir: &Path, input: &Input) -> Result<Vec<Figure>> {
 }
 
 fn render(dir: &Path, input: &Input, chart: &dyn Chart) -> Result<Figure> {
+    // Drawing takes a while: a signal stops it between charts.
+    crate::engine::check_interrupted()?;
     let path = dir.join(chart.file());
     let (w, h) = chart.size(input);
     let drawn = (|| -> DrawResult {
