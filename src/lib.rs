@@ -77,7 +77,7 @@ impl Progress {
 
 /// How long a signalled process waits for its run to stop by itself
 /// before it exits anyway.
-const STOP_GRACE: Duration = Duration::from_millis(600);
+const STOP_GRACE: Duration = Duration::from_millis(300);
 
 /// Installs the SIGINT/SIGTERM handler. One signal ends the process
 /// within a second whatever it is doing: the run is asked to stop (the
