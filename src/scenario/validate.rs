@@ -308,7 +308,10 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
             return Err(v.err(
                 span,
                 &key,
-                format!("duplicate factor name \"{n}\"{}", same_as(e, &n)),
+                format!(
+                    "duplicate factor name \"{n}\"{}",
+                    same_as(e, f.name.as_deref().map_or("", |n| n.as_str()))
+                ),
             ));
         }
         factors.push(n);
@@ -365,7 +368,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
                 format!(
                     "duplicate policy name \"{}\"{}",
                     p.name,
-                    same_as(&e.name, &p.name)
+                    same_as(&e.name, pname)
                 ),
             ));
         }
@@ -435,7 +438,10 @@ fn unit(
         return Err(v.err(
             span,
             &k("name"),
-            format!("duplicate unit name \"{name}\"{}", same_as(&e.name, &name)),
+            format!(
+                "duplicate unit name \"{name}\"{}",
+                same_as(&e.name, u.name.as_deref().map_or("", |n| n.as_str()))
+            ),
         ));
     }
     let role = v.role(v.req(&u.role, &us, &k("role"))?, &k("role"))?;
