@@ -393,6 +393,24 @@ fn names_compare_as_people_read_them() {
         .filter_map(|r| r["unit"].as_str())
         .collect();
     assert_eq!(units.len(), 2, "{units:?}");
+    // Two entries of one variant that both name the parent's unit.
+    let o = run_text(
+        dir.path(),
+        "variant2.toml",
+        &format!(
+            "extends = {:?}\n[[units]]\nname = \"a \"\ngrowth = 0.07\n[[units]]\nname = \"A\"\ngrowth = 0.08\n",
+            parent.to_str().unwrap()
+        ),
+        &[],
+    );
+    refused(
+        &o,
+        &[
+            "variant2.toml:6:",
+            "duplicate unit name \"A\"",
+            "the same name as \"a \"",
+        ],
+    );
 }
 
 #[test]

@@ -104,6 +104,7 @@ fn read_chain(
     stack: &mut Vec<PathBuf>,
 ) -> Result<raw::RawFile> {
     let file = parse_text(source, path, text)?;
+    same_names_in_one_file(source, &file)?;
     let Some(ext) = &file.extends else {
         return Ok(file);
     };
@@ -146,6 +147,57 @@ fn read_chain(
     let parent = read_chain(&parent_path, &parent_text, source, stack)?;
     stack.pop();
     Ok(parent.merge(&file))
+}
+
+/// Two units, factors or policies of one file whose names are the same to
+/// a reader ("Quark" and "quark ") are refused here, before a variant's
+/// entries are merged into its parent's by name (where they would merge
+/// into one entry without a word).
+fn same_names_in_one_file(source: &Source, file: &raw::RawFile) -> Result<()> {
+    fn check<'a>(
+        source: &Source,
+        what: &str,
+        key: &dyn Fn(usize) -> String,
+        items: impl Iterator<Item = (&'a str, std::ops::Range<usize>)>,
+    ) -> Result<()> {
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for (i, (name, span)) in items.enumerate() {
+            let k = names::key(name);
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == k) {
+                return Err(Error::from(source.error(
+                    span,
+                    &key(i),
+                    format!(
+                        "duplicate {what} name \"{name}\" (the same name as \"{first}\": names are compared ignoring case, surrounding spaces and Unicode form)"
+                    ),
+                )));
+            }
+            seen.push((k, name));
+        }
+        Ok(())
+    }
+    fn named(x: &Option<raw::Sp<String>>) -> Option<(&str, std::ops::Range<usize>)> {
+        x.as_ref().map(|n| (n.get_ref().as_str(), n.span()))
+    }
+    check(
+        source,
+        "unit",
+        &|i| format!("units[{i}].name"),
+        file.units.iter().filter_map(|u| named(&u.name)),
+    )?;
+    check(
+        source,
+        "factor",
+        &|i| format!("factors[{i}].name"),
+        file.factors.iter().filter_map(|f| named(&f.name)),
+    )?;
+    let anchor = |p: &raw::RawPolicy| p.anchor().unwrap_or(0..0);
+    check(
+        source,
+        "policy",
+        &|_| "policies".to_string(),
+        file.policies.iter().map(|(n, p)| (n.as_str(), anchor(p))),
+    )
 }
 
 /// Best-effort dotted key for a parse error: the table header in force at
