@@ -346,11 +346,22 @@ fn forged_partials_are_refused_without_aborting() {
         assert!(err.contains(words), "{what}: want {words:?} in {err}");
         assert!(!out.exists(), "{what}");
     }
-    // A FIFO or device as a partial is refused at once.
-    for p in ["/dev/zero"] {
-        let o = run(&["merge", p, "--out", dir.path().join("x").to_str().unwrap()]);
+    // A FIFO or a device as a partial is refused at once, never opened.
+    let fifo = dir.path().join("shard-0000-of-0001.partial");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (p, words) in [("/dev/zero", "a device"), (fifo.to_str().unwrap(), "FIFO")] {
+        let child = bin()
+            .args(["merge", p, "--out", dir.path().join("x").to_str().unwrap()])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (o, _) = wait_at_most(child, Duration::from_secs(20));
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        assert!(stderr(&o).contains("a device"));
+        assert!(stderr(&o).contains(words), "{}", stderr(&o));
     }
 }
 
@@ -435,7 +446,8 @@ fn one_signal_ends_the_process_within_a_second_at_any_phase() {
     let started = Instant::now();
     let after = |ms: u64| move || started.elapsed() > Duration::from_millis(ms);
     for sig in ["-TERM", "-INT"] {
-        let cases: Vec<(&[String], Box<dyn Fn() -> bool>)> = vec![
+        type Ready<'a> = Box<dyn Fn() -> bool + 'a>;
+        let cases: Vec<(&[String], Ready)> = vec![
             (&long_run, Box::new(tmp_exists)),
             (&sweep_run, Box::new(tmp_exists)),
             (&planning, Box::new(after(0))),
