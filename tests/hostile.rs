@@ -409,6 +409,24 @@ fn one_signal_ends_the_process_within_a_second_at_any_phase() {
                 .starts_with(".out.tmp-")
         })
     };
+    // Drawing charts: a chart is in the temporary folder (a run used to
+    // draw on, then put the new output in place and exit 0).
+    let drawing = || {
+        fs::read_dir(dir.path()).unwrap().any(|e| {
+            let e = e.unwrap();
+            e.file_name().to_string_lossy().starts_with(".out.tmp-")
+                && fs::read_dir(e.path()).is_ok_and(|mut d| {
+                    d.any(|f| f.is_ok_and(|f| f.path().extension().is_some_and(|x| x == "png")))
+                })
+        })
+    };
+    let charts_run = [
+        reset().to_str().unwrap().to_string(),
+        "--trials".into(),
+        "1000".into(),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+    ];
     // Building and checking 400 sweep points of a 1000-unit scenario: no
     // step of it looks at the signal flag (the handler ends it).
     let big = dir.path().join("big.toml");
@@ -447,18 +465,17 @@ fn one_signal_ends_the_process_within_a_second_at_any_phase() {
     let after = |ms: u64| move || started.elapsed() > Duration::from_millis(ms);
     for sig in ["-TERM", "-INT"] {
         type Ready<'a> = Box<dyn Fn() -> bool + 'a>;
-        let cases: Vec<(&[String], Ready)> = vec![
-            (&long_run, Box::new(tmp_exists)),
-            (&sweep_run, Box::new(tmp_exists)),
-            (&planning, Box::new(after(0))),
+        // (arguments, when it is in the phase, least time from the start)
+        let cases: Vec<(&[String], Ready, u64)> = vec![
+            (&long_run, Box::new(tmp_exists), 400),
+            (&sweep_run, Box::new(tmp_exists), 400),
+            (&charts_run, Box::new(drawing), 0),
+            (&planning, Box::new(after(0)), 400),
         ];
-        for (args, ready) in cases {
+        for (args, ready, least) in cases {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let start = Instant::now();
-            let ready = move || {
-                // Give it a moment in the phase.
-                ready() && start.elapsed() > Duration::from_millis(400)
-            };
+            let ready = move || ready() && start.elapsed() > Duration::from_millis(least);
             let (code, err, took) = signal_at(&args, ready, sig);
             assert_eq!(code, Some(130), "{sig} {args:?}: {err}");
             assert!(
