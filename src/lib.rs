@@ -274,7 +274,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         let count = (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
             - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials);
         resources::check_memory(&scenario, threads, count, 0)?;
-        output::prepare_shard_dir(&dest, args.out.is_none(), &inputs(&loaded))?;
+        output::prepare_shard_dir(&dest, args.out.is_none())?;
         let progress = Progress::new(count, !args.quiet);
         let file = shard::run_shard(&scenario, &stem(path), shard, Some(threads), &dest, &|n| {
             progress.inc(n)

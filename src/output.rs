@@ -684,11 +684,11 @@ impl Drop for Staged {
 }
 
 /// Prepares the folder a shard writes its partial result into: created
-/// (and marked) when missing; an existing folder is only added to, so it
-/// need not be stratsim's. Stale temporary files of killed shards go.
-pub fn prepare_shard_dir(dir: &Path, create_parent: bool, inputs: &Inputs) -> Result<()> {
+/// (and marked) when missing; an existing folder is only added to (one
+/// file, never replacing a file that is not a partial result), so it need
+/// not be stratsim's. Stale temporary files of killed shards go.
+pub fn prepare_shard_dir(dir: &Path, create_parent: bool) -> Result<()> {
     let place = resolve(dir, create_parent)?;
-    check_holds(&place, dir, inputs)?;
     match fs::create_dir(&place.real) {
         Ok(()) => {
             let marker = place.real.join(MARKER);
@@ -810,6 +810,25 @@ mod tests {
         fs::create_dir(&pngs).unwrap();
         fs::write(pngs.join("holiday.png"), "x").unwrap();
         assert!(Staged::new(&pngs, false).is_err());
+    }
+
+    #[test]
+    fn a_file_added_while_a_run_goes_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let s = Staged::new(&dest, false).unwrap();
+        s.write("a.txt", "1").unwrap();
+        assert!(s.commit().unwrap().is_none());
+        let s = Staged::new(&dest, false).unwrap();
+        s.write("a.txt", "2").unwrap();
+        // Someone saves a file into the old output meanwhile.
+        fs::write(dest.join("notes.md"), "mine").unwrap();
+        let note = s.commit().unwrap().expect("a note");
+        assert!(note.contains("notes.md"), "{note}");
+        assert_eq!(fs::read_to_string(dest.join("a.txt")).unwrap(), "2");
+        let kept = dir.path().join(format!("out.kept-{}", std::process::id()));
+        assert_eq!(fs::read_to_string(kept.join("notes.md")).unwrap(), "mine");
+        assert!(!kept.join("a.txt").exists(), "stratsim's own files go");
     }
 
     #[test]
