@@ -83,7 +83,7 @@ const STOP_GRACE: Duration = Duration::from_millis(300);
 /// within a second whatever it is doing: the run is asked to stop (the
 /// engine and the long loops of studies, charts and merges check between
 /// steps, remove their temporary folder and return), and if it has not
-/// ended after [`STOP_GRACE`] (blocked in a read, or in a step that does
+/// ended 0.3 s after the signal (blocked in a read, or in a step that does
 /// not check), the handler removes the temporary folders and lock files
 /// itself and exits with 130. A commit in progress (the final renames) is
 /// waited for, so the output is the previous one or the new one, whole.
