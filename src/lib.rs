@@ -152,12 +152,17 @@ fn check_options(args: &cli::RunArgs, loaded: &scenario::Loaded) -> Result<()> {
             )));
         }
         if args.watch {
-            return Err(Error::Usage(
-                "--shard and --watch do not go together: a shard runs once and writes a partial result".into(),
-            ));
+            return Err(shard_and_watch());
         }
     }
     Ok(())
+}
+
+fn shard_and_watch() -> Error {
+    Error::Usage(
+        "--shard and --watch do not go together: a shard runs once and writes a partial result"
+            .into(),
+    )
 }
 
 /// The files a run reads, which its output folder must not hold.
@@ -187,6 +192,9 @@ pub fn watch(args: &cli::RunArgs) -> Result<()> {
         .scenario
         .as_deref()
         .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
+    if args.shard.is_some() {
+        return Err(shard_and_watch());
+    }
     let stamp = |files: &[PathBuf]| -> Vec<Option<(std::time::SystemTime, u64)>> {
         files
             .iter()

@@ -257,6 +257,15 @@ fn shards_refuse_studies_instead_of_dropping_them() {
         refused(&run(&a), &["--shard", words]);
         assert!(!out.exists());
     }
+    let o = run(&[
+        r.to_str().unwrap(),
+        "--shard",
+        "0/2",
+        "--watch",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    refused(&o, &["--shard and --watch"]);
 }
 
 #[test]
