@@ -114,7 +114,7 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
 pub fn check(path: &Path) -> Result<()> {
     let loaded = scenario::load_raw(path)?;
     let s = loaded.scenario()?;
-    let sweeps = study::plan(&loaded, &s, &[])?;
+    let sweeps = study::plan(&loaded, &s, &[], &mut |_| Ok(()))?;
     for w in loaded.warnings() {
         console::say(&format!("warning: {w}"));
     }
@@ -124,7 +124,7 @@ pub fn check(path: &Path) -> Result<()> {
         console::outln(&format!(
             "\nsweep: {} ({} points, each checked)",
             what.join(" x "),
-            sweeps.points.len()
+            sweeps.len()
         ))?;
     }
     console::outln(&format!("\n{}: valid", path.display()))
@@ -304,18 +304,17 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
 
     // Everything a study will run is built and checked now, before any
     // work: a bad sweep point fails at once, not after the base run.
-    let sweeps = study::plan(&loaded, &scenario, &args.sweep)?;
     let most_trials = if args.precision.is_some() {
         args.max_trials
     } else {
         scenario.trials
     };
-    let kept =
-        usize::from(!sweeps.is_empty() || args.sensitivity) + usize::from(args.precision.is_some());
+    let studies_run = !args.sweep.is_empty() || !loaded.raw.sweep.is_empty() || args.sensitivity;
+    let kept = usize::from(studies_run) + usize::from(args.precision.is_some());
     resources::check_memory(&scenario, threads, most_trials, kept)?;
-    for (_, sc) in &sweeps.points {
-        resources::check_memory(sc, threads, sc.trials, kept)?;
-    }
+    let sweeps = study::plan(&loaded, &scenario, &args.sweep, &mut |sc| {
+        resources::check_memory(sc, threads, sc.trials, kept)
+    })?;
     let staged = output::Staged::prepare(&dest, args.out.is_none(), &inputs(&loaded))?;
     let (plan, acc) = match args.precision {
         Some(target) => {
@@ -369,7 +368,7 @@ fn studies(
         }
     };
     if !sweeps.is_empty() {
-        let total = sweeps.points.len();
+        let total = sweeps.len();
         let count = std::sync::atomic::AtomicUsize::new(0);
         let points = study::run_sweep(sweeps, &|sc| {
             let n = count.fetch_add(1, Ordering::Relaxed) + 1;

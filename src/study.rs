@@ -209,19 +209,49 @@ pub enum Origin {
     Flag,
 }
 
-/// The sweeps of a run, every grid point already built and validated.
+/// The sweeps of a run, every grid point already built and validated
+/// once. Points are rebuilt when they run rather than kept: 400 copies of
+/// a 1 000-unit scenario would hold gigabytes.
 #[derive(Clone, Debug, Default)]
 pub struct SweepPlan {
     pub sweeps: Vec<Sweep>,
     pub origins: Vec<Origin>,
-    /// Per grid point (the last parameter varying fastest): its values and
-    /// its scenario, with the base run's trials and seed.
-    pub points: Vec<(Vec<f64>, Scenario)>,
+    /// Per grid point (the last parameter varying fastest): the index of
+    /// each parameter's value.
+    pub grid: Vec<Vec<usize>>,
+    /// The scenario as read (the points are patches over it), and the base
+    /// run's trials and seed, which every point runs with.
+    base: Option<(Loaded, u64, u64)>,
 }
 
 impl SweepPlan {
     pub fn is_empty(&self) -> bool {
         self.sweeps.is_empty()
+    }
+
+    /// Number of grid points.
+    pub fn len(&self) -> usize {
+        self.grid.len()
+    }
+
+    /// The swept values of point `i`.
+    pub fn values(&self, i: usize) -> Vec<f64> {
+        self.grid[i]
+            .iter()
+            .zip(&self.sweeps)
+            .map(|(&k, s)| s.values[k])
+            .collect()
+    }
+
+    /// The scenario of point `i`, with the base run's trials and seed.
+    pub fn scenario(&self, i: usize) -> Result<Scenario> {
+        let Some((loaded, trials, seed)) = &self.base else {
+            return Err(Error::Usage("no sweep".into()));
+        };
+        let mut sc = build_point(loaded, &self.sweeps, &self.origins, &self.grid[i])?;
+        sc.trials = *trials;
+        sc.seed = *seed;
+        Ok(sc)
     }
 }
 
@@ -310,7 +340,15 @@ fn one_line(i: &InputError, label: &str) -> String {
 /// the same way for `simulate check` as for a run: a path that cannot
 /// vary or is given twice, a value the scenario refuses at any point, is
 /// refused at the sweep's own file, line and key (or its flag).
-pub fn plan(loaded: &Loaded, base: &Scenario, cli: &[Sweep]) -> Result<SweepPlan> {
+///
+/// `check_point` is called with each point's scenario as it is checked
+/// (the run checks that each fits in memory).
+pub fn plan(
+    loaded: &Loaded,
+    base: &Scenario,
+    cli: &[Sweep],
+    check_point: &mut dyn FnMut(&Scenario) -> Result<()>,
+) -> Result<SweepPlan> {
     let mut sweeps = Vec::new();
     let mut origins = Vec::new();
     if !cli.is_empty() {
@@ -417,68 +455,73 @@ pub fn plan(loaded: &Loaded, base: &Scenario, cli: &[Sweep]) -> Result<SweepPlan
             })
             .collect();
     }
-    let mut points = Vec::new();
-    if !sweeps.is_empty() {
-        for ks in grid {
-            let mut l = loaded.clone();
-            for (j, (s, &k)) in sweeps.iter().zip(&ks).enumerate() {
-                let v = s.values[k];
-                let label = patch_label(&s.path, v);
-                l = apply(&l, &s.path, v).map_err(|e| {
-                    // The patch did not parse: a key the path names that
-                    // does not exist is the path's fault, a wrong type
-                    // the value's. (The patch's own key is not the file's:
-                    // only the message is told.)
-                    let (m, at) = match &e {
-                        Error::Input(i) if i.file == Path::new(&label) => (
-                            i.message.clone(),
-                            i.message.starts_with("invalid type").then_some(k),
-                        ),
-                        _ => (point_error(&e, &label), Some(k)),
-                    };
-                    at_origin(loaded, s, &origins[j], at, &m)
-                })?;
-            }
-            let mut sc = l.scenario().map_err(|e| {
-                // Blame the sweep whose patch holds the refused value (the
-                // last one when the refusal is elsewhere).
-                let labels: Vec<String> = sweeps
-                    .iter()
-                    .zip(&ks)
-                    .map(|(s, &k)| patch_label(&s.path, s.values[k]))
-                    .collect();
-                let j = match &e {
-                    Error::Input(i) => labels
-                        .iter()
-                        .position(|l| i.file == Path::new(l))
-                        .unwrap_or(labels.len() - 1),
-                    _ => labels.len() - 1,
-                };
-                let k = ks[j];
-                let what: Vec<String> = sweeps
-                    .iter()
-                    .zip(&ks)
-                    .map(|(s, &k)| format!("{} = {}", s.path, toml_number(s.values[k])))
-                    .collect();
-                let m = format!(
-                    "at the point {} the scenario is refused: {}",
-                    what.join(", "),
-                    point_error(&e, &labels[j])
-                );
-                at_origin(loaded, &sweeps[j], &origins[j], Some(k), &m)
-            })?;
-            sc.trials = base.trials;
-            sc.seed = base.seed;
-            points.push((
-                ks.iter().zip(&sweeps).map(|(&k, s)| s.values[k]).collect(),
-                sc,
-            ));
-        }
+    if sweeps.is_empty() {
+        return Ok(SweepPlan::default());
     }
-    Ok(SweepPlan {
+    let plan = SweepPlan {
         sweeps,
         origins,
-        points,
+        grid,
+        base: Some((loaded.clone(), base.trials, base.seed)),
+    };
+    for i in 0..plan.len() {
+        check_point(&plan.scenario(i)?)?;
+    }
+    Ok(plan)
+}
+
+/// Builds and validates one grid point (`ks`: each sweep's value index),
+/// its errors placed at the sweep's origin.
+fn build_point(
+    loaded: &Loaded,
+    sweeps: &[Sweep],
+    origins: &[Origin],
+    ks: &[usize],
+) -> Result<Scenario> {
+    let mut l = loaded.clone();
+    for (j, (s, &k)) in sweeps.iter().zip(ks).enumerate() {
+        let v = s.values[k];
+        let label = patch_label(&s.path, v);
+        l = apply(&l, &s.path, v).map_err(|e| {
+            // The patch did not parse: a key the path names that does not
+            // exist is the path's fault, a wrong type the value's. (The
+            // patch's own key is not the file's: only the message is told.)
+            let (m, at) = match &e {
+                Error::Input(i) if i.file == Path::new(&label) => (
+                    i.message.clone(),
+                    i.message.starts_with("invalid type").then_some(k),
+                ),
+                _ => (point_error(&e, &label), Some(k)),
+            };
+            at_origin(loaded, s, &origins[j], at, &m)
+        })?;
+    }
+    l.scenario().map_err(|e| {
+        // Blame the sweep whose patch holds the refused value (the last
+        // one when the refusal is elsewhere).
+        let labels: Vec<String> = sweeps
+            .iter()
+            .zip(ks)
+            .map(|(s, &k)| patch_label(&s.path, s.values[k]))
+            .collect();
+        let j = match &e {
+            Error::Input(i) => labels
+                .iter()
+                .position(|l| i.file == Path::new(l))
+                .unwrap_or(labels.len() - 1),
+            _ => labels.len() - 1,
+        };
+        let what: Vec<String> = sweeps
+            .iter()
+            .zip(ks)
+            .map(|(s, &k)| format!("{} = {}", s.path, toml_number(s.values[k])))
+            .collect();
+        let m = format!(
+            "at the point {} the scenario is refused: {}",
+            what.join(", "),
+            point_error(&e, &labels[j])
+        );
+        at_origin(loaded, &sweeps[j], &origins[j], Some(ks[j]), &m)
     })
 }
 
@@ -538,12 +581,13 @@ pub fn run_sweep(
     run: &dyn Fn(&Scenario) -> Result<Summary>,
 ) -> Result<Vec<SweepPoint>> {
     let mut out = Vec::new();
-    for (values, sc) in &plan.points {
+    for i in 0..plan.len() {
         crate::engine::check_interrupted()?;
-        let summary = run(sc)?;
+        let sc = plan.scenario(i)?;
+        let summary = run(&sc)?;
         out.push(SweepPoint {
-            values: values.clone(),
-            headlines: headlines(&summary, sc),
+            values: plan.values(i),
+            headlines: headlines(&summary, &sc),
         });
     }
     Ok(out)
