@@ -563,7 +563,7 @@ pub(crate) fn check_finite(
         if let Some(slot) = acc.moments_overflow() {
             let m = &acc.metrics[slot];
             return Err(Error::Numeric(format!(
-                "{} reaches {:e}; its values spread too widely for a standard deviation in 64-bit floats (their squared deviations sum past 1.8e308), so stdev and stderr cannot be reported (lower the volatility, growth, jump sizes or the horizon). Nothing was written.",
+                "{} reaches {:.3e}; its values spread too widely for a standard deviation in 64-bit floats (their squared deviations sum past 1.8e308), so stdev and stderr cannot be reported (lower the volatility, growth, jump sizes or the horizon). Nothing was written.",
                 describe_slot(scenario, plan, slot),
                 m.max().abs().max(m.min().abs())
             )));
