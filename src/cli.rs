@@ -66,7 +66,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "SHARE", value_parser = parse_share)]
     pub precision: Option<f64>,
 
-    /// Most trials --precision may use.
+    /// Most trials --precision may use (at least --trials).
     #[arg(
         long,
         value_name = "N",
@@ -88,8 +88,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub sensitivity: bool,
 
-    /// Relative step of --sensitivity (0.1 = 10% of each value).
-    #[arg(long, value_name = "SHARE", default_value_t = 0.1, value_parser = parse_share)]
+    /// Relative step of --sensitivity: 10% or 0.1 (of each value).
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 0.1,
+        value_parser = parse_share,
+        requires = "sensitivity"
+    )]
     pub sensitivity_step: f64,
 
     /// Tail share of the VaR and CVaR figures (summary.json/csv, the
@@ -131,21 +137,32 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// "0.5%" or "0.005" -> 0.005.
-fn parse_share(s: &str) -> Result<f64, String> {
-    let (num, scale) = match s.trim().strip_suffix('%') {
-        Some(n) => (n, 0.01),
-        None => (s.trim(), 1.0),
+/// "0.5%" or "0.005" -> 0.005. A bare number of 1 or more is refused as
+/// ambiguous: `10` may mean 10% or ten times; it must be written `10%` or
+/// `0.10`.
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    let (num, percent) = match s.trim().strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (s.trim(), false),
     };
     let x: f64 = num
-        .trim()
         .parse()
-        .map_err(|_| format!("expected a share such as 0.5% or 0.005, got {s:?}"))?;
-    let x = x * scale;
-    if !(x > 0.0 && x < 1.0) {
-        return Err(format!("the share must be between 0 and 100%, got {s:?}"));
+        .ok()
+        .filter(|x: &f64| x.is_finite())
+        .ok_or_else(|| format!("expected a share such as 0.5% or 0.005, got {s:?}"))?;
+    if !percent && x >= 1.0 {
+        return Err(format!(
+            "{s} is ambiguous: write {s}% for {s} percent, or a fraction below 1 ({} for {s}%)",
+            x / 100.0
+        ));
     }
-    Ok(x)
+    let share = if percent { x / 100.0 } else { x };
+    if !(share > 0.0 && share < 1.0) {
+        return Err(format!(
+            "the share must be above 0 and below 100% (e.g. 0.5% or 0.005), got {s:?}"
+        ));
+    }
+    Ok(share)
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,9 +193,11 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "PARTIAL")]
     pub partials: Vec<PathBuf>,
 
-    /// Output folder [default: output/<scenario file stem of the run>].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// Output folder (required: a partial result never chooses where
+    /// output goes). Replaced like a run's: only a new or empty folder, or
+    /// one stratsim wrote; it must not hold the partials.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub out: PathBuf,
 
     /// Skip the PNG charts (report.md and report.html are still written).
     #[arg(long)]
@@ -299,4 +318,27 @@ pub struct HistoryArgs {
     /// Print nothing but errors (and the CSV when there is no --out).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_are_unambiguous() {
+        assert_eq!(parse_share("0.5%"), Ok(0.005));
+        assert_eq!(parse_share("0.005"), Ok(0.005));
+        assert_eq!(parse_share("0.5"), Ok(0.5));
+        assert_eq!(parse_share("10%"), Ok(0.1));
+        let e = parse_share("10").unwrap_err();
+        assert!(
+            e.contains("ambiguous") && e.contains("10%") && e.contains("0.1"),
+            "{e}"
+        );
+        assert!(parse_share("1").unwrap_err().contains("ambiguous"));
+        assert!(parse_share("150%").is_err());
+        assert!(parse_share("0").is_err());
+        assert!(parse_share("nan").is_err());
+        assert!(parse_share("x").is_err());
+    }
 }

@@ -70,6 +70,17 @@ pub enum Error {
     /// The output could not be written (exit 4).
     #[error("cannot write output {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
+    /// An output folder stratsim will not replace, or one another run is
+    /// writing: refused before any work (exit 2).
+    #[error("refusing to write output {}: {message}", path.display())]
+    Refused { path: PathBuf, message: String },
+    /// Standard output could not be written (exit 4).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(String),
+    /// Standard output was closed by its reader (`| head`): the command
+    /// ends quietly, with exit 0, as Unix filters do.
+    #[error("standard output was closed")]
+    ClosedPipe,
     /// The run was interrupted; the previous output is untouched.
     #[error("interrupted: the previous output, if any, is untouched")]
     Interrupted,
@@ -78,10 +89,19 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Input(_) | Error::Usage(_) => EXIT_INPUT,
+            Error::Input(_) | Error::Usage(_) | Error::Refused { .. } => EXIT_INPUT,
             Error::Numeric(_) => EXIT_NUMERIC,
-            Error::Output { .. } => EXIT_OUTPUT,
+            Error::Output { .. } | Error::Stdout(_) => EXIT_OUTPUT,
+            Error::ClosedPipe => 0,
             Error::Interrupted => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// An output folder refused before any work.
+    pub fn refused(path: &Path, message: impl Into<String>) -> Error {
+        Error::Refused {
+            path: path.to_path_buf(),
+            message: message.into(),
         }
     }
 

@@ -9,12 +9,15 @@
 //! codes.
 
 pub mod cli;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod fit;
+pub mod input;
 pub mod model;
 pub mod output;
 pub mod report;
+pub mod resources;
 pub mod scenario;
 pub mod shard;
 pub mod stats;
@@ -76,16 +79,27 @@ impl Progress {
     }
 }
 
-/// Installs the SIGINT/SIGTERM handler: the first signal stops the run
-/// (the previous output stays), a second exits at once.
+/// How long a signalled process waits for its run to stop by itself
+/// before it exits anyway.
+const STOP_GRACE: Duration = Duration::from_millis(300);
+
+/// Installs the SIGINT/SIGTERM handler. One signal ends the process
+/// within a second whatever it is doing: the run is asked to stop (the
+/// engine and the long loops of studies, charts and merges check between
+/// steps, remove their temporary folder and return), and if it has not
+/// ended 0.3 s after the signal (blocked in a read, or in a step that does
+/// not check), the handler removes the temporary folders and lock files
+/// itself and exits with 130. A commit in progress (the final renames) is
+/// waited for, so the output is the previous one or the new one, whole.
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
-        if engine::INTERRUPTED.swap(true, Ordering::SeqCst) {
-            output::remove_staging();
-            trials_out::remove_temporary();
-            std::process::exit(error::EXIT_INTERRUPTED as i32);
+        if !engine::INTERRUPTED.swap(true, Ordering::SeqCst) {
+            console::say("\ninterrupted: stopping");
+            std::thread::sleep(STOP_GRACE);
         }
-        eprintln!("\ninterrupted: stopping (press Ctrl-C again to quit at once)");
+        output::remove_staging();
+        trials_out::remove_temporary();
+        std::process::exit(error::EXIT_INTERRUPTED as i32);
     });
 }
 
@@ -93,21 +107,91 @@ pub fn install_interrupt_handler() {
 pub fn main_with(cli: &cli::Cli) -> Result<()> {
     match &cli.command {
         Some(cli::Command::Merge(args)) => merge(args),
-        Some(cli::Command::Check { scenario }) => {
-            let s = scenario::load(scenario)?;
-            print!("{}", report::digest::render(&s));
-            println!("\n{}: valid", scenario.display());
-            Ok(())
-        }
-        Some(cli::Command::Schema) => {
-            print!("{}", scenario::json_schema());
-            Ok(())
-        }
+        Some(cli::Command::Check { scenario }) => check(scenario),
+        Some(cli::Command::Schema) => console::out(&scenario::json_schema()),
         Some(cli::Command::Fit(args)) => fit::run(args),
         Some(cli::Command::History(args)) => fit::synthetic::run(args),
         None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
     }
+}
+
+/// `simulate check`: validates the scenario and its sweeps exactly as a
+/// run would, prints its warnings and a digest, runs nothing.
+pub fn check(path: &Path) -> Result<()> {
+    let loaded = scenario::load_raw(path)?;
+    let s = loaded.scenario()?;
+    let sweeps = study::plan(&loaded, &s, &[], &mut |_| Ok(()))?;
+    for w in loaded.warnings() {
+        console::say(&format!("warning: {w}"));
+    }
+    console::out(&report::digest::render(&s))?;
+    if !sweeps.is_empty() {
+        let what: Vec<&str> = sweeps.sweeps.iter().map(|s| s.path.as_str()).collect();
+        console::outln(&format!(
+            "\nsweep: {} ({} points, each checked)",
+            what.join(" x "),
+            sweeps.len()
+        ))?;
+    }
+    console::outln(&format!("\n{}: valid", path.display()))
+}
+
+/// Option combinations that cannot all be meant, refused before any work.
+fn check_options(args: &cli::RunArgs, loaded: &scenario::Loaded) -> Result<()> {
+    if args.shard.is_some() {
+        let mut studies = Vec::new();
+        if !args.sweep.is_empty() {
+            studies.push("--sweep");
+        } else if !loaded.raw.sweep.is_empty() {
+            studies.push("the scenario's [[sweep]] tables");
+        }
+        if args.sensitivity {
+            studies.push("--sensitivity");
+        }
+        if args.precision.is_some() {
+            studies.push("--precision");
+        }
+        if loaded.raw.funding.is_some() {
+            studies.push("the scenario's [funding] study");
+        }
+        if !studies.is_empty() {
+            return Err(Error::Usage(format!(
+                "--shard runs a share of the trials of one simulation and cannot share out {}; run that study without --shard (or shard a copy of the scenario without [[sweep]] or [funding] tables)",
+                studies.join(" or ")
+            )));
+        }
+        if args.watch {
+            return Err(shard_and_watch());
+        }
+    }
+    Ok(())
+}
+
+fn shard_and_watch() -> Error {
+    Error::Usage(
+        "--shard and --watch do not go together: a shard runs once and writes a partial result"
+            .into(),
+    )
+}
+
+/// The files a run reads, which its output folder must not hold.
+fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
+    let files = loaded.files();
+    output::Inputs(
+        files
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let what = if i == 0 {
+                    "the scenario"
+                } else {
+                    "a scenario it extends"
+                };
+                (what, f)
+            })
+            .collect(),
+    )
 }
 
 /// `--watch`: runs, then re-runs whenever the scenario or a file it
@@ -118,6 +202,9 @@ pub fn watch(args: &cli::RunArgs) -> Result<()> {
         .scenario
         .as_deref()
         .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
+    if args.shard.is_some() {
+        return Err(shard_and_watch());
+    }
     let stamp = |files: &[PathBuf]| -> Vec<Option<(std::time::SystemTime, u64)>> {
         files
             .iter()
@@ -135,21 +222,21 @@ pub fn watch(args: &cli::RunArgs) -> Result<()> {
             .unwrap_or_else(|_| vec![path.to_path_buf()]);
         let before = stamp(&files);
         match run(args) {
-            Err(Error::Interrupted) => return Err(Error::Interrupted),
-            Err(e) => eprintln!(
+            Err(e @ (Error::Interrupted | Error::ClosedPipe | Error::Stdout(_))) => return Err(e),
+            Err(e) => console::say(&format!(
                 "error: {e}
 (keeping the last good output)"
-            ),
+            )),
             Ok(()) => {}
         }
-        eprintln!(
+        console::say(&format!(
             "watching {} for changes (Ctrl-C to stop)",
             files
                 .iter()
                 .map(|f| f.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ));
         loop {
             std::thread::sleep(Duration::from_millis(200));
             if engine::INTERRUPTED.load(Ordering::Relaxed) {
@@ -172,6 +259,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
     let loaded = scenario::load_raw(path)?;
     let mut scenario = loaded.scenario()?;
+    check_options(args, &loaded)?;
     if let Some(t) = args.trials {
         if t == 0 || t > scenario::validate::MAX_TRIALS {
             return Err(Error::Usage(format!(
@@ -184,18 +272,30 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     if let Some(s) = args.seed {
         scenario.seed = s;
     }
+    if args.precision.is_some() && args.max_trials < scenario.trials {
+        return Err(Error::Usage(format!(
+            "--max-trials {} is below the {} trials --precision starts from; raise --max-trials or lower --trials",
+            args.max_trials, scenario.trials
+        )));
+    }
     let dest = args.out.clone().unwrap_or_else(|| default_out(path));
-    let threads = args.threads.map(usize::from);
+    let threads = resources::threads(args.threads)?;
+    resources::set_global_threads(threads);
+    if !args.quiet {
+        for w in loaded.warnings() {
+            console::say(&format!("warning: {w}"));
+        }
+    }
 
     // Unit paths are recorded for the chart that shows them.
     let unit_paths = !args.no_charts;
     if let Some(shard) = args.shard {
         let trials = shard.blocks(scenario.trials);
-        let progress = Progress::new(
-            (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
-                - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials),
-            !args.quiet,
-        );
+        let count = (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
+            - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials);
+        resources::check_memory(&scenario, threads, count, 0)?;
+        output::prepare_shard_dir(&dest, args.out.is_none())?;
+        let progress = Progress::new(count, !args.quiet);
         let outputs = shard::ShardOutputs {
             unit_paths,
             trials_out: args.trials_out.as_deref(),
@@ -205,14 +305,14 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
             &scenario,
             &stem(path),
             shard,
-            threads,
+            Some(threads),
             &dest,
             outputs,
             &|n| progress.inc(n),
         )?;
         progress.finish();
         if !args.quiet {
-            println!(
+            console::outln(&format!(
                 "shard {}/{}: trial blocks {}..{} of {}; wrote {}",
                 shard.index,
                 shard.count,
@@ -220,13 +320,29 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
                 trials.end,
                 engine::block_count(scenario.trials),
                 file.display()
-            );
+            ))?;
         }
         return Ok(());
     }
 
-    let staged = output::Staged::new(&dest, args.out.is_none())?;
-    let plan = plan_for(&scenario, unit_paths);
+    // Everything a study will run is built and checked now, before any
+    // work: a bad sweep point fails at once, not after the base run.
+    let most_trials = if args.precision.is_some() {
+        args.max_trials
+    } else {
+        scenario.trials
+    };
+    let studies_run = !args.sweep.is_empty()
+        || !loaded.raw.sweep.is_empty()
+        || args.sensitivity
+        || scenario.funding.is_some();
+    let kept = usize::from(studies_run) + usize::from(args.precision.is_some());
+    resources::check_memory(&scenario, threads, most_trials, kept)?;
+    let sweeps = study::plan(&loaded, &scenario, &args.sweep, &mut |sc| {
+        resources::check_memory(sc, threads, sc.trials, kept)
+    })?;
+    let staged = output::Staged::prepare(&dest, args.out.is_none(), &inputs(&loaded))?;
+    let plan = model::trial::Plan::for_run(&scenario, unit_paths);
     let target = args
         .trials_out
         .as_deref()
@@ -235,7 +351,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let columns = trials_out::Columns::new(&scenario, &plan.layout, args.trials_out_units);
     let streamer = target
         .as_ref()
-        .map(|t| trials_out::Streamer::new(t, &columns, 0, threads))
+        .map(|t| trials_out::Streamer::new(t, &columns, 0, Some(threads)))
         .transpose()?;
     let sink = streamer.as_ref().map(|s| s as &dyn engine::TrialSink);
     let (plan, acc) = match args.precision {
@@ -243,7 +359,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
             let (plan, acc) = run_to_precision(
                 &scenario,
                 plan,
-                threads,
+                Some(threads),
                 target,
                 args.max_trials,
                 args.quiet,
@@ -254,7 +370,8 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         }
         None => {
             let progress = Progress::new(scenario.trials, !args.quiet);
-            let done = engine::run_plan(plan, &scenario, threads, &|n| progress.inc(n), sink)?;
+            let done =
+                engine::run_plan(plan, &scenario, Some(threads), &|n| progress.inc(n), sink)?;
             progress.finish();
             done
         }
@@ -275,26 +392,16 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         &plan,
         &acc,
         options,
-        |staged, summary| studies(args, &loaded, &scenario, summary, staged),
+        |staged, summary| studies(args, &sweeps, &scenario, summary, staged, threads),
     )?;
     if let Some(t) = target {
         let dest = t.dest().to_path_buf();
         t.commit()?;
         if !args.quiet {
-            println!("wrote {}", dest.display());
+            console::outln(&format!("wrote {}", dest.display()))?;
         }
     }
     Ok(())
-}
-
-/// The plan of a run: with unit paths when a chart will show them.
-pub fn plan_for(scenario: &model::Scenario, unit_paths: bool) -> model::trial::Plan {
-    let plan = model::trial::Plan::new(scenario);
-    if unit_paths {
-        plan.with_unit_paths()
-    } else {
-        plan
-    }
 }
 
 /// Sweeps and sensitivity, when asked for: more runs of the scenario on
@@ -302,42 +409,47 @@ pub fn plan_for(scenario: &model::Scenario, unit_paths: bool) -> model::trial::P
 /// report's charts).
 fn studies(
     args: &cli::RunArgs,
-    loaded: &scenario::Loaded,
+    sweeps: &study::SweepPlan,
     base: &model::Scenario,
     summary: &report::Summary,
     staged: &output::Staged,
+    threads: usize,
 ) -> Result<study::Studies> {
     let mut out = study::Studies {
         sensitivity_step: args.sensitivity_step,
         ..Default::default()
     };
-    let threads = args.threads.map(usize::from);
     let say = |m: String| {
         if !args.quiet {
-            eprintln!("{m}");
+            console::say(&m);
         }
     };
-    let sweeps = study::sweeps(loaded, &args.sweep)?;
     if !sweeps.is_empty() {
-        let total: usize = sweeps.iter().map(|s| s.values.len()).product();
+        let total = sweeps.len();
         let count = std::sync::atomic::AtomicUsize::new(0);
-        let points = study::run_sweep(loaded, base, &sweeps, &|sc| {
+        let points = study::run_sweep(sweeps, &|sc| {
             let n = count.fetch_add(1, Ordering::Relaxed) + 1;
             say(format!("sweep: point {n} of {total}"));
-            study::simulate(sc, threads)
+            study::simulate(sc, Some(threads))
         })?;
-        staged.write("sweep.csv", study::sweep_csv(&sweeps, &points))?;
-        (out.sweeps, out.points) = (sweeps, points);
+        staged.write("sweep.csv", study::sweep_csv(&sweeps.sweeps, &points))?;
+        (out.sweeps, out.points) = (sweeps.sweeps.clone(), points);
     }
     if args.sensitivity {
         let params = study::SENSITIVITY_PARAMETERS.len();
         let total = 2 * base.units.len() * params;
         let count = std::sync::atomic::AtomicUsize::new(0);
-        let rows = study::run_sensitivity(base, summary, args.sensitivity_step, &|sc| {
-            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-            say(format!("sensitivity: run {n} of at most {total}"));
-            study::simulate(sc, threads)
-        })?;
+        let rows = study::run_sensitivity(
+            base,
+            summary,
+            args.sensitivity_step,
+            &|sc| {
+                let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+                say(format!("sensitivity: run {n} of at most {total}"));
+                study::simulate(sc, Some(threads))
+            },
+            &|m| console::say(&format!("warning: {m}")),
+        )?;
         staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
         out.sensitivity = rows;
     }
@@ -346,7 +458,7 @@ fn studies(
             "funding study: {} runs on the same draws",
             f.units.len() * f.years.len()
         ));
-        if let Some(found) = study::funding::run(base, threads)? {
+        if let Some(found) = study::funding::run(base, Some(threads))? {
             staged.write("funding.csv", study::funding::csv(&found))?;
             out.funding = Some(found);
         }
@@ -396,22 +508,22 @@ fn run_to_precision(
         let s = acc.stats(slot);
         let share = s.stderr / s.mean.abs();
         if !quiet {
-            eprintln!(
+            console::say(&format!(
                 "precision: {} trials, standard error {:.3}% of the baseline's mean value (target {:.3}%)",
                 acc.trials,
                 100.0 * share,
                 100.0 * target
-            );
+            ));
         }
         if share < target || !share.is_finite() {
             break;
         }
         if done >= max_blocks {
             if !quiet {
-                eprintln!(
+                console::say(&format!(
                     "warning: --precision {:.3}% not reached within --max-trials {max_trials}",
                     100.0 * target
-                );
+                ));
             }
             break;
         }
@@ -421,14 +533,25 @@ fn run_to_precision(
 }
 
 /// `simulate merge PARTIAL...`: the outputs of a single run from shards.
+///
+/// The output folder is `--out`, never a name read from a partial (a
+/// partial is data from elsewhere: its contents must not choose what is
+/// replaced). It is checked, and must not hold the partials, before any
+/// partial is read.
 pub fn merge(args: &cli::MergeArgs) -> Result<()> {
-    let (total, files, parts) = shard::merge(&args.partials)?;
-    let dest = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(&total.stem));
-    let staged = output::Staged::new(&dest, args.out.is_none())?;
-    let plan = plan_for(&total.scenario, total.unit_paths);
+    let threads = resources::threads(None)?;
+    resources::set_global_threads(threads);
+    let files = shard::expand(&args.partials)?;
+    let inputs = output::Inputs(
+        files
+            .iter()
+            .map(|f| ("a partial result being merged,", f.clone()))
+            .collect(),
+    );
+    let dest = &args.out;
+    let staged = output::Staged::prepare(dest, false, &inputs)?;
+    let (total, files, parts) = shard::merge(&files)?;
+    let plan = model::trial::Plan::for_run(&total.scenario, total.unit_paths);
     check_finite(&total.scenario, &plan, &total.accumulator)?;
     let target = match &args.trials_out {
         Some(p) => {
@@ -439,7 +562,7 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
         None => None,
     };
     if !args.quiet {
-        println!("merged {} partial results", files.len());
+        console::outln(&format!("merged {} partial results", files.len()))?;
     }
     let options = WriteOptions {
         quiet: args.quiet,
@@ -452,7 +575,7 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
         let dest = t.dest().to_path_buf();
         t.commit()?;
         if !args.quiet {
-            println!("wrote {}", dest.display());
+            console::outln(&format!("wrote {}", dest.display()))?;
         }
     }
     Ok(())
@@ -534,13 +657,15 @@ pub fn write_results_with(
         )?;
     }
     let dest = staged.dest().to_path_buf();
-    staged.commit()?;
+    if let Some(note) = staged.commit()? {
+        console::say(&note);
+    }
     if !options.quiet {
-        print!("{}", report::table::render(scenario, &summary));
+        console::out(&report::table::render(scenario, &summary))?;
         if let Some(f) = studies.and_then(|s| s.funding.as_ref()) {
-            print!("{}", study::funding::table(f));
+            console::out(&study::funding::table(f))?;
         }
-        println!("wrote {}", dest.display());
+        console::outln(&format!("wrote {}", dest.display()))?;
     }
     Ok(())
 }
@@ -561,6 +686,14 @@ pub(crate) fn check_finite(
     acc: &stats::Accumulator,
 ) -> Result<()> {
     let Some((slot, trial)) = acc.non_finite else {
+        if let Some(slot) = acc.moments_overflow() {
+            let m = &acc.metrics[slot];
+            return Err(Error::Numeric(format!(
+                "{} reaches {:.3e}; its values spread too widely for a standard deviation in 64-bit floats (their squared deviations sum past 1.8e308), so stdev and stderr cannot be reported (lower the volatility, growth, jump sizes or the horizon). Nothing was written.",
+                describe_slot(scenario, plan, slot),
+                m.max().abs().max(m.min().abs())
+            )));
+        }
         return Ok(());
     };
     let mut state = model::trial::TrialState::new(plan);

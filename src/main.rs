@@ -8,9 +8,9 @@ fn main() -> ExitCode {
     let cli = stratsim::cli::Cli::parse();
     stratsim::install_interrupt_handler();
     match stratsim::main_with(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(stratsim::Error::ClosedPipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            stratsim::console::say(&format!("error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,27 +1,78 @@
-//! Output folders that are replaced whole or not at all.
+//! Output folders: replaced whole or not at all, and only when they are
+//! stratsim's to replace.
 //!
 //! A run writes into a temporary folder beside the destination and renames
 //! it into place only when everything is written, so a failed or
-//! interrupted run never clobbers the previous output. The temporary folder
-//! is created before the simulation starts, so an unwritable destination
-//! fails at once rather than after minutes of work.
+//! interrupted run never clobbers the previous output. Replacing a folder
+//! deletes what was in it, so before any work [`Staged::prepare`] checks
+//! that the destination is one stratsim may replace:
+//!
+//! - missing, or an empty folder;
+//! - a folder stratsim wrote: it holds a marker file, [`MARKER`], listing
+//!   the files that run wrote, and nothing else (partial results of
+//!   `--shard` runs count as stratsim's too). A file someone added since
+//!   (notes, a spreadsheet, a sub-folder) makes the folder theirs again;
+//! - an output folder of a version older than the marker: only the files
+//!   a run writes, by name (summary.json among them).
+//!
+//! Anything else is refused (exit 2), naming the folder and why, as is a
+//! folder that holds the scenario, a file it extends or a partial result
+//! being merged, or the current folder. A symbolic link as the
+//! destination is followed: the folder it points to is checked and
+//! replaced, the link stays. A mount point cannot be renamed, so it is
+//! refused too (exit 4, before any work): write into a folder inside it.
+//!
+//! One run at a time writes a destination: a lock file beside it
+//! (`.NAME.lock`, removed when the run ends) makes a second run to the same
+//! folder stop at once and say which process holds it. The holder of the
+//! lock also removes the temporary folders that killed runs left behind
+//! (`.NAME.tmp-PID` of processes that no longer exist, holding a marker).
 
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-/// Temporary folders being written, so that a second Ctrl-C (which exits
-/// at once) can still remove them.
+/// The marker file of a folder stratsim wrote: a header line, then the
+/// paths (relative, `/`-separated) of the files the run wrote.
+pub const MARKER: &str = ".stratsim-output";
+const MARKER_HEADER: &str = "stratsim output folder: a later run may replace this folder when it holds only the files listed here";
+
+/// Files an output folder of a version before the marker held.
+const LEGACY_FILES: [&str; 6] = [
+    "summary.json",
+    "summary.csv",
+    "report.md",
+    "report.html",
+    "sweep.csv",
+    "sensitivity.csv",
+];
+
+/// Temporary folders and files being written, and lock files held, so
+/// that an exit on a signal can still remove them.
 static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Removes every temporary folder still being written (signal handler).
+/// Removes every temporary folder or file still being written, and the
+/// lock files held (the exit path of a signal). Waits for a commit in
+/// progress to finish, so a folder is never left half renamed.
 pub fn remove_staging() {
     if let Ok(list) = STAGING.lock() {
         for p in list.iter() {
-            let _ = fs::remove_dir_all(p);
+            if p.is_dir() {
+                let _ = fs::remove_dir_all(p);
+            } else {
+                let _ = fs::remove_file(p);
+            }
         }
+    }
+}
+
+fn register(p: &Path) {
+    if let Ok(mut list) = STAGING.lock() {
+        list.push(p.to_path_buf());
     }
 }
 
@@ -31,58 +82,518 @@ fn unregister(p: &Path) {
     }
 }
 
-/// A folder being written; [`Staged::commit`] puts it in place.
-#[derive(Debug)]
-pub struct Staged {
-    dest: PathBuf,
-    tmp: PathBuf,
-    committed: bool,
+/// Is a partial result's file name (or its temporary name)?
+fn is_partial_name(name: &str) -> bool {
+    let base = name.strip_prefix('.').unwrap_or(name);
+    let base = base.split(".tmp-").next().unwrap_or(base);
+    base.starts_with("shard-") && base.ends_with(crate::shard::SUFFIX)
 }
 
-impl Staged {
-    /// Prepares to replace `dest`. With `create_parent` the folder that
-    /// holds `dest` is created if missing (the default `output/`); without,
-    /// a missing parent is an error, since it is most likely a typo.
-    pub fn new(dest: &Path, create_parent: bool) -> Result<Staged> {
-        if dest.exists() && !dest.is_dir() {
+/// Every entry under `dir`, as relative `/`-separated paths (folders end
+/// with `/`), sorted; symlinks are listed, not followed.
+fn entries(dir: &Path) -> std::io::Result<Vec<String>> {
+    fn walk(root: &Path, rel: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+        for e in fs::read_dir(root.join(rel))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if e.file_type()?.is_dir() {
+                out.push(format!("{path}/"));
+                walk(root, &path, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// The files a marker lists (None when `dir` has no marker).
+fn manifest(dir: &Path) -> Option<Vec<String>> {
+    let text = fs::read_to_string(dir.join(MARKER)).ok()?;
+    let mut lines = text.lines();
+    if lines.next() != Some(MARKER_HEADER) {
+        return None;
+    }
+    Some(lines.map(str::to_string).collect())
+}
+
+/// What stratsim may do with an existing folder.
+enum Verdict {
+    /// Replace it; these files are stratsim's (to delete once replaced).
+    Ours(Vec<String>),
+    /// Leave it: it holds these entries stratsim did not write.
+    Theirs(Vec<String>),
+}
+
+/// Whether `dir` (an existing folder) is stratsim's to replace.
+fn judge(dir: &Path) -> std::io::Result<Verdict> {
+    let all = entries(dir)?;
+    let listed = manifest(dir);
+    let ours = |e: &String| -> bool {
+        if e == MARKER || is_partial_name(e) {
+            return true;
+        }
+        match &listed {
+            Some(files) => {
+                files.contains(e)
+                    || (e.ends_with('/') && files.iter().any(|f| f.starts_with(e.as_str())))
+            }
+            None => LEGACY_FILES.contains(&e.as_str()) || (e.ends_with(".png") && !e.contains('/')),
+        }
+    };
+    let theirs: Vec<String> = all.iter().filter(|e| !ours(e)).cloned().collect();
+    // A folder stands for what is in it.
+    let theirs: Vec<String> = theirs
+        .iter()
+        .filter(|e| {
+            !theirs
+                .iter()
+                .any(|t| t.ends_with('/') && *e != t && e.starts_with(t.as_str()))
+        })
+        .cloned()
+        .collect();
+    // A folder of an older version must at least hold its summary.
+    let legacy_ok = listed.is_some()
+        || all.is_empty()
+        || all
+            .iter()
+            .any(|e| e == "summary.json" || is_partial_name(e));
+    if theirs.is_empty() && legacy_ok {
+        Ok(Verdict::Ours(all))
+    } else if theirs.is_empty() {
+        Ok(Verdict::Theirs(all))
+    } else {
+        Ok(Verdict::Theirs(theirs))
+    }
+}
+
+/// A few names of a list, for a message.
+fn some(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+    let more = names.len().saturating_sub(3);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Is the process `pid` alive (or unknown: then it counts as alive)?
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        let Ok(p) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: kill with signal 0 sends nothing; it only reports
+        // whether the process exists (ESRCH when it does not).
+        let r = unsafe { libc::kill(p, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// Is `dir` a mount point (which cannot be renamed)?
+fn is_mount_point(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Some(parent), Ok(a)) = (dir.parent(), fs::metadata(dir)) {
+            if let Ok(b) = fs::metadata(parent) {
+                if a.dev() != b.dev() {
+                    return true;
+                }
+            }
+        }
+        // A bind mount may sit on the same device: ask the kernel.
+        if let Ok(text) = fs::read_to_string("/proc/self/mountinfo") {
+            return text.lines().any(|l| {
+                l.split(' ')
+                    .nth(4)
+                    .is_some_and(|m| Path::new(&unescape_mount(m)) == dir)
+            });
+        }
+    }
+    let _ = dir;
+    false
+}
+
+/// Mount points in /proc/self/mountinfo escape space, tab, newline and
+/// backslash as octal (`\040`).
+fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 4 <= b.len()
+            && b[i + 1..i + 4].iter().all(|d| (b'0'..=b'7').contains(d))
+        {
+            let v = b[i + 1..i + 4]
+                .iter()
+                .fold(0u32, |v, d| v * 8 + u32::from(d - b'0'));
+            out.push(v as u8);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The lock that keeps two runs from writing one folder at once.
+struct Lock {
+    path: PathBuf,
+    _file: fs::File,
+}
+
+impl Lock {
+    fn acquire(path: &Path, shown: &Path) -> Result<Lock> {
+        for _ in 0..5 {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| Error::output(path, e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    let holder = fs::read_to_string(path).unwrap_or_default();
+                    let holder = holder.trim();
+                    let who = if holder.is_empty() {
+                        "another simulate".to_string()
+                    } else {
+                        format!("another simulate (process {holder})")
+                    };
+                    return Err(Error::refused(
+                        shown,
+                        format!(
+                            "{who} is writing this folder now; wait for it to finish, or choose another --out"
+                        ),
+                    ));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(Error::output(path, e)),
+            }
+            // The lock file may have been removed (by the run that held
+            // it, as it ended) between our open and our lock: then the
+            // lock is on a file nobody else sees, so start again.
+            if same_file(&file, path) {
+                let _ = file.set_len(0);
+                let _ = write!(file, "{}", std::process::id());
+                register(path);
+                return Ok(Lock {
+                    path: path.to_path_buf(),
+                    _file: file,
+                });
+            }
+        }
+        Err(Error::refused(
+            shown,
+            "other runs keep taking this folder's lock; choose another --out",
+        ))
+    }
+}
+
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Removed while still held; the file handle (and the lock) goes
+        // right after.
+        let _ = fs::remove_file(&self.path);
+        unregister(&self.path);
+    }
+}
+
+/// A destination resolved to the real folder (symlinks followed) and its
+/// parent.
+struct Place {
+    /// The folder to replace, absolute, symlinks resolved.
+    real: PathBuf,
+    parent: PathBuf,
+    name: String,
+}
+
+/// Resolves `dest`, creating its parent when `create_parent`.
+fn resolve(dest: &Path, create_parent: bool) -> Result<Place> {
+    let meta = fs::symlink_metadata(dest);
+    if let Ok(m) = &meta {
+        if m.file_type().is_symlink() && fs::metadata(dest).is_err() {
+            return Err(Error::refused(
+                dest,
+                "it is a symbolic link to nothing; remove the link or point it at a folder",
+            ));
+        }
+    }
+    if meta.is_ok() {
+        if !dest.is_dir() {
             return Err(Error::output(
                 dest,
                 "a file is in the way of the output folder",
             ));
         }
-        let parent = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if create_parent {
-            fs::create_dir_all(&parent).map_err(|e| Error::output(&parent, e))?;
-        } else if !parent.is_dir() {
-            return Err(Error::output(
+        let real = fs::canonicalize(dest).map_err(|e| Error::output(dest, e))?;
+        let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
+            return Err(Error::refused(
                 dest,
-                format!(
-                    "its parent folder {} does not exist (create it first)",
-                    parent.display()
-                ),
+                "it is the root of the file system; choose a folder inside it",
+            ));
+        };
+        return Ok(Place {
+            parent: parent.to_path_buf(),
+            name: name.to_string_lossy().into_owned(),
+            real,
+        });
+    }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = match dest.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => return Err(Error::output(dest, "the output path names no folder")),
+    };
+    if create_parent {
+        fs::create_dir_all(&parent).map_err(|e| Error::output(&parent, e))?;
+    } else if !parent.is_dir() {
+        return Err(Error::output(
+            dest,
+            format!(
+                "its parent folder {} does not exist (create it first)",
+                parent.display()
+            ),
+        ));
+    }
+    let parent = fs::canonicalize(&parent).map_err(|e| Error::output(&parent, e))?;
+    Ok(Place {
+        real: parent.join(&name),
+        parent,
+        name,
+    })
+}
+
+/// Files a destination must not hold (a run replaces the whole folder):
+/// what they are, and their paths.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs(pub Vec<(&'static str, PathBuf)>);
+
+impl Inputs {
+    /// The first input inside `dir` (or equal to it), if any.
+    fn inside(&self, dir: &Path) -> Option<(&'static str, &Path)> {
+        self.0.iter().find_map(|(what, p)| {
+            let c = fs::canonicalize(p).ok()?;
+            c.starts_with(dir).then_some((*what, p.as_path()))
+        })
+    }
+}
+
+/// Refuses folders that hold what the run reads or where it stands.
+fn check_holds(place: &Place, shown: &Path, inputs: &Inputs) -> Result<()> {
+    if let Ok(cwd) = std::env::current_dir().and_then(fs::canonicalize) {
+        if cwd.starts_with(&place.real) {
+            return Err(Error::refused(
+                shown,
+                "it is (or holds) the current folder, which a run would replace; choose a folder of its own, e.g. output/NAME",
             ));
         }
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::output(dest, "the output path names no folder"))?
-            .to_string_lossy()
-            .into_owned();
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    }
+    if let Some((what, p)) = inputs.inside(&place.real) {
+        return Err(Error::refused(
+            shown,
+            format!(
+                "it holds {what} {}, and a run replaces the whole folder; choose another --out",
+                p.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes what killed runs left beside `name` in `parent`: temporary
+/// folders (`.NAME.tmp-PID`) of processes that no longer exist, and
+/// previous outputs (`.NAME.old-PID`) that a run killed in the middle of
+/// its final renames left aside (put back when the folder is missing).
+fn clean_stale(parent: &Path, name: &str) {
+    let Ok(list) = fs::read_dir(parent) else {
+        return;
+    };
+    let tmp_prefix = format!(".{name}.tmp-");
+    let old_prefix = format!(".{name}.old-");
+    for e in list.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let (pid, old) = if let Some(p) = file.strip_prefix(&tmp_prefix) {
+            (p, false)
+        } else if let Some(p) = file.strip_prefix(&old_prefix) {
+            (p, true)
+        } else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let path = e.path();
+        if alive(pid) || !path.is_dir() || fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let marked = path.join(MARKER).is_file();
+        if old {
+            let dest = parent.join(name);
+            if !dest.exists() {
+                let _ = fs::rename(&path, &dest);
+            } else if marked {
+                let _ = remove_ours(&path);
+            }
+        } else if marked {
+            let _ = fs::remove_dir_all(&path);
+        } else {
+            let _ = fs::remove_dir(&path); // empty: created, never written
+        }
+    }
+}
+
+/// Deletes the files of a folder stratsim wrote (those [`judge`] calls
+/// ours), then the folder if nothing else is left; returns what is left.
+fn remove_ours(dir: &Path) -> std::io::Result<Vec<String>> {
+    let (ours, theirs) = match judge(dir)? {
+        Verdict::Ours(files) => (files, Vec::new()),
+        Verdict::Theirs(theirs) => {
+            let all = entries(dir)?;
+            let ours = all.into_iter().filter(|e| !theirs.contains(e)).collect();
+            (ours, theirs)
+        }
+    };
+    // Files first, then folders deepest first (they sort after their
+    // files, so in reverse order).
+    for e in ours.iter().rev() {
+        let p = dir.join(e);
+        if e.ends_with('/') {
+            let _ = fs::remove_dir(&p);
+        } else {
+            let _ = fs::remove_file(&p);
+        }
+    }
+    let _ = fs::remove_dir(dir);
+    Ok(theirs)
+}
+
+/// A folder being written; [`Staged::commit`] puts it in place.
+#[derive(Debug)]
+pub struct Staged {
+    /// The destination as the user gave it (for messages).
+    shown: PathBuf,
+    /// The real folder replaced (symlinks resolved).
+    real: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+    lock: Option<LockHandle>,
+}
+
+/// Keeps a [`Lock`] (opaque, for Debug).
+struct LockHandle(#[allow(dead_code)] Lock);
+
+impl std::fmt::Debug for LockHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("lock")
+    }
+}
+
+impl Staged {
+    /// Prepares to replace `dest` (see the module docs); nothing it reads
+    /// is to be inside. With `create_parent` the folder that holds `dest`
+    /// is created if missing (the default `output/`); without, a missing
+    /// parent is an error, since it is most likely a typo.
+    pub fn new(dest: &Path, create_parent: bool) -> Result<Staged> {
+        Staged::prepare(dest, create_parent, &Inputs::default())
+    }
+
+    /// [`Staged::new`], refusing a `dest` that holds one of `inputs`.
+    pub fn prepare(dest: &Path, create_parent: bool, inputs: &Inputs) -> Result<Staged> {
+        let place = resolve(dest, create_parent)?;
+        check_holds(&place, dest, inputs)?;
+        let lock = Lock::acquire(&place.parent.join(format!(".{}.lock", place.name)), dest)?;
+        clean_stale(&place.parent, &place.name);
+        if place.real.exists() {
+            if is_mount_point(&place.real) {
+                return Err(Error::output(
+                    dest,
+                    "it is a mount point, which cannot be replaced by renaming (how a run puts its output in place); write into a folder inside it, e.g. --out DIR/run",
+                ));
+            }
+            match judge(&place.real).map_err(|e| Error::output(dest, e))? {
+                Verdict::Ours(_) => {}
+                Verdict::Theirs(theirs) => {
+                    let theirs: Vec<String> = theirs
+                        .into_iter()
+                        .map(|t| {
+                            if t.ends_with('/') && place.real.join(&t).join(MARKER).is_file() {
+                                format!("{t} (another run's output)")
+                            } else {
+                                t
+                            }
+                        })
+                        .collect();
+                    return Err(Error::refused(
+                        dest,
+                        format!(
+                            "it holds files stratsim did not write ({}); a run replaces its output folder whole, so it writes only into a new or empty folder or one it wrote before: choose another --out, or move those files out",
+                            some(&theirs)
+                        ),
+                    ));
+                }
+            }
+        }
+        let tmp = place
+            .parent
+            .join(format!(".{}.tmp-{}", place.name, std::process::id()));
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| Error::output(&tmp, e))?;
         }
-        fs::create_dir(&tmp).map_err(|e| Error::output(&parent, e))?;
-        if let Ok(mut list) = STAGING.lock() {
-            list.push(tmp.clone());
-        }
-        Ok(Staged {
-            dest: dest.to_path_buf(),
+        fs::create_dir(&tmp).map_err(|e| Error::output(&place.parent, e))?;
+        register(&tmp);
+        let staged = Staged {
+            shown: dest.to_path_buf(),
+            real: place.real,
             tmp,
             committed: false,
-        })
+            lock: Some(LockHandle(lock)),
+        };
+        // The marker goes in first: a temporary folder left by a killed
+        // run is then recognisably stratsim's; and it proves the folder
+        // writable before any work.
+        staged.write(MARKER, format!("{MARKER_HEADER}\n"))?;
+        Ok(staged)
     }
 
     /// Where files are written until commit.
@@ -90,8 +601,9 @@ impl Staged {
         &self.tmp
     }
 
+    /// The destination, as given.
     pub fn dest(&self) -> &Path {
-        &self.dest
+        &self.shown
     }
 
     /// Writes one file into the staged folder.
@@ -100,29 +612,64 @@ impl Staged {
         fs::write(&p, bytes).map_err(|e| Error::output(&p, e))
     }
 
-    /// Replaces the destination with the staged folder.
-    pub fn commit(mut self) -> Result<()> {
-        let old = self.tmp.with_file_name(format!(
-            ".{}.old-{}",
-            self.dest.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        let had_old = self.dest.exists();
-        if had_old {
-            fs::rename(&self.dest, &old).map_err(|e| Error::output(&self.dest, e))?;
+    /// Replaces the destination with the staged folder. Returns a note
+    /// for the user when the previous folder held files stratsim did not
+    /// write (added while the run was going): they are kept beside it.
+    pub fn commit(mut self) -> Result<Option<String>> {
+        let listed = entries(&self.tmp).map_err(|e| Error::output(&self.tmp, e))?;
+        let mut marker = format!("{MARKER_HEADER}\n");
+        for e in listed.iter().filter(|e| *e != MARKER) {
+            marker.push_str(e);
+            marker.push('\n');
         }
-        if let Err(e) = fs::rename(&self.tmp, &self.dest) {
-            if had_old {
-                let _ = fs::rename(&old, &self.dest);
+        self.write(MARKER, marker)?;
+        let name = self
+            .real
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let old = self
+            .tmp
+            .with_file_name(format!(".{name}.old-{}", std::process::id()));
+        {
+            // The renames run as one step against a signal's exit (which
+            // takes the same lock before removing anything).
+            let _guard = STAGING.lock();
+            if crate::engine::INTERRUPTED.load(Ordering::SeqCst) {
+                return Err(Error::Interrupted);
             }
-            return Err(Error::output(&self.dest, e));
+            let had_old = self.real.exists();
+            if had_old {
+                fs::rename(&self.real, &old).map_err(|e| Error::output(&self.shown, e))?;
+            }
+            if let Err(e) = fs::rename(&self.tmp, &self.real) {
+                if had_old {
+                    let _ = fs::rename(&old, &self.real);
+                }
+                return Err(Error::output(&self.shown, e));
+            }
+            self.committed = true;
+            drop(_guard);
+            unregister(&self.tmp);
+            if !had_old {
+                return Ok(None);
+            }
         }
-        self.committed = true;
-        unregister(&self.tmp);
-        if had_old {
-            let _ = fs::remove_dir_all(&old);
+        let left = remove_ours(&old).unwrap_or_default();
+        if left.is_empty() {
+            return Ok(None);
         }
-        Ok(())
+        let kept = self
+            .real
+            .with_file_name(format!("{name}.kept-{}", std::process::id()));
+        let _ = fs::rename(&old, &kept);
+        Ok(Some(format!(
+            "note: {} held files stratsim did not write ({}), added while the run was going; they are kept in {}",
+            self.shown.display(),
+            some(&left),
+            kept.display()
+        )))
     }
 }
 
@@ -132,7 +679,63 @@ impl Drop for Staged {
             let _ = fs::remove_dir_all(&self.tmp);
             unregister(&self.tmp);
         }
+        self.lock.take();
     }
+}
+
+/// Prepares the folder a shard writes its partial result into: created
+/// (and marked) when missing; an existing folder is only added to (one
+/// file, never replacing a file that is not a partial result), so it need
+/// not be stratsim's. Stale temporary files of killed shards go.
+pub fn prepare_shard_dir(dir: &Path, create_parent: bool) -> Result<()> {
+    let place = resolve(dir, create_parent)?;
+    match fs::create_dir(&place.real) {
+        Ok(()) => {
+            let marker = place.real.join(MARKER);
+            fs::write(&marker, format!("{MARKER_HEADER}\n"))
+                .map_err(|e| Error::output(&marker, e))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && place.real.is_dir() => {}
+        Err(e) => return Err(Error::output(dir, e)),
+    }
+    if let Ok(list) = fs::read_dir(&place.real) {
+        for e in list.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some((_, pid)) = name.rsplit_once(".tmp-") {
+                if is_partial_name(&name) && pid.parse().is_ok_and(|p| !alive(p)) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` as `dir/name` through a temporary file (removed on a
+/// signal's exit), refusing to replace a file of that name that is not
+/// what `is_ours` recognises.
+pub fn write_file_atomic(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    is_ours: impl Fn(&Path) -> bool,
+) -> Result<PathBuf> {
+    let path = dir.join(name);
+    if path.exists() && !is_ours(&path) {
+        return Err(Error::refused(
+            &path,
+            "a file of that name is in the way and stratsim did not write it; move it out or choose another --out",
+        ));
+    }
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    register(&tmp);
+    let written = fs::write(&tmp, bytes).map_err(|e| Error::output(&tmp, e));
+    let done = written.and_then(|()| fs::rename(&tmp, &path).map_err(|e| Error::output(&path, e)));
+    if done.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    unregister(&tmp);
+    done.map(|()| path)
 }
 
 #[cfg(test)]
@@ -143,8 +746,12 @@ mod tests {
     fn replaces_whole_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out");
-        fs::create_dir(&dest).unwrap();
-        fs::write(dest.join("old.txt"), "old").unwrap();
+        {
+            let s = Staged::new(&dest, false).unwrap();
+            s.write("old.txt", "old").unwrap();
+            s.commit().unwrap();
+        }
+        assert!(dest.join("old.txt").exists());
         {
             let s = Staged::new(&dest, false).unwrap();
             s.write("new.txt", "new").unwrap();
@@ -175,5 +782,79 @@ mod tests {
             Err(Error::Output { .. })
         ));
         assert!(Staged::new(&deep, true).is_ok());
+    }
+
+    #[test]
+    fn only_folders_stratsim_wrote_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        fs::create_dir(&dest).unwrap();
+        // Empty: fine.
+        Staged::new(&dest, false).unwrap().commit().unwrap();
+        assert!(dest.join(MARKER).exists());
+        // Someone adds a file: no longer replaceable.
+        fs::write(dest.join("thesis.xlsx"), "mine").unwrap();
+        let e = Staged::new(&dest, false).unwrap_err();
+        assert!(matches!(e, Error::Refused { .. }), "{e}");
+        assert!(e.to_string().contains("thesis.xlsx"), "{e}");
+        assert!(dest.join("thesis.xlsx").exists());
+        // An old output (no marker, only the files a run writes) is ours.
+        let legacy = dir.path().join("legacy");
+        fs::create_dir(&legacy).unwrap();
+        fs::write(legacy.join("summary.json"), "{}").unwrap();
+        fs::write(legacy.join("value_cdf.png"), "x").unwrap();
+        Staged::new(&legacy, false).unwrap().commit().unwrap();
+        assert!(!legacy.join("summary.json").exists());
+        // Only PNGs: not recognisably an output.
+        let pngs = dir.path().join("pngs");
+        fs::create_dir(&pngs).unwrap();
+        fs::write(pngs.join("holiday.png"), "x").unwrap();
+        assert!(Staged::new(&pngs, false).is_err());
+    }
+
+    #[test]
+    fn a_file_added_while_a_run_goes_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let s = Staged::new(&dest, false).unwrap();
+        s.write("a.txt", "1").unwrap();
+        assert!(s.commit().unwrap().is_none());
+        let s = Staged::new(&dest, false).unwrap();
+        s.write("a.txt", "2").unwrap();
+        // Someone saves a file into the old output meanwhile.
+        fs::write(dest.join("notes.md"), "mine").unwrap();
+        let note = s.commit().unwrap().expect("a note");
+        assert!(note.contains("notes.md"), "{note}");
+        assert_eq!(fs::read_to_string(dest.join("a.txt")).unwrap(), "2");
+        let kept = dir.path().join(format!("out.kept-{}", std::process::id()));
+        assert_eq!(fs::read_to_string(kept.join("notes.md")).unwrap(), "mine");
+        assert!(!kept.join("a.txt").exists(), "stratsim's own files go");
+    }
+
+    #[test]
+    fn stale_temporary_folders_of_dead_runs_go() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 4194304 is above Linux's pid_max: never alive.
+        let stale = dir.path().join(".out.tmp-4194304");
+        fs::create_dir(&stale).unwrap();
+        fs::write(stale.join(MARKER), format!("{MARKER_HEADER}\n")).unwrap();
+        fs::write(stale.join("summary.json"), "{}").unwrap();
+        let unmarked = dir.path().join(".out.tmp-4194305");
+        fs::create_dir(&unmarked).unwrap();
+        fs::write(unmarked.join("x"), "not ours").unwrap();
+        Staged::new(&dir.path().join("out"), false)
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert!(!stale.exists());
+        assert!(unmarked.join("x").exists());
+    }
+
+    #[test]
+    fn mount_points_are_known() {
+        assert!(is_mount_point(Path::new("/proc")));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!is_mount_point(dir.path()));
+        assert_eq!(unescape_mount("/a\\040b"), "/a b");
     }
 }

@@ -15,6 +15,15 @@
 //!
 //! The checksum catches truncated and corrupted files; the body carries the
 //! validated scenario itself, so merging needs no scenario file.
+//!
+//! A checksum anyone can recompute proves nothing about intent, so a
+//! partial is also checked for meaning before it is merged: its scenario
+//! within the limits a scenario file has, its accumulator shaped for that
+//! scenario, its moment shifts those the run computes, every count equal
+//! to the trials of its blocks, every sum well formed. A forged partial is
+//! refused with a message (exit 2); it never aborts the merge or makes it
+//! allocate more than its own size suggests. Only regular files of a
+//! bounded size are read.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -26,6 +35,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::{self, BLOCK_TRIALS};
 use crate::error::{Error, Result};
+use crate::model::trial::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
 
@@ -34,6 +44,12 @@ pub const FORMAT_VERSION: u32 = 1;
 const MAGIC: &str = "stratsim-partial";
 /// File name suffix of partial results.
 pub const SUFFIX: &str = ".partial";
+/// Most shards a run may be split into (Slurm arrays and Kubernetes
+/// indexed jobs stay far below).
+pub const MAX_SHARDS: u32 = 100_000;
+/// Largest partial result read (a run of 200 000 figures writes a few
+/// hundred MB); the memory the merge may use bounds it further.
+pub const MAX_PARTIAL_BYTES: u64 = 8 << 30;
 
 /// Shard `index` of `count` (0-based, as Slurm array and Kubernetes indexed
 /// job indices are).
@@ -61,6 +77,11 @@ impl std::str::FromStr for ShardSpec {
         if count == 0 || index >= count {
             return Err(format!(
                 "shard index must be in 0..{count} (0-based), got {index}/{count}"
+            ));
+        }
+        if count > MAX_SHARDS {
+            return Err(format!(
+                "at most {MAX_SHARDS} shards are allowed, got {count}"
             ));
         }
         Ok(ShardSpec { index, count })
@@ -140,27 +161,25 @@ impl Partial {
         out
     }
 
-    /// Writes `dir/<shard file name>` atomically (temp file, then rename).
+    /// Writes `dir/<shard file name>` atomically (temp file, then rename),
+    /// `dir` existing. A file of that name is replaced only when it is a
+    /// partial result (by its header).
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
-        fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
-        let path = dir.join(self.shard.file_name());
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.shard.file_name(),
-            std::process::id()
-        ));
-        fs::write(&tmp, self.to_bytes()).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::output(&tmp, e)
-        })?;
-        fs::rename(&tmp, &path).map_err(|e| Error::output(&path, e))?;
-        Ok(path)
+        crate::output::write_file_atomic(dir, &self.shard.file_name(), &self.to_bytes(), |p| {
+            let mut head = [0u8; MAGIC.len()];
+            fs::File::open(p)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok_and(|()| head == *MAGIC.as_bytes())
+        })
     }
 
     /// Reads and checks one partial file.
     pub fn read(path: &Path) -> Result<Partial> {
         let bad = |m: String| Error::file(path, m);
-        let bytes = fs::read(path).map_err(|e| bad(format!("cannot read partial result: {e}")))?;
+        // A partial is parsed whole: its size, a few times over, must fit.
+        let (room, _) = crate::resources::available_memory()?;
+        let limit = MAX_PARTIAL_BYTES.min(room / 4);
+        let bytes = crate::input::read_regular(path, "partial result", limit)?;
         let nl = bytes
             .iter()
             .position(|&b| b == b'\n')
@@ -202,15 +221,29 @@ impl Partial {
                 p.block_trials
             )));
         }
-        let slots = crate::plan_for(&p.scenario, p.unit_paths).layout.len();
-        if p.blocks != p.shard.blocks(p.trials)
-            || scenario_hash(&p.scenario) != p.scenario_hash
-            || p.accumulator.metrics.len() != slots
-        {
+        if p.shard.count == 0 || p.shard.index >= p.shard.count || p.shard.count > MAX_SHARDS {
+            return Err(bad(format!(
+                "partial result names shard {}/{}, which no run has",
+                p.shard.index, p.shard.count
+            )));
+        }
+        check_scenario(&p.scenario).map_err(|m| {
+            bad(format!(
+                "partial result holds a scenario no scenario file gives: {m}"
+            ))
+        })?;
+        if p.trials != p.scenario.trials || p.seed != p.scenario.seed {
+            return Err(bad(
+                "partial result's trials or seed differ from its scenario's".into(),
+            ));
+        }
+        if p.blocks != p.shard.blocks(p.trials) || scenario_hash(&p.scenario) != p.scenario_hash {
             return Err(bad(
                 "partial result is inconsistent with its own header".into()
             ));
         }
+        check_accumulator(&p)
+            .map_err(|m| bad(format!("partial result's figures do not add up: {m}")))?;
         Ok(p)
     }
 }
@@ -226,6 +259,174 @@ pub struct ShardOutputs<'a> {
     pub trials_out_units: bool,
 }
 
+/// The trials of a shard's blocks.
+fn shard_trials(blocks: &Range<u64>, trials: u64) -> u64 {
+    (blocks.end.saturating_mul(BLOCK_TRIALS)).min(trials)
+        - (blocks.start.saturating_mul(BLOCK_TRIALS)).min(trials)
+}
+
+/// The limits and rules of a scenario file, for a scenario read from a
+/// partial (where it was not read from TOML): the engine must be able to
+/// run it without a panic and within the documented sizes.
+fn check_scenario(s: &Scenario) -> std::result::Result<(), String> {
+    use crate::scenario::validate as v;
+    let finite = |x: f64| x.is_finite();
+    if !(1..=v::MAX_TRIALS).contains(&s.trials) {
+        return Err(format!("{} trials", s.trials));
+    }
+    if s.units.is_empty() || s.units.len() > v::MAX_UNITS {
+        return Err(format!("{} units", s.units.len()));
+    }
+    if s.policies.is_empty() || s.policies.len() > v::MAX_POLICIES || s.baseline >= s.policies.len()
+    {
+        return Err(format!(
+            "{} policies, baseline {}",
+            s.policies.len(),
+            s.baseline
+        ));
+    }
+    if s.funding.is_some() {
+        return Err("a [funding] study (shards never run one)".into());
+    }
+    if s.factors.len() > v::MAX_FACTORS {
+        return Err(format!("{} factors", s.factors.len()));
+    }
+    let spy = i64::from(s.steps_per_year);
+    if !(1..=v::MAX_STEPS_PER_YEAR).contains(&spy) {
+        return Err(format!("{spy} steps per year"));
+    }
+    let increasing = s.horizons.windows(2).all(|w| w[0] < w[1]);
+    let max_h = i64::from(*s.horizons.last().unwrap_or(&0));
+    if s.horizons.is_empty()
+        || !increasing
+        || s.horizons[0] < 1
+        || max_h > v::MAX_HORIZON_YEARS
+        || max_h * spy > v::MAX_STEPS
+    {
+        return Err(format!("horizons {:?}", s.horizons));
+    }
+    if s.policies.len() * s.horizons.len() * (4 + 2 * s.units.len()) > v::MAX_METRICS {
+        return Err("more reported metrics than allowed".into());
+    }
+    if !(finite(s.discount_rate) && s.discount_rate > -1.0) {
+        return Err(format!("discount rate {}", s.discount_rate));
+    }
+    for u in &s.units {
+        let sum_sq: f64 = u.loadings.iter().map(|x| x * x).sum();
+        let jumps_ok = u.jumps.is_none_or(|j| {
+            finite(j.mean)
+                && (0.0..=v::MAX_JUMP_RATE).contains(&j.rate)
+                && j.stdev >= 0.0
+                && finite(j.stdev)
+        });
+        let ok = finite(u.revenue)
+            && u.revenue > 0.0
+            && finite(u.growth)
+            && u.growth > -1.0
+            && finite(u.volatility)
+            && u.volatility >= 0.0
+            && finite(u.margin)
+            && u.margin <= 1.0
+            && finite(u.target_margin)
+            && u.target_margin <= 1.0
+            && (0.0..=spy as f64).contains(&u.margin_speed)
+            && finite(u.multiple_median)
+            && u.multiple_median > 0.0
+            && finite(u.multiple_dispersion)
+            && u.multiple_dispersion >= 0.0
+            && u.loadings.len() == s.factors.len()
+            && u.loadings.iter().all(|x| (-1.0..=1.0).contains(x))
+            && sum_sq <= 1.0 + 1e-9
+            && finite(u.idiosyncratic)
+            && (0.0..=1.0).contains(&u.idiosyncratic)
+            && finite(u.max_uplift)
+            && u.max_uplift >= 0.0
+            && finite(u.half_saturation)
+            && u.half_saturation >= 0.0
+            && jumps_ok
+            && match u.valuation {
+                crate::model::Valuation::Multiple => true,
+                crate::model::Valuation::Fade(f) => {
+                    f.years <= 50
+                        && finite(f.terminal_growth)
+                        && f.terminal_growth > -1.0
+                        && f.terminal_growth < s.discount_rate
+                        && finite(f.sales_to_capital)
+                        && f.sales_to_capital > 0.0
+                }
+            };
+        if !ok {
+            return Err(format!(
+                "unit \"{}\" has values outside their rules",
+                u.name
+            ));
+        }
+    }
+    for p in &s.policies {
+        let share = |x: f64| (0.0..=1.0).contains(&x);
+        let terms_ok = p.terms.len() == s.units.len()
+            && p.terms.iter().all(|t| {
+                let nonneg = |x: f64| finite(x) && x >= 0.0;
+                nonneg(t.intensity)
+                    && nonneg(t.budget)
+                    && nonneg(t.years)
+                    && t.exit
+                        .is_none_or(|e| nonneg(e.after) && nonneg(e.window) && share(e.discount))
+                    && t.gate
+                        .is_none_or(|g| nonneg(g.year) && nonneg(g.min_revenue_multiple))
+            });
+        if !(share(p.reinvest_share) && share(p.recycle_share) && terms_ok) {
+            return Err(format!(
+                "policy \"{}\" has terms outside their rules",
+                p.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The accumulator of a partial against its (checked) scenario and blocks.
+fn check_accumulator(p: &Partial) -> std::result::Result<(), String> {
+    let plan = Plan::for_run(&p.scenario, p.unit_paths);
+    let acc = &p.accumulator;
+    let n = plan.layout.len();
+    if acc.metrics.len() != n || acc.shift.len() != n {
+        return Err(format!(
+            "{} figures where the scenario reports {n}",
+            acc.metrics.len()
+        ));
+    }
+    if acc.counted != plan.layout.counted_indices() || acc.positive.len() != acc.counted.len() {
+        return Err("the counts of trials beating the baseline are malformed".into());
+    }
+    let trials = shard_trials(&p.blocks, p.trials);
+    if acc.trials != trials {
+        return Err(format!(
+            "it counts {} trials, its blocks {}..{} hold {trials}",
+            acc.trials, p.blocks.start, p.blocks.end
+        ));
+    }
+    if acc.non_finite.is_some() {
+        return Err("it holds figures that are not finite numbers".into());
+    }
+    if acc.positive.iter().any(|&c| c > trials) {
+        return Err("more trials beat the baseline than it ran".into());
+    }
+    let shifts = engine::shifts(&plan, p.seed);
+    if acc
+        .shift
+        .iter()
+        .zip(&shifts)
+        .any(|(a, b)| a.to_bits() != b.to_bits())
+    {
+        return Err("its moment shifts are not the run's".into());
+    }
+    for (i, m) in acc.metrics.iter().enumerate() {
+        m.check(trials).map_err(|e| format!("figure {i}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Runs one shard and writes its partial result into `dir` (and, when
 /// asked, its trials file, recorded in the partial).
 pub fn run_shard(
@@ -237,7 +438,7 @@ pub fn run_shard(
     outputs: ShardOutputs,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PathBuf> {
-    let plan = crate::plan_for(scenario, outputs.unit_paths);
+    let plan = Plan::for_run(scenario, outputs.unit_paths);
     let blocks = shard.blocks(scenario.trials);
     if outputs.trials_out.is_some() {
         // The trials file usually lies in the shard's folder, beside the
@@ -359,11 +560,13 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>, TrialsParts)> 
     };
     let mut total = Partial::read(first_path)?;
     let n = total.shard.count;
-    let mut seen: Vec<Option<&Path>> = vec![None; n as usize];
-    seen[total.shard.index as usize] = Some(first_path);
-    let mut parts: Vec<Option<crate::trials_out::Part>> = vec![None; n as usize];
-    parts[total.shard.index as usize] = total.trials_out.clone();
+    let mut seen: std::collections::BTreeMap<u32, &Path> = Default::default();
+    seen.insert(total.shard.index, first_path);
+    let mut parts: std::collections::BTreeMap<u32, Option<crate::trials_out::Part>> =
+        Default::default();
+    parts.insert(total.shard.index, total.trials_out.clone());
     for path in &paths[1..] {
+        engine::check_interrupted()?;
         let p = Partial::read(path)?;
         let differs = |what: &str, a: String, b: String| {
             Error::file(
@@ -405,8 +608,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>, TrialsParts)> 
             };
             return Err(differs("scenario", what.0, what.1));
         }
-        let slot = &mut seen[p.shard.index as usize];
-        if let Some(other) = slot {
+        if let Some(other) = seen.get(&p.shard.index) {
             return Err(Error::file(
                 path,
                 format!(
@@ -423,15 +625,14 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>, TrialsParts)> 
                 total.unit_paths.to_string(),
             ));
         }
-        *slot = Some(path);
-        parts[p.shard.index as usize] = p.trials_out.clone();
+        seen.insert(p.shard.index, path);
+        parts.insert(p.shard.index, p.trials_out.clone());
         total.accumulator.merge(&p.accumulator);
     }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{i}/{n}"))
+    let missing: Vec<String> = (0..n)
+        .filter(|i| !seen.contains_key(i))
+        .take(20)
+        .map(|i| format!("{i}/{n}"))
         .collect();
     if !missing.is_empty() {
         return Err(Error::Usage(format!(
@@ -445,8 +646,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<(Partial, Vec<PathBuf>, TrialsParts)> 
     total.blocks = 0..engine::block_count(total.trials);
     let parts = seen
         .iter()
-        .zip(parts)
-        .map(|(p, part)| (p.unwrap_or(Path::new("")).to_path_buf(), part))
+        .map(|(i, p)| (p.to_path_buf(), parts.remove(i).flatten()))
         .collect();
     Ok((total, paths, parts))
 }

@@ -778,8 +778,11 @@ mod tests {
         // In the output folder: written with it, but never over one of its
         // own files, nor in a subfolder the run would delete.
         let out = dir.path().join("out");
-        fs::create_dir_all(out.join("sub")).unwrap();
+        fs::create_dir_all(&out).unwrap();
         let staged = Staged::new(&out, false).unwrap();
+        // (A folder holding a subfolder is refused as an output folder; one
+        // can still appear while a run goes.)
+        fs::create_dir_all(out.join("sub")).unwrap();
         let t = Target::new(&out.join("t.csv.gz"), Some(&staged)).unwrap();
         assert!(t.in_staged && t.tmp.starts_with(staged.path()));
         assert!(Target::new(&out.join("summary.csv"), Some(&staged)).is_err());

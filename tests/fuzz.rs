@@ -217,3 +217,157 @@ fn huge_requests_are_refused_not_run() {
     let e = scenario::parse(Path::new("many.toml"), &text).unwrap_err();
     assert!(e.to_string().contains("at most 1000 units"), "{e}");
 }
+
+/// Hostile files in place of a scenario (and of a file it extends): a
+/// FIFO, a device that never ends, a folder, a file past the size limit.
+/// Each is refused at once with an input error; none is read.
+#[test]
+fn hostile_files_are_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(stratsim::input::MAX_SCENARIO_BYTES + 1)
+        .unwrap();
+    let mut targets = vec![
+        Path::new("/dev/zero").to_path_buf(),
+        Path::new("/dev/urandom").to_path_buf(),
+        dir.path().to_path_buf(),
+        huge,
+    ];
+    if made {
+        targets.push(fifo);
+    }
+    for t in targets {
+        let start = std::time::Instant::now();
+        let e = scenario::load(&t).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        let variant = dir.path().join("variant.toml");
+        std::fs::write(&variant, format!("extends = {:?}\n", t.to_str().unwrap())).unwrap();
+        let e = scenario::load(&variant).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains("extends"), "{e}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{t:?}");
+    }
+}
+
+/// A valid partial result (shard 0 of 1 of a small run), its header and
+/// its body as JSON.
+fn partial() -> (Vec<u8>, serde_json::Value) {
+    let mut s =
+        scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/one_step.toml"))
+            .unwrap();
+    s.trials = 2500;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = stratsim::shard::ShardSpec { index: 0, count: 1 };
+    let file = stratsim::shard::run_shard(
+        &s,
+        "one_step",
+        spec,
+        Some(1),
+        dir.path(),
+        Default::default(),
+        &|_| {},
+    )
+    .unwrap();
+    let bytes = std::fs::read(file).unwrap();
+    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+    (
+        bytes.clone(),
+        serde_json::from_slice(&bytes[nl + 1..]).unwrap(),
+    )
+}
+
+/// Values a forger may put anywhere in a partial's body.
+fn forged_value(k: usize) -> serde_json::Value {
+    use serde_json::json;
+    [
+        json!(0),
+        json!(-1),
+        json!(1),
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(9_000_000_000_000_000_000u64),
+        json!(1e308),
+        json!(-1e308),
+        json!(0.5),
+        json!("inf"),
+        json!("NaN"),
+        json!("-inf"),
+        json!(""),
+        json!([]),
+        json!([1, 2, 3]),
+        json!({}),
+        json!(null),
+        json!(true),
+    ][k % 18]
+        .clone()
+}
+
+/// Every leaf (and array) of a JSON value, as JSON pointers.
+fn pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                pointers(x, format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            out.push(at.clone());
+            // Long arrays (sketch counts): a few entries, not all.
+            for (i, x) in a.iter().enumerate().take(8) {
+                pointers(x, format!("{at}/{i}"), out);
+            }
+        }
+        _ => out.push(at),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// A partial whose body is changed anywhere, checksum recomputed (as a
+    /// forger would), is read or refused; it never panics, aborts or
+    /// allocates without bound, and what is accepted merges and reports.
+    #[test]
+    fn forged_partials_never_panic(
+        edits in prop::collection::vec((any::<usize>(), 0usize..18), 1..4),
+    ) {
+        use sha2::{Digest, Sha256};
+        thread_local! {
+            static BASE: (Vec<u8>, serde_json::Value) = partial();
+        }
+        let mut body = BASE.with(|b| b.1.clone());
+        let mut all = Vec::new();
+        pointers(&body, String::new(), &mut all);
+        for (at, v) in &edits {
+            let p = &all[at % all.len()];
+            if let Some(slot) = body.pointer_mut(p) {
+                *slot = forged_value(*v);
+            }
+        }
+        // A forger recomputes the scenario's hash too.
+        if let Ok(sc) = serde_json::from_value::<stratsim::model::Scenario>(body["scenario"].clone()) {
+            body["scenario_hash"] = stratsim::shard::scenario_hash(&sc).into();
+        }
+        let text = serde_json::to_vec(&body).unwrap();
+        let sum: String = Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+        let mut bytes = format!("stratsim-partial 1 {sum}\n").into_bytes();
+        bytes.extend_from_slice(&text);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("shard-0000-of-0001.partial");
+        std::fs::write(&f, bytes).unwrap();
+        match stratsim::shard::merge(std::slice::from_ref(&f)) {
+            Err(e) => prop_assert_eq!(e.exit_code(), 2, "{}", e),
+            Ok((total, _, _)) => {
+                let plan = stratsim::model::trial::Plan::new(&total.scenario);
+                let _ = stratsim::report::Summary::new(&total.scenario, &plan, &total.accumulator);
+            }
+        }
+    }
+}

@@ -27,6 +27,16 @@ pub const BLOCK_TRIALS: u64 = crate::stats::BUFFER_TRIALS as u64;
 /// Set by the signal handler; blocks not yet started are skipped.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// `Err(Interrupted)` once a signal asked the run to stop: long loops
+/// outside the engine (studies, charts, merges) call it between steps.
+pub fn check_interrupted() -> Result<()> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
 /// Number of blocks a run of `trials` trials has.
 pub fn block_count(trials: u64) -> u64 {
     trials.div_ceil(BLOCK_TRIALS)

@@ -31,6 +31,8 @@ const INVERSION_MAX_LAMBDA: f64 = 30.0;
 pub const MAX_PATH_POINTS: usize = 400;
 /// Unit paths (see [`Plan::with_unit_paths`]): at most this many recorded
 /// year ends per trial.
+/// Most units whose paths a run records (see [`Plan::for_run`]).
+pub const MAX_UNIT_PATH_UNITS: usize = 40;
 pub const MAX_UNIT_PATH_POINTS: usize = 50;
 
 /// A figure of a unit's path, recorded at year ends when the plan asks for
@@ -548,6 +550,19 @@ impl Plan {
         }
         self.layout.unit_path_steps = steps;
         self
+    }
+
+    /// The plan of a run: [`Plan::new`], with unit paths when the run asks
+    /// for them (its charts show them) and the scenario has at most
+    /// [`MAX_UNIT_PATH_UNITS`] units (a chart cannot show more, and their
+    /// figures would outnumber the contract's).
+    pub fn for_run(s: &Scenario, unit_paths: bool) -> Plan {
+        let plan = Plan::new(s);
+        if unit_paths && s.units.len() <= MAX_UNIT_PATH_UNITS {
+            plan.with_unit_paths()
+        } else {
+            plan
+        }
     }
 
     /// Whether the plan records unit paths.

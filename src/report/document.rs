@@ -255,14 +255,34 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             exact(1.0 + st.sensitivity_step),
             st.sensitivity.len()
         );
+        let change = |x: f64| {
+            if x.is_nan() {
+                "skipped".to_string()
+            } else {
+                super::charts::style::signed(x)
+            }
+        };
         if let Some(r) = top {
             let _ = write!(
                 line,
                 " Largest swing for {policy}: {} {} ({} when low, {} when high).",
                 r.unit,
                 r.parameter,
-                super::charts::style::signed(r.median_low - r.median_base),
-                super::charts::style::signed(r.median_high - r.median_base)
+                change(r.median_low - r.median_base),
+                change(r.median_high - r.median_base)
+            );
+        }
+        let skipped = st
+            .sensitivity
+            .iter()
+            .filter(|r| r.policy == policy && r.note.is_some())
+            .count();
+        if skipped > 0 {
+            let _ = write!(
+                line,
+                " {skipped} step{} would have left the parameter's range (a margin above 1, a growth at or below -1) and {} skipped, not clamped; the note column of sensitivity.csv says which.",
+                if skipped == 1 { "" } else { "s" },
+                if skipped == 1 { "was" } else { "were" }
             );
         }
         items.push(line);

@@ -480,6 +480,7 @@ mod tests {
             median_base: mid,
             median_low: lo,
             median_high: hi,
+            note: None,
         };
         let studies = Studies {
             sensitivity: vec![

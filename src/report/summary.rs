@@ -247,12 +247,25 @@ pub(crate) fn num(x: f64) -> String {
     serde_json::to_string(&x).unwrap_or_default()
 }
 
-/// RFC 4180 quoting where needed.
+/// A text cell of any CSV the tool writes: the one place CSV text is
+/// written.
+///
+/// A text that starts like a formula (`=`, `+`, `-`, `@`, a tab or a
+/// carriage return) gets a leading apostrophe, so that a spreadsheet shows
+/// it as text instead of evaluating it (OWASP's advice against CSV
+/// injection: a unit named `=HYPERLINK(...)` must not become a live
+/// formula). Then RFC 4180 quoting where needed. Numbers never go through
+/// here ([`num`]): a negative number stays a number.
 pub(crate) fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -265,6 +278,13 @@ mod tests {
         assert_eq!(csv_field("Taobao & Tmall"), "Taobao & Tmall");
         assert_eq!(csv_field("A, B"), "\"A, B\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-Cloud"), "'-Cloud");
+        assert_eq!(csv_field("+x"), "'+x");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field("=A1,B1"), "\"'=A1,B1\"");
         assert_eq!(num(1.5), "1.5");
         assert_eq!(num(-0.25), "-0.25");
     }

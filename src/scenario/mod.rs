@@ -5,6 +5,9 @@
 //! model contract's rules and resolves defaults and overrides. Between the
 //! two, a variant file's parents (`extends = "..."`) are read and merged.
 
+pub mod names;
+pub mod plain;
+pub mod plausible;
 pub mod raw;
 pub mod validate;
 
@@ -28,6 +31,12 @@ impl Loaded {
     /// Validates the merged file.
     pub fn scenario(&self) -> Result<Scenario> {
         Ok(validate::validate(&self.source, &self.raw)?)
+    }
+
+    /// Values that are valid but almost certainly not meant (see
+    /// [`plausible`]), located like errors; printed, never fatal.
+    pub fn warnings(&self) -> Vec<String> {
+        plausible::warnings(&self.source, &self.raw)
     }
 
     /// Every file the scenario was read from (itself and its parents), for
@@ -64,8 +73,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
 
 /// Reads a scenario file and its parents, merged, not yet validated.
 pub fn load_raw(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::file(path, format!("cannot read scenario: {e}")))?;
+    let text = crate::input::read_text(path, "scenario", crate::input::MAX_SCENARIO_BYTES)?;
     parse_raw(path, &text)
 }
 
@@ -84,7 +92,8 @@ pub fn parse_text(source: &mut Source, path: &Path, text: &str) -> Result<raw::R
     toml::from_str(&padded).map_err(|e| {
         let span = e.span().unwrap_or(offset..offset);
         let key = key_at(text, span.start.saturating_sub(offset));
-        Error::from(source.error(span, &key, e.message().trim().to_string()))
+        let message = plain::rewrite(e.message().trim(), &key);
+        Error::from(source.error(span, &key, message))
     })
 }
 
@@ -95,6 +104,7 @@ fn read_chain(
     stack: &mut Vec<PathBuf>,
 ) -> Result<raw::RawFile> {
     let file = parse_text(source, path, text)?;
+    same_names_in_one_file(source, &file)?;
     let Some(ext) = &file.extends else {
         return Ok(file);
     };
@@ -116,9 +126,20 @@ fn read_chain(
         cycle.push(canonical.display().to_string());
         return Err(at(format!("extends forms a cycle: {}", cycle.join(" -> "))));
     }
-    let parent_text = std::fs::read_to_string(&parent_path).map_err(|e| {
+    // One budget for the whole chain: each text is also parsed behind
+    // padding as long as the texts before it (see `Source`).
+    let read_so_far: usize = source.files.iter().map(|f| f.text.len()).sum();
+    let budget = crate::input::MAX_SCENARIO_BYTES.saturating_sub(read_so_far as u64);
+    let parent_text = crate::input::read_text(&parent_path, "scenario", budget).map_err(|e| {
+        let why = match &e {
+            Error::Input(i) => i
+                .message
+                .trim_start_matches("cannot read scenario: ")
+                .to_string(),
+            other => other.to_string(),
+        };
         at(format!(
-            "cannot read the scenario it extends, {}: {e}",
+            "cannot read the scenario it extends, {}: {why}",
             parent_path.display()
         ))
     })?;
@@ -126,6 +147,57 @@ fn read_chain(
     let parent = read_chain(&parent_path, &parent_text, source, stack)?;
     stack.pop();
     Ok(parent.merge(&file))
+}
+
+/// Two units, factors or policies of one file whose names are the same to
+/// a reader ("Quark" and "quark ") are refused here, before a variant's
+/// entries are merged into its parent's by name (where they would merge
+/// into one entry without a word).
+fn same_names_in_one_file(source: &Source, file: &raw::RawFile) -> Result<()> {
+    fn check<'a>(
+        source: &Source,
+        what: &str,
+        key: &dyn Fn(usize) -> String,
+        items: impl Iterator<Item = (&'a str, std::ops::Range<usize>)>,
+    ) -> Result<()> {
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for (i, (name, span)) in items.enumerate() {
+            let k = names::key(name);
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == k) {
+                return Err(Error::from(source.error(
+                    span,
+                    &key(i),
+                    format!(
+                        "duplicate {what} name \"{name}\" (the same name as \"{first}\": names are compared ignoring case, surrounding spaces and Unicode form)"
+                    ),
+                )));
+            }
+            seen.push((k, name));
+        }
+        Ok(())
+    }
+    fn named(x: &Option<raw::Sp<String>>) -> Option<(&str, std::ops::Range<usize>)> {
+        x.as_ref().map(|n| (n.get_ref().as_str(), n.span()))
+    }
+    check(
+        source,
+        "unit",
+        &|i| format!("units[{i}].name"),
+        file.units.iter().filter_map(|u| named(&u.name)),
+    )?;
+    check(
+        source,
+        "factor",
+        &|i| format!("factors[{i}].name"),
+        file.factors.iter().filter_map(|f| named(&f.name)),
+    )?;
+    let anchor = |p: &raw::RawPolicy| p.anchor().unwrap_or(0..0);
+    check(
+        source,
+        "policy",
+        &|_| "policies".to_string(),
+        file.policies.iter().map(|(n, p)| (n.as_str(), anchor(p))),
+    )
 }
 
 /// Best-effort dotted key for a parse error: the table header in force at

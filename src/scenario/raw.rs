@@ -353,6 +353,8 @@ fn merge_table<T: Clone>(a: &O<T>, b: &O<T>, f: impl Fn(&T, &T) -> T) -> O<T> {
 
 /// Items matched by name: the child's entry is merged into the parent's
 /// entry of the same name, new names are appended in the child's order.
+/// Names match as a reader would match them (see `super::names`): a
+/// variant's "quark" changes the parent's "Quark", it does not add a unit.
 fn merge_named<T: Clone>(
     a: &[Sp<T>],
     b: &[Sp<T>],
@@ -360,11 +362,12 @@ fn merge_named<T: Clone>(
     f: impl Fn(&T, &T) -> T,
 ) -> Vec<Sp<T>> {
     let mut out: Vec<Sp<T>> = a.to_vec();
+    let key = |x: &T| name(x).map(|n| super::names::key(&n));
     for item in b {
-        let n = name(item.get_ref());
+        let n = key(item.get_ref());
         match out
             .iter_mut()
-            .find(|x| n.is_some() && name(x.get_ref()) == n)
+            .find(|x| n.is_some() && key(x.get_ref()) == n)
         {
             Some(slot) => {
                 let merged = f(slot.get_ref(), item.get_ref());
@@ -383,13 +386,22 @@ fn merge_map<T: Clone>(
 ) -> IndexMap<String, Sp<T>> {
     let mut out = a.clone();
     for (k, v) in b {
-        let merged = match out.get(k) {
-            Some(old) => Sp(Spanned::new(v.span(), f(old.get_ref(), v.get_ref()))),
-            None => v.clone(),
+        let (k, merged) = match same_key(&out, k) {
+            Some(old) => {
+                let merged = Sp(Spanned::new(v.span(), f(out[&old].get_ref(), v.get_ref())));
+                (old, merged)
+            }
+            None => (k.clone(), v.clone()),
         };
-        out.insert(k.clone(), merged);
+        out.insert(k, merged);
     }
     out
+}
+
+/// The key of `map` that names the same thing as `k` (see `super::names`).
+fn same_key<T>(map: &IndexMap<String, T>, k: &str) -> Option<String> {
+    let want = super::names::key(k);
+    map.keys().find(|x| super::names::key(x) == want).cloned()
 }
 
 fn merge_plain_map<T: Clone>(
@@ -399,11 +411,14 @@ fn merge_plain_map<T: Clone>(
 ) -> IndexMap<String, T> {
     let mut out = a.clone();
     for (k, v) in b {
-        let merged = match out.get(k) {
-            Some(old) => f(old, v),
-            None => v.clone(),
+        let (k, merged) = match same_key(&out, k) {
+            Some(old) => {
+                let merged = f(&out[&old], v);
+                (old, merged)
+            }
+            None => (k.clone(), v.clone()),
         };
-        out.insert(k.clone(), merged);
+        out.insert(k, merged);
     }
     out
 }

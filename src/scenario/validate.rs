@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use super::names;
 use super::raw::*;
 use crate::error::InputError;
 use crate::model::{Exit, Gate, Jumps, Policy, Role, Scenario, Terms, Unit, Valuation};
@@ -188,10 +189,11 @@ impl V<'_> {
 
     fn text(&self, v: &Option<Sp<String>>, table: &Range<usize>, key: &str) -> R<String> {
         let v = self.req(v, table, key)?;
-        if v.trim().is_empty() {
+        let clean = names::clean(v);
+        if clean.is_empty() {
             return Err(self.err(v.span(), key, "must not be empty"));
         }
-        Ok(v.get_ref().clone())
+        Ok(clean)
     }
 
     fn role(&self, v: &Sp<String>, key: &str) -> R<Role> {
@@ -200,8 +202,9 @@ impl V<'_> {
                 v.span(),
                 key,
                 format!(
-                    "unknown role \"{}\": expected \"core\", \"non_core\" or \"innovation\"",
-                    v.get_ref()
+                    "unknown role \"{}\": expected \"core\", \"non_core\" or \"innovation\"{}",
+                    v.get_ref(),
+                    names::did_you_mean(v, ["core", "non_core", "innovation"])
                 ),
             )
         })
@@ -311,9 +314,16 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     for (i, f) in raw.factors.iter().enumerate() {
         let key = format!("factors[{i}].name");
         let n = v.text(&f.name, &f.span(), &key)?;
-        if factors.contains(&n) {
+        if let Some(e) = factors.iter().find(|e| names::same(e, &n)) {
             let span = f.name.as_ref().map_or(f.span(), |s| s.span());
-            return Err(v.err(span, &key, format!("duplicate factor name \"{n}\"")));
+            return Err(v.err(
+                span,
+                &key,
+                format!(
+                    "duplicate factor name \"{n}\"{}",
+                    same_as(e, f.name.as_deref().map_or("", |n| n.as_str()))
+                ),
+            ));
         }
         factors.push(n);
     }
@@ -367,23 +377,39 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
             ),
         ));
     }
-    let mut policies = Vec::with_capacity(raw.policies.len());
+    let mut policies: Vec<Policy> = Vec::with_capacity(raw.policies.len());
     for (pname, rp) in &raw.policies {
-        policies.push(policy(&v, pname, rp, &hs, &units)?);
+        let p = policy(&v, pname, rp, &hs, &units)?;
+        if let Some(e) = policies.iter().find(|e| names::same(&e.name, &p.name)) {
+            return Err(v.err(
+                rp.anchor().unwrap_or(hs.clone()),
+                &format!("policies.{pname}"),
+                format!(
+                    "duplicate policy name \"{}\"{}",
+                    p.name,
+                    same_as(&e.name, pname)
+                ),
+            ));
+        }
+        policies.push(p);
     }
     let b = v.req(&h.baseline, &hs, "scenario.baseline")?;
-    let baseline = policies.iter().position(|p| p.name == **b).ok_or_else(|| {
-        let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
-        v.err(
-            b.span(),
-            "scenario.baseline",
-            format!(
-                "names no policy: \"{}\" (policies are: {})",
-                b.get_ref(),
-                known.join(", ")
-            ),
-        )
-    })?;
+    let baseline = policies
+        .iter()
+        .position(|p| names::same(&p.name, b))
+        .ok_or_else(|| {
+            let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+            v.err(
+                b.span(),
+                "scenario.baseline",
+                format!(
+                    "names no policy: \"{}\"{} (policies are: {})",
+                    b.get_ref(),
+                    names::did_you_mean(b, known.iter().copied()),
+                    known.join(", ")
+                ),
+            )
+        })?;
 
     let metrics = policies.len() * horizons.len() * (4 + 2 * units.len());
     if metrics > MAX_METRICS {
@@ -432,9 +458,16 @@ fn unit(
     let us = ru.span();
     let u = ru.get_ref();
     let name = v.text(&u.name, &us, &k("name"))?;
-    if earlier.iter().any(|e| e.name == name) {
+    if let Some(e) = earlier.iter().find(|e| names::same(&e.name, &name)) {
         let span = u.name.as_ref().map_or(us.clone(), |s| s.span());
-        return Err(v.err(span, &k("name"), format!("duplicate unit name \"{name}\"")));
+        return Err(v.err(
+            span,
+            &k("name"),
+            format!(
+                "duplicate unit name \"{name}\"{}",
+                same_as(&e.name, u.name.as_deref().map_or("", |n| n.as_str()))
+            ),
+        ));
     }
     let role = v.role(v.req(&u.role, &us, &k("role"))?, &k("role"))?;
     let revenue = v.req_num(
@@ -496,9 +529,10 @@ fn unit(
     let mut loadings = vec![0.0; factors.len()];
     if let Some(l) = &u.loadings {
         let mut sum_sq = 0.0;
+        let mut given: Vec<Option<&str>> = vec![None; factors.len()];
         for (fname, x) in l.iter() {
             let key = k(&format!("loadings.{fname}"));
-            let Some(fi) = factors.iter().position(|f| f == fname) else {
+            let Some(fi) = factors.iter().position(|f| names::same(f, fname)) else {
                 let known = if factors.is_empty() {
                     "no [[factors]] are defined".to_string()
                 } else {
@@ -507,9 +541,22 @@ fn unit(
                 return Err(v.err(
                     x.span(),
                     &key,
-                    format!("loading on unknown factor \"{fname}\" ({known})"),
+                    format!(
+                        "loading on unknown factor \"{fname}\"{} ({known})",
+                        names::did_you_mean(fname, factors.iter().map(String::as_str))
+                    ),
                 ));
             };
+            if let Some(other) = given[fi].replace(fname) {
+                return Err(v.err(
+                    x.span(),
+                    &key,
+                    format!(
+                        "a second loading on factor \"{}\" (also given as \"{other}\"; names are compared ignoring case, surrounding spaces and Unicode form)",
+                        factors[fi]
+                    ),
+                ));
+            }
             let x = v.num(x, &key, |x| (-1.0..=1.0).contains(&x), "must be in [-1, 1]")?;
             loadings[fi] = x;
             sum_sq += x * x;
@@ -619,6 +666,14 @@ struct RoleTerms {
 fn policy(v: &V, pname: &str, p: &RawPolicy, header: &Range<usize>, units: &[Unit]) -> R<Policy> {
     let ps = p.anchor().unwrap_or(header.clone());
     let pk = |field: &str| format!("policies.{pname}.{field}");
+    let display = names::clean(pname);
+    if display.is_empty() {
+        return Err(v.err(
+            ps.clone(),
+            &format!("policies.\"{pname}\""),
+            "a policy name must not be empty (write e.g. [policies.reset])",
+        ));
+    }
     let reinvest_share = v.req_num(
         &p.reinvest_share,
         &ps,
@@ -697,26 +752,48 @@ fn policy(v: &V, pname: &str, p: &RawPolicy, header: &Range<usize>, units: &[Uni
     }
 
     // Overrides, by unit index.
-    let mut overrides: Vec<Option<&RawOverride>> = vec![None; units.len()];
+    let mut overrides: Vec<Option<(&str, &RawOverride)>> = vec![None; units.len()];
     if let Some(map) = &p.units {
         for (uname, ov) in map {
-            let Some(ui) = units.iter().position(|u| &u.name == uname) else {
+            let at = ov.anchor().unwrap_or(ps.clone());
+            let key = pk(&format!("units.\"{uname}\""));
+            let Some(ui) = units.iter().position(|u| names::same(&u.name, uname)) else {
                 return Err(v.err(
-                    ov.anchor().unwrap_or(ps.clone()),
-                    &pk(&format!("units.\"{uname}\"")),
-                    format!("override names no unit: \"{uname}\""),
+                    at,
+                    &key,
+                    format!(
+                        "override names no unit: \"{uname}\"{}",
+                        names::did_you_mean(uname, units.iter().map(|u| u.name.as_str()))
+                    ),
                 ));
             };
-            overrides[ui] = Some(ov);
+            if let Some((other, _)) = overrides[ui].replace((uname, ov)) {
+                return Err(v.err(
+                    at,
+                    &key,
+                    format!(
+                        "a second override of unit \"{}\" (also given as \"{other}\"; names are compared ignoring case, surrounding spaces and Unicode form)",
+                        units[ui].name
+                    ),
+                ));
+            }
         }
     }
 
     let mut out = Vec::with_capacity(units.len());
     for (ui, u) in units.iter().enumerate() {
-        out.push(unit_terms(v, pname, &ps, &terms, u, overrides[ui])?);
+        out.push(unit_terms(
+            v,
+            pname,
+            &ps,
+            &terms,
+            u,
+            overrides[ui].map(|o| o.1),
+        )?);
     }
+    exit_terms_need_exit_after(v, pname, p, &out, units, &overrides)?;
     Ok(Policy {
-        name: pname.to_string(),
+        name: display,
         description: p
             .description
             .as_ref()
@@ -886,4 +963,65 @@ fn unit_terms(
             }
         }
     })
+}
+
+/// `" (the same name as \"E\" ...)"` when two duplicates are spelled
+/// differently, so the reader sees why they clash.
+fn same_as(earlier: &str, name: &str) -> String {
+    if earlier == name {
+        String::new()
+    } else {
+        format!(
+            " (the same name as \"{earlier}\": names are compared ignoring case, surrounding spaces and Unicode form)"
+        )
+    }
+}
+
+/// `exit_window` and `exit_discount` only shape an exit: without
+/// `exit_after` the unit is kept and they would silently do nothing, so a
+/// unit whose effective terms have them without `exit_after` is refused.
+fn exit_terms_need_exit_after(
+    v: &V,
+    pname: &str,
+    p: &RawPolicy,
+    terms: &[Terms],
+    units: &[Unit],
+    overrides: &[Option<(&str, &RawOverride)>],
+) -> R<()> {
+    for (ui, t) in terms.iter().enumerate() {
+        if t.role != Role::NonCore || t.exit.is_some() {
+            continue;
+        }
+        let o = overrides[ui];
+        let from_override = o.and_then(|(uname, o)| {
+            let at = |x: &Option<Sp<f64>>, key: &str| {
+                x.as_ref().map(|x| {
+                    (
+                        x.span(),
+                        format!("policies.{pname}.units.\"{uname}\".{key}"),
+                    )
+                })
+            };
+            at(&o.exit_window, "exit_window").or_else(|| at(&o.exit_discount, "exit_discount"))
+        });
+        let from_policy = p.non_core.as_ref().and_then(|c| {
+            let at = |x: &Option<Sp<f64>>, key: &str| {
+                x.as_ref()
+                    .map(|x| (x.span(), format!("policies.{pname}.non_core.{key}")))
+            };
+            at(&c.exit_window, "exit_window").or_else(|| at(&c.exit_discount, "exit_discount"))
+        });
+        if let Some((span, key)) = from_override.or(from_policy) {
+            return Err(v.err(
+                span,
+                &key,
+                format!(
+                    "`{}` shapes an exit, but unit \"{}\" has no `exit_after` under policy \"{pname}\", so it is never sold and this key would do nothing; add `exit_after = YEARS` (e.g. exit_after = 0.5) or remove it",
+                    last(&key),
+                    units[ui].name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

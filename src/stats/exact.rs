@@ -44,6 +44,11 @@ impl ExactSum {
         }
     }
 
+    /// Heap bytes held (the chunks).
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks.capacity() * std::mem::size_of::<i64>()
+    }
+
     /// Adds `x` exactly.
     #[inline]
     pub fn add(&mut self, x: f64) {
@@ -143,6 +148,27 @@ impl ExactSum {
 
     pub fn has_non_finite(&self) -> bool {
         self.non_finite
+    }
+
+    /// Whether a sum read from a file (a partial result) is one this
+    /// program could have built: the right number of chunks, chunks and
+    /// pending count within what adds can reach, and a value within the
+    /// range of finite sums. Only such sums are merged: a forged one could
+    /// otherwise overflow a chunk (a panic) or index past the chunks.
+    pub fn is_valid(&self) -> bool {
+        if self.chunks.len() != CHUNKS || self.pending >= ADDS_BEFORE_NORMALIZE {
+            return false;
+        }
+        // Each add moves a chunk by less than 2^32.
+        let limit = ((self.pending as u64 + 1) << 33).min(1 << 61);
+        if self.chunks.iter().any(|c| c.unsigned_abs() > limit) {
+            return false;
+        }
+        let mut n = self.clone();
+        n.normalize();
+        // Sums of up to 10^10 finite values stay far below 2^40 in the
+        // top chunk (it holds 2^1038 and up).
+        n.chunks[CHUNKS - 1].unsigned_abs() < 1 << 40
     }
 }
 

@@ -118,7 +118,16 @@ impl MetricAcc {
         let s2 = self.s2.value();
         let mean = shift + s1 / nf;
         let var = if n > 1 {
-            ((s2 - s1 * s1 / nf) / (nf - 1.0)).max(0.0)
+            let sq = s1 * s1;
+            if sq.is_finite() {
+                ((s2 - sq / nf) / (nf - 1.0)).max(0.0)
+            } else {
+                // s1^2 overflows while s2 (>= s1^2 / n) may not: the same
+                // quantity, divided first. (Only here, so every figure
+                // that did not overflow keeps its bits.) When s2 itself
+                // overflowed, `moments_overflow` says so and the run stops.
+                ((s2 - s1 * (s1 / nf)) / (nf - 1.0)).max(0.0)
+            }
         } else {
             0.0
         };
@@ -144,6 +153,14 @@ impl MetricAcc {
         }
     }
 
+    /// Whether the moment sums passed what an f64 holds (finite values
+    /// whose squared deviations sum past ~1.8e308, i.e. values past
+    /// ~1e152): the standard deviation cannot then be computed, and would
+    /// silently read 0.
+    pub fn moments_overflow(&self) -> bool {
+        !self.s1.value().is_finite() || !self.s2.value().is_finite()
+    }
+
     /// Quantile at any level, clamped to the exact extremes.
     pub fn quantile(&self, q: f64) -> f64 {
         self.sketch
@@ -167,6 +184,42 @@ impl MetricAcc {
 
     pub fn max(&self) -> f64 {
         self.max
+    }
+
+    /// Whether this record, read from a file, is one a run of `trials`
+    /// trials (all finite) could have produced; the reason if not.
+    pub fn check(&self, trials: u64) -> Result<(), String> {
+        if !self.sketch.is_consistent() || self.sketch.count() != trials {
+            return Err(format!(
+                "its quantile sketch counts {} values, not the {trials} trials of its blocks",
+                self.sketch.count()
+            ));
+        }
+        if !self.s1.is_valid()
+            || !self.s2.is_valid()
+            || self.s1.has_non_finite()
+            || self.s2.has_non_finite()
+        {
+            return Err("its moment sums are malformed".into());
+        }
+        let extremes_ok = if trials == 0 {
+            self.min == f64::INFINITY && self.max == f64::NEG_INFINITY
+        } else {
+            self.min.is_finite() && self.max.is_finite() && self.min <= self.max
+        };
+        if !extremes_ok {
+            return Err(format!(
+                "its extremes ({}, {}) do not fit {trials} trials",
+                self.min, self.max
+            ));
+        }
+        Ok(())
+    }
+
+    /// Heap bytes held besides the struct itself: sketch pages and the
+    /// exact sums' chunks.
+    pub fn heap_bytes(&self) -> usize {
+        self.sketch.heap_bytes() + self.s1.heap_bytes() + self.s2.heap_bytes()
     }
 
     /// A canonical copy for serialisation (trimmed sketch stores).
@@ -460,8 +513,33 @@ impl Accumulator {
         };
     }
 
+    /// The first metric whose moment sums overflowed, if any (see
+    /// [`MetricAcc::moments_overflow`]).
+    pub fn moments_overflow(&self) -> Option<usize> {
+        self.metrics
+            .iter()
+            .position(|m| m.sketch.count() > 0 && m.moments_overflow())
+    }
+
     pub fn stats(&self, metric: usize) -> Stats {
         self.metrics[metric].stats(self.shift[metric])
+    }
+
+    /// Bytes held, heap and structs (what memory estimates are checked
+    /// against).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.metrics.capacity() * size_of::<MetricAcc>()
+            + self
+                .metrics
+                .iter()
+                .map(MetricAcc::heap_bytes)
+                .sum::<usize>()
+            + self.shift.capacity() * size_of::<f64>()
+            + self.buffer.capacity() * size_of::<f64>()
+            + self.running.capacity() * size_of::<Running>()
+            + self.pending_non_finite.capacity()
+            + (self.counted.capacity() + self.positive.capacity()) * 8
     }
 
     /// Ready for use after deserialisation (buffers are not serialised).
@@ -504,6 +582,29 @@ mod tests {
         assert!((s.stdev - var.sqrt()).abs() < 1e-10);
         assert_eq!(acc.positive[0], 1000);
         assert!(s.quantiles.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn huge_values_overflow_visibly_not_to_zero() {
+        let mut acc = Accumulator::new(vec![0.0], vec![]);
+        for t in 0..100 {
+            acc.push_trial(t, &[if t % 2 == 0 { 1e160 } else { -1e160 }]);
+        }
+        acc.end_block();
+        assert_eq!(acc.moments_overflow(), Some(0));
+        // Large but representable: right, not zero.
+        let mut acc = Accumulator::new(vec![0.0], vec![]);
+        for t in 0..100 {
+            acc.push_trial(t, &[if t % 2 == 0 { 1e150 } else { -1e150 }]);
+        }
+        acc.end_block();
+        assert_eq!(acc.moments_overflow(), None);
+        let s = acc.stats(0);
+        assert!(
+            (s.stdev / 1e150 - (100.0f64 / 99.0).sqrt()).abs() < 1e-12,
+            "{}",
+            s.stdev
+        );
     }
 
     #[test]

@@ -72,9 +72,28 @@ impl Serialize for Store {
     }
 }
 
+/// The bucket indices a finite magnitude at or above the zero threshold
+/// can have: a stored bucket outside them was not written by a sketch.
+fn valid_buckets() -> std::ops::RangeInclusive<i64> {
+    bucket_of(ZERO_THRESHOLD)..=bucket_of(f64::MAX)
+}
+
 impl<'de> Deserialize<'de> for Store {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let dense = DenseStore::deserialize(d)?;
+        // Read from a file (a partial result): buckets outside the range
+        // values can reach would make the page table as long as the
+        // forger likes, so they are refused, not allocated.
+        let range = valid_buckets();
+        let last = dense.offset.checked_add(dense.counts.len() as i64 - 1);
+        let inside = range.contains(&dense.offset) && last.is_some_and(|l| range.contains(&l));
+        if !dense.counts.is_empty() && !inside {
+            return Err(serde::de::Error::custom(format!(
+                "sketch buckets {}..+{} lie outside the range of finite values",
+                dense.offset,
+                dense.counts.len()
+            )));
+        }
         let mut store = Store::default();
         for (k, &c) in dense.counts.iter().enumerate() {
             if c > 0 {
@@ -217,6 +236,12 @@ impl Store {
         None
     }
 
+    /// Heap bytes held: the page table and the pages.
+    fn heap_bytes(&self) -> usize {
+        self.pages.capacity() * std::mem::size_of::<Option<Box<[u64; PAGE]>>>()
+            + self.pages.iter().flatten().count() * std::mem::size_of::<[u64; PAGE]>()
+    }
+
     /// The same contents in as few pages as they need.
     fn trimmed(&self) -> Store {
         let mut store = Store::default();
@@ -326,6 +351,26 @@ impl Sketch {
 
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// Whether the counts add up (checked, never overflowing): the total
+    /// is the zero count plus every bucket's. A sketch read from a file
+    /// must pass before it is merged or read.
+    pub fn is_consistent(&self) -> bool {
+        let sum = |s: &Store| s.iter().try_fold(0u64, |a, (_, c)| a.checked_add(c));
+        match (sum(&self.positive), sum(&self.negative)) {
+            (Some(p), Some(n)) => p
+                .checked_add(n)
+                .and_then(|t| t.checked_add(self.zero))
+                .is_some_and(|t| t == self.count),
+            _ => false,
+        }
+    }
+
+    /// Heap bytes held by the stores (what memory estimates are checked
+    /// against).
+    pub fn heap_bytes(&self) -> usize {
+        self.positive.heap_bytes() + self.negative.heap_bytes()
     }
 
     /// The value of (fractional) rank `q * (count - 1)` (0-based). Within
@@ -510,13 +555,15 @@ mod tests {
 
     #[test]
     fn stores_serialise_densely_from_first_to_last_count() {
+        // Bucket indices of magnitudes around 1 (valid ones: see below).
+        const B: i64 = 0x3ff00 - 1024;
         let mut s = Store::default();
         for (i, n) in [(1000, 2), (1003, 1), (5000, 7), (999, 1)] {
-            s.add(i, n);
+            s.add(B + i, n);
         }
         let json = serde_json::to_string(&s).unwrap();
         let dense: DenseStore = serde_json::from_str(&json).unwrap();
-        assert_eq!(dense.offset, 999);
+        assert_eq!(dense.offset, B + 999);
         assert_eq!(dense.counts.len(), 5000 - 999 + 1);
         assert_eq!(dense.counts[..5], [1, 2, 0, 0, 1]);
         let back: Store = serde_json::from_str(&json).unwrap();
@@ -528,6 +575,24 @@ mod tests {
         );
         // Far apart counts take two pages, not the range between them.
         assert_eq!(s.pages.iter().filter(|p| p.is_some()).count(), 2);
+    }
+
+    #[test]
+    fn stores_from_files_stay_in_the_range_of_values() {
+        // A forged offset would make the page table as long as it says.
+        for json in [
+            r#"{"offset":9223372036854775000,"counts":[1]}"#,
+            r#"{"offset":-5,"counts":[1]}"#,
+            r#"{"offset":524031,"counts":[1,1]}"#,
+        ] {
+            assert!(serde_json::from_str::<Store>(json).is_err(), "{json}");
+        }
+        assert!(serde_json::from_str::<Store>(r#"{"offset":524031,"counts":[1]}"#).is_ok());
+        let mut sk = Sketch::new();
+        sk.add(1.0);
+        assert!(sk.is_consistent());
+        sk.count = 5;
+        assert!(!sk.is_consistent());
     }
 
     #[test]

@@ -116,3 +116,60 @@ pub fn check_png(path: &Path) {
         100.0 * top as f64 / total as f64
     );
 }
+
+/// Runs `simulate` with `args` and extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = bin();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("simulate runs")
+}
+
+/// Waits for `child` at most `limit`; kills it and panics past that, so a
+/// hang fails the test instead of stalling the suite.
+pub fn wait_at_most(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> (Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            let took = start.elapsed();
+            return (child.wait_with_output().expect("output"), took);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("simulate still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scenario of `units` core units and `policies` policies (names u0...,
+/// p0...), with `horizons` yearly horizons: for tests of size limits.
+pub fn generated_scenario(units: usize, policies: usize, horizons: usize) -> String {
+    let hz: Vec<String> = (1..=horizons).map(|h| h.to_string()).collect();
+    let mut s = format!(
+        "[scenario]\nname = \"generated\"\ncurrency = \"x\"\ntrials = 10000\nseed = 1\nsteps_per_year = 1\nhorizons = [{}]\ndiscount_rate = 0.09\nbaseline = \"p0\"\n",
+        hz.join(", ")
+    );
+    for i in 0..units {
+        s.push_str(&format!(
+            "[[units]]\nname = \"u{i}\"\nrole = \"core\"\nrevenue = 10.0\ngrowth = 0.05\nvolatility = 0.5\nmargin = 0.2\nmultiple = {{ median = 2.0, dispersion = 0.5 }}\n"
+        ));
+    }
+    for p in 0..policies {
+        s.push_str(&format!(
+            "[policies.p{p}]\nreinvest_share = 0.5\ncore = {{ intensity = 0.1 }}\n"
+        ));
+    }
+    s
+}

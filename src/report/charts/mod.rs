@@ -191,6 +191,8 @@ pub fn render_all(dir: &Path, input: &Input) -> Result<Vec<Figure>> {
 }
 
 fn render(dir: &Path, input: &Input, chart: &dyn Chart) -> Result<Figure> {
+    // Drawing takes a while: a signal stops it between charts.
+    crate::engine::check_interrupted()?;
     let path = dir.join(chart.file());
     let (w, h) = chart.size(input);
     let drawn = (|| -> DrawResult {
@@ -290,6 +292,7 @@ mod tests {
             median_base: 1000.0,
             median_low: 1000.0 + lo,
             median_high: 1000.0 + hi,
+            note: None,
         };
         let mut sensitivity = vec![
             row("Same side up", "growth", 5.0, 12.0),

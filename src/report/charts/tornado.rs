@@ -78,7 +78,10 @@ fn parameter(r: &Sensitivity) -> String {
     // The decimals that write both exactly, at least one and at most three.
     let d = style::exact_decimals(&[lo, hi], 3).max(1);
     let v = |x: f64| {
-        if pct {
+        if x.is_nan() {
+            // A step that would leave the parameter's range is skipped.
+            "skipped".to_string()
+        } else if pct {
             format!("{}%", style::number(x, d))
         } else {
             format!("{}x", style::number(x, d))
