@@ -18,9 +18,10 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-use stratsim::engine::{self, rng::trial_rng, BLOCK_TRIALS};
-use stratsim::model::batch::{BatchState, Lane, LANES};
-use stratsim::model::trial::{Plan, TrialState};
+use stratsim::engine::{self, BLOCK_TRIALS};
+use stratsim::kernel::batch::{BatchState, Lane, LANES};
+use stratsim::kernel::rng::trial_rng;
+use stratsim::kernel::{Plan, TrialState};
 use stratsim::model::Scenario;
 use stratsim::stats::{Accumulator, Sketch};
 

@@ -37,11 +37,11 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::TrialSink;
 use crate::error::{Error, Result};
-use crate::model::batch::Lane;
-use crate::model::trial::{Layout, Metric};
+use crate::format::csv_field;
+use crate::kernel::batch::Lane;
 use crate::model::Scenario;
+use crate::model::{Layout, Metric};
 use crate::output::Staged;
-use crate::report::summary::csv_field;
 
 /// The comment of the gzip header of files this program writes.
 const GZIP_COMMENT: &str = "stratsim trials";

@@ -80,7 +80,7 @@ pub struct RunArgs {
     /// scenario.discount_rate). Give it twice for a two-way grid. Replaces
     /// the scenario's [[sweep]] tables. Writes sweep.csv.
     #[arg(long, value_name = "PATH=V1,V2,...")]
-    pub sweep: Vec<crate::study::Sweep>,
+    pub sweep: Vec<crate::results::Sweep>,
 
     /// Move each unit parameter (growth, volatility, margin, multiple
     /// median, max uplift) down and up by --sensitivity-step, one at a
@@ -318,6 +318,43 @@ pub struct HistoryArgs {
     /// Print nothing but errors (and the CSV when there is no --out).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl From<&FitArgs> for crate::fit::Job {
+    fn from(a: &FitArgs) -> Self {
+        crate::fit::Job {
+            history: a.history.clone(),
+            options: crate::fit::Options {
+                settings: crate::fit::Settings {
+                    steps_per_year: a.steps_per_year,
+                    outlier_threshold: a.outlier_threshold,
+                },
+                factors: a.factors,
+                factor_names: a.factor_names.clone(),
+                rotation: a.rotation,
+            },
+            out: a.out.clone(),
+            report: a.report.clone(),
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<&HistoryArgs> for crate::fit::synthetic::Job {
+    fn from(a: &HistoryArgs) -> Self {
+        crate::fit::synthetic::Job {
+            scenario: a.scenario.clone(),
+            years: a.years,
+            out: a.out.clone(),
+            policy: a.policy.clone(),
+            seed: a.seed,
+            trial: a.trial,
+            seasonality: a.seasonality.clone(),
+            start: a.start,
+            annual: a.annual,
+            quiet: a.quiet,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,19 +4,17 @@
 //! Trials are grouped in blocks of [`BLOCK_TRIALS`]; worker threads run
 //! blocks in any order, and a shard runs a contiguous range of blocks.
 //! Within a block the trials run [`LANES`] at a time in the batch kernel
-//! (`crate::model::batch`), in trial order.
+//! (`crate::kernel::batch`), in trial order.
 //! Because each trial's stream depends only on (seed, trial) and the
 //! accumulators merge exactly (see `crate::stats`), the figures are
 //! bit-identical for any thread count and any sharding.
-
-pub mod rng;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::model::batch::{BatchState, Lane, LANES};
-use crate::model::trial::Plan;
+use crate::kernel::batch::{BatchState, Lane, LANES};
+use crate::kernel::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
 

@@ -1,8 +1,8 @@
 //! The engine's trial kernel: [`LANES`] consecutive trials in lockstep.
 //!
-//! It computes exactly what [`super::trial::TrialState`] (the scalar
+//! It computes exactly what [`super::reference::TrialState`] (the scalar
 //! reference) computes, bit for bit: every trial still draws from its own
-//! stream, in the order documented in `trial.rs`; only the arithmetic runs
+//! stream, in the order documented in `reference.rs`; only the arithmetic runs
 //! across trials, one array slot ("lane") per trial, so that it vectorises.
 //! Every lane performs the reference's floating-point operations in the
 //! reference's order; where the reference skips a unit (exited) a lane
@@ -12,11 +12,10 @@
 use rand_distr::Distribution;
 
 use super::math::GrowthFactor;
+use super::plan::{inversion_count, JumpDraw, Plan, PolicyPlan, UnitPlan};
+use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
-use super::trial::{
-    inversion_count, Extra, JumpDraw, Metric, Plan, PolicyPlan, UnitFigure, UnitPlan,
-};
-use crate::engine::rng::trial_state;
+use crate::model::{Extra, Metric, UnitFigure};
 
 pub use super::simd::Lane;
 
@@ -93,7 +92,7 @@ pub struct BatchState {
     shock: Vec<Lane>,
     policies: Vec<PolicyLanes>,
     /// The batch's figures: `out[slot][lane]`, slots laid out by
-    /// [`super::trial::Layout`].
+    /// [`crate::model::Layout`].
     pub out: Vec<Lane>,
 }
 
@@ -643,8 +642,9 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::trial_rng;
-    use crate::model::trial::{Tracked, TrialState};
+    use crate::kernel::rng::trial_rng;
+    use crate::kernel::TrialState;
+    use crate::model::Tracked;
     use std::path::Path;
 
     /// The batch kernel's figures equal the scalar reference's, bit for

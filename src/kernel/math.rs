@@ -420,7 +420,7 @@ mod tests {
     fn args(n: usize, lo: f64, hi: f64) -> impl Iterator<Item = f64> {
         let mut s = 0x9E37_79B9_7F4A_7C15u64;
         (0..n).map(move |_| {
-            s = crate::engine::rng::mix(s);
+            s = crate::kernel::rng::mix(s);
             lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
         })
     }

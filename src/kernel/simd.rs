@@ -16,7 +16,7 @@
 use rand_distr::{Distribution, StandardNormal};
 
 use super::math;
-use crate::engine::rng::Xoshiro;
+use super::rng::Xoshiro;
 
 /// Lanes per vector.
 pub const W: usize = 4;
@@ -663,7 +663,7 @@ mod tests {
         let mut s = 7u64;
         (0..n)
             .map(|_| {
-                s = crate::engine::rng::mix(s);
+                s = crate::kernel::rng::mix(s);
                 lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
             })
             .collect()
@@ -734,7 +734,7 @@ mod tests {
     /// Draws of a backend, lane by lane, against rand_distr and rand on
     /// rand_xoshiro's generator (enough draws to take every slow path).
     fn check_draws<V: Vf64>() {
-        use crate::engine::rng::{trial_rng, trial_state};
+        use crate::kernel::rng::{trial_rng, trial_state};
         use rand::Rng;
         let seed = 99;
         let mut lanes = RngLanes::new(std::array::from_fn(|j| trial_state(seed, j as u64)));

@@ -9,14 +9,14 @@
 //! reinvestment, and a Gordon tail follows.
 //!
 //! [`fade_value`] is the one place this is computed: the scalar reference
-//! (`trial.rs`) calls it on one number, the batch kernel (`batch.rs`) on a
+//! (`reference.rs`) calls it on one number, the batch kernel (`batch.rs`) on a
 //! vector of lanes. It is written once, over [`Arith`] (add, subtract,
 //! multiply, each correctly rounded, no fused multiply-add), so both
 //! perform the same operations in the same order and give the same bits.
 //! Everything that does not depend on the trial is in [`FadePlan`], built
 //! once per run; the margin path, the same in every trial, stays scalar.
 
-use super::{Fade, Scenario, Unit};
+use crate::model::{Fade, Scenario, Unit};
 
 /// The arithmetic [`fade_value`] needs: IEEE operations on one f64 or on
 /// each lane of a vector, never fused.
@@ -151,7 +151,7 @@ mod tests {
         };
         let unit = Unit {
             name: "u".into(),
-            role: super::super::Role::Core,
+            role: crate::model::Role::Core,
             revenue: 1.0,
             growth: 0.0,
             volatility: 0.0,
@@ -165,7 +165,7 @@ mod tests {
             max_uplift: 0.0,
             half_saturation: 0.0,
             jumps: None,
-            valuation: super::super::Valuation::Multiple,
+            valuation: crate::model::Valuation::Multiple,
         };
         let fade = Fade {
             years,

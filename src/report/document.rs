@@ -7,10 +7,11 @@
 
 use std::fmt::Write;
 
-use super::charts::{Figure, Input};
-use super::table::money;
-use crate::model::trial::Metric;
-use crate::study::Studies;
+use super::charts::Figure;
+use super::Input;
+use crate::format::{exact, money, number, signed_money, tail_label, trim_num, values_format};
+use crate::model::Metric;
+use crate::results::Studies;
 
 /// One block of the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +48,7 @@ impl Document {
         let years: Vec<String> = sc.horizons.iter().map(|h| h.to_string()).collect();
         let mut blocks = vec![Block::Para(format!(
             "{} trials, seed {}; money in {}, present values discounted at {}% a year; horizons: year {}; baseline policy: {}.",
-            style_int(s.trials),
+            number(s.trials as f64, 0),
             s.seed,
             s.currency,
             trim_num(100.0 * sc.discount_rate),
@@ -78,11 +79,11 @@ impl Document {
         blocks.push(Block::Para(format!(
             "Value: present value at the horizon of distributions to the group plus the war chest and the held units' value, in {}. P5/P50/P95: 5th, 50th and 95th percentiles over trials. CVaR{t}: the mean of the worst {t}% of trials (VaR{t}, the level they fall below, is P{t}). Δ: mean same-trial difference from {base}, with its VaR{t} and CVaR{t}; P(beat): share of trials in which the policy's value exceeds {base}'s.",
             s.currency,
-            t = super::table::tail_label(s.tail)
+            t = tail_label(s.tail)
         )));
         if let Some(st) = input.studies {
             if let Some(f) = &st.funding {
-                blocks.extend(crate::study::funding::report_blocks(f));
+                blocks.extend(super::funding::report_blocks(f));
             }
             blocks.extend(studies(input, st));
         }
@@ -231,7 +232,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             .sweeps
             .iter()
             .map(|s| {
-                let f = super::charts::style::values_format(&s.values);
+                let f = values_format(&s.values);
                 let v: Vec<String> = s.values.iter().map(&f).collect();
                 format!("{} = {}", s.path, v.join(", "))
             })
@@ -259,7 +260,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             if x.is_nan() {
                 "skipped".to_string()
             } else {
-                super::charts::style::signed(x)
+                signed_money(x)
             }
         };
         if let Some(r) = top {
@@ -297,7 +298,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
 /// comparison with the baseline (the figures of summary.json).
 fn headline(input: &Input) -> Block {
     let base = input.baseline();
-    let t = super::table::tail_label(input.summary.tail);
+    let t = tail_label(input.summary.tail);
     let header = [
         "policy",
         "year",
@@ -323,10 +324,7 @@ fn headline(input: &Input) -> Block {
             let row = |m: &str| input.summary.row(&policy.name, years, m, None);
             let cvar = row("value").map_or("-".into(), |r| money(r.cvar));
             let (d_var, d_cvar) = match row("delta_value") {
-                Some(r) if p != base => (
-                    super::charts::style::signed(r.var),
-                    super::charts::style::signed(r.cvar),
-                ),
+                Some(r) if p != base => (signed_money(r.var), signed_money(r.cvar)),
                 _ => ("-".to_string(), "-".to_string()),
             };
             let (delta, prob) = if p == base {
@@ -338,7 +336,7 @@ fn headline(input: &Input) -> Block {
                     .prob(&policy.name, years)
                     .map(|x| format!("{:.1}%", 100.0 * x))
                     .unwrap_or_else(|| "-".into());
-                (super::charts::style::signed(d.mean), pr)
+                (signed_money(d.mean), pr)
             };
             let name = if p == base {
                 format!("{} (baseline)", policy.name)
@@ -367,20 +365,6 @@ fn headline(input: &Input) -> Block {
         numeric_from: 1,
         rows,
     }
-}
-
-fn style_int(n: u64) -> String {
-    super::charts::style::number(n as f64, 0)
-}
-
-/// `x` with the decimals it needs (at most 6).
-fn exact(x: f64) -> String {
-    super::charts::style::values_format(&[x])(&x)
-}
-
-fn trim_num(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Escapes what Markdown would otherwise read as markup in free text.

@@ -19,23 +19,12 @@ use rust_xlsxwriter::{
     Worksheet, XlsxError,
 };
 
-use super::headline::Sentence;
-use super::summary::Summary;
-use super::table::tail_label;
-use super::unit_paths;
-use crate::model::trial::{Layout, UnitFigure};
-use crate::model::Scenario;
-use crate::stats::Accumulator;
-use crate::study::Studies;
-
-/// What the workbook is built from.
-pub struct Input<'a> {
-    pub scenario: &'a Scenario,
-    pub layout: &'a Layout,
-    pub acc: &'a Accumulator,
-    pub summary: &'a Summary,
-    pub studies: Option<&'a Studies>,
-}
+use super::Input;
+use crate::format::{tail_label, values_format};
+use crate::model::UnitFigure;
+use crate::results::headline::Sentence;
+use crate::results::unit_paths;
+use crate::results::Studies;
 
 /// The cell formats of the workbook.
 struct Formats {
@@ -648,7 +637,7 @@ fn sweep_sheet(
             .iter()
             .zip(&pt.values)
             .map(|(s, v)| {
-                let fmt = super::charts::style::values_format(&s.values);
+                let fmt = values_format(&s.values);
                 format!("{}={}", short_path(&s.path), fmt(v))
             })
             .collect();
@@ -798,7 +787,7 @@ fn sensitivity_sheet(
     Ok(())
 }
 
-/// The workbook of a run, for [`crate::report::write_report`]'s caller.
+/// Writes `summary.xlsx` into `dir` (see [`super::write_results`]).
 pub fn write(dir: &std::path::Path, input: &Input) -> crate::error::Result<()> {
     let path = dir.join("summary.xlsx");
     let bytes = build(input).map_err(|e| crate::error::Error::output(&path, e))?;

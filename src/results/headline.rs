@@ -7,16 +7,17 @@
 //! which it is positive) and, when a sensitivity study ran, the input that
 //! moves the gain most. The table footer, summary.json (`headline`), the
 //! report pages and the workbook all print these same sentences, so they
-//! cannot disagree. Numbers are formatted by [`share`] and [`amount`]: a
+//! cannot disagree. Numbers are formatted by
+//! [`crate::format::share`] and [`crate::format::amount`]: a
 //! probability never reads "0.0%" when some trial beat the baseline, and
 //! money keeps three significant figures however small or large it is.
 
 use serde::Serialize;
 
+use super::studies::Studies;
 use super::summary::{Row, Summary};
-use super::table::money;
+use crate::format::{amount, money, share, signed};
 use crate::model::Scenario;
-use crate::study::Studies;
 
 /// One headline sentence.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -170,62 +171,6 @@ fn beats(p: f64, trials: u64) -> String {
         format!("in all {n} trials")
     } else {
         format!("in {} of trials", share(p))
-    }
-}
-
-/// A probability as a percentage a reader can trust at a glance: whole
-/// percent from 10% to 90%, one decimal nearer either end (where a point
-/// matters), and "<0.1%" or ">99.9%" rather than a rounded "0.0%" or
-/// "100.0%" that would claim never or always.
-pub fn share(p: f64) -> String {
-    if !p.is_finite() {
-        "-".into()
-    } else if p <= 0.0 {
-        "0%".into()
-    } else if p >= 1.0 {
-        "100%".into()
-    } else if p < 0.001 {
-        "<0.1%".into()
-    } else if p > 0.999 {
-        ">99.9%".into()
-    } else if !(0.1..=0.9).contains(&p) {
-        format!("{:.1}%", 100.0 * p)
-    } else {
-        format!("{:.0}%", 100.0 * p)
-    }
-}
-
-/// Money at a glance: whole numbers with thousands separators from 100 up,
-/// three significant figures below (41.3, 0.0413), scientific notation
-/// outside [1e-4, 1e15) so that neither a tiny nor a huge figure prints as
-/// a wall of digits or as a misleading 0.
-pub fn amount(x: f64) -> String {
-    if !x.is_finite() {
-        return "-".into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if !(1e-4..1e15).contains(&a) {
-        return format!("{x:.2e}");
-    }
-    // Round to three significant figures first, so that 99.96 reads 100.
-    let r: f64 = format!("{x:.2e}").parse().unwrap_or(x);
-    if r.abs() >= 100.0 {
-        return money(if a >= 100.0 { x } else { r });
-    }
-    let decimals = (2 - r.abs().log10().floor() as i32).max(0) as usize;
-    format!("{r:.decimals$}")
-}
-
-/// [`amount`] with its sign always written ("+41", "-30", "0").
-pub fn signed(x: f64) -> String {
-    let s = amount(x);
-    if x > 0.0 && x.is_finite() {
-        format!("+{s}")
-    } else {
-        s
     }
 }
 
@@ -392,14 +337,6 @@ mod tests {
         assert!(text(0.9996).contains("in >99.9% of trials"));
         assert!(text(0.995).contains("in 99.5% of trials"));
         assert!(text(1.0).contains("in all 100,000 trials"));
-        assert_eq!(share(0.011), "1.1%");
-        assert_eq!(share(0.0099), "1.0%");
-        assert_eq!(share(0.1), "10%");
-        assert_eq!(share(0.0996), "10.0%");
-        assert_eq!(share(0.5), "50%");
-        assert_eq!(share(0.93), "93.0%");
-        assert_eq!(share(0.999), "99.9%");
-        assert_eq!(share(f64::NAN), "-");
     }
 
     /// On a real run: every number in every sentence is the formatted
@@ -463,7 +400,7 @@ mod tests {
 
     #[test]
     fn drivers_come_from_the_gap_between_medians() {
-        use crate::study::Sensitivity;
+        use crate::results::Sensitivity;
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cloud_spinoff.toml");
         let sc = crate::scenario::load(&path).unwrap();
@@ -500,24 +437,5 @@ mod tests {
         assert_eq!(d[0].1.unit, "Small");
         assert_eq!((d[0].1.change_low, d[0].1.change_high), (-7.0, 4.0));
         assert!(top_drivers(&sc, &Studies::default()).is_empty());
-    }
-
-    #[test]
-    fn money_keeps_three_figures_at_any_size() {
-        assert_eq!(amount(0.0), "0");
-        assert_eq!(amount(41.04), "41.0");
-        assert_eq!(amount(-30.46), "-30.5");
-        assert_eq!(amount(4.104), "4.10");
-        assert_eq!(amount(0.041049), "0.0410");
-        assert_eq!(amount(0.00012345), "0.000123");
-        assert_eq!(amount(99.96), "100");
-        assert_eq!(amount(1234567.8), "1,234,568");
-        assert_eq!(amount(-2217.7), "-2,218");
-        assert_eq!(amount(3.2e-7), "3.20e-7");
-        assert_eq!(amount(-4.5e16), "-4.50e16");
-        assert_eq!(amount(f64::NAN), "-");
-        assert_eq!(signed(41.0), "+41.0");
-        assert_eq!(signed(-41.0), "-41.0");
-        assert_eq!(signed(0.0), "0");
     }
 }

@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
-use crate::model::trial::{Layout, Metric, Plan};
-use crate::model::Scenario;
+use crate::format::{csv_field, num};
+use crate::kernel::Plan;
+use crate::model::{Layout, Metric, Scenario};
 use crate::stats::{Accumulator, MetricAcc, Stats};
 
 /// One row: a metric of one policy at one horizon.
@@ -239,53 +240,5 @@ impl Summary {
             out.push('\n');
         }
         out
-    }
-}
-
-/// Shortest representation that reads back to the same f64 (as in JSON).
-pub(crate) fn num(x: f64) -> String {
-    serde_json::to_string(&x).unwrap_or_default()
-}
-
-/// A text cell of any CSV the tool writes: the one place CSV text is
-/// written.
-///
-/// A text that starts like a formula (`=`, `+`, `-`, `@`, a tab or a
-/// carriage return) gets a leading apostrophe, so that a spreadsheet shows
-/// it as text instead of evaluating it (OWASP's advice against CSV
-/// injection: a unit named `=HYPERLINK(...)` must not become a live
-/// formula). Then RFC 4180 quoting where needed. Numbers never go through
-/// here ([`num`]): a negative number stays a number.
-pub(crate) fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_only_when_needed() {
-        assert_eq!(csv_field("Taobao & Tmall"), "Taobao & Tmall");
-        assert_eq!(csv_field("A, B"), "\"A, B\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+2"), "'=1+2");
-        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_field("-Cloud"), "'-Cloud");
-        assert_eq!(csv_field("+x"), "'+x");
-        assert_eq!(csv_field("\tx"), "'\tx");
-        assert_eq!(csv_field("\rx"), "\"'\rx\"");
-        assert_eq!(csv_field("=A1,B1"), "\"'=A1,B1\"");
-        assert_eq!(num(1.5), "1.5");
-        assert_eq!(num(-0.25), "-0.25");
     }
 }

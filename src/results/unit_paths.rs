@@ -8,9 +8,8 @@
 
 use std::fmt::Write;
 
-use super::summary::{csv_field, num};
-use crate::model::trial::{Layout, UnitFigure};
-use crate::model::Scenario;
+use crate::format::{csv_field, num};
+use crate::model::{Layout, Scenario, UnitFigure};
 use crate::stats::Accumulator;
 
 /// One figure of one unit under one policy after one recorded step.
@@ -101,7 +100,7 @@ pub fn to_csv(scenario: &Scenario, layout: &Layout, acc: &Accumulator) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::trial::Plan;
+    use crate::kernel::Plan;
 
     #[test]
     fn paths_start_at_the_known_state_and_follow_the_recorded_year_ends() {

@@ -4,6 +4,9 @@
 //! Every run of a study uses the scenario's seed, so each point sees the
 //! same random worlds as the base run (common random numbers): differences
 //! between points are the parameters' effect, not noise.
+//!
+//! What the studies find ([`crate::results::Studies`]) lives in `results`,
+//! below the report that presents it; this module runs them.
 
 pub mod funding;
 
@@ -12,50 +15,14 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
-use crate::model::trial::{Metric, Plan};
-use crate::model::Scenario;
-use crate::report::summary::{csv_field, num};
-use crate::report::Summary;
+use crate::format::{csv_field, num, toml_number};
+use crate::kernel::Plan;
+use crate::model::{Metric, Scenario};
+use crate::results::{check_finite, Headline, Sensitivity, Summary, Sweep, SweepPoint};
 use crate::scenario::{self, names, raw, Loaded};
 
 /// Most grid points a sweep may have.
 pub const MAX_SWEEP_POINTS: usize = 400;
-
-/// One swept parameter.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Sweep {
-    /// Dotted path, e.g. `policies.reset.innovation.years`.
-    pub path: String,
-    pub values: Vec<f64>,
-}
-
-impl std::str::FromStr for Sweep {
-    type Err = String;
-
-    /// `PATH=v1,v2,...` (the command-line form).
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let (path, values) = s
-            .split_once('=')
-            .ok_or_else(|| format!("expected PATH=v1,v2,..., got {s:?}"))?;
-        let values = values
-            .split(',')
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| format!("sweep value {v:?} is not a finite number"))
-            })
-            .collect::<std::result::Result<Vec<f64>, String>>()?;
-        if values.is_empty() {
-            return Err("a sweep needs at least one value".into());
-        }
-        Ok(Sweep {
-            path: path.trim().to_string(),
-            values,
-        })
-    }
-}
 
 /// Splits a dotted path; segments may be quoted ("Taobao & Tmall").
 fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
@@ -92,14 +59,6 @@ fn key(s: &str) -> String {
 
 fn toml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
-}
-
-fn toml_number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:?}")
-    }
 }
 
 /// `a.b.c = v` as nested inline tables (`a = { b = { c = v } }`), which
@@ -530,20 +489,6 @@ fn build_point(
     })
 }
 
-/// The headline figures of one policy at one horizon of one run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Headline {
-    pub policy: String,
-    pub horizon: u32,
-    pub mean: f64,
-    pub stderr: f64,
-    pub p5: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub delta_mean: f64,
-    pub prob_beats_baseline: f64,
-}
-
 fn headlines(s: &Summary, scenario: &Scenario) -> Vec<Headline> {
     let mut out = Vec::new();
     for p in &scenario.policies {
@@ -568,14 +513,6 @@ fn headlines(s: &Summary, scenario: &Scenario) -> Vec<Headline> {
         }
     }
     out
-}
-
-/// One grid point of a sweep and its results.
-#[derive(Clone, Debug)]
-pub struct SweepPoint {
-    /// One value per swept parameter.
-    pub values: Vec<f64>,
-    pub headlines: Vec<Headline>,
 }
 
 /// Runs every point of a [`SweepPlan`] (each with the base run's trials
@@ -709,35 +646,6 @@ fn set(u: &mut crate::model::Unit, p: &str, x: f64) {
     }
 }
 
-/// One row of the sensitivity study.
-#[derive(Clone, Debug)]
-pub struct Sensitivity {
-    pub unit: String,
-    pub parameter: &'static str,
-    pub base: f64,
-    /// The moved values; NaN (with its median) where the step would leave
-    /// the parameter's range and was skipped (see [`Sensitivity::note`]).
-    pub low: f64,
-    pub high: f64,
-    pub policy: String,
-    /// Median value at the last horizon: base run, parameter low, high.
-    pub median_base: f64,
-    pub median_low: f64,
-    pub median_high: f64,
-    /// Which step was skipped and why, when one was.
-    pub note: Option<String>,
-}
-
-impl Sensitivity {
-    /// The larger of the two moves of the median (of the step run, when
-    /// one was skipped).
-    pub fn swing(&self) -> f64 {
-        (self.median_high - self.median_base)
-            .abs()
-            .max((self.median_low - self.median_base).abs())
-    }
-}
-
 /// Moves each unit parameter by `step` (relative) down and up, one at a
 /// time, on the same draws, and records the median value at the last
 /// horizon of every policy. Parameters at 0 have no relative step and are
@@ -838,61 +746,16 @@ pub fn sensitivity_csv(rows: &[Sensitivity]) -> String {
     out
 }
 
-/// What the studies of a run found, for the report and its charts.
-#[derive(Clone, Debug, Default)]
-pub struct Studies {
-    /// The swept parameters (none when the run had no sweep).
-    pub sweeps: Vec<Sweep>,
-    /// One point per cell of the sweep grid, the last parameter varying
-    /// fastest.
-    pub points: Vec<SweepPoint>,
-    /// Sensitivity rows, sorted by swing per policy (empty without
-    /// `--sensitivity`).
-    pub sensitivity: Vec<Sensitivity>,
-    /// The relative step the sensitivity study moved each parameter by.
-    pub sensitivity_step: f64,
-    /// The funding study (`[funding]`), when the scenario has one.
-    pub funding: Option<funding::FundingStudy>,
-}
-
-impl Studies {
-    pub fn has_sweep(&self) -> bool {
-        !self.sweeps.is_empty() && !self.points.is_empty()
-    }
-
-    pub fn has_sensitivity(&self) -> bool {
-        !self.sensitivity.is_empty()
-    }
-
-    pub fn has_funding(&self) -> bool {
-        self.funding.is_some()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        !self.has_sweep() && !self.has_sensitivity() && !self.has_funding()
-    }
-}
-
 /// Runs a scenario and summarises it (used by the studies).
 pub fn simulate(scenario: &Scenario, threads: Option<usize>) -> Result<Summary> {
     let (plan, acc): (Plan, _) = crate::engine::run(scenario, threads, &|_| {})?;
-    crate::check_finite(scenario, &plan, &acc)?;
+    check_finite(scenario, &plan, &acc)?;
     Ok(Summary::new(scenario, &plan, &acc))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sweep_arguments_parse() {
-        let s: Sweep = "policies.reset.innovation.years=3,4,5".parse().unwrap();
-        assert_eq!(s.path, "policies.reset.innovation.years");
-        assert_eq!(s.values, vec![3.0, 4.0, 5.0]);
-        assert!("x".parse::<Sweep>().is_err());
-        assert!("a=1,b".parse::<Sweep>().is_err());
-        assert!("a=nan".parse::<Sweep>().is_err());
-    }
 
     #[test]
     fn paths_become_toml() {

@@ -2,8 +2,7 @@
 //! binary: exit code 2, a message naming the file, line and key, no panic,
 //! and the previous output left untouched.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 

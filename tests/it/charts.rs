@@ -3,13 +3,11 @@
 //! different shapes, the report pages reference every chart, and
 //! `--no-charts` changes nothing but the pictures.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::check_png;
+use crate::common::check_png;
 
 const CHARTS: [&str; 6] = [
     "value_distribution.png",
@@ -118,12 +116,13 @@ fn unwritable_chart_folder_is_an_output_error() {
     let mut scenario = scenario;
     scenario.trials = 100;
     let (plan, acc) = stratsim::engine::run(&scenario, Some(1), &|_| {}).unwrap();
-    let summary = stratsim::report::Summary::new(&scenario, &plan, &acc);
+    let run = stratsim::results::Run::checked(scenario, plan, acc).unwrap();
+    let summary = stratsim::results::Summary::new(&run.scenario, &run.plan, &run.acc);
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("does/not/exist");
-    let err =
-        stratsim::report::write_report(&missing, &scenario, &plan, &acc, &summary, None, true)
-            .expect_err("writing into a missing folder fails");
+    let input = stratsim::report::Input::new(&run, &summary);
+    let err = stratsim::report::write_report(&missing, &input, true)
+        .expect_err("writing into a missing folder fails");
     assert!(matches!(err, stratsim::Error::Output { .. }), "{err}");
     assert_eq!(err.exit_code(), stratsim::error::EXIT_OUTPUT);
 }

@@ -1,7 +1,6 @@
 //! Closed-form checks: pure geometric Brownian motion against the lognormal.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// The standard normal quantiles of the levels we report (p5 .. p95).
 const Z: [(&str, f64); 5] = [

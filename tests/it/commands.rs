@@ -1,7 +1,6 @@
 //! `simulate check` and `simulate schema`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 

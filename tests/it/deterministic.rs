@@ -1,8 +1,7 @@
 //! A scenario with no randomness, checked figure by figure against a plain,
 //! separate transcription of the model contract's step list.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[derive(Clone, Copy)]
 struct Unit {

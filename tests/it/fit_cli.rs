@@ -4,8 +4,7 @@
 //! with their line and column, no file fit did not write is ever replaced,
 //! and a closed pipe ends quietly.
 
-mod common;
-use common::*;
+use crate::common::{self, *};
 
 use std::fs;
 use std::io::Read;

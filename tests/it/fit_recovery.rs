@@ -8,9 +8,9 @@
 //! The truth is tests/fixtures/fit_truth.toml: eight units on two
 //! factors, no jumps, no investment uplift.
 
-mod common;
-
 use std::path::Path;
+
+use crate::common;
 
 use stratsim::fit::{self, period::Frequency, synthetic, Fit, Options};
 use stratsim::model::Scenario;

@@ -3,8 +3,7 @@
 //! 1, 2 and 3 funded years, gate at year 1) and the shipped
 //! scenarios/innovation_cycles.toml.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::HashMap;
 use std::fs;

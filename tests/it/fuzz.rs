@@ -365,8 +365,8 @@ proptest! {
         match stratsim::shard::merge(std::slice::from_ref(&f)) {
             Err(e) => prop_assert_eq!(e.exit_code(), 2, "{}", e),
             Ok((total, _, _)) => {
-                let plan = stratsim::model::trial::Plan::new(&total.scenario);
-                let _ = stratsim::report::Summary::new(&total.scenario, &plan, &total.accumulator);
+                let plan = stratsim::kernel::Plan::new(&total.scenario);
+                let _ = stratsim::results::Summary::new(&total.scenario, &plan, &total.accumulator);
             }
         }
     }

@@ -9,8 +9,7 @@
 //! are the original ones and must never move. The shipped reset.toml (fade
 //! valuation, recalibrated) has pins of its own.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// (policy, horizon, metric, unit, mean, p50)
 type Pin = (

@@ -2,8 +2,7 @@
 //! disks and bad output paths leave the previous output intact, with clear
 //! messages and exit codes.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::path::Path;

@@ -3,8 +3,7 @@
 //! requests the machine cannot serve, forged partial results, and signals
 //! at any phase. Through the real binary.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::io::Read;

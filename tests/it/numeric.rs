@@ -2,8 +2,7 @@
 //! an output; a figure that truly overflows stops the run with exit code 3,
 //! naming the unit, policy and step, and writes nothing.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 

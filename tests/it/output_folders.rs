@@ -3,8 +3,7 @@
 //! holds nothing else); everything else is refused before any work, with
 //! the folder and the reason. Through the real binary.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use stratsim::engine;
-use stratsim::model::trial::Plan;
-use stratsim::report::Summary;
+use stratsim::kernel::Plan;
+use stratsim::results::Summary;
 use stratsim::scenario;
 
 /// (role, revenue, growth, volatility, margin, dispersion, max_uplift,

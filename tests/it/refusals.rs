@@ -4,8 +4,7 @@
 //! people read them, implausible rates get a warning, and CSV cells never
 //! start a formula. Through the real binary, on real files.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::path::{Path, PathBuf};

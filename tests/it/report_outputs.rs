@@ -2,8 +2,7 @@
 //! the table, the report pages), VaR and CVaR at the chosen tail, and the
 //! unit path chart and its CSV, through the real binary.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 
@@ -36,7 +35,7 @@ fn headline_sentences_reach_every_output_and_state_the_summary_figures() {
         // Markdown escapes its markup characters only.
         assert!(md.contains(&text.replace('_', "\\_")), "md lacks {text}");
     }
-    use stratsim::report::headline::{share, signed};
+    use stratsim::format::{share, signed};
     for horizon in [3, 4, 5] {
         let text = headline
             .iter()

@@ -1,8 +1,7 @@
 //! The shipped scenarios run end to end through the real binary, and the
 //! figures do not depend on the thread count.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 

@@ -1,8 +1,7 @@
 //! Sharded runs merge into exactly the outputs of a single run, and every
 //! kind of bad partial is refused.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,12 +2,10 @@
 //! two-way grid too, `--sensitivity` draws tornado.png, the report pages
 //! list them, and `--no-charts` draws neither but keeps the CSVs.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::{check_png, root};
+use crate::common::{self, check_png, root};
 
 /// Runs `simulate` on a scenario of the repository into `out`.
 fn simulate(scenario: &str, out: &Path, extra: &[&str]) {

@@ -2,8 +2,7 @@
 //! or sharding, figures that agree with summary.json, and files that are
 //! not ours never overwritten.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::io::Read;

@@ -4,8 +4,7 @@
 //! that states the default method gives the same bytes as one without
 //! `[valuation]`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 

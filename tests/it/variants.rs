@@ -1,8 +1,7 @@
 //! Variant scenarios: `extends = "parent.toml"` plus overrides, with errors
 //! located in whichever file holds the bad value.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 

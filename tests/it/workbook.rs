@@ -2,8 +2,7 @@
 //! native chart parts, frozen headers and the currency's number format;
 //! the same bytes on any thread count; `--no-xlsx` writes none.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::io::Read;

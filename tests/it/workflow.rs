@@ -1,8 +1,7 @@
 //! The strategist's workflow through the binary: sweeps, sensitivity,
 //! --precision and --watch, on real scenario files.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::fs;
 use std::io::{BufRead, BufReader};

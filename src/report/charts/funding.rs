@@ -11,7 +11,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::study::funding::{years, FundingStudy};
+use crate::format;
+use crate::format::years;
+use crate::results::funding::FundingStudy;
 
 pub struct FundingChart;
 
@@ -118,7 +120,7 @@ fn panel(
     )?;
     let mut terms = format!(
         "budget {}/yr under {}",
-        style::number(st.budgets[ui], 2)
+        format::number(st.budgets[ui], 2)
             .trim_end_matches('0')
             .trim_end_matches('.'),
         st.policy

@@ -8,7 +8,8 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::model::trial::Metric;
+use crate::format;
+use crate::model::Metric;
 use crate::model::Role;
 
 pub struct InnovationHorizons;
@@ -51,21 +52,15 @@ fn funding(input: &Input, p: usize, u: usize) -> String {
     if t.role != Role::Innovation {
         return format!("run as {}", t.role.as_str().replace('_', "-"));
     }
-    let mut s = format!("{} × {} yr", short(t.budget), short(t.years));
+    let mut s = format!(
+        "{} × {} yr",
+        format::short(t.budget),
+        format::short(t.years)
+    );
     if let Some(g) = t.gate {
-        s.push_str(&format!(", gate yr {}", short(g.year)));
+        s.push_str(&format!(", gate yr {}", format::short(g.year)));
     }
     s
-}
-
-/// A short plain number: "4", "1.5", "0.25".
-fn short(x: f64) -> String {
-    let s = style::number(x, 2);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 impl Chart for InnovationHorizons {

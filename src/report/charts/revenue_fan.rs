@@ -8,8 +8,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::report::summary::PathPoint;
-use crate::report::table::money;
+use crate::format;
+use crate::format::money;
+use crate::results::summary::PathPoint;
 
 pub struct RevenueFan;
 
@@ -154,7 +155,7 @@ impl Chart for RevenueFan {
                 let s = style::bold(style::NOTE_SIZE).color(&c);
                 let text = format!(
                     "median at year {}: {}",
-                    style::number(end[0], 0),
+                    format::number(end[0], 0),
                     money(end[3])
                 );
                 style::label_boxed(

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Area, DrawResult, Input};
-use crate::stats::MetricAcc;
+use crate::format;
 
 /// Font family name the embedded DejaVu Sans is registered under.
 pub const FONT: &str = "sans-serif";
@@ -81,31 +81,6 @@ pub fn ramp(i: usize, n: usize) -> RGBColor {
     let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
     let (a, b) = (STOPS[k], STOPS[k + 1]);
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
-/// A formatter for a set of input values (a swept parameter's): the fewest
-/// decimals that show every value exactly (at most 6), the same for all,
-/// so that 3, 4, 5 read as integers and 0.05, 0.1 as 0.05, 0.10.
-pub fn values_format(values: &[f64]) -> impl Fn(&f64) -> String {
-    let d = exact_decimals(values, 6);
-    move |v: &f64| number(*v + 0.0, d)
-}
-
-/// The fewest decimals (at most `max`) that write every value exactly.
-pub fn exact_decimals(values: &[f64], max: usize) -> usize {
-    values
-        .iter()
-        .filter(|v| v.is_finite())
-        .map(|&v| {
-            (0..=max)
-                .find(|&d| {
-                    let k = 10f64.powi(d as i32);
-                    ((v * k).round() / k - v).abs() <= 1e-9 * v.abs().max(1.0)
-                })
-                .unwrap_or(max)
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 pub fn font(size: f64) -> TextStyle<'static> {
@@ -186,40 +161,6 @@ pub fn label_boxed(
     label(area, text, (x, y), style, h)
 }
 
-/// Thousands-separated number with a fixed number of decimals, never in
-/// scientific notation.
-pub fn number(x: f64, decimals: usize) -> String {
-    if !x.is_finite() {
-        return "-".into();
-    }
-    let s = format!("{:.*}", decimals, x.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let negative = x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0');
-    let sign = if negative { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{frac}")
-    }
-}
-
-/// A signed money figure for differences: "+1,234" or "-56.7".
-pub fn signed(x: f64) -> String {
-    let s = crate::report::table::money(x);
-    if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        format!("+{s}")
-    } else {
-        s
-    }
-}
-
 /// The tick step plotters picks for `max_points` labels over [lo, hi]
 /// (the same search as plotters' float key points), so that tick labels get
 /// exactly the decimals they need.
@@ -274,7 +215,7 @@ pub fn decimals_for(step: f64) -> usize {
 /// A tick formatter for [lo, hi] with at most `max_points` labels.
 pub fn ticks(lo: f64, hi: f64, max_points: usize) -> impl Fn(&f64) -> String {
     let d = decimals_for(tick_step(lo, hi, max_points));
-    move |v: &f64| number(*v + 0.0, d)
+    move |v: &f64| format::number(*v + 0.0, d)
 }
 
 /// A range padded on both sides; a degenerate range (all trials equal)
@@ -289,120 +230,6 @@ pub fn pad(lo: f64, hi: f64, share: f64) -> (f64, f64) {
         return (lo - w, hi + w);
     }
     (lo - span * share, hi + span * share)
-}
-
-/// The range [min of q_lo, max of q_hi] over several metrics.
-pub fn quantile_range(metrics: &[&MetricAcc], q_lo: f64, q_hi: f64) -> (f64, f64) {
-    let lo = metrics
-        .iter()
-        .map(|m| m.quantile(q_lo))
-        .filter(|x| x.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let hi = metrics
-        .iter()
-        .map(|m| m.quantile(q_hi))
-        .filter(|x| x.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    if lo.is_finite() && hi.is_finite() {
-        (lo, hi)
-    } else {
-        (0.0, 0.0)
-    }
-}
-
-/// The sketch's buckets, clipped to the exact extremes of the metric.
-fn clipped_buckets(m: &MetricAcc) -> Vec<(f64, f64, u64)> {
-    let (min, max) = (m.min(), m.max());
-    m.sketch
-        .buckets()
-        .into_iter()
-        .map(|(a, b, c)| {
-            let a = a.clamp(min, max);
-            let b = b.clamp(min, max);
-            (a, b, c)
-        })
-        .collect()
-}
-
-/// How many histogram bins to draw over [lo, hi] for `trials` trials: about
-/// 2 n^(1/3) (Terrell-Scott), so that few trials give fewer, less noisy
-/// bins; and no more than the sketch resolves (its buckets are about 1/256
-/// of a value wide; a narrower bin would only show the sketch's steps).
-pub fn bin_count(lo: f64, hi: f64, trials: u64) -> usize {
-    let by_trials = (2.0 * (trials as f64).cbrt()).round() as usize;
-    let bucket = lo.abs().max(hi.abs()) / 256.0;
-    let by_sketch = if bucket > 0.0 && bucket.is_finite() {
-        ((hi - lo) / bucket).floor() as usize
-    } else {
-        usize::MAX
-    };
-    by_trials.min(by_sketch).clamp(12, 64)
-}
-
-/// Share of all trials (0..1) in each of `bins` equal bins over [lo, hi],
-/// re-binned from the sketch: each bucket's count is spread evenly over the
-/// bucket. Trials outside [lo, hi] are left out.
-pub fn histogram(m: &MetricAcc, lo: f64, hi: f64, bins: usize) -> Vec<f64> {
-    let mut out = vec![0.0; bins];
-    let n = m.sketch.count();
-    if n == 0 || bins == 0 || hi.is_nan() || lo.is_nan() || hi <= lo {
-        return out;
-    }
-    let width = (hi - lo) / bins as f64;
-    let bin_of =
-        |x: f64| (((x - lo) / width).floor() as isize).clamp(0, bins as isize - 1) as usize;
-    for (a, b, c) in clipped_buckets(m) {
-        let c = c as f64 / n as f64;
-        if b <= a {
-            if a >= lo && a <= hi {
-                out[bin_of(a)] += c;
-            }
-            continue;
-        }
-        let (s, e) = (a.max(lo), b.min(hi));
-        if e <= s {
-            continue;
-        }
-        let density = c / (b - a);
-        let (first, last) = (bin_of(s), bin_of(e));
-        for (k, slot) in out.iter_mut().enumerate().take(last + 1).skip(first) {
-            let bl = lo + k as f64 * width;
-            let overlap = e.min(bl + width) - s.max(bl);
-            if overlap > 0.0 {
-                *slot += density * overlap;
-            }
-        }
-    }
-    out
-}
-
-/// Share of trials (0..1) at or below each x, from the sketch (linear within
-/// a bucket).
-pub fn cdf(m: &MetricAcc, xs: &[f64]) -> Vec<f64> {
-    let n = m.sketch.count();
-    if n == 0 {
-        return vec![0.0; xs.len()];
-    }
-    let buckets = clipped_buckets(m);
-    let mut cum = Vec::with_capacity(buckets.len());
-    let mut seen = 0u64;
-    for &(_, _, c) in &buckets {
-        cum.push(seen);
-        seen += c;
-    }
-    xs.iter()
-        .map(|&x| {
-            // Buckets are sorted by value: the first bucket not entirely <= x.
-            let k = buckets.partition_point(|&(_, b, _)| b <= x);
-            let below = if k < buckets.len() { cum[k] } else { seen } as f64;
-            let part = match buckets.get(k) {
-                Some(&(a, b, c)) if x >= a && b > a => c as f64 * (x - a) / (b - a),
-                Some(&(a, b, c)) if x >= a && b <= a => c as f64,
-                _ => 0.0,
-            };
-            (below + part) / n as f64
-        })
-        .collect()
 }
 
 /// Draws the title and subtitle; returns the area below them.
@@ -422,10 +249,10 @@ pub fn subtitle(input: &Input, extra: &str) -> String {
     let mut out = format!(
         "{} · {} trials, seed {} · {}, present values at {}%/yr",
         s.scenario,
-        number(s.trials as f64, 0),
+        format::number(s.trials as f64, 0),
         s.seed,
         s.currency,
-        number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+        format::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
     );
     if !extra.is_empty() {
         out.push_str(" · ");
@@ -795,26 +622,6 @@ pub fn grid(n: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Accumulator;
-
-    fn metric(xs: &[f64]) -> MetricAcc {
-        let mut acc = Accumulator::new(vec![0.0], vec![]);
-        for (t, &x) in xs.iter().enumerate() {
-            acc.push_trial(t as u64, &[x]);
-        }
-        acc.end_block();
-        acc.metrics[0].clone()
-    }
-
-    #[test]
-    fn numbers_are_plain_and_grouped() {
-        assert_eq!(number(1234567.0, 0), "1,234,567");
-        assert_eq!(number(-1234.5, 1), "-1,234.5");
-        assert_eq!(number(-0.0001, 2), "0.00");
-        assert_eq!(number(1e15, 0), "1,000,000,000,000,000");
-        assert_eq!(signed(12.0), "+12.0");
-        assert_eq!(signed(-12.0), "-12.0");
-    }
 
     #[test]
     fn tick_decimals_follow_the_step() {
@@ -826,38 +633,6 @@ mod tests {
     }
 
     #[test]
-    fn histogram_keeps_the_mass_inside_the_range() {
-        let xs: Vec<f64> = (0..10_000).map(|i| 100.0 + (i % 100) as f64).collect();
-        let m = metric(&xs);
-        let h = histogram(&m, 90.0, 210.0, 60);
-        let total: f64 = h.iter().sum();
-        assert!((total - 1.0).abs() < 1e-9, "{total}");
-        // Uniform over [100, 199]: bins inside carry about equal shares.
-        assert!(h[0] == 0.0 && h[59] == 0.0);
-        let inside = &h[10..45];
-        let (lo, hi) = inside
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-        assert!(hi / lo < 1.5, "{lo} {hi}");
-        // Half the range: about half the mass.
-        let half: f64 = histogram(&m, 90.0, 150.0, 30).iter().sum();
-        assert!((half - 0.5).abs() < 0.02, "{half}");
-    }
-
-    #[test]
-    fn cdf_is_monotone_and_reaches_one() {
-        let xs: Vec<f64> = (0..1000).map(|i| -50.0 + i as f64 * 0.1).collect();
-        let m = metric(&xs);
-        let grid: Vec<f64> = (0..=100).map(|i| -60.0 + i as f64 * 1.2).collect();
-        let f = cdf(&m, &grid);
-        assert!(f.windows(2).all(|w| w[0] <= w[1] + 1e-12));
-        assert_eq!(f[0], 0.0);
-        assert!((f[100] - 1.0).abs() < 1e-12);
-        let mid = cdf(&m, &[0.0])[0];
-        assert!((mid - 0.5).abs() < 0.01, "{mid}");
-    }
-
-    #[test]
     fn degenerate_ranges_get_a_window() {
         let (a, b) = pad(5.0, 5.0, 0.05);
         assert!(a < 5.0 && b > 5.0);
@@ -866,18 +641,8 @@ mod tests {
     }
 
     #[test]
-    fn swept_values_keep_their_decimals() {
-        let f = values_format(&[3.0, 4.0, 5.0]);
-        assert_eq!(f(&4.0), "4");
-        let f = values_format(&[0.05, 0.1, 0.15]);
-        assert_eq!(f(&0.1), "0.10");
-        let f = values_format(&[1500.0, 2500.0]);
-        assert_eq!(f(&1500.0), "1,500");
-        assert_ne!(ramp(0, 3), ramp(2, 3));
-    }
-
-    #[test]
     fn policies_get_distinct_colours() {
+        assert_ne!(ramp(0, 3), ramp(2, 3));
         assert_eq!(grid(1), (1, 1));
         assert_eq!(grid(20), (4, 5));
         assert_ne!(PALETTE[0], BASELINE);

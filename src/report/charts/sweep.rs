@@ -11,8 +11,9 @@ use plotters::style::text_anchor::HPos;
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::value_distribution::LEGEND_W;
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::report::table::money;
-use crate::study::{Studies, Sweep};
+use crate::format;
+use crate::format::money;
+use crate::results::{Studies, Sweep};
 
 pub struct SweepChart;
 
@@ -88,7 +89,7 @@ fn lines(input: &Input) -> Vec<Line> {
                 seconds.push(*v);
             }
         }
-        let fmt = style::values_format(&seconds);
+        let fmt = format::values_format(&seconds);
         let n = seconds.len();
         seconds
             .iter()
@@ -208,7 +209,7 @@ impl Chart for SweepChart {
             v
         };
         let (x_lo, x_hi) = x_range(&xs);
-        let x_fmt = style::values_format(&xs);
+        let x_fmt = format::values_format(&xs);
         // A one-value sweep: the lines' dots and whiskers side by side
         // rather than on top of each other.
         if xs.len() == 1 {

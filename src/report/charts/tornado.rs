@@ -9,8 +9,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::report::table::money;
-use crate::study::Sensitivity;
+use crate::format;
+use crate::format::money;
+use crate::results::Sensitivity;
 
 pub struct Tornado;
 
@@ -76,15 +77,15 @@ fn parameter(r: &Sensitivity) -> String {
     let scale = if pct { 100.0 } else { 1.0 };
     let (lo, hi) = (r.low * scale, r.high * scale);
     // The decimals that write both exactly, at least one and at most three.
-    let d = style::exact_decimals(&[lo, hi], 3).max(1);
+    let d = format::exact_decimals(&[lo, hi], 3).max(1);
     let v = |x: f64| {
         if x.is_nan() {
             // A step that would leave the parameter's range is skipped.
             "skipped".to_string()
         } else if pct {
-            format!("{}%", style::number(x, d))
+            format!("{}%", format::number(x, d))
         } else {
-            format!("{}x", style::number(x, d))
+            format!("{}x", format::number(x, d))
         }
     };
     format!(" · {name} ({} → {})", v(lo), v(hi))
@@ -191,7 +192,7 @@ impl Chart for Tornado {
             2
         };
         let fig = |x: f64| {
-            let s = style::number(x, d);
+            let s = format::number(x, d);
             if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
                 format!("+{s}")
             } else {
@@ -348,8 +349,8 @@ impl Chart for Tornado {
 /// "0.9" for a step of 0.1 down (`sign` -1), "1.1" up.
 fn factor(step: f64, sign: f64) -> String {
     let f = 1.0 + sign * step;
-    let d = style::exact_decimals(&[f], 4);
-    style::number(f, d)
+    let d = format::exact_decimals(&[f], 4);
+    format::number(f, d)
 }
 
 /// The key: which colour is the low and the high value, and what 0 is.

@@ -9,8 +9,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::model::trial::UnitFigure;
-use crate::report::unit_paths::{self, Point};
+use crate::format;
+use crate::model::UnitFigure;
+use crate::results::unit_paths::{self, Point};
 
 pub struct UnitPaths;
 
@@ -70,7 +71,7 @@ impl Chart for UnitPaths {
     fn how_to_read(&self, input: &Input) -> String {
         format!(
             "Two panels per unit, each on its own scale: left, the unit's EBITA (annual run-rate at each year end, 0 once sold); right, the cash it has returned to the group so far (operating cash minus investment, plus sale proceeds, in present value at {}%/yr). Lines are medians over trials, bands hold 90% of trials (P5 to P95); a rising cash line pays back, a falling one is still being funded. The figures are in unit_paths.csv.",
-            style::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+            format::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
         )
     }
 
@@ -87,10 +88,10 @@ impl Chart for UnitPaths {
         let mut subtitle = format!(
             "{} · {} trials, seed {} · {} · EBITA: annual run-rate, not discounted · cash: cumulative, present value at {}%/yr",
             s.scenario,
-            style::number(s.trials as f64, 0),
+            format::number(s.trials as f64, 0),
             s.seed,
             s.currency,
-            style::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+            format::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
         );
         if units.len() < total {
             subtitle.push_str(&format!(" · the {} largest of {total} units", units.len()));

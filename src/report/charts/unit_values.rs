@@ -8,8 +8,8 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::model::trial::Metric;
-use crate::report::table::money;
+use crate::format::money;
+use crate::model::Metric;
 
 pub struct UnitValues;
 

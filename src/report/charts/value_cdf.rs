@@ -8,8 +8,9 @@ use plotters::style::text_anchor::HPos;
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::value_distribution::LEGEND_W;
 use super::{Area, Chart, DrawResult, Input};
-use crate::model::trial::Metric;
-use crate::report::table::money;
+use crate::format::money;
+use crate::model::Metric;
+use crate::stats::histogram;
 use crate::stats::MetricAcc;
 
 pub struct ValueCdf;
@@ -45,7 +46,7 @@ impl Chart for ValueCdf {
         let legend_area = legend_area.margin(24, 20, 10, 20);
         let n = input.scenario.policies.len();
         let metrics: Vec<&MetricAcc> = (0..n).map(|p| input.metric(p, h, Metric::Value)).collect();
-        let (lo, hi) = style::quantile_range(&metrics, 0.005, 0.995);
+        let (lo, hi) = histogram::quantile_range(&metrics, 0.005, 0.995);
         let (lo, hi) = style::pad(lo, hi, 0.03);
         let xs: Vec<f64> = (0..=POINTS)
             .map(|i| lo + (hi - lo) * i as f64 / POINTS as f64)
@@ -96,7 +97,7 @@ impl Chart for ValueCdf {
             .chain(std::iter::once(input.baseline()))
             .collect();
         for &p in &order {
-            let f = style::cdf(metrics[p], &xs);
+            let f = histogram::cdf(metrics[p], &xs);
             chart.draw_series(LineSeries::new(
                 xs.iter().zip(f).map(|(&x, y)| (x, 100.0 * y)),
                 colour(input, p).stroke_width(stroke),

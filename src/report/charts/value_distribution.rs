@@ -7,8 +7,10 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input};
-use crate::model::trial::Metric;
-use crate::report::table::money;
+use crate::format;
+use crate::format::money;
+use crate::model::Metric;
+use crate::stats::histogram;
 use crate::stats::{MetricAcc, Stats};
 
 pub struct ValueDistribution;
@@ -115,7 +117,7 @@ pub(super) fn overlay(
     let (plot_area, legend_area) = body.split_horizontally(w - LEGEND_W);
     let legend_area = legend_area.margin(24, 20, 10, 20);
     let metrics: Vec<&MetricAcc> = series.iter().map(|s| s.metric).collect();
-    let (q_lo, q_hi) = style::quantile_range(&metrics, 0.005, 0.995);
+    let (q_lo, q_hi) = histogram::quantile_range(&metrics, 0.005, 0.995);
     let (mut lo, mut hi) = style::pad(q_lo, q_hi, 0.04);
     let mut notes = notes.to_vec();
     if zero.is_some() {
@@ -130,12 +132,12 @@ pub(super) fn overlay(
             notes.push("0 (no difference) is far to the right, off the frame.".into());
         }
     }
-    let bins = style::bin_count(lo, hi, input.acc.trials);
+    let bins = histogram::bin_count(lo, hi, input.acc.trials);
     let width = (hi - lo) / bins as f64;
     let hists: Vec<Vec<f64>> = series
         .iter()
         .map(|s| {
-            style::histogram(s.metric, lo, hi, bins)
+            histogram::histogram(s.metric, lo, hi, bins)
                 .into_iter()
                 .map(|x| 100.0 * x)
                 .collect()
@@ -162,7 +164,7 @@ pub(super) fn overlay(
     let y_fmt = move |v: &f64| format!("{}%", y_ticks(v));
     let y_desc = format!(
         "Share of trials per bin (bin = {} {})",
-        style::number(width, style::decimals_for(width / 10.0).min(3)),
+        format::number(width, style::decimals_for(width / 10.0).min(3)),
         input.currency()
     );
     style::mesh(
