@@ -135,60 +135,63 @@ impl BatchState {
     pub fn run(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { self.run_avx2(plan, seed, first) };
+        if let Some(t) = simd::Avx2Token::detect() {
+            // SAFETY: `run_avx2` needs AVX2, which the token proves the CPU
+            // has.
+            unsafe { self.run_avx2(t, plan, seed, first) };
             return;
         }
-        self.run_with::<Portable>(plan, seed, first);
+        self.run_with::<Portable>((), plan, seed, first);
     }
 
     /// [`BatchState::run`] on the portable backend, whatever the CPU (the
     /// same bits; for tests and comparisons).
     pub fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
-        self.run_with::<Portable>(plan, seed, first);
+        self.run_with::<Portable>((), plan, seed, first);
     }
 
     /// [`BatchState::run`] compiled for AVX2. Only the instruction set
     /// differs: the operations, and so the bits, are the same (no FMA).
+    /// Calling it from code not compiled for AVX2 is `unsafe`; `t` is the
+    /// caller's proof that the CPU has it.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&mut self, plan: &Plan, seed: u64, first: u64) {
-        self.run_with::<simd::Avx2>(plan, seed, first);
+    fn run_avx2(&mut self, t: simd::Avx2Token, plan: &Plan, seed: u64, first: u64) {
+        self.run_with::<simd::Avx2>(t, plan, seed, first);
     }
 
     #[inline(always)]
-    fn run_with<V: Vf64>(&mut self, plan: &Plan, seed: u64, first: u64) {
+    fn run_with<V: Vf64>(&mut self, t: V::Token, plan: &Plan, seed: u64, first: u64) {
         self.rng = RngLanes::new(std::array::from_fn(|j| {
             trial_state(seed, first.wrapping_add(j as u64))
         }));
-        self.start::<V>(plan);
+        self.start::<V>(t, plan);
         if plan.track {
-            self.steps::<V, true>(plan);
+            self.steps::<V, true>(t, plan);
         } else {
-            self.steps::<V, false>(plan);
+            self.steps::<V, false>(t, plan);
         }
     }
 
     /// Every step of the batch; `TRACK`: follow each unit's investment and
     /// gate (a tracked run).
     #[inline(always)]
-    fn steps<V: Vf64, const TRACK: bool>(&mut self, plan: &Plan) {
+    fn steps<V: Vf64, const TRACK: bool>(&mut self, t: V::Token, plan: &Plan) {
         let n = plan.n_units;
         for k in 0..plan.steps {
-            self.draw_step::<V>(plan);
+            self.draw_step::<V>(t, plan);
             let margin = &plan.margin[k * n..(k + 1) * n];
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
                 let (shock, multiple) = (&self.shock, &self.multiple);
                 if plan.keep_growth[k] {
-                    step_policy::<V, true, TRACK>(plan, pp, st, shock, multiple, margin, k);
+                    step_policy::<V, true, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
                 } else {
-                    step_policy::<V, false, TRACK>(plan, pp, st, shock, multiple, margin, k);
+                    step_policy::<V, false, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
                 }
             }
             if let Some(hi) = plan.horizon_at[k] {
-                self.record_horizon::<V>(plan, hi, k);
+                self.record_horizon::<V>(t, plan, hi, k);
             }
             if let Some(pi) = plan.path_at[k] {
                 for (p, st) in self.policies.iter().enumerate() {
@@ -196,7 +199,7 @@ impl BatchState {
                 }
             }
             if let Some(ui) = plan.unit_path_at[k] {
-                self.record_unit_path::<V>(plan, ui, k);
+                self.record_unit_path::<V>(t, plan, ui, k);
             }
         }
     }
@@ -204,18 +207,18 @@ impl BatchState {
     /// Every unit's EBITA and cumulative cash at a unit path point (see
     /// `TrialState::record_unit_path`).
     #[inline(always)]
-    fn record_unit_path<V: Vf64>(&mut self, plan: &Plan, point: usize, k: usize) {
+    fn record_unit_path<V: Vf64>(&mut self, t: V::Token, plan: &Plan, point: usize, k: usize) {
         let n = plan.n_units;
-        let zero = V::splat(0.0);
+        let zero = V::splat(t, 0.0);
         let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
         for (p, st) in self.policies.iter().enumerate() {
             let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
             let out = &mut self.out[base..base + 2 * n];
             for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
-                let r = V::load(&us.r);
-                V::select(V::load(&us.held), r.mul(V::splat(m)), zero).store(&mut slot[0]);
-                V::load(&us.unit_cash)
-                    .add(V::load(&us.proceeds))
+                let r = V::load(t, &us.r);
+                V::select(V::load(t, &us.held), r.mul(V::splat(t, m)), zero).store(&mut slot[0]);
+                V::load(t, &us.unit_cash)
+                    .add(V::load(t, &us.proceeds))
                     .store(&mut slot[1]);
             }
         }
@@ -223,7 +226,7 @@ impl BatchState {
 
     /// Draw order 1 (multiples and exit times) and the initial state.
     #[inline(always)]
-    fn start<V: Vf64>(&mut self, plan: &Plan) {
+    fn start<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
         for (((mult, u), &median), &dispersion) in self
             .multiple
             .iter_mut()
@@ -231,10 +234,10 @@ impl BatchState {
             .zip(&plan.multiple_median)
             .zip(&plan.multiple_dispersion)
         {
-            let eta = V::normal(&mut self.rng);
-            V::uniform(&mut self.rng).store(u);
-            let e = simd::exp(V::splat(dispersion).mul(eta));
-            V::splat(median).mul(e).store(mult);
+            let eta = V::normal(t, &mut self.rng);
+            V::uniform(t, &mut self.rng).store(u);
+            let e = simd::exp(V::splat(t, dispersion).mul(eta));
+            V::splat(t, median).mul(e).store(mult);
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
             st.war_chest = ZERO;
@@ -269,33 +272,33 @@ impl BatchState {
     /// shock and jumps, every lane at once (each lane's stream in the
     /// documented order); then every unit's growth shock exp(log shock).
     #[inline(always)]
-    fn draw_step<V: Vf64>(&mut self, plan: &Plan) {
+    fn draw_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
         let rng = &mut self.rng;
         for f in self.factor.iter_mut() {
-            V::normal(rng).store(f);
+            V::normal(t, rng).store(f);
         }
         let nf = plan.n_factors;
         let factor = &self.factor[..];
-        let zero = V::splat(0.0);
+        let zero = V::splat(t, 0.0);
         for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
-            let eps = V::normal(rng);
+            let eps = V::normal(t, rng);
             let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut z = V::splat(dp.idiosyncratic).mul(eps);
+            let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
             for (&l, f) in load.iter().zip(factor) {
-                z = z.add(V::splat(l).mul(V::load(f)));
+                z = z.add(V::splat(t, l).mul(V::load(t, f)));
             }
-            let mut log_shock = V::splat(dp.drift).add(V::splat(dp.diffusion).mul(z));
+            let mut log_shock = V::splat(t, dp.drift).add(V::splat(t, dp.diffusion).mul(z));
             if let Some((draw, mean, stdev)) = &dp.jumps {
                 let count = match *draw {
                     JumpDraw::Inversion { lambda, p0 } => {
-                        let u = V::uniform(rng);
-                        if u.lt(V::splat(p0)).all() {
+                        let u = V::uniform(t, rng);
+                        if u.lt(V::splat(t, p0)).all() {
                             // No jump in any lane (the usual case).
                             zero
                         } else {
                             let mut us = ZERO;
                             u.store(&mut us);
-                            V::load(&us.map(|u| inversion_count(u, lambda, p0)))
+                            V::load(t, &us.map(|u| inversion_count(u, lambda, p0)))
                         }
                     }
                     JumpDraw::Library(poisson) => {
@@ -305,7 +308,7 @@ impl BatchState {
                             *c = poisson.sample(&mut x);
                             rng.set_lane(j, x);
                         }
-                        V::load(&counts)
+                        V::load(t, &counts)
                     }
                 };
                 let jumped = zero.lt(count);
@@ -313,10 +316,10 @@ impl BatchState {
                     let zj = V::normal_where(rng, jumped);
                     let mut counts = ZERO;
                     count.store(&mut counts);
-                    let root = V::load(&counts.map(f64::sqrt));
+                    let root = V::load(t, &counts.map(f64::sqrt));
                     let term = count
-                        .mul(V::splat(*mean))
-                        .add(V::splat(*stdev).mul(root).mul(zj));
+                        .mul(V::splat(t, *mean))
+                        .add(V::splat(t, *stdev).mul(root).mul(zj));
                     log_shock = V::select(jumped, log_shock.add(term), log_shock);
                 }
             }
@@ -325,10 +328,10 @@ impl BatchState {
     }
 
     #[inline(always)]
-    fn record_horizon<V: Vf64>(&mut self, plan: &Plan, hi: usize, k: usize) {
+    fn record_horizon<V: Vf64>(&mut self, t: V::Token, plan: &Plan, hi: usize, k: usize) {
         let layout = &plan.layout;
-        let df = V::splat(plan.discount[k]);
-        let zero = V::splat(0.0);
+        let df = V::splat(t, plan.discount[k]);
+        let zero = V::splat(t, 0.0);
         let n = plan.n_units;
         let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
         if plan.keep_growth[k] {
@@ -337,7 +340,7 @@ impl BatchState {
             for st in self.policies.iter_mut() {
                 for (i, f) in plan.fade.iter().enumerate() {
                     if let Some(f) = f {
-                        st.faded[i] = V::fade(f, &st.units[i].r, margin[i], &st.growth[i]);
+                        st.faded[i] = V::fade(t, f, &st.units[i].r, margin[i], &st.growth[i]);
                     }
                 }
             }
@@ -358,50 +361,50 @@ impl BatchState {
                 .zip(unit_revenue)
                 .zip(plan.fade.iter().zip(&st.faded))
             {
-                let h = V::load(&us.held);
-                let r = V::load(&us.r);
-                let cash = V::load(&us.unit_cash);
+                let h = V::load(t, &us.held);
+                let r = V::load(t, &us.r);
+                let cash = V::load(t, &us.unit_cash);
                 let v = match fade {
-                    None => r.mul(V::load(mult)),
-                    Some(_) => V::load(faded),
+                    None => r.mul(V::load(t, mult)),
+                    Some(_) => V::load(t, faded),
                 };
                 held_value = held_value.add(V::select(h, v, zero));
                 revenue = revenue.add(V::select(h, r, zero));
-                ebita = ebita.add(V::select(h, r.mul(V::splat(m)), zero));
+                ebita = ebita.add(V::select(h, r.mul(V::splat(t, m)), zero));
                 let value_held = cash.add(v.mul(df));
-                let value_gone = cash.add(V::load(&us.proceeds));
+                let value_gone = cash.add(V::load(t, &us.proceeds));
                 V::select(h, value_held, value_gone).store(uv);
                 V::select(h, r, zero).store(ur);
             }
-            let war_chest = V::load(&st.war_chest);
-            V::load(&st.distributed)
+            let war_chest = V::load(t, &st.war_chest);
+            V::load(t, &st.distributed)
                 .add(war_chest.add(held_value).mul(df))
                 .store(&mut head[0]);
             revenue.store(&mut head[1]);
             ebita.store(&mut head[2]);
         }
-        let baseline = V::load(&self.out[layout.index(plan.baseline, hi, Metric::Value)]);
+        let baseline = V::load(t, &self.out[layout.index(plan.baseline, hi, Metric::Value)]);
         for p in 0..layout.policies {
-            let v = V::load(&self.out[layout.index(p, hi, Metric::Value)]);
+            let v = V::load(t, &self.out[layout.index(p, hi, Metric::Value)]);
             v.sub(baseline)
                 .store(&mut self.out[layout.index(p, hi, Metric::DeltaValue)]);
         }
-        let one = V::splat(1.0);
-        for (t, tr) in layout.tracked.iter().enumerate() {
-            let at = |p: usize, m: Metric| V::load(&self.out[layout.index(p, hi, m)]);
+        let one = V::splat(t, 1.0);
+        for (entry, tr) in layout.tracked.iter().enumerate() {
+            let at = |p: usize, m: Metric| V::load(t, &self.out[layout.index(p, hi, m)]);
             let unit = Metric::UnitValue(tr.unit);
             let unit_gain = at(tr.policy, unit).sub(at(tr.reference, unit));
             let group_gain = at(tr.policy, Metric::Value).sub(at(tr.reference, Metric::Value));
             let st = &self.policies[tr.policy];
-            let spent = V::load(&st.spent[tr.unit]);
-            let open = V::select(V::load(&st.gate_open[tr.unit]), one, zero);
+            let spent = V::load(t, &st.spent[tr.unit]);
+            let open = V::select(V::load(t, &st.gate_open[tr.unit]), one, zero);
             for (extra, x) in [
                 (Extra::UnitGain, unit_gain),
                 (Extra::GroupGain, group_gain),
                 (Extra::SpendPv, spent),
                 (Extra::GateOpen, open),
             ] {
-                x.store(&mut self.out[layout.extra_index(t, hi, extra)]);
+                x.store(&mut self.out[layout.extra_index(entry, hi, extra)]);
             }
         }
     }
@@ -410,9 +413,10 @@ impl BatchState {
 /// (1 + g)^dt of every lane, the same bits as `GrowthFactor::eval`.
 #[inline(always)]
 fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
+    let t = g.token();
     match gfn {
         GrowthFactor::Roots(j) => {
-            let mut y = V::splat(1.0).add(g);
+            let mut y = V::splat(t, 1.0).add(g);
             for _ in 0..j {
                 y = y.sqrt();
             }
@@ -424,7 +428,7 @@ fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
             for x in a.iter_mut() {
                 *x = dt * libm::log1p(*x);
             }
-            simd::exp(V::load(&a))
+            simd::exp(V::load(t, &a))
         }
     }
 }
@@ -439,13 +443,14 @@ fn growth_factors<V: Vf64>(
     scale: V,
     any_scaled: bool,
 ) -> V {
-    let idle = V::splat(up.gf_idle);
+    let t = r.token();
+    let idle = V::splat(t, up.gf_idle);
     if up.max_uplift == 0.0 {
         return idle;
     }
-    let zero = V::splat(0.0);
+    let zero = V::splat(t, 0.0);
     let no_investment = inv.le(zero);
-    let full = V::splat(up.gf_full);
+    let full = V::splat(t, up.gf_full);
     if !up.is_budget && !any_scaled {
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
@@ -455,16 +460,16 @@ fn growth_factors<V: Vf64>(
         return idle;
     }
     // `uplift_of_spend`, operation for operation.
-    let r_dt = r.mul(V::splat(plan.dt));
-    let uplift = V::splat(up.max_uplift)
+    let r_dt = r.mul(V::splat(t, plan.dt));
+    let uplift = V::splat(t, up.max_uplift)
         .mul(inv)
-        .div(inv.add(V::splat(up.half_saturation).mul(r_dt)));
-    let g = V::splat(up.growth).add(V::select(no_investment, zero, uplift));
+        .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
+    let g = V::splat(t, up.growth).add(V::select(no_investment, zero, uplift));
     let general = growth_factor_v(plan.growth_factor, g, plan.dt);
     let met = if up.is_budget {
         zero
     } else {
-        scale.eq(V::splat(1.0))
+        scale.eq(V::splat(t, 1.0))
     };
     V::select(no_investment, idle, V::select(met, full, general))
 }
@@ -481,28 +486,29 @@ fn growth_rates<V: Vf64>(
     scale: V,
     any_scaled: bool,
 ) -> V {
-    let idle = V::splat(up.growth);
+    let t = r.token();
+    let idle = V::splat(t, up.growth);
     if up.max_uplift == 0.0 {
         return idle;
     }
-    let zero = V::splat(0.0);
+    let zero = V::splat(t, 0.0);
     let no_investment = inv.le(zero);
-    let full = V::splat(up.g_full);
+    let full = V::splat(t, up.g_full);
     if !up.is_budget && !any_scaled {
         return V::select(no_investment, idle, full);
     }
     if no_investment.all() {
         return idle;
     }
-    let r_dt = r.mul(V::splat(plan.dt));
-    let uplift = V::splat(up.max_uplift)
+    let r_dt = r.mul(V::splat(t, plan.dt));
+    let uplift = V::splat(t, up.max_uplift)
         .mul(inv)
-        .div(inv.add(V::splat(up.half_saturation).mul(r_dt)));
+        .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
     let general = idle.add(uplift);
     let met = if up.is_budget {
         zero
     } else {
-        scale.eq(V::splat(1.0))
+        scale.eq(V::splat(t, 1.0))
     };
     V::select(no_investment, idle, V::select(met, full, general))
 }
@@ -510,8 +516,11 @@ fn growth_rates<V: Vf64>(
 /// Steps 1-7 of the model contract for one policy, every lane.
 /// `KEEP_GROWTH`: keep each unit's growth rate (a horizon step, for the
 /// fade valuation); `TRACK`: follow each unit's investment and gate.
+// Seven arguments of data; `t` is the zero-sized proof the backend needs.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
+    t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes,
@@ -520,23 +529,23 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     margin: &[f64],
     k: usize,
 ) {
-    let dt = V::splat(plan.dt);
-    let kf = V::splat(k as f64);
-    let zero = V::splat(0.0);
+    let dt = V::splat(t, plan.dt);
+    let kf = V::splat(t, k as f64);
+    let zero = V::splat(t, 0.0);
     // 1-2. Operating cash and requested investment.
     let mut sum_op = zero;
     let mut sum_req = zero;
     for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
-        let r = V::load(&us.r);
-        let mut op = r.mul(V::splat(m)).mul(dt);
+        let r = V::load(t, &us.r);
+        let mut op = r.mul(V::splat(t, m)).mul(dt);
         let mut req = if up.is_budget {
-            let funded = kf.lt(V::load(&us.funded_steps));
-            V::select(funded, V::splat(up.budget_dt), zero)
+            let funded = kf.lt(V::load(t, &us.funded_steps));
+            V::select(funded, V::splat(t, up.budget_dt), zero)
         } else {
-            V::splat(up.intensity).mul(r).mul(dt)
+            V::splat(t, up.intensity).mul(r).mul(dt)
         };
         if up.exit.is_some() {
-            let h = V::load(&us.held);
+            let h = V::load(t, &us.held);
             op = V::select(h, op, zero);
             req = V::select(h, req, zero);
         }
@@ -546,17 +555,17 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         sum_req = sum_req.add(req);
     }
     // 3. Budget cap and war chest.
-    let war_chest = V::load(&st.war_chest);
-    let from_cash = V::splat(pp.reinvest).mul(sum_op.max(zero));
+    let war_chest = V::load(t, &st.war_chest);
+    let from_cash = V::splat(t, pp.reinvest).mul(sum_op.max(zero));
     let cap = from_cash.add(war_chest);
     let scaled = cap.lt(sum_req);
     let any_scaled = scaled.any();
     let scale = if any_scaled {
-        V::select(scaled, cap.div(sum_req), V::splat(1.0))
+        V::select(scaled, cap.div(sum_req), V::splat(t, 1.0))
     } else {
-        V::splat(1.0)
+        V::splat(t, 1.0)
     };
-    let disc = V::splat(plan.discount[k]);
+    let disc = V::splat(t, plan.discount[k]);
     let mut sum_inv = zero;
     let mut sum_proceeds = zero;
     let mut revenue = zero;
@@ -568,8 +577,8 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         .zip(multiple.iter().zip(&plan.revenue0))
         .enumerate()
     {
-        let r = V::load(&us.r);
-        let inv = V::load(&us.req).mul(scale);
+        let r = V::load(t, &us.r);
+        let inv = V::load(t, &us.req).mul(scale);
         sum_inv = sum_inv.add(inv);
         // 4. Growth.
         let gf = growth_factors::<V>(plan, up, r, inv, scale, any_scaled);
@@ -577,43 +586,45 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
             growth_rates::<V>(plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
         }
         if TRACK {
-            V::load(&st.spent[i])
+            V::load(t, &st.spent[i])
                 .add(inv.mul(disc))
                 .store(&mut st.spent[i]);
         }
         // 5. Margin: see `Plan::margin`.
-        let cash = V::load(&us.unit_cash);
-        let new_cash = cash.add(V::load(&us.op).sub(inv).mul(disc));
-        let new_r = r.mul(gf.mul(V::load(shock)));
+        let cash = V::load(t, &us.unit_cash);
+        let new_cash = cash.add(V::load(t, &us.op).sub(inv).mul(disc));
+        let new_r = r.mul(gf.mul(V::load(t, shock)));
         if up.exit.is_none() {
             new_cash.store(&mut us.unit_cash);
             new_r.store(&mut us.r);
             revenue = revenue.add(new_r);
             // 7. Gate.
             if k == up.gate_step {
-                let failed = new_r.div(V::splat(r0)).lt(V::splat(up.gate_min_multiple));
+                let failed = new_r
+                    .div(V::splat(t, r0))
+                    .lt(V::splat(t, up.gate_min_multiple));
                 // select(failed, 0, funded) as a bit mask (not a masked
                 // store).
                 failed
-                    .andnot(V::load(&us.funded_steps))
+                    .andnot(V::load(t, &us.funded_steps))
                     .store(&mut us.funded_steps);
                 if TRACK {
                     failed
-                        .andnot(V::load(&[TRUE; LANES]))
+                        .andnot(V::load(t, &[TRUE; LANES]))
                         .store(&mut st.gate_open[i]);
                 }
             }
         } else {
             // 6. Exit.
-            let h = V::load(&us.held);
-            let exits = h.and(kf.eq(V::load(&us.exit_step)));
-            let proceeds = new_r.mul(V::load(mult)).mul(V::splat(up.exit_keep));
+            let h = V::load(t, &us.held);
+            let exits = h.and(kf.eq(V::load(t, &us.exit_step)));
+            let proceeds = new_r.mul(V::load(t, mult)).mul(V::splat(t, up.exit_keep));
             V::select(h, new_cash, cash).store(&mut us.unit_cash);
             V::select(h, new_r, r).store(&mut us.r);
             // proceeds is 0 until the (single) exit, so adding is the
             // same as selecting, and compiles to a plain store (a masked
             // store is slow on some cores).
-            V::load(&us.proceeds)
+            V::load(t, &us.proceeds)
                 .add(V::select(exits, proceeds.mul(disc), zero))
                 .store(&mut us.proceeds);
             sum_proceeds = sum_proceeds.add(V::select(exits, proceeds, zero));
@@ -623,7 +634,7 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         }
     }
     let used = sum_inv.sub(from_cash).max(zero);
-    let recycle = V::splat(pp.recycle);
+    let recycle = V::splat(t, pp.recycle);
     war_chest
         .sub(used)
         .max(zero)
@@ -632,8 +643,8 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     let distribution = sum_op
         .sub(sum_inv)
         .add(used)
-        .add(V::splat(1.0 - pp.recycle).mul(sum_proceeds));
-    V::load(&st.distributed)
+        .add(V::splat(t, 1.0 - pp.recycle).mul(sum_proceeds));
+    V::load(t, &st.distributed)
         .add(distribution.mul(disc))
         .store(&mut st.distributed);
     revenue.store(&mut st.revenue);
@@ -724,5 +735,38 @@ mod tests {
             }
         }
         assert!(n >= 5, "found {n} scenarios");
+    }
+
+    /// The kernel's growth factor of every lane is the scalar's, bit for
+    /// bit, on each backend the CPU runs (both formulas: roots for 1 and 4
+    /// steps a year, exp(dt log1p g) for 12).
+    #[test]
+    fn growth_factor_lanes_match_the_scalar() {
+        fn check<V: Vf64>(t: V::Token) {
+            let mut s = 0x9E37_79B9_7F4A_7C15u64;
+            let g: Vec<f64> = (0..256)
+                .map(|_| {
+                    s = crate::kernel::rng::mix(s);
+                    -0.5 + 2.5 * ((s >> 11) as f64 / (1u64 << 53) as f64)
+                })
+                .collect();
+            for spy in [1u32, 4, 12] {
+                let gf = GrowthFactor::new(spy);
+                let dt = 1.0 / spy as f64;
+                for chunk in g.chunks_exact(LANES) {
+                    let lanes: Lane = chunk.try_into().unwrap();
+                    let mut y = ZERO;
+                    growth_factor_v(gf, V::load(t, &lanes), dt).store(&mut y);
+                    for (a, &g) in y.iter().zip(&lanes) {
+                        assert_eq!(a.to_bits(), gf.eval(g, dt).to_bits(), "spy {spy} g {g}");
+                    }
+                }
+            }
+        }
+        check::<Portable>(());
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = simd::Avx2Token::detect() {
+            check::<simd::Avx2>(t);
+        }
     }
 }

@@ -44,28 +44,6 @@ pub fn exp(x: f64) -> f64 {
 /// Arguments of magnitude below this take the table path of [`exp`].
 pub(crate) const FAST_RANGE: f64 = 512.0;
 
-/// [`exp`] of every lane, written so that the lanes vectorise; lanes out
-/// of the fast range are redone one by one (the same bits as [`exp`]).
-#[inline(always)]
-pub fn exp_lanes<const L: usize>(x: &[f64; L]) -> [f64; L] {
-    let mut y = [0.0; L];
-    let mut all_in_range = true;
-    for (yj, &xj) in y.iter_mut().zip(x) {
-        let ok = xj.abs() < FAST_RANGE;
-        all_in_range &= ok;
-        *yj = exp_in_range(if ok { xj } else { 0.0 });
-    }
-    if !all_in_range {
-        for (yj, &xj) in y.iter_mut().zip(x) {
-            // NaN included: it takes libm's path.
-            if xj.is_nan() || xj.abs() >= FAST_RANGE {
-                *yj = libm::exp(xj);
-            }
-        }
-    }
-    y
-}
-
 /// The table path of [`exp`], valid for |x| < 512 (2^(k/N) then stays a
 /// normal number and needs no special scaling).
 #[inline(always)]
@@ -117,23 +95,6 @@ impl GrowthFactor {
                 y
             }
             GrowthFactor::ExpLog1p => exp(dt * libm::log1p(g)),
-        }
-    }
-
-    /// [`GrowthFactor::eval`] of every lane (the same bits), vectorised.
-    #[inline(always)]
-    pub fn eval_lanes<const L: usize>(self, g: &[f64; L], dt: f64) -> [f64; L] {
-        match self {
-            GrowthFactor::Roots(j) => {
-                let mut y = g.map(|g| 1.0 + g);
-                for _ in 0..j {
-                    for yj in y.iter_mut() {
-                        *yj = yj.sqrt();
-                    }
-                }
-                y
-            }
-            GrowthFactor::ExpLog1p => exp_lanes(&g.map(|g| dt * libm::log1p(g))),
         }
     }
 }
@@ -496,32 +457,6 @@ mod tests {
             let scale = f64::from_bits(TABLE[2 * i + 1] + ((i as u64) << 45));
             let want = libm::exp2(i as f64 / N as f64);
             assert!(ulps(scale, want) <= 1, "2^({i}/{N})");
-        }
-    }
-
-    #[test]
-    fn lanes_match_scalar() {
-        let xs: Vec<f64> = args(4096, -20.0, 20.0)
-            .chain([600.0, -800.0, f64::NAN, f64::INFINITY, 511.99, -1e-320])
-            .collect();
-        for chunk in xs.chunks_exact(2) {
-            let x = [chunk[0], chunk[1]];
-            let y = exp_lanes(&x);
-            for (a, b) in y.iter().zip(x.iter().map(|&x| exp(x))) {
-                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
-            }
-        }
-        for spy in [1u32, 4, 12] {
-            let gf = GrowthFactor::new(spy);
-            let dt = 1.0 / spy as f64;
-            let g: Vec<f64> = args(64, -0.5, 2.0).collect();
-            for chunk in g.chunks_exact(8) {
-                let g8: [f64; 8] = chunk.try_into().unwrap();
-                let y = gf.eval_lanes(&g8, dt);
-                for (a, &g) in y.iter().zip(&g8) {
-                    assert_eq!(a.to_bits(), gf.eval(g, dt).to_bits());
-                }
-            }
         }
     }
 

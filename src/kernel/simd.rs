@@ -4,7 +4,8 @@
 //! implement it with the same bits:
 //!
 //! - [`Avx2`]: x86-64 AVX2 registers, chosen at run time when the CPU has
-//!   AVX2;
+//!   AVX2 (made only with an [`Avx2Token`], which only feature detection
+//!   creates: see [`Vf64`]);
 //! - [`Portable`]: plain arrays, everywhere else.
 //!
 //! Every operation is an IEEE-754 one (correctly rounded add, sub, mul,
@@ -69,9 +70,21 @@ fn uniform_lane(rng: &mut RngLanes, j: usize) -> f64 {
 }
 
 /// The kernel's vector operations.
+///
+/// A backend may use instructions that not every CPU has (AVX2). So a
+/// value is made only with the backend's [`Vf64::Token`], the proof that
+/// the CPU running this process has them; once a value exists, its methods
+/// need no further proof (and [`Vf64::token`] gives the proof back, to make
+/// more values). [`Portable`]'s token is `()`; [`Avx2`]'s is an
+/// [`Avx2Token`], which only feature detection creates.
 pub trait Vf64: Copy {
-    fn splat(x: f64) -> Self;
-    fn load(a: &Lane) -> Self;
+    /// What it takes to make a value: proof that this backend's
+    /// instructions run on this CPU.
+    type Token: Copy;
+    /// The proof a value carries (it could not exist without one).
+    fn token(self) -> Self::Token;
+    fn splat(t: Self::Token, x: f64) -> Self;
+    fn load(t: Self::Token, a: &Lane) -> Self;
     fn store(self, a: &mut Lane);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
@@ -96,16 +109,16 @@ pub trait Vf64: Copy {
     /// value; [`exp`] redoes them).
     fn exp_in_range(self) -> Self;
     /// One `rand_distr::StandardNormal` draw from each lane's stream.
-    fn normal(rng: &mut RngLanes) -> Self;
+    fn normal(t: Self::Token, rng: &mut RngLanes) -> Self;
     /// [`Vf64::normal`] in the lanes of `mask` only (0 elsewhere); the other
     /// lanes' streams do not move.
     fn normal_where(rng: &mut RngLanes, mask: Self) -> Self;
     /// One `rng.random::<f64>()` from each lane's stream.
-    fn uniform(rng: &mut RngLanes) -> Self;
+    fn uniform(t: Self::Token, rng: &mut RngLanes) -> Self;
     /// `valuation::fade_value` on every lane (revenue `r`, growth `g`),
     /// compiled out of line: it runs only at horizons, and inlined into
     /// the kernel it would crowd the step loop's registers.
-    fn fade(plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane;
+    fn fade(t: Self::Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane;
 }
 
 use super::valuation::{fade_value, FadePlan};
@@ -114,8 +127,8 @@ use super::valuation::{fade_value, FadePlan};
 /// so that `valuation::fade_value` gives each lane the scalar's bits.
 impl<V: Vf64> super::valuation::Arith for V {
     #[inline(always)]
-    fn splat(x: f64) -> Self {
-        Vf64::splat(x)
+    fn splat(self, x: f64) -> Self {
+        Vf64::splat(self.token(), x)
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -135,7 +148,7 @@ impl<V: Vf64> super::valuation::Arith for V {
 #[inline(always)]
 pub fn exp<V: Vf64>(x: V) -> V {
     let fast = x.exp_in_range();
-    if x.abs().lt(V::splat(math::FAST_RANGE)).all() {
+    if x.abs().lt(V::splat(x.token(), math::FAST_RANGE)).all() {
         fast
     } else {
         let (mut xs, mut ys) = ([0.0; W], [0.0; W]);
@@ -144,7 +157,7 @@ pub fn exp<V: Vf64>(x: V) -> V {
         for (y, &x) in ys.iter_mut().zip(&xs) {
             *y = math::exp(x);
         }
-        V::load(&ys)
+        V::load(x.token(), &ys)
     }
 }
 
@@ -172,12 +185,17 @@ impl Portable {
 }
 
 impl Vf64 for Portable {
+    /// Plain arrays run anywhere: no proof needed.
+    type Token = ();
+
     #[inline(always)]
-    fn splat(x: f64) -> Self {
+    fn token(self) {}
+    #[inline(always)]
+    fn splat(_: (), x: f64) -> Self {
         Portable([x; W])
     }
     #[inline(always)]
-    fn load(a: &Lane) -> Self {
+    fn load(_: (), a: &Lane) -> Self {
         Portable(*a)
     }
     #[inline(always)]
@@ -258,7 +276,7 @@ impl Vf64 for Portable {
         )
     }
     #[inline(always)]
-    fn normal(rng: &mut RngLanes) -> Self {
+    fn normal(_: (), rng: &mut RngLanes) -> Self {
         Portable(std::array::from_fn(|j| normal_lane(rng, j)))
     }
     #[inline(always)]
@@ -272,170 +290,241 @@ impl Vf64 for Portable {
         }))
     }
     #[inline(always)]
-    fn uniform(rng: &mut RngLanes) -> Self {
+    fn uniform(_: (), rng: &mut RngLanes) -> Self {
         Portable(std::array::from_fn(|j| uniform_lane(rng, j)))
     }
     #[inline(never)]
-    fn fade(plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
+    fn fade(_: (), plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
         fade_value::<Portable>(plan, Portable(*r), m, Portable(*g)).0
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-pub use avx2::Avx2;
+pub use avx2::{Avx2, Avx2Token};
 
+/// The AVX2 backend.
+///
+/// Every intrinsic here needs a CPU with AVX2, and every value of [`Avx2`]
+/// is proof of one: its field is private to this module, and the only ways
+/// to make a value take an [`Avx2Token`], which only
+/// [`Avx2Token::detect`] creates, after `is_x86_feature_detected!("avx2")`.
+/// So every `unsafe` block below is sound on the same ground (a token or a
+/// value in hand), plus, for the few that read memory, the bounds stated
+/// beside them.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{fade_value, math, normal_lane, FadePlan, Lane, RngLanes, Vf64, W, ZIG_NORM_X};
     use std::arch::x86_64::*;
 
+    /// Proof that the CPU running this process has AVX2: what it takes to
+    /// make an [`Avx2`] value. [`Avx2Token::detect`] is the only way to get
+    /// one (the field is private), so no safe code can make AVX2 values on
+    /// a CPU without AVX2.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Avx2Token(());
+
+    impl Avx2Token {
+        /// The token, when the CPU has AVX2.
+        pub fn detect() -> Option<Avx2Token> {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                Some(Avx2Token(()))
+            } else {
+                None
+            }
+        }
+    }
+
     /// The four state words of the four lanes.
     type State = [__m256i; 4];
 
     #[inline(always)]
-    unsafe fn load_state(rng: &RngLanes) -> State {
-        std::array::from_fn(|w| _mm256_loadu_si256(rng.s[w].as_ptr() as *const __m256i))
+    fn load_state(_: Avx2Token, rng: &RngLanes) -> State {
+        std::array::from_fn(|w| {
+            // SAFETY: the token proves AVX2; `rng.s[w]` is four u64, the 32
+            // bytes an unaligned load reads.
+            unsafe { _mm256_loadu_si256(rng.s[w].as_ptr() as *const __m256i) }
+        })
     }
 
     #[inline(always)]
-    unsafe fn store_state(rng: &mut RngLanes, s: &State) {
+    fn store_state(_: Avx2Token, rng: &mut RngLanes, s: &State) {
         for (w, v) in s.iter().enumerate() {
-            _mm256_storeu_si256(rng.s[w].as_mut_ptr() as *mut __m256i, *v);
+            // SAFETY: the token proves AVX2; `rng.s[w]` is four u64, the 32
+            // bytes an unaligned store writes.
+            unsafe { _mm256_storeu_si256(rng.s[w].as_mut_ptr() as *mut __m256i, *v) };
         }
     }
 
     #[inline(always)]
-    unsafe fn rotl<const L: i32, const R: i32>(x: __m256i) -> __m256i {
-        _mm256_or_si256(_mm256_slli_epi64::<L>(x), _mm256_srli_epi64::<R>(x))
+    fn rotl<const L: i32, const R: i32>(_: Avx2Token, x: __m256i) -> __m256i {
+        // SAFETY: the token proves AVX2; shifts and an or of registers.
+        unsafe { _mm256_or_si256(_mm256_slli_epi64::<L>(x), _mm256_srli_epi64::<R>(x)) }
     }
 
     /// xoshiro256++'s next output of each lane, and the next state.
     #[inline(always)]
-    unsafe fn next(s: &State) -> (__m256i, State) {
+    fn next(t: Avx2Token, s: &State) -> (__m256i, State) {
         let [s0, s1, s2, s3] = *s;
-        let out = _mm256_add_epi64(rotl::<23, 41>(_mm256_add_epi64(s0, s3)), s0);
-        let t = _mm256_slli_epi64::<17>(s1);
-        let s2 = _mm256_xor_si256(s2, s0);
-        let s3 = _mm256_xor_si256(s3, s1);
-        let s1 = _mm256_xor_si256(s1, s2);
-        let s0 = _mm256_xor_si256(s0, s3);
-        let s2 = _mm256_xor_si256(s2, t);
-        let s3 = rotl::<45, 19>(s3);
-        (out, [s0, s1, s2, s3])
+        // SAFETY: the token proves AVX2; integer operations on registers.
+        unsafe {
+            let out = _mm256_add_epi64(rotl::<23, 41>(t, _mm256_add_epi64(s0, s3)), s0);
+            let u = _mm256_slli_epi64::<17>(s1);
+            let s2 = _mm256_xor_si256(s2, s0);
+            let s3 = _mm256_xor_si256(s3, s1);
+            let s1 = _mm256_xor_si256(s1, s2);
+            let s0 = _mm256_xor_si256(s0, s3);
+            let s2 = _mm256_xor_si256(s2, u);
+            let s3 = rotl::<45, 19>(t, s3);
+            (out, [s0, s1, s2, s3])
+        }
     }
 
     /// The ziggurat's first attempt in every lane: the value and whether
     /// it is accepted (rand_distr's fast path, operation for operation).
     #[inline(always)]
-    unsafe fn ziggurat_first(bits: __m256i) -> (__m256d, i32) {
-        let i = _mm256_and_si256(bits, _mm256_set1_epi64x(0xff));
-        // (bits >> 12).into_float_with_exponent(1) - 3.0: [2, 4) - 3.
-        let u = _mm256_sub_pd(
-            _mm256_castsi256_pd(_mm256_or_si256(
-                _mm256_srli_epi64::<12>(bits),
-                _mm256_set1_epi64x(0x4000_0000_0000_0000),
-            )),
-            _mm256_set1_pd(3.0),
-        );
-        // (x_tab[i], x_tab[i + 1]) of each lane: one 16-byte load each.
-        let tab = ZIG_NORM_X.as_ptr();
-        let at = |k: i64| _mm_loadu_pd(tab.add(k as usize));
-        let (lo, hi) = (_mm256_castsi256_si128(i), _mm256_extracti128_si256::<1>(i));
-        let e0 = at(_mm_cvtsi128_si64(lo));
-        let e1 = at(_mm_extract_epi64::<1>(lo));
-        let e2 = at(_mm_cvtsi128_si64(hi));
-        let e3 = at(_mm_extract_epi64::<1>(hi));
-        let x02 = _mm256_set_m128d(e2, e0);
-        let x13 = _mm256_set_m128d(e3, e1);
-        let xi = _mm256_unpacklo_pd(x02, x13);
-        let xi1 = _mm256_unpackhi_pd(x02, x13);
-        let x = _mm256_mul_pd(u, xi);
-        let ax = _mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)));
-        let ok = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(ax, xi1));
-        (x, ok)
+    fn ziggurat_first(_: Avx2Token, bits: __m256i) -> (__m256d, i32) {
+        // SAFETY: the token proves AVX2. The table loads read
+        // ZIG_NORM_X[i] and ZIG_NORM_X[i + 1] with i = bits & 0xff <= 255,
+        // inside the table's 257 entries.
+        unsafe {
+            let i = _mm256_and_si256(bits, _mm256_set1_epi64x(0xff));
+            // (bits >> 12).into_float_with_exponent(1) - 3.0: [2, 4) - 3.
+            let u = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(
+                    _mm256_srli_epi64::<12>(bits),
+                    _mm256_set1_epi64x(0x4000_0000_0000_0000),
+                )),
+                _mm256_set1_pd(3.0),
+            );
+            // (x_tab[i], x_tab[i + 1]) of each lane: one 16-byte load each.
+            let tab = ZIG_NORM_X.as_ptr();
+            let at = |k: i64| _mm_loadu_pd(tab.add(k as usize));
+            let (lo, hi) = (_mm256_castsi256_si128(i), _mm256_extracti128_si256::<1>(i));
+            let e0 = at(_mm_cvtsi128_si64(lo));
+            let e1 = at(_mm_extract_epi64::<1>(lo));
+            let e2 = at(_mm_cvtsi128_si64(hi));
+            let e3 = at(_mm_extract_epi64::<1>(hi));
+            let x02 = _mm256_set_m128d(e2, e0);
+            let x13 = _mm256_set_m128d(e3, e1);
+            let xi = _mm256_unpacklo_pd(x02, x13);
+            let xi1 = _mm256_unpackhi_pd(x02, x13);
+            let x = _mm256_mul_pd(u, xi);
+            let ax = _mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)));
+            let ok = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(ax, xi1));
+            (x, ok)
+        }
     }
 
-    /// Four lanes in an AVX register.
-    ///
-    /// Only `super::super::batch` creates values of this type, and only on
-    /// the code path it takes after `is_x86_feature_detected!("avx2")`
-    /// (inside a `#[target_feature(enable = "avx2")]` function, where these
-    /// methods are inlined). That check is what makes the intrinsics below
-    /// sound.
+    /// Four lanes in an AVX register. A value exists only where an
+    /// [`Avx2Token`] did (see the module's documentation), so its methods
+    /// need no token of their own. Made on the code path `batch` takes with
+    /// a token, inside a `#[target_feature(enable = "avx2")]` function,
+    /// where these methods are inlined.
     #[derive(Clone, Copy, Debug)]
     pub struct Avx2(__m256d);
 
-    impl Vf64 for Avx2 {
+    impl Avx2 {
         #[inline(always)]
-        fn splat(x: f64) -> Self {
+        fn token(self) -> Avx2Token {
+            Avx2Token(())
+        }
+    }
+
+    impl Vf64 for Avx2 {
+        type Token = Avx2Token;
+
+        #[inline(always)]
+        fn token(self) -> Avx2Token {
+            Avx2::token(self)
+        }
+        #[inline(always)]
+        fn splat(_: Avx2Token, x: f64) -> Self {
+            // SAFETY: the token proves AVX2.
             unsafe { Avx2(_mm256_set1_pd(x)) }
         }
         #[inline(always)]
-        fn load(a: &Lane) -> Self {
+        fn load(_: Avx2Token, a: &Lane) -> Self {
+            // SAFETY: the token proves AVX2; `a` is the four f64 read.
             unsafe { Avx2(_mm256_loadu_pd(a.as_ptr())) }
         }
         #[inline(always)]
         fn store(self, a: &mut Lane) {
+            // SAFETY: a value proves AVX2; `a` is the four f64 written.
             unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self.0) }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_add_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn sub(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_sub_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn mul(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_mul_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn div(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_div_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn sqrt(self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_sqrt_pd(self.0)) }
         }
         #[inline(always)]
         fn max(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_max_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn lt(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_cmp_pd::<_CMP_LT_OQ>(self.0, o.0)) }
         }
         #[inline(always)]
         fn le(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_cmp_pd::<_CMP_LE_OQ>(self.0, o.0)) }
         }
         #[inline(always)]
         fn eq(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_cmp_pd::<_CMP_EQ_OQ>(self.0, o.0)) }
         }
         #[inline(always)]
         fn and(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_and_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn andnot(self, o: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_andnot_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn select(mask: Self, a: Self, b: Self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_blendv_pd(b.0, a.0, mask.0)) }
         }
         #[inline(always)]
         fn any(self) -> bool {
+            // SAFETY: a value proves AVX2.
             unsafe { _mm256_movemask_pd(self.0) != 0 }
         }
         #[inline(always)]
         fn all(self) -> bool {
+            // SAFETY: a value proves AVX2.
             unsafe { _mm256_movemask_pd(self.0) == 0b1111 }
         }
         #[inline(always)]
         fn abs(self) -> Self {
+            // SAFETY: a value proves AVX2.
             unsafe {
                 let m = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
                 Avx2(_mm256_and_pd(self.0, m))
@@ -444,6 +533,9 @@ mod avx2 {
         /// `math::exp_in_range`, operation for operation.
         #[inline(always)]
         fn exp_in_range(self) -> Self {
+            // SAFETY: a value proves AVX2. The table loads read entries
+            // 2i and 2i + 1 of math::TABLE with i = ki & 127 <= 127, inside
+            // its 256 entries.
             unsafe {
                 let sp = |x: f64| _mm256_set1_pd(x);
                 let x = self.0;
@@ -488,65 +580,64 @@ mod avx2 {
             }
         }
         #[inline(always)]
-        fn normal(rng: &mut RngLanes) -> Self {
-            unsafe {
-                let old = load_state(rng);
-                let (bits, new) = next(&old);
-                let (x, ok) = ziggurat_first(bits);
-                store_state(rng, &new);
-                if ok == 0b1111 {
-                    return Avx2(x);
-                }
-                // About 1% of draws: redo the lane from its old state with
-                // rand_distr's own code, which takes its slow path.
-                let mut xs = [0.0; W];
-                _mm256_storeu_pd(xs.as_mut_ptr(), x);
-                let mut before = *rng;
-                store_state(&mut before, &old);
-                for (j, x) in xs.iter_mut().enumerate() {
-                    if ok & (1 << j) == 0 {
-                        *x = normal_lane(&mut before, j);
-                        rng.set_lane(j, before.lane(j));
-                    }
-                }
-                Avx2(_mm256_loadu_pd(xs.as_ptr()))
+        fn normal(t: Avx2Token, rng: &mut RngLanes) -> Self {
+            let old = load_state(t, rng);
+            let (bits, new) = next(t, &old);
+            let (x, ok) = ziggurat_first(t, bits);
+            store_state(t, rng, &new);
+            if ok == 0b1111 {
+                return Avx2(x);
             }
+            // About 1% of draws: redo the lane from its old state with
+            // rand_distr's own code, which takes its slow path.
+            let mut xs = [0.0; W];
+            Avx2(x).store(&mut xs);
+            let mut before = *rng;
+            store_state(t, &mut before, &old);
+            for (j, x) in xs.iter_mut().enumerate() {
+                if ok & (1 << j) == 0 {
+                    *x = normal_lane(&mut before, j);
+                    rng.set_lane(j, before.lane(j));
+                }
+            }
+            Avx2::load(t, &xs)
         }
         #[inline(always)]
         fn normal_where(rng: &mut RngLanes, mask: Self) -> Self {
-            unsafe {
-                let old = load_state(rng);
-                let (bits, new) = next(&old);
-                let (x, ok) = ziggurat_first(bits);
+            let t = mask.token();
+            let old = load_state(t, rng);
+            let (bits, new) = next(t, &old);
+            let (x, ok) = ziggurat_first(t, bits);
+            // SAFETY: a value (the mask) proves AVX2.
+            let (kept, wanted, x) = unsafe {
                 let m = _mm256_castpd_si256(mask.0);
-                let kept: [__m256i; 4] =
-                    std::array::from_fn(|w| _mm256_blendv_epi8(old[w], new[w], m));
-                store_state(rng, &kept);
-                let wanted = _mm256_movemask_pd(mask.0);
-                let x = _mm256_and_pd(x, mask.0);
-                if ok & wanted == wanted {
-                    return Avx2(x);
-                }
-                let mut xs = [0.0; W];
-                _mm256_storeu_pd(xs.as_mut_ptr(), x);
-                let mut before = *rng;
-                store_state(&mut before, &old);
-                for (j, x) in xs.iter_mut().enumerate() {
-                    if wanted & (1 << j) != 0 && ok & (1 << j) == 0 {
-                        *x = normal_lane(&mut before, j);
-                        rng.set_lane(j, before.lane(j));
-                    }
-                }
-                Avx2(_mm256_loadu_pd(xs.as_ptr()))
+                let kept: State = std::array::from_fn(|w| _mm256_blendv_epi8(old[w], new[w], m));
+                (kept, _mm256_movemask_pd(mask.0), _mm256_and_pd(x, mask.0))
+            };
+            store_state(t, rng, &kept);
+            if ok & wanted == wanted {
+                return Avx2(x);
             }
+            let mut xs = [0.0; W];
+            Avx2(x).store(&mut xs);
+            let mut before = *rng;
+            store_state(t, &mut before, &old);
+            for (j, x) in xs.iter_mut().enumerate() {
+                if wanted & (1 << j) != 0 && ok & (1 << j) == 0 {
+                    *x = normal_lane(&mut before, j);
+                    rng.set_lane(j, before.lane(j));
+                }
+            }
+            Avx2::load(t, &xs)
         }
         /// (next_u64 >> 11) as f64 * 2^-53, the integer converted in two
         /// exact halves (AVX2 has no u64 -> f64 conversion).
         #[inline(always)]
-        fn uniform(rng: &mut RngLanes) -> Self {
+        fn uniform(t: Avx2Token, rng: &mut RngLanes) -> Self {
+            let (bits, new) = next(t, &load_state(t, rng));
+            store_state(t, rng, &new);
+            // SAFETY: the token proves AVX2; operations on registers.
             unsafe {
-                let (bits, new) = next(&load_state(rng));
-                store_state(rng, &new);
                 let v = _mm256_srli_epi64::<11>(bits);
                 let magic = _mm256_set1_epi64x(0x4330_0000_0000_0000);
                 let two52 = _mm256_castsi256_pd(magic);
@@ -560,22 +651,21 @@ mod avx2 {
             }
         }
         #[inline(always)]
-        fn fade(plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
-            // SAFETY: an Avx2 value exists only after the CPU was found to
-            // have AVX2 (see the type's documentation).
-            unsafe { fade_avx2(plan, r, m, g) }
+        fn fade(t: Avx2Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
+            // SAFETY: `fade_avx2` needs AVX2, which the token proves.
+            unsafe { fade_avx2(t, plan, r, m, g) }
         }
     }
 
     /// `fade_value` on four lanes, out of line but with AVX2 enabled.
     ///
-    /// # Safety
-    /// The CPU must have AVX2.
+    /// Calling it outside code compiled for AVX2 is `unsafe`; the token is
+    /// the caller's proof that the CPU has it.
     #[target_feature(enable = "avx2")]
     #[inline(never)]
-    unsafe fn fade_avx2(plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
+    fn fade_avx2(t: Avx2Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
         let mut out = [0.0; W];
-        fade_value::<Avx2>(plan, Avx2::load(r), m, Avx2::load(g)).store(&mut out);
+        fade_value::<Avx2>(plan, Avx2::load(t, r), m, Avx2::load(t, g)).store(&mut out);
         out
     }
 }
@@ -674,7 +764,7 @@ mod tests {
     }
 
     /// Every operation of a backend, lane by lane, against scalar f64.
-    fn check_backend<V: Vf64>() {
+    fn check_backend<V: Vf64>(t: V::Token) {
         let mut xs = args(4000, -30.0, 30.0);
         xs.extend([
             0.0,
@@ -689,7 +779,7 @@ mod tests {
         let ys = args(xs.len(), -3.0, 3.0);
         for (xc, yc) in xs.chunks_exact(W).zip(ys.chunks_exact(W)) {
             let (x, y): (Lane, Lane) = (xc.try_into().unwrap(), yc.try_into().unwrap());
-            let (vx, vy) = (V::load(&x), V::load(&y));
+            let (vx, vy) = (V::load(t, &x), V::load(t, &y));
             let out = |v: V| {
                 let mut a = [0.0; W];
                 v.store(&mut a);
@@ -713,7 +803,7 @@ mod tests {
                     out(V::select(m, vx, vy))[j],
                     if a < b { a } else { b }
                 ));
-                let n = vx.le(V::splat(0.0));
+                let n = vx.le(V::splat(t, 0.0));
                 assert_eq!(is_set(out(m.and(n))[j]), a < b && a <= 0.0);
                 assert_eq!(
                     is_set(out(m.andnot(n))[j]),
@@ -728,12 +818,12 @@ mod tests {
 
     #[test]
     fn portable_matches_scalar() {
-        check_backend::<Portable>();
+        check_backend::<Portable>(());
     }
 
     /// Draws of a backend, lane by lane, against rand_distr and rand on
     /// rand_xoshiro's generator (enough draws to take every slow path).
-    fn check_draws<V: Vf64>() {
+    fn check_draws<V: Vf64>(t: V::Token) {
         use crate::kernel::rng::{trial_rng, trial_state};
         use rand::Rng;
         let seed = 99;
@@ -747,14 +837,14 @@ mod tests {
         for k in 0..100_000 {
             match k % 4 {
                 0 | 1 => {
-                    let z = out(V::normal(&mut lanes));
+                    let z = out(V::normal(t, &mut lanes));
                     for (j, r) in refs.iter_mut().enumerate() {
                         let want: f64 = r.sample(StandardNormal);
                         assert_eq!(z[j].to_bits(), want.to_bits(), "normal {k} lane {j}");
                     }
                 }
                 2 => {
-                    let u = out(V::uniform(&mut lanes));
+                    let u = out(V::uniform(t, &mut lanes));
                     for (j, r) in refs.iter_mut().enumerate() {
                         let want: f64 = r.random();
                         assert_eq!(u[j].to_bits(), want.to_bits(), "uniform {k} lane {j}");
@@ -762,7 +852,7 @@ mod tests {
                 }
                 _ => {
                     let pick = [k % 3 == 0, true, k % 5 == 0, false];
-                    let mask = V::load(&pick.map(mask));
+                    let mask = V::load(t, &pick.map(mask));
                     let z = out(V::normal_where(&mut lanes, mask));
                     for (j, r) in refs.iter_mut().enumerate() {
                         let want: f64 = if pick[j] {
@@ -782,22 +872,22 @@ mod tests {
 
     #[test]
     fn portable_draws_match_rand_distr() {
-        check_draws::<Portable>();
+        check_draws::<Portable>(());
     }
 
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_draws_match_rand_distr() {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            check_draws::<Avx2>();
+        if let Some(t) = Avx2Token::detect() {
+            check_draws::<Avx2>(t);
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_matches_scalar() {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            check_backend::<Avx2>();
+        if let Some(t) = Avx2Token::detect() {
+            check_backend::<Avx2>(t);
         }
     }
 }

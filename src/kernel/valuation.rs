@@ -21,7 +21,9 @@ use crate::model::{Fade, Scenario, Unit};
 /// The arithmetic [`fade_value`] needs: IEEE operations on one f64 or on
 /// each lane of a vector, never fused.
 pub trait Arith: Copy {
-    fn splat(x: f64) -> Self;
+    /// `x` in every lane, a value of the same kind as `self` (a vector
+    /// backend makes values only from one it has).
+    fn splat(self, x: f64) -> Self;
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
@@ -29,7 +31,7 @@ pub trait Arith: Copy {
 
 impl Arith for f64 {
     #[inline(always)]
-    fn splat(x: f64) -> Self {
+    fn splat(self, x: f64) -> Self {
         x
     }
     #[inline(always)]
@@ -102,32 +104,32 @@ impl FadePlan {
 pub fn fade_value<T: Arith>(plan: &FadePlan, r: T, m: f64, g: T) -> T {
     let target = plan.target_margin;
     let q = plan.q;
-    let g_inf = T::splat(plan.terminal_growth);
-    let s_inv = T::splat(plan.reinvestment);
-    let one = T::splat(1.0);
+    let g_inf = r.splat(plan.terminal_growth);
+    let s_inv = r.splat(plan.reinvestment);
+    let one = r.splat(1.0);
     let gap = g_inf.sub(g);
     // g_j; from j = n on the fade is done and g_j = g_inf.
     let growth = |j: usize| -> T {
         if j >= plan.years {
             g_inf
         } else {
-            g.add(gap.mul(T::splat(plan.weights[j - 1])))
+            g.add(gap.mul(r.splat(plan.weights[j - 1])))
         }
     };
     let mut rev = r.mul(one.add(growth(1)));
     let mut margin = m;
-    let mut sum = T::splat(0.0);
+    let mut sum = r.splat(0.0);
     for (j, &d) in (1..=plan.years).zip(&plan.discount) {
         margin = target + (margin - target) * q;
         let g_next = growth(j + 1);
-        let cash = rev.mul(T::splat(margin).sub(g_next.mul(s_inv)));
-        sum = sum.add(cash.mul(T::splat(d)));
+        let cash = rev.mul(r.splat(margin).sub(g_next.mul(s_inv)));
+        sum = sum.add(cash.mul(r.splat(d)));
         rev = rev.mul(one.add(g_next));
     }
     // Year n + 1: the last margin step, then the Gordon tail.
     margin = target + (margin - target) * q;
-    let cash = rev.mul(T::splat(margin).sub(g_inf.mul(s_inv)));
-    sum.add(cash.mul(T::splat(plan.tail)))
+    let cash = rev.mul(r.splat(margin).sub(g_inf.mul(s_inv)));
+    sum.add(cash.mul(r.splat(plan.tail)))
 }
 
 #[cfg(test)]
