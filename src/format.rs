@@ -49,15 +49,19 @@ pub fn money(x: f64) -> String {
     number(x, decimals)
 }
 
-/// A signed money figure for differences: "+1,234" or "-56.7" ([`money`]
-/// with a plus sign on a positive figure that does not round to zero).
-pub fn signed_money(x: f64) -> String {
-    let s = money(x);
-    if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        format!("+{s}")
+/// `text` (the figure `x` as written) with a plus sign when `x` is
+/// positive and does not round to zero there: "+12.0", "0.00", "-3".
+pub fn plus(x: f64, text: String) -> String {
+    if x > 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("+{text}")
     } else {
-        s
+        text
     }
+}
+
+/// A signed money figure for differences: "+1,234" or "-56.7".
+pub fn signed_money(x: f64) -> String {
+    plus(x, money(x))
 }
 
 /// A paired gain with its standard error: "+1.23 ±0.05".

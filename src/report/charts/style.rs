@@ -48,6 +48,39 @@ pub const PALETTE: [RGBColor; 12] = [
     RGBColor(0xb6, 0x99, 0x2d), // olive
 ];
 
+/// Width of the legend column at the right of single-plot charts.
+pub const LEGEND_W: u32 = 440;
+
+/// A single-plot chart's body split into the plot and its legend column
+/// (with the legend's margins).
+pub fn with_legend<'a>(body: &Area<'a>) -> (Area<'a>, Area<'a>) {
+    let (w, _) = body.dim_in_pixel();
+    let (plot, legend) = body.split_horizontally(w - LEGEND_W);
+    (plot, legend.margin(24, 20, 10, 20))
+}
+
+/// A policy's name as legends write it: the baseline says so.
+pub fn policy_name(input: &Input, p: usize) -> String {
+    if p == input.baseline() {
+        format!("{} (baseline)", input.policy(p))
+    } else {
+        input.policy(p).to_string()
+    }
+}
+
+/// A key of every policy by colour, for charts of box plots.
+pub fn policy_key(input: &Input) -> Vec<Entry> {
+    (0..input.scenario.policies.len())
+        .map(|p| Entry {
+            colour: colour(input, p),
+            name: policy_name(input, p),
+            details: vec![],
+            strong: 0,
+            swatch: Swatch::Box,
+        })
+        .collect()
+}
+
 /// The colour of policy `p`: grey for the baseline, the palette for others.
 pub fn colour(input: &Input, p: usize) -> RGBColor {
     let b = input.baseline();
@@ -243,16 +276,32 @@ pub fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawResult<Ar
     Ok(root.margin(120, 0, 0, 0))
 }
 
-/// The subtitle every chart shares: what was run and in which money.
-pub fn subtitle(input: &Input, extra: &str) -> String {
+/// What was run, as every subtitle starts: "scenario · N trials, seed S ·
+/// currency".
+pub fn run_facts(input: &Input) -> String {
     let s = input.summary;
-    let mut out = format!(
-        "{} · {} trials, seed {} · {}, present values at {}%/yr",
+    format!(
+        "{} · {} trials, seed {} · {}",
         s.scenario,
         format::number(s.trials as f64, 0),
         s.seed,
-        s.currency,
-        format::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+        s.currency
+    )
+}
+
+/// The discount rate in percent as subtitles write it ("8", "7.5").
+pub fn discount_percent(input: &Input) -> String {
+    format::number(100.0 * input.scenario.discount_rate, 1)
+        .trim_end_matches(".0")
+        .to_string()
+}
+
+/// The subtitle every chart shares: what was run and in which money.
+pub fn subtitle(input: &Input, extra: &str) -> String {
+    let mut out = format!(
+        "{}, present values at {}%/yr",
+        run_facts(input),
+        discount_percent(input)
     );
     if !extra.is_empty() {
         out.push_str(" · ");
@@ -483,6 +532,21 @@ pub struct Axes<'f> {
     pub y_labels: usize,
 }
 
+impl<'f> Axes<'f> {
+    /// A horizontal axis only: the vertical one has no ticks, labels or
+    /// description (rows of bars, box plots).
+    pub fn x_only(x_desc: &'f str, x_fmt: &'f dyn Fn(&f64) -> String, x_labels: usize) -> Self {
+        Axes {
+            x_desc,
+            y_desc: "",
+            x_fmt,
+            y_fmt: &|_| String::new(),
+            x_labels,
+            y_labels: 0,
+        }
+    }
+}
+
 /// Builds a plot over `x` x `y` in `area` with room for tick labels and
 /// axis descriptions.
 pub fn plot<'a, 'b>(
@@ -540,70 +604,147 @@ pub type Five = [f64; 5];
 /// A vertical box plot at `x` (data units), `half` wide on each side: box
 /// P25-P75, whiskers P5-P95, a thick median.
 pub fn box_v(chart: &mut Plot, x: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
+    box_plot(chart, x, half, q, c, |v, across| (across, v))
+}
+
+/// A horizontal box plot at `y` (data units), `half` high on each side.
+pub fn box_h(chart: &mut Plot, y: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
+    box_plot(chart, y, half, q, c, |v, across| (v, across))
+}
+
+/// A box plot at `at` across the value axis; `pt(value, across)` places a
+/// point (the orientation).
+fn box_plot(
+    chart: &mut Plot,
+    at: f64,
+    half: f64,
+    q: Five,
+    c: RGBColor,
+    pt: impl Fn(f64, f64) -> (f64, f64),
+) -> DrawResult {
     let [p5, p25, p50, p75, p95] = q;
     let area = chart.plotting_area();
-    area.draw(&PathElement::new(
-        vec![(x, p5), (x, p25)],
-        c.stroke_width(2),
-    ))?;
-    area.draw(&PathElement::new(
-        vec![(x, p75), (x, p95)],
-        c.stroke_width(2),
-    ))?;
-    let cap = half * 0.5;
-    for v in [p5, p95] {
+    for (a, b) in [(p5, p25), (p75, p95)] {
         area.draw(&PathElement::new(
-            vec![(x - cap, v), (x + cap, v)],
+            vec![pt(a, at), pt(b, at)],
             c.stroke_width(2),
         ))?;
     }
-    area.draw(&Rectangle::new(
-        [(x - half, p25), (x + half, p75)],
-        c.mix(0.30).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(x - half, p25), (x + half, p75)],
-        c.stroke_width(2),
-    ))?;
+    let cap = half * 0.5;
+    for v in [p5, p95] {
+        area.draw(&PathElement::new(
+            vec![pt(v, at - cap), pt(v, at + cap)],
+            c.stroke_width(2),
+        ))?;
+    }
+    let corners = [pt(p25, at - half), pt(p75, at + half)];
+    area.draw(&Rectangle::new(corners, c.mix(0.30).filled()))?;
+    area.draw(&Rectangle::new(corners, c.stroke_width(2)))?;
     area.draw(&PathElement::new(
-        vec![(x - half, p50), (x + half, p50)],
+        vec![pt(p50, at - half), pt(p50, at + half)],
         c.stroke_width(4),
     ))?;
     Ok(())
 }
 
-/// A horizontal box plot at `y` (data units), `half` high on each side.
-pub fn box_h(chart: &mut Plot, y: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
-    let [p5, p25, p50, p75, p95] = q;
-    let area = chart.plotting_area();
-    area.draw(&PathElement::new(
-        vec![(p5, y), (p25, y)],
-        c.stroke_width(2),
-    ))?;
-    area.draw(&PathElement::new(
-        vec![(p75, y), (p95, y)],
-        c.stroke_width(2),
-    ))?;
-    let cap = half * 0.5;
-    for v in [p5, p95] {
-        area.draw(&PathElement::new(
-            vec![(v, y - cap), (v, y + cap)],
-            c.stroke_width(2),
-        ))?;
+/// A legend strip of `entries` across the top of `body`, `gap` pixels
+/// above what follows; returns the area below it.
+pub fn with_key<'a>(body: &Area<'a>, entries: &[Entry], gap: u32) -> DrawResult<Area<'a>> {
+    let (w, _) = body.dim_in_pixel();
+    let key_h = strip_height(entries, w as i32 - 80) as u32;
+    let (key, rest) = body.split_vertically(key_h + gap);
+    strip(&key.margin(4, 0, 40, 40), entries)?;
+    Ok(rest)
+}
+
+/// Where a panel sits in a grid: the first column carries the value
+/// axis's description, the last row the horizontal one's.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell {
+    pub first_col: bool,
+    pub last_row: bool,
+}
+
+impl Cell {
+    /// Pixels left of the plot for the value axis's ticks (and
+    /// description).
+    pub fn left(self) -> u32 {
+        if self.first_col {
+            130
+        } else {
+            110
+        }
     }
-    area.draw(&Rectangle::new(
-        [(p25, y - half), (p75, y + half)],
-        c.mix(0.30).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(p25, y - half), (p75, y + half)],
-        c.stroke_width(2),
-    ))?;
-    area.draw(&PathElement::new(
-        vec![(p50, y - half), (p50, y + half)],
-        c.stroke_width(4),
-    ))?;
-    Ok(())
+}
+
+/// `area` split into the grid of `n` panels (see [`grid`]), each with its
+/// place in it.
+pub fn panels<'a>(area: &Area<'a>, n: usize) -> Vec<(Area<'a>, Cell)> {
+    let (cols, rows) = grid(n);
+    area.split_evenly((rows, cols))
+        .into_iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, a)| {
+            let cell = Cell {
+                first_col: i % cols == 0,
+                last_row: i + cols >= n,
+            };
+            (a, cell)
+        })
+        .collect()
+}
+
+/// A panel's title (bold, cut to fit) at its top left, above the plot.
+pub fn panel_title(area: &Area, cell: Cell, text: &str) -> DrawResult {
+    let (w, _) = area.dim_in_pixel();
+    let left = cell.left() as i32;
+    let ts = bold(24.0);
+    label(
+        area,
+        &fit(text, &ts, w as i32 - left - 20),
+        (left, 8),
+        &ts,
+        HPos::Left,
+    )
+}
+
+/// A grid panel's plot in `inner`: categories along x (labelled with
+/// [`below_axis`], no ticks), values up y with seven ticks; each axis is
+/// described only on the grid's edge (x on the last row, y on the first
+/// column).
+pub fn panel_plot<'a, 'b>(
+    inner: &'a Area<'b>,
+    cell: Cell,
+    x: (f64, f64),
+    y: (f64, f64),
+    x_desc: &str,
+    y_desc: &str,
+) -> DrawResult<Plot<'a, 'b>> {
+    let bottom = if cell.last_row { 96 } else { 56 };
+    let mut chart = plot(inner, x, y, cell.left(), bottom)?;
+    let y_fmt = ticks(y.0, y.1, 7);
+    mesh(
+        &mut chart,
+        &Axes {
+            x_desc: if cell.last_row { x_desc } else { "" },
+            y_desc: if cell.first_col { y_desc } else { "" },
+            x_fmt: &|_| String::new(),
+            y_fmt: &y_fmt,
+            x_labels: 0,
+            y_labels: 7,
+        },
+    )?;
+    Ok(chart)
+}
+
+/// `text` centred 12 pixels below the data point `at` (a category's label
+/// under the axis), drawn on `area`.
+pub fn below_axis(area: &Area, chart: &Plot, at: (f64, f64), text: &str) -> DrawResult {
+    let base = area.get_base_pixel();
+    let (x, y) = chart.backend_coord(&at);
+    let s = font(TICK_SIZE);
+    label(area, text, (x - base.0, y - base.1 + 12), &s, HPos::Center)
 }
 
 /// Columns and rows of a grid of `n` panels.

@@ -6,7 +6,6 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
-use super::value_distribution::LEGEND_W;
 use super::{Area, Chart, DrawResult, Input};
 use crate::format::money;
 use crate::model::Metric;
@@ -41,9 +40,7 @@ impl Chart for ValueCdf {
             &self.title(input),
             &style::subtitle(input, "the 1% most extreme trials are off the frame"),
         )?;
-        let (w, _) = body.dim_in_pixel();
-        let (plot_area, legend_area) = body.split_horizontally(w - LEGEND_W);
-        let legend_area = legend_area.margin(24, 20, 10, 20);
+        let (plot_area, legend_area) = style::with_legend(&body);
         let n = input.scenario.policies.len();
         let metrics: Vec<&MetricAcc> = (0..n).map(|p| input.metric(p, h, Metric::Value)).collect();
         let (lo, hi) = histogram::quantile_range(&metrics, 0.005, 0.995);
@@ -106,14 +103,9 @@ impl Chart for ValueCdf {
         let entries: Vec<Entry> = (0..n)
             .map(|p| {
                 let s = input.stats(p, h, Metric::Value);
-                let base = if p == input.baseline() {
-                    " (baseline)"
-                } else {
-                    ""
-                };
                 Entry {
                     colour: colour(input, p),
-                    name: format!("{}{base}", input.policy(p)),
+                    name: style::policy_name(input, p),
                     details: vec![format!(
                         "P5 {} · median {} · P95 {}",
                         money(s.quantiles[0]),
