@@ -108,7 +108,7 @@ fn filled(plan: &Plan, seed: u64, first_block: u64, blocks: u64) -> Accumulator 
     let mut acc = engine::accumulator(plan, seed);
     let mut state = BatchState::new(plan);
     for block in first_block..first_block + blocks {
-        engine::run_block(plan, seed, u64::MAX, block, &mut state, &mut acc);
+        engine::run_block(plan, seed, u64::MAX, block, &mut state, &mut acc, None);
     }
     acc
 }

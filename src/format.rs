@@ -240,6 +240,24 @@ pub fn toml_number(v: f64) -> String {
     }
 }
 
+/// A TOML string value, quoted as the toml crate quotes it.
+pub fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// A TOML key: bare when it can be, else a one-line basic string (escaped
+/// as JSON escapes it, which TOML reads the same way).
+pub fn toml_key(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
 /// `x` with `digits` significant digits, always written as a TOML float
 /// ("0.25", "3.0", "0.0000001").
 pub fn sig(x: f64, digits: usize) -> String {
@@ -390,6 +408,23 @@ mod tests {
         assert_eq!(years(2.5), "2.5");
         assert_eq!(for_years(1.0), "1 year");
         assert_eq!(for_years(3.0), "3 years");
+    }
+
+    #[test]
+    fn names_are_quoted_as_toml_needs() {
+        assert_eq!(toml_key("fit_factor_1"), "fit_factor_1");
+        for name in [
+            "china consumption",
+            "a \"b\"\n\\c",
+            "Taobao & Tmall",
+            "",
+            "x.y",
+        ] {
+            let key = toml_key(name);
+            let value = toml_string(name);
+            let v: toml::Value = toml::from_str(&format!("t = {{ {key} = {value} }}")).unwrap();
+            assert_eq!(v["t"][name].as_str(), Some(name), "{key} = {value}");
+        }
     }
 
     #[test]

@@ -98,16 +98,8 @@ pub struct RunArgs {
     )]
     pub sensitivity_step: f64,
 
-    /// Tail share of the VaR and CVaR figures (summary.json/csv, the
-    /// table, the report and the workbook): with 5%, VaR is the P5 level
-    /// and CVaR the mean of the worst 5% of trials, of value and of the
-    /// gain over the baseline.
-    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
-    pub tail: f64,
-
-    /// Do not write summary.xlsx (the Excel workbook).
-    #[arg(long)]
-    pub no_xlsx: bool,
+    #[command(flatten)]
+    pub figures: FigureArgs,
 
     /// Write every trial's figures to FILE: CSV, gzip-compressed when the
     /// name ends in .gz; one row per trial in trial order (value per
@@ -187,6 +179,33 @@ pub enum Command {
     History(HistoryArgs),
 }
 
+/// How a run's (or a merge's) figures are reported.
+#[derive(Debug, Args)]
+pub struct FigureArgs {
+    /// Tail share of the VaR and CVaR figures (summary.json/csv, the
+    /// table, the report and the workbook): with 5%, VaR is the P5 level
+    /// and CVaR the mean of the worst 5% of trials, of value and of the
+    /// gain over the baseline.
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
+
+    /// Do not write summary.xlsx (the Excel workbook).
+    #[arg(long)]
+    pub no_xlsx: bool,
+}
+
+impl FigureArgs {
+    /// The options of writing a run's outputs.
+    pub fn write_options(&self, quiet: bool, no_charts: bool) -> crate::report::WriteOptions {
+        crate::report::WriteOptions {
+            quiet,
+            charts: !no_charts,
+            xlsx: !self.no_xlsx,
+            tail: self.tail,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Partial result files (or folders holding *.partial files).
@@ -203,13 +222,8 @@ pub struct MergeArgs {
     #[arg(long)]
     pub no_charts: bool,
 
-    /// Tail share of the VaR and CVaR figures (as for a run).
-    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
-    pub tail: f64,
-
-    /// Do not write summary.xlsx (the Excel workbook).
-    #[arg(long)]
-    pub no_xlsx: bool,
+    #[command(flatten)]
+    pub figures: FigureArgs,
 
     /// Join the shards' --trials-out files (found beside their partial
     /// results) into FILE, in trial order: the same bytes a single run

@@ -39,19 +39,7 @@ pub fn merge(args: &cli::MergeArgs) -> Result<()> {
     if !args.quiet {
         console::outln(&format!("merged {} partial results", files.len()))?;
     }
-    let options = report::WriteOptions {
-        quiet: args.quiet,
-        charts: !args.no_charts,
-        xlsx: !args.no_xlsx,
-        tail: args.tail,
-    };
+    let options = args.figures.write_options(args.quiet, args.no_charts);
     report::write_results(staged, &run, options)?;
-    if let Some(t) = target {
-        let dest = t.dest().to_path_buf();
-        t.commit()?;
-        if !args.quiet {
-            console::outln(&format!("wrote {}", dest.display()))?;
-        }
-    }
-    Ok(())
+    super::commit_trials(target, args.quiet)
 }

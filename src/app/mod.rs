@@ -36,3 +36,16 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
         None => run(&cli.run),
     }
 }
+
+/// Puts a `--trials-out` file in place (after the run's outputs) and says
+/// so.
+fn commit_trials(target: Option<crate::trials_out::Target>, quiet: bool) -> Result<()> {
+    if let Some(t) = target {
+        let dest = t.dest().to_path_buf();
+        t.commit()?;
+        if !quiet {
+            crate::console::outln(&format!("wrote {}", dest.display()))?;
+        }
+    }
+    Ok(())
+}

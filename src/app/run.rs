@@ -147,23 +147,11 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         s.finish(0..engine::block_count(scenario.trials))?;
     }
     let run = Run::checked(scenario, plan, acc)?;
-    let options = report::WriteOptions {
-        quiet: args.quiet,
-        charts: !args.no_charts,
-        xlsx: !args.no_xlsx,
-        tail: args.tail,
-    };
+    let options = args.figures.write_options(args.quiet, args.no_charts);
     report::write_results_with(staged, &run, options, |staged, summary| {
         studies(args, &sweeps, &run.scenario, summary, staged, threads)
     })?;
-    if let Some(t) = target {
-        let dest = t.dest().to_path_buf();
-        t.commit()?;
-        if !args.quiet {
-            console::outln(&format!("wrote {}", dest.display()))?;
-        }
-    }
-    Ok(())
+    super::commit_trials(target, args.quiet)
 }
 
 /// Sweeps and sensitivity, when asked for: more runs of the scenario on

@@ -71,20 +71,9 @@ pub trait TrialSink: Sync {
     fn error(&self) -> Option<Error>;
 }
 
-/// Runs block `block` into `acc` (and closes it); returns its trial count.
+/// Runs block `block` into `acc` (and closes it), handing every trial's
+/// figures to `sink` when there is one; returns its trial count.
 pub fn run_block(
-    plan: &Plan,
-    seed: u64,
-    trials: u64,
-    block: u64,
-    state: &mut BatchState,
-    acc: &mut Accumulator,
-) -> u64 {
-    run_block_to(plan, seed, trials, block, state, acc, None)
-}
-
-/// [`run_block`], also handing every trial's figures to `sink`.
-fn run_block_to(
     plan: &Plan,
     seed: u64,
     trials: u64,
@@ -153,7 +142,7 @@ pub fn run_blocks_to(
             if block >= blocks.end || sink.is_some_and(|s| !s.admit(block)) {
                 break;
             }
-            let n = run_block_to(plan, seed, trials, block, &mut state, &mut acc, sink);
+            let n = run_block(plan, seed, trials, block, &mut state, &mut acc, sink);
             progress(n);
         }
         acc

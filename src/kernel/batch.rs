@@ -349,9 +349,7 @@ impl BatchState {
             let mut held_value = zero;
             let mut revenue = zero;
             let mut ebita = zero;
-            let base = layout.index(p, hi, Metric::Value);
-            let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
-            let (unit_value, unit_revenue) = units.split_at_mut(n);
+            let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
             for (((((us, mult), &m), uv), ur), (fade, faded)) in st
                 .units
                 .iter()
@@ -433,9 +431,20 @@ fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
     }
 }
 
-/// The growth factor of one unit in every lane (step 4).
+/// What step 4 computes for a unit: its growth factor (1 + g)^dt, or the
+/// growth rate g behind it (kept at horizon steps, only in scenarios with
+/// fade units).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Growth {
+    Factor,
+    Rate,
+}
+
+/// The growth factor (or rate) of one unit in every lane (step 4), chosen
+/// as the scalar reference chooses it, with its operations.
 #[inline(always)]
-fn growth_factors<V: Vf64>(
+fn growth<V: Vf64>(
+    what: Growth,
     plan: &Plan,
     up: &UnitPlan,
     r: V,
@@ -444,13 +453,17 @@ fn growth_factors<V: Vf64>(
     any_scaled: bool,
 ) -> V {
     let t = r.token();
-    let idle = V::splat(t, up.gf_idle);
+    let (idle, full) = match what {
+        Growth::Factor => (up.gf_idle, up.gf_full),
+        Growth::Rate => (up.growth, up.g_full),
+    };
+    let idle = V::splat(t, idle);
     if up.max_uplift == 0.0 {
         return idle;
     }
     let zero = V::splat(t, 0.0);
     let no_investment = inv.le(zero);
-    let full = V::splat(t, up.gf_full);
+    let full = V::splat(t, full);
     if !up.is_budget && !any_scaled {
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
@@ -464,47 +477,12 @@ fn growth_factors<V: Vf64>(
     let uplift = V::splat(t, up.max_uplift)
         .mul(inv)
         .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
+    // Lanes that invest nothing take `idle` below; 0 keeps g sane there.
     let g = V::splat(t, up.growth).add(V::select(no_investment, zero, uplift));
-    let general = growth_factor_v(plan.growth_factor, g, plan.dt);
-    let met = if up.is_budget {
-        zero
-    } else {
-        scale.eq(V::splat(t, 1.0))
+    let general = match what {
+        Growth::Factor => growth_factor_v(plan.growth_factor, g, plan.dt),
+        Growth::Rate => g,
     };
-    V::select(no_investment, idle, V::select(met, full, general))
-}
-
-/// The growth rate g of one unit in every lane (step 4): the rate behind
-/// [`growth_factors`], chosen the same way, with the scalar reference's
-/// operations. Only horizon steps of a scenario with fade units need it.
-#[inline(always)]
-fn growth_rates<V: Vf64>(
-    plan: &Plan,
-    up: &UnitPlan,
-    r: V,
-    inv: V,
-    scale: V,
-    any_scaled: bool,
-) -> V {
-    let t = r.token();
-    let idle = V::splat(t, up.growth);
-    if up.max_uplift == 0.0 {
-        return idle;
-    }
-    let zero = V::splat(t, 0.0);
-    let no_investment = inv.le(zero);
-    let full = V::splat(t, up.g_full);
-    if !up.is_budget && !any_scaled {
-        return V::select(no_investment, idle, full);
-    }
-    if no_investment.all() {
-        return idle;
-    }
-    let r_dt = r.mul(V::splat(t, plan.dt));
-    let uplift = V::splat(t, up.max_uplift)
-        .mul(inv)
-        .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
-    let general = idle.add(uplift);
     let met = if up.is_budget {
         zero
     } else {
@@ -581,9 +559,9 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         let inv = V::load(t, &us.req).mul(scale);
         sum_inv = sum_inv.add(inv);
         // 4. Growth.
-        let gf = growth_factors::<V>(plan, up, r, inv, scale, any_scaled);
+        let gf = growth(Growth::Factor, plan, up, r, inv, scale, any_scaled);
         if KEEP_GROWTH {
-            growth_rates::<V>(plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
+            growth(Growth::Rate, plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
         }
         if TRACK {
             V::load(t, &st.spent[i])

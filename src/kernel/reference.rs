@@ -297,31 +297,21 @@ impl TrialState {
             let mut held_value = 0.0;
             let mut revenue = 0.0;
             let mut ebita = 0.0;
-            let base = layout.index(p, hi, Metric::Value);
-            let (head, units) = self.out[base..base + 4 + 2 * n].split_at_mut(4);
-            let (unit_value, unit_revenue) = units.split_at_mut(n);
-            for (((((us, &mult), &m), uv), ur), (fade, &g)) in st
-                .units
-                .iter()
-                .zip(&self.multiple)
-                .zip(margin)
-                .zip(unit_value)
-                .zip(unit_revenue)
-                .zip(plan.fade.iter().zip(&st.growth))
-            {
+            let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
+            for (i, us) in st.units.iter().enumerate() {
                 if us.held {
-                    let v = match fade {
-                        None => us.r * mult,
-                        Some(f) => fade_value(f, us.r, m, g),
+                    let v = match &plan.fade[i] {
+                        None => us.r * self.multiple[i],
+                        Some(f) => fade_value(f, us.r, margin[i], st.growth[i]),
                     };
                     held_value += v;
                     revenue += us.r;
-                    ebita += us.r * m;
-                    *uv = us.unit_cash + v * df;
-                    *ur = us.r;
+                    ebita += us.r * margin[i];
+                    unit_value[i] = us.unit_cash + v * df;
+                    unit_revenue[i] = us.r;
                 } else {
-                    *uv = us.unit_cash + us.proceeds;
-                    *ur = 0.0;
+                    unit_value[i] = us.unit_cash + us.proceeds;
+                    unit_revenue[i] = 0.0;
                 }
             }
             head[0] = st.distributed + (st.war_chest + held_value) * df;

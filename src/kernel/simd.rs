@@ -379,10 +379,36 @@ mod avx2 {
         }
     }
 
+    /// (table[i], table[i + 1]) for the index i of each lane, as one
+    /// 16-byte load per lane (cheaper than two gathers on AMD cores): the
+    /// firsts and the seconds.
+    ///
+    /// # Safety
+    /// `table[i]` and `table[i + 1]` must be f64s inside one table for
+    /// every lane's i.
+    #[inline(always)]
+    unsafe fn pairs(_: Avx2Token, table: *const f64, idx: __m256i) -> (__m256d, __m256d) {
+        // SAFETY: the token proves AVX2; the caller vouches for the reads.
+        unsafe {
+            let at = |k: i64| _mm_loadu_pd(table.add(k as usize));
+            let (lo, hi) = (
+                _mm256_castsi256_si128(idx),
+                _mm256_extracti128_si256::<1>(idx),
+            );
+            let e0 = at(_mm_cvtsi128_si64(lo));
+            let e1 = at(_mm_extract_epi64::<1>(lo));
+            let e2 = at(_mm_cvtsi128_si64(hi));
+            let e3 = at(_mm_extract_epi64::<1>(hi));
+            let x02 = _mm256_set_m128d(e2, e0);
+            let x13 = _mm256_set_m128d(e3, e1);
+            (_mm256_unpacklo_pd(x02, x13), _mm256_unpackhi_pd(x02, x13))
+        }
+    }
+
     /// The ziggurat's first attempt in every lane: the value and whether
     /// it is accepted (rand_distr's fast path, operation for operation).
     #[inline(always)]
-    fn ziggurat_first(_: Avx2Token, bits: __m256i) -> (__m256d, i32) {
+    fn ziggurat_first(t: Avx2Token, bits: __m256i) -> (__m256d, i32) {
         // SAFETY: the token proves AVX2. The table loads read
         // ZIG_NORM_X[i] and ZIG_NORM_X[i + 1] with i = bits & 0xff <= 255,
         // inside the table's 257 entries.
@@ -396,23 +422,42 @@ mod avx2 {
                 )),
                 _mm256_set1_pd(3.0),
             );
-            // (x_tab[i], x_tab[i + 1]) of each lane: one 16-byte load each.
-            let tab = ZIG_NORM_X.as_ptr();
-            let at = |k: i64| _mm_loadu_pd(tab.add(k as usize));
-            let (lo, hi) = (_mm256_castsi256_si128(i), _mm256_extracti128_si256::<1>(i));
-            let e0 = at(_mm_cvtsi128_si64(lo));
-            let e1 = at(_mm_extract_epi64::<1>(lo));
-            let e2 = at(_mm_cvtsi128_si64(hi));
-            let e3 = at(_mm_extract_epi64::<1>(hi));
-            let x02 = _mm256_set_m128d(e2, e0);
-            let x13 = _mm256_set_m128d(e3, e1);
-            let xi = _mm256_unpacklo_pd(x02, x13);
-            let xi1 = _mm256_unpackhi_pd(x02, x13);
+            // (x_tab[i], x_tab[i + 1]) of each lane.
+            let (xi, xi1) = pairs(t, ZIG_NORM_X.as_ptr(), i);
             let x = _mm256_mul_pd(u, xi);
             let ax = _mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)));
             let ok = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(ax, xi1));
             (x, ok)
         }
+    }
+
+    /// The ziggurat's slow path (about 1% of draws): the lanes of mask
+    /// `lanes` are drawn again from their state `old` with rand_distr's own
+    /// code; the others keep their value in `x`.
+    #[inline(always)]
+    fn redo(t: Avx2Token, x: __m256d, rng: &mut RngLanes, old: &State, lanes: i32) -> Avx2 {
+        let mut xs = [0.0; W];
+        Avx2(x).store(&mut xs);
+        let mut before = *rng;
+        store_state(t, &mut before, old);
+        for (j, x) in xs.iter_mut().enumerate() {
+            if lanes & (1 << j) != 0 {
+                *x = normal_lane(&mut before, j);
+                rng.set_lane(j, before.lane(j));
+            }
+        }
+        Avx2::load(t, &xs)
+    }
+
+    /// The lane-wise operations of two values, one intrinsic each.
+    macro_rules! lanewise {
+        ($($name:ident => $op:expr;)*) => {$(
+            #[inline(always)]
+            fn $name(self, o: Self) -> Self {
+                // SAFETY: a value proves AVX2.
+                unsafe { Avx2($op(self.0, o.0)) }
+            }
+        )*};
     }
 
     /// Four lanes in an AVX register. A value exists only where an
@@ -452,60 +497,22 @@ mod avx2 {
             // SAFETY: a value proves AVX2; `a` is the four f64 written.
             unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self.0) }
         }
-        #[inline(always)]
-        fn add(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_add_pd(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn sub(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_sub_pd(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn mul(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_mul_pd(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn div(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_div_pd(self.0, o.0)) }
+        lanewise! {
+            add => _mm256_add_pd;
+            sub => _mm256_sub_pd;
+            mul => _mm256_mul_pd;
+            div => _mm256_div_pd;
+            max => _mm256_max_pd;
+            lt => _mm256_cmp_pd::<_CMP_LT_OQ>;
+            le => _mm256_cmp_pd::<_CMP_LE_OQ>;
+            eq => _mm256_cmp_pd::<_CMP_EQ_OQ>;
+            and => _mm256_and_pd;
+            andnot => _mm256_andnot_pd;
         }
         #[inline(always)]
         fn sqrt(self) -> Self {
             // SAFETY: a value proves AVX2.
             unsafe { Avx2(_mm256_sqrt_pd(self.0)) }
-        }
-        #[inline(always)]
-        fn max(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_max_pd(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn lt(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_cmp_pd::<_CMP_LT_OQ>(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn le(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_cmp_pd::<_CMP_LE_OQ>(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn eq(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_cmp_pd::<_CMP_EQ_OQ>(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn and(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_and_pd(self.0, o.0)) }
-        }
-        #[inline(always)]
-        fn andnot(self, o: Self) -> Self {
-            // SAFETY: a value proves AVX2.
-            unsafe { Avx2(_mm256_andnot_pd(self.0, o.0)) }
         }
         #[inline(always)]
         fn select(mask: Self, a: Self, b: Self) -> Self {
@@ -547,23 +554,10 @@ mod avx2 {
                     _mm256_add_pd(x, _mm256_mul_pd(kd, sp(math::NEG_LN2_HI_N))),
                     _mm256_mul_pd(kd, sp(math::NEG_LN2_LO_N)),
                 );
-                // Table entries (tail, bits) of each lane, as one 16-byte
-                // load per lane: cheaper than two gathers on AMD cores.
+                // Table entries (tail, bits) of each lane.
                 let idx = _mm256_slli_epi64::<1>(_mm256_and_si256(ki, _mm256_set1_epi64x(127)));
-                let table = math::TABLE.as_ptr() as *const f64;
-                let at = |i: i64| _mm_loadu_pd(table.add(i as usize));
-                let (lo, hi) = (
-                    _mm256_castsi256_si128(idx),
-                    _mm256_extracti128_si256::<1>(idx),
-                );
-                let e0 = at(_mm_cvtsi128_si64(lo));
-                let e1 = at(_mm_extract_epi64::<1>(lo));
-                let e2 = at(_mm_cvtsi128_si64(hi));
-                let e3 = at(_mm_extract_epi64::<1>(hi));
-                let x02 = _mm256_set_m128d(e2, e0);
-                let x13 = _mm256_set_m128d(e3, e1);
-                let tail = _mm256_unpacklo_pd(x02, x13);
-                let sbits = _mm256_castpd_si256(_mm256_unpackhi_pd(x02, x13));
+                let (tail, sbits) = pairs(self.token(), math::TABLE.as_ptr() as *const f64, idx);
+                let sbits = _mm256_castpd_si256(sbits);
                 let sbits = _mm256_add_epi64(sbits, _mm256_slli_epi64::<45>(ki));
                 let r2 = _mm256_mul_pd(r, r);
                 let p1 = _mm256_mul_pd(
@@ -588,19 +582,7 @@ mod avx2 {
             if ok == 0b1111 {
                 return Avx2(x);
             }
-            // About 1% of draws: redo the lane from its old state with
-            // rand_distr's own code, which takes its slow path.
-            let mut xs = [0.0; W];
-            Avx2(x).store(&mut xs);
-            let mut before = *rng;
-            store_state(t, &mut before, &old);
-            for (j, x) in xs.iter_mut().enumerate() {
-                if ok & (1 << j) == 0 {
-                    *x = normal_lane(&mut before, j);
-                    rng.set_lane(j, before.lane(j));
-                }
-            }
-            Avx2::load(t, &xs)
+            redo(t, x, rng, &old, !ok & 0b1111)
         }
         #[inline(always)]
         fn normal_where(rng: &mut RngLanes, mask: Self) -> Self {
@@ -618,17 +600,7 @@ mod avx2 {
             if ok & wanted == wanted {
                 return Avx2(x);
             }
-            let mut xs = [0.0; W];
-            Avx2(x).store(&mut xs);
-            let mut before = *rng;
-            store_state(t, &mut before, &old);
-            for (j, x) in xs.iter_mut().enumerate() {
-                if wanted & (1 << j) != 0 && ok & (1 << j) == 0 {
-                    *x = normal_lane(&mut before, j);
-                    rng.set_lane(j, before.lane(j));
-                }
-            }
-            Avx2::load(t, &xs)
+            redo(t, x, rng, &old, wanted & !ok)
         }
         /// (next_u64 >> 11) as f64 * 2^-53, the integer converted in two
         /// exact halves (AVX2 has no u64 -> f64 conversion).

@@ -117,6 +117,22 @@ impl Layout {
         }
     }
 
+    /// The slots of policy `policy` at horizon index `horizon` in `out` (a
+    /// trial's figures, or a batch's lanes): the four group figures
+    /// (value, revenue, ebita, delta_value), each unit's value, and each
+    /// unit's revenue.
+    pub fn horizon_slots<'a, T>(
+        &self,
+        out: &'a mut [T],
+        policy: usize,
+        horizon: usize,
+    ) -> (&'a mut [T], &'a mut [T], &'a mut [T]) {
+        let base = self.index(policy, horizon, Metric::Value);
+        let (head, units) = out[base..base + self.stride()].split_at_mut(4);
+        let (value, revenue) = units.split_at_mut(self.units);
+        (head, value, revenue)
+    }
+
     fn path_base(&self) -> usize {
         self.policies * self.horizons * self.stride()
     }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::document::Block;
 use crate::format::{gain, years};
-use crate::results::funding::{sentences, FundingStudy};
+use crate::results::funding::{sentences, FundingRow, FundingStudy};
 
 /// The short table printed after a run.
 pub fn table(study: &FundingStudy) -> String {
@@ -34,25 +34,16 @@ pub fn table(study: &FundingStudy) -> String {
     for unit in &study.units {
         for &h in &study.horizons {
             let mut line = format!("{unit:<uw$}  {h:>4}");
-            for &y in &funded {
-                let cell = study
-                    .row(unit, y, h)
-                    .map(|r| {
-                        format!(
-                            "{} {:>3.0}%{}",
-                            gain(r.gain.mean, r.gain.stderr),
-                            100.0 * r.prob_gain,
-                            if r.best { "*" } else { " " }
-                        )
-                    })
-                    .unwrap_or_default();
-                let _ = write!(line, "  {cell:>cw$}");
+            let cells = cycle_cells(study, &funded, unit, h, |r| {
+                let best = if r.best { "*" } else { " " };
+                format!("{} {:>3.0}%{best}", gain_of(r), 100.0 * r.prob_gain)
+            });
+            if let Some((best, cycles)) = cells.split_last() {
+                for cell in cycles {
+                    let _ = write!(line, "  {cell:>cw$}");
+                }
+                let _ = writeln!(line, "  {best:>5}");
             }
-            let best = study
-                .best(unit, h)
-                .map(|r| format!("{} y", years(r.years)))
-                .unwrap_or_default();
-            let _ = writeln!(line, "  {best:>5}");
             out.push_str(&line);
         }
     }
@@ -100,27 +91,10 @@ pub fn report_blocks(study: &FundingStudy) -> Vec<Block> {
     for unit in &study.units {
         for &h in &study.horizons {
             let mut row = vec![unit.clone(), h.to_string()];
-            for &y in &funded {
-                row.push(
-                    study
-                        .row(unit, y, h)
-                        .map(|r| {
-                            format!(
-                                "{} ({:.0}%){}",
-                                gain(r.gain.mean, r.gain.stderr),
-                                100.0 * r.prob_gain,
-                                if r.best { " best" } else { "" }
-                            )
-                        })
-                        .unwrap_or_default(),
-                );
-            }
-            row.push(
-                study
-                    .best(unit, h)
-                    .map(|r| format!("{} y", years(r.years)))
-                    .unwrap_or_default(),
-            );
+            row.extend(cycle_cells(study, &funded, unit, h, |r| {
+                let best = if r.best { " best" } else { "" };
+                format!("{} ({:.0}%){best}", gain_of(r), 100.0 * r.prob_gain)
+            }));
             rows.push(row);
         }
     }
@@ -130,4 +104,31 @@ pub fn report_blocks(study: &FundingStudy) -> Vec<Block> {
         rows,
     });
     blocks
+}
+
+/// The cells of `unit` at horizon `h`: each funded cycle's (`cell` of its
+/// row, empty where there is none), then the best number of years.
+fn cycle_cells(
+    study: &FundingStudy,
+    funded: &[f64],
+    unit: &str,
+    h: u32,
+    cell: impl Fn(&FundingRow) -> String,
+) -> Vec<String> {
+    let mut cells: Vec<String> = funded
+        .iter()
+        .map(|&y| study.row(unit, y, h).map(&cell).unwrap_or_default())
+        .collect();
+    cells.push(
+        study
+            .best(unit, h)
+            .map(|r| format!("{} y", years(r.years)))
+            .unwrap_or_default(),
+    );
+    cells
+}
+
+/// A row's gain in the unit's own value, with its standard error.
+fn gain_of(r: &FundingRow) -> String {
+    gain(r.gain.mean, r.gain.stderr)
 }

@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
-use crate::format::{csv_field, num, toml_number};
+use crate::format::{csv_field, num, toml_key, toml_number, toml_string};
 use crate::kernel::Plan;
 use crate::model::{Metric, Scenario};
 use crate::results::{check_finite, Headline, Sensitivity, Summary, Sweep, SweepPoint};
@@ -46,28 +46,13 @@ fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn key(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        s.to_string()
-    } else {
-        toml_string(s)
-    }
-}
-
-fn toml_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
-}
-
 /// `a.b.c = v` as nested inline tables (`a = { b = { c = v } }`), which
 /// toml can span, unlike tables created by dotted keys.
 fn nested(rest: &[String], value: &str) -> String {
     match rest {
         [] => value.to_string(),
-        [last] => format!("{} = {value}", key(last)),
-        [first, more @ ..] => format!("{} = {{ {} }}", key(first), nested(more, value)),
+        [last] => format!("{} = {value}", toml_key(last)),
+        [first, more @ ..] => format!("{} = {{ {} }}", toml_key(first), nested(more, value)),
     }
 }
 
@@ -133,7 +118,7 @@ pub fn patch_text(
                     }
                 }
             }
-            Ok(format!("[policies.{}]\n{}", key(name), nested(&rest, &v)))
+            Ok(format!("[policies.{}]\n{}", toml_key(name), nested(&rest, &v)))
         }
         _ => {
             Err("a sweep path starts with scenario.KEY, valuation.KEY, units.NAME.KEY or policies.NAME.KEY".into())

@@ -194,7 +194,7 @@ fn panel(input: &Input, area: &Area, u: usize, cell: style::Cell) -> DrawResult 
         let c = colour(input, p);
         for (h, q) in per_h.iter().enumerate() {
             let x = h as f64 + 0.1 + slot * (p as f64 + 0.5);
-            style::box_v(&mut chart, x, half, *q, c)?;
+            style::box_plot(&mut chart, style::Values::Up, x, half, *q, c)?;
         }
     }
     Ok(())

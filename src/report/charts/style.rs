@@ -176,10 +176,11 @@ pub fn label(
 pub fn label_boxed(
     area: &Area,
     text: &str,
-    (x, y): (i32, i32),
+    at: (i32, i32),
     style: &TextStyle,
     h: HPos,
 ) -> DrawResult {
+    let (x, y) = at;
     let w = text_width(text, style);
     let size = style.font.get_size() as i32;
     let x0 = match h {
@@ -191,7 +192,7 @@ pub fn label_boxed(
         [(x0 - 5, y - 5), (x0 + w + 5, y + size + 3)],
         WHITE.mix(0.85).filled(),
     ))?;
-    label(area, text, (x, y), style, h)
+    label(area, text, at, style, h)
 }
 
 /// The tick step plotters picks for `max_points` labels over [lo, hi]
@@ -556,17 +557,15 @@ pub fn plot<'a, 'b>(
     left: u32,
     bottom: u32,
 ) -> DrawResult<Plot<'a, 'b>> {
-    plot_with_right(area, x, y, left, bottom, 30)
+    plot_with_right(area, (x, y), [left, bottom, 30])
 }
 
-/// [`plot`] with `right` pixels kept free at the right.
+/// [`plot`] over `(x, y)` with `room` pixels for the tick labels left and
+/// below, and kept free at the right: `[left, bottom, right]`.
 pub fn plot_with_right<'a, 'b>(
     area: &'a Area<'b>,
-    x: (f64, f64),
-    y: (f64, f64),
-    left: u32,
-    bottom: u32,
-    right: u32,
+    (x, y): ((f64, f64), (f64, f64)),
+    [left, bottom, right]: [u32; 3],
 ) -> DrawResult<Plot<'a, 'b>> {
     Ok(ChartBuilder::on(area)
         .margin_top(16)
@@ -601,27 +600,30 @@ pub fn mesh(chart: &mut Plot, axes: &Axes) -> DrawResult {
 /// The five figures a box plot draws: P5, P25, P50, P75, P95.
 pub type Five = [f64; 5];
 
-/// A vertical box plot at `x` (data units), `half` wide on each side: box
-/// P25-P75, whiskers P5-P95, a thick median.
-pub fn box_v(chart: &mut Plot, x: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
-    box_plot(chart, x, half, q, c, |v, across| (across, v))
+/// Which way a box plot's values run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Values {
+    /// Up the vertical axis: a vertical box at an x.
+    Up,
+    /// Along the horizontal axis: a horizontal box at a y.
+    Across,
 }
 
-/// A horizontal box plot at `y` (data units), `half` high on each side.
-pub fn box_h(chart: &mut Plot, y: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
-    box_plot(chart, y, half, q, c, |v, across| (v, across))
-}
-
-/// A box plot at `at` across the value axis; `pt(value, across)` places a
-/// point (the orientation).
-fn box_plot(
+/// A box plot at `at` (data units, across the values), `half` wide on
+/// each side: box P25-P75, whiskers P5-P95, a thick median.
+pub fn box_plot(
     chart: &mut Plot,
+    values: Values,
     at: f64,
     half: f64,
     q: Five,
     c: RGBColor,
-    pt: impl Fn(f64, f64) -> (f64, f64),
 ) -> DrawResult {
+    // A point at `v` on the value axis and `across` on the other.
+    let pt = |v: f64, across: f64| match values {
+        Values::Up => (across, v),
+        Values::Across => (v, across),
+    };
     let [p5, p25, p50, p75, p95] = q;
     let area = chart.plotting_area();
     for (a, b) in [(p5, p25), (p75, p95)] {

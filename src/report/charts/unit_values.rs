@@ -103,7 +103,7 @@ impl Chart for UnitValues {
         let medians = Medians::choose(ph, rows, n_p);
         let right = medians.column_width(n_p);
         let mut chart =
-            style::plot_with_right(&plot_area, (lo, hi), (0.0, rows), LABEL_W, 95, right)?;
+            style::plot_with_right(&plot_area, ((lo, hi), (0.0, rows)), [LABEL_W, 95, right])?;
         let x_fmt = style::ticks(lo, hi, 10);
         let x_desc = format!(
             "Unit value at year {} ({}, present value)",
@@ -222,7 +222,7 @@ impl Boxes {
         for (p, q) in qs.iter().enumerate() {
             let y = top - self.slot * (p as f64 + 0.5);
             let c = colour(input, p);
-            style::box_h(chart, y, self.half, *q, c)?;
+            style::box_plot(chart, style::Values::Across, y, self.half, *q, c)?;
             let (_, yc) = chart.backend_coord(&(self.hi, y));
             let (_, y_row) = chart.backend_coord(&(self.hi, mid));
             let (at, size) = match self.medians {

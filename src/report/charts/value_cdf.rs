@@ -6,6 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
+use super::value_distribution::{value_axis, value_header, value_title};
 use super::{Area, Chart, DrawResult, Input};
 use crate::format::money;
 use crate::model::Metric;
@@ -23,10 +24,7 @@ impl Chart for ValueCdf {
     }
 
     fn title(&self, input: &Input) -> String {
-        format!(
-            "Portfolio value at year {}: chance of ending at or below each value",
-            input.years(input.last())
-        )
+        value_title(input, "chance of ending at or below each value")
     }
 
     fn how_to_read(&self, _input: &Input) -> String {
@@ -35,11 +33,7 @@ impl Chart for ValueCdf {
 
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
         let h = input.last();
-        let body = style::header(
-            root,
-            &self.title(input),
-            &style::subtitle(input, "the 1% most extreme trials are off the frame"),
-        )?;
+        let body = value_header(root, input, &self.title(input))?;
         let (plot_area, legend_area) = style::with_legend(&body);
         let n = input.scenario.policies.len();
         let metrics: Vec<&MetricAcc> = (0..n).map(|p| input.metric(p, h, Metric::Value)).collect();
@@ -52,11 +46,7 @@ impl Chart for ValueCdf {
         let mut chart = style::plot(&plot_area, (lo, hi), (0.0, 100.0), 130, 95)?;
         let x_fmt = style::ticks(lo, hi, 10);
         let y_fmt = |v: &f64| format!("{v:.0}%");
-        let x_desc = format!(
-            "Portfolio value at year {} ({}, present value)",
-            input.years(h),
-            input.currency()
-        );
+        let x_desc = value_axis(input);
         style::mesh(
             &mut chart,
             &Axes {

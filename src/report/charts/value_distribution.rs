@@ -28,10 +28,7 @@ impl Chart for ValueDistribution {
     }
 
     fn title(&self, input: &Input) -> String {
-        format!(
-            "Portfolio value at year {}: spread of outcomes by policy",
-            input.years(input.last())
-        )
+        value_title(input, "spread of outcomes by policy")
     }
 
     fn how_to_read(&self, _input: &Input) -> String {
@@ -40,11 +37,7 @@ impl Chart for ValueDistribution {
 
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
         let h = input.last();
-        let body = style::header(
-            root,
-            &self.title(input),
-            &style::subtitle(input, "the 1% most extreme trials are off the frame"),
-        )?;
+        let body = value_header(root, input, &self.title(input))?;
         let series: Vec<Series> = (0..input.scenario.policies.len())
             .map(|p| Series {
                 policy: p,
@@ -69,11 +62,7 @@ impl Chart for ValueDistribution {
                 }
             })
             .collect();
-        let x_desc = format!(
-            "Portfolio value at year {} ({}, present value)",
-            input.years(h),
-            input.currency()
-        );
+        let x_desc = value_axis(input);
         let notes = vec![
             if series.len() <= 8 {
                 "Solid line: median (P50). Dashed lines: P5 and P95."
@@ -87,6 +76,33 @@ impl Chart for ValueDistribution {
             &body, input, &series, &x_desc, None, "Policy", &notes, &entries,
         )
     }
+}
+
+/// "Portfolio value at year N: `what`", the value charts' title.
+pub(super) fn value_title(input: &Input, what: &str) -> String {
+    format!(
+        "Portfolio value at year {}: {what}",
+        input.years(input.last())
+    )
+}
+
+/// The value charts' header: their range leaves out the extremes.
+pub(super) fn value_header<'a>(
+    root: &Area<'a>,
+    input: &Input,
+    title: &str,
+) -> DrawResult<Area<'a>> {
+    let subtitle = style::subtitle(input, "the 1% most extreme trials are off the frame");
+    style::header(root, title, &subtitle)
+}
+
+/// The value axis's description at the last horizon.
+pub(super) fn value_axis(input: &Input) -> String {
+    format!(
+        "Portfolio value at year {} ({}, present value)",
+        input.years(input.last()),
+        input.currency()
+    )
 }
 
 /// Overlaid step histograms of several policies over a common range
