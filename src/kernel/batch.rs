@@ -144,13 +144,6 @@ impl BatchState {
         self.run_with::<Portable>((), plan, seed, first);
     }
 
-    /// [`BatchState::run`] on the portable backend, whatever the CPU (the
-    /// same bits; for tests and comparisons).
-    pub fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
-        assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
-        self.run_with::<Portable>((), plan, seed, first);
-    }
-
     /// [`BatchState::run`] compiled for AVX2. Only the instruction set
     /// differs: the operations, and so the bits, are the same (no FMA).
     /// Calling it from code not compiled for AVX2 is `unsafe`; `t` is the
@@ -635,6 +628,15 @@ mod tests {
     use crate::kernel::TrialState;
     use crate::model::Tracked;
     use std::path::Path;
+
+    impl BatchState {
+        /// [`BatchState::run`] on the portable backend, whatever the CPU
+        /// (the same bits).
+        fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
+            assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+            self.run_with::<Portable>((), plan, seed, first);
+        }
+    }
 
     /// The batch kernel's figures equal the scalar reference's, bit for
     /// bit, trial by trial (full and partial batches).

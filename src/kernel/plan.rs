@@ -361,11 +361,6 @@ impl Plan {
         }
     }
 
-    /// Whether the plan records unit paths.
-    pub fn has_unit_paths(&self) -> bool {
-        !self.layout.unit_path_steps.is_empty()
-    }
-
     /// The plan of a run that also records `tracked` units' paired figures
     /// (the funding study). The contract's figures are the same as
     /// [`Plan::new`]'s, bit for bit; the tracked ones follow them.

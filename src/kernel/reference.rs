@@ -457,7 +457,7 @@ mod tests {
         let s = crate::scenario::load(&path).unwrap();
         let plain = Plan::new(&s);
         let plan = Plan::new(&s).with_unit_paths();
-        assert!(!plain.has_unit_paths() && plan.has_unit_paths());
+        assert!(plain.layout.unit_path_steps.is_empty() && !plan.layout.unit_path_steps.is_empty());
         let years = *s.horizons.last().unwrap() as usize;
         let spy = s.steps_per_year as usize;
         let want: Vec<usize> = (1..=years).map(|y| y * spy - 1).collect();
