@@ -1,12 +1,14 @@
-//! Numbers as text: the one place a figure becomes the string a reader (or
-//! a spreadsheet) sees.
+//! Numbers (and TOML values) as text: the one place a figure becomes the
+//! string a reader, a spreadsheet or a scenario file sees.
 //!
 //! Every output shows the same figure the same way because it calls the
 //! same function here: the terminal table and the charts group thousands
 //! with [`money`] and [`number`], the headline sentences keep three
 //! significant figures with [`amount`] and never round a probability to
 //! "never" or "always" with [`share`], and every CSV writes numbers with
-//! [`num`] (shortest round-trip) and text with [`csv_field`]. These
+//! [`num`] (shortest round-trip) and text with [`csv_field`], and TOML
+//! fragments (`fit`, sweep points) write values with [`sig`],
+//! [`toml_number`], [`toml_string`] and [`toml_key`]. These
 //! functions take plain numbers and know nothing of the model, so any layer
 //! may use them. Changing one changes output bytes: each is pinned by a
 //! test below.

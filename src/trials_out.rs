@@ -2,7 +2,7 @@
 //! those who must audit the numbers or analyse them elsewhere.
 //!
 //! The engine keeps no trials, so the rows are streamed: each worker
-//! formats the rows of the block it ran ([`engine::TrialSink`]), and the
+//! formats the rows of the block it ran ([`crate::engine::TrialSink`]), and the
 //! blocks are written in trial order as soon as the ones before them are
 //! in. A worker waits before it starts a block more than a small window
 //! ahead of the last one written, so the blocks held in memory are

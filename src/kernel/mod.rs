@@ -2,7 +2,7 @@
 //! every policy at once, and nothing else (no threads, no files).
 //!
 //! - [`plan`]: everything a run computes once, before any draw ([`Plan`]);
-//! - [`reference`]: the scalar reference, one trial at a time
+//! - [`reference`](mod@reference): the scalar reference, one trial at a time
 //!   ([`TrialState`]), written to be read against the model contract;
 //! - [`batch`]: what the engine runs, [`batch::LANES`] trials in lockstep,
 //!   bit for bit the reference's figures;
@@ -13,7 +13,7 @@
 //!   for scalars and lanes;
 //! - [`rng`]: each trial's random stream, a function of (seed, trial) only.
 //!
-//! The draw order is documented in [`reference`]; it is part of the
+//! The draw order is documented in [`reference`](mod@reference); it is part of the
 //! numbers' definition.
 
 pub mod batch;

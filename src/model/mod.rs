@@ -108,7 +108,7 @@ pub enum Valuation {
     /// Revenue x the trial's multiple: a market price.
     #[default]
     Multiple,
-    /// Growth-fade DCF of the unit's own cash (see [`valuation`]).
+    /// Growth-fade DCF of the unit's own cash (see [`crate::kernel::valuation`]).
     Fade(Fade),
 }
 
