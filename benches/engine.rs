@@ -18,9 +18,10 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-use stratsim::engine::{self, rng::trial_rng, BLOCK_TRIALS};
-use stratsim::model::batch::{BatchState, Lane, LANES};
-use stratsim::model::trial::{Plan, TrialState};
+use stratsim::engine::{self, BLOCK_TRIALS};
+use stratsim::kernel::batch::{BatchState, Lane, LANES};
+use stratsim::kernel::rng::trial_rng;
+use stratsim::kernel::{Plan, TrialState};
 use stratsim::model::Scenario;
 use stratsim::stats::{Accumulator, Sketch};
 
@@ -107,7 +108,7 @@ fn filled(plan: &Plan, seed: u64, first_block: u64, blocks: u64) -> Accumulator 
     let mut acc = engine::accumulator(plan, seed);
     let mut state = BatchState::new(plan);
     for block in first_block..first_block + blocks {
-        engine::run_block(plan, seed, u64::MAX, block, &mut state, &mut acc);
+        engine::run_block(plan, seed, u64::MAX, block, &mut state, &mut acc, None);
     }
     acc
 }

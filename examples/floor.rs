@@ -1,7 +1,7 @@
 //! The floor the engine is measured against: only the standard normals a
 //! scenario's trials need on their step loop ((factors + units) x steps per
 //! trial), from the same generator seeded the same way (one
-//! xoshiro256++ stream per trial, `stratsim::engine::rng::trial_rng`), on
+//! xoshiro256++ stream per trial, `stratsim::kernel::rng::trial_rng`), on
 //! the same rayon pool and the same 1024-trial blocks, summed so that the
 //! draws cannot be optimised away. No model, no statistics, no output.
 //!
@@ -17,7 +17,8 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-use stratsim::engine::{block_count, rng, with_threads, BLOCK_TRIALS};
+use stratsim::engine::{block_count, with_threads, BLOCK_TRIALS};
+use stratsim::kernel::rng;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -82,11 +82,15 @@ fn unregister(p: &Path) {
     }
 }
 
+/// The file name suffix of a partial result (`shard-I-of-N.partial`): an
+/// output folder rule, so it is defined here and used by `shard`.
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
 /// Is a partial result's file name (or its temporary name)?
 fn is_partial_name(name: &str) -> bool {
     let base = name.strip_prefix('.').unwrap_or(name);
     let base = base.split(".tmp-").next().unwrap_or(base);
-    base.starts_with("shard-") && base.ends_with(crate::shard::SUFFIX)
+    base.starts_with("shard-") && base.ends_with(PARTIAL_SUFFIX)
 }
 
 /// Every entry under `dir`, as relative `/`-separated paths (folders end

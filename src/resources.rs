@@ -18,7 +18,7 @@
 //! allocation, or a known-safe larger run).
 
 use crate::error::{Error, Result};
-use crate::model::trial::Plan;
+use crate::kernel::Plan;
 use crate::model::Scenario;
 
 /// Most worker threads, from `--threads` or `RAYON_NUM_THREADS`.

@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::{self, BLOCK_TRIALS};
 use crate::error::{Error, Result};
-use crate::model::trial::Plan;
+use crate::kernel::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
 
@@ -43,7 +43,7 @@ use crate::stats::Accumulator;
 pub const FORMAT_VERSION: u32 = 1;
 const MAGIC: &str = "stratsim-partial";
 /// File name suffix of partial results.
-pub const SUFFIX: &str = ".partial";
+pub const SUFFIX: &str = crate::output::PARTIAL_SUFFIX;
 /// Most shards a run may be split into (Slurm arrays and Kubernetes
 /// indexed jobs stay far below).
 pub const MAX_SHARDS: u32 = 100_000;
@@ -465,7 +465,7 @@ pub fn run_shard(
         )
     })??;
     let written = streamer.map(|s| s.finish(blocks.clone())).transpose()?;
-    crate::check_finite(scenario, &plan, &acc)?;
+    crate::results::check_finite(scenario, &plan, &acc)?;
     let part = match (target, written) {
         (Some(t), Some(w)) => {
             let file = t

@@ -2,7 +2,7 @@
 //! those who must audit the numbers or analyse them elsewhere.
 //!
 //! The engine keeps no trials, so the rows are streamed: each worker
-//! formats the rows of the block it ran ([`engine::TrialSink`]), and the
+//! formats the rows of the block it ran ([`crate::engine::TrialSink`]), and the
 //! blocks are written in trial order as soon as the ones before them are
 //! in. A worker waits before it starts a block more than a small window
 //! ahead of the last one written, so the blocks held in memory are
@@ -37,11 +37,11 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::TrialSink;
 use crate::error::{Error, Result};
-use crate::model::batch::Lane;
-use crate::model::trial::{Layout, Metric};
+use crate::format::csv_field;
+use crate::kernel::batch::Lane;
 use crate::model::Scenario;
+use crate::model::{Layout, Metric};
 use crate::output::Staged;
-use crate::report::summary::csv_field;
 
 /// The comment of the gzip header of files this program writes.
 const GZIP_COMMENT: &str = "stratsim trials";

@@ -4,19 +4,17 @@
 //! Trials are grouped in blocks of [`BLOCK_TRIALS`]; worker threads run
 //! blocks in any order, and a shard runs a contiguous range of blocks.
 //! Within a block the trials run [`LANES`] at a time in the batch kernel
-//! (`crate::model::batch`), in trial order.
+//! (`crate::kernel::batch`), in trial order.
 //! Because each trial's stream depends only on (seed, trial) and the
 //! accumulators merge exactly (see `crate::stats`), the figures are
 //! bit-identical for any thread count and any sharding.
-
-pub mod rng;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::model::batch::{BatchState, Lane, LANES};
-use crate::model::trial::Plan;
+use crate::kernel::batch::{BatchState, Lane, LANES};
+use crate::kernel::Plan;
 use crate::model::Scenario;
 use crate::stats::Accumulator;
 
@@ -73,20 +71,9 @@ pub trait TrialSink: Sync {
     fn error(&self) -> Option<Error>;
 }
 
-/// Runs block `block` into `acc` (and closes it); returns its trial count.
+/// Runs block `block` into `acc` (and closes it), handing every trial's
+/// figures to `sink` when there is one; returns its trial count.
 pub fn run_block(
-    plan: &Plan,
-    seed: u64,
-    trials: u64,
-    block: u64,
-    state: &mut BatchState,
-    acc: &mut Accumulator,
-) -> u64 {
-    run_block_to(plan, seed, trials, block, state, acc, None)
-}
-
-/// [`run_block`], also handing every trial's figures to `sink`.
-fn run_block_to(
     plan: &Plan,
     seed: u64,
     trials: u64,
@@ -155,7 +142,7 @@ pub fn run_blocks_to(
             if block >= blocks.end || sink.is_some_and(|s| !s.admit(block)) {
                 break;
             }
-            let n = run_block_to(plan, seed, trials, block, &mut state, &mut acc, sink);
+            let n = run_block(plan, seed, trials, block, &mut state, &mut acc, sink);
             progress(n);
         }
         acc

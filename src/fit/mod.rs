@@ -275,18 +275,27 @@ fn factor_names(k: usize, given: &[String]) -> Result<Vec<String>> {
     Ok(given.to_vec())
 }
 
+/// What `simulate fit` is asked to do. The application builds it from its
+/// command line (`fit` knows no command line).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// The history CSV.
+    pub history: PathBuf,
+    /// How to fit it.
+    pub options: Options,
+    /// Where the TOML fragment goes (with the report in its comments);
+    /// `None`: standard output.
+    pub out: Option<PathBuf>,
+    /// Where the report (Markdown) also goes, if anywhere.
+    pub report: Option<PathBuf>,
+    /// Print nothing but errors (and the TOML when there is no `out`).
+    pub quiet: bool,
+}
+
 /// `simulate fit`: reads, fits, and prints or writes the TOML fragment
 /// and the report.
-pub fn run(args: &crate::cli::FitArgs) -> Result<()> {
-    let options = Options {
-        settings: Settings {
-            steps_per_year: args.steps_per_year,
-            outlier_threshold: args.outlier_threshold,
-        },
-        factors: args.factors,
-        factor_names: args.factor_names.clone(),
-        rotation: args.rotation,
-    };
+pub fn run(args: &Job) -> Result<()> {
+    let options = &args.options;
     if let (Some(a), Some(b)) = (&args.out, &args.report) {
         if a == b {
             return Err(Error::Usage(
@@ -299,7 +308,7 @@ pub fn run(args: &crate::cli::FitArgs) -> Result<()> {
         files::check_destination(p, render::MARKER)?;
     }
     let history = history::read(&args.history)?;
-    let fit = fit(&history, &options)?;
+    let fit = fit(&history, options)?;
     let report = render::report(&fit);
     let toml = render::toml(&fit, &report);
     if let Some(p) = &args.report {

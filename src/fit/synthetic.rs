@@ -8,14 +8,14 @@
 //! file it writes says in its first line that it is synthetic.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::history::{History, Series};
 use super::period::{Frequency, Period};
-use super::render::sig;
-use crate::engine::rng::trial_rng;
 use crate::error::{Error, Result};
-use crate::model::trial::{Plan, TrialState};
+use crate::format::sig;
+use crate::kernel::rng::trial_rng;
+use crate::kernel::{Plan, TrialState};
 use crate::model::Scenario;
 
 /// First-line marker of every file `simulate history` writes.
@@ -244,8 +244,36 @@ pub fn to_csv(
     Ok(s)
 }
 
+/// What `simulate history` is asked to do. The application builds it from
+/// its command line; the policy is still a name and the seasonality as
+/// given, checked here against the scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// The scenario whose model generates the history.
+    pub scenario: PathBuf,
+    /// Years of history (the first `years` years of one trial).
+    pub years: u32,
+    /// Where the CSV goes; `None`: standard output.
+    pub out: Option<PathBuf>,
+    /// The policy whose path is recorded; `None`: the first in the file.
+    pub policy: Option<String>,
+    /// The random seed; `None`: the scenario's.
+    pub seed: Option<u64>,
+    /// Which trial of the run is recorded (0-based).
+    pub trial: u64,
+    /// Seasonal factors Q1..Q4 (scaled to average 1), for quarterly
+    /// histories.
+    pub seasonality: Option<Vec<f64>>,
+    /// First calendar year of the history.
+    pub start: i64,
+    /// Annual totals instead of quarters.
+    pub annual: bool,
+    /// Print nothing but errors (and the CSV when there is no `out`).
+    pub quiet: bool,
+}
+
 /// `simulate history SCENARIO --years N [--out FILE.csv] ...`.
-pub fn run(args: &crate::cli::HistoryArgs) -> Result<()> {
+pub fn run(args: &Job) -> Result<()> {
     if let Some(p) = &args.out {
         super::files::check_destination(p, MARKER)?;
     }

@@ -1,14 +1,13 @@
-//! Validated domain types: what a scenario means once it has been checked.
+//! Validated domain types: what a scenario means once it has been checked,
+//! and where a trial's figures land ([`layout`]).
 //!
 //! The engine only ever sees these. Every optional key of the file has been
 //! resolved to its default, every name to an index, and every per-unit
 //! override to the effective terms of that unit under that policy.
 
-pub mod batch;
-pub mod math;
-pub(crate) mod simd;
-pub mod trial;
-pub mod valuation;
+pub mod layout;
+
+pub use layout::{Extra, Layout, Metric, Tracked, UnitFigure, EXTRAS};
 
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +108,7 @@ pub enum Valuation {
     /// Revenue x the trial's multiple: a market price.
     #[default]
     Multiple,
-    /// Growth-fade DCF of the unit's own cash (see [`valuation`]).
+    /// Growth-fade DCF of the unit's own cash (see [`crate::kernel::valuation`]).
     Fade(Fade),
 }
 

@@ -2,12 +2,8 @@
 
 use std::fmt::Write;
 
-use super::table::money;
+use crate::format::{money, percent};
 use crate::model::{Role, Scenario, Valuation};
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
-}
 
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -36,7 +32,7 @@ pub fn render(s: &Scenario) -> String {
         money(s.trials as f64),
         s.seed,
         horizons.join(", "),
-        pct(s.discount_rate),
+        percent(s.discount_rate, 1),
         s.currency
     );
     if s.factors.is_empty() {
@@ -65,19 +61,19 @@ pub fn render(s: &Scenario) -> String {
     for u in s.units.iter().take(shown) {
         let mut extras = Vec::new();
         if u.max_uplift > 0.0 {
-            extras.push(format!("uplift ≤{}", pct(u.max_uplift)));
+            extras.push(format!("uplift ≤{}", percent(u.max_uplift, 1)));
         }
         if let Some(j) = u.jumps {
             extras.push(format!("jumps {}/yr", j.rate));
         }
         if u.target_margin != u.margin && u.margin_speed > 0.0 {
-            extras.push(format!("margin → {}", pct(u.target_margin)));
+            extras.push(format!("margin → {}", percent(u.target_margin, 1)));
         }
         if let Valuation::Fade(f) = u.valuation {
             extras.push(format!(
                 "fade {}y → {}, s/c {}",
                 f.years,
-                pct(f.terminal_growth),
+                percent(f.terminal_growth, 1),
                 f.sales_to_capital
             ));
         }
@@ -87,9 +83,9 @@ pub fn render(s: &Scenario) -> String {
             truncate(&u.name, 28),
             u.role.as_str(),
             money(u.revenue),
-            pct(u.growth),
-            pct(u.volatility),
-            pct(u.margin),
+            percent(u.growth, 1),
+            percent(u.volatility, 1),
+            percent(u.margin, 1),
             u.multiple_median,
             extras.join(", ")
         );
@@ -122,23 +118,23 @@ pub fn render(s: &Scenario) -> String {
     );
     for p in &s.policies {
         let mut parts = vec![
-            format!("reinvest {}", pct(p.reinvest_share)),
-            format!("recycle {}", pct(p.recycle_share)),
+            format!("reinvest {}", percent(p.reinvest_share, 1)),
+            format!("recycle {}", percent(p.recycle_share, 1)),
         ];
         let mut roles: Vec<String> = Vec::new();
         let mut overrides: Vec<String> = Vec::new();
         for (u, t) in s.units.iter().zip(&p.terms) {
             let term = match t.role {
-                Role::Core => format!("core {}", pct(t.intensity)),
+                Role::Core => format!("core {}", percent(t.intensity, 1)),
                 Role::NonCore => match t.exit {
                     Some(e) => format!(
                         "non_core {} sold in {}-{} y at -{}",
-                        pct(t.intensity),
+                        percent(t.intensity, 1),
                         e.after,
                         e.after + e.window,
-                        pct(e.discount)
+                        percent(e.discount, 1)
                     ),
-                    None => format!("non_core {} kept", pct(t.intensity)),
+                    None => format!("non_core {} kept", percent(t.intensity, 1)),
                 },
                 Role::Innovation => format!(
                     "innovation {}/yr for {} y{}",

@@ -7,10 +7,11 @@
 
 use std::fmt::Write;
 
-use super::charts::{Figure, Input};
-use super::table::money;
-use crate::model::trial::Metric;
-use crate::study::Studies;
+use super::charts::Figure;
+use super::Input;
+use crate::format::{exact, money, number, signed_money, tail_label, trim_num, values_format};
+use crate::model::Metric;
+use crate::results::Studies;
 
 /// One block of the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +48,7 @@ impl Document {
         let years: Vec<String> = sc.horizons.iter().map(|h| h.to_string()).collect();
         let mut blocks = vec![Block::Para(format!(
             "{} trials, seed {}; money in {}, present values discounted at {}% a year; horizons: year {}; baseline policy: {}.",
-            style_int(s.trials),
+            number(s.trials as f64, 0),
             s.seed,
             s.currency,
             trim_num(100.0 * sc.discount_rate),
@@ -78,11 +79,11 @@ impl Document {
         blocks.push(Block::Para(format!(
             "Value: present value at the horizon of distributions to the group plus the war chest and the held units' value, in {}. P5/P50/P95: 5th, 50th and 95th percentiles over trials. CVaR{t}: the mean of the worst {t}% of trials (VaR{t}, the level they fall below, is P{t}). Δ: mean same-trial difference from {base}, with its VaR{t} and CVaR{t}; P(beat): share of trials in which the policy's value exceeds {base}'s.",
             s.currency,
-            t = super::table::tail_label(s.tail)
+            t = tail_label(s.tail)
         )));
         if let Some(st) = input.studies {
             if let Some(f) = &st.funding {
-                blocks.extend(crate::study::funding::report_blocks(f));
+                blocks.extend(super::funding::report_blocks(f));
             }
             blocks.extend(studies(input, st));
         }
@@ -106,50 +107,14 @@ impl Document {
         }
     }
 
+    /// The report as Markdown (report.md).
     pub fn markdown(&self) -> String {
-        let mut out = format!("# {}\n\n", md_text(&self.title));
-        for b in &self.blocks {
-            match b {
-                Block::Heading(level, t) => {
-                    let _ = writeln!(out, "{} {}\n", "#".repeat(*level as usize), md_text(t));
-                }
-                Block::Para(t) => {
-                    let _ = writeln!(out, "{}\n", md_text(t));
-                }
-                Block::List(items) => {
-                    for i in items {
-                        let _ = writeln!(out, "- {}", md_text(i));
-                    }
-                    out.push('\n');
-                }
-                Block::Table {
-                    header,
-                    numeric_from,
-                    rows,
-                } => {
-                    let cells = |r: &[String]| {
-                        let v: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
-                        format!("| {} |\n", v.join(" | "))
-                    };
-                    out.push_str(&cells(header));
-                    let rule: Vec<&str> = (0..header.len())
-                        .map(|i| if i >= *numeric_from { "---:" } else { "---" })
-                        .collect();
-                    let _ = writeln!(out, "| {} |", rule.join(" | "));
-                    for r in rows {
-                        out.push_str(&cells(r));
-                    }
-                    out.push('\n');
-                }
-                Block::Image { file, alt } => {
-                    let alt = alt.replace(['[', ']'], "");
-                    let _ = writeln!(out, "![{alt}]({file})\n");
-                }
-            }
-        }
-        out
+        let mut out = Markdown(format!("# {}\n\n", md_text(&self.title)));
+        self.render(&mut out);
+        out.0
     }
 
+    /// The report as a self-contained HTML page (report.html).
     pub fn html(&self) -> String {
         let mut out =
             String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -166,59 +131,123 @@ impl Document {
              </style>\n</head>\n<body>\n",
         );
         let _ = writeln!(out, "<h1>{}</h1>", esc(&self.title));
+        let mut out = Html(out);
+        self.render(&mut out);
+        out.0.push_str("</body>\n</html>\n");
+        out.0
+    }
+
+    /// Every block, in order, in `markup`.
+    fn render(&self, markup: &mut dyn Markup) {
         for b in &self.blocks {
             match b {
-                Block::Heading(level, t) => {
-                    let _ = writeln!(out, "<h{level}>{}</h{level}>", esc(t));
-                }
-                Block::Para(t) => {
-                    let _ = writeln!(out, "<p>{}</p>", esc(t));
-                }
-                Block::List(items) => {
-                    out.push_str("<ul>\n");
-                    for i in items {
-                        let _ = writeln!(out, "<li>{}</li>", esc(i));
-                    }
-                    out.push_str("</ul>\n");
-                }
+                Block::Heading(level, t) => markup.heading(*level, t),
+                Block::Para(t) => markup.para(t),
+                Block::List(items) => markup.list(items),
                 Block::Table {
                     header,
                     numeric_from,
                     rows,
-                } => {
-                    let class = |i: usize| {
-                        if i >= *numeric_from {
-                            " class=\"n\""
-                        } else {
-                            ""
-                        }
-                    };
-                    out.push_str("<table>\n<thead><tr>");
-                    for (i, h) in header.iter().enumerate() {
-                        let _ = write!(out, "<th{}>{}</th>", class(i), esc(h));
-                    }
-                    out.push_str("</tr></thead>\n<tbody>\n");
-                    for r in rows {
-                        out.push_str("<tr>");
-                        for (i, c) in r.iter().enumerate() {
-                            let _ = write!(out, "<td{}>{}</td>", class(i), esc(c));
-                        }
-                        out.push_str("</tr>\n");
-                    }
-                    out.push_str("</tbody>\n</table>\n");
-                }
-                Block::Image { file, alt } => {
-                    let _ = writeln!(
-                        out,
-                        "<p><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\"></a></p>",
-                        esc(file),
-                        esc(alt)
-                    );
-                }
+                } => markup.table(header, *numeric_from, rows),
+                Block::Image { file, alt } => markup.image(file, alt),
             }
         }
-        out.push_str("</body>\n</html>\n");
-        out
+    }
+}
+
+/// How each kind of block is written in one format.
+trait Markup {
+    fn heading(&mut self, level: u8, text: &str);
+    fn para(&mut self, text: &str);
+    fn list(&mut self, items: &[String]);
+    /// Columns from `numeric_from` on are right-aligned.
+    fn table(&mut self, header: &[String], numeric_from: usize, rows: &[Vec<String>]);
+    fn image(&mut self, file: &str, alt: &str);
+}
+
+/// report.md, as it is written.
+struct Markdown(String);
+
+impl Markup for Markdown {
+    fn heading(&mut self, level: u8, text: &str) {
+        let _ = writeln!(self.0, "{} {}\n", "#".repeat(level as usize), md_text(text));
+    }
+    fn para(&mut self, text: &str) {
+        let _ = writeln!(self.0, "{}\n", md_text(text));
+    }
+    fn list(&mut self, items: &[String]) {
+        for i in items {
+            let _ = writeln!(self.0, "- {}", md_text(i));
+        }
+        self.0.push('\n');
+    }
+    fn table(&mut self, header: &[String], numeric_from: usize, rows: &[Vec<String>]) {
+        let cells = |r: &[String]| {
+            let v: Vec<String> = r.iter().map(|c| md_cell(c)).collect();
+            format!("| {} |\n", v.join(" | "))
+        };
+        self.0.push_str(&cells(header));
+        let rule: Vec<&str> = (0..header.len())
+            .map(|i| if i >= numeric_from { "---:" } else { "---" })
+            .collect();
+        let _ = writeln!(self.0, "| {} |", rule.join(" | "));
+        for r in rows {
+            self.0.push_str(&cells(r));
+        }
+        self.0.push('\n');
+    }
+    fn image(&mut self, file: &str, alt: &str) {
+        let alt = alt.replace(['[', ']'], "");
+        let _ = writeln!(self.0, "![{alt}]({file})\n");
+    }
+}
+
+/// report.html's body, as it is written.
+struct Html(String);
+
+impl Markup for Html {
+    fn heading(&mut self, level: u8, text: &str) {
+        let _ = writeln!(self.0, "<h{level}>{}</h{level}>", esc(text));
+    }
+    fn para(&mut self, text: &str) {
+        let _ = writeln!(self.0, "<p>{}</p>", esc(text));
+    }
+    fn list(&mut self, items: &[String]) {
+        self.0.push_str("<ul>\n");
+        for i in items {
+            let _ = writeln!(self.0, "<li>{}</li>", esc(i));
+        }
+        self.0.push_str("</ul>\n");
+    }
+    fn table(&mut self, header: &[String], numeric_from: usize, rows: &[Vec<String>]) {
+        let class = |i: usize| {
+            if i >= numeric_from {
+                " class=\"n\""
+            } else {
+                ""
+            }
+        };
+        self.0.push_str("<table>\n<thead><tr>");
+        for (i, h) in header.iter().enumerate() {
+            let _ = write!(self.0, "<th{}>{}</th>", class(i), esc(h));
+        }
+        self.0.push_str("</tr></thead>\n<tbody>\n");
+        for r in rows {
+            self.0.push_str("<tr>");
+            for (i, c) in r.iter().enumerate() {
+                let _ = write!(self.0, "<td{}>{}</td>", class(i), esc(c));
+            }
+            self.0.push_str("</tr>\n");
+        }
+        self.0.push_str("</tbody>\n</table>\n");
+    }
+    fn image(&mut self, file: &str, alt: &str) {
+        let _ = writeln!(
+            self.0,
+            "<p><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\"></a></p>",
+            esc(file),
+            esc(alt)
+        );
     }
 }
 
@@ -231,7 +260,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             .sweeps
             .iter()
             .map(|s| {
-                let f = super::charts::style::values_format(&s.values);
+                let f = values_format(&s.values);
                 let v: Vec<String> = s.values.iter().map(&f).collect();
                 format!("{} = {}", s.path, v.join(", "))
             })
@@ -259,7 +288,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             if x.is_nan() {
                 "skipped".to_string()
             } else {
-                super::charts::style::signed(x)
+                signed_money(x)
             }
         };
         if let Some(r) = top {
@@ -297,7 +326,7 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
 /// comparison with the baseline (the figures of summary.json).
 fn headline(input: &Input) -> Block {
     let base = input.baseline();
-    let t = super::table::tail_label(input.summary.tail);
+    let t = tail_label(input.summary.tail);
     let header = [
         "policy",
         "year",
@@ -323,10 +352,7 @@ fn headline(input: &Input) -> Block {
             let row = |m: &str| input.summary.row(&policy.name, years, m, None);
             let cvar = row("value").map_or("-".into(), |r| money(r.cvar));
             let (d_var, d_cvar) = match row("delta_value") {
-                Some(r) if p != base => (
-                    super::charts::style::signed(r.var),
-                    super::charts::style::signed(r.cvar),
-                ),
+                Some(r) if p != base => (signed_money(r.var), signed_money(r.cvar)),
                 _ => ("-".to_string(), "-".to_string()),
             };
             let (delta, prob) = if p == base {
@@ -338,7 +364,7 @@ fn headline(input: &Input) -> Block {
                     .prob(&policy.name, years)
                     .map(|x| format!("{:.1}%", 100.0 * x))
                     .unwrap_or_else(|| "-".into());
-                (super::charts::style::signed(d.mean), pr)
+                (signed_money(d.mean), pr)
             };
             let name = if p == base {
                 format!("{} (baseline)", policy.name)
@@ -367,20 +393,6 @@ fn headline(input: &Input) -> Block {
         numeric_from: 1,
         rows,
     }
-}
-
-fn style_int(n: u64) -> String {
-    super::charts::style::number(n as f64, 0)
-}
-
-/// `x` with the decimals it needs (at most 6).
-fn exact(x: f64) -> String {
-    super::charts::style::values_format(&[x])(&x)
-}
-
-fn trim_num(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Escapes what Markdown would otherwise read as markup in free text.

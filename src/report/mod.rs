@@ -1,51 +1,180 @@
 //! Everything a run writes: summaries (JSON, CSV), the terminal table, the
-//! charts and the report pages. Writers take computed results, never raw
-//! engine state.
+//! charts, the report pages and the workbook. Writers take a finished
+//! [`Run`] and what was computed from it ([`Input`]), never raw engine
+//! state; [`write_results`] is the one place that decides which files a
+//! run writes and puts them in place together.
 
 pub mod charts;
 pub mod digest;
 pub mod document;
-pub mod headline;
-pub mod summary;
+pub mod funding;
 pub mod table;
-pub mod unit_paths;
 pub mod workbook;
 
 use std::path::Path;
 
-pub use summary::Summary;
-
+use crate::console;
 use crate::error::{Error, Result};
-use crate::model::trial::Plan;
-use crate::model::Scenario;
-use crate::stats::Accumulator;
-use crate::study::Studies;
+use crate::model::{Layout, Metric, Scenario};
+use crate::output::Staged;
+use crate::results::{headline, unit_paths, Run, Studies, Summary};
+use crate::stats::{Accumulator, MetricAcc, Stats};
 
-/// Writes the charts (unless `draw_charts` is false), then report.md and
-/// report.html, into `dir`. `studies` adds the sweep and tornado charts
-/// and their section of the report. Reads the results only: the numbers of
-/// summary.json are the same with or without charts.
-pub fn write_report(
-    dir: &Path,
-    scenario: &Scenario,
-    plan: &Plan,
-    acc: &Accumulator,
-    summary: &Summary,
-    studies: Option<&Studies>,
-    draw_charts: bool,
-) -> Result<()> {
-    if unit_paths::recorded(&plan.layout) {
-        let path = dir.join("unit_paths.csv");
-        std::fs::write(&path, unit_paths::to_csv(scenario, &plan.layout, acc))
-            .map_err(|e| Error::output(&path, e))?;
+/// What a report reads: a finished run, its summary and what its studies
+/// found. The charts, the report pages and the workbook all read this one
+/// value, and only read it.
+pub struct Input<'a> {
+    pub scenario: &'a Scenario,
+    pub layout: &'a Layout,
+    pub acc: &'a Accumulator,
+    pub summary: &'a Summary,
+    /// Sweeps and sensitivity, when the run had any.
+    pub studies: Option<&'a Studies>,
+}
+
+impl<'a> Input<'a> {
+    /// The input of a run and its summary (no studies).
+    pub fn new(run: &'a Run, summary: &'a Summary) -> Input<'a> {
+        Input {
+            scenario: &run.scenario,
+            layout: &run.plan.layout,
+            acc: &run.acc,
+            summary,
+            studies: None,
+        }
     }
-    let input = charts::Input::new(scenario, plan, acc, summary).with_studies(studies);
+
+    /// The same input with the run's studies (for the study charts, the
+    /// report's study sections and the workbook's study sheets).
+    pub fn with_studies(self, studies: Option<&'a Studies>) -> Input<'a> {
+        Input { studies, ..self }
+    }
+
+    /// Index of the last (longest) horizon.
+    pub fn last(&self) -> usize {
+        self.scenario.horizons.len().saturating_sub(1)
+    }
+
+    /// Years of horizon index `h`.
+    pub fn years(&self, h: usize) -> u32 {
+        self.scenario.horizons.get(h).copied().unwrap_or(0)
+    }
+
+    /// The sketch and extremes of one metric.
+    pub fn metric(&self, policy: usize, horizon: usize, metric: Metric) -> &MetricAcc {
+        &self.acc.metrics[self.layout.index(policy, horizon, metric)]
+    }
+
+    /// The reported figures of one metric (the same as in summary.json).
+    pub fn stats(&self, policy: usize, horizon: usize, metric: Metric) -> Stats {
+        self.acc.stats(self.layout.index(policy, horizon, metric))
+    }
+
+    pub fn policy(&self, p: usize) -> &str {
+        &self.scenario.policies[p].name
+    }
+
+    pub fn baseline(&self) -> usize {
+        self.scenario.baseline
+    }
+
+    /// The policy a study chart follows when it can show only one: the
+    /// first policy other than the baseline, or the baseline when it is
+    /// the only policy.
+    pub fn studied(&self) -> usize {
+        (0..self.scenario.policies.len())
+            .find(|&p| p != self.baseline())
+            .unwrap_or(self.baseline())
+    }
+
+    pub fn currency(&self) -> &str {
+        &self.scenario.currency
+    }
+}
+
+/// How the outputs of a finished run are written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WriteOptions {
+    /// Print nothing (no table).
+    pub quiet: bool,
+    /// Draw the PNG charts.
+    pub charts: bool,
+    /// Write summary.xlsx.
+    pub xlsx: bool,
+    /// Tail share of VaR and CVaR.
+    pub tail: f64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            quiet: false,
+            charts: true,
+            xlsx: true,
+            tail: crate::results::summary::DEFAULT_TAIL,
+        }
+    }
+}
+
+/// Writes every output of a finished run into `staged` and puts it in place.
+pub fn write_results(staged: Staged, run: &Run, options: WriteOptions) -> Result<()> {
+    write_results_with(staged, run, options, |_, _| Ok(Studies::default()))
+}
+
+/// [`write_results`], with `extra` writing more files into the staged
+/// folder before it is put in place and returning the studies it ran
+/// (their findings join the headline sentences).
+pub fn write_results_with(
+    staged: Staged,
+    run: &Run,
+    options: WriteOptions,
+    extra: impl FnOnce(&Staged, &Summary) -> Result<Studies>,
+) -> Result<()> {
+    let scenario = &run.scenario;
+    let mut summary = Summary::with_tail(scenario, &run.plan, &run.acc, options.tail);
+    let studies = extra(&staged, &summary)?;
+    summary.headline = headline::sentences(scenario, &summary, Some(&studies));
+    staged.write("summary.json", summary.to_json())?;
+    staged.write("summary.csv", summary.to_csv())?;
+    let input = Input::new(run, &summary).with_studies((!studies.is_empty()).then_some(&studies));
+    write_report(staged.path(), &input, options.charts)?;
+    if options.xlsx {
+        workbook::write(staged.path(), &input)?;
+    }
+    let dest = staged.dest().to_path_buf();
+    if let Some(note) = staged.commit()? {
+        console::say(&note);
+    }
+    if !options.quiet {
+        console::out(&table::render(scenario, &summary))?;
+        if let Some(f) = input.studies.and_then(|s| s.funding.as_ref()) {
+            console::out(&funding::table(f))?;
+        }
+        console::outln(&format!("wrote {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes unit_paths.csv (when the run recorded unit paths), the charts
+/// (unless `draw_charts` is false), then report.md and report.html, into
+/// `dir`. The input's studies add the sweep, tornado and funding charts
+/// and their sections of the report. Reads the results only: the numbers
+/// of summary.json are the same with or without charts.
+pub fn write_report(dir: &Path, input: &Input, draw_charts: bool) -> Result<()> {
+    if unit_paths::recorded(input.layout) {
+        let path = dir.join("unit_paths.csv");
+        std::fs::write(
+            &path,
+            unit_paths::to_csv(input.scenario, input.layout, input.acc),
+        )
+        .map_err(|e| Error::output(&path, e))?;
+    }
     let figures = if draw_charts {
-        charts::render_all(dir, &input)?
+        charts::render_all(dir, input)?
     } else {
         Vec::new()
     };
-    let doc = document::Document::new(&input, &figures);
+    let doc = document::Document::new(input, &figures);
     for (name, text) in [("report.md", doc.markdown()), ("report.html", doc.html())] {
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|e| Error::output(&path, e))?;

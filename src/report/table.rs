@@ -2,41 +2,9 @@
 
 use std::fmt::Write;
 
-use super::Summary;
+use crate::format::{money, tail_label};
 use crate::model::Scenario;
-
-/// Formats money with thousands separators and sensible precision.
-pub fn money(x: f64) -> String {
-    if !x.is_finite() {
-        return "-".into();
-    }
-    let decimals = if x.abs() >= 100.0 {
-        0
-    } else if x.abs() >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let s = format!("{:.*}", decimals, x.abs());
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{frac}")
-    }
-}
+use crate::results::Summary;
 
 /// The table: per policy and horizon, value (mean, P5-P95, tail risk),
 /// revenue, the gain over the baseline (mean, its VaR and CVaR) and the
@@ -52,7 +20,7 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
     );
     let t = tail_label(summary.tail);
     // The VaR of value is P5 at the default tail; another tail adds it.
-    let show_var = summary.tail != super::summary::DEFAULT_TAIL;
+    let show_var = summary.tail != crate::results::summary::DEFAULT_TAIL;
     let mut header = vec!["policy", "year", "value ±se", "P5", "P95"]
         .into_iter()
         .map(String::from)
@@ -74,11 +42,12 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
             let v = summary.row(&p.name, h, "value", None);
             let r = summary.row(&p.name, h, "revenue", None);
             let d = summary.row(&p.name, h, "delta_value", None);
-            let with_se = |x: Option<&super::summary::Row>| {
+            let with_se = |x: Option<&crate::results::summary::Row>| {
                 x.map(|x| format!("{} ±{}", money(x.mean), money(x.stderr)))
                     .unwrap_or_default()
             };
-            let fig = |x: Option<&super::summary::Row>, f: fn(&super::summary::Row) -> f64| {
+            let fig = |x: Option<&crate::results::summary::Row>,
+                       f: fn(&crate::results::summary::Row) -> f64| {
                 x.map(|x| money(f(x))).unwrap_or_default()
             };
             let mut cells = vec![
@@ -146,31 +115,4 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
         let _ = writeln!(out, "{}", s.text);
     }
     out
-}
-
-/// A tail share as the percentage figure of "VaR5", "CVaR2.5".
-pub fn tail_label(tail: f64) -> String {
-    let s = format!("{:.3}", 100.0 * tail);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::money;
-
-    #[test]
-    fn money_is_readable() {
-        assert_eq!(money(1234567.8), "1,234,568");
-        assert_eq!(money(-1234.0), "-1,234");
-        assert_eq!(money(12.345), "12.3");
-        assert_eq!(money(0.123), "0.12");
-        assert_eq!(money(-0.001), "0.00");
-    }
-
-    #[test]
-    fn tail_labels_are_short() {
-        assert_eq!(super::tail_label(0.05), "5");
-        assert_eq!(super::tail_label(0.025), "2.5");
-        assert_eq!(super::tail_label(0.001), "0.1");
-    }
 }

@@ -19,22 +19,18 @@ use rust_xlsxwriter::{
     Worksheet, XlsxError,
 };
 
-use super::headline::Sentence;
-use super::summary::Summary;
-use super::table::tail_label;
-use super::unit_paths;
-use crate::model::trial::{Layout, UnitFigure};
-use crate::model::Scenario;
-use crate::stats::Accumulator;
-use crate::study::Studies;
+use super::Input;
+use crate::format::{tail_label, values_format};
+use crate::model::UnitFigure;
+use crate::results::headline::Sentence;
+use crate::results::unit_paths;
+use crate::results::Studies;
 
-/// What the workbook is built from.
-pub struct Input<'a> {
-    pub scenario: &'a Scenario,
-    pub layout: &'a Layout,
-    pub acc: &'a Accumulator,
-    pub summary: &'a Summary,
-    pub studies: Option<&'a Studies>,
+/// What every sheet is built from: the run's input and the cell formats.
+#[derive(Clone, Copy)]
+struct Book<'a> {
+    input: &'a Input<'a>,
+    f: &'a Formats,
 }
 
 /// The cell formats of the workbook.
@@ -85,21 +81,30 @@ pub fn build(input: &Input) -> Result<Vec<u8>, XlsxError> {
             .set_author("stratsim")
             .set_creation_datetime(&date),
     );
-    let f = Formats::new(&input.summary.currency);
-    headline_sheet(wb.add_worksheet(), input, &f)?;
-    summary_sheet(wb.add_worksheet(), input, &f)?;
-    units_sheet(wb.add_worksheet(), input, &f)?;
-    unit_detail_sheet(wb.add_worksheet(), input, &f)?;
-    revenue_sheet(wb.add_worksheet(), input, &f)?;
+    let f = &Formats::new(&input.summary.currency);
+    let book = &Book { input, f };
+    // A sheet named `name`, filled by `fill` (charts refer to it by name).
+    let mut sheet = |name: &str, fill: &dyn Fn(&mut Worksheet, &str) -> Result<(), XlsxError>| {
+        let ws = wb.add_worksheet();
+        ws.set_name(name)?;
+        fill(ws, name)
+    };
+    sheet("Headline", &|ws, name| headline_sheet(ws, name, book))?;
+    sheet("Summary", &|ws, _| summary_sheet(ws, book))?;
+    sheet("Units", &|ws, name| units_sheet(ws, name, book))?;
+    sheet("Unit detail", &|ws, _| unit_detail_sheet(ws, book))?;
+    sheet("Revenue path", &|ws, name| revenue_sheet(ws, name, book))?;
     if unit_paths::recorded(input.layout) {
-        unit_paths_sheet(wb.add_worksheet(), input, &f)?;
+        sheet("Unit paths", &|ws, _| unit_paths_sheet(ws, book))?;
     }
     if let Some(st) = input.studies {
         if st.has_sweep() {
-            sweep_sheet(wb.add_worksheet(), input, st, &f)?;
+            sheet("Sweep", &|ws, name| sweep_sheet(ws, name, st, book))?;
         }
         if st.has_sensitivity() {
-            sensitivity_sheet(wb.add_worksheet(), input, st, &f)?;
+            sheet("Sensitivity", &|ws, name| {
+                sensitivity_sheet(ws, name, st, book)
+            })?;
         }
     }
     // Printed (or saved as PDF): landscape, each sheet one page wide.
@@ -143,13 +148,49 @@ fn num(ws: &mut Worksheet, row: u32, col: u16, x: f64, format: &Format) -> Resul
     Ok(())
 }
 
+/// Numbers in a row of cells from column `first` on, in one format.
+fn nums(
+    ws: &mut Worksheet,
+    row: u32,
+    first: u16,
+    xs: &[f64],
+    format: &Format,
+) -> Result<(), XlsxError> {
+    for (c, x) in xs.iter().enumerate() {
+        num(ws, row, first + c as u16, *x, format)?;
+    }
+    Ok(())
+}
+
+/// Column widths: `first` as (column, width), then `rest` wide from
+/// `from` on.
+fn widths(
+    ws: &mut Worksheet,
+    first: &[(u16, f64)],
+    from: std::ops::Range<usize>,
+    rest: f64,
+) -> Result<(), XlsxError> {
+    for &(c, w) in first {
+        ws.set_column_width(c, w)?;
+    }
+    for c in from.start as u16..from.end as u16 {
+        ws.set_column_width(c, rest)?;
+    }
+    Ok(())
+}
+
+/// The columns of a figure's mean and P5-P95 band: "value mean", "value
+/// P5", "value P50", "value P95".
+fn band(what: &str) -> [String; 4] {
+    ["mean", "P5", "P50", "P95"].map(|c| format!("{what} {c}"))
+}
+
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-fn headline_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), XlsxError> {
-    let name = "Headline";
-    ws.set_name(name)?;
+fn headline_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let s = input.summary;
     let sc = input.scenario;
     let base = &sc.policies[sc.baseline].name;
@@ -176,22 +217,14 @@ fn headline_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), 
         row += 1;
     }
     row += 1;
-    let cols = names(&[
-        "policy",
-        "year",
-        "value mean",
-        "value P5",
-        "value P50",
-        "value P95",
-        &format!("value VaR {t}%"),
-        &format!("value CVaR {t}%"),
-        "gain mean",
-        "gain P5",
-        "gain P50",
-        "gain P95",
-        &format!("gain VaR {t}%"),
-        &format!("gain CVaR {t}%"),
-        &format!("P(beat {base})"),
+    let mut cols = names(&["policy", "year"]);
+    cols.extend(band("value"));
+    cols.extend([format!("value VaR {t}%"), format!("value CVaR {t}%")]);
+    cols.extend(band("gain"));
+    cols.extend([
+        format!("gain VaR {t}%"),
+        format!("gain CVaR {t}%"),
+        format!("P(beat {base})"),
     ]);
     row = header(ws, row, &cols, f)?;
     let first = row;
@@ -205,19 +238,21 @@ fn headline_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), 
             };
             ws.write_string(row, 0, &p.name)?;
             ws.write_number(row, 1, h)?;
-            for (c, x) in [v.mean, v.p5, v.p50, v.p95, v.var, v.cvar]
-                .iter()
-                .enumerate()
-            {
-                num(ws, row, 2 + c as u16, *x, &f.money)?;
-            }
+            nums(
+                ws,
+                row,
+                2,
+                &[v.mean, v.p5, v.p50, v.p95, v.var, v.cvar],
+                &f.money,
+            )?;
             if p.name != *base {
-                for (c, x) in [g.mean, g.p5, g.p50, g.p95, g.var, g.cvar]
-                    .iter()
-                    .enumerate()
-                {
-                    num(ws, row, 8 + c as u16, *x, &f.money)?;
-                }
+                nums(
+                    ws,
+                    row,
+                    8,
+                    &[g.mean, g.p5, g.p50, g.p95, g.var, g.cvar],
+                    &f.money,
+                )?;
                 num(
                     ws,
                     row,
@@ -229,10 +264,7 @@ fn headline_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), 
             row += 1;
         }
     }
-    ws.set_column_width(0, 18)?;
-    for c in 1..cols.len() as u16 {
-        ws.set_column_width(c, 15)?;
-    }
+    widths(ws, &[(0, 18.0)], 1..cols.len(), 15.0)?;
     // Charts below the table: the median gain over the baseline (the
     // median value when the baseline is the only policy) by year, and the
     // chance of beating the baseline.
@@ -282,8 +314,8 @@ fn headline_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), 
     Ok(())
 }
 
-fn summary_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), XlsxError> {
-    ws.set_name("Summary")?;
+fn summary_sheet(ws: &mut Worksheet, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let s = input.summary;
     let t = tail_label(s.tail);
     let cols = names(&[
@@ -317,16 +349,9 @@ fn summary_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), X
             r.mean, r.stdev, r.stderr, r.p5, r.p25, r.p50, r.p75, r.p95, r.min, r.max, r.var,
             r.cvar,
         ];
-        for (c, x) in figures.iter().enumerate() {
-            num(ws, row, 4 + c as u16, *x, &f.money)?;
-        }
+        nums(ws, row, 4, &figures, &f.money)?;
     }
-    ws.set_column_width(0, 16)?;
-    ws.set_column_width(2, 13)?;
-    ws.set_column_width(3, 26)?;
-    for c in 4..cols.len() as u16 {
-        ws.set_column_width(c, 14)?;
-    }
+    widths(ws, &[(0, 16.0), (2, 13.0), (3, 26.0)], 4..cols.len(), 14.0)?;
     Ok(())
 }
 
@@ -334,9 +359,8 @@ fn summary_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), X
 /// the baseline first, and how each other policy moves it, with a bar
 /// chart of those moves (of the medians themselves when the baseline is
 /// the only policy).
-fn units_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), XlsxError> {
-    let name = "Units";
-    ws.set_name(name)?;
+fn units_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let s = input.summary;
     let sc = input.scenario;
     let Some(&last) = sc.horizons.last() else {
@@ -385,10 +409,7 @@ fn units_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), Xls
             num(ws, row, moves + k as u16, d, &f.money)?;
         }
     }
-    ws.set_column_width(0, 28)?;
-    for c in 1..cols.len() as u16 {
-        ws.set_column_width(c, 17)?;
-    }
+    widths(ws, &[(0, 28.0)], 1..cols.len(), 17.0)?;
     let n = sc.units.len() as u32;
     let mut chart = Chart::new(ChartType::Bar);
     let series: Vec<(String, u16)> = if others.is_empty() {
@@ -429,21 +450,13 @@ fn units_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), Xls
 }
 
 /// Every unit figure at every horizon, one row per unit, policy and year.
-fn unit_detail_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), XlsxError> {
-    ws.set_name("Unit detail")?;
+fn unit_detail_sheet(ws: &mut Worksheet, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let s = input.summary;
     let sc = input.scenario;
-    let cols = names(&[
-        "unit",
-        "policy",
-        "year",
-        "value mean",
-        "value P5",
-        "value P50",
-        "value P95",
-        "revenue mean",
-        "revenue P50",
-    ]);
+    let mut cols = names(&["unit", "policy", "year"]);
+    cols.extend(band("value"));
+    cols.extend(names(&["revenue mean", "revenue P50"]));
     list_header(
         ws,
         &cols,
@@ -463,29 +476,25 @@ fn unit_detail_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(
                 ws.write_string(row, 0, &unit.name)?;
                 ws.write_string(row, 1, &p.name)?;
                 ws.write_number(row, 2, h)?;
-                for (c, x) in [v.mean, v.p5, v.p50, v.p95, r.mean, r.p50]
-                    .iter()
-                    .enumerate()
-                {
-                    num(ws, row, 3 + c as u16, *x, &f.money)?;
-                }
+                nums(
+                    ws,
+                    row,
+                    3,
+                    &[v.mean, v.p5, v.p50, v.p95, r.mean, r.p50],
+                    &f.money,
+                )?;
                 row += 1;
             }
         }
     }
-    ws.set_column_width(0, 28)?;
-    ws.set_column_width(1, 16)?;
-    for c in 3..cols.len() as u16 {
-        ws.set_column_width(c, 14)?;
-    }
+    widths(ws, &[(0, 28.0), (1, 16.0)], 3..cols.len(), 14.0)?;
     Ok(())
 }
 
 /// Group revenue over time: P5, P50 and P95 per policy, with a chart of
 /// the medians.
-fn revenue_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), XlsxError> {
-    let name = "Revenue path";
-    ws.set_name(name)?;
+fn revenue_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let s = input.summary;
     let sc = input.scenario;
     let mut cols = names(&["year"]);
@@ -509,9 +518,7 @@ fn revenue_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), X
             num(ws, row, c + 2, pt.p95, &f.money)?;
         }
     }
-    for c in 0..cols.len() as u16 {
-        ws.set_column_width(c, 15)?;
-    }
+    widths(ws, &[], 0..cols.len(), 15.0)?;
     let n = steps as u32;
     let mut chart = Chart::new(ChartType::Line);
     chart
@@ -532,8 +539,8 @@ fn revenue_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), X
 }
 
 /// Each unit's EBITA and cumulative cash at year ends (when recorded).
-fn unit_paths_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<(), XlsxError> {
-    ws.set_name("Unit paths")?;
+fn unit_paths_sheet(ws: &mut Worksheet, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let sc = input.scenario;
     let cols = names(&[
         "policy", "unit", "figure", "year", "mean", "P5", "P25", "P50", "P75", "P95",
@@ -558,34 +565,21 @@ fn unit_paths_sheet(ws: &mut Worksheet, input: &Input, f: &Formats) -> Result<()
                     ws.write_string(row, 2, what)?;
                     ws.write_number(row, 3, pt.t)?;
                     num(ws, row, 4, pt.mean, &f.money)?;
-                    for (c, x) in pt.quantiles.iter().enumerate() {
-                        num(ws, row, 5 + c as u16, *x, &f.money)?;
-                    }
+                    nums(ws, row, 5, &pt.quantiles, &f.money)?;
                     row += 1;
                 }
             }
         }
     }
-    ws.set_column_width(0, 16)?;
-    ws.set_column_width(1, 28)?;
-    ws.set_column_width(2, 16)?;
-    for c in 4..cols.len() as u16 {
-        ws.set_column_width(c, 14)?;
-    }
+    widths(ws, &[(0, 16.0), (1, 28.0), (2, 16.0)], 4..cols.len(), 14.0)?;
     Ok(())
 }
 
 /// Every sweep point (as sweep.csv), then, for the last horizon, a pivot
 /// of median value and chance of beating the baseline per point and
 /// policy, which the chart draws.
-fn sweep_sheet(
-    ws: &mut Worksheet,
-    input: &Input,
-    st: &Studies,
-    f: &Formats,
-) -> Result<(), XlsxError> {
-    let name = "Sweep";
-    ws.set_name(name)?;
+fn sweep_sheet(ws: &mut Worksheet, name: &str, st: &Studies, book: &Book) -> Result<(), XlsxError> {
+    let Book { input, f } = *book;
     let sc = input.scenario;
     let mut cols: Vec<String> = st.sweeps.iter().map(|s| s.path.clone()).collect();
     let k = cols.len() as u16;
@@ -611,16 +605,12 @@ fn sweep_sheet(
             ws.write_string(row, k, &h.policy)?;
             ws.write_number(row, k + 1, h.horizon)?;
             let figures = [h.mean, h.stderr, h.p5, h.p50, h.p95, h.delta_mean];
-            for (c, x) in figures.iter().enumerate() {
-                num(ws, row, k + 2 + c as u16, *x, &f.money)?;
-            }
+            nums(ws, row, k + 2, &figures, &f.money)?;
             num(ws, row, k + 8, h.prob_beats_baseline, &f.share)?;
             row += 1;
         }
     }
-    for c in 0..cols.len() as u16 {
-        ws.set_column_width(c, 16)?;
-    }
+    widths(ws, &[], 0..cols.len(), 16.0)?;
     // The pivot: one row per point, per policy median value and P(beat).
     let Some(&last) = sc.horizons.last() else {
         return Ok(());
@@ -648,7 +638,7 @@ fn sweep_sheet(
             .iter()
             .zip(&pt.values)
             .map(|(s, v)| {
-                let fmt = super::charts::style::values_format(&s.values);
+                let fmt = values_format(&s.values);
                 format!("{}={}", short_path(&s.path), fmt(v))
             })
             .collect();
@@ -707,12 +697,11 @@ fn short_path(path: &str) -> &str {
 /// largest moves for the policy the report follows.
 fn sensitivity_sheet(
     ws: &mut Worksheet,
-    input: &Input,
+    name: &str,
     st: &Studies,
-    f: &Formats,
+    book: &Book,
 ) -> Result<(), XlsxError> {
-    let name = "Sensitivity";
-    ws.set_name(name)?;
+    let Book { input, f } = *book;
     let sc = input.scenario;
     let cols = names(&[
         "policy",
@@ -736,9 +725,7 @@ fn sensitivity_sheet(
         ws.write_string(row, 1, format!("{} {}", r.unit, r.parameter))?;
         ws.write_string(row, 2, &r.unit)?;
         ws.write_string(row, 3, r.parameter)?;
-        for (c, x) in [r.base, r.low, r.high].iter().enumerate() {
-            num(ws, row, 4 + c as u16, *x, &f.number)?;
-        }
+        nums(ws, row, 4, &[r.base, r.low, r.high], &f.number)?;
         let money = [
             r.median_base,
             r.median_low,
@@ -747,16 +734,9 @@ fn sensitivity_sheet(
             r.median_high - r.median_base,
             r.swing(),
         ];
-        for (c, x) in money.iter().enumerate() {
-            num(ws, row, 7 + c as u16, *x, &f.money)?;
-        }
+        nums(ws, row, 7, &money, &f.money)?;
     }
-    ws.set_column_width(0, 16)?;
-    ws.set_column_width(1, 34)?;
-    ws.set_column_width(2, 26)?;
-    for c in 3..cols.len() as u16 {
-        ws.set_column_width(c, 15)?;
-    }
+    widths(ws, &[(0, 16.0), (1, 34.0), (2, 26.0)], 3..cols.len(), 15.0)?;
     // Rows come sorted by swing within each policy: the first ten of the
     // followed policy are contiguous.
     let policy = sc
@@ -798,7 +778,7 @@ fn sensitivity_sheet(
     Ok(())
 }
 
-/// The workbook of a run, for [`crate::report::write_report`]'s caller.
+/// Writes `summary.xlsx` into `dir` (see [`super::write_results`]).
 pub fn write(dir: &std::path::Path, input: &Input) -> crate::error::Result<()> {
     let path = dir.join("summary.xlsx");
     let bytes = build(input).map_err(|e| crate::error::Error::output(&path, e))?;

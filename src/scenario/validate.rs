@@ -10,6 +10,8 @@ use crate::error::InputError;
 use crate::model::{Exit, Gate, Jumps, Policy, Role, Scenario, Terms, Unit, Valuation};
 
 mod funding;
+#[cfg(test)]
+mod tests;
 mod valuation;
 
 use funding::funding;

@@ -10,6 +10,7 @@
 //! grouping (threads, shards) yields bit-identical results.
 
 pub mod exact;
+pub mod histogram;
 pub mod sketch;
 
 pub use exact::ExactSum;

@@ -6,7 +6,8 @@
 use super::style::{self, colour, Entry, Swatch};
 use super::value_distribution::{overlay, Series};
 use super::{Area, Chart, DrawResult, Input};
-use crate::model::trial::Metric;
+use crate::format;
+use crate::model::Metric;
 
 pub struct DeltaVsBaseline;
 
@@ -71,13 +72,16 @@ impl Chart for DeltaVsBaseline {
                     details: vec![
                         format!("beats {base_name} in {:.1}% of trials", 100.0 * p),
                         if s.metric.min() == s.metric.max() {
-                            format!("the same gain in every trial: {}", style::signed(p50))
+                            format!(
+                                "the same gain in every trial: {}",
+                                format::signed_money(p50)
+                            )
                         } else {
                             format!(
                                 "median gain {} (P5 {}, P95 {})",
-                                style::signed(p50),
-                                style::signed(p5),
-                                style::signed(p95)
+                                format::signed_money(p50),
+                                format::signed_money(p5),
+                                format::signed_money(p95)
                             )
                         },
                     ],

@@ -9,9 +9,11 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-use super::style::{self, Axes, Entry, Swatch};
+use super::style::{self, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::study::funding::{years, FundingStudy};
+use crate::format;
+use crate::format::years;
+use crate::results::funding::FundingStudy;
 
 pub struct FundingChart;
 
@@ -81,44 +83,30 @@ impl Chart for FundingChart {
             st.units.len() * st.years.len()
         );
         let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
-        let entries = entries(st);
-        let (w, _) = body.dim_in_pixel();
-        let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
-        let (key, rest) = body.split_vertically(key_h + 16);
-        style::strip(&key.margin(4, 0, 40, 40), &entries)?;
-        let (cols, rows) = style::grid(st.units.len());
-        let areas = rest.split_evenly((rows, cols));
-        for (i, (unit, area)) in st.units.iter().zip(areas.iter()).enumerate() {
-            let first_col = i % cols == 0;
-            let last_row = i + cols >= st.units.len();
-            panel(input, st, i, unit, area, first_col, last_row)?;
+        let rest = style::with_key(&body, &entries(st), 16)?;
+        for (i, (area, cell)) in style::panels(&rest, st.units.len()).iter().enumerate() {
+            panel(input, st, i, area, *cell)?;
         }
         Ok(())
     }
 }
 
+/// One unit's panel: its terms, then per horizon the mean gain from each
+/// number of funded years, with its 95% band and the best one ringed.
 fn panel(
     input: &Input,
     st: &FundingStudy,
     ui: usize,
-    unit: &str,
     area: &Area,
-    first_col: bool,
-    last_row: bool,
+    cell: style::Cell,
 ) -> DrawResult {
+    let unit = &st.units[ui];
     let (w, _) = area.dim_in_pixel();
-    let left: u32 = if first_col { 130 } else { 110 };
-    let ts = style::bold(24.0);
-    style::label(
-        area,
-        &style::fit(unit, &ts, w as i32 - left as i32 - 20),
-        (left as i32, 8),
-        &ts,
-        HPos::Left,
-    )?;
+    let left = cell.left() as i32;
+    style::panel_title(area, cell, unit)?;
     let mut terms = format!(
         "budget {}/yr under {}",
-        style::number(st.budgets[ui], 2)
+        format::number(st.budgets[ui], 2)
             .trim_end_matches('0')
             .trim_end_matches('.'),
         st.policy
@@ -132,35 +120,12 @@ fn panel(
     let fs = style::font(style::NOTE_SIZE).color(&style::MUTED);
     style::label(
         area,
-        &style::fit(&terms, &fs, w as i32 - left as i32 - 20),
-        (left as i32, 42),
+        &style::fit(&terms, &fs, w as i32 - left - 20),
+        (left, 42),
         &fs,
         HPos::Left,
     )?;
-    // Positions: the funded years in order, evenly spaced (0, 3, 4, 5 read
-    // as four choices, not as a number line with a gap).
-    let n_y = st.years.len();
-    let n_h = st.horizons.len();
-    let series: Vec<Vec<(f64, f64, f64, bool)>> = st
-        .horizons
-        .iter()
-        .map(|&h| {
-            st.years
-                .iter()
-                .enumerate()
-                .filter_map(|(i, &y)| {
-                    let r = st.row(unit, y, h)?;
-                    let half = Z95 * r.gain.stderr;
-                    r.gain.mean.is_finite().then_some((
-                        i as f64,
-                        r.gain.mean - half,
-                        r.gain.mean + half,
-                        r.best,
-                    ))
-                })
-                .collect()
-        })
-        .collect();
+    let series = gains(st, unit);
     let lo = series.iter().flatten().map(|p| p.1).fold(0.0f64, f64::min);
     let hi = series.iter().flatten().map(|p| p.2).fold(0.0f64, f64::max);
     let (lo, hi) = if hi - lo <= 0.0 {
@@ -168,51 +133,26 @@ fn panel(
     } else {
         style::pad(lo, hi, 0.1)
     };
+    let n_y = st.years.len();
     let inner = area.margin(70, 6, 0, 10);
-    let mut chart = style::plot(
-        &inner,
-        (-0.4, n_y as f64 - 0.6),
-        (lo, hi),
-        left,
-        if last_row { 96 } else { 56 },
-    )?;
-    let y_fmt = style::ticks(lo, hi, 7);
     let y_desc = format!("Gain vs not funded ({})", input.currency());
-    style::mesh(
-        &mut chart,
-        &Axes {
-            x_desc: if last_row { "Funded years" } else { "" },
-            y_desc: if first_col { &y_desc } else { "" },
-            x_fmt: &|_| String::new(),
-            y_fmt: &y_fmt,
-            x_labels: 0,
-            y_labels: 7,
-        },
-    )?;
+    let x = (-0.4, n_y as f64 - 0.6);
+    let mut chart = style::panel_plot(&inner, cell, x, (lo, hi), "Funded years", &y_desc)?;
     // Tick labels at the studied years.
-    let base = area.get_base_pixel();
-    let ls = style::font(style::TICK_SIZE);
     for (i, &y) in st.years.iter().enumerate() {
         let text = if y == 0.0 {
             "0 (not funded)".to_string()
         } else {
             years(y)
         };
-        let (x, yy) = chart.backend_coord(&(i as f64, lo));
-        style::label(
-            area,
-            &text,
-            (x - base.0, yy - base.1 + 12),
-            &ls,
-            HPos::Center,
-        )?;
+        style::below_axis(area, &chart, (i as f64, lo), &text)?;
     }
     chart.draw_series(LineSeries::new(
         vec![(-0.4, 0.0), (n_y as f64 - 0.6, 0.0)],
         style::INK.stroke_width(2),
     ))?;
     for (hi_idx, pts) in series.iter().enumerate() {
-        let c = style::ramp(hi_idx, n_h);
+        let c = style::ramp(hi_idx, st.horizons.len());
         if pts.len() > 1 {
             let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.2)).collect();
             band.extend(pts.iter().rev().map(|p| (p.0, p.1)));
@@ -232,4 +172,29 @@ fn panel(
         }
     }
     Ok(())
+}
+
+/// Per horizon, per funded years: (position, the mean gain's 95% band low
+/// and high, best). Positions: the funded years in order, evenly spaced
+/// (0, 3, 4, 5 read as four choices, not as a number line with a gap).
+fn gains(st: &FundingStudy, unit: &str) -> Vec<Vec<(f64, f64, f64, bool)>> {
+    st.horizons
+        .iter()
+        .map(|&h| {
+            st.years
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &y)| {
+                    let r = st.row(unit, y, h)?;
+                    let half = Z95 * r.gain.stderr;
+                    r.gain.mean.is_finite().then_some((
+                        i as f64,
+                        r.gain.mean - half,
+                        r.gain.mean + half,
+                        r.best,
+                    ))
+                })
+                .collect()
+        })
+        .collect()
 }

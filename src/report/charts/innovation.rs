@@ -6,9 +6,10 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-use super::style::{self, colour, Axes, Entry, Swatch};
+use super::style::{self, colour};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::model::trial::Metric;
+use crate::format;
+use crate::model::Metric;
 use crate::model::Role;
 
 pub struct InnovationHorizons;
@@ -28,22 +29,6 @@ fn units(input: &Input) -> Vec<usize> {
         .collect()
 }
 
-fn entries(input: &Input) -> Vec<Entry> {
-    (0..input.scenario.policies.len())
-        .map(|p| Entry {
-            colour: colour(input, p),
-            name: if p == input.baseline() {
-                format!("{} (baseline)", input.policy(p))
-            } else {
-                input.policy(p).to_string()
-            },
-            details: vec![],
-            strong: 0,
-            swatch: Swatch::Box,
-        })
-        .collect()
-}
-
 /// How a policy funds unit `u`, in a few words (the policy is named by
 /// colour).
 fn funding(input: &Input, p: usize, u: usize) -> String {
@@ -51,21 +36,15 @@ fn funding(input: &Input, p: usize, u: usize) -> String {
     if t.role != Role::Innovation {
         return format!("run as {}", t.role.as_str().replace('_', "-"));
     }
-    let mut s = format!("{} × {} yr", short(t.budget), short(t.years));
+    let mut s = format!(
+        "{} × {} yr",
+        format::short(t.budget),
+        format::short(t.years)
+    );
     if let Some(g) = t.gate {
-        s.push_str(&format!(", gate yr {}", short(g.year)));
+        s.push_str(&format!(", gate yr {}", format::short(g.year)));
     }
     s
-}
-
-/// A short plain number: "4", "1.5", "0.25".
-fn short(x: f64) -> String {
-    let s = style::number(x, 2);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 impl Chart for InnovationHorizons {
@@ -84,7 +63,7 @@ impl Chart for InnovationHorizons {
     fn size(&self, input: &Input) -> (u32, u32) {
         let n = units(input).len().min(MAX_PANELS);
         let (_, rows) = style::grid(n);
-        let key = style::strip_height(&entries(input), WIDTH as i32 - 80) as u32;
+        let key = style::strip_height(&style::policy_key(input), WIDTH as i32 - 80) as u32;
         (WIDTH, HEIGHT.max(120 + key + 50 + rows as u32 * PANEL_H))
     }
 
@@ -104,11 +83,7 @@ impl Chart for InnovationHorizons {
                 "No innovation units in this scenario (no unit has role = \"innovation\").",
             );
         }
-        let entries = entries(input);
-        let (w, _) = body.dim_in_pixel();
-        let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
-        let (key, rest) = body.split_vertically(key_h + 10);
-        style::strip(&key.margin(4, 0, 40, 40), &entries)?;
+        let rest = style::with_key(&body, &style::policy_key(input), 10)?;
         // Too many to draw: the largest by the baseline's median at the
         // last horizon, in file order.
         let mut list = list;
@@ -126,10 +101,8 @@ impl Chart for InnovationHorizons {
         } else {
             (rest, None)
         };
-        let (cols, rows) = style::grid(shown.len());
-        let areas = rest.split_evenly((rows, cols));
-        for (i, (&u, area)) in shown.iter().zip(areas.iter()).enumerate() {
-            panel(input, area, u, i % cols == 0, i + cols >= shown.len())?;
+        for (&u, (area, cell)) in shown.iter().zip(style::panels(&rest, shown.len())) {
+            panel(input, &area, u, cell)?;
         }
         if let Some(note) = note {
             let s = style::font(style::NOTE_SIZE).color(&style::MUTED);
@@ -146,45 +119,13 @@ impl Chart for InnovationHorizons {
     }
 }
 
-fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) -> DrawResult {
+/// One unit's panel: how each policy funds it, then its value at every
+/// horizon under every policy as box plots, grouped by horizon.
+fn panel(input: &Input, area: &Area, u: usize, cell: style::Cell) -> DrawResult {
     let n_p = input.scenario.policies.len();
     let n_h = input.scenario.horizons.len();
-    let (w, _) = area.dim_in_pixel();
-    let left: u32 = if first_col { 130 } else { 110 };
-    let ts = style::bold(24.0);
-    let name = &input.scenario.units[u].name;
-    style::label(
-        area,
-        &style::fit(name, &ts, w as i32 - left as i32 - 20),
-        (left as i32, 8),
-        &ts,
-        HPos::Left,
-    )?;
-    // Funding terms, one coloured phrase per policy, flowing over at most
-    // two lines; what does not fit ends in an ellipsis.
-    let fs = style::font(style::NOTE_SIZE).color(&style::MUTED);
-    let head = format!("Funding ({}/yr × years):", input.currency());
-    let start = left as i32;
-    let end = w as i32 - 20;
-    style::label(area, &head, (start, 42), &fs, HPos::Left)?;
-    let indent = start + style::text_width(&head, &fs) + 12;
-    let (mut x, mut y) = (indent, 42);
-    for p in 0..n_p {
-        let c = colour(input, p);
-        let ps = style::bold(style::NOTE_SIZE).color(&c);
-        let text = funding(input, p, u);
-        let tw = style::text_width(&text, &ps);
-        let room = end - if p + 1 == n_p { 0 } else { 30 };
-        if x + tw > room && y == 42 {
-            (x, y) = (start, 66);
-        }
-        if x + tw > room {
-            style::label(area, "…", (x, y), &fs, HPos::Left)?;
-            break;
-        }
-        style::label(area, &text, (x, y), &ps, HPos::Left)?;
-        x += tw + 22;
-    }
+    style::panel_title(area, cell, &input.scenario.units[u].name)?;
+    funding_terms(input, area, u, cell)?;
     let stats: Vec<Vec<[f64; 5]>> = (0..n_p)
         .map(|p| {
             (0..n_h)
@@ -204,38 +145,21 @@ fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) 
         .fold(f64::NEG_INFINITY, f64::max);
     let (lo, hi) = style::pad(lo, hi, 0.08);
     let inner = area.margin(92, 6, 0, 10);
-    let mut chart = style::plot(
+    let y_desc = format!("Unit value ({}, PV)", input.currency());
+    let mut chart = style::panel_plot(
         &inner,
+        cell,
         (0.0, n_h as f64),
         (lo, hi),
-        left,
-        if last_row { 96 } else { 56 },
-    )?;
-    let y_fmt = style::ticks(lo, hi, 7);
-    let y_desc = format!("Unit value ({}, PV)", input.currency());
-    style::mesh(
-        &mut chart,
-        &Axes {
-            x_desc: if last_row {
-                "Horizon (years from now)"
-            } else {
-                ""
-            },
-            y_desc: if first_col { &y_desc } else { "" },
-            x_fmt: &|_| String::new(),
-            y_fmt: &y_fmt,
-            x_labels: 0,
-            y_labels: 7,
-        },
+        "Horizon (years from now)",
+        &y_desc,
     )?;
     // Group separators and horizon labels.
-    let base = area.get_base_pixel();
     let group_px = {
         let (a, _) = chart.backend_coord(&(0.0, lo));
         let (b, _) = chart.backend_coord(&(1.0, lo));
         b - a
     };
-    let ls = style::font(style::TICK_SIZE);
     let every = if group_px >= 34 {
         1
     } else {
@@ -255,14 +179,7 @@ fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) 
             } else {
                 years.to_string()
             };
-            let (x, y) = chart.backend_coord(&(h as f64 + 0.5, lo));
-            style::label(
-                area,
-                &text,
-                (x - base.0, y - base.1 + 12),
-                &ls,
-                HPos::Center,
-            )?;
+            style::below_axis(area, &chart, (h as f64 + 0.5, lo), &text)?;
         }
     }
     if lo < 0.0 && hi > 0.0 {
@@ -277,8 +194,39 @@ fn panel(input: &Input, area: &Area, u: usize, first_col: bool, last_row: bool) 
         let c = colour(input, p);
         for (h, q) in per_h.iter().enumerate() {
             let x = h as f64 + 0.1 + slot * (p as f64 + 0.5);
-            style::box_v(&mut chart, x, half, *q, c)?;
+            style::box_plot(&mut chart, style::Values::Up, x, half, *q, c)?;
         }
+    }
+    Ok(())
+}
+
+/// Funding terms under the title, one coloured phrase per policy, flowing
+/// over at most two lines; what does not fit ends in an ellipsis.
+fn funding_terms(input: &Input, area: &Area, u: usize, cell: style::Cell) -> DrawResult {
+    let n_p = input.scenario.policies.len();
+    let (w, _) = area.dim_in_pixel();
+    let fs = style::font(style::NOTE_SIZE).color(&style::MUTED);
+    let head = format!("Funding ({}/yr × years):", input.currency());
+    let start = cell.left() as i32;
+    let end = w as i32 - 20;
+    style::label(area, &head, (start, 42), &fs, HPos::Left)?;
+    let indent = start + style::text_width(&head, &fs) + 12;
+    let (mut x, mut y) = (indent, 42);
+    for p in 0..n_p {
+        let c = colour(input, p);
+        let ps = style::bold(style::NOTE_SIZE).color(&c);
+        let text = funding(input, p, u);
+        let tw = style::text_width(&text, &ps);
+        let room = end - if p + 1 == n_p { 0 } else { 30 };
+        if x + tw > room && y == 42 {
+            (x, y) = (start, 66);
+        }
+        if x + tw > room {
+            style::label(area, "…", (x, y), &fs, HPos::Left)?;
+            break;
+        }
+        style::label(area, &text, (x, y), &ps, HPos::Left)?;
+        x += tw + 22;
     }
     Ok(())
 }

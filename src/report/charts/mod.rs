@@ -30,12 +30,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
 
+pub use super::Input;
 use crate::error::{Error, Result};
-use crate::model::trial::{Layout, Metric, Plan};
-use crate::model::Scenario;
-use crate::report::Summary;
-use crate::stats::{Accumulator, MetricAcc, Stats};
-use crate::study::Studies;
 
 /// Default canvas size in pixels; charts with many panels or rows grow taller.
 pub const WIDTH: u32 = 1800;
@@ -45,79 +41,6 @@ pub const HEIGHT: u32 = 1100;
 pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 /// What drawing returns; mapped to [`Error::Output`] with the file's path.
 pub type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// The computed results a chart may read.
-pub struct Input<'a> {
-    pub scenario: &'a Scenario,
-    pub layout: &'a Layout,
-    pub acc: &'a Accumulator,
-    pub summary: &'a Summary,
-    /// Sweeps and sensitivity, when the run had any.
-    pub studies: Option<&'a Studies>,
-}
-
-impl<'a> Input<'a> {
-    pub fn new(
-        scenario: &'a Scenario,
-        plan: &'a Plan,
-        acc: &'a Accumulator,
-        summary: &'a Summary,
-    ) -> Input<'a> {
-        Input {
-            scenario,
-            layout: &plan.layout,
-            acc,
-            summary,
-            studies: None,
-        }
-    }
-
-    /// The same input with the run's studies (for the study charts).
-    pub fn with_studies(self, studies: Option<&'a Studies>) -> Input<'a> {
-        Input { studies, ..self }
-    }
-
-    /// Index of the last (longest) horizon.
-    pub fn last(&self) -> usize {
-        self.scenario.horizons.len().saturating_sub(1)
-    }
-
-    /// Years of horizon index `h`.
-    pub fn years(&self, h: usize) -> u32 {
-        self.scenario.horizons.get(h).copied().unwrap_or(0)
-    }
-
-    /// The sketch and extremes of one metric.
-    pub fn metric(&self, policy: usize, horizon: usize, metric: Metric) -> &MetricAcc {
-        &self.acc.metrics[self.layout.index(policy, horizon, metric)]
-    }
-
-    /// The reported figures of one metric (the same as in summary.json).
-    pub fn stats(&self, policy: usize, horizon: usize, metric: Metric) -> Stats {
-        self.acc.stats(self.layout.index(policy, horizon, metric))
-    }
-
-    pub fn policy(&self, p: usize) -> &str {
-        &self.scenario.policies[p].name
-    }
-
-    pub fn baseline(&self) -> usize {
-        self.scenario.baseline
-    }
-
-    /// The policy a study chart follows when it can show only one: the
-    /// first policy other than the baseline, or the baseline when it is
-    /// the only policy.
-    pub fn studied(&self) -> usize {
-        (0..self.scenario.policies.len())
-            .find(|&p| p != self.baseline())
-            .unwrap_or(self.baseline())
-    }
-
-    pub fn currency(&self) -> &str {
-        &self.scenario.currency
-    }
-}
 
 /// A chart: one PNG file with a title and a sentence on how to read it.
 pub trait Chart: Sync {
@@ -230,7 +153,7 @@ pub fn register_fonts() -> std::result::Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::{Headline, Sensitivity, Studies, Sweep, SweepPoint};
+    use crate::results::{Headline, Run, Sensitivity, Studies, Summary, Sweep, SweepPoint};
 
     /// Made-up sweep points over `a` (unsorted, as a user may give them)
     /// and, for a two-way grid, `b`; one value is not a number.
@@ -279,7 +202,8 @@ mod tests {
         let mut sc = crate::scenario::load(&path).unwrap();
         sc.trials = 200;
         let (plan, acc) = crate::engine::run(&sc, Some(1), &|_| {}).unwrap();
-        let summary = Summary::new(&sc, &plan, &acc);
+        let run = Run::checked(sc.clone(), plan, acc).unwrap();
+        let summary = Summary::new(&sc, &run.plan, &run.acc);
         let last = *sc.horizons.last().unwrap();
         let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
         let row = |unit: &str, parameter: &'static str, lo: f64, hi: f64| Sensitivity {
@@ -346,7 +270,7 @@ mod tests {
                 sensitivity_step: 0.1,
                 funding: None,
             };
-            let input = Input::new(&sc, &plan, &acc, &summary).with_studies(Some(&studies));
+            let input = Input::new(&run, &summary).with_studies(Some(&studies));
             let drawn: Vec<String> = figures(&input).into_iter().map(|f| f.file).collect();
             assert!(drawn.contains(&"sweep.png".to_string()), "{drawn:?}");
             assert!(drawn.contains(&"tornado.png".to_string()), "{drawn:?}");
@@ -356,7 +280,7 @@ mod tests {
             }
         }
         // Without studies, neither chart applies.
-        let input = Input::new(&sc, &plan, &acc, &summary);
+        let input = Input::new(&run, &summary);
         assert!(figures(&input)
             .iter()
             .all(|f| f.file != "sweep.png" && f.file != "tornado.png"));

@@ -8,8 +8,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::report::summary::PathPoint;
-use crate::report::table::money;
+use crate::format;
+use crate::format::money;
+use crate::results::summary::PathPoint;
 
 pub struct RevenueFan;
 
@@ -62,6 +63,27 @@ impl Chart for RevenueFan {
         )?;
         let (key, panels) = body.split_vertically(KEY_H + 10);
         draw_key(&key.margin(4, 0, 40, 0), input)?;
+        let fan = Fan::new(input);
+        for (p, (area, cell)) in style::panels(&panels, n).iter().enumerate() {
+            fan.panel(input, area, p, *cell)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every policy's path and the scales the panels share.
+struct Fan {
+    /// Per policy, per point: t, P5, P25, P50, P75, P95.
+    paths: Vec<Vec<[f64; 6]>>,
+    t_max: f64,
+    lo: f64,
+    hi: f64,
+    x_labels: usize,
+}
+
+impl Fan {
+    fn new(input: &Input) -> Fan {
+        let n = input.scenario.policies.len();
         let paths: Vec<Vec<[f64; 6]>> = (0..n).map(|p| path(input, p)).collect();
         let t_max = paths
             .iter()
@@ -77,94 +99,91 @@ impl Chart for RevenueFan {
             .flat_map(|p| p.iter().map(|r| r[5]))
             .fold(f64::NEG_INFINITY, f64::max);
         let (lo, hi) = style::pad(lo, hi, 0.05);
-        let (cols, rows) = style::grid(n);
-        let areas = panels.split_evenly((rows, cols));
-        let baseline = &paths[input.baseline()];
         let x_labels = if t_max <= 12.0 {
             (t_max as usize + 1).max(5)
         } else {
             11
         };
-        let x_fmt = style::ticks(0.0, t_max, x_labels);
-        let y_fmt = style::ticks(lo, hi, 8);
+        Fan {
+            paths,
+            t_max,
+            lo,
+            hi,
+            x_labels,
+        }
+    }
+
+    /// Policy `p`'s panel: its bands, the baseline's median dashed, its
+    /// median, and the median's last figure.
+    fn panel(&self, input: &Input, area: &Area, p: usize, cell: style::Cell) -> DrawResult {
+        let (w, _) = area.dim_in_pixel();
+        let c = colour(input, p);
+        let title_style = style::bold(24.0).color(&c);
+        let name = style::policy_name(input, p);
+        style::label(
+            area,
+            &style::fit(&name, &title_style, w as i32 - 140),
+            (130, 10),
+            &title_style,
+            HPos::Left,
+        )?;
+        let inner = area.margin(40, 6, 0, 6);
+        let bottom = if cell.last_row { 90 } else { 50 };
+        let (x, y) = ((0.0, self.t_max), (self.lo, self.hi));
+        let mut chart = style::plot(&inner, x, y, cell.left(), bottom)?;
+        let x_fmt = style::ticks(0.0, self.t_max, self.x_labels);
+        let y_fmt = style::ticks(self.lo, self.hi, 8);
         let y_desc = format!("Group revenue ({} per year)", input.currency());
-        for (p, area) in areas.iter().enumerate().take(n) {
-            let (w, _) = area.dim_in_pixel();
-            let c = colour(input, p);
-            let title_style = style::bold(24.0).color(&c);
-            let name = if p == input.baseline() {
-                format!("{} (baseline)", input.policy(p))
-            } else {
-                input.policy(p).to_string()
-            };
-            style::label(
-                area,
-                &style::fit(&name, &title_style, w as i32 - 140),
-                (130, 10),
-                &title_style,
-                HPos::Left,
-            )?;
-            let inner = area.margin(40, 6, 0, 6);
-            let first_col = p % cols == 0;
-            let last_row = p + cols >= n;
-            let mut chart = style::plot(
-                &inner,
-                (0.0, t_max),
-                (lo, hi),
-                if first_col { 130 } else { 110 },
-                if last_row { 90 } else { 50 },
-            )?;
-            style::mesh(
-                &mut chart,
-                &Axes {
-                    x_desc: if last_row { "Years from now" } else { "" },
-                    y_desc: if first_col { &y_desc } else { "" },
-                    x_fmt: &x_fmt,
-                    y_fmt: &y_fmt,
-                    x_labels,
-                    y_labels: 7,
-                },
-            )?;
-            let pts = &paths[p];
-            for (a, b, alpha) in [(1, 5, 0.14), (2, 4, 0.30)] {
-                let band: Vec<(f64, f64)> = pts
-                    .iter()
-                    .map(|r| (r[0], r[b]))
-                    .chain(pts.iter().rev().map(|r| (r[0], r[a])))
-                    .collect();
-                chart
-                    .plotting_area()
-                    .draw(&Polygon::new(band, c.mix(alpha).filled()))?;
-            }
-            if p != input.baseline() {
-                chart.draw_series(DashedLineSeries::new(
-                    baseline.iter().map(|r| (r[0], r[3])),
-                    10,
-                    6,
-                    style::BASELINE.stroke_width(2),
-                ))?;
-            }
-            chart.draw_series(LineSeries::new(
-                pts.iter().map(|r| (r[0], r[3])),
-                c.stroke_width(4),
+        style::mesh(
+            &mut chart,
+            &Axes {
+                x_desc: if cell.last_row { "Years from now" } else { "" },
+                y_desc: if cell.first_col { &y_desc } else { "" },
+                x_fmt: &x_fmt,
+                y_fmt: &y_fmt,
+                x_labels: self.x_labels,
+                y_labels: 7,
+            },
+        )?;
+        let pts = &self.paths[p];
+        for (a, b, alpha) in [(1, 5, 0.14), (2, 4, 0.30)] {
+            let band: Vec<(f64, f64)> = pts
+                .iter()
+                .map(|r| (r[0], r[b]))
+                .chain(pts.iter().rev().map(|r| (r[0], r[a])))
+                .collect();
+            chart
+                .plotting_area()
+                .draw(&Polygon::new(band, c.mix(alpha).filled()))?;
+        }
+        if p != input.baseline() {
+            chart.draw_series(DashedLineSeries::new(
+                self.paths[input.baseline()].iter().map(|r| (r[0], r[3])),
+                10,
+                6,
+                style::BASELINE.stroke_width(2),
             ))?;
-            if let Some(end) = pts.last() {
-                let (x, y) = chart.backend_coord(&(end[0], end[3]));
-                let base = area.get_base_pixel();
-                let s = style::bold(style::NOTE_SIZE).color(&c);
-                let text = format!(
-                    "median at year {}: {}",
-                    style::number(end[0], 0),
-                    money(end[3])
-                );
-                style::label_boxed(
-                    area,
-                    &text,
-                    (x - base.0 - 8, y - base.1 - 34),
-                    &s,
-                    HPos::Right,
-                )?;
-            }
+        }
+        chart.draw_series(LineSeries::new(
+            pts.iter().map(|r| (r[0], r[3])),
+            c.stroke_width(4),
+        ))?;
+        if let Some(end) = pts.last() {
+            let (x, y) = chart.backend_coord(&(end[0], end[3]));
+            let base = area.get_base_pixel();
+            let s = style::bold(style::NOTE_SIZE).color(&c);
+            let text = format!(
+                "median at year {}: {}",
+                format::number(end[0], 0),
+                money(end[3])
+            );
+            style::label_boxed(
+                area,
+                &text,
+                (x - base.0 - 8, y - base.1 - 34),
+                &s,
+                HPos::Right,
+            )?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Area, DrawResult, Input};
-use crate::stats::MetricAcc;
+use crate::format;
 
 /// Font family name the embedded DejaVu Sans is registered under.
 pub const FONT: &str = "sans-serif";
@@ -48,6 +48,39 @@ pub const PALETTE: [RGBColor; 12] = [
     RGBColor(0xb6, 0x99, 0x2d), // olive
 ];
 
+/// Width of the legend column at the right of single-plot charts.
+pub const LEGEND_W: u32 = 440;
+
+/// A single-plot chart's body split into the plot and its legend column
+/// (with the legend's margins).
+pub fn with_legend<'a>(body: &Area<'a>) -> (Area<'a>, Area<'a>) {
+    let (w, _) = body.dim_in_pixel();
+    let (plot, legend) = body.split_horizontally(w - LEGEND_W);
+    (plot, legend.margin(24, 20, 10, 20))
+}
+
+/// A policy's name as legends write it: the baseline says so.
+pub fn policy_name(input: &Input, p: usize) -> String {
+    if p == input.baseline() {
+        format!("{} (baseline)", input.policy(p))
+    } else {
+        input.policy(p).to_string()
+    }
+}
+
+/// A key of every policy by colour, for charts of box plots.
+pub fn policy_key(input: &Input) -> Vec<Entry> {
+    (0..input.scenario.policies.len())
+        .map(|p| Entry {
+            colour: colour(input, p),
+            name: policy_name(input, p),
+            details: vec![],
+            strong: 0,
+            swatch: Swatch::Box,
+        })
+        .collect()
+}
+
 /// The colour of policy `p`: grey for the baseline, the palette for others.
 pub fn colour(input: &Input, p: usize) -> RGBColor {
     let b = input.baseline();
@@ -81,31 +114,6 @@ pub fn ramp(i: usize, n: usize) -> RGBColor {
     let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
     let (a, b) = (STOPS[k], STOPS[k + 1]);
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
-/// A formatter for a set of input values (a swept parameter's): the fewest
-/// decimals that show every value exactly (at most 6), the same for all,
-/// so that 3, 4, 5 read as integers and 0.05, 0.1 as 0.05, 0.10.
-pub fn values_format(values: &[f64]) -> impl Fn(&f64) -> String {
-    let d = exact_decimals(values, 6);
-    move |v: &f64| number(*v + 0.0, d)
-}
-
-/// The fewest decimals (at most `max`) that write every value exactly.
-pub fn exact_decimals(values: &[f64], max: usize) -> usize {
-    values
-        .iter()
-        .filter(|v| v.is_finite())
-        .map(|&v| {
-            (0..=max)
-                .find(|&d| {
-                    let k = 10f64.powi(d as i32);
-                    ((v * k).round() / k - v).abs() <= 1e-9 * v.abs().max(1.0)
-                })
-                .unwrap_or(max)
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 pub fn font(size: f64) -> TextStyle<'static> {
@@ -168,10 +176,11 @@ pub fn label(
 pub fn label_boxed(
     area: &Area,
     text: &str,
-    (x, y): (i32, i32),
+    at: (i32, i32),
     style: &TextStyle,
     h: HPos,
 ) -> DrawResult {
+    let (x, y) = at;
     let w = text_width(text, style);
     let size = style.font.get_size() as i32;
     let x0 = match h {
@@ -183,41 +192,7 @@ pub fn label_boxed(
         [(x0 - 5, y - 5), (x0 + w + 5, y + size + 3)],
         WHITE.mix(0.85).filled(),
     ))?;
-    label(area, text, (x, y), style, h)
-}
-
-/// Thousands-separated number with a fixed number of decimals, never in
-/// scientific notation.
-pub fn number(x: f64, decimals: usize) -> String {
-    if !x.is_finite() {
-        return "-".into();
-    }
-    let s = format!("{:.*}", decimals, x.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let negative = x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0');
-    let sign = if negative { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{frac}")
-    }
-}
-
-/// A signed money figure for differences: "+1,234" or "-56.7".
-pub fn signed(x: f64) -> String {
-    let s = crate::report::table::money(x);
-    if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        format!("+{s}")
-    } else {
-        s
-    }
+    label(area, text, at, style, h)
 }
 
 /// The tick step plotters picks for `max_points` labels over [lo, hi]
@@ -274,7 +249,7 @@ pub fn decimals_for(step: f64) -> usize {
 /// A tick formatter for [lo, hi] with at most `max_points` labels.
 pub fn ticks(lo: f64, hi: f64, max_points: usize) -> impl Fn(&f64) -> String {
     let d = decimals_for(tick_step(lo, hi, max_points));
-    move |v: &f64| number(*v + 0.0, d)
+    move |v: &f64| format::number(*v + 0.0, d)
 }
 
 /// A range padded on both sides; a degenerate range (all trials equal)
@@ -291,120 +266,6 @@ pub fn pad(lo: f64, hi: f64, share: f64) -> (f64, f64) {
     (lo - span * share, hi + span * share)
 }
 
-/// The range [min of q_lo, max of q_hi] over several metrics.
-pub fn quantile_range(metrics: &[&MetricAcc], q_lo: f64, q_hi: f64) -> (f64, f64) {
-    let lo = metrics
-        .iter()
-        .map(|m| m.quantile(q_lo))
-        .filter(|x| x.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let hi = metrics
-        .iter()
-        .map(|m| m.quantile(q_hi))
-        .filter(|x| x.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    if lo.is_finite() && hi.is_finite() {
-        (lo, hi)
-    } else {
-        (0.0, 0.0)
-    }
-}
-
-/// The sketch's buckets, clipped to the exact extremes of the metric.
-fn clipped_buckets(m: &MetricAcc) -> Vec<(f64, f64, u64)> {
-    let (min, max) = (m.min(), m.max());
-    m.sketch
-        .buckets()
-        .into_iter()
-        .map(|(a, b, c)| {
-            let a = a.clamp(min, max);
-            let b = b.clamp(min, max);
-            (a, b, c)
-        })
-        .collect()
-}
-
-/// How many histogram bins to draw over [lo, hi] for `trials` trials: about
-/// 2 n^(1/3) (Terrell-Scott), so that few trials give fewer, less noisy
-/// bins; and no more than the sketch resolves (its buckets are about 1/256
-/// of a value wide; a narrower bin would only show the sketch's steps).
-pub fn bin_count(lo: f64, hi: f64, trials: u64) -> usize {
-    let by_trials = (2.0 * (trials as f64).cbrt()).round() as usize;
-    let bucket = lo.abs().max(hi.abs()) / 256.0;
-    let by_sketch = if bucket > 0.0 && bucket.is_finite() {
-        ((hi - lo) / bucket).floor() as usize
-    } else {
-        usize::MAX
-    };
-    by_trials.min(by_sketch).clamp(12, 64)
-}
-
-/// Share of all trials (0..1) in each of `bins` equal bins over [lo, hi],
-/// re-binned from the sketch: each bucket's count is spread evenly over the
-/// bucket. Trials outside [lo, hi] are left out.
-pub fn histogram(m: &MetricAcc, lo: f64, hi: f64, bins: usize) -> Vec<f64> {
-    let mut out = vec![0.0; bins];
-    let n = m.sketch.count();
-    if n == 0 || bins == 0 || hi.is_nan() || lo.is_nan() || hi <= lo {
-        return out;
-    }
-    let width = (hi - lo) / bins as f64;
-    let bin_of =
-        |x: f64| (((x - lo) / width).floor() as isize).clamp(0, bins as isize - 1) as usize;
-    for (a, b, c) in clipped_buckets(m) {
-        let c = c as f64 / n as f64;
-        if b <= a {
-            if a >= lo && a <= hi {
-                out[bin_of(a)] += c;
-            }
-            continue;
-        }
-        let (s, e) = (a.max(lo), b.min(hi));
-        if e <= s {
-            continue;
-        }
-        let density = c / (b - a);
-        let (first, last) = (bin_of(s), bin_of(e));
-        for (k, slot) in out.iter_mut().enumerate().take(last + 1).skip(first) {
-            let bl = lo + k as f64 * width;
-            let overlap = e.min(bl + width) - s.max(bl);
-            if overlap > 0.0 {
-                *slot += density * overlap;
-            }
-        }
-    }
-    out
-}
-
-/// Share of trials (0..1) at or below each x, from the sketch (linear within
-/// a bucket).
-pub fn cdf(m: &MetricAcc, xs: &[f64]) -> Vec<f64> {
-    let n = m.sketch.count();
-    if n == 0 {
-        return vec![0.0; xs.len()];
-    }
-    let buckets = clipped_buckets(m);
-    let mut cum = Vec::with_capacity(buckets.len());
-    let mut seen = 0u64;
-    for &(_, _, c) in &buckets {
-        cum.push(seen);
-        seen += c;
-    }
-    xs.iter()
-        .map(|&x| {
-            // Buckets are sorted by value: the first bucket not entirely <= x.
-            let k = buckets.partition_point(|&(_, b, _)| b <= x);
-            let below = if k < buckets.len() { cum[k] } else { seen } as f64;
-            let part = match buckets.get(k) {
-                Some(&(a, b, c)) if x >= a && b > a => c as f64 * (x - a) / (b - a),
-                Some(&(a, b, c)) if x >= a && b <= a => c as f64,
-                _ => 0.0,
-            };
-            (below + part) / n as f64
-        })
-        .collect()
-}
-
 /// Draws the title and subtitle; returns the area below them.
 pub fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawResult<Area<'a>> {
     let (w, _) = root.dim_in_pixel();
@@ -416,16 +277,32 @@ pub fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawResult<Ar
     Ok(root.margin(120, 0, 0, 0))
 }
 
+/// What was run, as every subtitle starts: "scenario · N trials, seed S ·
+/// currency".
+pub fn run_facts(input: &Input) -> String {
+    let s = input.summary;
+    format!(
+        "{} · {} trials, seed {} · {}",
+        s.scenario,
+        format::number(s.trials as f64, 0),
+        s.seed,
+        s.currency
+    )
+}
+
+/// The discount rate in percent as subtitles write it ("8", "7.5").
+pub fn discount_percent(input: &Input) -> String {
+    format::number(100.0 * input.scenario.discount_rate, 1)
+        .trim_end_matches(".0")
+        .to_string()
+}
+
 /// The subtitle every chart shares: what was run and in which money.
 pub fn subtitle(input: &Input, extra: &str) -> String {
-    let s = input.summary;
     let mut out = format!(
-        "{} · {} trials, seed {} · {}, present values at {}%/yr",
-        s.scenario,
-        number(s.trials as f64, 0),
-        s.seed,
-        s.currency,
-        number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+        "{}, present values at {}%/yr",
+        run_facts(input),
+        discount_percent(input)
     );
     if !extra.is_empty() {
         out.push_str(" · ");
@@ -656,6 +533,21 @@ pub struct Axes<'f> {
     pub y_labels: usize,
 }
 
+impl<'f> Axes<'f> {
+    /// A horizontal axis only: the vertical one has no ticks, labels or
+    /// description (rows of bars, box plots).
+    pub fn x_only(x_desc: &'f str, x_fmt: &'f dyn Fn(&f64) -> String, x_labels: usize) -> Self {
+        Axes {
+            x_desc,
+            y_desc: "",
+            x_fmt,
+            y_fmt: &|_| String::new(),
+            x_labels,
+            y_labels: 0,
+        }
+    }
+}
+
 /// Builds a plot over `x` x `y` in `area` with room for tick labels and
 /// axis descriptions.
 pub fn plot<'a, 'b>(
@@ -665,17 +557,15 @@ pub fn plot<'a, 'b>(
     left: u32,
     bottom: u32,
 ) -> DrawResult<Plot<'a, 'b>> {
-    plot_with_right(area, x, y, left, bottom, 30)
+    plot_with_right(area, (x, y), [left, bottom, 30])
 }
 
-/// [`plot`] with `right` pixels kept free at the right.
+/// [`plot`] over `(x, y)` with `room` pixels for the tick labels left and
+/// below, and kept free at the right: `[left, bottom, right]`.
 pub fn plot_with_right<'a, 'b>(
     area: &'a Area<'b>,
-    x: (f64, f64),
-    y: (f64, f64),
-    left: u32,
-    bottom: u32,
-    right: u32,
+    (x, y): ((f64, f64), (f64, f64)),
+    [left, bottom, right]: [u32; 3],
 ) -> DrawResult<Plot<'a, 'b>> {
     Ok(ChartBuilder::on(area)
         .margin_top(16)
@@ -710,73 +600,153 @@ pub fn mesh(chart: &mut Plot, axes: &Axes) -> DrawResult {
 /// The five figures a box plot draws: P5, P25, P50, P75, P95.
 pub type Five = [f64; 5];
 
-/// A vertical box plot at `x` (data units), `half` wide on each side: box
-/// P25-P75, whiskers P5-P95, a thick median.
-pub fn box_v(chart: &mut Plot, x: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
+/// Which way a box plot's values run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Values {
+    /// Up the vertical axis: a vertical box at an x.
+    Up,
+    /// Along the horizontal axis: a horizontal box at a y.
+    Across,
+}
+
+/// A box plot at `at` (data units, across the values), `half` wide on
+/// each side: box P25-P75, whiskers P5-P95, a thick median.
+pub fn box_plot(
+    chart: &mut Plot,
+    values: Values,
+    at: f64,
+    half: f64,
+    q: Five,
+    c: RGBColor,
+) -> DrawResult {
+    // A point at `v` on the value axis and `across` on the other.
+    let pt = |v: f64, across: f64| match values {
+        Values::Up => (across, v),
+        Values::Across => (v, across),
+    };
     let [p5, p25, p50, p75, p95] = q;
     let area = chart.plotting_area();
-    area.draw(&PathElement::new(
-        vec![(x, p5), (x, p25)],
-        c.stroke_width(2),
-    ))?;
-    area.draw(&PathElement::new(
-        vec![(x, p75), (x, p95)],
-        c.stroke_width(2),
-    ))?;
-    let cap = half * 0.5;
-    for v in [p5, p95] {
+    for (a, b) in [(p5, p25), (p75, p95)] {
         area.draw(&PathElement::new(
-            vec![(x - cap, v), (x + cap, v)],
+            vec![pt(a, at), pt(b, at)],
             c.stroke_width(2),
         ))?;
     }
-    area.draw(&Rectangle::new(
-        [(x - half, p25), (x + half, p75)],
-        c.mix(0.30).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(x - half, p25), (x + half, p75)],
-        c.stroke_width(2),
-    ))?;
+    let cap = half * 0.5;
+    for v in [p5, p95] {
+        area.draw(&PathElement::new(
+            vec![pt(v, at - cap), pt(v, at + cap)],
+            c.stroke_width(2),
+        ))?;
+    }
+    let corners = [pt(p25, at - half), pt(p75, at + half)];
+    area.draw(&Rectangle::new(corners, c.mix(0.30).filled()))?;
+    area.draw(&Rectangle::new(corners, c.stroke_width(2)))?;
     area.draw(&PathElement::new(
-        vec![(x - half, p50), (x + half, p50)],
+        vec![pt(p50, at - half), pt(p50, at + half)],
         c.stroke_width(4),
     ))?;
     Ok(())
 }
 
-/// A horizontal box plot at `y` (data units), `half` high on each side.
-pub fn box_h(chart: &mut Plot, y: f64, half: f64, q: Five, c: RGBColor) -> DrawResult {
-    let [p5, p25, p50, p75, p95] = q;
-    let area = chart.plotting_area();
-    area.draw(&PathElement::new(
-        vec![(p5, y), (p25, y)],
-        c.stroke_width(2),
-    ))?;
-    area.draw(&PathElement::new(
-        vec![(p75, y), (p95, y)],
-        c.stroke_width(2),
-    ))?;
-    let cap = half * 0.5;
-    for v in [p5, p95] {
-        area.draw(&PathElement::new(
-            vec![(v, y - cap), (v, y + cap)],
-            c.stroke_width(2),
-        ))?;
+/// A legend strip of `entries` across the top of `body`, `gap` pixels
+/// above what follows; returns the area below it.
+pub fn with_key<'a>(body: &Area<'a>, entries: &[Entry], gap: u32) -> DrawResult<Area<'a>> {
+    let (w, _) = body.dim_in_pixel();
+    let key_h = strip_height(entries, w as i32 - 80) as u32;
+    let (key, rest) = body.split_vertically(key_h + gap);
+    strip(&key.margin(4, 0, 40, 40), entries)?;
+    Ok(rest)
+}
+
+/// Where a panel sits in a grid: the first column carries the value
+/// axis's description, the last row the horizontal one's.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell {
+    pub first_col: bool,
+    pub last_row: bool,
+}
+
+impl Cell {
+    /// Pixels left of the plot for the value axis's ticks (and
+    /// description).
+    pub fn left(self) -> u32 {
+        if self.first_col {
+            130
+        } else {
+            110
+        }
     }
-    area.draw(&Rectangle::new(
-        [(p25, y - half), (p75, y + half)],
-        c.mix(0.30).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(p25, y - half), (p75, y + half)],
-        c.stroke_width(2),
-    ))?;
-    area.draw(&PathElement::new(
-        vec![(p50, y - half), (p50, y + half)],
-        c.stroke_width(4),
-    ))?;
-    Ok(())
+}
+
+/// `area` split into the grid of `n` panels (see [`grid`]), each with its
+/// place in it.
+pub fn panels<'a>(area: &Area<'a>, n: usize) -> Vec<(Area<'a>, Cell)> {
+    let (cols, rows) = grid(n);
+    area.split_evenly((rows, cols))
+        .into_iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, a)| {
+            let cell = Cell {
+                first_col: i % cols == 0,
+                last_row: i + cols >= n,
+            };
+            (a, cell)
+        })
+        .collect()
+}
+
+/// A panel's title (bold, cut to fit) at its top left, above the plot.
+pub fn panel_title(area: &Area, cell: Cell, text: &str) -> DrawResult {
+    let (w, _) = area.dim_in_pixel();
+    let left = cell.left() as i32;
+    let ts = bold(24.0);
+    label(
+        area,
+        &fit(text, &ts, w as i32 - left - 20),
+        (left, 8),
+        &ts,
+        HPos::Left,
+    )
+}
+
+/// A grid panel's plot in `inner`: categories along x (labelled with
+/// [`below_axis`], no ticks), values up y with seven ticks; each axis is
+/// described only on the grid's edge (x on the last row, y on the first
+/// column).
+pub fn panel_plot<'a, 'b>(
+    inner: &'a Area<'b>,
+    cell: Cell,
+    x: (f64, f64),
+    y: (f64, f64),
+    x_desc: &str,
+    y_desc: &str,
+) -> DrawResult<Plot<'a, 'b>> {
+    let bottom = if cell.last_row { 96 } else { 56 };
+    let mut chart = plot(inner, x, y, cell.left(), bottom)?;
+    let y_fmt = ticks(y.0, y.1, 7);
+    mesh(
+        &mut chart,
+        &Axes {
+            x_desc: if cell.last_row { x_desc } else { "" },
+            y_desc: if cell.first_col { y_desc } else { "" },
+            x_fmt: &|_| String::new(),
+            y_fmt: &y_fmt,
+            x_labels: 0,
+            y_labels: 7,
+        },
+    )?;
+    Ok(chart)
+}
+
+/// `text` centred 12 pixels below the data point `at` (a category's label
+/// under the axis), drawn on `area`.
+pub fn below_axis(area: &Area, chart: &Plot, at: (f64, f64), text: &str) -> DrawResult {
+    let base = area.get_base_pixel();
+    let (x, y) = chart.backend_coord(&at);
+    let s = font(TICK_SIZE);
+    label(area, text, (x - base.0, y - base.1 + 12), &s, HPos::Center)
 }
 
 /// Columns and rows of a grid of `n` panels.
@@ -795,26 +765,6 @@ pub fn grid(n: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Accumulator;
-
-    fn metric(xs: &[f64]) -> MetricAcc {
-        let mut acc = Accumulator::new(vec![0.0], vec![]);
-        for (t, &x) in xs.iter().enumerate() {
-            acc.push_trial(t as u64, &[x]);
-        }
-        acc.end_block();
-        acc.metrics[0].clone()
-    }
-
-    #[test]
-    fn numbers_are_plain_and_grouped() {
-        assert_eq!(number(1234567.0, 0), "1,234,567");
-        assert_eq!(number(-1234.5, 1), "-1,234.5");
-        assert_eq!(number(-0.0001, 2), "0.00");
-        assert_eq!(number(1e15, 0), "1,000,000,000,000,000");
-        assert_eq!(signed(12.0), "+12.0");
-        assert_eq!(signed(-12.0), "-12.0");
-    }
 
     #[test]
     fn tick_decimals_follow_the_step() {
@@ -826,38 +776,6 @@ mod tests {
     }
 
     #[test]
-    fn histogram_keeps_the_mass_inside_the_range() {
-        let xs: Vec<f64> = (0..10_000).map(|i| 100.0 + (i % 100) as f64).collect();
-        let m = metric(&xs);
-        let h = histogram(&m, 90.0, 210.0, 60);
-        let total: f64 = h.iter().sum();
-        assert!((total - 1.0).abs() < 1e-9, "{total}");
-        // Uniform over [100, 199]: bins inside carry about equal shares.
-        assert!(h[0] == 0.0 && h[59] == 0.0);
-        let inside = &h[10..45];
-        let (lo, hi) = inside
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-        assert!(hi / lo < 1.5, "{lo} {hi}");
-        // Half the range: about half the mass.
-        let half: f64 = histogram(&m, 90.0, 150.0, 30).iter().sum();
-        assert!((half - 0.5).abs() < 0.02, "{half}");
-    }
-
-    #[test]
-    fn cdf_is_monotone_and_reaches_one() {
-        let xs: Vec<f64> = (0..1000).map(|i| -50.0 + i as f64 * 0.1).collect();
-        let m = metric(&xs);
-        let grid: Vec<f64> = (0..=100).map(|i| -60.0 + i as f64 * 1.2).collect();
-        let f = cdf(&m, &grid);
-        assert!(f.windows(2).all(|w| w[0] <= w[1] + 1e-12));
-        assert_eq!(f[0], 0.0);
-        assert!((f[100] - 1.0).abs() < 1e-12);
-        let mid = cdf(&m, &[0.0])[0];
-        assert!((mid - 0.5).abs() < 0.01, "{mid}");
-    }
-
-    #[test]
     fn degenerate_ranges_get_a_window() {
         let (a, b) = pad(5.0, 5.0, 0.05);
         assert!(a < 5.0 && b > 5.0);
@@ -866,18 +784,8 @@ mod tests {
     }
 
     #[test]
-    fn swept_values_keep_their_decimals() {
-        let f = values_format(&[3.0, 4.0, 5.0]);
-        assert_eq!(f(&4.0), "4");
-        let f = values_format(&[0.05, 0.1, 0.15]);
-        assert_eq!(f(&0.1), "0.10");
-        let f = values_format(&[1500.0, 2500.0]);
-        assert_eq!(f(&1500.0), "1,500");
-        assert_ne!(ramp(0, 3), ramp(2, 3));
-    }
-
-    #[test]
     fn policies_get_distinct_colours() {
+        assert_ne!(ramp(0, 3), ramp(2, 3));
         assert_eq!(grid(1), (1, 1));
         assert_eq!(grid(20), (4, 5));
         assert_ne!(PALETTE[0], BASELINE);

@@ -9,10 +9,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
-use super::value_distribution::LEGEND_W;
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::report::table::money;
-use crate::study::{Studies, Sweep};
+use crate::format;
+use crate::format::money;
+use crate::results::{Studies, Sweep};
 
 pub struct SweepChart;
 
@@ -88,7 +88,7 @@ fn lines(input: &Input) -> Vec<Line> {
                 seconds.push(*v);
             }
         }
-        let fmt = style::values_format(&seconds);
+        let fmt = format::values_format(&seconds);
         let n = seconds.len();
         seconds
             .iter()
@@ -106,11 +106,7 @@ fn lines(input: &Input) -> Vec<Line> {
             .chain((0..input.scenario.policies.len()).filter(|&p| p != base))
             .map(|p| Line {
                 colour: colour(input, p),
-                name: if p == base {
-                    format!("{} (baseline)", input.policy(p))
-                } else {
-                    input.policy(p).to_string()
-                },
+                name: style::policy_name(input, p),
                 pts: series(input.policy(p), &|_| true),
                 compares: p != base,
             })
@@ -164,51 +160,77 @@ impl Chart for SweepChart {
     }
 
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
-        let sw = sweeps(input);
-        let Some(first) = sw.first() else {
+        let Some(first) = sweeps(input).first() else {
             return Ok(());
         };
-        let points = studies(input).map_or(0, |s| s.points.len());
-        let years = input.years(input.last());
-        let base_name = input.policy(input.baseline()).to_string();
-        let mut lines = lines(input);
-        let extra = if two_way(input) {
-            format!(
-                "policy: {} · {points} runs on the same random draws",
-                input.policy(input.studied())
-            )
-        } else {
-            format!(
-                "{points} run{} on the same random draws",
-                if points == 1 { "" } else { "s" }
-            )
-        };
-        let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
-        let (w, h) = body.dim_in_pixel();
-        let (plot_col, legend_area) = body.split_horizontally(w - LEGEND_W);
-        let legend_area = legend_area.margin(24, 20, 10, 20);
-        let compare = lines.iter().any(|l| l.compares);
-        let top_h = if compare {
+        let body = style::header(
+            root,
+            &self.title(input),
+            &style::subtitle(input, &subtitle_extra(input)),
+        )?;
+        let (_, h) = body.dim_in_pixel();
+        let (plot_col, legend_area) = style::with_legend(&body);
+        let frame = Frame::new(input, first);
+        let top_h = if frame.compare {
             (h as f64 * 0.58) as u32
         } else {
             h - 200
         };
         let (top, bottom) = plot_col.split_vertically(top_h);
+        let explicit = frame.value_panel(input, &top)?;
+        frame.chance_panel(input, &bottom, explicit)?;
+        let (heading, notes, entries) = frame.legend(input, explicit);
+        style::legend(&legend_area, &heading, &notes, &entries)
+    }
+}
 
-        // Horizontal axis: the swept values.
-        let xs: Vec<f64> = {
-            let mut v: Vec<f64> = first
-                .values
-                .iter()
-                .copied()
-                .filter(|x| x.is_finite())
-                .collect();
-            v.sort_by(f64::total_cmp);
-            v.dedup();
-            v
-        };
+/// The subtitle's own part: how many runs (and, two-way, which policy).
+fn subtitle_extra(input: &Input) -> String {
+    let points = studies(input).map_or(0, |s| s.points.len());
+    if two_way(input) {
+        format!(
+            "policy: {} · {points} runs on the same random draws",
+            input.policy(input.studied())
+        )
+    } else {
+        format!(
+            "{points} run{} on the same random draws",
+            if points == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// What both panels and the legend draw from: the lines, the swept values
+/// on the horizontal axis and how much detail the lines get.
+struct Frame<'a> {
+    lines: Vec<Line>,
+    /// The first parameter's distinct values, ascending.
+    xs: Vec<f64>,
+    x_fmt: Box<dyn Fn(&f64) -> String>,
+    x_range: (f64, f64),
+    /// The first parameter's path (the horizontal axis).
+    path: &'a str,
+    /// Whether any line has a chance of beating the baseline to show.
+    compare: bool,
+    /// P5-P95 bands (few lines only).
+    bands: bool,
+    markers: bool,
+    stroke: u32,
+}
+
+impl<'a> Frame<'a> {
+    fn new(input: &Input, first: &'a Sweep) -> Frame<'a> {
+        let mut lines = lines(input);
+        let compare = lines.iter().any(|l| l.compares);
+        let mut xs: Vec<f64> = first
+            .values
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
         let (x_lo, x_hi) = x_range(&xs);
-        let x_fmt = style::values_format(&xs);
         // A one-value sweep: the lines' dots and whiskers side by side
         // rather than on top of each other.
         if xs.len() == 1 {
@@ -220,8 +242,25 @@ impl Chart for SweepChart {
                 }
             }
         }
+        Frame {
+            x_fmt: Box::new(format::values_format(&xs)),
+            bands: lines.len() <= 4,
+            markers: xs.len() <= MARKERS_UP_TO && lines.len() <= MANY_LINES,
+            stroke: if lines.len() <= 8 { 3 } else { 2 },
+            x_range: (x_lo, x_hi),
+            path: first.path.as_str(),
+            compare,
+            lines,
+            xs,
+        }
+    }
 
-        // Upper panel: median and P5-P95 band.
+    /// The upper panel: each line's median with its P5-P95 band (or
+    /// whisker), and the medians written on when there are few. Returns
+    /// whether the swept values themselves are the ticks.
+    fn value_panel(&self, input: &Input, top: &Area) -> DrawResult<bool> {
+        let (x_lo, x_hi) = self.x_range;
+        let lines = &self.lines;
         let (y_lo, y_hi) = {
             let lo = lines
                 .iter()
@@ -236,60 +275,74 @@ impl Chart for SweepChart {
             style::pad(lo, hi, 0.06)
         };
         let value_desc = format!(
-            "Value at year {years} ({}, present value)",
+            "Value at year {} ({}, present value)",
+            input.years(input.last()),
             input.currency()
         );
-        let top_x_desc = if compare { "" } else { first.path.as_str() };
-        let mut chart = style::plot(
-            &top,
-            (x_lo, x_hi),
-            (y_lo, y_hi),
-            130,
-            if compare { 50 } else { 95 },
-        )?;
+        let bottom = if self.compare { 50 } else { 95 };
+        let mut chart = style::plot(top, (x_lo, x_hi), (y_lo, y_hi), 130, bottom)?;
         let explicit = x_axis(
             &mut chart,
-            &top,
-            &xs,
-            &x_fmt,
-            top_x_desc,
+            top,
+            &self.xs,
+            &self.x_fmt,
+            if self.compare { "" } else { self.path },
             &value_desc,
             &style::ticks(y_lo, y_hi, 8),
             8,
         )?;
-        let bands = lines.len() <= 4;
-        let band_alpha = if lines.len() <= 2 { 0.08 } else { 0.05 };
-        let markers = xs.len() <= MARKERS_UP_TO && lines.len() <= MANY_LINES;
-        let stroke = if lines.len() <= 8 { 3 } else { 2 };
-        if bands {
-            for l in &lines {
-                if l.pts.len() >= 2 {
-                    let band: Vec<(f64, f64)> = l
-                        .pts
-                        .iter()
-                        .map(|p| (p[0], p[3]))
-                        .chain(l.pts.iter().rev().map(|p| (p[0], p[1])))
-                        .collect();
-                    chart
-                        .plotting_area()
-                        .draw(&Polygon::new(band, l.colour.mix(band_alpha).filled()))?;
-                    for k in [1, 3] {
-                        chart.draw_series(DashedLineSeries::new(
-                            l.pts.iter().map(|p| (p[0], p[k])),
-                            9,
-                            6,
-                            l.colour.mix(0.8).stroke_width(2),
-                        ))?;
-                    }
+        if self.bands {
+            self.draw_bands(&mut chart)?;
+        }
+        for l in lines {
+            draw_line(&mut chart, l, |p| p[2], self.stroke, self.markers)?;
+        }
+        // With one or two lines and few points, the medians themselves: the
+        // higher line's above it, the lower one's below.
+        if lines.len() <= 2 && explicit && self.xs.len() <= 12 {
+            let mean =
+                |l: &Line| l.pts.iter().map(|p| p[2]).sum::<f64>() / l.pts.len().max(1) as f64;
+            let top_line = lines
+                .iter()
+                .enumerate()
+                .max_by(|a, b| mean(a.1).total_cmp(&mean(b.1)))
+                .map_or(0, |(i, _)| i);
+            for (i, l) in lines.iter().enumerate() {
+                let dy = if i == top_line { -38 } else { 18 };
+                label_points(&chart, top, l, |p| p[2], |p| money(p[2]), |_| dy)?;
+            }
+        }
+        Ok(explicit)
+    }
+
+    /// Each line's P5-P95 band between dashed lines, or, for a line of one
+    /// point, a whisker.
+    fn draw_bands(&self, chart: &mut style::Plot) -> DrawResult {
+        let band_alpha = if self.lines.len() <= 2 { 0.08 } else { 0.05 };
+        for l in &self.lines {
+            if l.pts.len() >= 2 {
+                let band: Vec<(f64, f64)> = l
+                    .pts
+                    .iter()
+                    .map(|p| (p[0], p[3]))
+                    .chain(l.pts.iter().rev().map(|p| (p[0], p[1])))
+                    .collect();
+                chart
+                    .plotting_area()
+                    .draw(&Polygon::new(band, l.colour.mix(band_alpha).filled()))?;
+                for k in [1, 3] {
+                    chart.draw_series(DashedLineSeries::new(
+                        l.pts.iter().map(|p| (p[0], p[k])),
+                        9,
+                        6,
+                        l.colour.mix(0.8).stroke_width(2),
+                    ))?;
                 }
             }
         }
         // A single point has no band to shade: P5-P95 as a whisker.
-        let whisker = (x_hi - x_lo) * 0.01;
-        for l in &lines {
-            if !bands || l.pts.len() != 1 {
-                continue;
-            }
+        let whisker = (self.x_range.1 - self.x_range.0) * 0.01;
+        for l in self.lines.iter().filter(|l| l.pts.len() == 1) {
             for p in &l.pts {
                 let c = l.colour.stroke_width(2);
                 let area = chart.plotting_area();
@@ -302,91 +355,61 @@ impl Chart for SweepChart {
                 }
             }
         }
-        for l in &lines {
-            draw_line(&mut chart, l, |p| p[2], stroke, markers)?;
-        }
-        // With one or two lines and few points, the medians themselves: the
-        // higher line's above it, the lower one's below.
-        if lines.len() <= 2 && explicit && xs.len() <= 12 {
-            let mean =
-                |l: &Line| l.pts.iter().map(|p| p[2]).sum::<f64>() / l.pts.len().max(1) as f64;
-            let top_line = lines
-                .iter()
-                .enumerate()
-                .max_by(|a, b| mean(a.1).total_cmp(&mean(b.1)))
-                .map_or(0, |(i, _)| i);
-            let b = top.get_base_pixel();
-            for (i, l) in lines.iter().enumerate() {
-                let above = i == top_line;
-                let s = style::bold(style::NOTE_SIZE).color(&l.colour);
-                for p in &l.pts {
-                    let (x, y) = chart.backend_coord(&(p[0], p[2]));
-                    style::label_boxed(
-                        &top,
-                        &money(p[2]),
-                        (x - b.0, y - b.1 + if above { -38 } else { 18 }),
-                        &s,
-                        HPos::Center,
-                    )?;
-                }
-            }
-        }
+        Ok(())
+    }
 
-        // Lower panel: chance of beating the baseline.
-        if compare {
-            let mut chart = style::plot(&bottom, (x_lo, x_hi), (0.0, 100.0), 130, 95)?;
-            let y_fmt = |v: &f64| format!("{v:.0}%");
-            x_axis(
-                &mut chart,
-                &bottom,
-                &xs,
-                &x_fmt,
-                &first.path,
-                &format!("Chance of beating {base_name}"),
-                &y_fmt,
-                5,
-            )?;
-            chart.draw_series(DashedLineSeries::new(
-                vec![(x_lo, 50.0), (x_hi, 50.0)],
-                8,
-                6,
-                style::MUTED.stroke_width(2),
-            ))?;
-            let comparing: Vec<&Line> = lines.iter().filter(|l| l.compares).collect();
-            for l in &comparing {
-                draw_line(&mut chart, l, |p| 100.0 * p[4], stroke, markers)?;
-            }
-            let b = bottom.get_base_pixel();
-            // With a single line and few points, the figures themselves.
-            if let [l] = comparing[..] {
-                if explicit && l.pts.len() <= 12 {
-                    for p in &l.pts {
-                        let (x, y) = chart.backend_coord(&(p[0], 100.0 * p[4]));
-                        let above = p[4] < 0.85;
-                        let s = style::bold(style::NOTE_SIZE).color(&l.colour);
-                        style::label_boxed(
-                            &bottom,
-                            &format!("{:.0}%", 100.0 * p[4]),
-                            (x - b.0, y - b.1 + if above { -38 } else { 16 }),
-                            &s,
-                            HPos::Center,
-                        )?;
-                    }
-                }
-            }
-        } else {
+    /// The lower panel: each policy's chance of beating the baseline, or a
+    /// sentence saying why there is none to show.
+    fn chance_panel(&self, input: &Input, bottom: &Area, explicit: bool) -> DrawResult {
+        let base_name = input.policy(input.baseline());
+        if !self.compare {
             let text = if two_way(input) || input.scenario.policies.len() == 1 {
                 format!("Only one policy ({base_name}): no chance of beating the baseline to show.")
             } else {
-                format!(
-                    "{} is the baseline: no chance of beating it to show.",
-                    base_name
-                )
+                format!("{base_name} is the baseline: no chance of beating it to show.")
             };
-            style::message(&bottom.margin(20, 0, 90, 0), &text)?;
+            return style::message(&bottom.margin(20, 0, 90, 0), &text);
         }
+        let (x_lo, x_hi) = self.x_range;
+        let mut chart = style::plot(bottom, (x_lo, x_hi), (0.0, 100.0), 130, 95)?;
+        let y_fmt = |v: &f64| format!("{v:.0}%");
+        x_axis(
+            &mut chart,
+            bottom,
+            &self.xs,
+            &self.x_fmt,
+            self.path,
+            &format!("Chance of beating {base_name}"),
+            &y_fmt,
+            5,
+        )?;
+        chart.draw_series(DashedLineSeries::new(
+            vec![(x_lo, 50.0), (x_hi, 50.0)],
+            8,
+            6,
+            style::MUTED.stroke_width(2),
+        ))?;
+        let comparing: Vec<&Line> = self.lines.iter().filter(|l| l.compares).collect();
+        for l in &comparing {
+            draw_line(&mut chart, l, |p| 100.0 * p[4], self.stroke, self.markers)?;
+        }
+        // With a single line and few points, the figures themselves.
+        if let [l] = comparing[..] {
+            if explicit && l.pts.len() <= 12 {
+                let chance = |p: &[f64; 5]| 100.0 * p[4];
+                let text = |p: &[f64; 5]| format!("{:.0}%", 100.0 * p[4]);
+                let dy = |p: &[f64; 5]| if p[4] < 0.85 { -38 } else { 16 };
+                label_points(&chart, bottom, l, chance, text, dy)?;
+            }
+        }
+        Ok(())
+    }
 
-        // Legend.
+    /// The legend: its heading, notes and one entry per line (three of
+    /// many).
+    fn legend(&self, input: &Input, explicit: bool) -> (String, Vec<String>, Vec<Entry>) {
+        let lines = &self.lines;
+        let base_name = input.policy(input.baseline());
         let many = lines.len() > MANY_LINES;
         let keep: Vec<usize> = if many {
             vec![0, lines.len() / 2, lines.len() - 1]
@@ -397,31 +420,6 @@ impl Chart for SweepChart {
             .iter()
             .map(|&i| {
                 let l = &lines[i];
-                let mut details = Vec::new();
-                if let (Some(a), Some(b)) = (l.pts.first(), l.pts.last()) {
-                    details.push(if l.pts.len() == 1 {
-                        format!("median {}", money(a[2]))
-                    } else {
-                        format!(
-                            "median {} at {} → {} at {}",
-                            money(a[2]),
-                            x_fmt(&a[0]),
-                            money(b[2]),
-                            x_fmt(&b[0])
-                        )
-                    });
-                    if l.compares {
-                        details.push(if l.pts.len() == 1 {
-                            format!("beats {base_name} {:.0}%", 100.0 * a[4])
-                        } else {
-                            format!(
-                                "beats {base_name}: {:.0}% → {:.0}%",
-                                100.0 * a[4],
-                                100.0 * b[4]
-                            )
-                        });
-                    }
-                }
                 let name = match i {
                     0 if many => format!("{} (lowest)", l.name),
                     _ if many && i + 1 == lines.len() => format!("{} (highest)", l.name),
@@ -430,14 +428,14 @@ impl Chart for SweepChart {
                 Entry {
                     colour: l.colour,
                     name,
-                    details,
+                    details: self.details(l, base_name),
                     strong: 0,
                     swatch: Swatch::Line,
                 }
             })
             .collect();
         let heading = if two_way(input) {
-            sw[1].path.clone()
+            sweeps(input)[1].path.clone()
         } else {
             "Policy".to_string()
         };
@@ -453,9 +451,9 @@ impl Chart for SweepChart {
                     .to_string(),
             );
         }
-        notes.push(if !bands {
+        notes.push(if !self.bands {
             "Line: median (P50); with this many lines P5 and P95 are left to sweep.csv.".to_string()
-        } else if xs.len() == 1 {
+        } else if self.xs.len() == 1 {
             "Dot: median (P50). Whisker: P5 to P95, 90% of trials.".to_string()
         } else {
             "Solid line: median (P50). Shaded band between dashed lines: P5 to P95, 90% of trials."
@@ -465,14 +463,71 @@ impl Chart for SweepChart {
             notes.push(format!("Policy: {}.", input.policy(input.studied())));
         }
         if !explicit {
-            notes.push(format!("{} swept values; all in sweep.csv.", xs.len()));
+            notes.push(format!("{} swept values; all in sweep.csv.", self.xs.len()));
         }
-        if compare {
+        if self.compare {
             notes.push("Lower panel: dashed line at 50%, even odds.".to_string());
         }
         notes.push(format!("Figures in {}.", input.currency()));
-        style::legend(&legend_area, &heading, &notes, &entries)
+        (heading, notes, entries)
     }
+
+    /// A line's legend details: its median (and chance of beating the
+    /// baseline) at the first and last swept value.
+    fn details(&self, l: &Line, base_name: &str) -> Vec<String> {
+        let mut details = Vec::new();
+        let x_fmt = &self.x_fmt;
+        if let (Some(a), Some(b)) = (l.pts.first(), l.pts.last()) {
+            details.push(if l.pts.len() == 1 {
+                format!("median {}", money(a[2]))
+            } else {
+                format!(
+                    "median {} at {} → {} at {}",
+                    money(a[2]),
+                    x_fmt(&a[0]),
+                    money(b[2]),
+                    x_fmt(&b[0])
+                )
+            });
+            if l.compares {
+                details.push(if l.pts.len() == 1 {
+                    format!("beats {base_name} {:.0}%", 100.0 * a[4])
+                } else {
+                    format!(
+                        "beats {base_name}: {:.0}% → {:.0}%",
+                        100.0 * a[4],
+                        100.0 * b[4]
+                    )
+                });
+            }
+        }
+        details
+    }
+}
+
+/// Writes `text(p)` over each point of `l` at height `y(p)`, `dy(p)`
+/// pixels above (negative) or below it, boxed in the line's colour.
+fn label_points(
+    chart: &style::Plot,
+    area: &Area,
+    l: &Line,
+    y: impl Fn(&[f64; 5]) -> f64,
+    text: impl Fn(&[f64; 5]) -> String,
+    dy: impl Fn(&[f64; 5]) -> i32,
+) -> DrawResult {
+    let b = area.get_base_pixel();
+    let s = style::bold(style::NOTE_SIZE).color(&l.colour);
+    for p in &l.pts {
+        let (x, py) = chart.backend_coord(&(p[0], y(p)));
+        style::label_boxed(
+            area,
+            &text(p),
+            (x - b.0, py - b.1 + dy(p)),
+            &s,
+            HPos::Center,
+        )?;
+    }
+    Ok(())
 }
 
 /// The horizontal range over the swept values; one value gets a window

@@ -9,8 +9,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::report::table::money;
-use crate::study::Sensitivity;
+use crate::format;
+use crate::format::money;
+use crate::results::Sensitivity;
 
 pub struct Tornado;
 
@@ -76,15 +77,15 @@ fn parameter(r: &Sensitivity) -> String {
     let scale = if pct { 100.0 } else { 1.0 };
     let (lo, hi) = (r.low * scale, r.high * scale);
     // The decimals that write both exactly, at least one and at most three.
-    let d = style::exact_decimals(&[lo, hi], 3).max(1);
+    let d = format::exact_decimals(&[lo, hi], 3).max(1);
     let v = |x: f64| {
         if x.is_nan() {
             // A step that would leave the parameter's range is skipped.
             "skipped".to_string()
         } else if pct {
-            format!("{}%", style::number(x, d))
+            format!("{}%", format::number(x, d))
         } else {
-            format!("{}x", style::number(x, d))
+            format!("{}x", format::number(x, d))
         }
     };
     format!(" · {name} ({} → {})", v(lo), v(hi))
@@ -132,9 +133,7 @@ impl Chart for Tornado {
         let all = rows(input);
         let shown: Vec<&Sensitivity> = all.iter().copied().take(MAX_BARS).collect();
         let n = shown.len();
-        let years = input.years(input.last());
         let step = step(input);
-        let base_median = shown.first().map_or(f64::NAN, |r| r.median_base);
         let body = style::header(
             root,
             &self.title(input),
@@ -159,12 +158,9 @@ impl Chart for Tornado {
             .max()
             .unwrap_or(0);
         let label_w = (widest + 40).clamp(200, (w as f64 * 0.45) as i32) as u32;
-        let labels: Vec<String> = shown
-            .iter()
-            .map(|r| row_label(r, &label_style, label_w as i32 - 30))
-            .collect();
         let (label_col, plot_col) = main.split_horizontally(label_w);
 
+        let base_median = shown.first().map_or(f64::NAN, |r| r.median_base);
         draw_key(
             &key.margin(4, 0, 40, 0),
             step,
@@ -176,152 +172,21 @@ impl Chart for Tornado {
             .iter()
             .map(|r| (r.median_low - r.median_base, r.median_high - r.median_base))
             .collect();
-        let m = changes
-            .iter()
-            .flat_map(|&(a, b)| [a.abs(), b.abs()])
-            .filter(|x| x.is_finite())
-            .fold(0.0f64, f64::max);
-        let m = if m > 0.0 { m } else { 1.0 };
-        // Every change figure with the decimals the largest needs.
-        let d = if m >= 100.0 {
-            0
-        } else if m >= 10.0 {
-            1
-        } else {
-            2
-        };
-        let fig = |x: f64| {
-            let s = style::number(x, d);
-            if x > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-                format!("+{s}")
-            } else {
-                s
-            }
-        };
-        let (x_lo, x_hi) = (-1.3 * m, 1.3 * m);
-        let mut chart = style::plot(&plot_col, (x_lo, x_hi), (-0.6, n as f64 - 0.4), 10, 95)?;
-        let ticks = style::ticks(x_lo, x_hi, 9);
-        let x_fmt = move |v: &f64| {
-            let s = ticks(v);
-            if *v > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-                format!("+{s}")
-            } else {
-                s
-            }
-        };
-        let x_desc = format!(
-            "Change in median value at year {years} from the base run ({}, present value)",
-            input.currency()
-        );
-        let x_desc = style::fit(
-            &x_desc,
-            &style::font(style::AXIS_DESC_SIZE),
-            plot_col.dim_in_pixel().0 as i32 - 40,
-        );
-        let no_labels = |_: &f64| String::new();
-        style::mesh(
-            &mut chart,
-            &Axes {
-                x_desc: &x_desc,
-                y_desc: "",
-                x_fmt: &x_fmt,
-                y_fmt: &no_labels,
-                x_labels: 9,
-                y_labels: 0,
-            },
-        )?;
-        // Light bands on alternate rows guide the eye from label to bar.
-        for i in (0..n).step_by(2) {
-            let y = (n - 1 - i) as f64;
-            chart.plotting_area().draw(&Rectangle::new(
-                [(x_lo, y - 0.5), (x_hi, y + 0.5)],
-                style::SHADE.filled(),
-            ))?;
-        }
-        let pb = plot_col.get_base_pixel();
+        let bars = Bars::new(input, &plot_col, &changes)?;
+        let mut chart = bars.chart;
         let lb = label_col.get_base_pixel();
-        // Bars at most 44 pixels thick, however few the rows.
-        let row_px = {
-            let (_, a) = chart.backend_coord(&(0.0, 0.0));
-            let (_, b) = chart.backend_coord(&(0.0, 1.0));
-            (a - b).abs().max(1) as f64
-        };
-        let half = (22.0 / row_px).min(0.34);
-        for (i, &(lo, hi)) in changes.iter().enumerate() {
+        for (i, (r, &(lo, hi))) in shown.iter().zip(&changes).enumerate() {
             let y = (n - 1 - i) as f64;
             // Row label, right-aligned against the plot.
             let (_, py) = chart.backend_coord(&(0.0, y));
             style::label(
                 &label_col,
-                &labels[i],
+                &row_label(r, &label_style, label_w as i32 - 30),
                 (label_w as i32 - 16, py - lb.1 - 7),
                 &label_style,
                 HPos::Right,
             )?;
-            let bar = |x: f64, half: f64, c: RGBColor| -> DrawResult {
-                if x.is_finite() && x != 0.0 {
-                    chart.plotting_area().draw(&Rectangle::new(
-                        [(0.0, y - half), (x, y + half)],
-                        c.filled(),
-                    ))?;
-                }
-                Ok(())
-            };
-            let same_side = lo * hi > 0.0;
-            if same_side {
-                // Both moves go the same way: the longer bar behind, the
-                // shorter one narrower in front, so that both show.
-                let (outer, inner, oc, ic) = if lo.abs() >= hi.abs() {
-                    (lo, hi, LOW, HIGH)
-                } else {
-                    (hi, lo, HIGH, LOW)
-                };
-                bar(outer, half, oc)?;
-                bar(inner, half * 0.5, ic)?;
-                // Both figures at the outer end, the outer one first.
-                let (x, yp) = chart.backend_coord(&(outer, y));
-                let (x, yp) = (x - pb.0, yp - pb.1 - 7);
-                let a = fig(outer);
-                let b = fig(inner);
-                let sa = style::bold(style::NOTE_SIZE).color(&oc);
-                let sb = style::bold(style::NOTE_SIZE).color(&ic);
-                if outer > 0.0 {
-                    style::label(&plot_col, &a, (x + 8, yp), &sa, HPos::Left)?;
-                    let xa = x + 8 + style::text_width(&a, &sa) + 10;
-                    style::label(&plot_col, &b, (xa, yp), &sb, HPos::Left)?;
-                } else {
-                    style::label(&plot_col, &a, (x - 8, yp), &sa, HPos::Right)?;
-                    let xa = x - 8 - style::text_width(&a, &sa) - 10;
-                    style::label(&plot_col, &b, (xa, yp), &sb, HPos::Right)?;
-                }
-            } else {
-                bar(lo, half, LOW)?;
-                bar(hi, half, HIGH)?;
-                if lo == 0.0 && hi == 0.0 {
-                    let (x, yp) = chart.backend_coord(&(0.0, y));
-                    style::label(
-                        &plot_col,
-                        "no change",
-                        (x - pb.0 + 10, yp - pb.1 - 7),
-                        &style::font(style::NOTE_SIZE).color(&style::MUTED),
-                        HPos::Left,
-                    )?;
-                }
-                for (x, c) in [(lo, LOW), (hi, HIGH)] {
-                    if !x.is_finite() || x == 0.0 {
-                        continue;
-                    }
-                    let (px, yp) = chart.backend_coord(&(x, y));
-                    let (px, yp) = (px - pb.0, yp - pb.1 - 7);
-                    let (px, pos) = if x > 0.0 {
-                        (px + 8, HPos::Left)
-                    } else {
-                        (px - 8, HPos::Right)
-                    };
-                    let fs = style::bold(style::NOTE_SIZE).color(&c);
-                    style::label(&plot_col, &fig(x), (px, yp), &fs, pos)?;
-                }
-            }
+            draw_row(&mut chart, &plot_col, y, lo, hi, bars.half, bars.decimals)?;
         }
         // The zero line: the base run's median.
         let y_range = chart.y_range();
@@ -345,11 +210,153 @@ impl Chart for Tornado {
     }
 }
 
+/// The bars' plot: symmetric around 0, one row per bar, alternate rows
+/// shaded, and how thick a bar and how precise its figures are.
+struct Bars<'a, 'b> {
+    chart: style::Plot<'a, 'b>,
+    /// Half a bar's thickness, in rows.
+    half: f64,
+    /// Decimals of every change figure (those the largest needs).
+    decimals: usize,
+}
+
+impl<'a, 'b> Bars<'a, 'b> {
+    fn new(input: &Input, plot_col: &'a Area<'b>, changes: &[(f64, f64)]) -> DrawResult<Self> {
+        let n = changes.len();
+        let m = changes
+            .iter()
+            .flat_map(|&(a, b)| [a.abs(), b.abs()])
+            .filter(|x| x.is_finite())
+            .fold(0.0f64, f64::max);
+        let m = if m > 0.0 { m } else { 1.0 };
+        let decimals = if m >= 100.0 {
+            0
+        } else if m >= 10.0 {
+            1
+        } else {
+            2
+        };
+        let (x_lo, x_hi) = (-1.3 * m, 1.3 * m);
+        let mut chart = style::plot(plot_col, (x_lo, x_hi), (-0.6, n as f64 - 0.4), 10, 95)?;
+        let ticks = style::ticks(x_lo, x_hi, 9);
+        let x_fmt = move |v: &f64| format::plus(*v, ticks(v));
+        let x_desc = format!(
+            "Change in median value at year {} from the base run ({}, present value)",
+            input.years(input.last()),
+            input.currency()
+        );
+        let x_desc = style::fit(
+            &x_desc,
+            &style::font(style::AXIS_DESC_SIZE),
+            plot_col.dim_in_pixel().0 as i32 - 40,
+        );
+        style::mesh(&mut chart, &Axes::x_only(&x_desc, &x_fmt, 9))?;
+        // Light bands on alternate rows guide the eye from label to bar.
+        for i in (0..n).step_by(2) {
+            let y = (n - 1 - i) as f64;
+            chart.plotting_area().draw(&Rectangle::new(
+                [(x_lo, y - 0.5), (x_hi, y + 0.5)],
+                style::SHADE.filled(),
+            ))?;
+        }
+        // Bars at most 44 pixels thick, however few the rows.
+        let row_px = {
+            let (_, a) = chart.backend_coord(&(0.0, 0.0));
+            let (_, b) = chart.backend_coord(&(0.0, 1.0));
+            (a - b).abs().max(1) as f64
+        };
+        Ok(Bars {
+            chart,
+            half: (22.0 / row_px).min(0.34),
+            decimals,
+        })
+    }
+}
+
+/// One row's bars at `y` (the change when the parameter is low and when it
+/// is high) with their figures.
+fn draw_row(
+    chart: &mut style::Plot,
+    plot_col: &Area,
+    y: f64,
+    lo: f64,
+    hi: f64,
+    half: f64,
+    decimals: usize,
+) -> DrawResult {
+    let pb = plot_col.get_base_pixel();
+    let fig = |x: f64| format::plus(x, format::number(x, decimals));
+    let bar = |x: f64, half: f64, c: RGBColor| -> DrawResult {
+        if x.is_finite() && x != 0.0 {
+            chart.plotting_area().draw(&Rectangle::new(
+                [(0.0, y - half), (x, y + half)],
+                c.filled(),
+            ))?;
+        }
+        Ok(())
+    };
+    if lo * hi > 0.0 {
+        // Both moves go the same way: the longer bar behind, the shorter
+        // one narrower in front, so that both show.
+        let (outer, inner, oc, ic) = if lo.abs() >= hi.abs() {
+            (lo, hi, LOW, HIGH)
+        } else {
+            (hi, lo, HIGH, LOW)
+        };
+        bar(outer, half, oc)?;
+        bar(inner, half * 0.5, ic)?;
+        // Both figures at the outer end, the outer one first.
+        let (x, yp) = chart.backend_coord(&(outer, y));
+        let (x, yp) = (x - pb.0, yp - pb.1 - 7);
+        let a = fig(outer);
+        let b = fig(inner);
+        let sa = style::bold(style::NOTE_SIZE).color(&oc);
+        let sb = style::bold(style::NOTE_SIZE).color(&ic);
+        if outer > 0.0 {
+            style::label(plot_col, &a, (x + 8, yp), &sa, HPos::Left)?;
+            let xa = x + 8 + style::text_width(&a, &sa) + 10;
+            style::label(plot_col, &b, (xa, yp), &sb, HPos::Left)?;
+        } else {
+            style::label(plot_col, &a, (x - 8, yp), &sa, HPos::Right)?;
+            let xa = x - 8 - style::text_width(&a, &sa) - 10;
+            style::label(plot_col, &b, (xa, yp), &sb, HPos::Right)?;
+        }
+        return Ok(());
+    }
+    bar(lo, half, LOW)?;
+    bar(hi, half, HIGH)?;
+    if lo == 0.0 && hi == 0.0 {
+        let (x, yp) = chart.backend_coord(&(0.0, y));
+        style::label(
+            plot_col,
+            "no change",
+            (x - pb.0 + 10, yp - pb.1 - 7),
+            &style::font(style::NOTE_SIZE).color(&style::MUTED),
+            HPos::Left,
+        )?;
+    }
+    for (x, c) in [(lo, LOW), (hi, HIGH)] {
+        if !x.is_finite() || x == 0.0 {
+            continue;
+        }
+        let (px, yp) = chart.backend_coord(&(x, y));
+        let (px, yp) = (px - pb.0, yp - pb.1 - 7);
+        let (px, pos) = if x > 0.0 {
+            (px + 8, HPos::Left)
+        } else {
+            (px - 8, HPos::Right)
+        };
+        let fs = style::bold(style::NOTE_SIZE).color(&c);
+        style::label(plot_col, &fig(x), (px, yp), &fs, pos)?;
+    }
+    Ok(())
+}
+
 /// "0.9" for a step of 0.1 down (`sign` -1), "1.1" up.
 fn factor(step: f64, sign: f64) -> String {
     let f = 1.0 + sign * step;
-    let d = style::exact_decimals(&[f], 4);
-    style::number(f, d)
+    let d = format::exact_decimals(&[f], 4);
+    format::number(f, d)
 }
 
 /// The key: which colour is the low and the high value, and what 0 is.

@@ -9,8 +9,8 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::model::trial::UnitFigure;
-use crate::report::unit_paths::{self, Point};
+use crate::model::UnitFigure;
+use crate::results::unit_paths::{self, Point};
 
 pub struct UnitPaths;
 
@@ -34,11 +34,7 @@ fn entries(input: &Input) -> Vec<Entry> {
     let mut e: Vec<Entry> = (0..input.scenario.policies.len())
         .map(|p| Entry {
             colour: colour(input, p),
-            name: if p == input.baseline() {
-                format!("{} (baseline): median", input.policy(p))
-            } else {
-                format!("{}: median", input.policy(p))
-            },
+            name: format!("{}: median", style::policy_name(input, p)),
             details: vec![],
             strong: 0,
             swatch: Swatch::Line,
@@ -70,7 +66,7 @@ impl Chart for UnitPaths {
     fn how_to_read(&self, input: &Input) -> String {
         format!(
             "Two panels per unit, each on its own scale: left, the unit's EBITA (annual run-rate at each year end, 0 once sold); right, the cash it has returned to the group so far (operating cash minus investment, plus sale proceeds, in present value at {}%/yr). Lines are medians over trials, bands hold 90% of trials (P5 to P95); a rising cash line pays back, a falling one is still being funded. The figures are in unit_paths.csv.",
-            style::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+            style::discount_percent(input)
         )
     }
 
@@ -83,24 +79,16 @@ impl Chart for UnitPaths {
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
         let units = shown(input);
         let total = input.scenario.units.len();
-        let s = input.summary;
         let mut subtitle = format!(
-            "{} · {} trials, seed {} · {} · EBITA: annual run-rate, not discounted · cash: cumulative, present value at {}%/yr",
-            s.scenario,
-            style::number(s.trials as f64, 0),
-            s.seed,
-            s.currency,
-            style::number(100.0 * input.scenario.discount_rate, 1).trim_end_matches(".0")
+            "{} · EBITA: annual run-rate, not discounted · cash: cumulative, present value at {}%/yr",
+            style::run_facts(input),
+            style::discount_percent(input)
         );
         if units.len() < total {
             subtitle.push_str(&format!(" · the {} largest of {total} units", units.len()));
         }
         let body = style::header(root, &self.title(input), &subtitle)?;
-        let entries = entries(input);
-        let (w, _) = body.dim_in_pixel();
-        let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
-        let (key, grid) = body.split_vertically(key_h + 20);
-        style::strip(&key.margin(4, 0, 40, 40), &entries)?;
+        let grid = style::with_key(&body, &entries(input), 20)?;
         let rows = units.len().div_ceil(2);
         let (gw, _) = grid.dim_in_pixel();
         let grid = grid.shrink((0, 0), (gw, rows as u32 * ROW_H));

@@ -6,10 +6,10 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-use super::style::{self, colour, Axes, Entry, Swatch};
+use super::style::{self, colour, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
-use crate::model::trial::Metric;
-use crate::report::table::money;
+use crate::format::money;
+use crate::model::Metric;
 
 pub struct UnitValues;
 
@@ -48,22 +48,6 @@ fn order(input: &Input) -> Vec<usize> {
     units.into_iter().map(|(u, _)| u).collect()
 }
 
-fn entries(input: &Input) -> Vec<Entry> {
-    (0..input.scenario.policies.len())
-        .map(|p| Entry {
-            colour: colour(input, p),
-            name: if p == input.baseline() {
-                format!("{} (baseline)", input.policy(p))
-            } else {
-                input.policy(p).to_string()
-            },
-            details: vec![],
-            strong: 0,
-            swatch: Swatch::Box,
-        })
-        .collect()
-}
-
 impl Chart for UnitValues {
     fn file(&self) -> &'static str {
         "unit_values.png"
@@ -85,7 +69,7 @@ impl Chart for UnitValues {
 
     fn size(&self, input: &Input) -> (u32, u32) {
         let rows = input.scenario.units.len().min(MAX_ROWS) as u32;
-        let key = style::strip_height(&entries(input), WIDTH as i32 - 80) as u32;
+        let key = style::strip_height(&style::policy_key(input), WIDTH as i32 - 80) as u32;
         let body = rows * row_height(input.scenario.policies.len());
         (WIDTH, HEIGHT.max(120 + key + 30 + body + 150))
     }
@@ -101,11 +85,7 @@ impl Chart for UnitValues {
             String::new()
         };
         let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
-        let entries = entries(input);
-        let (w, _) = body.dim_in_pixel();
-        let key_h = style::strip_height(&entries, w as i32 - 80) as u32;
-        let (key, plot_area) = body.split_vertically(key_h + 20);
-        style::strip(&key.margin(4, 0, 40, 40), &entries)?;
+        let plot_area = style::with_key(&body, &style::policy_key(input), 20)?;
 
         let q: Vec<Vec<[f64; 5]>> = shown
             .iter()
@@ -119,76 +99,43 @@ impl Chart for UnitValues {
         let hi = q.iter().flatten().map(|x| x[4]).fold(0.0f64, f64::max);
         let (lo, hi) = style::pad(lo, hi, 0.03);
         let rows = shown.len() as f64;
-        // Median figures: beside each box when its slot holds a line of
-        // text, else one line per unit for a few policies, else none.
         let (pw, ph) = plot_area.dim_in_pixel();
-        let row_px = (ph as f64 - 130.0) / rows;
-        let slot_px = 0.8 * row_px / n_p as f64;
-        let medians = if slot_px >= 16.0 {
-            Medians::PerBox((slot_px - 2.0).min(MEDIAN_SIZE))
-        } else if n_p <= 5 && row_px >= 26.0 {
-            Medians::PerRow
-        } else {
-            Medians::None
-        };
-        let right = match medians {
-            Medians::PerBox(_) => 140,
-            Medians::PerRow => 40 + CELL_W * n_p as u32,
-            Medians::None => 30,
-        };
+        let medians = Medians::choose(ph, rows, n_p);
+        let right = medians.column_width(n_p);
         let mut chart =
-            style::plot_with_right(&plot_area, (lo, hi), (0.0, rows), LABEL_W, 95, right)?;
+            style::plot_with_right(&plot_area, ((lo, hi), (0.0, rows)), [LABEL_W, 95, right])?;
         let x_fmt = style::ticks(lo, hi, 10);
         let x_desc = format!(
             "Unit value at year {} ({}, present value)",
             input.years(h),
             input.currency()
         );
-        style::mesh(
-            &mut chart,
-            &Axes {
-                x_desc: &x_desc,
-                y_desc: "",
-                x_fmt: &x_fmt,
-                y_fmt: &|_| String::new(),
-                x_labels: 10,
-                y_labels: 0,
-            },
-        )?;
-        let base = plot_area.get_base_pixel();
-        let px_per_row = {
-            let (_, a) = chart.backend_coord(&(lo, 0.0));
-            let (_, b) = chart.backend_coord(&(lo, 1.0));
-            (a - b).abs().max(1) as f64
-        };
-        // Every other row shaded, across the median figures too.
-        for r in (0..shown.len()).step_by(2) {
-            let y0 = rows - r as f64 - 1.0;
-            let (x0, py0) = chart.backend_coord(&(lo, y0));
-            let (_, py1) = chart.backend_coord(&(lo, y0 + 1.0));
-            plot_area.draw(&Rectangle::new(
-                [(x0 - base.0, py1 - base.1), (pw as i32 - 4, py0 - base.1)],
-                style::SHADE.filled(),
-            ))?;
-        }
+        style::mesh(&mut chart, &Axes::x_only(&x_desc, &x_fmt, 10))?;
+        shade_rows(&chart, &plot_area, shown.len(), lo)?;
         if lo < 0.0 && hi > 0.0 {
             chart.draw_series(LineSeries::new(
                 vec![(0.0, 0.0), (0.0, rows)],
                 style::INK.stroke_width(1),
             ))?;
         }
+        let px_per_row = {
+            let (_, a) = chart.backend_coord(&(lo, 0.0));
+            let (_, b) = chart.backend_coord(&(lo, 1.0));
+            (a - b).abs().max(1) as f64
+        };
         let slot = 0.8 / n_p as f64;
-        let half = (slot * 0.38).min(MAX_HALF_PX / px_per_row);
-        // Policies stack top to bottom within a row, centred in it.
-        let used = slot * n_p as f64;
-        let ls = style::font(style::LEGEND_SIZE);
-        let rs = style::font(style::NOTE_SIZE).color(&style::MUTED);
-        let column_x = pw as i32 - 10;
-        let first_cell = pw as i32 - right as i32 + 40;
+        let boxes = Boxes {
+            slot,
+            half: (slot * 0.38).min(MAX_HALF_PX / px_per_row),
+            medians,
+            column_x: pw as i32 - 10,
+            first_cell: pw as i32 - right as i32 + 40,
+            hi,
+        };
         if medians != Medians::None {
             let (_, y_top) = chart.backend_coord(&(hi, rows));
             let hs = style::bold(style::NOTE_SIZE);
-            let at = (column_x, y_top - base.1 - 28);
+            let at = (boxes.column_x, y_top - plot_area.get_base_pixel().1 - 28);
             let head = if medians == Medians::PerRow {
                 "median by policy"
             } else {
@@ -197,46 +144,133 @@ impl Chart for UnitValues {
             style::label(&plot_area, head, at, &hs, HPos::Right)?;
         }
         for (r, (&u, qs)) in shown.iter().zip(&q).enumerate() {
-            let top = rows - r as f64 - 0.5 + used / 2.0;
-            for (p, q) in qs.iter().enumerate() {
-                let y = top - slot * (p as f64 + 0.5);
-                let c = colour(input, p);
-                style::box_h(&mut chart, y, half, *q, c)?;
-                let (_, yc) = chart.backend_coord(&(hi, y));
-                let (_, y_row) = chart.backend_coord(&(hi, rows - r as f64 - 0.5));
-                let (at, size) = match medians {
-                    Medians::PerBox(size) => ((column_x, yc - base.1), size),
-                    Medians::PerRow => {
-                        let x = first_cell + CELL_W as i32 * (p as i32 + 1) - 10;
-                        ((x, y_row - base.1), MEDIAN_SIZE)
-                    }
-                    Medians::None => continue,
-                };
-                let ms = style::font(size).color(&c);
-                let at = (at.0, at.1 - (0.36 * size) as i32);
-                style::label(&plot_area, &money(q[2]), at, &ms, HPos::Right)?;
-            }
-            let unit = &input.scenario.units[u];
-            let (x, y) = chart.backend_coord(&(lo, rows - r as f64 - 0.5));
-            let (x, y) = (x - base.0 - 14, y - base.1);
-            let role = unit.role.as_str().replace('_', "-");
-            let role_w = style::text_width(&role, &rs);
-            let name = style::fit(&unit.name, &ls, LABEL_W as i32 - role_w - 40);
-            style::label(
-                &plot_area,
-                &role,
-                (x, y - (0.36 * style::NOTE_SIZE) as i32),
-                &rs,
-                HPos::Right,
-            )?;
-            style::label(
-                &plot_area,
-                &name,
-                (x - role_w - 10, y - (0.36 * style::LEGEND_SIZE) as i32),
-                &ls,
-                HPos::Right,
-            )?;
+            let mid = rows - r as f64 - 0.5;
+            boxes.draw(input, &mut chart, &plot_area, mid, qs)?;
+            unit_label(input, &chart, &plot_area, u, (lo, mid))?;
         }
         Ok(())
     }
+}
+
+impl Medians {
+    /// Beside each box when its slot holds a line of text, else one line
+    /// per unit for a few policies, else none; `ph` is the plot's height.
+    fn choose(ph: u32, rows: f64, policies: usize) -> Medians {
+        let row_px = (ph as f64 - 130.0) / rows;
+        let slot_px = 0.8 * row_px / policies as f64;
+        if slot_px >= 16.0 {
+            Medians::PerBox((slot_px - 2.0).min(MEDIAN_SIZE))
+        } else if policies <= 5 && row_px >= 26.0 {
+            Medians::PerRow
+        } else {
+            Medians::None
+        }
+    }
+
+    /// Pixels kept free right of the plot for the figures.
+    fn column_width(self, policies: usize) -> u32 {
+        match self {
+            Medians::PerBox(_) => 140,
+            Medians::PerRow => 40 + CELL_W * policies as u32,
+            Medians::None => 30,
+        }
+    }
+}
+
+/// Every other row shaded, across the median figures too.
+fn shade_rows(chart: &style::Plot, plot_area: &Area, rows: usize, lo: f64) -> DrawResult {
+    let base = plot_area.get_base_pixel();
+    let (pw, _) = plot_area.dim_in_pixel();
+    for r in (0..rows).step_by(2) {
+        let y0 = rows as f64 - r as f64 - 1.0;
+        let (x0, py0) = chart.backend_coord(&(lo, y0));
+        let (_, py1) = chart.backend_coord(&(lo, y0 + 1.0));
+        plot_area.draw(&Rectangle::new(
+            [(x0 - base.0, py1 - base.1), (pw as i32 - 4, py0 - base.1)],
+            style::SHADE.filled(),
+        ))?;
+    }
+    Ok(())
+}
+
+/// How one unit's boxes sit in its row, and where their medians go.
+struct Boxes {
+    /// Rows' share per policy; policies stack top to bottom, centred.
+    slot: f64,
+    half: f64,
+    medians: Medians,
+    /// The right edge of the per-box figures, and of the first per-row
+    /// cell, in the plot area's pixels.
+    column_x: i32,
+    first_cell: i32,
+    /// The plot's right end (data units).
+    hi: f64,
+}
+
+impl Boxes {
+    /// One box per policy in the row centred at `mid`, with its median.
+    fn draw(
+        &self,
+        input: &Input,
+        chart: &mut style::Plot,
+        plot_area: &Area,
+        mid: f64,
+        qs: &[[f64; 5]],
+    ) -> DrawResult {
+        let base = plot_area.get_base_pixel();
+        let top = mid + self.slot * qs.len() as f64 / 2.0;
+        for (p, q) in qs.iter().enumerate() {
+            let y = top - self.slot * (p as f64 + 0.5);
+            let c = colour(input, p);
+            style::box_plot(chart, style::Values::Across, y, self.half, *q, c)?;
+            let (_, yc) = chart.backend_coord(&(self.hi, y));
+            let (_, y_row) = chart.backend_coord(&(self.hi, mid));
+            let (at, size) = match self.medians {
+                Medians::PerBox(size) => ((self.column_x, yc - base.1), size),
+                Medians::PerRow => {
+                    let x = self.first_cell + CELL_W as i32 * (p as i32 + 1) - 10;
+                    ((x, y_row - base.1), MEDIAN_SIZE)
+                }
+                Medians::None => continue,
+            };
+            let ms = style::font(size).color(&c);
+            let at = (at.0, at.1 - (0.36 * size) as i32);
+            style::label(plot_area, &money(q[2]), at, &ms, HPos::Right)?;
+        }
+        Ok(())
+    }
+}
+
+/// The unit's name and role left of its row (`at`: the plot's left end
+/// and the row's middle, in data units).
+fn unit_label(
+    input: &Input,
+    chart: &style::Plot,
+    plot_area: &Area,
+    u: usize,
+    at: (f64, f64),
+) -> DrawResult {
+    let base = plot_area.get_base_pixel();
+    let ls = style::font(style::LEGEND_SIZE);
+    let rs = style::font(style::NOTE_SIZE).color(&style::MUTED);
+    let unit = &input.scenario.units[u];
+    let (x, y) = chart.backend_coord(&at);
+    let (x, y) = (x - base.0 - 14, y - base.1);
+    let role = unit.role.as_str().replace('_', "-");
+    let role_w = style::text_width(&role, &rs);
+    let name = style::fit(&unit.name, &ls, LABEL_W as i32 - role_w - 40);
+    style::label(
+        plot_area,
+        &role,
+        (x, y - (0.36 * style::NOTE_SIZE) as i32),
+        &rs,
+        HPos::Right,
+    )?;
+    style::label(
+        plot_area,
+        &name,
+        (x - role_w - 10, y - (0.36 * style::LEGEND_SIZE) as i32),
+        &ls,
+        HPos::Right,
+    )
 }

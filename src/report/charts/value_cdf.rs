@@ -6,10 +6,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
-use super::value_distribution::LEGEND_W;
+use super::value_distribution::{value_axis, value_header, value_title};
 use super::{Area, Chart, DrawResult, Input};
-use crate::model::trial::Metric;
-use crate::report::table::money;
+use crate::format::money;
+use crate::model::Metric;
+use crate::stats::histogram;
 use crate::stats::MetricAcc;
 
 pub struct ValueCdf;
@@ -23,10 +24,7 @@ impl Chart for ValueCdf {
     }
 
     fn title(&self, input: &Input) -> String {
-        format!(
-            "Portfolio value at year {}: chance of ending at or below each value",
-            input.years(input.last())
-        )
+        value_title(input, "chance of ending at or below each value")
     }
 
     fn how_to_read(&self, _input: &Input) -> String {
@@ -35,17 +33,11 @@ impl Chart for ValueCdf {
 
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
         let h = input.last();
-        let body = style::header(
-            root,
-            &self.title(input),
-            &style::subtitle(input, "the 1% most extreme trials are off the frame"),
-        )?;
-        let (w, _) = body.dim_in_pixel();
-        let (plot_area, legend_area) = body.split_horizontally(w - LEGEND_W);
-        let legend_area = legend_area.margin(24, 20, 10, 20);
+        let body = value_header(root, input, &self.title(input))?;
+        let (plot_area, legend_area) = style::with_legend(&body);
         let n = input.scenario.policies.len();
         let metrics: Vec<&MetricAcc> = (0..n).map(|p| input.metric(p, h, Metric::Value)).collect();
-        let (lo, hi) = style::quantile_range(&metrics, 0.005, 0.995);
+        let (lo, hi) = histogram::quantile_range(&metrics, 0.005, 0.995);
         let (lo, hi) = style::pad(lo, hi, 0.03);
         let xs: Vec<f64> = (0..=POINTS)
             .map(|i| lo + (hi - lo) * i as f64 / POINTS as f64)
@@ -54,11 +46,7 @@ impl Chart for ValueCdf {
         let mut chart = style::plot(&plot_area, (lo, hi), (0.0, 100.0), 130, 95)?;
         let x_fmt = style::ticks(lo, hi, 10);
         let y_fmt = |v: &f64| format!("{v:.0}%");
-        let x_desc = format!(
-            "Portfolio value at year {} ({}, present value)",
-            input.years(h),
-            input.currency()
-        );
+        let x_desc = value_axis(input);
         style::mesh(
             &mut chart,
             &Axes {
@@ -96,7 +84,7 @@ impl Chart for ValueCdf {
             .chain(std::iter::once(input.baseline()))
             .collect();
         for &p in &order {
-            let f = style::cdf(metrics[p], &xs);
+            let f = histogram::cdf(metrics[p], &xs);
             chart.draw_series(LineSeries::new(
                 xs.iter().zip(f).map(|(&x, y)| (x, 100.0 * y)),
                 colour(input, p).stroke_width(stroke),
@@ -105,14 +93,9 @@ impl Chart for ValueCdf {
         let entries: Vec<Entry> = (0..n)
             .map(|p| {
                 let s = input.stats(p, h, Metric::Value);
-                let base = if p == input.baseline() {
-                    " (baseline)"
-                } else {
-                    ""
-                };
                 Entry {
                     colour: colour(input, p),
-                    name: format!("{}{base}", input.policy(p)),
+                    name: style::policy_name(input, p),
                     details: vec![format!(
                         "P5 {} · median {} · P95 {}",
                         money(s.quantiles[0]),

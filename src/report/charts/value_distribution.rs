@@ -7,8 +7,10 @@ use plotters::style::text_anchor::HPos;
 
 use super::style::{self, colour, Axes, Entry, Swatch};
 use super::{Area, Chart, DrawResult, Input};
-use crate::model::trial::Metric;
-use crate::report::table::money;
+use crate::format;
+use crate::format::money;
+use crate::model::Metric;
+use crate::stats::histogram;
 use crate::stats::{MetricAcc, Stats};
 
 pub struct ValueDistribution;
@@ -20,19 +22,13 @@ pub(super) struct Series<'a> {
     pub stats: Stats,
 }
 
-/// Width of the legend column at the right of single-plot charts.
-pub(super) const LEGEND_W: u32 = 440;
-
 impl Chart for ValueDistribution {
     fn file(&self) -> &'static str {
         "value_distribution.png"
     }
 
     fn title(&self, input: &Input) -> String {
-        format!(
-            "Portfolio value at year {}: spread of outcomes by policy",
-            input.years(input.last())
-        )
+        value_title(input, "spread of outcomes by policy")
     }
 
     fn how_to_read(&self, _input: &Input) -> String {
@@ -41,11 +37,7 @@ impl Chart for ValueDistribution {
 
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
         let h = input.last();
-        let body = style::header(
-            root,
-            &self.title(input),
-            &style::subtitle(input, "the 1% most extreme trials are off the frame"),
-        )?;
+        let body = value_header(root, input, &self.title(input))?;
         let series: Vec<Series> = (0..input.scenario.policies.len())
             .map(|p| Series {
                 policy: p,
@@ -57,14 +49,9 @@ impl Chart for ValueDistribution {
             .iter()
             .map(|s| {
                 let [p5, _, p50, _, p95] = s.stats.quantiles;
-                let base = if s.policy == input.baseline() {
-                    " (baseline)"
-                } else {
-                    ""
-                };
                 Entry {
                     colour: colour(input, s.policy),
-                    name: format!("{}{base}", input.policy(s.policy)),
+                    name: style::policy_name(input, s.policy),
                     details: vec![if s.metric.min() == s.metric.max() {
                         format!("the same in every trial: {}", money(p50))
                     } else {
@@ -75,11 +62,7 @@ impl Chart for ValueDistribution {
                 }
             })
             .collect();
-        let x_desc = format!(
-            "Portfolio value at year {} ({}, present value)",
-            input.years(h),
-            input.currency()
-        );
+        let x_desc = value_axis(input);
         let notes = vec![
             if series.len() <= 8 {
                 "Solid line: median (P50). Dashed lines: P5 and P95."
@@ -93,6 +76,33 @@ impl Chart for ValueDistribution {
             &body, input, &series, &x_desc, None, "Policy", &notes, &entries,
         )
     }
+}
+
+/// "Portfolio value at year N: `what`", the value charts' title.
+pub(super) fn value_title(input: &Input, what: &str) -> String {
+    format!(
+        "Portfolio value at year {}: {what}",
+        input.years(input.last())
+    )
+}
+
+/// The value charts' header: their range leaves out the extremes.
+pub(super) fn value_header<'a>(
+    root: &Area<'a>,
+    input: &Input,
+    title: &str,
+) -> DrawResult<Area<'a>> {
+    let subtitle = style::subtitle(input, "the 1% most extreme trials are off the frame");
+    style::header(root, title, &subtitle)
+}
+
+/// The value axis's description at the last horizon.
+pub(super) fn value_axis(input: &Input) -> String {
+    format!(
+        "Portfolio value at year {} ({}, present value)",
+        input.years(input.last()),
+        input.currency()
+    )
 }
 
 /// Overlaid step histograms of several policies over a common range
@@ -111,58 +121,20 @@ pub(super) fn overlay(
     notes: &[String],
     entries: &[Entry],
 ) -> DrawResult {
-    let (w, _) = body.dim_in_pixel();
-    let (plot_area, legend_area) = body.split_horizontally(w - LEGEND_W);
-    let legend_area = legend_area.margin(24, 20, 10, 20);
-    let metrics: Vec<&MetricAcc> = series.iter().map(|s| s.metric).collect();
-    let (q_lo, q_hi) = style::quantile_range(&metrics, 0.005, 0.995);
-    let (mut lo, mut hi) = style::pad(q_lo, q_hi, 0.04);
+    let (plot_area, legend_area) = style::with_legend(body);
     let mut notes = notes.to_vec();
-    if zero.is_some() {
-        let span = hi - lo;
-        if lo > 0.0 && lo <= span {
-            lo = -0.04 * (hi + 0.0);
-        } else if hi < 0.0 && -hi <= span {
-            hi = 0.04 * -lo;
-        } else if lo > 0.0 {
-            notes.push("0 (no difference) is far to the left, off the frame.".into());
-        } else if hi < 0.0 {
-            notes.push("0 (no difference) is far to the right, off the frame.".into());
-        }
-    }
-    let bins = style::bin_count(lo, hi, input.acc.trials);
-    let width = (hi - lo) / bins as f64;
-    let hists: Vec<Vec<f64>> = series
-        .iter()
-        .map(|s| {
-            style::histogram(s.metric, lo, hi, bins)
-                .into_iter()
-                .map(|x| 100.0 * x)
-                .collect()
-        })
-        .collect();
-    // A policy with the same value in every trial (e.g. one identical to
-    // the baseline) is a single spike: drawn as a full-height line, and left
-    // out of the vertical scale so that it does not flatten the others.
-    let point: Vec<bool> = series
-        .iter()
-        .map(|s| s.metric.min() == s.metric.max())
-        .collect();
-    let top = hists
-        .iter()
-        .zip(&point)
-        .filter(|(_, &p)| !p)
-        .flat_map(|(h, _)| h.iter().copied())
-        .fold(0.0f64, f64::max);
-    let top = if top > 0.0 { top * 1.12 } else { 1.0 };
-
-    let mut chart = style::plot(&plot_area, (lo, hi), (0.0, top), 130, 95)?;
+    let (lo, hi) = x_range(series, zero.is_some(), &mut notes);
+    let curves = Curves::new(input, series, lo, hi);
+    let mut chart = style::plot(&plot_area, (lo, hi), (0.0, curves.top), 130, 95)?;
     let x_fmt = style::ticks(lo, hi, 10);
-    let y_ticks = style::ticks(0.0, top, 8);
+    let y_ticks = style::ticks(0.0, curves.top, 8);
     let y_fmt = move |v: &f64| format!("{}%", y_ticks(v));
     let y_desc = format!(
         "Share of trials per bin (bin = {} {})",
-        style::number(width, style::decimals_for(width / 10.0).min(3)),
+        format::number(
+            curves.width,
+            style::decimals_for(curves.width / 10.0).min(3)
+        ),
         input.currency()
     );
     style::mesh(
@@ -176,21 +148,102 @@ pub(super) fn overlay(
             y_labels: 8,
         },
     )?;
+    curves.draw(input, series, &mut chart)?;
+    if let Some(text) = zero {
+        if lo <= 0.0 && hi >= 0.0 {
+            zero_line(&mut chart, &plot_area, curves.top, text)?;
+        }
+    }
+    style::legend(&legend_area, heading, &notes, entries)
+}
 
-    // Frequency polygons: each bin's share at the bin's centre.
-    let curve = |h: &[f64]| -> Vec<(f64, f64)> {
+/// The common horizontal range: [min P0.5, max P99.5], padded; with a zero
+/// line, 0 brought in when that does not squash the distributions (else a
+/// note says where it is).
+fn x_range(series: &[Series], zero: bool, notes: &mut Vec<String>) -> (f64, f64) {
+    let metrics: Vec<&MetricAcc> = series.iter().map(|s| s.metric).collect();
+    let (q_lo, q_hi) = histogram::quantile_range(&metrics, 0.005, 0.995);
+    let (mut lo, mut hi) = style::pad(q_lo, q_hi, 0.04);
+    if zero {
+        let span = hi - lo;
+        if lo > 0.0 && lo <= span {
+            lo = -0.04 * (hi + 0.0);
+        } else if hi < 0.0 && -hi <= span {
+            hi = 0.04 * -lo;
+        } else if lo > 0.0 {
+            notes.push("0 (no difference) is far to the left, off the frame.".into());
+        } else if hi < 0.0 {
+            notes.push("0 (no difference) is far to the right, off the frame.".into());
+        }
+    }
+    (lo, hi)
+}
+
+/// Every policy's histogram over [lo, hi] in shares of trials (percent),
+/// drawn as frequency polygons.
+struct Curves {
+    lo: f64,
+    hi: f64,
+    /// Bin width.
+    width: f64,
+    hists: Vec<Vec<f64>>,
+    /// Policies with the same value in every trial (e.g. one identical to
+    /// the baseline): a single spike, drawn as a full-height line and left
+    /// out of the vertical scale so that it does not flatten the others.
+    point: Vec<bool>,
+    /// The vertical scale's top.
+    top: f64,
+}
+
+impl Curves {
+    fn new(input: &Input, series: &[Series], lo: f64, hi: f64) -> Curves {
+        let bins = histogram::bin_count(lo, hi, input.acc.trials);
+        let hists: Vec<Vec<f64>> = series
+            .iter()
+            .map(|s| {
+                histogram::histogram(s.metric, lo, hi, bins)
+                    .into_iter()
+                    .map(|x| 100.0 * x)
+                    .collect()
+            })
+            .collect();
+        let point: Vec<bool> = series
+            .iter()
+            .map(|s| s.metric.min() == s.metric.max())
+            .collect();
+        let top = hists
+            .iter()
+            .zip(&point)
+            .filter(|(_, &p)| !p)
+            .flat_map(|(h, _)| h.iter().copied())
+            .fold(0.0f64, f64::max);
+        Curves {
+            lo,
+            hi,
+            width: (hi - lo) / bins as f64,
+            hists,
+            point,
+            top: if top > 0.0 { top * 1.12 } else { 1.0 },
+        }
+    }
+
+    /// Frequency polygon of a histogram: each bin's share at the bin's
+    /// centre, held flat to both ends.
+    fn curve(&self, h: &[f64]) -> Vec<(f64, f64)> {
         let mut pts = Vec::with_capacity(h.len() + 2);
-        pts.push((lo, h[0]));
+        pts.push((self.lo, h[0]));
         pts.extend(
             h.iter()
                 .enumerate()
-                .map(|(i, &y)| (lo + (i as f64 + 0.5) * width, y)),
+                .map(|(i, &y)| (self.lo + (i as f64 + 0.5) * self.width, y)),
         );
-        pts.push((hi, h[h.len() - 1]));
+        pts.push((self.hi, h[h.len() - 1]));
         pts
-    };
-    let height_at = |h: &[f64], x: f64| -> f64 {
-        let pts = curve(h);
+    }
+
+    /// The polygon's height at `x`.
+    fn height_at(&self, h: &[f64], x: f64) -> f64 {
+        let pts = self.curve(h);
         let k = pts.partition_point(|p| p.0 <= x).clamp(1, pts.len() - 1);
         let ((x0, y0), (x1, y1)) = (pts[k - 1], pts[k]);
         if x1 > x0 {
@@ -198,82 +251,97 @@ pub(super) fn overlay(
         } else {
             y1
         }
-    };
-    let fill_alpha = if series.len() <= 3 {
-        0.16
-    } else if series.len() <= 8 {
-        0.07
-    } else {
-        0.0
-    };
-    if fill_alpha > 0.0 {
-        for ((s, h), _) in series.iter().zip(&hists).zip(&point).filter(|(_, &p)| !p) {
-            let c = colour(input, s.policy);
-            let mut poly = curve(h);
-            poly.push((hi, 0.0));
-            poly.push((lo, 0.0));
-            chart
-                .plotting_area()
-                .draw(&Polygon::new(poly, c.mix(fill_alpha).filled()))?;
-        }
     }
-    let stroke = if series.len() <= 8 { 3 } else { 2 };
-    for ((s, h), &p) in series.iter().zip(&hists).zip(&point) {
-        let c = colour(input, s.policy);
-        if p {
-            let v = s.metric.min();
-            if v >= lo && v <= hi {
-                chart.draw_series(LineSeries::new(
-                    vec![(v, 0.0), (v, top)],
-                    c.stroke_width(stroke + 2),
-                ))?;
-            }
+
+    /// Fills (for a few policies), curves and spikes, then each policy's
+    /// P5 / P50 / P95 markers as high as its curve there (P5 and P95 only
+    /// while they stay legible).
+    fn draw(&self, input: &Input, series: &[Series], chart: &mut style::Plot) -> DrawResult {
+        let (lo, hi, top) = (self.lo, self.hi, self.top);
+        let spread = || {
+            series
+                .iter()
+                .zip(&self.hists)
+                .zip(&self.point)
+                .filter(|(_, &p)| !p)
+                .map(|((s, h), _)| (s, h))
+        };
+        let fill_alpha = if series.len() <= 3 {
+            0.16
+        } else if series.len() <= 8 {
+            0.07
         } else {
-            chart.draw_series(LineSeries::new(curve(h), c.stroke_width(stroke)))?;
-        }
-    }
-    // P5 / P50 / P95 markers, as high as the policy's curve there (P5 and
-    // P95 only while they stay legible).
-    let tails = series.len() <= 8;
-    for ((s, h), _) in series.iter().zip(&hists).zip(&point).filter(|(_, &p)| !p) {
-        let c = colour(input, s.policy);
-        let [p5, _, p50, _, p95] = s.stats.quantiles;
-        for (q, solid) in [(p5, false), (p50, true), (p95, false)] {
-            if !(q >= lo && q <= hi) || !(solid || tails) {
-                continue;
+            0.0
+        };
+        if fill_alpha > 0.0 {
+            for (s, h) in spread() {
+                let c = colour(input, s.policy);
+                let mut poly = self.curve(h);
+                poly.push((hi, 0.0));
+                poly.push((lo, 0.0));
+                chart
+                    .plotting_area()
+                    .draw(&Polygon::new(poly, c.mix(fill_alpha).filled()))?;
             }
-            let y = height_at(h, q);
-            if solid {
-                chart.draw_series(LineSeries::new(vec![(q, 0.0), (q, y)], c.stroke_width(4)))?;
+        }
+        let stroke = if series.len() <= 8 { 3 } else { 2 };
+        for ((s, h), &p) in series.iter().zip(&self.hists).zip(&self.point) {
+            let c = colour(input, s.policy);
+            if p {
+                let v = s.metric.min();
+                if v >= lo && v <= hi {
+                    chart.draw_series(LineSeries::new(
+                        vec![(v, 0.0), (v, top)],
+                        c.stroke_width(stroke + 2),
+                    ))?;
+                }
             } else {
-                chart.draw_series(DashedLineSeries::new(
-                    vec![(q, 0.0), (q, y)],
-                    10,
-                    7,
-                    c.stroke_width(2),
-                ))?;
+                chart.draw_series(LineSeries::new(self.curve(h), c.stroke_width(stroke)))?;
             }
         }
-    }
-    if let Some(text) = zero {
-        if lo <= 0.0 && hi >= 0.0 {
-            chart.draw_series(LineSeries::new(
-                vec![(0.0, 0.0), (0.0, top)],
-                style::INK.stroke_width(2),
-            ))?;
-            let (x, y) = chart.backend_coord(&(0.0, top));
-            let base = plot_area.get_base_pixel();
-            let (x, y) = (x - base.0, y - base.1 + 8);
-            let s = style::bold(style::NOTE_SIZE);
-            style::label(
-                &plot_area,
-                &format!("◀ {text}"),
-                (x - 10, y),
-                &s,
-                HPos::Right,
-            )?;
-            style::label(&plot_area, "policy better ▶", (x + 10, y), &s, HPos::Left)?;
+        let tails = series.len() <= 8;
+        for (s, h) in spread() {
+            let c = colour(input, s.policy);
+            let [p5, _, p50, _, p95] = s.stats.quantiles;
+            for (q, solid) in [(p5, false), (p50, true), (p95, false)] {
+                if !(q >= lo && q <= hi) || !(solid || tails) {
+                    continue;
+                }
+                let y = self.height_at(h, q);
+                if solid {
+                    chart
+                        .draw_series(LineSeries::new(vec![(q, 0.0), (q, y)], c.stroke_width(4)))?;
+                } else {
+                    chart.draw_series(DashedLineSeries::new(
+                        vec![(q, 0.0), (q, y)],
+                        10,
+                        7,
+                        c.stroke_width(2),
+                    ))?;
+                }
+            }
         }
+        Ok(())
     }
-    style::legend(&legend_area, heading, &notes, entries)
+}
+
+/// The vertical line at 0, with `text` left of it and "policy better"
+/// right of it.
+fn zero_line(chart: &mut style::Plot, plot_area: &Area, top: f64, text: &str) -> DrawResult {
+    chart.draw_series(LineSeries::new(
+        vec![(0.0, 0.0), (0.0, top)],
+        style::INK.stroke_width(2),
+    ))?;
+    let (x, y) = chart.backend_coord(&(0.0, top));
+    let base = plot_area.get_base_pixel();
+    let (x, y) = (x - base.0, y - base.1 + 8);
+    let s = style::bold(style::NOTE_SIZE);
+    style::label(
+        plot_area,
+        &format!("◀ {text}"),
+        (x - 10, y),
+        &s,
+        HPos::Right,
+    )?;
+    style::label(plot_area, "policy better ▶", (x + 10, y), &s, HPos::Left)
 }

@@ -1,0 +1,345 @@
+//! `simulate SCENARIO`: one run (or one shard of it), its studies, and
+//! `--precision`'s rounds.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use super::cli;
+use super::progress::Progress;
+use crate::error::{Error, Result};
+use crate::kernel::Plan;
+use crate::model::{Metric, Scenario};
+use crate::results::{Run, Studies, Summary};
+use crate::stats::Accumulator;
+use crate::{console, engine, output, report, resources, scenario, shard, study, trials_out};
+
+/// The default output folder of a scenario: `output/<file stem>`.
+pub fn default_out(scenario: &Path) -> PathBuf {
+    PathBuf::from("output").join(stem(scenario))
+}
+
+/// `simulate SCENARIO`: the whole run (or one shard of it).
+pub fn run(args: &cli::RunArgs) -> Result<()> {
+    let path = args
+        .scenario
+        .as_deref()
+        .ok_or_else(|| Error::Usage("a scenario file is required".into()))?;
+    let loaded = scenario::load_raw(path)?;
+    let mut scenario = loaded.scenario()?;
+    check_options(args, &loaded)?;
+    if let Some(t) = args.trials {
+        if t == 0 || t > scenario::validate::MAX_TRIALS {
+            return Err(Error::Usage(format!(
+                "--trials must be between 1 and {}, got {t}",
+                scenario::validate::MAX_TRIALS
+            )));
+        }
+        scenario.trials = t;
+    }
+    if let Some(s) = args.seed {
+        scenario.seed = s;
+    }
+    if args.precision.is_some() && args.max_trials < scenario.trials {
+        return Err(Error::Usage(format!(
+            "--max-trials {} is below the {} trials --precision starts from; raise --max-trials or lower --trials",
+            args.max_trials, scenario.trials
+        )));
+    }
+    let dest = args.out.clone().unwrap_or_else(|| default_out(path));
+    let threads = resources::threads(args.threads)?;
+    resources::set_global_threads(threads);
+    if !args.quiet {
+        for w in loaded.warnings() {
+            console::say(&format!("warning: {w}"));
+        }
+    }
+
+    // Unit paths are recorded for the chart that shows them.
+    let unit_paths = !args.no_charts;
+    if let Some(shard) = args.shard {
+        let trials = shard.blocks(scenario.trials);
+        let count = (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
+            - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials);
+        resources::check_memory(&scenario, threads, count, 0)?;
+        output::prepare_shard_dir(&dest, args.out.is_none())?;
+        let progress = Progress::new(count, !args.quiet);
+        let outputs = shard::ShardOutputs {
+            unit_paths,
+            trials_out: args.trials_out.as_deref(),
+            trials_out_units: args.trials_out_units,
+        };
+        let file = shard::run_shard(
+            &scenario,
+            &stem(path),
+            shard,
+            Some(threads),
+            &dest,
+            outputs,
+            &|n| progress.inc(n),
+        )?;
+        progress.finish();
+        if !args.quiet {
+            console::outln(&format!(
+                "shard {}/{}: trial blocks {}..{} of {}; wrote {}",
+                shard.index,
+                shard.count,
+                trials.start,
+                trials.end,
+                engine::block_count(scenario.trials),
+                file.display()
+            ))?;
+        }
+        return Ok(());
+    }
+
+    // Everything a study will run is built and checked now, before any
+    // work: a bad sweep point fails at once, not after the base run.
+    let most_trials = if args.precision.is_some() {
+        args.max_trials
+    } else {
+        scenario.trials
+    };
+    let studies_run = !args.sweep.is_empty()
+        || !loaded.raw.sweep.is_empty()
+        || args.sensitivity
+        || scenario.funding.is_some();
+    let kept = usize::from(studies_run) + usize::from(args.precision.is_some());
+    resources::check_memory(&scenario, threads, most_trials, kept)?;
+    let sweeps = study::plan(&loaded, &scenario, &args.sweep, &mut |sc| {
+        resources::check_memory(sc, threads, sc.trials, kept)
+    })?;
+    let staged = output::Staged::prepare(&dest, args.out.is_none(), &inputs(&loaded))?;
+    let plan = Plan::for_run(&scenario, unit_paths);
+    let target = args
+        .trials_out
+        .as_deref()
+        .map(|p| trials_out::Target::new(p, Some(&staged)))
+        .transpose()?;
+    let columns = trials_out::Columns::new(&scenario, &plan.layout, args.trials_out_units);
+    let streamer = target
+        .as_ref()
+        .map(|t| trials_out::Streamer::new(t, &columns, 0, Some(threads)))
+        .transpose()?;
+    let sink = streamer.as_ref().map(|s| s as &dyn engine::TrialSink);
+    let (plan, acc) = match args.precision {
+        Some(target) => {
+            let (plan, acc) = run_to_precision(
+                &scenario,
+                plan,
+                Some(threads),
+                target,
+                args.max_trials,
+                args.quiet,
+                sink,
+            )?;
+            scenario.trials = acc.trials;
+            (plan, acc)
+        }
+        None => {
+            let progress = Progress::new(scenario.trials, !args.quiet);
+            let done =
+                engine::run_plan(plan, &scenario, Some(threads), &|n| progress.inc(n), sink)?;
+            progress.finish();
+            done
+        }
+    };
+    if let Some(s) = streamer {
+        s.finish(0..engine::block_count(scenario.trials))?;
+    }
+    let run = Run::checked(scenario, plan, acc)?;
+    let options = args.figures.write_options(args.quiet, args.no_charts);
+    report::write_results_with(staged, &run, options, |staged, summary| {
+        studies(args, &sweeps, &run.scenario, summary, staged, threads)
+    })?;
+    super::commit_trials(target, args.quiet)
+}
+
+/// Sweeps and sensitivity, when asked for: more runs of the scenario on
+/// the same draws, written beside the summary (and returned for the
+/// report's charts).
+fn studies(
+    args: &cli::RunArgs,
+    sweeps: &study::SweepPlan,
+    base: &Scenario,
+    summary: &Summary,
+    staged: &output::Staged,
+    threads: usize,
+) -> Result<Studies> {
+    let mut out = Studies {
+        sensitivity_step: args.sensitivity_step,
+        ..Default::default()
+    };
+    let say = |m: String| {
+        if !args.quiet {
+            console::say(&m);
+        }
+    };
+    if !sweeps.is_empty() {
+        let total = sweeps.len();
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let points = study::run_sweep(sweeps, &|sc| {
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            say(format!("sweep: point {n} of {total}"));
+            study::simulate(sc, Some(threads))
+        })?;
+        staged.write("sweep.csv", study::sweep_csv(&sweeps.sweeps, &points))?;
+        (out.sweeps, out.points) = (sweeps.sweeps.clone(), points);
+    }
+    if args.sensitivity {
+        let params = study::SENSITIVITY_PARAMETERS.len();
+        let total = 2 * base.units.len() * params;
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let rows = study::run_sensitivity(
+            base,
+            summary,
+            args.sensitivity_step,
+            &|sc| {
+                let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+                say(format!("sensitivity: run {n} of at most {total}"));
+                study::simulate(sc, Some(threads))
+            },
+            &|m| console::say(&format!("warning: {m}")),
+        )?;
+        staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
+        out.sensitivity = rows;
+    }
+    if let Some(f) = &base.funding {
+        say(format!(
+            "funding study: {} runs on the same draws",
+            f.units.len() * f.years.len()
+        ));
+        if let Some(found) = study::funding::run(base, Some(threads))? {
+            staged.write("funding.csv", study::funding::csv(&found))?;
+            out.funding = Some(found);
+        }
+    }
+    Ok(out)
+}
+
+/// `--precision`: runs rounds of whole blocks (the first of `trials`
+/// rounded up, then doubling the total) until the baseline's mean value at
+/// the last horizon has a standard error under `target` of its size.
+/// Blocks combine exactly, so the result equals a plain run with the final
+/// trial count, bit for bit.
+fn run_to_precision(
+    scenario: &Scenario,
+    plan: Plan,
+    threads: Option<usize>,
+    target: f64,
+    max_trials: u64,
+    quiet: bool,
+    sink: Option<&dyn engine::TrialSink>,
+) -> Result<(Plan, Accumulator)> {
+    let slot = plan
+        .layout
+        .index(scenario.baseline, plan.layout.horizons - 1, Metric::Value);
+    let max_blocks = engine::block_count(max_trials.max(1)).max(1);
+    let mut acc = engine::accumulator(&plan, scenario.seed);
+    let mut done = 0u64;
+    let mut next = engine::block_count(scenario.trials).clamp(1, max_blocks);
+    loop {
+        let trials = next * engine::BLOCK_TRIALS;
+        let progress = Progress::new(trials - done * engine::BLOCK_TRIALS, !quiet);
+        let part = engine::with_threads(threads, || {
+            engine::run_blocks_to(
+                &plan,
+                scenario.seed,
+                trials,
+                done..next,
+                &|n| progress.inc(n),
+                sink,
+            )
+        })??;
+        progress.finish();
+        acc.merge(&part);
+        done = next;
+        let s = acc.stats(slot);
+        let share = s.stderr / s.mean.abs();
+        if !quiet {
+            console::say(&format!(
+                "precision: {} trials, standard error {:.3}% of the baseline's mean value (target {:.3}%)",
+                acc.trials,
+                100.0 * share,
+                100.0 * target
+            ));
+        }
+        if share < target || !share.is_finite() {
+            break;
+        }
+        if done >= max_blocks {
+            if !quiet {
+                console::say(&format!(
+                    "warning: --precision {:.3}% not reached within --max-trials {max_trials}",
+                    100.0 * target
+                ));
+            }
+            break;
+        }
+        next = (done * 2).min(max_blocks);
+    }
+    Ok((plan, acc))
+}
+
+/// Option combinations that cannot all be meant, refused before any work.
+fn check_options(args: &cli::RunArgs, loaded: &scenario::Loaded) -> Result<()> {
+    if args.shard.is_some() {
+        let mut studies = Vec::new();
+        if !args.sweep.is_empty() {
+            studies.push("--sweep");
+        } else if !loaded.raw.sweep.is_empty() {
+            studies.push("the scenario's [[sweep]] tables");
+        }
+        if args.sensitivity {
+            studies.push("--sensitivity");
+        }
+        if args.precision.is_some() {
+            studies.push("--precision");
+        }
+        if loaded.raw.funding.is_some() {
+            studies.push("the scenario's [funding] study");
+        }
+        if !studies.is_empty() {
+            return Err(Error::Usage(format!(
+                "--shard runs a share of the trials of one simulation and cannot share out {}; run that study without --shard (or shard a copy of the scenario without [[sweep]] or [funding] tables)",
+                studies.join(" or ")
+            )));
+        }
+        if args.watch {
+            return Err(shard_and_watch());
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn shard_and_watch() -> Error {
+    Error::Usage(
+        "--shard and --watch do not go together: a shard runs once and writes a partial result"
+            .into(),
+    )
+}
+
+/// The files a run reads, which its output folder must not hold.
+fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
+    let files = loaded.files();
+    output::Inputs(
+        files
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let what = if i == 0 {
+                    "the scenario"
+                } else {
+                    "a scenario it extends"
+                };
+                (what, f)
+            })
+            .collect(),
+    )
+}
+
+/// The scenario file's stem, naming its default output folder.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into())
+}

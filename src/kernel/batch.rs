@@ -1,0 +1,752 @@
+//! The engine's trial kernel: [`LANES`] consecutive trials in lockstep.
+//!
+//! It computes exactly what [`super::reference::TrialState`] (the scalar
+//! reference) computes, bit for bit: every trial still draws from its own
+//! stream, in the order documented in `reference.rs`; only the arithmetic runs
+//! across trials, one array slot ("lane") per trial, so that it vectorises.
+//! Every lane performs the reference's floating-point operations in the
+//! reference's order; where the reference skips a unit (exited) a lane
+//! adds zero instead, which leaves every sum unchanged. `tests` check the
+//! two against each other on every shipped scenario and fixture.
+
+use rand_distr::Distribution;
+
+use super::math::GrowthFactor;
+use super::plan::{inversion_count, JumpDraw, Plan, PolicyPlan, UnitPlan};
+use super::rng::trial_state;
+use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
+use crate::model::{Extra, Metric, UnitFigure};
+
+pub use super::simd::Lane;
+
+/// Trials run in lockstep: one per lane of a vector (AVX2's four f64). A
+/// divisor of the engine's block size.
+pub const LANES: usize = W;
+
+const ZERO: Lane = [0.0; LANES];
+
+/// One unit's state under one policy, per lane.
+#[derive(Clone, Copy, Debug)]
+struct UnitLanes {
+    r: Lane,
+    /// Discounted operating cash minus investment.
+    unit_cash: Lane,
+    /// Discounted exit proceeds.
+    proceeds: Lane,
+    /// This step's operating cash and requested investment.
+    op: Lane,
+    req: Lane,
+    /// Step at whose end the unit exits (infinity: never).
+    exit_step: Lane,
+    /// Budget units are funded while the step is below this.
+    funded_steps: Lane,
+    /// Mask: the unit is still held.
+    held: Lane,
+}
+
+impl Default for UnitLanes {
+    fn default() -> Self {
+        UnitLanes {
+            r: ZERO,
+            unit_cash: ZERO,
+            proceeds: ZERO,
+            op: ZERO,
+            req: ZERO,
+            exit_step: [f64::INFINITY; LANES],
+            funded_steps: ZERO,
+            held: [TRUE; LANES],
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct PolicyLanes {
+    units: Vec<UnitLanes>,
+    war_chest: Lane,
+    distributed: Lane,
+    /// Held revenue after the last step.
+    revenue: Lane,
+    /// Per unit: step 4's growth rates, kept at horizon steps for the fade
+    /// valuation (apart from `units`, which the hot loop walks).
+    growth: Vec<Lane>,
+    /// Per unit valued by the fade: its value at the horizon being
+    /// recorded (computed before the units are summed).
+    faded: Vec<Lane>,
+    /// Tracked runs only, per unit: discounted investment so far, and the
+    /// mask of lanes whose gate left the unit funded.
+    spent: Vec<Lane>,
+    gate_open: Vec<Lane>,
+}
+
+/// A worker's buffers for [`LANES`] trials at a time; [`BatchState::run`]
+/// fills `out`.
+#[derive(Clone, Debug)]
+pub struct BatchState {
+    /// Each lane's stream. Lanes past the batch's trials run the next
+    /// trials' streams; their figures are not used.
+    rng: RngLanes,
+    multiple: Vec<Lane>,
+    /// Per unit: the exit-time uniform.
+    uniform: Vec<Lane>,
+    factor: Vec<Lane>,
+    shock: Vec<Lane>,
+    policies: Vec<PolicyLanes>,
+    /// The batch's figures: `out[slot][lane]`, slots laid out by
+    /// [`crate::model::Layout`].
+    pub out: Vec<Lane>,
+}
+
+/// A step index as the kernel compares it (exactly representable).
+fn step_f64(k: usize) -> f64 {
+    if k == usize::MAX {
+        f64::INFINITY
+    } else {
+        k as f64
+    }
+}
+
+impl BatchState {
+    pub fn new(plan: &Plan) -> Self {
+        let n = plan.n_units;
+        BatchState {
+            rng: RngLanes::new(std::array::from_fn(|j| trial_state(0, j as u64))),
+            multiple: vec![ZERO; n],
+            uniform: vec![ZERO; n],
+            factor: vec![ZERO; plan.n_factors],
+            shock: vec![ZERO; n],
+            policies: (0..plan.policies.len())
+                .map(|_| PolicyLanes {
+                    units: vec![UnitLanes::default(); n],
+                    war_chest: ZERO,
+                    distributed: ZERO,
+                    revenue: ZERO,
+                    growth: vec![ZERO; n],
+                    faded: vec![ZERO; n],
+                    spent: vec![ZERO; n],
+                    gate_open: vec![[TRUE; LANES]; n],
+                })
+                .collect(),
+            out: vec![ZERO; plan.layout.len()],
+        }
+    }
+
+    /// Runs trials `first .. first + count` (count <= LANES) of `seed`;
+    /// trial `first + j`'s figures land in lane j of `out`.
+    pub fn run(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
+        assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = simd::Avx2Token::detect() {
+            // SAFETY: `run_avx2` needs AVX2, which the token proves the CPU
+            // has.
+            unsafe { self.run_avx2(t, plan, seed, first) };
+            return;
+        }
+        self.run_with::<Portable>((), plan, seed, first);
+    }
+
+    /// [`BatchState::run`] compiled for AVX2. Only the instruction set
+    /// differs: the operations, and so the bits, are the same (no FMA).
+    /// Calling it from code not compiled for AVX2 is `unsafe`; `t` is the
+    /// caller's proof that the CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn run_avx2(&mut self, t: simd::Avx2Token, plan: &Plan, seed: u64, first: u64) {
+        self.run_with::<simd::Avx2>(t, plan, seed, first);
+    }
+
+    #[inline(always)]
+    fn run_with<V: Vf64>(&mut self, t: V::Token, plan: &Plan, seed: u64, first: u64) {
+        self.rng = RngLanes::new(std::array::from_fn(|j| {
+            trial_state(seed, first.wrapping_add(j as u64))
+        }));
+        self.start::<V>(t, plan);
+        if plan.track {
+            self.steps::<V, true>(t, plan);
+        } else {
+            self.steps::<V, false>(t, plan);
+        }
+    }
+
+    /// Every step of the batch; `TRACK`: follow each unit's investment and
+    /// gate (a tracked run).
+    #[inline(always)]
+    fn steps<V: Vf64, const TRACK: bool>(&mut self, t: V::Token, plan: &Plan) {
+        let n = plan.n_units;
+        for k in 0..plan.steps {
+            self.draw_step::<V>(t, plan);
+            let margin = &plan.margin[k * n..(k + 1) * n];
+            for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
+                let (shock, multiple) = (&self.shock, &self.multiple);
+                if plan.keep_growth[k] {
+                    step_policy::<V, true, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
+                } else {
+                    step_policy::<V, false, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
+                }
+            }
+            if let Some(hi) = plan.horizon_at[k] {
+                self.record_horizon::<V>(t, plan, hi, k);
+            }
+            if let Some(pi) = plan.path_at[k] {
+                for (p, st) in self.policies.iter().enumerate() {
+                    self.out[plan.layout.path_index(p, pi)] = st.revenue;
+                }
+            }
+            if let Some(ui) = plan.unit_path_at[k] {
+                self.record_unit_path::<V>(t, plan, ui, k);
+            }
+        }
+    }
+
+    /// Every unit's EBITA and cumulative cash at a unit path point (see
+    /// `TrialState::record_unit_path`).
+    #[inline(always)]
+    fn record_unit_path<V: Vf64>(&mut self, t: V::Token, plan: &Plan, point: usize, k: usize) {
+        let n = plan.n_units;
+        let zero = V::splat(t, 0.0);
+        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        for (p, st) in self.policies.iter().enumerate() {
+            let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
+            let out = &mut self.out[base..base + 2 * n];
+            for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
+                let r = V::load(t, &us.r);
+                V::select(V::load(t, &us.held), r.mul(V::splat(t, m)), zero).store(&mut slot[0]);
+                V::load(t, &us.unit_cash)
+                    .add(V::load(t, &us.proceeds))
+                    .store(&mut slot[1]);
+            }
+        }
+    }
+
+    /// Draw order 1 (multiples and exit times) and the initial state.
+    #[inline(always)]
+    fn start<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
+        for (((mult, u), &median), &dispersion) in self
+            .multiple
+            .iter_mut()
+            .zip(self.uniform.iter_mut())
+            .zip(&plan.multiple_median)
+            .zip(&plan.multiple_dispersion)
+        {
+            let eta = V::normal(t, &mut self.rng);
+            V::uniform(t, &mut self.rng).store(u);
+            let e = simd::exp(V::splat(t, dispersion).mul(eta));
+            V::splat(t, median).mul(e).store(mult);
+        }
+        for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
+            st.war_chest = ZERO;
+            st.distributed = ZERO;
+            st.revenue = ZERO;
+            if plan.track {
+                st.spent.fill(ZERO);
+                st.gate_open.fill([TRUE; LANES]);
+            }
+            for (((us, up), &r0), u) in st
+                .units
+                .iter_mut()
+                .zip(&pp.units)
+                .zip(&plan.revenue0)
+                .zip(&self.uniform)
+            {
+                *us = UnitLanes {
+                    r: [r0; LANES],
+                    funded_steps: [step_f64(up.budget_steps); LANES],
+                    ..UnitLanes::default()
+                };
+                if let Some((after, window)) = up.exit {
+                    for (e, &u) in us.exit_step.iter_mut().zip(u) {
+                        *e = step_f64(plan.exit_step(after + u * window));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Draw order 2: one step's factors, then each unit's idiosyncratic
+    /// shock and jumps, every lane at once (each lane's stream in the
+    /// documented order); then every unit's growth shock exp(log shock).
+    #[inline(always)]
+    fn draw_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
+        let rng = &mut self.rng;
+        for f in self.factor.iter_mut() {
+            V::normal(t, rng).store(f);
+        }
+        let nf = plan.n_factors;
+        let factor = &self.factor[..];
+        let zero = V::splat(t, 0.0);
+        for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
+            let eps = V::normal(t, rng);
+            let load = &plan.loadings[i * nf..(i + 1) * nf];
+            let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
+            for (&l, f) in load.iter().zip(factor) {
+                z = z.add(V::splat(t, l).mul(V::load(t, f)));
+            }
+            let mut log_shock = V::splat(t, dp.drift).add(V::splat(t, dp.diffusion).mul(z));
+            if let Some((draw, mean, stdev)) = &dp.jumps {
+                let count = match *draw {
+                    JumpDraw::Inversion { lambda, p0 } => {
+                        let u = V::uniform(t, rng);
+                        if u.lt(V::splat(t, p0)).all() {
+                            // No jump in any lane (the usual case).
+                            zero
+                        } else {
+                            let mut us = ZERO;
+                            u.store(&mut us);
+                            V::load(t, &us.map(|u| inversion_count(u, lambda, p0)))
+                        }
+                    }
+                    JumpDraw::Library(poisson) => {
+                        let mut counts = ZERO;
+                        for (j, c) in counts.iter_mut().enumerate() {
+                            let mut x = rng.lane(j);
+                            *c = poisson.sample(&mut x);
+                            rng.set_lane(j, x);
+                        }
+                        V::load(t, &counts)
+                    }
+                };
+                let jumped = zero.lt(count);
+                if jumped.any() {
+                    let zj = V::normal_where(rng, jumped);
+                    let mut counts = ZERO;
+                    count.store(&mut counts);
+                    let root = V::load(t, &counts.map(f64::sqrt));
+                    let term = count
+                        .mul(V::splat(t, *mean))
+                        .add(V::splat(t, *stdev).mul(root).mul(zj));
+                    log_shock = V::select(jumped, log_shock.add(term), log_shock);
+                }
+            }
+            simd::exp(log_shock).store(shock);
+        }
+    }
+
+    #[inline(always)]
+    fn record_horizon<V: Vf64>(&mut self, t: V::Token, plan: &Plan, hi: usize, k: usize) {
+        let layout = &plan.layout;
+        let df = V::splat(t, plan.discount[k]);
+        let zero = V::splat(t, 0.0);
+        let n = plan.n_units;
+        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        if plan.keep_growth[k] {
+            // The fade of every unit valued by it, on every lane, before
+            // the sums below (out of the loop: see `Vf64::fade`).
+            for st in self.policies.iter_mut() {
+                for (i, f) in plan.fade.iter().enumerate() {
+                    if let Some(f) = f {
+                        st.faded[i] = V::fade(t, f, &st.units[i].r, margin[i], &st.growth[i]);
+                    }
+                }
+            }
+        }
+        for (p, st) in self.policies.iter().enumerate() {
+            let mut held_value = zero;
+            let mut revenue = zero;
+            let mut ebita = zero;
+            let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
+            for (((((us, mult), &m), uv), ur), (fade, faded)) in st
+                .units
+                .iter()
+                .zip(&self.multiple)
+                .zip(margin)
+                .zip(unit_value)
+                .zip(unit_revenue)
+                .zip(plan.fade.iter().zip(&st.faded))
+            {
+                let h = V::load(t, &us.held);
+                let r = V::load(t, &us.r);
+                let cash = V::load(t, &us.unit_cash);
+                let v = match fade {
+                    None => r.mul(V::load(t, mult)),
+                    Some(_) => V::load(t, faded),
+                };
+                held_value = held_value.add(V::select(h, v, zero));
+                revenue = revenue.add(V::select(h, r, zero));
+                ebita = ebita.add(V::select(h, r.mul(V::splat(t, m)), zero));
+                let value_held = cash.add(v.mul(df));
+                let value_gone = cash.add(V::load(t, &us.proceeds));
+                V::select(h, value_held, value_gone).store(uv);
+                V::select(h, r, zero).store(ur);
+            }
+            let war_chest = V::load(t, &st.war_chest);
+            V::load(t, &st.distributed)
+                .add(war_chest.add(held_value).mul(df))
+                .store(&mut head[0]);
+            revenue.store(&mut head[1]);
+            ebita.store(&mut head[2]);
+        }
+        let baseline = V::load(t, &self.out[layout.index(plan.baseline, hi, Metric::Value)]);
+        for p in 0..layout.policies {
+            let v = V::load(t, &self.out[layout.index(p, hi, Metric::Value)]);
+            v.sub(baseline)
+                .store(&mut self.out[layout.index(p, hi, Metric::DeltaValue)]);
+        }
+        let one = V::splat(t, 1.0);
+        for (entry, tr) in layout.tracked.iter().enumerate() {
+            let at = |p: usize, m: Metric| V::load(t, &self.out[layout.index(p, hi, m)]);
+            let unit = Metric::UnitValue(tr.unit);
+            let unit_gain = at(tr.policy, unit).sub(at(tr.reference, unit));
+            let group_gain = at(tr.policy, Metric::Value).sub(at(tr.reference, Metric::Value));
+            let st = &self.policies[tr.policy];
+            let spent = V::load(t, &st.spent[tr.unit]);
+            let open = V::select(V::load(t, &st.gate_open[tr.unit]), one, zero);
+            for (extra, x) in [
+                (Extra::UnitGain, unit_gain),
+                (Extra::GroupGain, group_gain),
+                (Extra::SpendPv, spent),
+                (Extra::GateOpen, open),
+            ] {
+                x.store(&mut self.out[layout.extra_index(entry, hi, extra)]);
+            }
+        }
+    }
+}
+
+/// (1 + g)^dt of every lane, the same bits as `GrowthFactor::eval`.
+#[inline(always)]
+fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
+    let t = g.token();
+    match gfn {
+        GrowthFactor::Roots(j) => {
+            let mut y = V::splat(t, 1.0).add(g);
+            for _ in 0..j {
+                y = y.sqrt();
+            }
+            y
+        }
+        GrowthFactor::ExpLog1p => {
+            let mut a = ZERO;
+            g.store(&mut a);
+            for x in a.iter_mut() {
+                *x = dt * libm::log1p(*x);
+            }
+            simd::exp(V::load(t, &a))
+        }
+    }
+}
+
+/// What step 4 computes for a unit: its growth factor (1 + g)^dt, or the
+/// growth rate g behind it (kept at horizon steps, only in scenarios with
+/// fade units).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Growth {
+    Factor,
+    Rate,
+}
+
+/// The growth factor (or rate) of one unit in every lane (step 4), chosen
+/// as the scalar reference chooses it, with its operations.
+#[inline(always)]
+fn growth<V: Vf64>(
+    what: Growth,
+    plan: &Plan,
+    up: &UnitPlan,
+    r: V,
+    inv: V,
+    scale: V,
+    any_scaled: bool,
+) -> V {
+    let t = r.token();
+    let (idle, full) = match what {
+        Growth::Factor => (up.gf_idle, up.gf_full),
+        Growth::Rate => (up.growth, up.g_full),
+    };
+    let idle = V::splat(t, idle);
+    if up.max_uplift == 0.0 {
+        return idle;
+    }
+    let zero = V::splat(t, 0.0);
+    let no_investment = inv.le(zero);
+    let full = V::splat(t, full);
+    if !up.is_budget && !any_scaled {
+        // Every lane's request is met in full.
+        return V::select(no_investment, idle, full);
+    }
+    if no_investment.all() {
+        // An unfunded (or gated) budget unit in every lane.
+        return idle;
+    }
+    // `uplift_of_spend`, operation for operation.
+    let r_dt = r.mul(V::splat(t, plan.dt));
+    let uplift = V::splat(t, up.max_uplift)
+        .mul(inv)
+        .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
+    // Lanes that invest nothing take `idle` below; 0 keeps g sane there.
+    let g = V::splat(t, up.growth).add(V::select(no_investment, zero, uplift));
+    let general = match what {
+        Growth::Factor => growth_factor_v(plan.growth_factor, g, plan.dt),
+        Growth::Rate => g,
+    };
+    let met = if up.is_budget {
+        zero
+    } else {
+        scale.eq(V::splat(t, 1.0))
+    };
+    V::select(no_investment, idle, V::select(met, full, general))
+}
+
+/// Steps 1-7 of the model contract for one policy, every lane.
+/// `KEEP_GROWTH`: keep each unit's growth rate (a horizon step, for the
+/// fade valuation); `TRACK`: follow each unit's investment and gate.
+// Seven arguments of data; `t` is the zero-sized proof the backend needs.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
+    t: V::Token,
+    plan: &Plan,
+    pp: &PolicyPlan,
+    st: &mut PolicyLanes,
+    shock: &[Lane],
+    multiple: &[Lane],
+    margin: &[f64],
+    k: usize,
+) {
+    let dt = V::splat(t, plan.dt);
+    let kf = V::splat(t, k as f64);
+    let zero = V::splat(t, 0.0);
+    // 1-2. Operating cash and requested investment.
+    let mut sum_op = zero;
+    let mut sum_req = zero;
+    for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
+        let r = V::load(t, &us.r);
+        let mut op = r.mul(V::splat(t, m)).mul(dt);
+        let mut req = if up.is_budget {
+            let funded = kf.lt(V::load(t, &us.funded_steps));
+            V::select(funded, V::splat(t, up.budget_dt), zero)
+        } else {
+            V::splat(t, up.intensity).mul(r).mul(dt)
+        };
+        if up.exit.is_some() {
+            let h = V::load(t, &us.held);
+            op = V::select(h, op, zero);
+            req = V::select(h, req, zero);
+        }
+        op.store(&mut us.op);
+        req.store(&mut us.req);
+        sum_op = sum_op.add(op);
+        sum_req = sum_req.add(req);
+    }
+    // 3. Budget cap and war chest.
+    let war_chest = V::load(t, &st.war_chest);
+    let from_cash = V::splat(t, pp.reinvest).mul(sum_op.max(zero));
+    let cap = from_cash.add(war_chest);
+    let scaled = cap.lt(sum_req);
+    let any_scaled = scaled.any();
+    let scale = if any_scaled {
+        V::select(scaled, cap.div(sum_req), V::splat(t, 1.0))
+    } else {
+        V::splat(t, 1.0)
+    };
+    let disc = V::splat(t, plan.discount[k]);
+    let mut sum_inv = zero;
+    let mut sum_proceeds = zero;
+    let mut revenue = zero;
+    for (i, (((us, up), shock), (mult, &r0))) in st
+        .units
+        .iter_mut()
+        .zip(&pp.units)
+        .zip(shock)
+        .zip(multiple.iter().zip(&plan.revenue0))
+        .enumerate()
+    {
+        let r = V::load(t, &us.r);
+        let inv = V::load(t, &us.req).mul(scale);
+        sum_inv = sum_inv.add(inv);
+        // 4. Growth.
+        let gf = growth(Growth::Factor, plan, up, r, inv, scale, any_scaled);
+        if KEEP_GROWTH {
+            growth(Growth::Rate, plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
+        }
+        if TRACK {
+            V::load(t, &st.spent[i])
+                .add(inv.mul(disc))
+                .store(&mut st.spent[i]);
+        }
+        // 5. Margin: see `Plan::margin`.
+        let cash = V::load(t, &us.unit_cash);
+        let new_cash = cash.add(V::load(t, &us.op).sub(inv).mul(disc));
+        let new_r = r.mul(gf.mul(V::load(t, shock)));
+        if up.exit.is_none() {
+            new_cash.store(&mut us.unit_cash);
+            new_r.store(&mut us.r);
+            revenue = revenue.add(new_r);
+            // 7. Gate.
+            if k == up.gate_step {
+                let failed = new_r
+                    .div(V::splat(t, r0))
+                    .lt(V::splat(t, up.gate_min_multiple));
+                // select(failed, 0, funded) as a bit mask (not a masked
+                // store).
+                failed
+                    .andnot(V::load(t, &us.funded_steps))
+                    .store(&mut us.funded_steps);
+                if TRACK {
+                    failed
+                        .andnot(V::load(t, &[TRUE; LANES]))
+                        .store(&mut st.gate_open[i]);
+                }
+            }
+        } else {
+            // 6. Exit.
+            let h = V::load(t, &us.held);
+            let exits = h.and(kf.eq(V::load(t, &us.exit_step)));
+            let proceeds = new_r.mul(V::load(t, mult)).mul(V::splat(t, up.exit_keep));
+            V::select(h, new_cash, cash).store(&mut us.unit_cash);
+            V::select(h, new_r, r).store(&mut us.r);
+            // proceeds is 0 until the (single) exit, so adding is the
+            // same as selecting, and compiles to a plain store (a masked
+            // store is slow on some cores).
+            V::load(t, &us.proceeds)
+                .add(V::select(exits, proceeds.mul(disc), zero))
+                .store(&mut us.proceeds);
+            sum_proceeds = sum_proceeds.add(V::select(exits, proceeds, zero));
+            let still = exits.andnot(h);
+            still.store(&mut us.held);
+            revenue = revenue.add(V::select(still, new_r, zero));
+        }
+    }
+    let used = sum_inv.sub(from_cash).max(zero);
+    let recycle = V::splat(t, pp.recycle);
+    war_chest
+        .sub(used)
+        .max(zero)
+        .add(recycle.mul(sum_proceeds))
+        .store(&mut st.war_chest);
+    let distribution = sum_op
+        .sub(sum_inv)
+        .add(used)
+        .add(V::splat(t, 1.0 - pp.recycle).mul(sum_proceeds));
+    V::load(t, &st.distributed)
+        .add(distribution.mul(disc))
+        .store(&mut st.distributed);
+    revenue.store(&mut st.revenue);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::rng::trial_rng;
+    use crate::kernel::TrialState;
+    use crate::model::Tracked;
+    use std::path::Path;
+
+    impl BatchState {
+        /// [`BatchState::run`] on the portable backend, whatever the CPU
+        /// (the same bits).
+        fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
+            assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+            self.run_with::<Portable>((), plan, seed, first);
+        }
+    }
+
+    /// The batch kernel's figures equal the scalar reference's, bit for
+    /// bit, trial by trial (full and partial batches).
+    fn check(path: &Path) {
+        let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        // With unit paths: every slot, the added ones included.
+        check_plan(path, &s, &Plan::new(&s).with_unit_paths());
+        // The tracked figures of a study: every unit under every policy,
+        // paired against policy 0.
+        let tracked = (0..s.policies.len())
+            .flat_map(|policy| {
+                (0..s.units.len()).map(move |unit| Tracked {
+                    policy,
+                    unit,
+                    reference: 0,
+                })
+            })
+            .collect();
+        check_plan(path, &s, &Plan::with_tracked(&s, tracked));
+    }
+
+    fn check_plan(path: &Path, s: &crate::model::Scenario, plan: &Plan) {
+        let plan = plan.clone();
+        let mut batch = BatchState::new(&plan);
+        let mut scalar = TrialState::new(&plan);
+        let seed = s.seed;
+        let mut first = 0u64;
+        let mut portable = BatchState::new(&plan);
+        for count in [LANES, 3, LANES, 1, LANES, 2, LANES, LANES] {
+            batch.run(&plan, seed, first, count);
+            portable.run_portable(&plan, seed, first, count);
+            for j in 0..count {
+                scalar.run(&plan, &mut trial_rng(seed, first + j as u64));
+                for (slot, ((b, p), &r)) in batch
+                    .out
+                    .iter()
+                    .zip(&portable.out)
+                    .zip(&scalar.out)
+                    .enumerate()
+                {
+                    assert_eq!(b[j].to_bits(), p[j].to_bits(), "portable backend");
+                    assert!(
+                        b[j].to_bits() == r.to_bits() || (b[j].is_nan() && r.is_nan()),
+                        "{}: trial {} slot {slot}: batch {} vs reference {r}",
+                        path.display(),
+                        first + j as u64,
+                        b[j]
+                    );
+                }
+            }
+            first += count as u64;
+        }
+    }
+
+    #[test]
+    fn batch_matches_the_scalar_reference() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut n = 0;
+        for dir in [
+            "scenarios",
+            "tests/fixtures",
+            "tests/fuzz-corpus",
+            "benches",
+        ] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            let mut files: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            for f in files {
+                check(&f);
+                n += 1;
+            }
+        }
+        assert!(n >= 5, "found {n} scenarios");
+    }
+
+    /// The kernel's growth factor of every lane is the scalar's, bit for
+    /// bit, on each backend the CPU runs (both formulas: roots for 1 and 4
+    /// steps a year, exp(dt log1p g) for 12).
+    #[test]
+    fn growth_factor_lanes_match_the_scalar() {
+        fn check<V: Vf64>(t: V::Token) {
+            let mut s = 0x9E37_79B9_7F4A_7C15u64;
+            let g: Vec<f64> = (0..256)
+                .map(|_| {
+                    s = crate::kernel::rng::mix(s);
+                    -0.5 + 2.5 * ((s >> 11) as f64 / (1u64 << 53) as f64)
+                })
+                .collect();
+            for spy in [1u32, 4, 12] {
+                let gf = GrowthFactor::new(spy);
+                let dt = 1.0 / spy as f64;
+                for chunk in g.chunks_exact(LANES) {
+                    let lanes: Lane = chunk.try_into().unwrap();
+                    let mut y = ZERO;
+                    growth_factor_v(gf, V::load(t, &lanes), dt).store(&mut y);
+                    for (a, &g) in y.iter().zip(&lanes) {
+                        assert_eq!(a.to_bits(), gf.eval(g, dt).to_bits(), "spy {spy} g {g}");
+                    }
+                }
+            }
+        }
+        check::<Portable>(());
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = simd::Avx2Token::detect() {
+            check::<simd::Avx2>(t);
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! Everything about a run that does not depend on the draws, computed once
+//! per run: the kernel's constants ([`Plan`]), which steps are recorded
+//! where (its [`Layout`]), and how each unit's draws are made.
+
+use rand::Rng;
+use rand_distr::{Distribution, Poisson};
+
+use super::math::GrowthFactor;
+use super::valuation::FadePlan;
+use crate::model::{Layout, Tracked};
+use crate::model::{Role, Scenario, Valuation};
+
+/// Above this Poisson mean per step, counts come from `rand_distr::Poisson`
+/// instead of inversion (which would need too many terms).
+const INVERSION_MAX_LAMBDA: f64 = 30.0;
+/// Fan-chart resolution: at most this many recorded steps per trial.
+pub const MAX_PATH_POINTS: usize = 400;
+/// Most units whose paths a run records (see [`Plan::for_run`]).
+pub const MAX_UNIT_PATH_UNITS: usize = 40;
+/// Unit paths (see [`Plan::with_unit_paths`]): at most this many recorded
+/// year ends per trial.
+pub const MAX_UNIT_PATH_POINTS: usize = 50;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum JumpDraw {
+    Inversion { lambda: f64, p0: f64 },
+    Library(Poisson<f64>),
+}
+
+impl JumpDraw {
+    /// A Poisson count: one uniform by inversion, or the library's sampler
+    /// for large means.
+    #[inline(always)]
+    pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
+        match *self {
+            JumpDraw::Inversion { lambda, p0 } => inversion_count(rng.random(), lambda, p0),
+            JumpDraw::Library(poisson) => poisson.sample(rng),
+        }
+    }
+}
+
+/// The Poisson(lambda) count whose CDF first exceeds `u` (p0 = e^-lambda).
+#[inline(always)]
+pub(super) fn inversion_count(u: f64, lambda: f64, p0: f64) -> f64 {
+    let mut n = 0u32;
+    let mut p = p0;
+    let mut cdf = p;
+    while u >= cdf && n < 10_000 {
+        n += 1;
+        p *= lambda / n as f64;
+        cdf += p;
+        if p == 0.0 {
+            break;
+        }
+    }
+    n as f64
+}
+
+/// The draw-side constants of one unit (shared by every policy).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DrawPlan {
+    /// -volatility^2 dt / 2.
+    pub(super) drift: f64,
+    /// volatility sqrt(dt).
+    pub(super) diffusion: f64,
+    /// sqrt(1 - sum of squared loadings).
+    pub(super) idiosyncratic: f64,
+    /// (how the count is drawn, mean, stdev) for units with jumps.
+    pub(super) jumps: Option<(JumpDraw, f64, f64)>,
+}
+
+/// One unit's terms under one policy.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct UnitPlan {
+    /// Intensity units: intensity (investment / revenue per year).
+    pub(super) intensity: f64,
+    /// Budget units (innovation): budget x dt.
+    pub(super) budget_dt: f64,
+    /// Budget units: the request is budget x dt while funded and the step
+    /// is below this; 0 for intensity units.
+    pub(super) budget_steps: usize,
+    pub(super) is_budget: bool,
+    pub(super) growth: f64,
+    pub(super) max_uplift: f64,
+    pub(super) half_saturation: f64,
+    /// (1 + growth)^dt: the growth factor with no investment.
+    pub(super) gf_idle: f64,
+    /// (1 + g(intensity))^dt: the factor when an intensity request is met.
+    pub(super) gf_full: f64,
+    /// g(intensity) = growth + uplift(intensity): the rate behind `gf_full`.
+    pub(super) g_full: f64,
+    /// (exit_after, exit_window) for units that may exit.
+    pub(super) exit: Option<(f64, f64)>,
+    /// 1 - exit_discount.
+    pub(super) exit_keep: f64,
+    /// Step at whose end the gate is read (usize::MAX: no gate).
+    pub(super) gate_step: usize,
+    pub(super) gate_min_multiple: f64,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct PolicyPlan {
+    pub(super) reinvest: f64,
+    pub(super) recycle: f64,
+    pub(super) units: Vec<UnitPlan>,
+}
+
+/// Everything about a run that does not depend on the draws.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub layout: Layout,
+    pub baseline: usize,
+    pub(super) steps: usize,
+    pub(super) steps_per_year: f64,
+    pub(super) dt: f64,
+    /// How (1 + g)^dt is computed (see `math::GrowthFactor`).
+    pub(super) growth_factor: GrowthFactor,
+    pub(super) n_units: usize,
+    pub(super) n_factors: usize,
+    pub(super) revenue0: Vec<f64>,
+    pub(super) multiple_median: Vec<f64>,
+    pub(super) multiple_dispersion: Vec<f64>,
+    pub(super) draws: Vec<DrawPlan>,
+    /// Row-major units x factors.
+    pub(super) loadings: Vec<f64>,
+    /// Margins do not depend on the draws or the policy: row k (units
+    /// wide) holds every unit's margin during step k, row `steps` the
+    /// margins after the last step.
+    pub(super) margin: Vec<f64>,
+    /// t_{k+1} for each step k.
+    pub(super) t_end: Vec<f64>,
+    /// (1 + r)^-t_{k+1} for each step k.
+    pub(super) discount: Vec<f64>,
+    /// For each step: the horizon index recorded after it, if any.
+    pub(super) horizon_at: Vec<Option<usize>>,
+    /// For each step: the path point recorded after it, if any.
+    pub(super) path_at: Vec<Option<usize>>,
+    /// For each step: the unit path point recorded after it, if any.
+    pub(super) unit_path_at: Vec<Option<usize>>,
+    pub(super) policies: Vec<PolicyPlan>,
+    /// Per unit: the constants of its fade valuation (None: revenue x
+    /// multiple).
+    pub(super) fade: Vec<Option<FadePlan>>,
+    /// For each step: whether its growth rates are kept for the fade
+    /// valuation (a horizon step, in a scenario with a fade unit).
+    pub(super) keep_growth: Vec<bool>,
+    /// Whether investment and gates are followed per unit (a study tracks
+    /// units; see [`Layout::tracked`]).
+    pub(super) track: bool,
+}
+
+pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
+    if x <= 0.0 || max_uplift == 0.0 {
+        0.0
+    } else {
+        max_uplift * x / (x + half_saturation)
+    }
+}
+
+/// The uplift of a unit that spends `inv` this step with revenue times dt
+/// `r_dt`: `uplift(.., x)` at x = inv / r_dt, written with one division
+/// (max_uplift inv / (inv + half_saturation r_dt)).
+#[inline(always)]
+pub(super) fn uplift_of_spend(max_uplift: f64, half_saturation: f64, inv: f64, r_dt: f64) -> f64 {
+    if inv <= 0.0 || max_uplift == 0.0 {
+        0.0
+    } else {
+        max_uplift * inv / (inv + half_saturation * r_dt)
+    }
+}
+
+impl Plan {
+    pub fn new(s: &Scenario) -> Plan {
+        let steps = s.steps();
+        let spy = s.steps_per_year as f64;
+        let dt = s.dt();
+        let t_end: Vec<f64> = (0..steps).map(|k| (k + 1) as f64 / spy).collect();
+        let ln1r = libm::log1p(s.discount_rate);
+        let discount: Vec<f64> = t_end.iter().map(|&t| libm::exp(-ln1r * t)).collect();
+        let mut horizon_at = vec![None; steps];
+        for (hi, &h) in s.horizons.iter().enumerate() {
+            horizon_at[h as usize * s.steps_per_year as usize - 1] = Some(hi);
+        }
+        let stride = steps.div_ceil(MAX_PATH_POINTS).max(1);
+        let path_steps: Vec<usize> = (0..steps)
+            .filter(|&k| (k + 1) % stride == 0 || k + 1 == steps)
+            .collect();
+        let mut path_at = vec![None; steps];
+        for (i, &k) in path_steps.iter().enumerate() {
+            path_at[k] = Some(i);
+        }
+        let n_units = s.units.len();
+        let n_factors = s.factors.len();
+        let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
+        let gfn = GrowthFactor::new(s.steps_per_year);
+        let growth_factor = |g: f64, dt: f64| gfn.eval(g, dt);
+        let policies = s
+            .policies
+            .iter()
+            .map(|p| PolicyPlan {
+                reinvest: p.reinvest_share,
+                recycle: p.recycle_share,
+                units: s
+                    .units
+                    .iter()
+                    .zip(&p.terms)
+                    .map(|(u, t)| {
+                        let is_budget = t.role == Role::Innovation;
+                        let g_full = if is_budget {
+                            f64::NAN
+                        } else {
+                            u.growth + uplift(u.max_uplift, u.half_saturation, t.intensity)
+                        };
+                        let gf_full = if is_budget {
+                            f64::NAN
+                        } else {
+                            growth_factor(g_full, dt)
+                        };
+                        let exit = if t.role == Role::NonCore {
+                            t.exit
+                        } else {
+                            None
+                        };
+                        let gate = if is_budget {
+                            t.gate.and_then(|g| {
+                                first_step_at(g.year).map(|k| (k, g.min_revenue_multiple))
+                            })
+                        } else {
+                            None
+                        };
+                        UnitPlan {
+                            intensity: if is_budget { 0.0 } else { t.intensity },
+                            budget_dt: if is_budget { t.budget * dt } else { 0.0 },
+                            budget_steps: if is_budget {
+                                (0..steps).filter(|&k| (k as f64 / spy) < t.years).count()
+                            } else {
+                                0
+                            },
+                            is_budget,
+                            growth: u.growth,
+                            max_uplift: u.max_uplift,
+                            half_saturation: u.half_saturation,
+                            gf_idle: growth_factor(u.growth, dt),
+                            gf_full,
+                            g_full,
+                            exit: exit.map(|e| (e.after, e.window)),
+                            exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
+                            gate_step: gate.map_or(usize::MAX, |g| g.0),
+                            gate_min_multiple: gate.map_or(0.0, |g| g.1),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut margin = Vec::with_capacity((steps + 1) * n_units);
+        let mut m: Vec<f64> = s.units.iter().map(|u| u.margin).collect();
+        for _ in 0..=steps {
+            margin.extend_from_slice(&m);
+            for (mi, u) in m.iter_mut().zip(&s.units) {
+                *mi += u.margin_speed * (u.target_margin - *mi) * dt;
+            }
+        }
+        let fade: Vec<Option<FadePlan>> = s
+            .units
+            .iter()
+            .map(|u| match &u.valuation {
+                Valuation::Multiple => None,
+                Valuation::Fade(f) => Some(FadePlan::new(s, u, f)),
+            })
+            .collect();
+        let any_fade = fade.iter().any(Option::is_some);
+        let keep_growth = horizon_at.iter().map(|h| any_fade && h.is_some()).collect();
+        Plan {
+            layout: Layout {
+                policies: s.policies.len(),
+                horizons: s.horizons.len(),
+                units: n_units,
+                path_steps,
+                unit_path_steps: Vec::new(),
+                tracked: Vec::new(),
+            },
+            baseline: s.baseline,
+            steps,
+            steps_per_year: spy,
+            dt,
+            growth_factor: gfn,
+            n_units,
+            n_factors,
+            revenue0: s.units.iter().map(|u| u.revenue).collect(),
+            multiple_median: s.units.iter().map(|u| u.multiple_median).collect(),
+            multiple_dispersion: s.units.iter().map(|u| u.multiple_dispersion).collect(),
+            draws: s
+                .units
+                .iter()
+                .map(|u| DrawPlan {
+                    drift: -u.volatility * u.volatility * dt / 2.0,
+                    diffusion: u.volatility * dt.sqrt(),
+                    idiosyncratic: u.idiosyncratic,
+                    jumps: u.jumps.filter(|j| j.rate > 0.0).map(|j| {
+                        let lambda = j.rate * dt;
+                        let draw = if lambda <= INVERSION_MAX_LAMBDA {
+                            JumpDraw::Inversion {
+                                lambda,
+                                p0: libm::exp(-lambda),
+                            }
+                        } else {
+                            JumpDraw::Library(Poisson::new(lambda).expect("lambda > 0 and finite"))
+                        };
+                        (draw, j.mean, j.stdev)
+                    }),
+                })
+                .collect(),
+            loadings: s
+                .units
+                .iter()
+                .flat_map(|u| u.loadings.iter().copied())
+                .collect(),
+            margin,
+            t_end,
+            discount,
+            horizon_at,
+            path_at,
+            unit_path_at: vec![None; steps],
+            policies,
+            fade,
+            keep_growth,
+            track: false,
+        }
+    }
+
+    /// The same plan, also recording every unit's EBITA and cumulative
+    /// cash at year ends (every k-th year end when there are more than
+    /// [`MAX_UNIT_PATH_POINTS`], the last step always), for the unit path
+    /// chart. The added slots come after every other one, so no other
+    /// figure changes.
+    pub fn with_unit_paths(mut self) -> Plan {
+        let spy = self.steps_per_year as usize;
+        let years = self.steps / spy.max(1);
+        let every = spy * years.div_ceil(MAX_UNIT_PATH_POINTS).max(1);
+        let steps: Vec<usize> = (0..self.steps)
+            .filter(|&k| (k + 1) % every == 0 || k + 1 == self.steps)
+            .collect();
+        self.unit_path_at = vec![None; self.steps];
+        for (i, &k) in steps.iter().enumerate() {
+            self.unit_path_at[k] = Some(i);
+        }
+        self.layout.unit_path_steps = steps;
+        self
+    }
+
+    /// The plan of a run: [`Plan::new`], with unit paths when the run asks
+    /// for them (its charts show them) and the scenario has at most
+    /// [`MAX_UNIT_PATH_UNITS`] units (a chart cannot show more, and their
+    /// figures would outnumber the contract's).
+    pub fn for_run(s: &Scenario, unit_paths: bool) -> Plan {
+        let plan = Plan::new(s);
+        if unit_paths && s.units.len() <= MAX_UNIT_PATH_UNITS {
+            plan.with_unit_paths()
+        } else {
+            plan
+        }
+    }
+
+    /// The plan of a run that also records `tracked` units' paired figures
+    /// (the funding study). The contract's figures are the same as
+    /// [`Plan::new`]'s, bit for bit; the tracked ones follow them.
+    pub fn with_tracked(s: &Scenario, tracked: Vec<Tracked>) -> Plan {
+        let mut plan = Plan::new(s);
+        plan.track = !tracked.is_empty();
+        plan.layout.tracked = tracked;
+        plan
+    }
+
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The exit step for exit time `tau`: the first k with t_{k+1} >= tau
+    /// (usize::MAX when there is none), found arithmetically and then
+    /// checked against `t_end`, so it is the step a scan would find.
+    pub(super) fn exit_step(&self, tau: f64) -> usize {
+        let steps = self.steps;
+        // NaN included: it never exits.
+        if steps == 0 || tau.is_nan() || tau > self.t_end[steps - 1] {
+            return usize::MAX;
+        }
+        // (k + 1) / spy >= tau  <=>  k >= tau spy - 1, up to rounding.
+        let guess = (tau * self.steps_per_year).ceil() - 1.0;
+        let mut k = if guess > 0.0 {
+            (guess as usize).min(steps - 1)
+        } else {
+            0
+        };
+        while k > 0 && self.t_end[k - 1] >= tau {
+            k -= 1;
+        }
+        while self.t_end[k] < tau {
+            k += 1;
+        }
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_record_at_most_the_bounded_number_of_year_ends() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let mut s = crate::scenario::load(&path).unwrap();
+        s.horizons = vec![3, 99];
+        let plan = Plan::new(&s).with_unit_paths();
+        let steps = &plan.layout.unit_path_steps;
+        assert!(steps.len() <= MAX_UNIT_PATH_POINTS);
+        assert_eq!(*steps.last().unwrap(), plan.steps() - 1);
+        assert_eq!(steps[0], 2 * s.steps_per_year as usize - 1);
+    }
+}

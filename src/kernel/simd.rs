@@ -1,0 +1,865 @@
+//! Four f64 lanes at a time, for the batch kernel (`super::batch`).
+//!
+//! [`Vf64`] is the handful of operations the kernel needs. Two backends
+//! implement it with the same bits:
+//!
+//! - [`Avx2`]: x86-64 AVX2 registers, chosen at run time when the CPU has
+//!   AVX2 (made only with an [`Avx2Token`], which only feature detection
+//!   creates: see [`Vf64`]);
+//! - [`Portable`]: plain arrays, everywhere else.
+//!
+//! Every operation is an IEEE-754 one (correctly rounded add, sub, mul,
+//! div, sqrt), a comparison, a bit operation or a table load, so both give
+//! the same results on every machine; no FMA is ever used. `max` is
+//! x86's `maxpd` (`a > b ? a : b`) in both. Masks are lanes with all bits
+//! set (true) or clear (false).
+
+use rand_distr::{Distribution, StandardNormal};
+
+use super::math;
+use super::rng::Xoshiro;
+
+/// Lanes per vector.
+pub const W: usize = 4;
+
+/// One value per lane.
+pub type Lane = [f64; W];
+
+/// True in a mask lane: all bits set.
+pub const TRUE: f64 = f64::from_bits(u64::MAX);
+
+/// One xoshiro256++ stream per lane: `s[word][lane]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RngLanes {
+    pub s: [[u64; W]; 4],
+}
+
+impl RngLanes {
+    pub fn new(states: [[u64; 4]; W]) -> Self {
+        RngLanes {
+            s: std::array::from_fn(|w| std::array::from_fn(|j| states[j][w])),
+        }
+    }
+
+    pub fn lane(&self, j: usize) -> Xoshiro {
+        Xoshiro(std::array::from_fn(|w| self.s[w][j]))
+    }
+
+    pub fn set_lane(&mut self, j: usize, x: Xoshiro) {
+        for w in 0..4 {
+            self.s[w][j] = x.0[w];
+        }
+    }
+}
+
+/// What `rand_distr::StandardNormal` returns from each lane's stream, by
+/// its own code (the scalar path, and the fallback of vector paths).
+fn normal_lane(rng: &mut RngLanes, j: usize) -> f64 {
+    let mut x = rng.lane(j);
+    let z = StandardNormal.sample(&mut x);
+    rng.set_lane(j, x);
+    z
+}
+
+/// `rng.random::<f64>()` (rand 0.9's 53-bit uniform on [0, 1)) of a lane.
+fn uniform_lane(rng: &mut RngLanes, j: usize) -> f64 {
+    let mut x = rng.lane(j);
+    let u = rand::Rng::random::<f64>(&mut x);
+    rng.set_lane(j, x);
+    u
+}
+
+/// The kernel's vector operations.
+///
+/// A backend may use instructions that not every CPU has (AVX2). So a
+/// value is made only with the backend's [`Vf64::Token`], the proof that
+/// the CPU running this process has them; once a value exists, its methods
+/// need no further proof (and [`Vf64::token`] gives the proof back, to make
+/// more values). [`Portable`]'s token is `()`; [`Avx2`]'s is an
+/// [`Avx2Token`], which only feature detection creates.
+pub trait Vf64: Copy {
+    /// What it takes to make a value: proof that this backend's
+    /// instructions run on this CPU.
+    type Token: Copy;
+    /// The proof a value carries (it could not exist without one).
+    fn token(self) -> Self::Token;
+    fn splat(t: Self::Token, x: f64) -> Self;
+    fn load(t: Self::Token, a: &Lane) -> Self;
+    fn store(self, a: &mut Lane);
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn sqrt(self) -> Self;
+    /// `self > o ? self : o` per lane (x86 `maxpd`; `o` when either is NaN).
+    fn max(self, o: Self) -> Self;
+    /// Masks of the ordered comparisons (false when either is NaN).
+    fn lt(self, o: Self) -> Self;
+    fn le(self, o: Self) -> Self;
+    fn eq(self, o: Self) -> Self;
+    fn and(self, o: Self) -> Self;
+    /// `!self & o`.
+    fn andnot(self, o: Self) -> Self;
+    /// Per lane: `mask ? a : b`.
+    fn select(mask: Self, a: Self, b: Self) -> Self;
+    fn any(self) -> bool;
+    fn all(self) -> bool;
+    fn abs(self) -> Self;
+    /// `math::exp` for lanes with |x| < `math::FAST_RANGE` (others: any
+    /// value; [`exp`] redoes them).
+    fn exp_in_range(self) -> Self;
+    /// One `rand_distr::StandardNormal` draw from each lane's stream.
+    fn normal(t: Self::Token, rng: &mut RngLanes) -> Self;
+    /// [`Vf64::normal`] in the lanes of `mask` only (0 elsewhere); the other
+    /// lanes' streams do not move.
+    fn normal_where(rng: &mut RngLanes, mask: Self) -> Self;
+    /// One `rng.random::<f64>()` from each lane's stream.
+    fn uniform(t: Self::Token, rng: &mut RngLanes) -> Self;
+    /// `valuation::fade_value` on every lane (revenue `r`, growth `g`),
+    /// compiled out of line: it runs only at horizons, and inlined into
+    /// the kernel it would crowd the step loop's registers.
+    fn fade(t: Self::Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane;
+}
+
+use super::valuation::{fade_value, FadePlan};
+
+/// The fade valuation's arithmetic on every lane: the vector operations,
+/// so that `valuation::fade_value` gives each lane the scalar's bits.
+impl<V: Vf64> super::valuation::Arith for V {
+    #[inline(always)]
+    fn splat(self, x: f64) -> Self {
+        Vf64::splat(self.token(), x)
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Vf64::add(self, o)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Vf64::sub(self, o)
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Vf64::mul(self, o)
+    }
+}
+
+/// `math::exp` of every lane (the same bits).
+#[inline(always)]
+pub fn exp<V: Vf64>(x: V) -> V {
+    let fast = x.exp_in_range();
+    if x.abs().lt(V::splat(x.token(), math::FAST_RANGE)).all() {
+        fast
+    } else {
+        let (mut xs, mut ys) = ([0.0; W], [0.0; W]);
+        x.store(&mut xs);
+        fast.store(&mut ys);
+        for (y, &x) in ys.iter_mut().zip(&xs) {
+            *y = math::exp(x);
+        }
+        V::load(x.token(), &ys)
+    }
+}
+
+/// Plain arrays: any target.
+#[derive(Clone, Copy, Debug)]
+pub struct Portable(Lane);
+
+fn mask(b: bool) -> f64 {
+    if b {
+        TRUE
+    } else {
+        0.0
+    }
+}
+
+fn is_set(m: f64) -> bool {
+    m.to_bits() != 0
+}
+
+impl Portable {
+    #[inline(always)]
+    fn map2(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self {
+        Portable(std::array::from_fn(|j| f(self.0[j], o.0[j])))
+    }
+}
+
+impl Vf64 for Portable {
+    /// Plain arrays run anywhere: no proof needed.
+    type Token = ();
+
+    #[inline(always)]
+    fn token(self) {}
+    #[inline(always)]
+    fn splat(_: (), x: f64) -> Self {
+        Portable([x; W])
+    }
+    #[inline(always)]
+    fn load(_: (), a: &Lane) -> Self {
+        Portable(*a)
+    }
+    #[inline(always)]
+    fn store(self, a: &mut Lane) {
+        *a = self.0;
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.map2(o, |a, b| a + b)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self.map2(o, |a, b| a - b)
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self.map2(o, |a, b| a * b)
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        self.map2(o, |a, b| a / b)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        Portable(self.0.map(f64::sqrt))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        self.map2(o, |a, b| if a > b { a } else { b })
+    }
+    #[inline(always)]
+    fn lt(self, o: Self) -> Self {
+        self.map2(o, |a, b| mask(a < b))
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> Self {
+        self.map2(o, |a, b| mask(a <= b))
+    }
+    #[inline(always)]
+    fn eq(self, o: Self) -> Self {
+        self.map2(o, |a, b| mask(a == b))
+    }
+    #[inline(always)]
+    fn and(self, o: Self) -> Self {
+        self.map2(o, |a, b| f64::from_bits(a.to_bits() & b.to_bits()))
+    }
+    #[inline(always)]
+    fn andnot(self, o: Self) -> Self {
+        self.map2(o, |a, b| f64::from_bits(!a.to_bits() & b.to_bits()))
+    }
+    #[inline(always)]
+    fn select(mask: Self, a: Self, b: Self) -> Self {
+        Portable(std::array::from_fn(|j| {
+            if is_set(mask.0[j]) {
+                a.0[j]
+            } else {
+                b.0[j]
+            }
+        }))
+    }
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.0.iter().any(|&m| is_set(m))
+    }
+    #[inline(always)]
+    fn all(self) -> bool {
+        self.0.iter().all(|&m| is_set(m))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        Portable(self.0.map(f64::abs))
+    }
+    #[inline(always)]
+    fn exp_in_range(self) -> Self {
+        Portable(
+            self.0
+                .map(|x| math::exp_in_range(if x.abs() < math::FAST_RANGE { x } else { 0.0 })),
+        )
+    }
+    #[inline(always)]
+    fn normal(_: (), rng: &mut RngLanes) -> Self {
+        Portable(std::array::from_fn(|j| normal_lane(rng, j)))
+    }
+    #[inline(always)]
+    fn normal_where(rng: &mut RngLanes, mask: Self) -> Self {
+        Portable(std::array::from_fn(|j| {
+            if is_set(mask.0[j]) {
+                normal_lane(rng, j)
+            } else {
+                0.0
+            }
+        }))
+    }
+    #[inline(always)]
+    fn uniform(_: (), rng: &mut RngLanes) -> Self {
+        Portable(std::array::from_fn(|j| uniform_lane(rng, j)))
+    }
+    #[inline(never)]
+    fn fade(_: (), plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
+        fade_value::<Portable>(plan, Portable(*r), m, Portable(*g)).0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use avx2::{Avx2, Avx2Token};
+
+/// The AVX2 backend.
+///
+/// Every intrinsic here needs a CPU with AVX2, and every value of [`Avx2`]
+/// is proof of one: its field is private to this module, and the only ways
+/// to make a value take an [`Avx2Token`], which only
+/// [`Avx2Token::detect`] creates, after `is_x86_feature_detected!("avx2")`.
+/// So every `unsafe` block below is sound on the same ground (a token or a
+/// value in hand), plus, for the few that read memory, the bounds stated
+/// beside them.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{fade_value, math, normal_lane, FadePlan, Lane, RngLanes, Vf64, W, ZIG_NORM_X};
+    use std::arch::x86_64::*;
+
+    /// Proof that the CPU running this process has AVX2: what it takes to
+    /// make an [`Avx2`] value. [`Avx2Token::detect`] is the only way to get
+    /// one (the field is private), so no safe code can make AVX2 values on
+    /// a CPU without AVX2.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Avx2Token(());
+
+    impl Avx2Token {
+        /// The token, when the CPU has AVX2.
+        pub fn detect() -> Option<Avx2Token> {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                Some(Avx2Token(()))
+            } else {
+                None
+            }
+        }
+    }
+
+    /// The four state words of the four lanes.
+    type State = [__m256i; 4];
+
+    #[inline(always)]
+    fn load_state(_: Avx2Token, rng: &RngLanes) -> State {
+        std::array::from_fn(|w| {
+            // SAFETY: the token proves AVX2; `rng.s[w]` is four u64, the 32
+            // bytes an unaligned load reads.
+            unsafe { _mm256_loadu_si256(rng.s[w].as_ptr() as *const __m256i) }
+        })
+    }
+
+    #[inline(always)]
+    fn store_state(_: Avx2Token, rng: &mut RngLanes, s: &State) {
+        for (w, v) in s.iter().enumerate() {
+            // SAFETY: the token proves AVX2; `rng.s[w]` is four u64, the 32
+            // bytes an unaligned store writes.
+            unsafe { _mm256_storeu_si256(rng.s[w].as_mut_ptr() as *mut __m256i, *v) };
+        }
+    }
+
+    #[inline(always)]
+    fn rotl<const L: i32, const R: i32>(_: Avx2Token, x: __m256i) -> __m256i {
+        // SAFETY: the token proves AVX2; shifts and an or of registers.
+        unsafe { _mm256_or_si256(_mm256_slli_epi64::<L>(x), _mm256_srli_epi64::<R>(x)) }
+    }
+
+    /// xoshiro256++'s next output of each lane, and the next state.
+    #[inline(always)]
+    fn next(t: Avx2Token, s: &State) -> (__m256i, State) {
+        let [s0, s1, s2, s3] = *s;
+        // SAFETY: the token proves AVX2; integer operations on registers.
+        unsafe {
+            let out = _mm256_add_epi64(rotl::<23, 41>(t, _mm256_add_epi64(s0, s3)), s0);
+            let u = _mm256_slli_epi64::<17>(s1);
+            let s2 = _mm256_xor_si256(s2, s0);
+            let s3 = _mm256_xor_si256(s3, s1);
+            let s1 = _mm256_xor_si256(s1, s2);
+            let s0 = _mm256_xor_si256(s0, s3);
+            let s2 = _mm256_xor_si256(s2, u);
+            let s3 = rotl::<45, 19>(t, s3);
+            (out, [s0, s1, s2, s3])
+        }
+    }
+
+    /// (table[i], table[i + 1]) for the index i of each lane, as one
+    /// 16-byte load per lane (cheaper than two gathers on AMD cores): the
+    /// firsts and the seconds.
+    ///
+    /// # Safety
+    /// `table[i]` and `table[i + 1]` must be f64s inside one table for
+    /// every lane's i.
+    #[inline(always)]
+    unsafe fn pairs(_: Avx2Token, table: *const f64, idx: __m256i) -> (__m256d, __m256d) {
+        // SAFETY: the token proves AVX2; the caller vouches for the reads.
+        unsafe {
+            let at = |k: i64| _mm_loadu_pd(table.add(k as usize));
+            let (lo, hi) = (
+                _mm256_castsi256_si128(idx),
+                _mm256_extracti128_si256::<1>(idx),
+            );
+            let e0 = at(_mm_cvtsi128_si64(lo));
+            let e1 = at(_mm_extract_epi64::<1>(lo));
+            let e2 = at(_mm_cvtsi128_si64(hi));
+            let e3 = at(_mm_extract_epi64::<1>(hi));
+            let x02 = _mm256_set_m128d(e2, e0);
+            let x13 = _mm256_set_m128d(e3, e1);
+            (_mm256_unpacklo_pd(x02, x13), _mm256_unpackhi_pd(x02, x13))
+        }
+    }
+
+    /// The ziggurat's first attempt in every lane: the value and whether
+    /// it is accepted (rand_distr's fast path, operation for operation).
+    #[inline(always)]
+    fn ziggurat_first(t: Avx2Token, bits: __m256i) -> (__m256d, i32) {
+        // SAFETY: the token proves AVX2. The table loads read
+        // ZIG_NORM_X[i] and ZIG_NORM_X[i + 1] with i = bits & 0xff <= 255,
+        // inside the table's 257 entries.
+        unsafe {
+            let i = _mm256_and_si256(bits, _mm256_set1_epi64x(0xff));
+            // (bits >> 12).into_float_with_exponent(1) - 3.0: [2, 4) - 3.
+            let u = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(
+                    _mm256_srli_epi64::<12>(bits),
+                    _mm256_set1_epi64x(0x4000_0000_0000_0000),
+                )),
+                _mm256_set1_pd(3.0),
+            );
+            // (x_tab[i], x_tab[i + 1]) of each lane.
+            let (xi, xi1) = pairs(t, ZIG_NORM_X.as_ptr(), i);
+            let x = _mm256_mul_pd(u, xi);
+            let ax = _mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)));
+            let ok = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(ax, xi1));
+            (x, ok)
+        }
+    }
+
+    /// The ziggurat's slow path (about 1% of draws): the lanes of mask
+    /// `lanes` are drawn again from their state `old` with rand_distr's own
+    /// code; the others keep their value in `x`.
+    #[inline(always)]
+    fn redo(t: Avx2Token, x: __m256d, rng: &mut RngLanes, old: &State, lanes: i32) -> Avx2 {
+        let mut xs = [0.0; W];
+        Avx2(x).store(&mut xs);
+        let mut before = *rng;
+        store_state(t, &mut before, old);
+        for (j, x) in xs.iter_mut().enumerate() {
+            if lanes & (1 << j) != 0 {
+                *x = normal_lane(&mut before, j);
+                rng.set_lane(j, before.lane(j));
+            }
+        }
+        Avx2::load(t, &xs)
+    }
+
+    /// The lane-wise operations of two values, one intrinsic each.
+    macro_rules! lanewise {
+        ($($name:ident => $op:expr;)*) => {$(
+            #[inline(always)]
+            fn $name(self, o: Self) -> Self {
+                // SAFETY: a value proves AVX2.
+                unsafe { Avx2($op(self.0, o.0)) }
+            }
+        )*};
+    }
+
+    /// Four lanes in an AVX register. A value exists only where an
+    /// [`Avx2Token`] did (see the module's documentation), so its methods
+    /// need no token of their own. Made on the code path `batch` takes with
+    /// a token, inside a `#[target_feature(enable = "avx2")]` function,
+    /// where these methods are inlined.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Avx2(__m256d);
+
+    impl Avx2 {
+        #[inline(always)]
+        fn token(self) -> Avx2Token {
+            Avx2Token(())
+        }
+    }
+
+    impl Vf64 for Avx2 {
+        type Token = Avx2Token;
+
+        #[inline(always)]
+        fn token(self) -> Avx2Token {
+            Avx2::token(self)
+        }
+        #[inline(always)]
+        fn splat(_: Avx2Token, x: f64) -> Self {
+            // SAFETY: the token proves AVX2.
+            unsafe { Avx2(_mm256_set1_pd(x)) }
+        }
+        #[inline(always)]
+        fn load(_: Avx2Token, a: &Lane) -> Self {
+            // SAFETY: the token proves AVX2; `a` is the four f64 read.
+            unsafe { Avx2(_mm256_loadu_pd(a.as_ptr())) }
+        }
+        #[inline(always)]
+        fn store(self, a: &mut Lane) {
+            // SAFETY: a value proves AVX2; `a` is the four f64 written.
+            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self.0) }
+        }
+        lanewise! {
+            add => _mm256_add_pd;
+            sub => _mm256_sub_pd;
+            mul => _mm256_mul_pd;
+            div => _mm256_div_pd;
+            max => _mm256_max_pd;
+            lt => _mm256_cmp_pd::<_CMP_LT_OQ>;
+            le => _mm256_cmp_pd::<_CMP_LE_OQ>;
+            eq => _mm256_cmp_pd::<_CMP_EQ_OQ>;
+            and => _mm256_and_pd;
+            andnot => _mm256_andnot_pd;
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            // SAFETY: a value proves AVX2.
+            unsafe { Avx2(_mm256_sqrt_pd(self.0)) }
+        }
+        #[inline(always)]
+        fn select(mask: Self, a: Self, b: Self) -> Self {
+            // SAFETY: a value proves AVX2.
+            unsafe { Avx2(_mm256_blendv_pd(b.0, a.0, mask.0)) }
+        }
+        #[inline(always)]
+        fn any(self) -> bool {
+            // SAFETY: a value proves AVX2.
+            unsafe { _mm256_movemask_pd(self.0) != 0 }
+        }
+        #[inline(always)]
+        fn all(self) -> bool {
+            // SAFETY: a value proves AVX2.
+            unsafe { _mm256_movemask_pd(self.0) == 0b1111 }
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            // SAFETY: a value proves AVX2.
+            unsafe {
+                let m = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+                Avx2(_mm256_and_pd(self.0, m))
+            }
+        }
+        /// `math::exp_in_range`, operation for operation.
+        #[inline(always)]
+        fn exp_in_range(self) -> Self {
+            // SAFETY: a value proves AVX2. The table loads read entries
+            // 2i and 2i + 1 of math::TABLE with i = ki & 127 <= 127, inside
+            // its 256 entries.
+            unsafe {
+                let sp = |x: f64| _mm256_set1_pd(x);
+                let x = self.0;
+                let z = _mm256_mul_pd(sp(math::INV_LN2_N), x);
+                let kd = _mm256_add_pd(z, sp(math::SHIFT));
+                let ki = _mm256_castpd_si256(kd);
+                let kd = _mm256_sub_pd(kd, sp(math::SHIFT));
+                let r = _mm256_add_pd(
+                    _mm256_add_pd(x, _mm256_mul_pd(kd, sp(math::NEG_LN2_HI_N))),
+                    _mm256_mul_pd(kd, sp(math::NEG_LN2_LO_N)),
+                );
+                // Table entries (tail, bits) of each lane.
+                let idx = _mm256_slli_epi64::<1>(_mm256_and_si256(ki, _mm256_set1_epi64x(127)));
+                let (tail, sbits) = pairs(self.token(), math::TABLE.as_ptr() as *const f64, idx);
+                let sbits = _mm256_castpd_si256(sbits);
+                let sbits = _mm256_add_epi64(sbits, _mm256_slli_epi64::<45>(ki));
+                let r2 = _mm256_mul_pd(r, r);
+                let p1 = _mm256_mul_pd(
+                    r2,
+                    _mm256_add_pd(sp(math::C2), _mm256_mul_pd(r, sp(math::C3))),
+                );
+                let p2 = _mm256_mul_pd(
+                    _mm256_mul_pd(r2, r2),
+                    _mm256_add_pd(sp(math::C4), _mm256_mul_pd(r, sp(math::C5))),
+                );
+                let tmp = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(tail, r), p1), p2);
+                let scale = _mm256_castsi256_pd(sbits);
+                Avx2(_mm256_add_pd(scale, _mm256_mul_pd(scale, tmp)))
+            }
+        }
+        #[inline(always)]
+        fn normal(t: Avx2Token, rng: &mut RngLanes) -> Self {
+            let old = load_state(t, rng);
+            let (bits, new) = next(t, &old);
+            let (x, ok) = ziggurat_first(t, bits);
+            store_state(t, rng, &new);
+            if ok == 0b1111 {
+                return Avx2(x);
+            }
+            redo(t, x, rng, &old, !ok & 0b1111)
+        }
+        #[inline(always)]
+        fn normal_where(rng: &mut RngLanes, mask: Self) -> Self {
+            let t = mask.token();
+            let old = load_state(t, rng);
+            let (bits, new) = next(t, &old);
+            let (x, ok) = ziggurat_first(t, bits);
+            // SAFETY: a value (the mask) proves AVX2.
+            let (kept, wanted, x) = unsafe {
+                let m = _mm256_castpd_si256(mask.0);
+                let kept: State = std::array::from_fn(|w| _mm256_blendv_epi8(old[w], new[w], m));
+                (kept, _mm256_movemask_pd(mask.0), _mm256_and_pd(x, mask.0))
+            };
+            store_state(t, rng, &kept);
+            if ok & wanted == wanted {
+                return Avx2(x);
+            }
+            redo(t, x, rng, &old, wanted & !ok)
+        }
+        /// (next_u64 >> 11) as f64 * 2^-53, the integer converted in two
+        /// exact halves (AVX2 has no u64 -> f64 conversion).
+        #[inline(always)]
+        fn uniform(t: Avx2Token, rng: &mut RngLanes) -> Self {
+            let (bits, new) = next(t, &load_state(t, rng));
+            store_state(t, rng, &new);
+            // SAFETY: the token proves AVX2; operations on registers.
+            unsafe {
+                let v = _mm256_srli_epi64::<11>(bits);
+                let magic = _mm256_set1_epi64x(0x4330_0000_0000_0000);
+                let two52 = _mm256_castsi256_pd(magic);
+                let as_f64 = |w: __m256i| {
+                    _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(w, magic)), two52)
+                };
+                let hi = as_f64(_mm256_srli_epi64::<32>(v));
+                let lo = as_f64(_mm256_and_si256(v, _mm256_set1_epi64x(0xffff_ffff)));
+                let f = _mm256_add_pd(_mm256_mul_pd(hi, _mm256_set1_pd(4294967296.0)), lo);
+                Avx2(_mm256_mul_pd(f, _mm256_set1_pd(1.0 / 9007199254740992.0)))
+            }
+        }
+        #[inline(always)]
+        fn fade(t: Avx2Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
+            // SAFETY: `fade_avx2` needs AVX2, which the token proves.
+            unsafe { fade_avx2(t, plan, r, m, g) }
+        }
+    }
+
+    /// `fade_value` on four lanes, out of line but with AVX2 enabled.
+    ///
+    /// Calling it outside code compiled for AVX2 is `unsafe`; the token is
+    /// the caller's proof that the CPU has it.
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    fn fade_avx2(t: Avx2Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
+        let mut out = [0.0; W];
+        fade_value::<Avx2>(plan, Avx2::load(t, r), m, Avx2::load(t, g)).store(&mut out);
+        out
+    }
+}
+
+/// rand_distr 0.5's ZIG_NORM_X (src/ziggurat_tables.rs, Apache-2.0 OR MIT,
+/// "Autogenerated by `ziggurat_tables.py`"), copied digit for digit: the
+/// crate keeps it private, and the vectorised sampler must use the very same
+/// table. `tests::normals_match_rand_distr` checks the whole sampler.
+#[rustfmt::skip]
+#[allow(clippy::excessive_precision)]
+static ZIG_NORM_X: [f64; 257] = [
+    3.910757959537090045, 3.654152885361008796, 3.449278298560964462, 3.320244733839166074,
+    3.224575052047029100, 3.147889289517149969, 3.083526132001233044, 3.027837791768635434,
+    2.978603279880844834, 2.934366867207854224, 2.894121053612348060, 2.857138730872132548,
+    2.822877396825325125, 2.790921174000785765, 2.760944005278822555, 2.732685359042827056,
+    2.705933656121858100, 2.680514643284522158, 2.656283037575502437, 2.633116393630324570,
+    2.610910518487548515, 2.589575986706995181, 2.569035452680536569, 2.549221550323460761,
+    2.530075232158516929, 2.511544441625342294, 2.493583041269680667, 2.476149939669143318,
+    2.459208374333311298, 2.442725318198956774, 2.426670984935725972, 2.411018413899685520,
+    2.395743119780480601, 2.380822795170626005, 2.366237056715818632, 2.351967227377659952,
+    2.337996148795031370, 2.324308018869623016, 2.310888250599850036, 2.297723348901329565,
+    2.284800802722946056, 2.272108990226823888, 2.259637095172217780, 2.247375032945807760,
+    2.235313384928327984, 2.223443340090905718, 2.211756642882544366, 2.200245546609647995,
+    2.188902771624720689, 2.177721467738641614, 2.166695180352645966, 2.155817819875063268,
+    2.145083634046203613, 2.134487182844320152, 2.124023315687815661, 2.113687150684933957,
+    2.103474055713146829, 2.093379631137050279, 2.083399693996551783, 2.073530263516978778,
+    2.063767547809956415, 2.054107931648864849, 2.044547965215732788, 2.035084353727808715,
+    2.025713947862032960, 2.016433734904371722, 2.007240830558684852, 1.998132471356564244,
+    1.989106007615571325, 1.980158896898598364, 1.971288697931769640, 1.962493064942461896,
+    1.953769742382734043, 1.945116560006753925, 1.936531428273758904, 1.928012334050718257,
+    1.919557336591228847, 1.911164563769282232, 1.902832208548446369, 1.894558525668710081,
+    1.886341828534776388, 1.878180486290977669, 1.870072921069236838, 1.862017605397632281,
+    1.854013059758148119, 1.846057850283119750, 1.838150586580728607, 1.830289919680666566,
+    1.822474540091783224, 1.814703175964167636, 1.806974591348693426, 1.799287584547580199,
+    1.791640986550010028, 1.784033659547276329, 1.776464495522344977, 1.768932414909077933,
+    1.761436365316706665, 1.753975320315455111, 1.746548278279492994, 1.739154261283669012,
+    1.731792314050707216, 1.724461502945775715, 1.717160915015540690, 1.709889657069006086,
+    1.702646854797613907, 1.695431651932238548, 1.688243209434858727, 1.681080704722823338,
+    1.673943330923760353, 1.666830296159286684, 1.659740822855789499, 1.652674147080648526,
+    1.645629517902360339, 1.638606196773111146, 1.631603456932422036, 1.624620582830568427,
+    1.617656869570534228, 1.610711622367333673, 1.603784156023583041, 1.596873794420261339,
+    1.589979870021648534, 1.583101723393471438, 1.576238702733332886, 1.569390163412534456,
+    1.562555467528439657, 1.555733983466554893, 1.548925085471535512, 1.542128153226347553,
+    1.535342571438843118, 1.528567729435024614, 1.521803020758293101, 1.515047842773992404,
+    1.508301596278571965, 1.501563685112706548, 1.494833515777718391, 1.488110497054654369,
+    1.481394039625375747, 1.474683555695025516, 1.467978458615230908, 1.461278162507407830,
+    1.454582081885523293, 1.447889631277669675, 1.441200224845798017, 1.434513276002946425,
+    1.427828197027290358, 1.421144398672323117, 1.414461289772464658, 1.407778276843371534,
+    1.401094763676202559, 1.394410150925071257, 1.387723835686884621, 1.381035211072741964,
+    1.374343665770030531, 1.367648583594317957, 1.360949343030101844, 1.354245316759430606,
+    1.347535871177359290, 1.340820365893152122, 1.334098153216083604, 1.327368577624624679,
+    1.320630975217730096, 1.313884673146868964, 1.307128989027353860, 1.300363230327433728,
+    1.293586693733517645, 1.286798664489786415, 1.279998415710333237, 1.273185207661843732,
+    1.266358287014688333, 1.259516886060144225, 1.252660221891297887, 1.245787495544997903,
+    1.238897891102027415, 1.231990574742445110, 1.225064693752808020, 1.218119375481726552,
+    1.211153726239911244, 1.204166830140560140, 1.197157747875585931, 1.190125515422801650,
+    1.183069142678760732, 1.175987612011489825, 1.168879876726833800, 1.161744859441574240,
+    1.154581450355851802, 1.147388505416733873, 1.140164844363995789, 1.132909248648336975,
+    1.125620459211294389, 1.118297174115062909, 1.110938046009249502, 1.103541679420268151,
+    1.096106627847603487, 1.088631390649514197, 1.081114409698889389, 1.073554065787871714,
+    1.065948674757506653, 1.058296483326006454, 1.050595664586207123, 1.042844313139370538,
+    1.035040439828605274, 1.027181966030751292, 1.019266717460529215, 1.011292417434978441,
+    1.003256679539591412, 0.995156999629943084, 0.986990747093846266, 0.978755155288937750,
+    0.970447311058864615, 0.962064143217605250, 0.953602409875572654, 0.945058684462571130,
+    0.936429340280896860, 0.927710533396234771, 0.918898183643734989, 0.909987953490768997,
+    0.900975224455174528, 0.891855070726792376, 0.882622229578910122, 0.873271068082494550,
+    0.863795545546826915, 0.854189171001560554, 0.844444954902423661, 0.834555354079518752,
+    0.824512208745288633, 0.814306670128064347, 0.803929116982664893, 0.793369058833152785,
+    0.782615023299588763, 0.771654424216739354, 0.760473406422083165, 0.749056662009581653,
+    0.737387211425838629, 0.725446140901303549, 0.713212285182022732, 0.700661841097584448,
+    0.687767892786257717, 0.674499822827436479, 0.660822574234205984, 0.646695714884388928,
+    0.632072236375024632, 0.616896989996235545, 0.601104617743940417, 0.584616766093722262,
+    0.567338257040473026, 0.549151702313026790, 0.529909720646495108, 0.509423329585933393,
+    0.487443966121754335, 0.463634336771763245, 0.437518402186662658, 0.408389134588000746,
+    0.375121332850465727, 0.335737519180459465, 0.286174591747260509, 0.215241895913273806,
+    0.000000000000000000,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::RngCore;
+
+    fn args(n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        let mut s = 7u64;
+        (0..n)
+            .map(|_| {
+                s = crate::kernel::rng::mix(s);
+                lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
+            })
+            .collect()
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// Every operation of a backend, lane by lane, against scalar f64.
+    fn check_backend<V: Vf64>(t: V::Token) {
+        let mut xs = args(4000, -30.0, 30.0);
+        xs.extend([
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            600.0,
+            -800.0,
+            1e-310,
+        ]);
+        let ys = args(xs.len(), -3.0, 3.0);
+        for (xc, yc) in xs.chunks_exact(W).zip(ys.chunks_exact(W)) {
+            let (x, y): (Lane, Lane) = (xc.try_into().unwrap(), yc.try_into().unwrap());
+            let (vx, vy) = (V::load(t, &x), V::load(t, &y));
+            let out = |v: V| {
+                let mut a = [0.0; W];
+                v.store(&mut a);
+                a
+            };
+            for j in 0..W {
+                let (a, b) = (x[j], y[j]);
+                assert!(same(out(vx.add(vy))[j], a + b));
+                assert!(same(out(vx.sub(vy))[j], a - b));
+                assert!(same(out(vx.mul(vy))[j], a * b));
+                assert!(same(out(vx.div(vy))[j], a / b));
+                assert!(same(out(vx.sqrt())[j], a.sqrt()));
+                assert!(same(out(vx.max(vy))[j], if a > b { a } else { b }));
+                assert!(same(out(vx.abs())[j], a.abs()));
+                assert!(same(out(exp(vx))[j], math::exp(a)), "exp({a})");
+                assert_eq!(is_set(out(vx.lt(vy))[j]), a < b);
+                assert_eq!(is_set(out(vx.le(vy))[j]), a <= b);
+                assert_eq!(is_set(out(vx.eq(vy))[j]), a == b);
+                let m = vx.lt(vy);
+                assert!(same(
+                    out(V::select(m, vx, vy))[j],
+                    if a < b { a } else { b }
+                ));
+                let n = vx.le(V::splat(t, 0.0));
+                assert_eq!(is_set(out(m.and(n))[j]), a < b && a <= 0.0);
+                assert_eq!(
+                    is_set(out(m.andnot(n))[j]),
+                    (a >= b || a.is_nan() || b.is_nan()) && a <= 0.0
+                );
+            }
+            let m = vx.lt(vy);
+            assert_eq!(m.any(), (0..W).any(|j| x[j] < y[j]));
+            assert_eq!(m.all(), (0..W).all(|j| x[j] < y[j]));
+        }
+    }
+
+    #[test]
+    fn portable_matches_scalar() {
+        check_backend::<Portable>(());
+    }
+
+    /// Draws of a backend, lane by lane, against rand_distr and rand on
+    /// rand_xoshiro's generator (enough draws to take every slow path).
+    fn check_draws<V: Vf64>(t: V::Token) {
+        use crate::kernel::rng::{trial_rng, trial_state};
+        use rand::Rng;
+        let seed = 99;
+        let mut lanes = RngLanes::new(std::array::from_fn(|j| trial_state(seed, j as u64)));
+        let mut refs: Vec<_> = (0..W).map(|j| trial_rng(seed, j as u64)).collect();
+        let out = |v: V| {
+            let mut a = [0.0; W];
+            v.store(&mut a);
+            a
+        };
+        for k in 0..100_000 {
+            match k % 4 {
+                0 | 1 => {
+                    let z = out(V::normal(t, &mut lanes));
+                    for (j, r) in refs.iter_mut().enumerate() {
+                        let want: f64 = r.sample(StandardNormal);
+                        assert_eq!(z[j].to_bits(), want.to_bits(), "normal {k} lane {j}");
+                    }
+                }
+                2 => {
+                    let u = out(V::uniform(t, &mut lanes));
+                    for (j, r) in refs.iter_mut().enumerate() {
+                        let want: f64 = r.random();
+                        assert_eq!(u[j].to_bits(), want.to_bits(), "uniform {k} lane {j}");
+                    }
+                }
+                _ => {
+                    let pick = [k % 3 == 0, true, k % 5 == 0, false];
+                    let mask = V::load(t, &pick.map(mask));
+                    let z = out(V::normal_where(&mut lanes, mask));
+                    for (j, r) in refs.iter_mut().enumerate() {
+                        let want: f64 = if pick[j] {
+                            r.sample(StandardNormal)
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(z[j].to_bits(), want.to_bits(), "masked {k} lane {j}");
+                    }
+                }
+            }
+        }
+        for (j, r) in refs.iter_mut().enumerate() {
+            assert_eq!(lanes.lane(j).next_u64(), r.next_u64(), "lane {j} in step");
+        }
+    }
+
+    #[test]
+    fn portable_draws_match_rand_distr() {
+        check_draws::<Portable>(());
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_draws_match_rand_distr() {
+        if let Some(t) = Avx2Token::detect() {
+            check_draws::<Avx2>(t);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_matches_scalar() {
+        if let Some(t) = Avx2Token::detect() {
+            check_backend::<Avx2>(t);
+        }
+    }
+}

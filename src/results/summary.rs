@@ -1,0 +1,244 @@
+//! `summary.json` and `summary.csv` in the form the model contract gives.
+
+use serde::Serialize;
+
+use crate::format::{csv_field, num};
+use crate::kernel::Plan;
+use crate::model::{Layout, Metric, Scenario};
+use crate::stats::{Accumulator, MetricAcc, Stats};
+
+/// One row: a metric of one policy at one horizon.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Row {
+    pub policy: String,
+    pub horizon: u32,
+    pub metric: &'static str,
+    pub unit: Option<String>,
+    pub mean: f64,
+    pub stdev: f64,
+    pub stderr: f64,
+    pub p5: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p95: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Value at risk of level [`Summary::tail`], as a level: the
+    /// `tail`-quantile (with the default 5%, the same as `p5`). An
+    /// extension of the contract's rows.
+    pub var: f64,
+    /// Conditional value at risk (expected shortfall) of level
+    /// [`Summary::tail`], as a level: the mean of the worst `tail` share of
+    /// trials (from the sketch, within 0.4% of the tail's mean magnitude).
+    /// An extension of the contract's rows.
+    pub cvar: f64,
+}
+
+/// Share of trials in which a policy's value beat the baseline's.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Prob {
+    pub policy: String,
+    pub horizon: u32,
+    pub p: f64,
+    /// Monte Carlo standard error of `p`: sqrt(p (1 - p) / trials). An
+    /// extension of the contract's summary.
+    pub stderr: f64,
+}
+
+/// Group revenue (sum over held units) after a step: the fan chart's data.
+/// An extension of the contract's summary, under the key `revenue_path`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PathPoint {
+    pub policy: String,
+    /// 1-based step count; `t` = step / steps_per_year.
+    pub step: usize,
+    pub t: f64,
+    pub mean: f64,
+    pub p5: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p95: f64,
+}
+
+/// The whole summary of a run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub trials: u64,
+    pub seed: u64,
+    pub currency: String,
+    /// The tail share `var` and `cvar` are taken at (0.05 unless
+    /// `--tail` says otherwise). An extension of the contract's summary.
+    pub tail: f64,
+    pub rows: Vec<Row>,
+    pub prob_beats_baseline: Vec<Prob>,
+    pub revenue_path: Vec<PathPoint>,
+    /// One sentence per policy and horizon, built from the figures above
+    /// (see [`super::headline`]). An extension of the contract's summary.
+    pub headline: Vec<super::headline::Sentence>,
+}
+
+/// The tail share of VaR and CVaR unless `--tail` gives another.
+pub const DEFAULT_TAIL: f64 = 0.05;
+
+fn row(
+    policy: &str,
+    horizon: u32,
+    metric: Metric,
+    unit: Option<String>,
+    s: Stats,
+    tail: (f64, &MetricAcc),
+) -> Row {
+    let [p5, p25, p50, p75, p95] = s.quantiles;
+    let (q, acc) = tail;
+    Row {
+        policy: policy.to_string(),
+        horizon,
+        metric: metric.name(),
+        unit,
+        mean: s.mean,
+        stdev: s.stdev,
+        stderr: s.stderr,
+        p5,
+        p25,
+        p50,
+        p75,
+        p95,
+        min: s.min,
+        max: s.max,
+        // The configured quantile of the reported ones is the same figure.
+        var: match crate::stats::QUANTILES.iter().position(|&l| l == q) {
+            Some(i) => s.quantiles[i],
+            None => acc.quantile(q),
+        },
+        cvar: acc.lower_tail_mean(q),
+    }
+}
+
+impl Summary {
+    /// The summary of a run, VaR and CVaR at [`DEFAULT_TAIL`].
+    pub fn new(scenario: &Scenario, plan: &Plan, acc: &Accumulator) -> Summary {
+        Summary::with_tail(scenario, plan, acc, DEFAULT_TAIL)
+    }
+
+    /// The summary of a run, VaR and CVaR at tail share `tail` (in (0, 1)).
+    pub fn with_tail(scenario: &Scenario, plan: &Plan, acc: &Accumulator, tail: f64) -> Summary {
+        let layout: &Layout = &plan.layout;
+        let mut rows = Vec::new();
+        let mut probs = Vec::new();
+        let delta_slots = layout.delta_indices();
+        for (p, policy) in scenario.policies.iter().enumerate() {
+            for (h, &years) in scenario.horizons.iter().enumerate() {
+                for metric in layout.report_metrics() {
+                    let unit = metric.unit().map(|u| scenario.units[u].name.clone());
+                    let slot = layout.index(p, h, metric);
+                    let s = acc.stats(slot);
+                    let tail = (tail, &acc.metrics[slot]);
+                    rows.push(row(&policy.name, years, metric, unit, s, tail));
+                }
+                let slot = layout.index(p, h, Metric::DeltaValue);
+                let k = delta_slots.iter().position(|&d| d == slot).unwrap_or(0);
+                let n = acc.trials.max(1) as f64;
+                let p = acc.positive[k] as f64 / n;
+                probs.push(Prob {
+                    policy: policy.name.clone(),
+                    horizon: years,
+                    p,
+                    stderr: (p * (1.0 - p) / n).sqrt(),
+                });
+            }
+        }
+        let mut revenue_path = Vec::new();
+        for (p, policy) in scenario.policies.iter().enumerate() {
+            for (i, &k) in layout.path_steps.iter().enumerate() {
+                let s = acc.stats(layout.path_index(p, i));
+                let [p5, p25, p50, p75, p95] = s.quantiles;
+                revenue_path.push(PathPoint {
+                    policy: policy.name.clone(),
+                    step: k + 1,
+                    t: (k + 1) as f64 / scenario.steps_per_year as f64,
+                    mean: s.mean,
+                    p5,
+                    p25,
+                    p50,
+                    p75,
+                    p95,
+                });
+            }
+        }
+        let mut summary = Summary {
+            scenario: scenario.name.clone(),
+            trials: acc.trials,
+            seed: scenario.seed,
+            currency: scenario.currency.clone(),
+            tail,
+            rows,
+            prob_beats_baseline: probs,
+            revenue_path,
+            headline: Vec::new(),
+        };
+        summary.headline = super::headline::sentences(scenario, &summary, None);
+        summary
+    }
+
+    /// The row of a metric, if present.
+    pub fn row(
+        &self,
+        policy: &str,
+        horizon: u32,
+        metric: &str,
+        unit: Option<&str>,
+    ) -> Option<&Row> {
+        self.rows.iter().find(|r| {
+            r.policy == policy
+                && r.horizon == horizon
+                && r.metric == metric
+                && r.unit.as_deref() == unit
+        })
+    }
+
+    pub fn prob(&self, policy: &str, horizon: u32) -> Option<f64> {
+        self.prob_beats_baseline
+            .iter()
+            .find(|p| p.policy == policy && p.horizon == horizon)
+            .map(|p| p.p)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("summary serialises");
+        s.push('\n');
+        s
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max,tail,var,cvar\n",
+        );
+        for r in &self.rows {
+            let fields = [
+                csv_field(&r.policy),
+                r.horizon.to_string(),
+                r.metric.to_string(),
+                r.unit.as_deref().map(csv_field).unwrap_or_default(),
+                num(r.mean),
+                num(r.stdev),
+                num(r.stderr),
+                num(r.p5),
+                num(r.p25),
+                num(r.p50),
+                num(r.p75),
+                num(r.p95),
+                num(r.min),
+                num(r.max),
+                num(self.tail),
+                num(r.var),
+                num(r.cvar),
+            ];
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Checks that the crate's top-level modules form layers that point one way.
+
+    python3 tools/layers.py [SRC]          (SRC defaults to src/ beside tools/)
+    python3 tools/layers.py --graph [SRC]  (also prints every edge and where it is)
+
+LAYERS below is the allowed order, lowest first (ARCHITECTURE.md explains
+it). A module may import modules on lines above its own; never one on its
+own line (siblings stay independent) or below. Every top-level module of
+SRC (a file `x.rs` or a folder `x/`) must be listed exactly once, so a new
+module is placed on purpose. The check reads `crate::a::...`,
+`use crate::{a, b::c}` and `super::` chains that climb to the crate root,
+in all code (unit tests included; comments and string literals are
+skipped). Besides upward and sideways imports it reports any cycle, and
+any path that reaches up into the crate root for something that is not a
+module (`crate::Error`, `super::super::helper`): lib.rs only declares
+modules and re-exports for main.rs, and nothing inside the crate uses its
+re-exports.
+
+Exit status 0 when the layering holds, 1 otherwise (each offence listed
+with its file and line). CI runs it (.ci/run).
+"""
+import os
+import re
+import sys
+
+# The allowed order, lowest first: each line may import only lines above it.
+LAYERS = [
+    ["error"],
+    ["format", "console", "input"],
+    ["stats", "model"],
+    ["scenario"],
+    ["kernel"],
+    ["engine"],
+    ["resources", "output"],
+    ["results"],
+    ["trials_out"],
+    ["report", "study"],
+    ["shard", "fit"],
+    ["app"],
+]
+ROOT_FILES = {"lib", "main"}
+
+
+def strip(text):
+    """The code of a Rust file without comments, strings and char literals
+    (each replaced by a space, newlines kept so line numbers hold)."""
+    out, i, n = [], 0, len(text)
+    keep_lines = lambda s: "".join("\n" if c == "\n" else " " for c in s)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            out.append(keep_lines(text[i:j]))
+            i = j
+        elif re.match(r'(b?r)(#*)"', text[i:i + 260]) and not re.match(r"\w", text[i - 1:i] or " "):
+            m = re.match(r'(b?r)(#*)"', text[i:])
+            end = text.find('"' + m.group(2), i + m.end())
+            j = n if end < 0 else end + 1 + len(m.group(2))
+            out.append(keep_lines(text[i:j]))
+            i = j
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(keep_lines(text[i:j + 1]))
+            i = j + 1
+        elif c == "'":
+            m = re.match(r"'(\\(x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|.)|[^\\'])'", text[i:])
+            if m:
+                out.append(" " * m.end())
+                i += m.end()
+            else:
+                out.append(c)
+                i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def module_of(rel):
+    """(top-level module, depth of the file's module below the crate root)."""
+    parts = rel.split(os.sep)
+    name = parts[-1][:-3]
+    path = parts[:-1] + ([] if name == "mod" else [name])
+    top = path[0] if path else name
+    return top, len(path)
+
+
+def references(code, depth):
+    """Yield (line, first segment below the crate root) for every path in
+    `code` (stripped) that starts at the crate root: `crate::x`,
+    `crate::{x, y}` and `super::` chains that climb to the root. `depth` is
+    the file's module depth; inline `mod name { ... }` blocks add to it."""
+    line_at = lambda pos: code.count("\n", 0, pos) + 1
+    # Inline modules: where each opens and closes.
+    spans, stack, level = [], [], 0
+    for m in re.finditer(r"\bmod\s+\w+\s*\{|[{}]", code):
+        tok = m.group(0)
+        if tok.startswith("mod"):
+            stack.append((level, m.start()))
+            level += 1
+        elif tok == "{":
+            level += 1
+        else:
+            level -= 1
+            if stack and stack[-1][0] == level:
+                spans.append((stack.pop()[1], m.end()))
+    inline = lambda pos: sum(1 for a, b in spans if a < pos < b)
+    for m in re.finditer(r"(?<![\w:])crate::(\{[^}]*\}|[A-Za-z_]\w*)", code):
+        target = m.group(1)
+        names = re.split(r"[,\s]+", target[1:-1]) if target.startswith("{") else [target]
+        for name in names:
+            first = name.split("::")[0].strip()
+            if first and first != "self":
+                yield line_at(m.start()), first
+    for m in re.finditer(r"(?<![\w:])((?:super::)+)(\{[^}]*\}|[A-Za-z_]\w*|\*)", code):
+        climbs = m.group(1).count("super::")
+        if climbs < depth + inline(m.start()):
+            continue
+        target = m.group(2)
+        names = re.split(r"[,\s]+", target[1:-1]) if target.startswith("{") else [target]
+        for name in names:
+            first = name.split("::")[0].strip()
+            if first and first != "self":
+                yield line_at(m.start()), first
+
+
+def main(argv):
+    graph = "--graph" in argv
+    args = [a for a in argv if a != "--graph"]
+    src = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    mods = sorted({n[:-3] if n.endswith(".rs") else n for n in os.listdir(src)
+                   if n.endswith(".rs") or os.path.isdir(os.path.join(src, n))} - ROOT_FILES)
+    rank = {m: r for r, line in enumerate(LAYERS) for m in line}
+    problems = []
+    listed = [m for line in LAYERS for m in line]
+    for m in sorted({m for m in listed if listed.count(m) > 1}):
+        problems.append(f"tools/layers.py: module {m} is listed twice in LAYERS")
+    for m in mods:
+        if m not in rank:
+            problems.append(f"tools/layers.py: module {m} is not in LAYERS (place it on a line above every module that imports it and below every module it imports)")
+    for m in listed:
+        if m not in mods:
+            problems.append(f"tools/layers.py: LAYERS names {m}, which is not a module of {src}")
+    edges = {}  # (from, to) -> first place
+    for root, _, files in os.walk(src):
+        for f in sorted(files):
+            if not f.endswith(".rs"):
+                continue
+            rel = os.path.relpath(os.path.join(root, f), src)
+            top, depth = module_of(rel)
+            if top in ROOT_FILES and os.sep not in rel:
+                continue
+            with open(os.path.join(root, f), encoding="utf-8") as fh:
+                code = strip(fh.read())
+            for line, first in references(code, depth):
+                where = f"{os.path.join(src, rel)}:{line}"
+                if first not in mods:
+                    problems.append(f"{where}: {top} reaches up into the crate root for `{first}` (not a module; import it from the module that defines it)")
+                elif first != top:
+                    edges.setdefault((top, first), where)
+    for (a, b), where in sorted(edges.items()):
+        if a in rank and b in rank and rank[b] >= rank[a]:
+            how = "a sibling on its own layer" if rank[b] == rank[a] else "a higher layer"
+            problems.append(f"{where}: {a} imports {b}, {how}")
+    # Cycles (Tarjan), reported even when LAYERS is incomplete.
+    succ = {m: sorted({b for (a, b) in edges if a == m}) for m in mods}
+    index, low, stack, on, cycles, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in succ[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in mods:
+        if v not in index:
+            visit(v)
+    for c in cycles:
+        problems.append("cycle: " + " <-> ".join(c))
+    if graph:
+        for (a, b), where in sorted(edges.items()):
+            print(f"{a} -> {b}    ({where})")
+    print(f"{len(mods)} top-level modules in {len(LAYERS)} layers, {len(edges)} imports between them; "
+          f"cycles: {len(cycles)}; problems: {len(problems)}")
+    for p in problems:
+        print("  " + p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
