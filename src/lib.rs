@@ -15,6 +15,7 @@ pub mod error;
 pub mod fit;
 pub mod input;
 pub mod model;
+pub mod optimize;
 pub mod output;
 pub mod report;
 pub mod resources;
@@ -111,6 +112,7 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
         Some(cli::Command::Schema) => console::out(&scenario::json_schema()),
         Some(cli::Command::Fit(args)) => fit::run(args),
         Some(cli::Command::History(args)) => fit::synthetic::run(args),
+        Some(cli::Command::Optimize(args)) => optimize::command(args),
         None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
     }
@@ -122,6 +124,10 @@ pub fn check(path: &Path) -> Result<()> {
     let loaded = scenario::load_raw(path)?;
     let s = loaded.scenario()?;
     let sweeps = study::plan(&loaded, &s, &[], &mut |_| Ok(()))?;
+    let optimize = match loaded.raw.optimize {
+        Some(_) => Some(optimize::config::plan(&loaded, &s)?),
+        None => None,
+    };
     for w in loaded.warnings() {
         console::say(&format!("warning: {w}"));
     }
@@ -133,6 +139,9 @@ pub fn check(path: &Path) -> Result<()> {
             what.join(" x "),
             sweeps.len()
         ))?;
+    }
+    if let Some(p) = optimize {
+        console::outln(&format!("\n{}", p.describe(&s)))?;
     }
     console::outln(&format!("\n{}: valid", path.display()))
 }

@@ -853,6 +853,9 @@ pub struct Studies {
     pub sensitivity_step: f64,
     /// The funding study (`[funding]`), when the scenario has one.
     pub funding: Option<funding::FundingStudy>,
+    /// Report blocks of a study run above this layer (the optimizer's
+    /// section), placed after the headline table.
+    pub blocks: Vec<crate::report::document::Block>,
 }
 
 impl Studies {
@@ -869,7 +872,7 @@ impl Studies {
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.has_sweep() && !self.has_sensitivity() && !self.has_funding()
+        !self.has_sweep() && !self.has_sensitivity() && !self.has_funding() && self.blocks.is_empty()
     }
 }
 

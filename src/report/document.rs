@@ -81,6 +81,7 @@ impl Document {
             t = super::table::tail_label(s.tail)
         )));
         if let Some(st) = input.studies {
+            blocks.extend(st.blocks.iter().cloned());
             if let Some(f) = &st.funding {
                 blocks.extend(crate::study::funding::report_blocks(f));
             }

@@ -12,6 +12,7 @@
 //! formats, header, legend, box plots); each chart has its own file.
 
 mod delta;
+pub mod frontier;
 mod funding;
 mod innovation;
 mod revenue_fan;
@@ -345,6 +346,7 @@ mod tests {
                 sensitivity: sensitivity.clone(),
                 sensitivity_step: 0.1,
                 funding: None,
+                blocks: Vec::new(),
             };
             let input = Input::new(&sc, &plan, &acc, &summary).with_studies(Some(&studies));
             let drawn: Vec<String> = figures(&input).into_iter().map(|f| f.file).collect();
