@@ -70,7 +70,6 @@ pub fn trace(
         return Ok(None);
     };
     let risk = spec.risk;
-    let years = scorer.years;
     let base: Vec<(Measure, Bound)> = problem
         .constraints
         .iter()
@@ -115,6 +114,21 @@ pub fn trace(
     )?;
     let (risk_a, mean_a) = measured(&best_mean);
     let (risk_b, _) = measured(&least_risk);
+    if (risk_a - risk_b).abs() <= 1e-9 * risk_a.abs().max(1e-12) || !least_risk.feasible {
+        // The best mean is also the least risk: the frontier is one point.
+        let placed = place(scorer, seed, policies, risk)?;
+        return Ok(Some(Frontier {
+            risk,
+            points: vec![Point {
+                limit: None,
+                risk: risk_a,
+                mean: mean_a,
+                x: best_mean.x.clone(),
+                evaluations: used_a + used_b,
+            }],
+            placed,
+        }));
+    }
     let mut points = vec![Point {
         limit: Some(risk_b),
         risk: risk_b,
@@ -172,10 +186,20 @@ pub fn trace(
         });
     }
     check_monotone(&points)?;
-    // The scenario's own policies and the optimum, on the same axes and
-    // the same draws.
+    let placed = place(scorer, seed, policies, risk)?;
+    Ok(Some(Frontier {
+        risk,
+        points,
+        placed,
+    }))
+}
+
+/// The scenario's own policies and the optimum, on the frontier's axes
+/// and the same draws.
+fn place(scorer: &Scorer, seed: u64, policies: &[Policy], risk: Measure) -> Result<Vec<Placed>> {
+    let years = scorer.years;
     let samples = scorer.run(policies, seed, &|_| {})?;
-    let placed = policies
+    Ok(policies
         .iter()
         .zip(&samples)
         .map(|(p, s)| Placed {
@@ -183,12 +207,7 @@ pub fn trace(
             risk: s.measure(risk, years),
             mean: s.measure(Measure::Mean, years),
         })
-        .collect();
-    Ok(Some(Frontier {
-        risk,
-        points,
-        placed,
-    }))
+        .collect())
 }
 
 /// More risk allowed never lowers the best mean: each point's mean is at

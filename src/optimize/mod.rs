@@ -66,6 +66,10 @@ pub struct Honest {
     pub out_of_sample: Estimate,
     pub start_in_sample: Estimate,
     pub start_out_of_sample: Estimate,
+    /// The optimum's gain over the start policy on the same draws (a
+    /// paired comparison), in and out of sample.
+    pub gain_in_sample: Estimate,
+    pub gain_out_of_sample: Estimate,
 }
 
 impl Honest {
@@ -79,10 +83,21 @@ impl Honest {
         self.in_sample.stderr.hypot(self.out_of_sample.stderr)
     }
 
-    /// Whether the optimum looks better in sample than it is: the gap is
+    /// Whether the optimum looks better in sample than it is: the gap in
+    /// its objective, or in its paired gain over the start policy, is
     /// above three standard errors.
     pub fn cursed(&self) -> bool {
-        self.gap() > 3.0 * self.gap_stderr()
+        self.gap() > 3.0 * self.gap_stderr() || self.gain_gap() > 3.0 * self.gain_gap_stderr()
+    }
+
+    /// In-sample minus out-of-sample gain over the start policy.
+    pub fn gain_gap(&self) -> f64 {
+        self.gain_in_sample.value - self.gain_out_of_sample.value
+    }
+
+    /// Its standard error.
+    pub fn gain_gap_stderr(&self) -> f64 {
+        self.gain_in_sample.stderr.hypot(self.gain_out_of_sample.stderr)
     }
 }
 
@@ -202,12 +217,18 @@ pub fn optimize(
         value: s.measure(m, years),
         stderr: s.stderr(m, years),
     };
+    let gain = |s: &[score::Sample]| {
+        let (value, stderr) = score::gain(&s[1], &s[0], m, years);
+        Estimate { value, stderr }
+    };
     let honest = Honest {
         seed: oos_seed,
         in_sample: est(&inside[1]),
         out_of_sample: est(&outside[1]),
         start_in_sample: est(&inside[0]),
         start_out_of_sample: est(&outside[0]),
+        gain_in_sample: gain(&inside),
+        gain_out_of_sample: gain(&outside),
     };
     let (mean, stdev) = score::moments(&inside[1].value);
     let figures = InSample {

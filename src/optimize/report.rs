@@ -159,6 +159,8 @@ struct JsonOptimum<'a> {
     out_of_sample_seed: u64,
     start_in_sample: JsonEstimate,
     start_out_of_sample: JsonEstimate,
+    gain_in_sample: JsonEstimate,
+    gain_out_of_sample: JsonEstimate,
     gap: f64,
     gap_stderr: f64,
     optimizers_curse: bool,
@@ -199,6 +201,8 @@ pub fn optimum_json(o: &Outcome) -> String {
         out_of_sample_seed: h.seed,
         start_in_sample: est(&h.start_in_sample),
         start_out_of_sample: est(&h.start_out_of_sample),
+        gain_in_sample: est(&h.gain_in_sample),
+        gain_out_of_sample: est(&h.gain_out_of_sample),
         gap: h.gap(),
         gap_stderr: h.gap_stderr(),
         optimizers_curse: h.cursed(),
@@ -250,13 +254,28 @@ fn honesty(o: &Outcome) -> String {
     let se = h.gap_stderr();
     let ratio = if se > 0.0 { gap.abs() / se } else { 0.0 };
     let base = format!(
-        "In sample (the draws the search saw) the optimum scores {} ± {}; on independent draws (seed {}) it scores {} ± {} (± one standard error).",
+        "In sample (the draws the search saw) the optimum scores {} ± {}; on independent draws (seed {}) it scores {} ± {} (± one standard error). Its gain over {}, paired on the same draws, is {} ± {} in sample and {} ± {} out of sample.",
         num(h.in_sample.value),
         num(h.in_sample.stderr),
         h.seed,
         num(h.out_of_sample.value),
-        num(h.out_of_sample.stderr)
+        num(h.out_of_sample.stderr),
+        o.problem.start.name,
+        num(h.gain_in_sample.value),
+        num(h.gain_in_sample.stderr),
+        num(h.gain_out_of_sample.value),
+        num(h.gain_out_of_sample.stderr)
     );
+    let gain_ratio = if h.gain_gap_stderr() > 0.0 {
+        h.gain_gap().abs() / h.gain_gap_stderr()
+    } else {
+        0.0
+    };
+    let ratio = ratio.max(if h.gain_gap() > 3.0 * h.gain_gap_stderr() {
+        gain_ratio
+    } else {
+        0.0
+    });
     if h.cursed() {
         format!(
             "{base} The gap, {} = {:.1} standard errors, is beyond 3: the optimizer's curse. The search fitted the noise of these draws; trust the out-of-sample figure, and run again with more trials before acting on the levers.",
@@ -265,9 +284,10 @@ fn honesty(o: &Outcome) -> String {
         )
     } else {
         format!(
-            "{base} The gap, {} = {:.1} standard errors, is within what noise explains: no sign of the optimizer's curse.",
+            "{base} The gap, {} = {:.1} standard errors (the gain's, {:.1}), is within what noise explains: no sign of the optimizer's curse.",
             num(gap),
-            ratio
+            ratio,
+            gain_ratio
         )
     }
 }
@@ -322,12 +342,25 @@ pub fn console_text(o: &Outcome) -> String {
         num(h.start_out_of_sample.value),
         h.seed
     );
+    let _ = writeln!(
+        t,
+        "  gain over the start policy, paired: {} ± {} in sample, {} ± {} out of sample",
+        num(h.gain_in_sample.value),
+        num(h.gain_in_sample.stderr),
+        num(h.gain_out_of_sample.value),
+        num(h.gain_out_of_sample.stderr)
+    );
     let se = h.gap_stderr();
     let _ = writeln!(
         t,
-        "  gap {} = {:.1} se: {}",
+        "  gap in sample - out of sample: {} = {:.1} se (gain: {:.1} se): {}",
         num(h.gap()),
         if se > 0.0 { h.gap().abs() / se } else { 0.0 },
+        if h.gain_gap_stderr() > 0.0 {
+            h.gain_gap().abs() / h.gain_gap_stderr()
+        } else {
+            0.0
+        },
         if h.cursed() {
             "OPTIMIZER'S CURSE: the in-sample figure is too good; trust the out-of-sample one and add trials"
         } else {

@@ -372,6 +372,44 @@ impl Sample {
     }
 }
 
+/// The gain of measure `m` from sample `b` to sample `a` (scored on the
+/// same draws) and its standard error: per-trial differences for the mean
+/// (a paired comparison), batch means of the two measures' difference
+/// over [`SE_GROUPS`] groups of trials otherwise.
+pub fn gain(a: &Sample, b: &Sample, m: Measure, years: u32) -> (f64, f64) {
+    let value = a.measure(m, years) - b.measure(m, years);
+    let n = a.n().min(b.n());
+    if m == Measure::Mean {
+        let d: Vec<f64> = a.value.iter().zip(&b.value).map(|(x, y)| x - y).collect();
+        return (value, moments(&d).1 / (n as f64).sqrt());
+    }
+    let groups = SE_GROUPS.min(n / 2).max(1);
+    if groups < 2 {
+        return (value, f64::NAN);
+    }
+    let size = n / groups;
+    let part = |s: &Sample, r: std::ops::Range<usize>| Sample {
+        value: s.value[r.clone()].to_vec(),
+        delta: if s.delta.is_empty() {
+            Vec::new()
+        } else {
+            s.delta[r.clone()].to_vec()
+        },
+        spend: if s.spend.is_empty() {
+            Vec::new()
+        } else {
+            s.spend[r].to_vec()
+        },
+    };
+    let diffs: Vec<f64> = (0..groups)
+        .map(|g| {
+            let r = g * size..if g + 1 == groups { n } else { (g + 1) * size };
+            part(a, r.clone()).measure(m, years) - part(b, r).measure(m, years)
+        })
+        .collect();
+    (value, moments(&diffs).1 / (groups as f64).sqrt())
+}
+
 fn measure_of(value: &[f64], delta: &[f64], spend: &[f64], m: Measure, years: u32) -> f64 {
     match m {
         Measure::Mean => moments(value).0,

@@ -210,7 +210,7 @@ pub fn render(loaded: &Loaded, input: &Path, o: &Outcome, extends: &str) -> Resu
         t,
         "description = {}",
         string(&format!(
-            "\"{start}\" optimized by simulate optimize: {}",
+            "{start}, optimized by simulate optimize for the {}",
             super::objective_words(o)
         ))
     );
