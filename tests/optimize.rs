@@ -274,3 +274,140 @@ fn the_same_optimum_on_one_thread_or_two() {
     assert_eq!(a.best, b.best);
     assert_eq!(a.honest, b.honest);
 }
+
+/// `simulate optimize` through the real binary: every output, and
+/// `optimized.toml` run with `simulate` reproduces the in-sample figures
+/// bit for bit.
+#[test]
+fn optimized_toml_reproduces_the_in_sample_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("opt");
+    // chance.toml with a looser chance constraint: a frontier with room.
+    let input = dir.path().join("loose.toml");
+    std::fs::write(
+        &input,
+        format!(
+            "extends = {:?}\n[[optimize.constraints]]\nmeasure = \"prob_beats_baseline\"\nmin = 0.3\n",
+            fixture("optimize/chance.toml").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let o = run(&[
+        "optimize",
+        input.to_str().unwrap(),
+        "--trials",
+        "600",
+        "--evaluations",
+        "60",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("objective out of sample"), "{stdout}");
+    for f in [
+        "optimized.toml",
+        "optimize.csv",
+        "frontier.csv",
+        "optimum.json",
+        "summary.json",
+        "report.md",
+        "report.html",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for png in ["frontier.png", "convergence.png"] {
+        check_png(&out.join(png));
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Optimization"), "{report}");
+    assert!(report.contains("| policies.push.core.intensity |"), "{report}");
+    assert!(report.contains("frontier.png") && report.contains("convergence.png"));
+    let optimum = read_json(&out.join("optimum.json"));
+    assert_eq!(optimum["evaluations"], 60);
+    let csv = std::fs::read_to_string(out.join("optimize.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 61);
+    assert!(csv.starts_with("evaluation,phase,batch,policies.push.core.intensity,objective_mean,"));
+    let toml = std::fs::read_to_string(out.join("optimized.toml")).unwrap();
+    assert!(toml.contains("trials = 600"), "{toml}");
+    assert!(toml.contains("# was 0.1"), "{toml}");
+    // Run it like a user would, into another folder.
+    let again = dir.path().join("again");
+    let summary = simulate(&out.join("optimized.toml"), &again, &[]);
+    let row = row(&summary, "push_optimized", 2, "value", None);
+    for key in ["mean", "stdev", "stderr"] {
+        assert_eq!(
+            f(row, key).to_bits(),
+            f(&optimum, key).to_bits(),
+            "{key}: {row} vs {optimum}"
+        );
+    }
+    let p = summary["prob_beats_baseline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["policy"] == "push_optimized")
+        .unwrap();
+    assert_eq!(f(p, "p").to_bits(), f(&optimum, "prob_beats_baseline").to_bits());
+    // The whole summary is the one the optimizer wrote.
+    assert_eq!(summary, read_json(&out.join("summary.json")));
+}
+
+/// A bad `[optimize]` table: `simulate optimize` exits 2, naming the file,
+/// line and key, and writes nothing.
+fn refused(table: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let base = fixture("optimize/one_unit.toml");
+    std::fs::write(
+        &path,
+        format!("extends = {:?}\n\n{table}", base.to_str().unwrap()),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "optimize",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+    stderr
+}
+
+#[test]
+fn bad_optimize_tables_exit_2_with_file_line_and_key() {
+    let head = "[optimize]\npolicy = \"base\"\n";
+    let lever = "[[optimize.levers]]\npath = \"policies.base.core.intensity\"\nmin = 0.0\nmax = 0.2\n";
+    let e = refused(&format!(
+        "{head}[[optimize.levers]]\npath = \"policies.base.core.intensty\"\nmin = 0.0\nmax = 0.2\n"
+    ));
+    assert!(e.contains("bad.toml:6:") && e.contains("optimize.levers[0].path"), "{e}");
+    assert!(e.contains("did you mean \"intensity\""), "{e}");
+    let e = refused(&format!(
+        "{head}[[optimize.levers]]\npath = \"policies.base.core.intensity\"\nmin = 0.2\nmax = 0.1\n"
+    ));
+    assert!(e.contains("bad.toml:8:") && e.contains("optimize.levers[0].max"), "{e}");
+    assert!(e.contains("bounds reversed"), "{e}");
+    let e = refused(&format!("{head}objective = \"sharpe\"\n{lever}"));
+    assert!(e.contains("bad.toml:5:") && e.contains("optimize.objective"), "{e}");
+    assert!(e.contains("unknown objective"), "{e}");
+    let e = refused(&format!("{head}horizon = 5\n{lever}"));
+    assert!(e.contains("optimize.horizon") && e.contains("horizons (3)"), "{e}");
+    let e = refused(&format!(
+        "{head}{lever}[[optimize.constraints]]\nmeasure = \"investment_pv\"\nmax = -1.0\n"
+    ));
+    assert!(e.contains("bad.toml:11:") && e.contains("optimize.constraints[0].max"), "{e}");
+    assert!(
+        e.contains("no candidate of the") && e.contains("closest any came was"),
+        "{e}"
+    );
+    // And `simulate check` refuses the same tables.
+    let o = run(&["check", fixture("optimize/one_unit.toml").to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("optimize: maximize mean value at year 3"));
+}

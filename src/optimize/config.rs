@@ -67,6 +67,19 @@ impl Measure {
         }
     }
 
+    /// A short label: "mean", "P5", "CVaR5", "stdev", ...
+    pub fn short(&self) -> String {
+        match self {
+            Measure::Quantile(q) => format!("P{}", level_label(*q)),
+            Measure::Cvar(q) => format!("CVaR{}", level_label(*q)),
+            Measure::ProbBeatsBaseline => "P(beat baseline)".into(),
+            Measure::MeanMinusStdev(l) => format!("mean - {} stdev", trim(*l)),
+            Measure::InvestmentPv => "investment PV".into(),
+            Measure::InvestmentPerYear => "investment per year".into(),
+            other => other.key(),
+        }
+    }
+
     /// The measure in words, at year `years`.
     pub fn describe(&self, years: u32, baseline: &str) -> String {
         match self {

@@ -513,7 +513,7 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
         b.push(Block::Table {
             header: vec![
                 "Limit".into(),
-                f.risk.key(),
+                f.risk.short(),
                 "Mean value".into(),
             ],
             numeric_from: 0,
@@ -586,7 +586,7 @@ pub fn figures(o: &Outcome) -> (Option<FrontierFigure>, ConvergenceFigure) {
     let frontier = o.frontier.as_ref().map(|f| FrontierFigure {
         title: format!(
             "Efficient frontier: the best mean value for each limit on {}",
-            f.risk.key().replace('_', " ")
+            f.risk.short()
         ),
         subtitle: subtitle(o),
         x_desc: format!(
@@ -610,6 +610,7 @@ pub fn figures(o: &Outcome) -> (Option<FrontierFigure>, ConvergenceFigure) {
                 (pl.name.clone(), pl.risk, pl.mean, kind)
             })
             .collect(),
+        risk_label: f.risk.short(),
         notes: vec![if f.risk.higher_is_better() {
             "Right is safer (a higher floor); up is more value.".into()
         } else {

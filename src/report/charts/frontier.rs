@@ -38,6 +38,8 @@ pub struct FrontierFigure {
     pub placed: Vec<(String, f64, f64, Kind)>,
     /// Notes in the legend column.
     pub notes: Vec<String>,
+    /// The risk measure's short name ("CVaR5"), for the legend.
+    pub risk_label: String,
 }
 
 /// The figures of `convergence.png`.
@@ -125,27 +127,23 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
     )?;
     let line = style::PALETTE[0];
     chart.draw_series(LineSeries::new(f.points.iter().copied(), line.stroke_width(4)))?;
-    chart.draw_series(
-        f.points
-            .iter()
-            .map(|&p| Circle::new(p, 8, line.filled())),
-    )?;
+    chart.draw_series(f.points.iter().map(|&p| Circle::new(p, 8, line.filled())))?;
     let mut entries = vec![Entry {
         colour: line,
-        name: "Frontier: best mean for each risk limit".into(),
-        details: vec![format!("{} points", f.points.len())],
+        name: "Frontier (best mean per limit)".into(),
+        details: vec![if f.points.len() == 1 {
+            "one point: the best mean is also the least risk".into()
+        } else {
+            format!("{} points", f.points.len())
+        }],
         strong: 0,
         swatch: Swatch::Line,
     }];
-    let mut others = 0;
     for (name, r, m, kind) in &f.placed {
         let colour = match kind {
             Kind::Optimum => style::PALETTE[3],
             Kind::Start => style::PALETTE[1],
-            Kind::Policy => {
-                others += 1;
-                style::BASELINE
-            }
+            Kind::Policy => style::BASELINE,
         };
         let (size, shape_fill) = match kind {
             Kind::Optimum => (13, true),
@@ -160,10 +158,11 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
         }
         let ts = style::font(style::NOTE_SIZE).color(&style::INK);
         let (px, py) = chart.backend_coord(&p);
+        let (bx, by) = plot_area.get_base_pixel();
         style::label_boxed(
             &plot_area,
             &style::fit(name, &ts, 300),
-            (px + 16, py - 30),
+            (px - bx + 16, py - by - 34),
             &ts,
             HPos::Left,
         )?;
@@ -171,15 +170,15 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
             colour,
             name: name.clone(),
             details: vec![format!(
-                "mean {}, risk {}",
+                "mean {}, {} {}",
                 style::number(*m, 1),
+                f.risk_label,
                 style::number(*r, 1)
             )],
             strong: 0,
             swatch: Swatch::Box,
         });
     }
-    let _ = others;
     style::legend(&side.margin(20, 10, 10, 10), "On the chart", &f.notes, &entries)
 }
 
@@ -225,8 +224,9 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
             )))?;
         }
         let (px, py) = chart.backend_coord(&(*a as f64, y.1));
+        let (bx, by) = plot_area.get_base_pixel();
         let ts = style::font(style::NOTE_SIZE).color(&style::MUTED);
-        style::label(&plot_area, name, (px + 6, py + 4), &ts, HPos::Left)?;
+        style::label(&plot_area, name, (px - bx + 6, py - by + 4), &ts, HPos::Left)?;
     }
     style::mesh(
         &mut chart,
@@ -285,14 +285,14 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
         },
         Entry {
             colour: dots,
-            name: "A candidate meeting every constraint".into(),
+            name: "Meets every constraint".into(),
             details: vec![],
             strong: 0,
             swatch: Swatch::Box,
         },
         Entry {
             colour: style::GRID_BOLD,
-            name: "A candidate missing a constraint (x)".into(),
+            name: "Misses a constraint (x)".into(),
             details: vec![],
             strong: 0,
             swatch: Swatch::Box,
