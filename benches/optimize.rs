@@ -47,17 +47,20 @@ fn score(c: &mut Criterion) {
                 .expect("scores")
         })
     });
-    g.bench_function("24 candidates, one run each (4096 trials, 2 threads)", |b| {
-        b.iter(|| {
-            engine::with_threads(Some(2), || {
-                policies
-                    .iter()
-                    .map(|one| scorer.run(std::slice::from_ref(one), s.seed, &|_| {}))
-                    .collect::<Vec<_>>()
+    g.bench_function(
+        "24 candidates, one run each (4096 trials, 2 threads)",
+        |b| {
+            b.iter(|| {
+                engine::with_threads(Some(2), || {
+                    policies
+                        .iter()
+                        .map(|one| scorer.run(std::slice::from_ref(one), s.seed, &|_| {}))
+                        .collect::<Vec<_>>()
+                })
+                .expect("pool")
             })
-            .expect("pool")
-        })
-    });
+        },
+    );
     g.finish();
 }
 

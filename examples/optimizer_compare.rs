@@ -45,13 +45,7 @@ struct Row {
     ms: f64,
 }
 
-fn run(
-    which: Which,
-    p: &Problem,
-    scorer: &Scorer,
-    seed: u64,
-    budget: usize,
-) -> Row {
+fn run(which: Which, p: &Problem, scorer: &Scorer, seed: u64, budget: usize) -> Row {
     let ev = Evaluator::new(p, scorer, Goal::of(p), seed, budget, &|_| {});
     let start: Vec<f64> = ev.encode(&p.start_values());
     let t = Instant::now();
@@ -86,11 +80,37 @@ fn run(
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let problems: Vec<(&str, std::path::PathBuf, Option<(u64, usize)>)> = vec![
-        ("one unit (1 lever)", root.join("tests/fixtures/optimize/one_unit.toml"), None),
-        ("two separable units (2)", root.join("tests/fixtures/optimize/two_units.toml"), None),
-        ("budget and whole years (2)", root.join("tests/fixtures/optimize/innovation_years.toml"), None),
-        ("chance constraint (1)", root.join("tests/fixtures/optimize/chance.toml"), None),
-        ("reset.toml, 8 levers, 5k trials", root.join("scenarios/optimize_reset.toml"), Some((5000, std::env::var("BUDGET").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)))),
+        (
+            "one unit (1 lever)",
+            root.join("tests/fixtures/optimize/one_unit.toml"),
+            None,
+        ),
+        (
+            "two separable units (2)",
+            root.join("tests/fixtures/optimize/two_units.toml"),
+            None,
+        ),
+        (
+            "budget and whole years (2)",
+            root.join("tests/fixtures/optimize/innovation_years.toml"),
+            None,
+        ),
+        (
+            "chance constraint (1)",
+            root.join("tests/fixtures/optimize/chance.toml"),
+            None,
+        ),
+        (
+            "reset.toml, 8 levers, 5k trials",
+            root.join("scenarios/optimize_reset.toml"),
+            Some((
+                5000,
+                std::env::var("BUDGET")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1000),
+            )),
+        ),
     ];
     let only_reset = std::env::var("ONLY_RESET").is_ok();
     let methods = [
@@ -112,8 +132,12 @@ fn main() {
                 continue;
             }
         };
-        let Ok(mut s) = loaded.scenario() else { continue };
-        let Ok(mut p) = config::plan(&loaded, &s) else { continue };
+        let Ok(mut s) = loaded.scenario() else {
+            continue;
+        };
+        let Ok(mut p) = config::plan(&loaded, &s) else {
+            continue;
+        };
         if let Some(t) = p.trials {
             s.trials = t;
         }

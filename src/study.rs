@@ -872,7 +872,10 @@ impl Studies {
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.has_sweep() && !self.has_sensitivity() && !self.has_funding() && self.blocks.is_empty()
+        !self.has_sweep()
+            && !self.has_sensitivity()
+            && !self.has_funding()
+            && self.blocks.is_empty()
     }
 }
 

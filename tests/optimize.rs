@@ -4,8 +4,6 @@
 mod common;
 use common::*;
 
-use std::path::Path;
-
 use stratsim::engine;
 use stratsim::optimize::config::{self, Measure, Problem};
 use stratsim::optimize::score::{Sample, Scorer};
@@ -80,18 +78,14 @@ fn refine(
     ok: &dyn Fn(&Sample) -> bool,
 ) -> (Vec<f64>, f64) {
     let l = &p.levers[k];
-    let grid: Vec<Vec<f64>> = linspace(
-        (at[k] - half).max(l.min),
-        (at[k] + half).min(l.max),
-        801,
-    )
-    .into_iter()
-    .map(|v| {
-        let mut x = at.to_vec();
-        x[k] = v;
-        x
-    })
-    .collect();
+    let grid: Vec<Vec<f64>> = linspace((at[k] - half).max(l.min), (at[k] + half).min(l.max), 801)
+        .into_iter()
+        .map(|v| {
+            let mut x = at.to_vec();
+            x[k] = v;
+            x
+        })
+        .collect();
     best_on(s, p, &grid, Measure::Mean, ok)
 }
 
@@ -102,7 +96,10 @@ fn any(_: &Sample) -> bool {
 #[test]
 fn one_unit_lands_within_1e3_of_a_dense_grid() {
     let (l, s, p) = load("one_unit.toml");
-    let coarse: Vec<Vec<f64>> = linspace(0.0, 0.24, 241).into_iter().map(|x| vec![x]).collect();
+    let coarse: Vec<Vec<f64>> = linspace(0.0, 0.24, 241)
+        .into_iter()
+        .map(|x| vec![x])
+        .collect();
     let (at, _) = best_on(&s, &p, &coarse, Measure::Mean, &any);
     let (grid, grid_value) = refine(&s, &p, &at, 0, 0.002, &any);
     let o = solve(&l, &s, &p, 2);
@@ -164,10 +161,13 @@ fn a_binding_budget_puts_the_optimum_on_it() {
         span: 0..0,
         key: "test".into(),
     });
-    let budget = 0.6 * score(&s, &p, &[free.best.x.clone()])[0].investment_pv();
+    let budget = 0.6 * score(&s, &p, std::slice::from_ref(&free.best.x))[0].investment_pv();
     p.constraints[0].bound = config::Bound::AtMost(budget);
     let ok = |smp: &Sample| smp.investment_pv() <= budget;
-    let coarse: Vec<Vec<f64>> = linspace(0.0, 0.24, 241).into_iter().map(|x| vec![x]).collect();
+    let coarse: Vec<Vec<f64>> = linspace(0.0, 0.24, 241)
+        .into_iter()
+        .map(|x| vec![x])
+        .collect();
     let (at, _) = best_on(&s, &p, &coarse, Measure::Mean, &ok);
     let (grid, _) = refine(&s, &p, &at, 0, 0.002, &ok);
     let o = solve(&l, &s, &p, 2);
@@ -180,7 +180,10 @@ fn a_binding_budget_puts_the_optimum_on_it() {
     );
     // On the constraint: within 0.5% of the budget, below the free optimum.
     let used = o.best.constraints[0];
-    assert!(used <= budget && used > 0.995 * budget, "{used} vs {budget}");
+    assert!(
+        used <= budget && used > 0.995 * budget,
+        "{used} vs {budget}"
+    );
     assert!(o.best.x[0] < free.best.x[0]);
 }
 
@@ -201,7 +204,11 @@ fn a_whole_number_lever_stays_whole_and_is_found() {
     }
     let (at, _) = best.unwrap();
     let (grid, _) = refine(&s, &p, &at, 0, 0.06, &any);
-    assert!(grid[1] > 0.0 && grid[1] < 5.0, "interior years: {}", grid[1]);
+    assert!(
+        grid[1] > 0.0 && grid[1] < 5.0,
+        "interior years: {}",
+        grid[1]
+    );
     let o = solve(&l, &s, &p, 2);
     assert_eq!(o.best.x[1], grid[1], "years");
     assert!(o.log.iter().all(|e| e.x[1].fract() == 0.0));
@@ -218,7 +225,10 @@ fn a_chance_constraint_binds() {
     let (l, s, p) = load("chance.toml");
     let floor = 0.72;
     let ok = |smp: &Sample| smp.prob_beats_baseline() >= floor;
-    let coarse: Vec<Vec<f64>> = linspace(0.0, 0.19, 191).into_iter().map(|x| vec![x]).collect();
+    let coarse: Vec<Vec<f64>> = linspace(0.0, 0.19, 191)
+        .into_iter()
+        .map(|x| vec![x])
+        .collect();
     let (at, _) = best_on(&s, &p, &coarse, Measure::Mean, &ok);
     let (grid, _) = refine(&s, &p, &at, 0, 0.002, &ok);
     // Without the constraint the best mean is elsewhere (it binds).
@@ -321,7 +331,10 @@ fn optimized_toml_reproduces_the_in_sample_figures() {
     }
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Optimization"), "{report}");
-    assert!(report.contains("| policies.push.core.intensity |"), "{report}");
+    assert!(
+        report.contains("| policies.push.core.intensity |"),
+        "{report}"
+    );
     assert!(report.contains("frontier.png") && report.contains("convergence.png"));
     let optimum = read_json(&out.join("optimum.json"));
     assert_eq!(optimum["evaluations"], 60);
@@ -348,7 +361,10 @@ fn optimized_toml_reproduces_the_in_sample_figures() {
         .iter()
         .find(|p| p["policy"] == "push_optimized")
         .unwrap();
-    assert_eq!(f(p, "p").to_bits(), f(&optimum, "prob_beats_baseline").to_bits());
+    assert_eq!(
+        f(p, "p").to_bits(),
+        f(&optimum, "prob_beats_baseline").to_bits()
+    );
     // The whole summary is the one the optimizer wrote.
     assert_eq!(summary, read_json(&out.join("summary.json")));
 }
@@ -382,26 +398,42 @@ fn refused(table: &str) -> String {
 #[test]
 fn bad_optimize_tables_exit_2_with_file_line_and_key() {
     let head = "[optimize]\npolicy = \"base\"\n";
-    let lever = "[[optimize.levers]]\npath = \"policies.base.core.intensity\"\nmin = 0.0\nmax = 0.2\n";
+    let lever =
+        "[[optimize.levers]]\npath = \"policies.base.core.intensity\"\nmin = 0.0\nmax = 0.2\n";
     let e = refused(&format!(
         "{head}[[optimize.levers]]\npath = \"policies.base.core.intensty\"\nmin = 0.0\nmax = 0.2\n"
     ));
-    assert!(e.contains("bad.toml:6:") && e.contains("optimize.levers[0].path"), "{e}");
+    assert!(
+        e.contains("bad.toml:6:") && e.contains("optimize.levers[0].path"),
+        "{e}"
+    );
     assert!(e.contains("did you mean \"intensity\""), "{e}");
     let e = refused(&format!(
         "{head}[[optimize.levers]]\npath = \"policies.base.core.intensity\"\nmin = 0.2\nmax = 0.1\n"
     ));
-    assert!(e.contains("bad.toml:8:") && e.contains("optimize.levers[0].max"), "{e}");
+    assert!(
+        e.contains("bad.toml:8:") && e.contains("optimize.levers[0].max"),
+        "{e}"
+    );
     assert!(e.contains("bounds reversed"), "{e}");
     let e = refused(&format!("{head}objective = \"sharpe\"\n{lever}"));
-    assert!(e.contains("bad.toml:5:") && e.contains("optimize.objective"), "{e}");
+    assert!(
+        e.contains("bad.toml:5:") && e.contains("optimize.objective"),
+        "{e}"
+    );
     assert!(e.contains("unknown objective"), "{e}");
     let e = refused(&format!("{head}horizon = 5\n{lever}"));
-    assert!(e.contains("optimize.horizon") && e.contains("horizons (3)"), "{e}");
+    assert!(
+        e.contains("optimize.horizon") && e.contains("horizons (3)"),
+        "{e}"
+    );
     let e = refused(&format!(
         "{head}{lever}[[optimize.constraints]]\nmeasure = \"investment_pv\"\nmax = -1.0\n"
     ));
-    assert!(e.contains("bad.toml:11:") && e.contains("optimize.constraints[0].max"), "{e}");
+    assert!(
+        e.contains("bad.toml:11:") && e.contains("optimize.constraints[0].max"),
+        "{e}"
+    );
     assert!(
         e.contains("no candidate of the") && e.contains("closest any came was"),
         "{e}"
@@ -410,4 +442,19 @@ fn bad_optimize_tables_exit_2_with_file_line_and_key() {
     let o = run(&["check", fixture("optimize/one_unit.toml").to_str().unwrap()]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("optimize: maximize mean value at year 3"));
+}
+
+/// Any budget, however small, ends with an optimum and no panic: the
+/// search stops where the budget does.
+#[test]
+fn small_budgets_finish_cleanly() {
+    for name in ["two_units.toml", "innovation_years.toml"] {
+        let (l, s, mut p) = load(name);
+        for budget in [10, 11, 17, 25, 37, 64] {
+            p.evaluations = budget;
+            let o = solve(&l, &s, &p, 2);
+            assert!(o.log.len() <= budget, "{name}: {} > {budget}", o.log.len());
+            assert!(o.best.feasible);
+        }
+    }
 }

@@ -100,9 +100,9 @@ impl Measure {
             Measure::InvestmentPv => {
                 format!("present value of investment to year {years}")
             }
-            Measure::InvestmentPerYear => format!(
-                "investment per year to year {years} (present value / {years})"
-            ),
+            Measure::InvestmentPerYear => {
+                format!("investment per year to year {years} (present value / {years})")
+            }
         }
     }
 
@@ -550,7 +550,11 @@ pub fn plan(loaded: &Loaded, scenario: &Scenario) -> Result<Problem> {
         }
         None => format!("{}_optimized", start.name),
     };
-    if let Some(p) = scenario.policies.iter().find(|p| names::same(&p.name, &name)) {
+    if let Some(p) = scenario
+        .policies
+        .iter()
+        .find(|p| names::same(&p.name, &name))
+    {
         return Err(at.err(
             at.at(&raw.name),
             "optimize.name",
@@ -593,10 +597,7 @@ pub fn plan(loaded: &Loaded, scenario: &Scenario) -> Result<Problem> {
     };
     let objective = match &raw.objective {
         None => Measure::Mean,
-        Some(o) => {
-            let m = measure(&at, o, "optimize.objective", &OBJECTIVES, level, lambda)?;
-            m
-        }
+        Some(o) => measure(&at, o, "optimize.objective", &OBJECTIVES, level, lambda)?,
     };
     if let Some(l) = &raw.level {
         if !matches!(objective, Measure::Quantile(_) | Measure::Cvar(_)) {
@@ -735,7 +736,10 @@ fn constraint(at: &At, c: &Sp<RawConstraint>, i: usize) -> Result<Constraint> {
             at.err(
                 c.span(),
                 &key("min"),
-                format!("missing required key `min`: the floor of {}", m.get_ref().trim()),
+                format!(
+                    "missing required key `min`: the floor of {}",
+                    m.get_ref().trim()
+                ),
             )
         })?;
         (Bound::AtLeast(**x), x.span(), key("min"))
@@ -754,7 +758,10 @@ fn constraint(at: &At, c: &Sp<RawConstraint>, i: usize) -> Result<Constraint> {
             at.err(
                 c.span(),
                 &key("max"),
-                format!("missing required key `max`: the cap on {}", m.get_ref().trim()),
+                format!(
+                    "missing required key `max`: the cap on {}",
+                    m.get_ref().trim()
+                ),
             )
         })?;
         (Bound::AtMost(**x), x.span(), key("max"))
@@ -766,10 +773,7 @@ fn constraint(at: &At, c: &Sp<RawConstraint>, i: usize) -> Result<Constraint> {
         return Err(at.err(
             span,
             &k,
-            format!(
-                "a probability is between 0 and 1, got {}",
-                bound.value()
-            ),
+            format!("a probability is between 0 and 1, got {}", bound.value()),
         ));
     }
     Ok(Constraint {
@@ -857,16 +861,19 @@ pub(crate) fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
 }
 
 /// The scenario with `path` set to `value` (the patch sweeps use).
-pub(crate) fn patched(loaded: &Loaded, path: &str, value: f64) -> std::result::Result<Loaded, String> {
+pub(crate) fn patched(
+    loaded: &Loaded,
+    path: &str,
+    value: f64,
+) -> std::result::Result<Loaded, String> {
     let text = crate::study::patch_text(path, value, &loaded.raw)?;
     let mut source = loaded.source.clone();
     let label = format!("<optimize {path} = {value}>");
-    let patch = scenario::parse_text(&mut source, Path::new(&label), &text).map_err(|e| {
-        match e {
+    let patch =
+        scenario::parse_text(&mut source, Path::new(&label), &text).map_err(|e| match e {
             Error::Input(i) => i.message,
             other => other.to_string(),
-        }
-    })?;
+        })?;
     Ok(Loaded {
         raw: loaded.raw.merge(&patch),
         source,
@@ -976,9 +983,7 @@ fn levers(
         let lever = lever_bounds(at, l, &key)?;
         let (path, path_span) = (lever.0.clone(), lever.1.clone());
         let segs = segments(&path).map_err(|m| at.err(path_span.clone(), &key("path"), m))?;
-        let wrong_policy = segs.len() < 3
-            || segs[0] != "policies"
-            || !names::same(&segs[1], pname);
+        let wrong_policy = segs.len() < 3 || segs[0] != "policies" || !names::same(&segs[1], pname);
         if wrong_policy {
             return Err(at.err(
                 path_span,
@@ -1059,7 +1064,11 @@ fn levers(
                 ),
             ));
         };
-        if let Some((t, v)) = targets.iter().zip(&starts).find(|(_, v)| **v != Some(start)) {
+        if let Some((t, v)) = targets
+            .iter()
+            .zip(&starts)
+            .find(|(_, v)| **v != Some(start))
+        {
             return Err(at.err(
                 path_span,
                 &key("path"),
@@ -1282,12 +1291,17 @@ max = 0.9
     #[test]
     fn bad_tables_name_the_key() {
         let head = "\n[optimize]\npolicy = \"reset\"\n";
-        let lever = "[[optimize.levers]]\npath = \"policies.reset.core.intensity\"\nmin = 0.0\nmax = 0.3\n";
+        let lever =
+            "[[optimize.levers]]\npath = \"policies.reset.core.intensity\"\nmin = 0.0\nmax = 0.3\n";
         let e = refused(&format!(
             "{head}[[optimize.levers]]\npath = \"policies.reset.core.intensty\"\nmin = 0.0\nmax = 0.3\n"
         ));
         assert_eq!(e.key, "optimize.levers[0].path");
-        assert!(e.message.contains("did you mean \"intensity\""), "{}", e.message);
+        assert!(
+            e.message.contains("did you mean \"intensity\""),
+            "{}",
+            e.message
+        );
         let e = refused(&format!(
             "{head}[[optimize.levers]]\npath = \"policies.reset.core.intensity\"\nmin = 0.3\nmax = 0.1\n"
         ));

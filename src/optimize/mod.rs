@@ -97,7 +97,9 @@ impl Honest {
 
     /// Its standard error.
     pub fn gain_gap_stderr(&self) -> f64 {
-        self.gain_in_sample.stderr.hypot(self.gain_out_of_sample.stderr)
+        self.gain_in_sample
+            .stderr
+            .hypot(self.gain_out_of_sample.stderr)
     }
 }
 

@@ -311,8 +311,18 @@ pub fn console_text(o: &Outcome) -> String {
         o.scenario.trials,
         o.search_seconds
     );
-    let width = p.levers.iter().map(|l| l.path.len()).max().unwrap_or(5).max(5);
-    let _ = writeln!(t, "  {:<width$}  {:>12}  {:>12}  bounds", "lever", "old", "optimized");
+    let width = p
+        .levers
+        .iter()
+        .map(|l| l.path.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        t,
+        "  {:<width$}  {:>12}  {:>12}  bounds",
+        "lever", "old", "optimized"
+    );
     for (l, &x) in p.levers.iter().zip(&o.best.x) {
         let _ = writeln!(
             t,
@@ -376,7 +386,11 @@ pub fn console_text(o: &Outcome) -> String {
             c.bound.symbol(),
             trim(c.bound.value()),
             num(v),
-            if binding(c.bound, v) { " (binding)" } else { "" }
+            if binding(c.bound, v) {
+                " (binding)"
+            } else {
+                ""
+            }
         );
     }
     if let Some(f) = &o.frontier {
@@ -454,7 +468,11 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
     let mut rows = vec![
         vec![
             format!("Objective: {}, in sample", super::objective_words(o)),
-            format!("{} ± {}", num(h.start_in_sample.value), num(h.start_in_sample.stderr)),
+            format!(
+                "{} ± {}",
+                num(h.start_in_sample.value),
+                num(h.start_in_sample.stderr)
+            ),
             format!("{} ± {}", num(h.in_sample.value), num(h.in_sample.stderr)),
         ],
         vec![
@@ -464,7 +482,11 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
                 num(h.start_out_of_sample.value),
                 num(h.start_out_of_sample.stderr)
             ),
-            format!("{} ± {}", num(h.out_of_sample.value), num(h.out_of_sample.stderr)),
+            format!(
+                "{} ± {}",
+                num(h.out_of_sample.value),
+                num(h.out_of_sample.stderr)
+            ),
         ],
     ];
     for (i, c) in p.constraints.iter().enumerate() {
@@ -511,11 +533,7 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
             f.risk.describe(p.years, base)
         )));
         b.push(Block::Table {
-            header: vec![
-                "Limit".into(),
-                f.risk.short(),
-                "Mean value".into(),
-            ],
+            header: vec!["Limit".into(), f.risk.short(), "Mean value".into()],
             numeric_from: 0,
             rows: f
                 .points
@@ -526,7 +544,11 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
                             .map(|l| {
                                 format!(
                                     "{} {}",
-                                    if f.risk.higher_is_better() { ">=" } else { "<=" },
+                                    if f.risk.higher_is_better() {
+                                        ">="
+                                    } else {
+                                        "<="
+                                    },
                                     num(l)
                                 )
                             })
@@ -714,13 +736,8 @@ pub fn write(
     let charts = !args.no_charts;
     let plan = crate::model::trial::Plan::for_run(&scenario, charts);
     let progress = crate::Progress::new(scenario.trials, !args.quiet);
-    let (plan, acc) = crate::engine::run_plan(
-        plan,
-        &scenario,
-        Some(threads),
-        &|n| progress.inc(n),
-        None,
-    )?;
+    let (plan, acc) =
+        crate::engine::run_plan(plan, &scenario, Some(threads), &|n| progress.inc(n), None)?;
     progress.finish();
     crate::check_finite(&scenario, &plan, &acc)?;
     let options = crate::WriteOptions {
@@ -731,26 +748,33 @@ pub fn write(
     };
     let kept: std::cell::RefCell<Option<Summary>> = std::cell::RefCell::new(None);
     let dest = staged.dest().to_path_buf();
-    crate::write_results_with(staged, &scenario, &plan, &acc, options, |staged, summary| {
-        check_reproduced(&o, summary)?;
-        staged.write("optimize.csv", evaluations_csv(&o))?;
-        if let Some(f) = frontier_csv(&o) {
-            staged.write("frontier.csv", f)?;
-        }
-        staged.write("optimum.json", optimum_json(&o))?;
-        if charts {
-            let (f, c) = figures(&o);
-            if let Some(f) = f {
-                chart::draw_frontier(&staged.path().join("frontier.png"), &f)?;
+    crate::write_results_with(
+        staged,
+        &scenario,
+        &plan,
+        &acc,
+        options,
+        |staged, summary| {
+            check_reproduced(&o, summary)?;
+            staged.write("optimize.csv", evaluations_csv(&o))?;
+            if let Some(f) = frontier_csv(&o) {
+                staged.write("frontier.csv", f)?;
             }
-            chart::draw_convergence(&staged.path().join("convergence.png"), &c)?;
-        }
-        *kept.borrow_mut() = Some(summary.clone());
-        Ok(crate::study::Studies {
-            blocks: blocks(&o, charts),
-            ..Default::default()
-        })
-    })?;
+            staged.write("optimum.json", optimum_json(&o))?;
+            if charts {
+                let (f, c) = figures(&o);
+                if let Some(f) = f {
+                    chart::draw_frontier(&staged.path().join("frontier.png"), &f)?;
+                }
+                chart::draw_convergence(&staged.path().join("convergence.png"), &c)?;
+            }
+            *kept.borrow_mut() = Some(summary.clone());
+            Ok(crate::study::Studies {
+                blocks: blocks(&o, charts),
+                ..Default::default()
+            })
+        },
+    )?;
     if !args.quiet {
         if let Some(summary) = kept.borrow().as_ref() {
             crate::console::out(&crate::report::table::render(&scenario, summary))?;

@@ -77,18 +77,12 @@ impl BlockCollector for Collector {
 
     fn push(&self, block: &mut Self::Block, _first: u64, out: &[Lane], count: usize) {
         for (col, slots) in block.iter_mut().zip(&self.columns) {
-            for j in 0..count {
-                // Units in order, from 0.0: a fixed order of additions.
-                let mut x = 0.0;
-                if let [one] = slots.as_slice() {
-                    x = out[*one][j];
-                } else {
-                    for &s in slots {
-                        x += out[s][j];
-                    }
-                }
-                col.push(x);
+            if let [one] = slots.as_slice() {
+                col.extend_from_slice(&out[*one][..count]);
+                continue;
             }
+            // Units in order, from 0.0: a fixed order of additions.
+            col.extend((0..count).map(|j| slots.iter().fold(0.0, |acc, &s| acc + out[s][j])));
         }
     }
 }

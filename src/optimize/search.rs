@@ -470,8 +470,12 @@ pub fn search(ev: &Evaluator, starts: &[Vec<f64>], method: Method, seed: u64) ->
             // The swarm's share of the budget in the hybrid (the rest goes
             // to the polish; examples/optimizer_compare.rs measured 0.1 to
             // 0.5 on reset.toml's eight levers).
-            let swarm_share = if method == Method::Swarm { 1.0 } else { SWARM_SHARE };
-            let pop = particles(d);
+            let swarm_share = if method == Method::Swarm {
+                1.0
+            } else {
+                SWARM_SHARE
+            };
+            let pop = particles(d).min(ev.remaining()).max(1);
             let mut init: Vec<Vec<f64>> = starts.iter().take(pop).cloned().collect();
             while init.len() < pop {
                 init.push((0..d).map(|_| rng.random::<f64>()).collect());
@@ -543,15 +547,19 @@ fn polish(
         if ev.remaining() <= reserve {
             break;
         }
-        let close = done.iter().any(|p| {
-            p.iter().zip(&o).map(|(a, b)| (a - b).powi(2)).sum::<f64>() < 0.15 * 0.15
-        });
+        let close = done
+            .iter()
+            .any(|p| p.iter().zip(&o).map(|(a, b)| (a - b).powi(2)).sum::<f64>() < 0.15 * 0.15);
         if close {
             continue;
         }
         let share = ((ev.remaining() - reserve) / 2).max(6 * (d + 1));
         ev.cap.set(Some(ev.used().0 + share));
-        ev.set_phase(if k == 0 { Phase::Polish } else { Phase::Restart });
+        ev.set_phase(if k == 0 {
+            Phase::Polish
+        } else {
+            Phase::Restart
+        });
         let r = finish(nelder_mead(ev, &o, 0.1));
         ev.cap.set(None);
         ev.state.borrow_mut().exhausted = false;
@@ -590,6 +598,11 @@ fn nelder_mead(ev: &Evaluator, from: &[f64], step: f64) -> std::result::Result<(
     if iters == 0 {
         return Ok(());
     }
+    // The first simplex, scored as one batch (one generation of the
+    // draws). argmin's Nelder-Mead unwraps the costs of its first simplex,
+    // so they must be known before it starts: from here on they come from
+    // the cache, and only later calls can fail (and stop the run cleanly).
+    ev.costs(&simplex)?;
     let solver = NelderMead::new(simplex)
         .with_sd_tolerance(1e-10)
         .map_err(|e| Error::Usage(e.to_string()))?;

@@ -32,7 +32,12 @@ enum Leaf {
 /// (table path below the policy, key, value), in the order written.
 type Leaves = Vec<(Vec<String>, &'static str, Leaf)>;
 
-fn num(out: &mut Leaves, table: &[String], key: &'static str, v: &Option<crate::scenario::raw::Sp<f64>>) {
+fn num(
+    out: &mut Leaves,
+    table: &[String],
+    key: &'static str,
+    v: &Option<crate::scenario::raw::Sp<f64>>,
+) {
     if let Some(v) = v {
         out.push((table.to_vec(), key, Leaf::Num(**v)));
     }
@@ -78,7 +83,12 @@ fn leaves(p: &RawPolicy) -> Leaves {
         if let Some(g) = &c.gate {
             let t = ["innovation".to_string(), "gate".to_string()];
             num(&mut out, &t, "year", &g.year);
-            num(&mut out, &t, "min_revenue_multiple", &g.min_revenue_multiple);
+            num(
+                &mut out,
+                &t,
+                "min_revenue_multiple",
+                &g.min_revenue_multiple,
+            );
         }
     }
     if let Some(units) = &p.units {
@@ -92,8 +102,7 @@ fn leaves(p: &RawPolicy) -> Leaves {
 /// A TOML key, quoted when it is not bare.
 fn key(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         s.to_string()

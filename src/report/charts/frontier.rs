@@ -126,7 +126,10 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
         },
     )?;
     let line = style::PALETTE[0];
-    chart.draw_series(LineSeries::new(f.points.iter().copied(), line.stroke_width(4)))?;
+    chart.draw_series(LineSeries::new(
+        f.points.iter().copied(),
+        line.stroke_width(4),
+    ))?;
     chart.draw_series(f.points.iter().map(|&p| Circle::new(p, 8, line.filled())))?;
     let mut entries = vec![Entry {
         colour: line,
@@ -154,7 +157,11 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
         if shape_fill {
             chart.draw_series(std::iter::once(Circle::new(p, size, colour.filled())))?;
         } else {
-            chart.draw_series(std::iter::once(Circle::new(p, size, colour.stroke_width(3))))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                p,
+                size,
+                colour.stroke_width(3),
+            )))?;
         }
         let ts = style::font(style::NOTE_SIZE).color(&style::INK);
         let (px, py) = chart.backend_coord(&p);
@@ -179,7 +186,12 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
             swatch: Swatch::Box,
         });
     }
-    style::legend(&side.margin(20, 10, 10, 10), "On the chart", &f.notes, &entries)
+    style::legend(
+        &side.margin(20, 10, 10, 10),
+        "On the chart",
+        &f.notes,
+        &entries,
+    )
 }
 
 /// Draws `convergence.png` at `path`.
@@ -226,7 +238,13 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
         let (px, py) = chart.backend_coord(&(*a as f64, y.1));
         let (bx, by) = plot_area.get_base_pixel();
         let ts = style::font(style::NOTE_SIZE).color(&style::MUTED);
-        style::label(&plot_area, name, (px - bx + 6, py - by + 4), &ts, HPos::Left)?;
+        style::label(
+            &plot_area,
+            name,
+            (px - bx + 6, py - by + 4),
+            &ts,
+            HPos::Left,
+        )?;
     }
     style::mesh(
         &mut chart,
@@ -307,5 +325,10 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
             swatch: Swatch::Line,
         });
     }
-    style::legend(&side.margin(20, 10, 10, 10), "On the chart", &c.notes, &entries)
+    style::legend(
+        &side.margin(20, 10, 10, 10),
+        "On the chart",
+        &c.notes,
+        &entries,
+    )
 }
