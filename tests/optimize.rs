@@ -458,3 +458,57 @@ fn small_budgets_finish_cleanly() {
         }
     }
 }
+
+/// A signal stops `simulate optimize` within a second, with exit 130, and
+/// leaves the previous output as it was.
+#[test]
+fn interrupting_an_optimization_keeps_the_previous_output() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    simulate(&fixture("optimize/one_unit.toml"), &out, &[]);
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    let child = bin()
+        .args([
+            "optimize",
+            fixture("optimize/chance.toml").to_str().unwrap(),
+            "--trials",
+            "2000000",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let staging = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with('.'))
+    };
+    while !staging() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before);
+    assert!(!staging(), "temporary folder left behind");
+}

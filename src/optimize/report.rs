@@ -604,7 +604,6 @@ fn subtitle(o: &Outcome) -> String {
 /// The figures of the two charts.
 pub fn figures(o: &Outcome) -> (Option<FrontierFigure>, ConvergenceFigure) {
     let p = &o.problem;
-    let base = &o.scenario.policies[o.scenario.baseline].name;
     let frontier = o.frontier.as_ref().map(|f| FrontierFigure {
         title: format!(
             "Efficient frontier: the best mean value for each limit on {}",
@@ -612,8 +611,9 @@ pub fn figures(o: &Outcome) -> (Option<FrontierFigure>, ConvergenceFigure) {
         ),
         subtitle: subtitle(o),
         x_desc: format!(
-            "{} ({})",
-            capital(&f.risk.describe(p.years, base)),
+            "{} of value at year {} ({})",
+            f.risk.short(),
+            p.years,
             o.scenario.currency
         ),
         y_desc: format!("Mean value at year {} ({})", p.years, o.scenario.currency),

@@ -574,7 +574,7 @@ fn polish(
 }
 
 /// argmin's Nelder-Mead from `from`, simplex `step` wide, until its costs
-/// agree to 1e-10 or the budget is spent.
+/// agree to 1e-9 or the budget is spent.
 fn nelder_mead(ev: &Evaluator, from: &[f64], step: f64) -> std::result::Result<(), Error> {
     let d = from.len();
     let mut simplex = vec![from.to_vec()];
@@ -604,7 +604,7 @@ fn nelder_mead(ev: &Evaluator, from: &[f64], step: f64) -> std::result::Result<(
     // the cache, and only later calls can fail (and stop the run cleanly).
     ev.costs(&simplex)?;
     let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(1e-10)
+        .with_sd_tolerance(1e-9)
         .map_err(|e| Error::Usage(e.to_string()))?;
     Executor::new(Cost(ev), solver)
         .configure(|s| s.max_iters(iters))

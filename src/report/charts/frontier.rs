@@ -99,38 +99,45 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
     let body = style::header(root, &f.title, &f.subtitle)?;
     let (w, _) = body.dim_in_pixel();
     let (plot_area, side) = body.split_horizontally(w as i32 - 420);
-    let xs = f
-        .points
-        .iter()
-        .map(|p| p.0)
-        .chain(f.placed.iter().map(|p| p.1));
-    let ys = f
-        .points
-        .iter()
-        .map(|p| p.1)
-        .chain(f.placed.iter().map(|p| p.2));
-    let x = range(xs);
-    let y = range(ys);
-    let x_fmt = style::ticks(x.0, x.1, 8);
-    let y_fmt = style::ticks(y.0, y.1, 8);
-    let mut chart = style::plot(&plot_area, x, y, 130, 90)?;
-    style::mesh(
-        &mut chart,
-        &Axes {
-            x_desc: &f.x_desc,
-            y_desc: &f.y_desc,
-            x_fmt: &x_fmt,
-            y_fmt: &y_fmt,
-            x_labels: 8,
-            y_labels: 8,
-        },
-    )?;
+    let all_x = range(
+        f.points
+            .iter()
+            .map(|p| p.0)
+            .chain(f.placed.iter().map(|p| p.1)),
+    );
+    let all_y = range(
+        f.points
+            .iter()
+            .map(|p| p.1)
+            .chain(f.placed.iter().map(|p| p.2)),
+    );
+    // When the frontier is small beside the policies, a second panel
+    // shows it up close (with the optimum).
+    let near = |p: &&(String, f64, f64, Kind)| p.3 == Kind::Optimum;
+    let fx = range(
+        f.points
+            .iter()
+            .map(|p| p.0)
+            .chain(f.placed.iter().filter(near).map(|p| p.1)),
+    );
+    let fy = range(
+        f.points
+            .iter()
+            .map(|p| p.1)
+            .chain(f.placed.iter().filter(near).map(|p| p.2)),
+    );
+    let small = f.points.len() > 1
+        && ((fx.1 - fx.0) < 0.25 * (all_x.1 - all_x.0)
+            || (fy.1 - fy.0) < 0.25 * (all_y.1 - all_y.0));
+    if small {
+        let (pw, _) = plot_area.dim_in_pixel();
+        let (left, right) = plot_area.split_horizontally(pw as i32 / 2);
+        panel(&left, f, all_x, all_y, "All policies")?;
+        panel(&right, f, fx, fy, "The frontier up close")?;
+    } else {
+        panel(&plot_area, f, all_x, all_y, "")?;
+    }
     let line = style::PALETTE[0];
-    chart.draw_series(LineSeries::new(
-        f.points.iter().copied(),
-        line.stroke_width(4),
-    ))?;
-    chart.draw_series(f.points.iter().map(|&p| Circle::new(p, 8, line.filled())))?;
     let mut entries = vec![Entry {
         colour: line,
         name: "Frontier (best mean per limit)".into(),
@@ -143,38 +150,8 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
         swatch: Swatch::Line,
     }];
     for (name, r, m, kind) in &f.placed {
-        let colour = match kind {
-            Kind::Optimum => style::PALETTE[3],
-            Kind::Start => style::PALETTE[1],
-            Kind::Policy => style::BASELINE,
-        };
-        let (size, shape_fill) = match kind {
-            Kind::Optimum => (13, true),
-            Kind::Start => (11, true),
-            Kind::Policy => (10, false),
-        };
-        let p = (*r, *m);
-        if shape_fill {
-            chart.draw_series(std::iter::once(Circle::new(p, size, colour.filled())))?;
-        } else {
-            chart.draw_series(std::iter::once(Circle::new(
-                p,
-                size,
-                colour.stroke_width(3),
-            )))?;
-        }
-        let ts = style::font(style::NOTE_SIZE).color(&style::INK);
-        let (px, py) = chart.backend_coord(&p);
-        let (bx, by) = plot_area.get_base_pixel();
-        style::label_boxed(
-            &plot_area,
-            &style::fit(name, &ts, 300),
-            (px - bx + 16, py - by - 34),
-            &ts,
-            HPos::Left,
-        )?;
         entries.push(Entry {
-            colour,
+            colour: kind_colour(*kind),
             name: name.clone(),
             details: vec![format!(
                 "mean {}, {} {}",
@@ -192,6 +169,81 @@ fn frontier(root: &Area, f: &FrontierFigure) -> DrawResult {
         &f.notes,
         &entries,
     )
+}
+
+fn kind_colour(kind: Kind) -> RGBColor {
+    match kind {
+        Kind::Optimum => style::PALETTE[3],
+        Kind::Start => style::PALETTE[1],
+        Kind::Policy => style::BASELINE,
+    }
+}
+
+/// One panel of the frontier chart over `x` by `y`, named `heading`.
+fn panel(
+    area: &Area,
+    f: &FrontierFigure,
+    x: (f64, f64),
+    y: (f64, f64),
+    heading: &str,
+) -> DrawResult {
+    let area = if heading.is_empty() {
+        area.clone()
+    } else {
+        let hs = style::bold(style::LEGEND_SIZE);
+        style::label(area, heading, (140, 4), &hs, HPos::Left)?;
+        area.margin(30, 0, 0, 0)
+    };
+    let x_fmt = style::ticks(x.0, x.1, 6);
+    let y_fmt = style::ticks(y.0, y.1, 8);
+    let mut chart = style::plot(&area, x, y, 130, 90)?;
+    style::mesh(
+        &mut chart,
+        &Axes {
+            x_desc: &f.x_desc,
+            y_desc: &f.y_desc,
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            x_labels: 6,
+            y_labels: 8,
+        },
+    )?;
+    let line = style::PALETTE[0];
+    chart.draw_series(LineSeries::new(
+        f.points.iter().copied(),
+        line.stroke_width(4),
+    ))?;
+    chart.draw_series(f.points.iter().map(|&p| Circle::new(p, 8, line.filled())))?;
+    let inside = |p: (f64, f64)| p.0 >= x.0 && p.0 <= x.1 && p.1 >= y.0 && p.1 <= y.1;
+    for (name, r, m, kind) in &f.placed {
+        let p = (*r, *m);
+        if !inside(p) {
+            continue;
+        }
+        let colour = kind_colour(*kind);
+        match kind {
+            Kind::Policy => {
+                chart.draw_series(std::iter::once(Circle::new(p, 10, colour.stroke_width(3))))?
+            }
+            Kind::Start => {
+                chart.draw_series(std::iter::once(Circle::new(p, 11, colour.filled())))?
+            }
+            Kind::Optimum => {
+                chart.draw_series(std::iter::once(Circle::new(p, 13, colour.filled())))?
+            }
+        };
+        let ts = style::font(style::NOTE_SIZE).color(&style::INK);
+        let (px, py) = chart.backend_coord(&p);
+        let (bx, by) = area.get_base_pixel();
+        style::label_boxed(
+            &area,
+            &style::fit(name, &ts, 260),
+            (px - bx + 16, py - by - 34),
+            &ts,
+            HPos::Left,
+        )?;
+    }
+    Ok(())
 }
 
 /// Draws `convergence.png` at `path`.
@@ -236,15 +288,19 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
             )))?;
         }
         let (px, py) = chart.backend_coord(&(*a as f64, y.1));
+        let (qx, _) = chart.backend_coord(&(*b as f64, y.1));
         let (bx, by) = plot_area.get_base_pixel();
         let ts = style::font(style::NOTE_SIZE).color(&style::MUTED);
-        style::label(
-            &plot_area,
-            name,
-            (px - bx + 6, py - by + 4),
-            &ts,
-            HPos::Left,
-        )?;
+        // Named only where the band is wide enough for its name.
+        if style::text_width(name, &ts) <= qx - px - 8 {
+            style::label(
+                &plot_area,
+                name,
+                (px - bx + 6, py - by + 4),
+                &ts,
+                HPos::Left,
+            )?;
+        }
     }
     style::mesh(
         &mut chart,
