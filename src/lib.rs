@@ -5,8 +5,9 @@
 //! [`engine`] runs the trials of [`model::trial`] in parallel blocks,
 //! [`stats`] aggregates them as they come, and [`report`] writes what a run
 //! reports. [`fit`] goes the other way, from a revenue history to the
-//! scenario keys. `main.rs` only parses arguments and maps errors to exit
-//! codes.
+//! scenario keys; [`optimize`] searches a policy's terms for the best
+//! value under constraints. `main.rs` only parses arguments and maps
+//! errors to exit codes.
 
 pub mod cli;
 pub mod console;
