@@ -433,7 +433,7 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
             format!(", subject to {}", limits.join("; "))
         },
         o.log.len(),
-        o.scenario.trials,
+        crate::report::charts::style::number(o.scenario.trials as f64, 0),
         o.batches,
         p.name
     )));
@@ -528,7 +528,7 @@ fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
             });
         }
         b.push(Block::Para(format!(
-            "Each point is a search of its own: the best mean value at year {} when {} is limited as in the first column, under the same constraints, on the same draws. Left to right, more risk is allowed and the best mean never falls; the scenario's own policies are placed on the same axes. The figures are in frontier.csv.",
+            "Each point is a search of its own: the best mean value at year {} when {} is limited as in the first column, under the same constraints, on the same draws. Down the table more risk is allowed, and the best mean never falls; the chart places the scenario's own policies on the same axes. The figures are in frontier.csv.",
             p.years,
             f.risk.describe(p.years, base)
         )));
