@@ -52,6 +52,12 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         for w in loaded.warnings() {
             console::say(&format!("warning: {w}"));
         }
+        if loaded.raw.optimize.is_some() {
+            console::say(&format!(
+                "note: this run ignores [optimize]; `simulate optimize {}` runs the search",
+                path.display()
+            ));
+        }
     }
 
     // Unit paths are recorded for the chart that shows them.
@@ -149,7 +155,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let run = Run::checked(scenario, plan, acc)?;
     let options = args.figures.write_options(args.quiet, args.no_charts);
     report::write_results_with(staged, &run, options, |staged, summary| {
-        studies(args, &sweeps, &run.scenario, summary, staged, threads)
+        studies(args, &sweeps, &run.scenario, summary, staged, threads).map(Into::into)
     })?;
     super::commit_trials(target, args.quiet)
 }
@@ -319,7 +325,7 @@ pub(super) fn shard_and_watch() -> Error {
 }
 
 /// The files a run reads, which its output folder must not hold.
-fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
+pub(super) fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
     let files = loaded.files();
     output::Inputs(
         files
@@ -338,7 +344,7 @@ fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
 }
 
 /// The scenario file's stem, naming its default output folder.
-fn stem(path: &Path) -> String {
+pub(super) fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into())
