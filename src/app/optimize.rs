@@ -23,6 +23,11 @@ pub fn default_out(scenario: &Path) -> PathBuf {
     PathBuf::from("output").join(format!("{}-optimize", super::run::stem(scenario)))
 }
 
+/// `simulate optimize SCENARIO`: validates the `[optimize]` table, runs
+/// the search and the frontier, re-scores the optimum out of sample,
+/// writes `optimized.toml` and runs it like `simulate optimized.toml`
+/// would (summary, charts, report with an optimization section), into an
+/// output folder replaced like a run's.
 pub fn optimize(args: &cli::OptimizeArgs) -> Result<()> {
     let path = args.scenario.as_path();
     let loaded = crate::scenario::load_raw(path)?;
@@ -31,18 +36,7 @@ pub fn optimize(args: &cli::OptimizeArgs) -> Result<()> {
     if let Some(t) = problem.trials {
         scenario.trials = t;
     }
-    if let Some(t) = args.trials {
-        if t == 0 || t > crate::scenario::validate::MAX_TRIALS {
-            return Err(Error::Usage(format!(
-                "--trials must be between 1 and {}, got {t}",
-                crate::scenario::validate::MAX_TRIALS
-            )));
-        }
-        scenario.trials = t;
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
-    }
+    super::run::override_trials_and_seed(&mut scenario, args.trials, args.seed)?;
     let mut problem = problem;
     if let Some(e) = args.evaluations {
         problem.evaluations = e as usize;

@@ -27,18 +27,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let loaded = scenario::load_raw(path)?;
     let mut scenario = loaded.scenario()?;
     check_options(args, &loaded)?;
-    if let Some(t) = args.trials {
-        if t == 0 || t > scenario::validate::MAX_TRIALS {
-            return Err(Error::Usage(format!(
-                "--trials must be between 1 and {}, got {t}",
-                scenario::validate::MAX_TRIALS
-            )));
-        }
-        scenario.trials = t;
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
-    }
+    override_trials_and_seed(&mut scenario, args.trials, args.seed)?;
     if args.precision.is_some() && args.max_trials < scenario.trials {
         return Err(Error::Usage(format!(
             "--max-trials {} is below the {} trials --precision starts from; raise --max-trials or lower --trials",
@@ -341,6 +330,28 @@ pub(super) fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
             })
             .collect(),
     )
+}
+
+/// `--trials` and `--seed` over the file's values (a command's
+/// overrides are checked like the file's).
+pub(super) fn override_trials_and_seed(
+    scenario: &mut Scenario,
+    trials: Option<u64>,
+    seed: Option<u64>,
+) -> Result<()> {
+    if let Some(t) = trials {
+        if t == 0 || t > scenario::validate::MAX_TRIALS {
+            return Err(Error::Usage(format!(
+                "--trials must be between 1 and {}, got {t}",
+                scenario::validate::MAX_TRIALS
+            )));
+        }
+        scenario.trials = t;
+    }
+    if let Some(s) = seed {
+        scenario.seed = s;
+    }
+    Ok(())
 }
 
 /// The scenario file's stem, naming its default output folder.
