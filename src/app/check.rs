@@ -11,6 +11,10 @@ pub fn check(path: &Path) -> Result<()> {
     let loaded = scenario::load_raw(path)?;
     let s = loaded.scenario()?;
     let sweeps = study::plan(&loaded, &s, &[], &mut |_| Ok(()))?;
+    let optimize = match loaded.raw.optimize {
+        Some(_) => Some(crate::optimize::config::plan(&loaded, &s)?),
+        None => None,
+    };
     for w in loaded.warnings() {
         console::say(&format!("warning: {w}"));
     }
@@ -22,6 +26,9 @@ pub fn check(path: &Path) -> Result<()> {
             what.join(" x "),
             sweeps.len()
         ))?;
+    }
+    if let Some(p) = optimize {
+        console::outln(&format!("\n{}", p.describe(&s)))?;
     }
     console::outln(&format!("\n{}: valid", path.display()))
 }

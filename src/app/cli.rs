@@ -177,6 +177,62 @@ pub enum Command {
     /// Write one trial's revenue path of a scenario as a history CSV
     /// (synthetic, for checking `fit`; docs/fit.md).
     History(HistoryArgs),
+    /// Find the policy that maximizes a statistic of value under
+    /// constraints, from the scenario's [optimize] table, and trace the
+    /// efficient frontier; writes optimized.toml, a runnable scenario with
+    /// the optimum as a new policy (docs/optimize.md).
+    Optimize(OptimizeArgs),
+}
+
+/// `simulate optimize SCENARIO [options]`.
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The scenario file (TOML), with an [optimize] table.
+    pub scenario: PathBuf,
+
+    /// Trials each candidate is scored on (overrides [optimize] trials
+    /// and scenario.trials).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+
+    /// Random seed (overrides scenario.seed); same seed, same optimum.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Most candidates the search scores (overrides [optimize]
+    /// evaluations).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    pub evaluations: Option<u64>,
+
+    /// Output folder [default: output/<scenario file stem>-optimize].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Worker threads [default: RAYON_NUM_THREADS or the number of cores].
+    /// The optimum does not depend on it.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Skip the efficient frontier (frontier.csv and frontier.png).
+    #[arg(long)]
+    pub no_frontier: bool,
+
+    /// Tail share of the VaR and CVaR figures of the summary and report
+    /// (as for a run).
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
+
+    /// Do not write summary.xlsx (the Excel workbook).
+    #[arg(long)]
+    pub no_xlsx: bool,
+
+    /// Skip the PNG charts (report.md and report.html are still written).
+    #[arg(long)]
+    pub no_charts: bool,
+
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How a run's (or a merge's) figures are reported.

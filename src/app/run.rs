@@ -27,18 +27,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let loaded = scenario::load_raw(path)?;
     let mut scenario = loaded.scenario()?;
     check_options(args, &loaded)?;
-    if let Some(t) = args.trials {
-        if t == 0 || t > scenario::validate::MAX_TRIALS {
-            return Err(Error::Usage(format!(
-                "--trials must be between 1 and {}, got {t}",
-                scenario::validate::MAX_TRIALS
-            )));
-        }
-        scenario.trials = t;
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
-    }
+    override_trials_and_seed(&mut scenario, args.trials, args.seed)?;
     if args.precision.is_some() && args.max_trials < scenario.trials {
         return Err(Error::Usage(format!(
             "--max-trials {} is below the {} trials --precision starts from; raise --max-trials or lower --trials",
@@ -51,6 +40,12 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     if !args.quiet {
         for w in loaded.warnings() {
             console::say(&format!("warning: {w}"));
+        }
+        if loaded.raw.optimize.is_some() {
+            console::say(&format!(
+                "note: this run ignores [optimize]; `simulate optimize {}` runs the search",
+                path.display()
+            ));
         }
     }
 
@@ -149,7 +144,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let run = Run::checked(scenario, plan, acc)?;
     let options = args.figures.write_options(args.quiet, args.no_charts);
     report::write_results_with(staged, &run, options, |staged, summary| {
-        studies(args, &sweeps, &run.scenario, summary, staged, threads)
+        studies(args, &sweeps, &run.scenario, summary, staged, threads).map(Into::into)
     })?;
     super::commit_trials(target, args.quiet)
 }
@@ -319,7 +314,7 @@ pub(super) fn shard_and_watch() -> Error {
 }
 
 /// The files a run reads, which its output folder must not hold.
-fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
+pub(super) fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
     let files = loaded.files();
     output::Inputs(
         files
@@ -337,8 +332,30 @@ fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
     )
 }
 
+/// `--trials` and `--seed` over the file's values (a command's
+/// overrides are checked like the file's).
+pub(super) fn override_trials_and_seed(
+    scenario: &mut Scenario,
+    trials: Option<u64>,
+    seed: Option<u64>,
+) -> Result<()> {
+    if let Some(t) = trials {
+        if t == 0 || t > scenario::validate::MAX_TRIALS {
+            return Err(Error::Usage(format!(
+                "--trials must be between 1 and {}, got {t}",
+                scenario::validate::MAX_TRIALS
+            )));
+        }
+        scenario.trials = t;
+    }
+    if let Some(s) = seed {
+        scenario.seed = s;
+    }
+    Ok(())
+}
+
 /// The scenario file's stem, naming its default output folder.
-fn stem(path: &Path) -> String {
+pub(super) fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into())

@@ -81,6 +81,7 @@ impl Document {
             s.currency,
             t = tail_label(s.tail)
         )));
+        blocks.extend(input.sections.iter().cloned());
         if let Some(st) = input.studies {
             if let Some(f) = &st.funding {
                 blocks.extend(super::funding::report_blocks(f));

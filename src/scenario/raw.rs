@@ -14,12 +14,16 @@
 //! These types are never seen by the engine; `validate` turns them into the
 //! domain types of `crate::model`.
 
+mod optimize;
+
 use std::ops::{Deref, Range};
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
+
+pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 
 /// A value with the byte span it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +66,7 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
     }
 }
 
-type O<T> = Option<Sp<T>>;
+pub(crate) type O<T> = Option<Sp<T>>;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -98,6 +102,9 @@ pub struct RawFile {
     pub valuation: Option<RawValuation>,
     /// Study: how long to fund each innovation unit.
     pub funding: Option<RawFunding>,
+    /// `simulate optimize`: the policy that maximizes a statistic of value
+    /// under constraints (docs/optimize.md). A plain run ignores it.
+    pub optimize: Option<RawOptimize>,
 }
 
 /// `[scenario]`: run-wide settings.
@@ -335,7 +342,7 @@ pub struct RawSweep {
 }
 
 /// `b` over `a`, field by field.
-fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
+pub(crate) fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
     b.clone().or_else(|| a.clone())
 }
 
@@ -521,6 +528,10 @@ impl RawFile {
                     units: pick(&a.units, &b.units),
                     years: pick(&a.years, &b.years),
                 }),
+                (a, b) => b.clone().or_else(|| a.clone()),
+            },
+            optimize: match (&self.optimize, &child.optimize) {
+                (Some(a), Some(b)) => Some(RawOptimize::merge(a, b)),
                 (a, b) => b.clone().or_else(|| a.clone()),
             },
         }

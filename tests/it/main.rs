@@ -19,6 +19,7 @@ mod golden;
 mod hardening;
 mod hostile;
 mod numeric;
+mod optimize;
 mod output_folders;
 mod properties;
 mod refusals;

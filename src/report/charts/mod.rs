@@ -12,6 +12,7 @@
 //! formats, header, legend, box plots); each chart has its own file.
 
 mod delta;
+pub mod frontier;
 mod funding;
 mod innovation;
 mod revenue_fan;
