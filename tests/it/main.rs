@@ -9,6 +9,7 @@ mod bad_input;
 mod charts;
 mod closed_form;
 mod commands;
+mod decision;
 mod deterministic;
 mod fit_cli;
 mod fit_fuzz;

@@ -15,8 +15,10 @@ mod delta;
 mod funding;
 mod innovation;
 mod revenue_fan;
+mod spider;
 pub mod style;
 mod sweep;
+mod sweep_heatmap;
 mod tornado;
 mod unit_paths;
 mod unit_values;
@@ -83,7 +85,9 @@ pub fn all() -> Vec<Box<dyn Chart>> {
         Box::new(unit_values::UnitValues),
         Box::new(unit_paths::UnitPaths),
         Box::new(sweep::SweepChart),
+        Box::new(sweep_heatmap::SweepHeatmap),
         Box::new(tornado::Tornado),
+        Box::new(spider::Spider),
         Box::new(funding::FundingChart),
     ]
 }
@@ -288,9 +292,21 @@ mod tests {
             };
             let input = Input::new(&run, &summary).with_studies(Some(&studies));
             let drawn: Vec<String> = figures(&input).into_iter().map(|f| f.file).collect();
-            assert!(drawn.contains(&"sweep.png".to_string()), "{drawn:?}");
+            let sweep_file = if i == 2 {
+                "sweep_heatmap.png"
+            } else {
+                "sweep.png"
+            };
+            assert!(drawn.contains(&sweep_file.to_string()), "{drawn:?}");
             assert!(drawn.contains(&"tornado.png".to_string()), "{drawn:?}");
-            for chart in [&sweep::SweepChart as &dyn Chart, &tornado::Tornado] {
+            assert!(drawn.contains(&"spider.png".to_string()), "{drawn:?}");
+            let charts: [&dyn Chart; 4] = [
+                &sweep::SweepChart,
+                &sweep_heatmap::SweepHeatmap,
+                &tornado::Tornado,
+                &spider::Spider,
+            ];
+            for chart in charts.into_iter().filter(|c| c.applies(&input)) {
                 render(&dir, &input, chart).unwrap();
                 assert!(dir.join(chart.file()).exists());
             }
