@@ -94,7 +94,9 @@ impl Document {
             ));
         }
         for f in figures {
-            blocks.push(Block::Heading(3, f.title.clone()));
+            // The chart draws its own title: the page names the file, not
+            // the title a second time above the picture.
+            blocks.push(Block::Heading(3, f.file.clone()));
             blocks.push(Block::Image {
                 file: f.file.clone(),
                 alt: f.title.clone(),
