@@ -306,21 +306,31 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             let top: Vec<String> = rows
                 .iter()
                 .map(|r| {
+                    let beat = |p: f64| {
+                        if p.is_nan() {
+                            "skipped".to_string()
+                        } else {
+                            crate::format::share(p)
+                        }
+                    };
                     format!(
-                        "{} ({} / {}: {} / {})",
+                        "{} ({} / {}: {} / {}, P(beat) {} / {})",
                         r.label(),
                         r.show(r.low),
                         r.show(r.high),
                         change(r.gain_low - r.gain_base),
-                        change(r.gain_high - r.gain_base)
+                        change(r.gain_high - r.gain_base),
+                        beat(r.beat_low),
+                        beat(r.beat_high)
                     )
                 })
                 .collect();
             items.push(format!(
-                "What moves the mean gain of {} over {base} most ({} {}, at the input low / high): {}.",
+                "What moves the mean gain of {} over {base} most ({} change at the input low / high, and the chance of beating {base} there; base run: {}, {}): {}.",
                 p.name,
                 input.currency(),
-                "change",
+                crate::format::signed(rows[0].gain_base),
+                crate::format::share(rows[0].beat_base),
                 top.join("; ")
             ));
         }

@@ -27,6 +27,7 @@ mod report_outputs;
 mod scenarios;
 mod shard;
 mod studies_charts;
+mod table_format;
 mod trials_out;
 mod valuation;
 mod variants;
