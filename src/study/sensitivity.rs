@@ -256,6 +256,10 @@ pub fn run(
     say: &dyn Fn(String),
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<Sensitivity>> {
+    if base.policies.len() < 2 {
+        say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
+        return Ok(Vec::new());
+    }
     let last = *base.horizons.last().unwrap_or(&1);
     let inputs = inputs(loaded, base);
     // Each input's two steps: a variant to run, or the note of its skip.

@@ -259,3 +259,26 @@ fn a_two_way_sweep_draws_a_heatmap() {
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<img src=\"sweep_heatmap.png\""));
 }
+
+#[test]
+fn sensitivity_of_a_single_policy_says_there_is_nothing_to_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one");
+    let f = fixture("one_unit.toml");
+    let o = run(&[
+        f.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--sensitivity",
+        "--no-xlsx",
+        "--no-charts",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the scenario has one policy"),
+        "{}",
+        stderr(&o)
+    );
+    let csv = fs::read_to_string(out.join("sensitivity.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+}
