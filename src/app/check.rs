@@ -19,7 +19,11 @@ pub fn check(path: &Path) -> Result<()> {
         console::say(&format!("warning: {w}"));
     }
     console::out(&report::digest::render(&s))?;
-    if !sweeps.is_empty() {
+    if sweeps.is_empty() {
+        console::outln(
+            "\nsweeps: none (add [[sweep]] tables, or --sweep PATH=V1,V2,... on a run)",
+        )?;
+    } else {
         let what: Vec<&str> = sweeps.sweeps.iter().map(|s| s.path.as_str()).collect();
         console::outln(&format!(
             "\nsweep: {} ({} points, each checked)",

@@ -82,13 +82,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH=V1,V2,...")]
     pub sweep: Vec<crate::results::Sweep>,
 
-    /// Move each unit parameter (growth, volatility, margin, multiple
-    /// median, max uplift) down and up by --sensitivity-step, one at a
-    /// time, on the same draws; writes sensitivity.csv.
+    /// Sensitivity of the decision: move each input (every unit's
+    /// assumptions, every policy's levers, the discount rate) down and up,
+    /// one at a time, on the same draws, and rank the inputs by how much
+    /// they move each policy's mean gain over the baseline (and its chance
+    /// of beating it) at the last horizon. Rates move by
+    /// --sensitivity-rate-step, levels by --sensitivity-step. Writes
+    /// sensitivity.csv, tornado.png and spider.png.
     #[arg(long)]
     pub sensitivity: bool,
 
-    /// Relative step of --sensitivity: 10% or 0.1 (of each value).
+    /// Relative step of --sensitivity's levels (revenue, multiples,
+    /// budgets, years, sales to capital): 10% or 0.1 (of each value).
     #[arg(
         long,
         value_name = "SHARE",
@@ -97,6 +102,18 @@ pub struct RunArgs {
         requires = "sensitivity"
     )]
     pub sensitivity_step: f64,
+
+    /// Additive step of --sensitivity's rates (growth, margins, shares,
+    /// intensities, terminal growth, the discount rate): 1% or 0.01 moves
+    /// a growth of 4% to 3% and 5%.
+    #[arg(
+        long,
+        value_name = "POINTS",
+        default_value_t = 0.01,
+        value_parser = parse_share,
+        requires = "sensitivity"
+    )]
+    pub sensitivity_rate_step: f64,
 
     #[command(flatten)]
     pub figures: FigureArgs,

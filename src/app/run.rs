@@ -2,14 +2,13 @@
 //! `--precision`'s rounds.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 use super::cli;
 use super::progress::Progress;
 use crate::error::{Error, Result};
 use crate::kernel::Plan;
 use crate::model::{Metric, Scenario};
-use crate::results::{Run, Studies, Summary};
+use crate::results::{Run, Steps, Studies, Summary};
 use crate::stats::Accumulator;
 use crate::{console, engine, output, report, resources, scenario, shard, study, trials_out};
 
@@ -144,7 +143,16 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let run = Run::checked(scenario, plan, acc)?;
     let options = args.figures.write_options(args.quiet, args.no_charts);
     report::write_results_with(staged, &run, options, |staged, summary| {
-        studies(args, &sweeps, &run.scenario, summary, staged, threads).map(Into::into)
+        studies(
+            args,
+            &loaded,
+            &sweeps,
+            &run.scenario,
+            summary,
+            staged,
+            threads,
+        )
+        .map(Into::into)
     })?;
     super::commit_trials(target, args.quiet)
 }
@@ -154,6 +162,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
 /// report's charts).
 fn studies(
     args: &cli::RunArgs,
+    loaded: &scenario::Loaded,
     sweeps: &study::SweepPlan,
     base: &Scenario,
     summary: &Summary,
@@ -161,7 +170,10 @@ fn studies(
     threads: usize,
 ) -> Result<Studies> {
     let mut out = Studies {
-        sensitivity_step: args.sensitivity_step,
+        sensitivity_steps: Steps {
+            rate: args.sensitivity_rate_step,
+            level: args.sensitivity_step,
+        },
         ..Default::default()
     };
     let say = |m: String| {
@@ -169,33 +181,25 @@ fn studies(
             console::say(&m);
         }
     };
+    let many = |scs: &[Scenario]| study::simulate_many(scs, Some(threads));
     if !sweeps.is_empty() {
-        let total = sweeps.len();
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        let points = study::run_sweep(sweeps, &|sc| {
-            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-            say(format!("sweep: point {n} of {total}"));
-            study::simulate(sc, Some(threads))
+        let points = study::run_sweep(sweeps, &many, &|n, total| {
+            say(format!("sweep: {n} of {total} points"))
         })?;
         staged.write("sweep.csv", study::sweep_csv(&sweeps.sweeps, &points))?;
         (out.sweeps, out.points) = (sweeps.sweeps.clone(), points);
     }
     if args.sensitivity {
-        let params = study::SENSITIVITY_PARAMETERS.len();
-        let total = 2 * base.units.len() * params;
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        let rows = study::run_sensitivity(
+        let rows = study::sensitivity::run(
+            loaded,
             base,
             summary,
-            args.sensitivity_step,
-            &|sc| {
-                let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-                say(format!("sensitivity: run {n} of at most {total}"));
-                study::simulate(sc, Some(threads))
-            },
+            out.sensitivity_steps,
+            &many,
             &|m| console::say(&format!("warning: {m}")),
+            &|n, total| say(format!("sensitivity: {n} of {total} runs")),
         )?;
-        staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
+        staged.write("sensitivity.csv", study::sensitivity::csv(&rows))?;
         out.sensitivity = rows;
     }
     if let Some(f) = &base.funding {

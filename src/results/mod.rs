@@ -14,5 +14,5 @@ pub mod summary;
 pub mod unit_paths;
 
 pub use run::{check_finite, describe_slot, Run};
-pub use studies::{Headline, Sensitivity, Studies, Sweep, SweepPoint};
+pub use studies::{Headline, Owner, Sensitivity, StepKind, Steps, Studies, Sweep, SweepPoint};
 pub use summary::Summary;
