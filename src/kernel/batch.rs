@@ -8,11 +8,17 @@
 //! reference's order; where the reference skips a unit (exited) a lane
 //! adds zero instead, which leaves every sum unchanged. `tests` check the
 //! two against each other on every shipped scenario and fixture.
+//!
+//! A scenario whose trials run on their own unit constants (uncertain
+//! assumptions or a growth fade, `super::draws`) runs lane by lane through
+//! the reference instead ([`BatchState::run`]): the same bits by
+//! construction, scalar speed. Every other scenario runs here unchanged.
 
 use rand_distr::Distribution;
 
 use super::math::GrowthFactor;
 use super::plan::{inversion_count, JumpDraw, Plan, PolicyPlan, UnitPlan};
+use super::reference::TrialState;
 use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
 use crate::model::{Extra, Metric, UnitFigure};
@@ -94,6 +100,9 @@ pub struct BatchState {
     /// The batch's figures: `out[slot][lane]`, slots laid out by
     /// [`crate::model::Layout`].
     pub out: Vec<Lane>,
+    /// The reference, for plans whose trials have their own unit
+    /// constants (see the module's doc).
+    scalar: Option<Box<TrialState>>,
 }
 
 /// A step index as the kernel compares it (exactly representable).
@@ -127,6 +136,10 @@ impl BatchState {
                 })
                 .collect(),
             out: vec![ZERO; plan.layout.len()],
+            scalar: plan
+                .params
+                .varies()
+                .then(|| Box::new(TrialState::new(plan))),
         }
     }
 
@@ -134,6 +147,15 @@ impl BatchState {
     /// trial `first + j`'s figures land in lane j of `out`.
     pub fn run(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        if let Some(scalar) = self.scalar.as_deref_mut() {
+            for j in 0..count {
+                scalar.run(plan, seed, first.wrapping_add(j as u64));
+                for (lanes, &x) in self.out.iter_mut().zip(&scalar.out) {
+                    lanes[j] = x;
+                }
+            }
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = simd::Avx2Token::detect() {
             // SAFETY: `run_avx2` needs AVX2, which the token proves the CPU
@@ -624,7 +646,6 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::rng::trial_rng;
     use crate::kernel::TrialState;
     use crate::model::Tracked;
     use std::path::Path;
@@ -634,6 +655,9 @@ mod tests {
         /// (the same bits).
         fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
             assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+            if self.scalar.is_some() {
+                return self.run(plan, seed, first, count);
+            }
             self.run_with::<Portable>((), plan, seed, first);
         }
     }
@@ -669,7 +693,7 @@ mod tests {
             batch.run(&plan, seed, first, count);
             portable.run_portable(&plan, seed, first, count);
             for j in 0..count {
-                scalar.run(&plan, &mut trial_rng(seed, first + j as u64));
+                scalar.run(&plan, seed, first + j as u64);
                 for (slot, ((b, p), &r)) in batch
                     .out
                     .iter()
