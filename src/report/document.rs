@@ -81,6 +81,7 @@ impl Document {
             s.currency,
             t = tail_label(s.tail)
         )));
+        blocks.extend(super::uncertainty::report_blocks(input));
         if let Some(st) = input.studies {
             if let Some(f) = &st.funding {
                 blocks.extend(super::funding::report_blocks(f));

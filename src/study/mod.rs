@@ -563,8 +563,21 @@ pub const SENSITIVITY_PARAMETERS: [&str; 7] = [
     "sales_to_capital",
 ];
 
-/// A unit's parameter, or None where it does not apply to the unit.
+/// A unit's parameter, or None where it does not apply to the unit. A key
+/// the unit draws from a distribution is not moved: the uncertainty view
+/// (`results::uncertainty`) ranks it instead, on the run's own draws.
 fn get(u: &crate::model::Unit, p: &str) -> Option<f64> {
+    use crate::model::Param;
+    let drawn = match p {
+        "growth" => Some(Param::Growth),
+        "volatility" => Some(Param::Volatility),
+        "margin" => Some(Param::Margin),
+        "max_uplift" => Some(Param::MaxUplift),
+        _ => None,
+    };
+    if drawn.is_some_and(|d| u.drawn(d).is_some()) {
+        return None;
+    }
     let fade = match u.valuation {
         crate::model::Valuation::Fade(f) => Some(f),
         crate::model::Valuation::Multiple => None,

@@ -18,6 +18,7 @@ mod revenue_fan;
 pub mod style;
 mod sweep;
 mod tornado;
+mod uncertainty;
 mod unit_paths;
 mod unit_values;
 mod value_cdf;
@@ -84,6 +85,7 @@ pub fn all() -> Vec<Box<dyn Chart>> {
         Box::new(unit_paths::UnitPaths),
         Box::new(sweep::SweepChart),
         Box::new(tornado::Tornado),
+        Box::new(uncertainty::UncertaintyChart),
         Box::new(funding::FundingChart),
     ]
 }
