@@ -307,6 +307,20 @@ impl<'de> Deserialize<'de> for RawParam {
     }
 }
 
+/// The distributions a key may follow (for the JSON Schema; the parser
+/// reads the name as text and `validate` names a wrong one).
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum RawDistName {
+    Triangular,
+    Pert,
+    Uniform,
+    Normal,
+    Lognormal,
+    Discrete,
+}
+
 /// A distribution (model contract, "Uncertain assumptions (v2)"); which
 /// keys it needs depends on `dist`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -314,6 +328,7 @@ impl<'de> Deserialize<'de> for RawParam {
 pub struct RawDist {
     /// "triangular", "pert", "uniform", "normal", "lognormal" or
     /// "discrete".
+    #[schemars(with = "Option<RawDistName>")]
     pub dist: Option<String>,
     /// Lower end (triangular, pert, uniform; optional truncation of normal).
     pub min: Option<f64>,

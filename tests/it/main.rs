@@ -27,6 +27,7 @@ mod scenarios;
 mod shard;
 mod studies_charts;
 mod trials_out;
+mod uncertain;
 mod valuation;
 mod variants;
 mod workbook;

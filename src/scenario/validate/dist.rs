@@ -64,10 +64,12 @@ fn param(v: &V, x: &Sp<RawParam>, key: &str, ok: impl Fn(f64) -> bool, rule: &st
             let (lo, hi) = dist.support();
             let lo_checked = if dist.lower_open() { lo.next_up() } else { lo };
             if !ok(lo_checked) || !ok(hi) {
-                let range = if lo == hi {
-                    format!("{lo}")
-                } else {
-                    format!("{lo} to {hi}")
+                let range = match (lo.is_finite(), hi.is_finite()) {
+                    (false, false) => "any value".to_string(),
+                    (false, true) => format!("any value up to {hi}"),
+                    (true, false) => format!("any value from {lo} up"),
+                    _ if lo == hi => format!("{lo}"),
+                    _ => format!("values from {lo} to {hi}"),
                 };
                 return Err(err(format!(
                     "{rule}, but this {} distribution can draw {range}: narrow it (or give min / max to a normal) so that every draw follows the rule",
