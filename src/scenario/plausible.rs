@@ -76,7 +76,7 @@ fn push(out: &mut Vec<Check>, value: &Option<Sp<f64>>, key: String, rule: Rule) 
     });
 }
 
-fn policy_terms<'a>(out: &mut Vec<Check>, key: &str, o: &'a RawOverride) {
+fn policy_terms(out: &mut Vec<Check>, key: &str, o: &RawOverride) {
     push(
         out,
         &o.intensity,

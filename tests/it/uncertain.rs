@@ -52,6 +52,9 @@ fn run_text(dir: &Path, name: &str, text: &str, extra: &[&str]) -> serde_json::V
     )
 }
 
+/// A distribution's quantile function.
+type Quantile<'a> = &'a dyn Fn(f64) -> f64;
+
 const QS: [(&str, f64); 5] = [
     ("p5", 0.05),
     ("p25", 0.25),
@@ -85,7 +88,7 @@ fn drawn_growth_gives_the_transformed_quantiles() {
             0.10
         }
     };
-    let cases: [(&str, &str, &dyn Fn(f64) -> f64); 3] = [
+    let cases: [(&str, &str, Quantile); 3] = [
         (
             "uniform",
             r#"{ dist = "uniform", min = -0.05, max = 0.15 }"#,
