@@ -352,3 +352,42 @@ fn bad_distributions_are_refused_with_file_line_and_key() {
         assert!(e.contains(words), "{to}: {e}");
     }
 }
+
+/// Same seed, same draws: the uncertainty view (and every figure) is the
+/// same on one thread or several, and sharded then merged.
+#[test]
+fn the_uncertainty_view_does_not_depend_on_threads_or_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = root().join("scenarios/reset_uncertain.toml");
+    let sc = scenario.to_str().unwrap();
+    let go = |args: &[&str]| {
+        let o = run(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    };
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let common = ["--trials", "2500", "--no-charts", "--no-xlsx", "-q"];
+    let (one, three, shards, merged) = (out("one"), out("three"), out("shards"), out("merged"));
+    go(&[&[sc, "--threads", "1", "--out", &one][..], &common].concat());
+    go(&[&[sc, "--threads", "3", "--out", &three][..], &common].concat());
+    for i in ["0/2", "1/2"] {
+        go(&[&[sc, "--shard", i, "--out", &shards][..], &common].concat());
+    }
+    let mut partials: Vec<String> = fs::read_dir(&shards)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .filter(|p| p.ends_with(".partial"))
+        .collect();
+    partials.sort();
+    let mut args = vec!["merge", "--out", &merged, "--no-charts", "-q"];
+    args.extend(partials.iter().map(String::as_str));
+    go(&args);
+    for file in ["summary.json", "uncertainty.csv"] {
+        let a = fs::read(Path::new(&one).join(file)).unwrap();
+        for other in [&three, &merged] {
+            assert!(
+                a == fs::read(Path::new(other).join(file)).unwrap(),
+                "{file}: {other}"
+            );
+        }
+    }
+}

@@ -124,10 +124,20 @@ fn draw_panel(input: &Input, p: &Panel, area: &Area) -> DrawResult {
     let rows: Vec<_> = p.rows.iter().take(MAX_BARS).collect();
     let n = rows.len().max(1);
     let label_style = style::font(style::TICK_SIZE);
-    let label_w = (w as f64 * 0.42) as u32;
+    let widest = rows
+        .iter()
+        .map(|r| {
+            style::text_width(
+                &format!("{} · {} ({})", r.unit, r.key, r.dist),
+                &label_style,
+            )
+        })
+        .max()
+        .unwrap_or(0);
+    let label_w = (widest + 40).clamp(200, (w as f64 * 0.42) as i32) as u32;
     let (label_col, plot_col) = rest.split_horizontally(label_w);
     let top = rows.first().map_or(0.0, |r| r.share);
-    let x_hi = (top * 1.25).clamp(0.02, 1.0);
+    let x_hi = (top * 1.25).clamp(0.01, 1.0);
     let mut chart = style::plot(&plot_col, (0.0, x_hi), (-0.6, n as f64 - 0.4), 10, 95)?;
     let ticks = style::ticks(0.0, x_hi * 100.0, 5);
     let x_fmt = move |v: &f64| format!("{}%", ticks(&(v * 100.0)));
