@@ -11,8 +11,8 @@
 //! rand_distr's distributions); [`TrialParams`] is one trial's copy of the
 //! plan's unit constants with the drawn values in place, rebuilt per trial
 //! and, for units whose growth fades, per step. The scalar reference runs
-//! on it; the batch kernel runs scenarios that need it through the
-//! reference, lane by lane (the same bits by construction).
+//! on it; the batch kernel keeps one per lane and reads its constants
+//! lane by lane (`batch::LaneParams`), with the same operations.
 
 use rand::distr::weighted::WeightedIndex;
 use rand::distr::Uniform;
@@ -239,6 +239,11 @@ impl ParamPlan {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether unit `i`'s growth fades (its growth terms change per step).
+    pub fn fades(&self, i: usize) -> bool {
+        self.fades.get(i).is_some_and(Option::is_some)
     }
 
     /// Whether trials need their own unit constants (something is drawn
