@@ -75,7 +75,7 @@ pub fn report_blocks(input: &Input) -> Vec<Block> {
                 percent(r.share, 0)
             )
         });
-        blocks.push(Block::Heading(3, capitalised(&about(input, p))));
+        blocks.push(Block::Heading(3, heading(input, p)));
         blocks.push(Block::Para(format!(
             "Standard deviation {} {}; the assumptions together explain {}.{lead}",
             money(p.stdev),
@@ -108,10 +108,16 @@ pub fn report_blocks(input: &Input) -> Vec<Block> {
     blocks
 }
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+/// A panel's heading: "Gain of reset over status_quo at year 5" (policy
+/// names as written).
+fn heading(input: &Input, p: &Panel) -> String {
+    match p.outcome {
+        Outcome::Gain => format!(
+            "Gain of {} over {} at year {}",
+            p.policy,
+            input.policy(input.baseline()),
+            p.horizon
+        ),
+        Outcome::Value => format!("Value of {} at year {}", p.policy, p.horizon),
     }
 }
