@@ -8,13 +8,21 @@
 //! reference's order; where the reference skips a unit (exited) a lane
 //! adds zero instead, which leaves every sum unchanged. `tests` check the
 //! two against each other on every shipped scenario and fixture.
+//!
+//! A scenario whose trials run on their own unit constants (uncertain
+//! assumptions or a growth fade, `super::draws`) reads them per lane
+//! ([`LaneParams`]: each lane's `TrialParams`, transposed) where every
+//! other scenario reads the plan's constants, splat across the lanes; the
+//! operations and their order are the same either way.
 
 use rand_distr::Distribution;
 
+use super::draws::TrialParams;
 use super::math::GrowthFactor;
 use super::plan::{inversion_count, JumpDraw, Plan, PolicyPlan, UnitPlan};
 use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
+use super::valuation::fade_value;
 use crate::model::{Extra, Metric, UnitFigure};
 
 pub use super::simd::Lane;
@@ -94,6 +102,132 @@ pub struct BatchState {
     /// The batch's figures: `out[slot][lane]`, slots laid out by
     /// [`crate::model::Layout`].
     pub out: Vec<Lane>,
+    /// Per-lane unit constants, for plans whose trials have their own
+    /// (see the module's doc).
+    lanes: Option<Box<LaneParams>>,
+}
+
+/// Step 4's terms of one unit under one policy, per lane (see
+/// `UnitPlan`).
+#[derive(Clone, Copy, Debug, Default)]
+struct GrowthLanes {
+    growth: Lane,
+    gf_idle: Lane,
+    gf_full: Lane,
+    g_full: Lane,
+    max_uplift: Lane,
+    half_saturation: Lane,
+}
+
+/// The unit constants of each lane's trial: the lanes' `TrialParams`, and
+/// what the kernel reads of them, lane-major.
+#[derive(Clone, Debug)]
+struct LaneParams {
+    trials: Vec<TrialParams>,
+    /// Per unit: revenue at t = 0.
+    r0: Vec<Lane>,
+    /// Per unit: -volatility^2 dt / 2 and volatility sqrt(dt).
+    drift: Vec<Lane>,
+    diffusion: Vec<Lane>,
+    /// As `Plan::margin`, a lane per entry.
+    margin: Vec<Lane>,
+    /// Per policy, per unit: this step's growth terms.
+    growth: Vec<Vec<GrowthLanes>>,
+    /// Whether some unit's growth fades (its terms change per step).
+    fading: bool,
+}
+
+impl LaneParams {
+    fn new(plan: &Plan) -> LaneParams {
+        let n = plan.n_units;
+        LaneParams {
+            trials: (0..LANES).map(|_| TrialParams::new(plan)).collect(),
+            r0: vec![ZERO; n],
+            drift: vec![ZERO; n],
+            diffusion: vec![ZERO; n],
+            margin: vec![ZERO; plan.margin.len()],
+            growth: vec![vec![GrowthLanes::default(); n]; plan.policies.len()],
+            fading: (0..n).any(|i| plan.params.fades(i)),
+        }
+    }
+
+    /// Draws the assumptions of trials `first ..` (one a lane) and lays
+    /// out what the kernel reads.
+    fn draw(&mut self, plan: &Plan, seed: u64, first: u64) {
+        for (j, tp) in self.trials.iter_mut().enumerate() {
+            tp.draw(plan, seed, first.wrapping_add(j as u64));
+        }
+        for (j, tp) in self.trials.iter().enumerate() {
+            for (i, &r0) in tp.revenue0.iter().enumerate() {
+                self.r0[i][j] = r0;
+                self.drift[i][j] = tp.draws[i].drift;
+                self.diffusion[i][j] = tp.draws[i].diffusion;
+            }
+            for (m, &x) in self.margin.iter_mut().zip(&tp.margin) {
+                m[j] = x;
+            }
+        }
+        self.lay_out_growth(plan, true);
+    }
+
+    /// Step `k`'s growth terms (they change for units whose growth fades).
+    fn set_growth(&mut self, plan: &Plan, k: usize) {
+        if !self.fading {
+            return;
+        }
+        for tp in self.trials.iter_mut() {
+            tp.set_growth(plan, k, false);
+        }
+        self.lay_out_growth(plan, false);
+    }
+
+    /// The growth terms of every unit (`all`), or of those whose growth
+    /// fades.
+    fn lay_out_growth(&mut self, plan: &Plan, all: bool) {
+        for (j, tp) in self.trials.iter().enumerate() {
+            for (gp, pp) in self.growth.iter_mut().zip(&tp.policies) {
+                for (i, (g, up)) in gp.iter_mut().zip(&pp.units).enumerate() {
+                    if !all && !plan.params.fades(i) {
+                        continue;
+                    }
+                    g.growth[j] = up.growth;
+                    g.gf_idle[j] = up.gf_idle;
+                    g.gf_full[j] = up.gf_full;
+                    g.g_full[j] = up.g_full;
+                    g.max_uplift[j] = up.max_uplift;
+                    g.half_saturation[j] = up.half_saturation;
+                }
+            }
+        }
+    }
+}
+
+/// The margins a step reads: the plan's (the same in every lane) or each
+/// lane's own.
+#[derive(Clone, Copy)]
+enum Margins<'a> {
+    Plan(&'a [f64]),
+    Lanes(&'a [Lane]),
+}
+
+impl Margins<'_> {
+    /// Row `row` (a step; `steps` for after the last) of `plan`'s margins
+    /// or `lanes`'.
+    fn row<'a>(plan: &'a Plan, lanes: Option<&'a LaneParams>, row: usize) -> Margins<'a> {
+        let n = plan.n_units;
+        match lanes {
+            Some(l) => Margins::Lanes(&l.margin[row * n..(row + 1) * n]),
+            None => Margins::Plan(&plan.margin[row * n..(row + 1) * n]),
+        }
+    }
+
+    #[inline(always)]
+    fn get<V: Vf64>(self, t: V::Token, i: usize) -> V {
+        match self {
+            Margins::Plan(m) => V::splat(t, m[i]),
+            Margins::Lanes(m) => V::load(t, &m[i]),
+        }
+    }
 }
 
 /// A step index as the kernel compares it (exactly representable).
@@ -127,6 +261,10 @@ impl BatchState {
                 })
                 .collect(),
             out: vec![ZERO; plan.layout.len()],
+            lanes: plan
+                .params
+                .varies()
+                .then(|| Box::new(LaneParams::new(plan))),
         }
     }
 
@@ -159,32 +297,78 @@ impl BatchState {
         self.rng = RngLanes::new(std::array::from_fn(|j| {
             trial_state(seed, first.wrapping_add(j as u64))
         }));
-        self.start::<V>(t, plan);
+        // The lanes' own constants, out of `self` while the batch runs.
+        let mut lanes = self.lanes.take();
+        if let Some(l) = lanes.as_deref_mut() {
+            l.draw(plan, seed, first);
+        }
+        self.start::<V>(t, plan, lanes.as_deref());
         if plan.track {
-            self.steps::<V, true>(t, plan);
+            self.steps::<V, true>(t, plan, &mut lanes);
         } else {
-            self.steps::<V, false>(t, plan);
+            self.steps::<V, false>(t, plan, &mut lanes);
+        }
+        if let Some(l) = lanes.as_deref() {
+            self.record_drawn(plan, l);
+        }
+        self.lanes = lanes;
+    }
+
+    /// The drawn values' slots (see `Layout::drawn`), as the reference
+    /// writes them.
+    fn record_drawn(&mut self, plan: &Plan, l: &LaneParams) {
+        let layout = &plan.layout;
+        let last = layout.horizons.saturating_sub(1);
+        for (j, tp) in l.trials.iter().enumerate() {
+            for (d, x) in tp.standardized(plan).enumerate() {
+                self.out[layout.drawn_index(d)][j] = x;
+                for p in 0..layout.policies {
+                    for m in [Metric::Value, Metric::DeltaValue] {
+                        let y = self.out[layout.index(p, last, m)][j];
+                        self.out[layout.cross_index(d, p, m)][j] = x * y;
+                    }
+                }
+            }
         }
     }
 
     /// Every step of the batch; `TRACK`: follow each unit's investment and
     /// gate (a tracked run).
     #[inline(always)]
-    fn steps<V: Vf64, const TRACK: bool>(&mut self, t: V::Token, plan: &Plan) {
-        let n = plan.n_units;
+    fn steps<V: Vf64, const TRACK: bool>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: &mut Option<Box<LaneParams>>,
+    ) {
         for k in 0..plan.steps {
-            self.draw_step::<V>(t, plan);
-            let margin = &plan.margin[k * n..(k + 1) * n];
-            for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-                let (shock, multiple) = (&self.shock, &self.multiple);
+            if k > 0 {
+                if let Some(l) = lanes.as_deref_mut() {
+                    // Growth that fades: this step's base growth.
+                    l.set_growth(plan, k);
+                }
+            }
+            let lanes = lanes.as_deref();
+            self.draw_step::<V>(t, plan, lanes);
+            let margin = Margins::row(plan, lanes, k);
+            for (p, (pp, st)) in plan
+                .policies
+                .iter()
+                .zip(self.policies.iter_mut())
+                .enumerate()
+            {
+                let (shock, multiple) = (&self.shock[..], &self.multiple[..]);
+                let own = lanes.map(|l| &l.growth[p][..]);
+                let r0 = lanes.map(|l| &l.r0[..]);
+                let args = (shock, multiple, margin, own, r0);
                 if plan.keep_growth[k] {
-                    step_policy::<V, true, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
+                    step_policy::<V, true, TRACK>(t, plan, pp, st, args, k);
                 } else {
-                    step_policy::<V, false, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
+                    step_policy::<V, false, TRACK>(t, plan, pp, st, args, k);
                 }
             }
             if let Some(hi) = plan.horizon_at[k] {
-                self.record_horizon::<V>(t, plan, hi, k);
+                self.record_horizon::<V>(t, plan, lanes, hi, k);
             }
             if let Some(pi) = plan.path_at[k] {
                 for (p, st) in self.policies.iter().enumerate() {
@@ -192,7 +376,7 @@ impl BatchState {
                 }
             }
             if let Some(ui) = plan.unit_path_at[k] {
-                self.record_unit_path::<V>(t, plan, ui, k);
+                self.record_unit_path::<V>(t, plan, lanes, ui, k);
             }
         }
     }
@@ -200,16 +384,24 @@ impl BatchState {
     /// Every unit's EBITA and cumulative cash at a unit path point (see
     /// `TrialState::record_unit_path`).
     #[inline(always)]
-    fn record_unit_path<V: Vf64>(&mut self, t: V::Token, plan: &Plan, point: usize, k: usize) {
+    fn record_unit_path<V: Vf64>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        point: usize,
+        k: usize,
+    ) {
         let n = plan.n_units;
         let zero = V::splat(t, 0.0);
-        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        let margin = Margins::row(plan, lanes, k + 1);
         for (p, st) in self.policies.iter().enumerate() {
             let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
             let out = &mut self.out[base..base + 2 * n];
-            for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
+            for (i, (us, slot)) in st.units.iter().zip(out.chunks_exact_mut(2)).enumerate() {
+                let m = margin.get::<V>(t, i);
                 let r = V::load(t, &us.r);
-                V::select(V::load(t, &us.held), r.mul(V::splat(t, m)), zero).store(&mut slot[0]);
+                V::select(V::load(t, &us.held), r.mul(m), zero).store(&mut slot[0]);
                 V::load(t, &us.unit_cash)
                     .add(V::load(t, &us.proceeds))
                     .store(&mut slot[1]);
@@ -219,7 +411,7 @@ impl BatchState {
 
     /// Draw order 1 (multiples and exit times) and the initial state.
     #[inline(always)]
-    fn start<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
+    fn start<V: Vf64>(&mut self, t: V::Token, plan: &Plan, lanes: Option<&LaneParams>) {
         for (((mult, u), &median), &dispersion) in self
             .multiple
             .iter_mut()
@@ -240,15 +432,16 @@ impl BatchState {
                 st.spent.fill(ZERO);
                 st.gate_open.fill([TRUE; LANES]);
             }
-            for (((us, up), &r0), u) in st
+            for (i, (((us, up), &r0), u)) in st
                 .units
                 .iter_mut()
                 .zip(&pp.units)
                 .zip(&plan.revenue0)
                 .zip(&self.uniform)
+                .enumerate()
             {
                 *us = UnitLanes {
-                    r: [r0; LANES],
+                    r: lanes.map_or([r0; LANES], |l| l.r0[i]),
                     funded_steps: [step_f64(up.budget_steps); LANES],
                     ..UnitLanes::default()
                 };
@@ -265,7 +458,7 @@ impl BatchState {
     /// shock and jumps, every lane at once (each lane's stream in the
     /// documented order); then every unit's growth shock exp(log shock).
     #[inline(always)]
-    fn draw_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
+    fn draw_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan, lanes: Option<&LaneParams>) {
         let rng = &mut self.rng;
         for f in self.factor.iter_mut() {
             V::normal(t, rng).store(f);
@@ -280,7 +473,11 @@ impl BatchState {
             for (&l, f) in load.iter().zip(factor) {
                 z = z.add(V::splat(t, l).mul(V::load(t, f)));
             }
-            let mut log_shock = V::splat(t, dp.drift).add(V::splat(t, dp.diffusion).mul(z));
+            let (drift, diffusion) = match lanes {
+                Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
+                None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
+            };
+            let mut log_shock = drift.add(diffusion.mul(z));
             if let Some((draw, mean, stdev)) = &dp.jumps {
                 let count = match *draw {
                     JumpDraw::Inversion { lambda, p0 } => {
@@ -321,20 +518,36 @@ impl BatchState {
     }
 
     #[inline(always)]
-    fn record_horizon<V: Vf64>(&mut self, t: V::Token, plan: &Plan, hi: usize, k: usize) {
+    fn record_horizon<V: Vf64>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        hi: usize,
+        k: usize,
+    ) {
         let layout = &plan.layout;
         let df = V::splat(t, plan.discount[k]);
         let zero = V::splat(t, 0.0);
-        let n = plan.n_units;
-        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        let margin = Margins::row(plan, lanes, k + 1);
         if plan.keep_growth[k] {
             // The fade of every unit valued by it, on every lane, before
             // the sums below (out of the loop: see `Vf64::fade`).
             for st in self.policies.iter_mut() {
                 for (i, f) in plan.fade.iter().enumerate() {
-                    if let Some(f) = f {
-                        st.faded[i] = V::fade(t, f, &st.units[i].r, margin[i], &st.growth[i]);
-                    }
+                    let Some(f) = f else { continue };
+                    st.faded[i] = match (lanes, margin) {
+                        (None, Margins::Plan(m)) => {
+                            V::fade(t, f, &st.units[i].r, m[i], &st.growth[i])
+                        }
+                        // Each lane's own fade constants and margin: the
+                        // scalar `fade_value`, the same operations.
+                        (Some(l), Margins::Lanes(m)) => std::array::from_fn(|j| {
+                            let f = l.trials[j].fade[i].as_ref().unwrap_or(f);
+                            fade_value(f, st.units[i].r[j], m[i][j], st.growth[i][j])
+                        }),
+                        _ => unreachable!("margins come from the lanes when they exist"),
+                    };
                 }
             }
         }
@@ -343,15 +556,16 @@ impl BatchState {
             let mut revenue = zero;
             let mut ebita = zero;
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
-            for (((((us, mult), &m), uv), ur), (fade, faded)) in st
+            for (i, ((((us, mult), uv), ur), (fade, faded))) in st
                 .units
                 .iter()
                 .zip(&self.multiple)
-                .zip(margin)
                 .zip(unit_value)
                 .zip(unit_revenue)
                 .zip(plan.fade.iter().zip(&st.faded))
+                .enumerate()
             {
+                let m = margin.get::<V>(t, i);
                 let h = V::load(t, &us.held);
                 let r = V::load(t, &us.r);
                 let cash = V::load(t, &us.unit_cash);
@@ -361,7 +575,7 @@ impl BatchState {
                 };
                 held_value = held_value.add(V::select(h, v, zero));
                 revenue = revenue.add(V::select(h, r, zero));
-                ebita = ebita.add(V::select(h, r.mul(V::splat(t, m)), zero));
+                ebita = ebita.add(V::select(h, r.mul(m), zero));
                 let value_held = cash.add(v.mul(df));
                 let value_gone = cash.add(V::load(t, &us.proceeds));
                 V::select(h, value_held, value_gone).store(uv);
@@ -434,29 +648,47 @@ enum Growth {
 }
 
 /// The growth factor (or rate) of one unit in every lane (step 4), chosen
-/// as the scalar reference chooses it, with its operations.
+/// as the scalar reference chooses it, with its operations. `own`: the
+/// lanes' own growth terms, in place of `up`'s (see [`LaneParams`]).
 #[inline(always)]
+// Eight arguments of data, as the reference's step reads them.
+#[allow(clippy::too_many_arguments)]
 fn growth<V: Vf64>(
     what: Growth,
     plan: &Plan,
     up: &UnitPlan,
+    own: Option<&GrowthLanes>,
     r: V,
     inv: V,
     scale: V,
     any_scaled: bool,
 ) -> V {
     let t = r.token();
-    let (idle, full) = match what {
-        Growth::Factor => (up.gf_idle, up.gf_full),
-        Growth::Rate => (up.growth, up.g_full),
-    };
-    let idle = V::splat(t, idle);
-    if up.max_uplift == 0.0 {
-        return idle;
-    }
     let zero = V::splat(t, 0.0);
-    let no_investment = inv.le(zero);
-    let full = V::splat(t, full);
+    let of = |x: f64, lanes: fn(&GrowthLanes) -> &Lane| match own {
+        Some(g) => V::load(t, lanes(g)),
+        None => V::splat(t, x),
+    };
+    let (idle, full) = match what {
+        Growth::Factor => (
+            of(up.gf_idle, |g| &g.gf_idle),
+            of(up.gf_full, |g| &g.gf_full),
+        ),
+        Growth::Rate => (of(up.growth, |g| &g.growth), of(up.g_full, |g| &g.g_full)),
+    };
+    let max_uplift = of(up.max_uplift, |g| &g.max_uplift);
+    // Lanes with no uplift take `idle`, as when they invest nothing.
+    let no_investment = match own {
+        None if up.max_uplift == 0.0 => return idle,
+        None => inv.le(zero),
+        Some(_) => {
+            let no_uplift = max_uplift.eq(zero);
+            if no_uplift.all() {
+                return idle;
+            }
+            V::select(no_uplift, no_uplift, inv.le(zero))
+        }
+    };
     if !up.is_budget && !any_scaled {
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
@@ -467,11 +699,11 @@ fn growth<V: Vf64>(
     }
     // `uplift_of_spend`, operation for operation.
     let r_dt = r.mul(V::splat(t, plan.dt));
-    let uplift = V::splat(t, up.max_uplift)
+    let uplift = max_uplift
         .mul(inv)
-        .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
+        .div(inv.add(of(up.half_saturation, |g| &g.half_saturation).mul(r_dt)));
     // Lanes that invest nothing take `idle` below; 0 keeps g sane there.
-    let g = V::splat(t, up.growth).add(V::select(no_investment, zero, uplift));
+    let g = of(up.growth, |g| &g.growth).add(V::select(no_investment, zero, uplift));
     let general = match what {
         Growth::Factor => growth_factor_v(plan.growth_factor, g, plan.dt),
         Growth::Rate => g,
@@ -484,20 +716,27 @@ fn growth<V: Vf64>(
     V::select(no_investment, idle, V::select(met, full, general))
 }
 
+/// What a policy's step reads besides the plan: every unit's shock and
+/// multiple, the step's margins, and, when the lanes have their own unit
+/// constants, the policy's growth terms and the units' revenue at t = 0.
+type StepInputs<'a> = (
+    &'a [Lane],
+    &'a [Lane],
+    Margins<'a>,
+    Option<&'a [GrowthLanes]>,
+    Option<&'a [Lane]>,
+);
+
 /// Steps 1-7 of the model contract for one policy, every lane.
 /// `KEEP_GROWTH`: keep each unit's growth rate (a horizon step, for the
 /// fade valuation); `TRACK`: follow each unit's investment and gate.
-// Seven arguments of data; `t` is the zero-sized proof the backend needs.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes,
-    shock: &[Lane],
-    multiple: &[Lane],
-    margin: &[f64],
+    (shock, multiple, margin, own, own_r0): StepInputs,
     k: usize,
 ) {
     let dt = V::splat(t, plan.dt);
@@ -506,9 +745,9 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     // 1-2. Operating cash and requested investment.
     let mut sum_op = zero;
     let mut sum_req = zero;
-    for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
+    for (i, (us, up)) in st.units.iter_mut().zip(&pp.units).enumerate() {
         let r = V::load(t, &us.r);
-        let mut op = r.mul(V::splat(t, m)).mul(dt);
+        let mut op = r.mul(margin.get::<V>(t, i)).mul(dt);
         let mut req = if up.is_budget {
             let funded = kf.lt(V::load(t, &us.funded_steps));
             V::select(funded, V::splat(t, up.budget_dt), zero)
@@ -552,9 +791,10 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         let inv = V::load(t, &us.req).mul(scale);
         sum_inv = sum_inv.add(inv);
         // 4. Growth.
-        let gf = growth(Growth::Factor, plan, up, r, inv, scale, any_scaled);
+        let own = own.map(|g| &g[i]);
+        let gf = growth(Growth::Factor, plan, up, own, r, inv, scale, any_scaled);
         if KEEP_GROWTH {
-            growth(Growth::Rate, plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
+            growth(Growth::Rate, plan, up, own, r, inv, scale, any_scaled).store(&mut st.growth[i]);
         }
         if TRACK {
             V::load(t, &st.spent[i])
@@ -571,9 +811,8 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
             revenue = revenue.add(new_r);
             // 7. Gate.
             if k == up.gate_step {
-                let failed = new_r
-                    .div(V::splat(t, r0))
-                    .lt(V::splat(t, up.gate_min_multiple));
+                let r0 = own_r0.map_or(V::splat(t, r0), |l| V::load(t, &l[i]));
+                let failed = new_r.div(r0).lt(V::splat(t, up.gate_min_multiple));
                 // select(failed, 0, funded) as a bit mask (not a masked
                 // store).
                 failed
@@ -624,7 +863,6 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::rng::trial_rng;
     use crate::kernel::TrialState;
     use crate::model::Tracked;
     use std::path::Path;
@@ -669,7 +907,7 @@ mod tests {
             batch.run(&plan, seed, first, count);
             portable.run_portable(&plan, seed, first, count);
             for j in 0..count {
-                scalar.run(&plan, &mut trial_rng(seed, first + j as u64));
+                scalar.run(&plan, seed, first + j as u64);
                 for (slot, ((b, p), &r)) in batch
                     .out
                     .iter()

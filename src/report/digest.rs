@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::format::{money, percent};
-use crate::model::{Role, Scenario, Terms, Valuation};
+use crate::model::{Param, Role, Scenario, Terms, Valuation};
 
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -69,6 +69,17 @@ pub fn render(s: &Scenario) -> String {
         if u.target_margin != u.margin && u.margin_speed > 0.0 {
             extras.push(format!("margin → {}", percent(u.target_margin, 1)));
         }
+        if let Some(g) = u.growth_fade {
+            extras.push(format!(
+                "growth {} → {} over {}y",
+                percent(g.from, 1),
+                percent(u.growth, 1),
+                g.years
+            ));
+        }
+        if !u.uncertain.is_empty() {
+            extras.push("drawn: see below".to_string());
+        }
         if let Valuation::Fade(f) = u.valuation {
             extras.push(format!(
                 "fade {}y → {}, s/c {}",
@@ -93,6 +104,7 @@ pub fn render(s: &Scenario) -> String {
     if s.units.len() > shown {
         let _ = writeln!(out, "  … and {} more", s.units.len() - shown);
     }
+    drawn(&mut out, s);
     let fades = s
         .units
         .iter()
@@ -256,6 +268,49 @@ fn differs(common: &Terms, t: &Terms) -> String {
         out.push(term(t));
     }
     out.join(", ")
+}
+
+/// A drawn value as the digest shows it: money for revenue, percent for
+/// rates, a plain number for the rest.
+fn shown(param: Param, x: f64) -> String {
+    match param {
+        Param::Revenue => money(x),
+        Param::MarginSpeed | Param::HalfSaturation => crate::format::num(x),
+        _ => percent(x, 1),
+    }
+}
+
+/// The uncertain assumptions: each distribution with its P5 / P50 / P95
+/// (the table above shows their means).
+fn drawn(out: &mut String, s: &Scenario) {
+    let n: usize = s.units.iter().map(|u| u.uncertain.len()).sum();
+    if n == 0 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {n} assumptions drawn once per trial (the table shows their means):"
+    );
+    let _ = writeln!(
+        out,
+        "    {:<28} {:<26} {:<10} {:>8} {:>8} {:>8}",
+        "unit", "key", "dist", "P5", "P50", "P95"
+    );
+    for u in &s.units {
+        for x in &u.uncertain {
+            let q = |p: f64| shown(x.param, x.dist.quantile(p));
+            let _ = writeln!(
+                out,
+                "    {:<28} {:<26} {:<10} {:>8} {:>8} {:>8}",
+                truncate(&u.name, 28),
+                x.param.key(),
+                x.dist.name(),
+                q(0.05),
+                q(0.5),
+                q(0.95)
+            );
+        }
+    }
 }
 
 #[cfg(test)]

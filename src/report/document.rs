@@ -82,6 +82,7 @@ impl Document {
             t = tail_label(s.tail)
         )));
         blocks.extend(input.sections.iter().cloned());
+        blocks.extend(super::uncertainty::report_blocks(input));
         if let Some(st) = input.studies {
             if let Some(f) = &st.funding {
                 blocks.extend(super::funding::report_blocks(f));

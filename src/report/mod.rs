@@ -9,6 +9,7 @@ pub mod digest;
 pub mod document;
 pub mod funding;
 pub mod table;
+pub mod uncertainty;
 pub mod workbook;
 
 use std::path::Path;
@@ -17,7 +18,7 @@ use crate::console;
 use crate::error::{Error, Result};
 use crate::model::{Layout, Metric, Scenario};
 use crate::output::Staged;
-use crate::results::{headline, unit_paths, Run, Studies, Summary};
+use crate::results::{self, headline, unit_paths, Run, Studies, Summary};
 use crate::stats::{Accumulator, MetricAcc, Stats};
 
 /// What a report reads: a finished run, its summary and what its studies
@@ -174,6 +175,9 @@ pub fn write_results_with(
         if let Some(f) = input.studies.and_then(|s| s.funding.as_ref()) {
             console::out(&funding::table(f))?;
         }
+        if let Some(text) = uncertainty::terminal(&input) {
+            console::out(&text)?;
+        }
         console::outln(&format!("wrote {}", dest.display()))?;
     }
     Ok(())
@@ -192,6 +196,11 @@ pub fn write_report(dir: &Path, input: &Input, draw_charts: bool) -> Result<()> 
             unit_paths::to_csv(input.scenario, input.layout, input.acc),
         )
         .map_err(|e| Error::output(&path, e))?;
+    }
+    if let Some(panels) = results::uncertainty::panels(input.scenario, input.layout, input.acc) {
+        let path = dir.join("uncertainty.csv");
+        std::fs::write(&path, results::uncertainty::to_csv(&panels))
+            .map_err(|e| Error::output(&path, e))?;
     }
     let figures = if draw_charts {
         charts::render_all(dir, input)?

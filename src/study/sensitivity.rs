@@ -48,7 +48,10 @@ fn quoted(name: &str) -> String {
 /// A unit's assumptions that apply to it: its revenue, growth,
 /// volatility, margin (and its drift target and speed when it drifts),
 /// multiple, the response to investment when it has one, and the fade's
-/// terminal growth and sales to capital when it is valued by the fade.
+/// terminal growth and sales to capital when it is valued by the fade. A
+/// key the unit draws from a distribution is not moved (a step would
+/// replace the distribution by a number): the uncertainty view
+/// (`results::uncertainty`) ranks it instead, on the run's own draws.
 fn unit_inputs(u: &Unit) -> Vec<(&'static str, StepKind, f64)> {
     use StepKind::{Level, Rate};
     let mut v = vec![
@@ -70,6 +73,7 @@ fn unit_inputs(u: &Unit) -> Vec<(&'static str, StepKind, f64)> {
         v.push(("valuation.terminal_growth", Rate, f.terminal_growth));
         v.push(("valuation.sales_to_capital", Level, f.sales_to_capital));
     }
+    v.retain(|(key, _, _)| !u.uncertain.iter().any(|d| d.param.key() == *key));
     v
 }
 

@@ -30,6 +30,7 @@ mod shard;
 mod studies_charts;
 mod table_format;
 mod trials_out;
+mod uncertain;
 mod valuation;
 mod variants;
 mod workbook;

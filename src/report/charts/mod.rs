@@ -21,6 +21,7 @@ pub mod style;
 mod sweep;
 mod sweep_heatmap;
 mod tornado;
+mod uncertainty;
 mod unit_paths;
 mod unit_values;
 mod value_cdf;
@@ -89,6 +90,7 @@ pub fn all() -> Vec<Box<dyn Chart>> {
         Box::new(sweep_heatmap::SweepHeatmap),
         Box::new(tornado::Tornado),
         Box::new(spider::Spider),
+        Box::new(uncertainty::UncertaintyChart),
         Box::new(funding::FundingChart),
     ]
 }
