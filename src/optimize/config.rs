@@ -838,27 +838,8 @@ fn frontier(
     }))
 }
 
-/// Splits a dotted path (quoted segments may hold dots).
-pub(crate) fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in path.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '.' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err(format!("unbalanced quote in {path:?}"));
-    }
-    out.push(cur);
-    if out.iter().any(|s| s.trim().is_empty()) {
-        return Err(format!("empty segment in {path:?}"));
-    }
-    Ok(out)
-}
+/// Splits a dotted path (quoted segments may hold dots), as sweeps do.
+pub(crate) use crate::study::segments;
 
 /// The scenario with `path` set to `value` (the patch sweeps use).
 pub(crate) fn patched(

@@ -243,20 +243,7 @@ pub fn moments(xs: &[f64]) -> (f64, f64) {
         s1.add(a);
         s2.add(b);
     }
-    let nf = n as f64;
-    let (s1, s2) = (s1.value(), s2.value());
-    let mean = shift + s1 / nf;
-    let var = if n > 1 {
-        let sq = s1 * s1;
-        if sq.is_finite() {
-            ((s2 - sq / nf) / (nf - 1.0)).max(0.0)
-        } else {
-            ((s2 - s1 * (s1 / nf)) / (nf - 1.0)).max(0.0)
-        }
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
+    crate::stats::mean_stdev(shift, s1.value(), s2.value(), n as u64)
 }
 
 /// The exact `q`-quantile of `sorted` (ascending): x_(ceil(q n)).

@@ -28,8 +28,9 @@ use crate::scenario::{self, names, raw, Loaded};
 /// Most grid points a sweep may have.
 pub const MAX_SWEEP_POINTS: usize = 400;
 
-/// Splits a dotted path; segments may be quoted ("Taobao & Tmall").
-fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
+/// Splits a dotted path; segments may be quoted ("Taobao & Tmall"), and
+/// none may be empty or blank.
+pub fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -44,7 +45,7 @@ fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
         return Err(format!("unbalanced quote in {path:?}"));
     }
     out.push(cur);
-    if out.iter().any(|s| s.is_empty()) {
+    if out.iter().any(|s| s.trim().is_empty()) {
         return Err(format!("empty segment in {path:?}"));
     }
     Ok(out)
