@@ -10,10 +10,11 @@ use crate::results::Summary;
 /// cells of a column are aligned (see [`align_se`]).
 const SE: char = '\u{1f}';
 
-/// A probability with its standard error: "62.4% ±0.5", "0.3% ±0.04",
+/// A probability with its standard error: "62.4% ±0.5", "0.30% ±0.04",
 /// "<0.1% ±0.01", "100% ±0"; the error gets the decimals that show its
-/// first significant digit (at most three), the share as
-/// [`crate::format::share`] writes it, never "0.3% ±0.0".
+/// first significant digit (at most three) and the share the same decimals
+/// (never "0.3% ±0.0", never "88% ±0.1"); shares below 0.1% or above
+/// 99.9% are written as [`crate::format::share`] writes them.
 pub fn prob_cell(p: f64, stderr: f64) -> String {
     let se = 100.0 * stderr;
     let d = if se <= 0.0 || !se.is_finite() {
@@ -26,7 +27,14 @@ pub fn prob_cell(p: f64, stderr: f64) -> String {
     } else {
         format!("{se:.d$}")
     };
-    format!("{}{SE}{se_text}", crate::format::share(p))
+    // The share to as many decimals as its error shows ("87.6% ±0.1",
+    // not "88% ±0.1"), except where it says "<0.1%", ">99.9%", 0 or 100%.
+    let share = if (0.001..=0.999).contains(&p) && d > 0 {
+        format!("{:.d$}%", 100.0 * p)
+    } else {
+        crate::format::share(p)
+    };
+    format!("{share}{SE}{se_text}")
 }
 
 /// Aligns "figure ±error" cells on their "±": in each column, the figures
@@ -177,9 +185,10 @@ mod tests {
 
     #[test]
     fn probabilities_keep_their_error_visible() {
-        assert_eq!(shown(prob_cell(0.003, 0.00017)), "0.3% ±0.02");
+        assert_eq!(shown(prob_cell(0.003, 0.00017)), "0.30% ±0.02");
         assert_eq!(shown(prob_cell(0.0004, 0.00006)), "<0.1% ±0.006");
-        assert_eq!(shown(prob_cell(0.624, 0.0048)), "62% ±0.5");
+        assert_eq!(shown(prob_cell(0.624, 0.0048)), "62.4% ±0.5");
+        assert_eq!(shown(prob_cell(0.876, 0.001)), "87.6% ±0.1");
         assert_eq!(shown(prob_cell(1.0, 0.0)), "100% ±0");
         assert!(!shown(prob_cell(0.003, 0.00001)).contains("±0.0 "));
     }
