@@ -12,9 +12,10 @@
 use rand_distr::Distribution;
 
 use super::math::GrowthFactor;
-use super::plan::{inversion_count, JumpDraw, Plan, PolicyPlan, UnitPlan};
+use super::plan::{inversion_count, DrawPlan, JumpDraw, Plan, PolicyPlan, UnitPlan};
 use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
+use super::tape::{Sharing, Tape};
 use crate::model::{Extra, Metric, UnitFigure};
 
 pub use super::simd::Lane;
@@ -96,6 +97,13 @@ pub struct BatchState {
     pub out: Vec<Lane>,
 }
 
+/// Where a batch's draws come from (see `kernel::tape`): each lane's
+/// stream, the stream with every draw kept on a tape, or a tape.
+type Mode = u8;
+const LIVE: Mode = 0;
+const RECORD: Mode = 1;
+const REPLAY: Mode = 2;
+
 /// A step index as the kernel compares it (exactly representable).
 fn step_f64(k: usize) -> f64 {
     if k == usize::MAX {
@@ -134,14 +142,50 @@ impl BatchState {
     /// trial `first + j`'s figures land in lane j of `out`.
     pub fn run(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        self.dispatch::<LIVE>(plan, seed, first, &mut Tape::new(), None);
+    }
+
+    /// [`BatchState::run`], keeping every draw on `tape` (emptied first)
+    /// for [`BatchState::run_replay`]; the figures are `run`'s.
+    pub fn run_recording(
+        &mut self,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        count: usize,
+        tape: &mut Tape,
+    ) {
+        assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        tape.lanes.clear();
+        self.dispatch::<RECORD>(plan, seed, first, tape, None);
+    }
+
+    /// The figures `run` gives for `plan` on the trials a tape was
+    /// recorded from (by a plan that [`super::tape::same_draws`] as
+    /// `plan`, with `share` what the two have in common), bit for bit,
+    /// from the tape's draws instead of the trials' streams.
+    pub fn run_replay(&mut self, plan: &Plan, tape: &mut Tape, share: &Sharing) {
+        tape.pos = 0;
+        self.dispatch::<REPLAY>(plan, 0, 0, tape, Some(share));
+    }
+
+    #[inline(always)]
+    fn dispatch<const MODE: Mode>(
+        &mut self,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        tape: &mut Tape,
+        share: Option<&Sharing>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = simd::Avx2Token::detect() {
             // SAFETY: `run_avx2` needs AVX2, which the token proves the CPU
             // has.
-            unsafe { self.run_avx2(t, plan, seed, first) };
+            unsafe { self.run_avx2::<MODE>(t, plan, seed, first, tape, share) };
             return;
         }
-        self.run_with::<Portable>((), plan, seed, first);
+        self.run_with::<Portable, MODE>((), plan, seed, first, tape, share);
     }
 
     /// [`BatchState::run`] compiled for AVX2. Only the instruction set
@@ -150,30 +194,59 @@ impl BatchState {
     /// caller's proof that the CPU has it.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn run_avx2(&mut self, t: simd::Avx2Token, plan: &Plan, seed: u64, first: u64) {
-        self.run_with::<simd::Avx2>(t, plan, seed, first);
+    fn run_avx2<const MODE: Mode>(
+        &mut self,
+        t: simd::Avx2Token,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        tape: &mut Tape,
+        share: Option<&Sharing>,
+    ) {
+        self.run_with::<simd::Avx2, MODE>(t, plan, seed, first, tape, share);
     }
 
     #[inline(always)]
-    fn run_with<V: Vf64>(&mut self, t: V::Token, plan: &Plan, seed: u64, first: u64) {
-        self.rng = RngLanes::new(std::array::from_fn(|j| {
-            trial_state(seed, first.wrapping_add(j as u64))
-        }));
-        self.start::<V>(t, plan);
+    fn run_with<V: Vf64, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        tape: &mut Tape,
+        share: Option<&Sharing>,
+    ) {
+        if MODE != REPLAY {
+            self.rng = RngLanes::new(std::array::from_fn(|j| {
+                trial_state(seed, first.wrapping_add(j as u64))
+            }));
+        }
+        let share = share.unwrap_or(&NO_SHARING);
+        self.start::<V, MODE>(t, plan, tape, share);
         if plan.track {
-            self.steps::<V, true>(t, plan);
+            self.steps::<V, true, MODE>(t, plan, tape, share);
         } else {
-            self.steps::<V, false>(t, plan);
+            self.steps::<V, false, MODE>(t, plan, tape, share);
         }
     }
 
     /// Every step of the batch; `TRACK`: follow each unit's investment and
     /// gate (a tracked run).
     #[inline(always)]
-    fn steps<V: Vf64, const TRACK: bool>(&mut self, t: V::Token, plan: &Plan) {
+    fn steps<V: Vf64, const TRACK: bool, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        tape: &mut Tape,
+        share: &Sharing,
+    ) {
         let n = plan.n_units;
         for k in 0..plan.steps {
-            self.draw_step::<V>(t, plan);
+            if MODE == REPLAY {
+                self.replay_step::<V>(t, plan, tape, share);
+            } else {
+                self.draw_step::<V, MODE>(t, plan, tape);
+            }
             let margin = &plan.margin[k * n..(k + 1) * n];
             for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
                 let (shock, multiple) = (&self.shock, &self.multiple);
@@ -219,18 +292,43 @@ impl BatchState {
 
     /// Draw order 1 (multiples and exit times) and the initial state.
     #[inline(always)]
-    fn start<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
-        for (((mult, u), &median), &dispersion) in self
+    fn start<V: Vf64, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        tape: &mut Tape,
+        share: &Sharing,
+    ) {
+        for (i, ((mult, u), (&median, &dispersion))) in self
             .multiple
             .iter_mut()
             .zip(self.uniform.iter_mut())
-            .zip(&plan.multiple_median)
-            .zip(&plan.multiple_dispersion)
+            .zip(plan.multiple_median.iter().zip(&plan.multiple_dispersion))
+            .enumerate()
         {
+            if MODE == REPLAY {
+                let eta = tape.next();
+                *u = tape.next();
+                let recorded = tape.next();
+                if share.multiple[i] {
+                    *mult = recorded;
+                    continue;
+                }
+                let e = simd::exp(V::splat(t, dispersion).mul(V::load(t, &eta)));
+                V::splat(t, median).mul(e).store(mult);
+                continue;
+            }
             let eta = V::normal(t, &mut self.rng);
             V::uniform(t, &mut self.rng).store(u);
             let e = simd::exp(V::splat(t, dispersion).mul(eta));
             V::splat(t, median).mul(e).store(mult);
+            if MODE == RECORD {
+                let mut x = ZERO;
+                eta.store(&mut x);
+                tape.push(x);
+                tape.push(*u);
+                tape.push(*mult);
+            }
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
             st.war_chest = ZERO;
@@ -264,23 +362,28 @@ impl BatchState {
     /// Draw order 2: one step's factors, then each unit's idiosyncratic
     /// shock and jumps, every lane at once (each lane's stream in the
     /// documented order); then every unit's growth shock exp(log shock).
+    /// `RECORD`: every draw and shock also goes on `tape`.
     #[inline(always)]
-    fn draw_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan) {
+    fn draw_step<V: Vf64, const MODE: Mode>(&mut self, t: V::Token, plan: &Plan, tape: &mut Tape) {
         let rng = &mut self.rng;
         for f in self.factor.iter_mut() {
             V::normal(t, rng).store(f);
+            if MODE == RECORD {
+                tape.push(*f);
+            }
         }
         let nf = plan.n_factors;
         let factor = &self.factor[..];
         let zero = V::splat(t, 0.0);
         for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
             let eps = V::normal(t, rng);
-            let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
-            for (&l, f) in load.iter().zip(factor) {
-                z = z.add(V::splat(t, l).mul(V::load(t, f)));
+            if MODE == RECORD {
+                let mut x = ZERO;
+                eps.store(&mut x);
+                tape.push(x);
             }
-            let mut log_shock = V::splat(t, dp.drift).add(V::splat(t, dp.diffusion).mul(z));
+            let load = &plan.loadings[i * nf..(i + 1) * nf];
+            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps);
             if let Some((draw, mean, stdev)) = &dp.jumps {
                 let count = match *draw {
                     JumpDraw::Inversion { lambda, p0 } => {
@@ -305,17 +408,61 @@ impl BatchState {
                     }
                 };
                 let jumped = zero.lt(count);
+                let mut zj = zero;
                 if jumped.any() {
-                    let zj = V::normal_where(rng, jumped);
-                    let mut counts = ZERO;
-                    count.store(&mut counts);
-                    let root = V::load(t, &counts.map(f64::sqrt));
-                    let term = count
-                        .mul(V::splat(t, *mean))
-                        .add(V::splat(t, *stdev).mul(root).mul(zj));
-                    log_shock = V::select(jumped, log_shock.add(term), log_shock);
+                    zj = V::normal_where(rng, jumped);
+                    log_shock = with_jumps(log_shock, jumped, count, zj, *mean, *stdev);
+                }
+                if MODE == RECORD {
+                    let mut x = ZERO;
+                    count.store(&mut x);
+                    tape.push(x);
+                    zj.store(&mut x);
+                    tape.push(x);
                 }
             }
+            simd::exp(log_shock).store(shock);
+            if MODE == RECORD {
+                tape.push(*shock);
+            }
+        }
+    }
+
+    /// [`BatchState::draw_step`] from a tape: the recorded shock of every
+    /// unit whose draw constants are the recorded plan's, and for the
+    /// others the same operations on the recorded draws.
+    #[inline(always)]
+    fn replay_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan, tape: &mut Tape, share: &Sharing) {
+        for f in self.factor.iter_mut() {
+            *f = tape.next();
+        }
+        let nf = plan.n_factors;
+        let factor = &self.factor[..];
+        let zero = V::splat(t, 0.0);
+        for (i, ((dp, shock), &shared)) in plan
+            .draws
+            .iter()
+            .zip(self.shock.iter_mut())
+            .zip(&share.shock)
+            .enumerate()
+        {
+            if shared {
+                tape.skip(if dp.jumps.is_some() { 3 } else { 1 });
+                *shock = tape.next();
+                continue;
+            }
+            let eps = V::load(t, &tape.next());
+            let load = &plan.loadings[i * nf..(i + 1) * nf];
+            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps);
+            if let Some((_, mean, stdev)) = &dp.jumps {
+                let count = V::load(t, &tape.next());
+                let zj = V::load(t, &tape.next());
+                let jumped = zero.lt(count);
+                if jumped.any() {
+                    log_shock = with_jumps(log_shock, jumped, count, zj, *mean, *stdev);
+                }
+            }
+            tape.skip(1);
             simd::exp(log_shock).store(shock);
         }
     }
@@ -399,6 +546,37 @@ impl BatchState {
             }
         }
     }
+}
+
+/// Nothing shared: what fresh and recording runs are given.
+static NO_SHARING: Sharing = Sharing {
+    multiple: Vec::new(),
+    shock: Vec::new(),
+};
+
+/// A unit's log growth shock before jumps: drift + diffusion z, with
+/// z = idiosyncratic eps + its factor loadings times the factors.
+#[inline(always)]
+fn log_shock<V: Vf64>(t: V::Token, dp: &DrawPlan, load: &[f64], factor: &[Lane], eps: V) -> V {
+    let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
+    for (&l, f) in load.iter().zip(factor) {
+        z = z.add(V::splat(t, l).mul(V::load(t, f)));
+    }
+    V::splat(t, dp.drift).add(V::splat(t, dp.diffusion).mul(z))
+}
+
+/// `log_shock` plus the jumps of the lanes that jumped: `count` jumps
+/// whose sum is count mean + stdev sqrt(count) zj.
+#[inline(always)]
+fn with_jumps<V: Vf64>(log_shock: V, jumped: V, count: V, zj: V, mean: f64, stdev: f64) -> V {
+    let t = log_shock.token();
+    let mut counts = ZERO;
+    count.store(&mut counts);
+    let root = V::load(t, &counts.map(f64::sqrt));
+    let term = count
+        .mul(V::splat(t, mean))
+        .add(V::splat(t, stdev).mul(root).mul(zj));
+    V::select(jumped, log_shock.add(term), log_shock)
 }
 
 /// (1 + g)^dt of every lane, the same bits as `GrowthFactor::eval`.
@@ -634,7 +812,7 @@ mod tests {
         /// (the same bits).
         fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
             assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
-            self.run_with::<Portable>((), plan, seed, first);
+            self.run_with::<Portable, LIVE>((), plan, seed, first, &mut Tape::new(), None);
         }
     }
 

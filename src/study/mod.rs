@@ -9,6 +9,7 @@
 //! below the report that presents it; this module runs them.
 
 pub mod funding;
+pub mod shared;
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -736,6 +737,17 @@ pub fn simulate(scenario: &Scenario, threads: Option<usize>) -> Result<Summary> 
     let (plan, acc): (Plan, _) = crate::engine::run(scenario, threads, &|_| {})?;
     check_finite(scenario, &plan, &acc)?;
     Ok(Summary::new(scenario, &plan, &acc))
+}
+
+/// Runs several variants of a scenario (the same structure, other
+/// numbers: unit parameters, policy levers, the discount rate...) and
+/// summarises each: the same `Summary` as [`simulate`] of each variant,
+/// bit for bit, for any thread count, with each block's draws generated
+/// once and shared by every variant that draws alike (see
+/// [`shared`]). Variants that draw differently (other units, factors,
+/// steps, jump rates, seed or trials) run on their own draws.
+pub fn simulate_many(scenarios: &[Scenario], threads: Option<usize>) -> Result<Vec<Summary>> {
+    shared::simulate_many(scenarios, threads)
 }
 
 #[cfg(test)]
