@@ -177,10 +177,14 @@ fn studies(
     if !sweeps.is_empty() {
         let total = sweeps.len();
         let count = std::sync::atomic::AtomicUsize::new(0);
-        let points = study::run_sweep(sweeps, &|sc| {
-            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-            say(format!("sweep: point {n} of {total}"));
-            study::simulate(sc, Some(threads))
+        let points = study::run_sweep(sweeps, &|scs| {
+            let n = count.fetch_add(scs.len(), Ordering::Relaxed);
+            say(format!(
+                "sweep: points {}-{} of {total}",
+                n + 1,
+                n + scs.len()
+            ));
+            study::simulate_many(scs, Some(threads))
         })?;
         staged.write("sweep.csv", study::sweep_csv(&sweeps.sweeps, &points))?;
         (out.sweeps, out.points) = (sweeps.sweeps.clone(), points);
@@ -193,10 +197,14 @@ fn studies(
             base,
             summary,
             args.sensitivity_step,
-            &|sc| {
-                let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-                say(format!("sensitivity: run {n} of at most {total}"));
-                study::simulate(sc, Some(threads))
+            &|scs| {
+                let n = count.fetch_add(scs.len(), Ordering::Relaxed);
+                say(format!(
+                    "sensitivity: runs {}-{} of at most {total}, on shared draws",
+                    n + 1,
+                    n + scs.len()
+                ));
+                study::simulate_many(scs, Some(threads))
             },
             &|m| console::say(&format!("warning: {m}")),
         )?;

@@ -456,6 +456,42 @@ impl Accumulator {
         self.trials += count as u64;
     }
 
+    /// Counts the values buffered so far in the sketches now rather than
+    /// later (the counts are the same either way): for a caller that
+    /// fills several accumulators in turn, while this one's buffer is in
+    /// cache.
+    pub fn flush(&mut self) {
+        if self.pending > 0 {
+            self.flush_sketches();
+        }
+    }
+
+    /// Swaps this accumulator's value buffer with `buf` (another
+    /// accumulator's of as many metrics, or an empty one), with no values
+    /// pending ([`Accumulator::flush`] first): accumulators filled in turn
+    /// by one worker pass one buffer around, which stays in cache, instead
+    /// of each keeping its own. The figures do not change.
+    pub fn swap_buffer(&mut self, buf: &mut Vec<f64>) {
+        assert_eq!(self.pending, 0, "swap_buffer with values pending");
+        std::mem::swap(&mut self.buffer, buf);
+        let n = self.metrics.len();
+        if self.buffer.len() != n * ROW {
+            self.buffer = vec![0.0; n * ROW];
+        }
+        if self.running.len() != n {
+            self.running = vec![
+                Running {
+                    s1: 0.0,
+                    s2: 0.0,
+                    lo: 0.0,
+                    hi: 0.0
+                };
+                n
+            ];
+            self.pending_non_finite = vec![false; n];
+        }
+    }
+
     /// Counts the buffered values in the sketches.
     fn flush_sketches(&mut self) {
         let n = self.pending;
@@ -488,7 +524,9 @@ impl Accumulator {
         if n == 0 {
             return;
         }
-        self.flush_sketches();
+        if self.pending > 0 {
+            self.flush_sketches();
+        }
         for (acc, run) in self.metrics.iter_mut().zip(&self.running) {
             acc.min = run.lo;
             acc.max = run.hi;

@@ -501,22 +501,32 @@ fn headlines(s: &Summary, scenario: &Scenario) -> Vec<Headline> {
     out
 }
 
+/// Variants a study hands to its `run` at once (they share one generation
+/// of the draws, see [`simulate_many`]); bounds the scenarios held.
+pub const VARIANTS_AT_ONCE: usize = 64;
+
 /// Runs every point of a [`SweepPlan`] (each with the base run's trials
-/// and seed). `run` simulates a scenario (the caller chooses threads and
-/// progress). Stops between points on an interrupt.
+/// and seed). `run` simulates a batch of scenarios, [`simulate_many`] as
+/// a rule (the caller chooses threads and progress). Stops between
+/// batches on an interrupt.
 pub fn run_sweep(
     plan: &SweepPlan,
-    run: &dyn Fn(&Scenario) -> Result<Summary>,
+    run: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
 ) -> Result<Vec<SweepPoint>> {
     let mut out = Vec::new();
-    for i in 0..plan.len() {
+    let points: Vec<usize> = (0..plan.len()).collect();
+    for chunk in points.chunks(VARIANTS_AT_ONCE) {
         crate::engine::check_interrupted()?;
-        let sc = plan.scenario(i)?;
-        let summary = run(&sc)?;
-        out.push(SweepPoint {
-            values: plan.values(i),
-            headlines: headlines(&summary, &sc),
-        });
+        let scs = chunk
+            .iter()
+            .map(|&i| plan.scenario(i))
+            .collect::<Result<Vec<_>>>()?;
+        for ((&i, sc), summary) in chunk.iter().zip(&scs).zip(run(&scs)?) {
+            out.push(SweepPoint {
+                values: plan.values(i),
+                headlines: headlines(&summary, sc),
+            });
+        }
     }
     Ok(out)
 }
@@ -645,11 +655,42 @@ pub fn run_sensitivity(
     base: &Scenario,
     base_summary: &Summary,
     step: f64,
-    run: &dyn Fn(&Scenario) -> Result<Summary>,
+    run: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
     say: &dyn Fn(String),
 ) -> Result<Vec<Sensitivity>> {
     let last = *base.horizons.last().unwrap_or(&1);
     let median = |s: &Summary, p: &str| s.row(p, last, "value", None).map_or(f64::NAN, |r| r.p50);
+    // Every variant (unit, parameter, value), then their runs, batch by
+    // batch on shared draws: each policy's median per variant.
+    let mut jobs: Vec<(usize, &'static str, f64)> = Vec::new();
+    for (ui, u) in base.units.iter().enumerate() {
+        for param in SENSITIVITY_PARAMETERS {
+            let Some(b) = get(u, param).filter(|&b| b != 0.0) else {
+                continue;
+            };
+            for factor in [1.0 - step, 1.0 + step] {
+                if out_of_range(param, b * factor, base.discount_rate).is_none() {
+                    jobs.push((ui, param, b * factor));
+                }
+            }
+        }
+    }
+    let mut medians: Vec<Vec<f64>> = Vec::new();
+    for chunk in jobs.chunks(VARIANTS_AT_ONCE) {
+        crate::engine::check_interrupted()?;
+        let scs: Vec<Scenario> = chunk
+            .iter()
+            .map(|&(ui, param, x)| {
+                let mut sc = base.clone();
+                set(&mut sc.units[ui], param, x);
+                sc
+            })
+            .collect();
+        for s in run(&scs)? {
+            medians.push(base.policies.iter().map(|p| median(&s, &p.name)).collect());
+        }
+    }
+    let mut ran = medians.into_iter();
     let mut rows = Vec::new();
     for (ui, u) in base.units.iter().enumerate() {
         for param in SENSITIVITY_PARAMETERS {
@@ -659,7 +700,6 @@ pub fn run_sensitivity(
             let mut results = Vec::new();
             let mut notes = Vec::new();
             for (side, factor) in [("low", 1.0 - step), ("high", 1.0 + step)] {
-                crate::engine::check_interrupted()?;
                 let x = b * factor;
                 if let Some(why) = out_of_range(param, x, base.discount_rate) {
                     let note = format!(
@@ -673,13 +713,13 @@ pub fn run_sensitivity(
                     results.push((f64::NAN, None));
                     continue;
                 }
-                let mut sc = base.clone();
-                set(&mut sc.units[ui], param, x);
-                let used = get(&sc.units[ui], param).unwrap_or(b);
-                results.push((used, Some(run(&sc)?)));
+                let mut sc = base.units[ui].clone();
+                set(&mut sc, param, x);
+                let used = get(&sc, param).unwrap_or(b);
+                results.push((used, ran.next()));
             }
-            let med = |r: &Option<Summary>, p: &str| r.as_ref().map_or(f64::NAN, |s| median(s, p));
-            for p in &base.policies {
+            let med = |r: &Option<Vec<f64>>, p: usize| r.as_ref().map_or(f64::NAN, |m| m[p]);
+            for (pi, p) in base.policies.iter().enumerate() {
                 rows.push(Sensitivity {
                     unit: u.name.clone(),
                     parameter: param,
@@ -688,8 +728,8 @@ pub fn run_sensitivity(
                     high: results[1].0,
                     policy: p.name.clone(),
                     median_base: median(base_summary, &p.name),
-                    median_low: med(&results[0].1, &p.name),
-                    median_high: med(&results[1].1, &p.name),
+                    median_low: med(&results[0].1, pi),
+                    median_high: med(&results[1].1, pi),
                     note: (!notes.is_empty()).then(|| notes.join("; ")),
                 });
             }

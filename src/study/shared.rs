@@ -19,7 +19,7 @@ use crate::results::{check_finite, Summary};
 
 /// Most bytes the accumulators of one chunk of variants may take, all
 /// worker threads together.
-pub const MEMORY_BUDGET: u64 = 1 << 30;
+pub const MEMORY_BUDGET: u64 = 512 << 20;
 
 /// The variants' indices, grouped by how they draw (in order of first
 /// appearance, each group in the variants' order).
@@ -41,12 +41,11 @@ pub fn groups(scenarios: &[Scenario], plans: &[Plan]) -> Vec<Vec<usize>> {
 }
 
 /// Variants a chunk of a group of `s` may hold on `threads` workers.
-fn chunk_len(s: &Scenario, plan: &Plan, threads: usize) -> usize {
-    // One accumulator more (as `resources::estimate` counts them), with
-    // its block buffer (allocated per accumulator, 520 values a figure).
-    let acc = resources::estimate(s, 1, s.trials, 1).bytes
-        - resources::estimate(s, 1, s.trials, 0).bytes
-        + plan.layout.len() as u64 * 520 * 8;
+fn chunk_len(s: &Scenario, threads: usize) -> usize {
+    // One accumulator more, as `resources::estimate` counts them (the
+    // workers share their value buffers, see `engine::shared`).
+    let acc =
+        resources::estimate(s, 1, s.trials, 1).bytes - resources::estimate(s, 1, s.trials, 0).bytes;
     let room = resources::available_memory().map_or(MEMORY_BUDGET, |(b, _)| b / 4);
     let budget = MEMORY_BUDGET.min(room);
     (budget / (acc.max(1) * threads.max(1) as u64)).max(1) as usize
@@ -61,7 +60,7 @@ pub fn simulate_many(scenarios: &[Scenario], threads: Option<usize>) -> Result<V
         let workers = rayon::current_num_threads();
         for group in &groups {
             let first = group[0];
-            let len = chunk_len(&scenarios[first], &plans[first], workers);
+            let len = chunk_len(&scenarios[first], workers);
             for chunk in group.chunks(len) {
                 engine::check_interrupted()?;
                 let s = &scenarios[first];
