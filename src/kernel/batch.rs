@@ -869,6 +869,78 @@ mod tests {
         }
     }
 
+    /// A plan's figures replayed from a tape recorded by another plan that
+    /// draws alike are its own run's, bit for bit: the recorded plan
+    /// itself, and variants with other draw constants (volatility,
+    /// loadings' unit, multiples) and other policy and discount terms.
+    fn check_replay(path: &Path) {
+        let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let recorded = Plan::new(&s);
+        let mut v = s.clone();
+        for (i, u) in v.units.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                u.volatility *= 1.25;
+                u.multiple_median *= 0.9;
+            } else {
+                u.growth += 0.01;
+            }
+        }
+        v.discount_rate += 0.01;
+        for p in &mut v.policies {
+            p.reinvest_share *= 0.5;
+        }
+        for plan in [Plan::new(&s), Plan::new(&v)] {
+            if !super::super::tape::same_draws(&recorded, &plan) {
+                continue;
+            }
+            let share = Sharing::new(&recorded, &plan);
+            let mut rec = BatchState::new(&recorded);
+            let mut replay = BatchState::new(&recorded);
+            let mut live = BatchState::new(&plan);
+            let mut tape = Tape::new();
+            let mut first = 0u64;
+            for count in [LANES, 3, LANES, 1, LANES] {
+                rec.run_recording(&recorded, s.seed, first, count, &mut tape);
+                replay.run_replay(&plan, &mut tape, &share);
+                live.run(&plan, s.seed, first, count);
+                for (slot, (a, b)) in replay.out.iter().zip(&live.out).enumerate() {
+                    for j in 0..count {
+                        assert!(
+                            a[j].to_bits() == b[j].to_bits() || (a[j].is_nan() && b[j].is_nan()),
+                            "{}: trial {} slot {slot}: replay {} vs live {}",
+                            path.display(),
+                            first + j as u64,
+                            a[j],
+                            b[j]
+                        );
+                    }
+                }
+                first += count as u64;
+            }
+        }
+    }
+
+    #[test]
+    fn replayed_draws_give_the_plans_own_figures() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut n = 0;
+        for dir in ["scenarios", "tests/fixtures", "benches"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            let mut files: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            for f in files {
+                check_replay(&f);
+                n += 1;
+            }
+        }
+        assert!(n >= 5, "found {n} scenarios");
+    }
+
     #[test]
     fn batch_matches_the_scalar_reference() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -603,6 +603,46 @@ impl Accumulator {
 mod tests {
     use super::*;
 
+    /// Accumulators that take turns with one value buffer, flushed at
+    /// any point, end in the state of one filled alone.
+    #[test]
+    fn swapped_buffers_and_early_flushes_change_nothing() {
+        let lanes = |b: u64, m: usize| -> Vec<[f64; 4]> {
+            (0..m)
+                .map(|k| {
+                    std::array::from_fn(|j| ((b * 4 + j as u64) as f64 * 0.37 + k as f64).sin())
+                })
+                .collect()
+        };
+        let fresh = || Accumulator::new(vec![0.1, -0.2, 0.0], vec![1]);
+        let mut alone = fresh();
+        let (mut a, mut other) = (fresh(), fresh());
+        let mut buf = Vec::new();
+        for block in 0..3u64 {
+            for b in 0..300u64 {
+                let batch = block * 300 + b;
+                alone.push_lanes(batch * 4, &lanes(batch, 3), 4);
+            }
+            alone.end_block();
+            for half in [0..150u64, 150..300] {
+                a.swap_buffer(&mut buf);
+                other.swap_buffer(&mut buf);
+                other.flush();
+                other.swap_buffer(&mut buf);
+                for b in half {
+                    let batch = block * 300 + b;
+                    a.push_lanes(batch * 4, &lanes(batch, 3), 4);
+                }
+                a.flush();
+                a.swap_buffer(&mut buf);
+            }
+            a.swap_buffer(&mut buf);
+            a.end_block();
+            a.swap_buffer(&mut buf);
+        }
+        assert_eq!(a.canonical(), alone.canonical());
+    }
+
     #[test]
     fn moments_match_direct_computation() {
         let xs: Vec<f64> = (0..1000).map(|i| 100.0 + (i as f64 * 0.7).cos()).collect();
