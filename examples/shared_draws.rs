@@ -45,6 +45,7 @@ fn run() -> Result<(), String> {
     }
     let mut base = stratsim::scenario::load(&path).map_err(|e| e.to_string())?;
     base.trials = trials;
+    let n_threads = threads;
     let threads = Some(threads);
     let base_summary = study::simulate(&base, threads).map_err(|e| e.to_string())?;
     // The sensitivity's own variant set: what it hands its `run`.
@@ -86,7 +87,7 @@ fn run() -> Result<(), String> {
         "{}: {} variants x {trials} trials, {} threads, best of {reps}",
         path.display(),
         variants.len(),
-        threads.unwrap_or(0)
+        n_threads
     );
     println!("separate runs  {:8.2} s", separate);
     println!("simulate_many  {:8.2} s", shared);
