@@ -20,7 +20,6 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 
 use stratsim::engine::{self, BLOCK_TRIALS};
 use stratsim::kernel::batch::{BatchState, Lane, LANES};
-use stratsim::kernel::rng::trial_rng;
 use stratsim::kernel::{Plan, TrialState};
 use stratsim::model::Scenario;
 use stratsim::stats::{Accumulator, Sketch};
@@ -51,7 +50,7 @@ fn kernel(c: &mut Criterion) {
     let mut trial = 0u64;
     g.bench_function("one trial, scalar reference", |b| {
         b.iter(|| {
-            scalar.run(&plan, &mut trial_rng(s.seed, trial));
+            scalar.run(&plan, s.seed, trial);
             trial += 1;
             black_box(&scalar.out);
         })

@@ -43,22 +43,25 @@ fn run() -> Result<(), String> {
             _ => return Err(format!("unknown option {a}")),
         }
     }
-    let mut base = stratsim::scenario::load(&path).map_err(|e| e.to_string())?;
+    let loaded = stratsim::scenario::load_raw(&path).map_err(|e| e.to_string())?;
+    let mut base = loaded.scenario().map_err(|e| e.to_string())?;
     base.trials = trials;
     let n_threads = threads;
     let threads = Some(threads);
     let base_summary = study::simulate(&base, threads).map_err(|e| e.to_string())?;
     // The sensitivity's own variant set: what it hands its `run`.
     let variants: RefCell<Vec<Scenario>> = RefCell::new(Vec::new());
-    study::run_sensitivity(
+    study::sensitivity::run(
+        &loaded,
         &base,
         &base_summary,
-        0.1,
+        stratsim::results::studies::Steps::default(),
         &|scs| {
             variants.borrow_mut().extend_from_slice(scs);
             Ok(vec![base_summary.clone(); scs.len()])
         },
         &|_| {},
+        &|_, _| {},
     )
     .map_err(|e| e.to_string())?;
     let variants = variants.into_inner();

@@ -6,8 +6,9 @@
 //! parallel blocks, [`stats`] aggregates them as they come, [`results`]
 //! turns a finished [`results::Run`] into the figures a run reports and
 //! [`report`] writes them. [`study`] and [`shard`] run a scenario many
-//! times or in pieces, [`fit`] goes the other way (from a revenue history to
-//! the scenario keys), and [`app`] holds the commands `main.rs` dispatches
+//! times or in pieces, [`optimize`] searches a policy's terms for the best
+//! value under constraints, [`fit`] goes the other way (from a revenue
+//! history to the scenario keys), and [`app`] holds the commands `main.rs` dispatches
 //! to. Every module imports only modules below it (ARCHITECTURE.md draws
 //! the layers; `tools/layers.py` checks them).
 //!
@@ -23,6 +24,7 @@ pub mod format;
 pub mod input;
 pub mod kernel;
 pub mod model;
+pub mod optimize;
 pub mod output;
 pub mod report;
 pub mod resources;

@@ -36,7 +36,7 @@ LAYERS = [
     ["results"],
     ["trials_out"],
     ["report", "study"],
-    ["shard", "fit"],
+    ["shard", "fit", "optimize"],
     ["app"],
 ]
 ROOT_FILES = {"lib", "main"}

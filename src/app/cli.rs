@@ -82,13 +82,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH=V1,V2,...")]
     pub sweep: Vec<crate::results::Sweep>,
 
-    /// Move each unit parameter (growth, volatility, margin, multiple
-    /// median, max uplift) down and up by --sensitivity-step, one at a
-    /// time, on the same draws; writes sensitivity.csv.
+    /// Sensitivity of the decision: move each input (every unit's
+    /// assumptions, every policy's levers, the discount rate) down and up,
+    /// one at a time, on the same draws, and rank the inputs by how much
+    /// they move each policy's mean gain over the baseline (and its chance
+    /// of beating it) at the last horizon. Rates move by
+    /// --sensitivity-rate-step, levels by --sensitivity-step. Writes
+    /// sensitivity.csv, tornado.png and spider.png.
     #[arg(long)]
     pub sensitivity: bool,
 
-    /// Relative step of --sensitivity: 10% or 0.1 (of each value).
+    /// Relative step of --sensitivity's levels (revenue, multiples,
+    /// budgets, years, sales to capital): 10% or 0.1 (of each value).
     #[arg(
         long,
         value_name = "SHARE",
@@ -97,6 +102,18 @@ pub struct RunArgs {
         requires = "sensitivity"
     )]
     pub sensitivity_step: f64,
+
+    /// Additive step of --sensitivity's rates (growth, margins, shares,
+    /// intensities, terminal growth, the discount rate): 1% or 0.01 moves
+    /// a growth of 4% to 3% and 5%.
+    #[arg(
+        long,
+        value_name = "POINTS",
+        default_value_t = 0.01,
+        value_parser = parse_share,
+        requires = "sensitivity"
+    )]
+    pub sensitivity_rate_step: f64,
 
     #[command(flatten)]
     pub figures: FigureArgs,
@@ -177,6 +194,62 @@ pub enum Command {
     /// Write one trial's revenue path of a scenario as a history CSV
     /// (synthetic, for checking `fit`; docs/fit.md).
     History(HistoryArgs),
+    /// Find the policy that maximizes a statistic of value under
+    /// constraints, from the scenario's [optimize] table, and trace the
+    /// efficient frontier; writes optimized.toml, a runnable scenario with
+    /// the optimum as a new policy (docs/optimize.md).
+    Optimize(OptimizeArgs),
+}
+
+/// `simulate optimize SCENARIO [options]`.
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The scenario file (TOML), with an [optimize] table.
+    pub scenario: PathBuf,
+
+    /// Trials each candidate is scored on (overrides [optimize] trials
+    /// and scenario.trials).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+
+    /// Random seed (overrides scenario.seed); same seed, same optimum.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Most candidates the search scores (overrides [optimize]
+    /// evaluations).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    pub evaluations: Option<u64>,
+
+    /// Output folder [default: output/<scenario file stem>-optimize].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Worker threads [default: RAYON_NUM_THREADS or the number of cores].
+    /// The optimum does not depend on it.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Skip the efficient frontier (frontier.csv and frontier.png).
+    #[arg(long)]
+    pub no_frontier: bool,
+
+    /// Tail share of the VaR and CVaR figures of the summary and report
+    /// (as for a run).
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub tail: f64,
+
+    /// Do not write summary.xlsx (the Excel workbook).
+    #[arg(long)]
+    pub no_xlsx: bool,
+
+    /// Skip the PNG charts (report.md and report.html are still written).
+    #[arg(long)]
+    pub no_charts: bool,
+
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How a run's (or a merge's) figures are reported.

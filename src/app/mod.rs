@@ -10,6 +10,7 @@
 mod check;
 pub mod cli;
 mod merge;
+mod optimize;
 mod progress;
 mod run;
 mod signals;
@@ -32,6 +33,7 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
         Some(cli::Command::Schema) => crate::console::out(&crate::scenario::json_schema()),
         Some(cli::Command::Fit(args)) => crate::fit::run(&args.into()),
         Some(cli::Command::History(args)) => crate::fit::synthetic::run(&args.into()),
+        Some(cli::Command::Optimize(args)) => optimize::optimize(args),
         None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
     }

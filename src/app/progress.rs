@@ -16,11 +16,28 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A bar of `total` trials.
     pub fn new(total: u64, enabled: bool) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-        if let Ok(style) = ProgressStyle::with_template(
+        Progress::with_template(
+            total,
+            enabled,
             "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} trials ({eta} left)",
-        ) {
+        )
+    }
+
+    /// A bar of at most `total` candidates (the optimizer's search, which
+    /// may stop early).
+    pub fn candidates(total: u64, enabled: bool) -> Progress {
+        Progress::with_template(
+            total,
+            enabled,
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} candidates at most",
+        )
+    }
+
+    fn with_template(total: u64, enabled: bool, template: &str) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         Progress {
@@ -31,8 +48,19 @@ impl Progress {
         }
     }
 
+    /// Adds `n` to the bar's position.
     pub fn inc(&self, n: u64) {
         self.bar.inc(n);
+        self.show_after_a_second();
+    }
+
+    /// Sets the bar's position.
+    pub fn set(&self, n: u64) {
+        self.bar.set_position(n);
+        self.show_after_a_second();
+    }
+
+    fn show_after_a_second(&self) {
         if self.enabled
             && !self.shown.load(Ordering::Relaxed)
             && self.start.elapsed() > Duration::from_secs(1)

@@ -2,14 +2,13 @@
 //! `--precision`'s rounds.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 use super::cli;
 use super::progress::Progress;
 use crate::error::{Error, Result};
 use crate::kernel::Plan;
 use crate::model::{Metric, Scenario};
-use crate::results::{Run, Studies, Summary};
+use crate::results::{Run, Steps, Studies, Summary};
 use crate::stats::Accumulator;
 use crate::{console, engine, output, report, resources, scenario, shard, study, trials_out};
 
@@ -27,18 +26,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let loaded = scenario::load_raw(path)?;
     let mut scenario = loaded.scenario()?;
     check_options(args, &loaded)?;
-    if let Some(t) = args.trials {
-        if t == 0 || t > scenario::validate::MAX_TRIALS {
-            return Err(Error::Usage(format!(
-                "--trials must be between 1 and {}, got {t}",
-                scenario::validate::MAX_TRIALS
-            )));
-        }
-        scenario.trials = t;
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
-    }
+    override_trials_and_seed(&mut scenario, args.trials, args.seed)?;
     if args.precision.is_some() && args.max_trials < scenario.trials {
         return Err(Error::Usage(format!(
             "--max-trials {} is below the {} trials --precision starts from; raise --max-trials or lower --trials",
@@ -51,6 +39,12 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     if !args.quiet {
         for w in loaded.warnings() {
             console::say(&format!("warning: {w}"));
+        }
+        if loaded.raw.optimize.is_some() {
+            console::say(&format!(
+                "note: this run ignores [optimize]; `simulate optimize {}` runs the search",
+                path.display()
+            ));
         }
     }
 
@@ -149,7 +143,16 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     let run = Run::checked(scenario, plan, acc)?;
     let options = args.figures.write_options(args.quiet, args.no_charts);
     report::write_results_with(staged, &run, options, |staged, summary| {
-        studies(args, &sweeps, &run.scenario, summary, staged, threads)
+        studies(
+            args,
+            &loaded,
+            &sweeps,
+            &run.scenario,
+            summary,
+            staged,
+            threads,
+        )
+        .map(Into::into)
     })?;
     super::commit_trials(target, args.quiet)
 }
@@ -159,6 +162,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
 /// report's charts).
 fn studies(
     args: &cli::RunArgs,
+    loaded: &scenario::Loaded,
     sweeps: &study::SweepPlan,
     base: &Scenario,
     summary: &Summary,
@@ -166,7 +170,10 @@ fn studies(
     threads: usize,
 ) -> Result<Studies> {
     let mut out = Studies {
-        sensitivity_step: args.sensitivity_step,
+        sensitivity_steps: Steps {
+            rate: args.sensitivity_rate_step,
+            level: args.sensitivity_step,
+        },
         ..Default::default()
     };
     let say = |m: String| {
@@ -174,41 +181,25 @@ fn studies(
             console::say(&m);
         }
     };
+    let many = |scs: &[Scenario]| study::simulate_many(scs, Some(threads));
     if !sweeps.is_empty() {
-        let total = sweeps.len();
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        let points = study::run_sweep(sweeps, &|scs| {
-            let n = count.fetch_add(scs.len(), Ordering::Relaxed);
-            say(format!(
-                "sweep: points {}-{} of {total}",
-                n + 1,
-                n + scs.len()
-            ));
-            study::simulate_many(scs, Some(threads))
+        let points = study::run_sweep(sweeps, &many, &|n, total| {
+            say(format!("sweep: {n} of {total} points"))
         })?;
         staged.write("sweep.csv", study::sweep_csv(&sweeps.sweeps, &points))?;
         (out.sweeps, out.points) = (sweeps.sweeps.clone(), points);
     }
     if args.sensitivity {
-        let params = study::SENSITIVITY_PARAMETERS.len();
-        let total = 2 * base.units.len() * params;
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        let rows = study::run_sensitivity(
+        let rows = study::sensitivity::run(
+            loaded,
             base,
             summary,
-            args.sensitivity_step,
-            &|scs| {
-                let n = count.fetch_add(scs.len(), Ordering::Relaxed);
-                say(format!(
-                    "sensitivity: runs {}-{} of at most {total}, on shared draws",
-                    n + 1,
-                    n + scs.len()
-                ));
-                study::simulate_many(scs, Some(threads))
-            },
+            out.sensitivity_steps,
+            &many,
             &|m| console::say(&format!("warning: {m}")),
+            &|n, total| say(format!("sensitivity: {n} of {total} runs")),
         )?;
-        staged.write("sensitivity.csv", study::sensitivity_csv(&rows))?;
+        staged.write("sensitivity.csv", study::sensitivity::csv(&rows))?;
         out.sensitivity = rows;
     }
     if let Some(f) = &base.funding {
@@ -327,7 +318,7 @@ pub(super) fn shard_and_watch() -> Error {
 }
 
 /// The files a run reads, which its output folder must not hold.
-fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
+pub(super) fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
     let files = loaded.files();
     output::Inputs(
         files
@@ -345,8 +336,30 @@ fn inputs(loaded: &scenario::Loaded) -> output::Inputs {
     )
 }
 
+/// `--trials` and `--seed` over the file's values (a command's
+/// overrides are checked like the file's).
+pub(super) fn override_trials_and_seed(
+    scenario: &mut Scenario,
+    trials: Option<u64>,
+    seed: Option<u64>,
+) -> Result<()> {
+    if let Some(t) = trials {
+        if t == 0 || t > scenario::validate::MAX_TRIALS {
+            return Err(Error::Usage(format!(
+                "--trials must be between 1 and {}, got {t}",
+                scenario::validate::MAX_TRIALS
+            )));
+        }
+        scenario.trials = t;
+    }
+    if let Some(s) = seed {
+        scenario.seed = s;
+    }
+    Ok(())
+}
+
 /// The scenario file's stem, naming its default output folder.
-fn stem(path: &Path) -> String {
+pub(super) fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into())

@@ -165,6 +165,65 @@ pub fn run_blocks_to(
     Ok(acc)
 }
 
+/// Takes only the figures a study needs from each block as it runs (the
+/// optimizer: a few slots per candidate policy), instead of aggregating
+/// every slot of the layout into an [`Accumulator`].
+pub trait BlockCollector: Sync {
+    /// What one block's trials leave behind.
+    type Block: Send;
+    /// An empty record for `block`.
+    fn start(&self, block: u64) -> Self::Block;
+    /// Takes trials `first .. first + count` (lanes of `out`, laid out as
+    /// the plan's layout), in trial order within the block.
+    fn push(&self, block: &mut Self::Block, first: u64, out: &[Lane], count: usize);
+}
+
+/// Runs the trials of `blocks` on the current rayon pool into `collector`
+/// and returns each block's record in block order, so what is built from
+/// them does not depend on which worker ran which block.
+pub fn run_blocks_collect<C: BlockCollector>(
+    plan: &Plan,
+    seed: u64,
+    trials: u64,
+    blocks: Range<u64>,
+    progress: &(dyn Fn(u64) + Sync),
+    collector: &C,
+) -> Result<Vec<C::Block>> {
+    let next = AtomicU64::new(blocks.start);
+    let parts: Vec<Vec<(u64, C::Block)>> = rayon::broadcast(|_| {
+        let mut state = BatchState::new(plan);
+        let mut done = Vec::new();
+        loop {
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                break;
+            }
+            let block = next.fetch_add(1, Ordering::Relaxed);
+            if block >= blocks.end {
+                break;
+            }
+            let start = block * BLOCK_TRIALS;
+            let end = (start + BLOCK_TRIALS).min(trials);
+            let mut record = collector.start(block);
+            let mut first = start;
+            while first < end {
+                let count = (end - first).min(LANES as u64) as usize;
+                state.run(plan, seed, first, count);
+                collector.push(&mut record, first, &state.out, count);
+                first += count as u64;
+            }
+            done.push((block, record));
+            progress(end.saturating_sub(start));
+        }
+        done
+    });
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
+    let mut all: Vec<(u64, C::Block)> = parts.into_iter().flatten().collect();
+    all.sort_by_key(|(b, _)| *b);
+    Ok(all.into_iter().map(|(_, r)| r).collect())
+}
+
 /// Runs a whole scenario with `threads` worker threads (None: rayon's
 /// default, i.e. RAYON_NUM_THREADS or the number of cores).
 pub fn run(

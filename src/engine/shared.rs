@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{accumulator, block_count, BLOCK_TRIALS, INTERRUPTED};
 use crate::error::{Error, Result};
-use crate::kernel::batch::{BatchState, LANES};
+use crate::kernel::batch::{BatchState, PlanLanes, LANES};
 use crate::kernel::tape::{same_draws, Sharing, Tape};
 use crate::kernel::Plan;
 use crate::stats::Accumulator;
@@ -51,6 +51,8 @@ pub fn run_group(plans: &[&Plan], seed: u64, trials: u64) -> Result<Vec<Accumula
     let parts: Vec<Vec<Accumulator>> = rayon::broadcast(|_| {
         let mut accs = empty.clone();
         let mut state = BatchState::new(first);
+        // Each plan's per-trial constants (the state's are the first's).
+        let mut lanes: Vec<PlanLanes> = plans.iter().map(|p| PlanLanes::new(p)).collect();
         let mut tapes: Vec<Tape> = Vec::new();
         // The one value buffer the accumulators take turns with.
         let mut buffer: Vec<f64> = Vec::new();
@@ -83,10 +85,16 @@ pub fn run_group(plans: &[&Plan], seed: u64, trials: u64) -> Result<Vec<Accumula
                 }
                 accs[0].flush();
                 accs[0].swap_buffer(&mut buffer);
-                for ((plan, share), acc) in plans.iter().zip(&shares).zip(&mut accs).skip(1) {
+                for (((plan, share), acc), pl) in plans
+                    .iter()
+                    .zip(&shares)
+                    .zip(&mut accs)
+                    .zip(&mut lanes)
+                    .skip(1)
+                {
                     acc.swap_buffer(&mut buffer);
                     for (b, tape) in tapes[..batches].iter_mut().enumerate() {
-                        state.run_replay(plan, tape, share);
+                        state.run_replay(plan, tape, share, pl);
                         acc.push_lanes(first_of(b), &state.out, count(b));
                     }
                     acc.flush();

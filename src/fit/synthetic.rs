@@ -14,7 +14,6 @@ use super::history::{History, Series};
 use super::period::{Frequency, Period};
 use crate::error::{Error, Result};
 use crate::format::sig;
-use crate::kernel::rng::trial_rng;
 use crate::kernel::{Plan, TrialState};
 use crate::model::Scenario;
 
@@ -89,7 +88,6 @@ pub fn generate(scenario: &Scenario, request: &Request, path: &Path) -> Result<H
     s.horizons = vec![years];
     let plan = Plan::new(&s);
     let mut state = TrialState::new(&plan);
-    let mut rng = trial_rng(request.seed, request.trial);
     let dt = s.dt();
     let per_period = spy / per_year;
     let n = s.units.len();
@@ -106,7 +104,7 @@ pub fn generate(scenario: &Scenario, request: &Request, path: &Path) -> Result<H
     let mut whole = vec![true; n];
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); n];
     let policy = request.policy;
-    state.run_observed(&plan, &mut rng, |k, st| {
+    state.run_observed(&plan, request.seed, request.trial, |k, st| {
         for i in 0..n {
             match current[i] {
                 Some(r) => flow[i] += r * dt,

@@ -8,14 +8,22 @@
 //! reference's order; where the reference skips a unit (exited) a lane
 //! adds zero instead, which leaves every sum unchanged. `tests` check the
 //! two against each other on every shipped scenario and fixture.
+//!
+//! A scenario whose trials run on their own unit constants (uncertain
+//! assumptions or a growth fade, `super::draws`) reads them per lane
+//! ([`LaneParams`]: each lane's `TrialParams`, transposed) where every
+//! other scenario reads the plan's constants, splat across the lanes; the
+//! operations and their order are the same either way.
 
 use rand_distr::Distribution;
 
+use super::draws::TrialParams;
 use super::math::GrowthFactor;
 use super::plan::{inversion_count, DrawPlan, JumpDraw, Plan, PolicyPlan, UnitPlan};
 use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
 use super::tape::{Sharing, Tape};
+use super::valuation::fade_value;
 use crate::model::{Extra, Metric, UnitFigure};
 
 pub use super::simd::Lane;
@@ -95,6 +103,148 @@ pub struct BatchState {
     /// The batch's figures: `out[slot][lane]`, slots laid out by
     /// [`crate::model::Layout`].
     pub out: Vec<Lane>,
+    /// Per-lane unit constants, for plans whose trials have their own
+    /// (see the module's doc).
+    lanes: Option<Box<LaneParams>>,
+}
+
+/// Step 4's terms of one unit under one policy, per lane (see
+/// `UnitPlan`).
+#[derive(Clone, Copy, Debug, Default)]
+struct GrowthLanes {
+    growth: Lane,
+    gf_idle: Lane,
+    gf_full: Lane,
+    g_full: Lane,
+    max_uplift: Lane,
+    half_saturation: Lane,
+}
+
+/// The unit constants of each lane's trial: the lanes' `TrialParams`, and
+/// what the kernel reads of them, lane-major.
+#[derive(Clone, Debug)]
+struct LaneParams {
+    trials: Vec<TrialParams>,
+    /// Per unit: revenue at t = 0.
+    r0: Vec<Lane>,
+    /// Per unit: -volatility^2 dt / 2 and volatility sqrt(dt).
+    drift: Vec<Lane>,
+    diffusion: Vec<Lane>,
+    /// As `Plan::margin`, a lane per entry.
+    margin: Vec<Lane>,
+    /// Per policy, per unit: this step's growth terms.
+    growth: Vec<Vec<GrowthLanes>>,
+    /// Whether some unit's growth fades (its terms change per step).
+    fading: bool,
+}
+
+impl LaneParams {
+    fn new(plan: &Plan) -> LaneParams {
+        let n = plan.n_units;
+        LaneParams {
+            trials: (0..LANES).map(|_| TrialParams::new(plan)).collect(),
+            r0: vec![ZERO; n],
+            drift: vec![ZERO; n],
+            diffusion: vec![ZERO; n],
+            margin: vec![ZERO; plan.margin.len()],
+            growth: vec![vec![GrowthLanes::default(); n]; plan.policies.len()],
+            fading: (0..n).any(|i| plan.params.fades(i)),
+        }
+    }
+
+    /// Draws the assumptions of trials `first ..` (one a lane) and lays
+    /// out what the kernel reads.
+    fn draw(&mut self, plan: &Plan, seed: u64, first: u64) {
+        for (j, tp) in self.trials.iter_mut().enumerate() {
+            tp.draw(plan, seed, first.wrapping_add(j as u64));
+        }
+        for (j, tp) in self.trials.iter().enumerate() {
+            for (i, &r0) in tp.revenue0.iter().enumerate() {
+                self.r0[i][j] = r0;
+                self.drift[i][j] = tp.draws[i].drift;
+                self.diffusion[i][j] = tp.draws[i].diffusion;
+            }
+            for (m, &x) in self.margin.iter_mut().zip(&tp.margin) {
+                m[j] = x;
+            }
+        }
+        self.lay_out_growth(plan, true);
+    }
+
+    /// Step `k`'s growth terms (they change for units whose growth fades).
+    fn set_growth(&mut self, plan: &Plan, k: usize) {
+        if !self.fading {
+            return;
+        }
+        for tp in self.trials.iter_mut() {
+            tp.set_growth(plan, k, false);
+        }
+        self.lay_out_growth(plan, false);
+    }
+
+    /// The growth terms of every unit (`all`), or of those whose growth
+    /// fades.
+    fn lay_out_growth(&mut self, plan: &Plan, all: bool) {
+        for (j, tp) in self.trials.iter().enumerate() {
+            for (gp, pp) in self.growth.iter_mut().zip(&tp.policies) {
+                for (i, (g, up)) in gp.iter_mut().zip(&pp.units).enumerate() {
+                    if !all && !plan.params.fades(i) {
+                        continue;
+                    }
+                    g.growth[j] = up.growth;
+                    g.gf_idle[j] = up.gf_idle;
+                    g.gf_full[j] = up.gf_full;
+                    g.g_full[j] = up.g_full;
+                    g.max_uplift[j] = up.max_uplift;
+                    g.half_saturation[j] = up.half_saturation;
+                }
+            }
+        }
+    }
+}
+
+/// A plan's per-trial constants for a [`BatchState`] made for another
+/// plan (see [`BatchState::run_replay`]); empty for plans whose trials
+/// share the plan's constants.
+#[derive(Clone, Debug)]
+pub struct PlanLanes(Option<Box<LaneParams>>);
+
+impl PlanLanes {
+    pub fn new(plan: &Plan) -> PlanLanes {
+        PlanLanes(
+            plan.params
+                .varies()
+                .then(|| Box::new(LaneParams::new(plan))),
+        )
+    }
+}
+
+/// The margins a step reads: the plan's (the same in every lane) or each
+/// lane's own.
+#[derive(Clone, Copy)]
+enum Margins<'a> {
+    Plan(&'a [f64]),
+    Lanes(&'a [Lane]),
+}
+
+impl Margins<'_> {
+    /// Row `row` (a step; `steps` for after the last) of `plan`'s margins
+    /// or `lanes`'.
+    fn row<'a>(plan: &'a Plan, lanes: Option<&'a LaneParams>, row: usize) -> Margins<'a> {
+        let n = plan.n_units;
+        match lanes {
+            Some(l) => Margins::Lanes(&l.margin[row * n..(row + 1) * n]),
+            None => Margins::Plan(&plan.margin[row * n..(row + 1) * n]),
+        }
+    }
+
+    #[inline(always)]
+    fn get<V: Vf64>(self, t: V::Token, i: usize) -> V {
+        match self {
+            Margins::Plan(m) => V::splat(t, m[i]),
+            Margins::Lanes(m) => V::load(t, &m[i]),
+        }
+    }
 }
 
 /// Where a batch's draws come from (see `kernel::tape`): each lane's
@@ -135,6 +285,10 @@ impl BatchState {
                 })
                 .collect(),
             out: vec![ZERO; plan.layout.len()],
+            lanes: plan
+                .params
+                .varies()
+                .then(|| Box::new(LaneParams::new(plan))),
         }
     }
 
@@ -157,6 +311,7 @@ impl BatchState {
     ) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
         tape.lanes.clear();
+        (tape.seed, tape.first) = (seed, first);
         self.dispatch::<RECORD>(plan, seed, first, tape, None);
     }
 
@@ -164,9 +319,19 @@ impl BatchState {
     /// recorded from (by a plan that [`super::tape::same_draws`] as
     /// `plan`, with `share` what the two have in common), bit for bit,
     /// from the tape's draws instead of the trials' streams.
-    pub fn run_replay(&mut self, plan: &Plan, tape: &mut Tape, share: &Sharing) {
+    /// `lanes` holds `plan`'s per-trial constants ([`PlanLanes::new`] of
+    /// `plan`; the state's own belong to the plan it was made for).
+    pub fn run_replay(
+        &mut self,
+        plan: &Plan,
+        tape: &mut Tape,
+        share: &Sharing,
+        lanes: &mut PlanLanes,
+    ) {
         tape.pos = 0;
-        self.dispatch::<REPLAY>(plan, 0, 0, tape, Some(share));
+        std::mem::swap(&mut self.lanes, &mut lanes.0);
+        self.dispatch::<REPLAY>(plan, tape.seed, tape.first, tape, Some(share));
+        std::mem::swap(&mut self.lanes, &mut lanes.0);
     }
 
     #[inline(always)]
@@ -222,11 +387,40 @@ impl BatchState {
             }));
         }
         let share = share.unwrap_or(&NO_SHARING);
-        self.start::<V, MODE>(t, plan, tape, share);
+        // The lanes' own constants, out of `self` while the batch runs.
+        // They come from streams of their own (see `super::draws`), not
+        // from the tape: a replay draws its plan's as a run of it does.
+        let mut lanes = self.lanes.take();
+        if let Some(l) = lanes.as_deref_mut() {
+            l.draw(plan, seed, first);
+        }
+        self.start::<V, MODE>(t, plan, lanes.as_deref(), tape, share);
         if plan.track {
-            self.steps::<V, true, MODE>(t, plan, tape, share);
+            self.steps::<V, true, MODE>(t, plan, &mut lanes, tape, share);
         } else {
-            self.steps::<V, false, MODE>(t, plan, tape, share);
+            self.steps::<V, false, MODE>(t, plan, &mut lanes, tape, share);
+        }
+        if let Some(l) = lanes.as_deref() {
+            self.record_drawn(plan, l);
+        }
+        self.lanes = lanes;
+    }
+
+    /// The drawn values' slots (see `Layout::drawn`), as the reference
+    /// writes them.
+    fn record_drawn(&mut self, plan: &Plan, l: &LaneParams) {
+        let layout = &plan.layout;
+        let last = layout.horizons.saturating_sub(1);
+        for (j, tp) in l.trials.iter().enumerate() {
+            for (d, x) in tp.standardized(plan).enumerate() {
+                self.out[layout.drawn_index(d)][j] = x;
+                for p in 0..layout.policies {
+                    for m in [Metric::Value, Metric::DeltaValue] {
+                        let y = self.out[layout.index(p, last, m)][j];
+                        self.out[layout.cross_index(d, p, m)][j] = x * y;
+                    }
+                }
+            }
         }
     }
 
@@ -237,27 +431,42 @@ impl BatchState {
         &mut self,
         t: V::Token,
         plan: &Plan,
+        lanes: &mut Option<Box<LaneParams>>,
         tape: &mut Tape,
         share: &Sharing,
     ) {
-        let n = plan.n_units;
         for k in 0..plan.steps {
-            if MODE == REPLAY {
-                self.replay_step::<V>(t, plan, tape, share);
-            } else {
-                self.draw_step::<V, MODE>(t, plan, tape);
+            if k > 0 {
+                if let Some(l) = lanes.as_deref_mut() {
+                    // Growth that fades: this step's base growth.
+                    l.set_growth(plan, k);
+                }
             }
-            let margin = &plan.margin[k * n..(k + 1) * n];
-            for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-                let (shock, multiple) = (&self.shock, &self.multiple);
+            let lanes = lanes.as_deref();
+            if MODE == REPLAY {
+                self.replay_step::<V>(t, plan, lanes, tape, share);
+            } else {
+                self.draw_step::<V, MODE>(t, plan, lanes, tape);
+            }
+            let margin = Margins::row(plan, lanes, k);
+            for (p, (pp, st)) in plan
+                .policies
+                .iter()
+                .zip(self.policies.iter_mut())
+                .enumerate()
+            {
+                let (shock, multiple) = (&self.shock[..], &self.multiple[..]);
+                let own = lanes.map(|l| &l.growth[p][..]);
+                let r0 = lanes.map(|l| &l.r0[..]);
+                let args = (shock, multiple, margin, own, r0);
                 if plan.keep_growth[k] {
-                    step_policy::<V, true, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
+                    step_policy::<V, true, TRACK>(t, plan, pp, st, args, k);
                 } else {
-                    step_policy::<V, false, TRACK>(t, plan, pp, st, shock, multiple, margin, k);
+                    step_policy::<V, false, TRACK>(t, plan, pp, st, args, k);
                 }
             }
             if let Some(hi) = plan.horizon_at[k] {
-                self.record_horizon::<V>(t, plan, hi, k);
+                self.record_horizon::<V>(t, plan, lanes, hi, k);
             }
             if let Some(pi) = plan.path_at[k] {
                 for (p, st) in self.policies.iter().enumerate() {
@@ -265,7 +474,7 @@ impl BatchState {
                 }
             }
             if let Some(ui) = plan.unit_path_at[k] {
-                self.record_unit_path::<V>(t, plan, ui, k);
+                self.record_unit_path::<V>(t, plan, lanes, ui, k);
             }
         }
     }
@@ -273,16 +482,24 @@ impl BatchState {
     /// Every unit's EBITA and cumulative cash at a unit path point (see
     /// `TrialState::record_unit_path`).
     #[inline(always)]
-    fn record_unit_path<V: Vf64>(&mut self, t: V::Token, plan: &Plan, point: usize, k: usize) {
+    fn record_unit_path<V: Vf64>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        point: usize,
+        k: usize,
+    ) {
         let n = plan.n_units;
         let zero = V::splat(t, 0.0);
-        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        let margin = Margins::row(plan, lanes, k + 1);
         for (p, st) in self.policies.iter().enumerate() {
             let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
             let out = &mut self.out[base..base + 2 * n];
-            for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
+            for (i, (us, slot)) in st.units.iter().zip(out.chunks_exact_mut(2)).enumerate() {
+                let m = margin.get::<V>(t, i);
                 let r = V::load(t, &us.r);
-                V::select(V::load(t, &us.held), r.mul(V::splat(t, m)), zero).store(&mut slot[0]);
+                V::select(V::load(t, &us.held), r.mul(m), zero).store(&mut slot[0]);
                 V::load(t, &us.unit_cash)
                     .add(V::load(t, &us.proceeds))
                     .store(&mut slot[1]);
@@ -296,6 +513,7 @@ impl BatchState {
         &mut self,
         t: V::Token,
         plan: &Plan,
+        lanes: Option<&LaneParams>,
         tape: &mut Tape,
         share: &Sharing,
     ) {
@@ -338,15 +556,16 @@ impl BatchState {
                 st.spent.fill(ZERO);
                 st.gate_open.fill([TRUE; LANES]);
             }
-            for (((us, up), &r0), u) in st
+            for (i, (((us, up), &r0), u)) in st
                 .units
                 .iter_mut()
                 .zip(&pp.units)
                 .zip(&plan.revenue0)
                 .zip(&self.uniform)
+                .enumerate()
             {
                 *us = UnitLanes {
-                    r: [r0; LANES],
+                    r: lanes.map_or([r0; LANES], |l| l.r0[i]),
                     funded_steps: [step_f64(up.budget_steps); LANES],
                     ..UnitLanes::default()
                 };
@@ -364,7 +583,13 @@ impl BatchState {
     /// documented order); then every unit's growth shock exp(log shock).
     /// `RECORD`: every draw and shock also goes on `tape`.
     #[inline(always)]
-    fn draw_step<V: Vf64, const MODE: Mode>(&mut self, t: V::Token, plan: &Plan, tape: &mut Tape) {
+    fn draw_step<V: Vf64, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        tape: &mut Tape,
+    ) {
         let rng = &mut self.rng;
         for f in self.factor.iter_mut() {
             V::normal(t, rng).store(f);
@@ -383,7 +608,8 @@ impl BatchState {
                 tape.push(x);
             }
             let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps);
+            let (drift, diffusion) = drift_diffusion::<V>(t, dp, lanes, i);
+            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps, drift, diffusion);
             if let Some((draw, mean, stdev)) = &dp.jumps {
                 let count = match *draw {
                     JumpDraw::Inversion { lambda, p0 } => {
@@ -432,7 +658,14 @@ impl BatchState {
     /// unit whose draw constants are the recorded plan's, and for the
     /// others the same operations on the recorded draws.
     #[inline(always)]
-    fn replay_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan, tape: &mut Tape, share: &Sharing) {
+    fn replay_step<V: Vf64>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        tape: &mut Tape,
+        share: &Sharing,
+    ) {
         for f in self.factor.iter_mut() {
             *f = tape.next();
         }
@@ -453,7 +686,8 @@ impl BatchState {
             }
             let eps = V::load(t, &tape.next());
             let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps);
+            let (drift, diffusion) = drift_diffusion::<V>(t, dp, lanes, i);
+            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps, drift, diffusion);
             if let Some((_, mean, stdev)) = &dp.jumps {
                 let count = V::load(t, &tape.next());
                 let zj = V::load(t, &tape.next());
@@ -468,20 +702,36 @@ impl BatchState {
     }
 
     #[inline(always)]
-    fn record_horizon<V: Vf64>(&mut self, t: V::Token, plan: &Plan, hi: usize, k: usize) {
+    fn record_horizon<V: Vf64>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        hi: usize,
+        k: usize,
+    ) {
         let layout = &plan.layout;
         let df = V::splat(t, plan.discount[k]);
         let zero = V::splat(t, 0.0);
-        let n = plan.n_units;
-        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        let margin = Margins::row(plan, lanes, k + 1);
         if plan.keep_growth[k] {
             // The fade of every unit valued by it, on every lane, before
             // the sums below (out of the loop: see `Vf64::fade`).
             for st in self.policies.iter_mut() {
                 for (i, f) in plan.fade.iter().enumerate() {
-                    if let Some(f) = f {
-                        st.faded[i] = V::fade(t, f, &st.units[i].r, margin[i], &st.growth[i]);
-                    }
+                    let Some(f) = f else { continue };
+                    st.faded[i] = match (lanes, margin) {
+                        (None, Margins::Plan(m)) => {
+                            V::fade(t, f, &st.units[i].r, m[i], &st.growth[i])
+                        }
+                        // Each lane's own fade constants and margin: the
+                        // scalar `fade_value`, the same operations.
+                        (Some(l), Margins::Lanes(m)) => std::array::from_fn(|j| {
+                            let f = l.trials[j].fade[i].as_ref().unwrap_or(f);
+                            fade_value(f, st.units[i].r[j], m[i][j], st.growth[i][j])
+                        }),
+                        _ => unreachable!("margins come from the lanes when they exist"),
+                    };
                 }
             }
         }
@@ -490,15 +740,16 @@ impl BatchState {
             let mut revenue = zero;
             let mut ebita = zero;
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
-            for (((((us, mult), &m), uv), ur), (fade, faded)) in st
+            for (i, ((((us, mult), uv), ur), (fade, faded))) in st
                 .units
                 .iter()
                 .zip(&self.multiple)
-                .zip(margin)
                 .zip(unit_value)
                 .zip(unit_revenue)
                 .zip(plan.fade.iter().zip(&st.faded))
+                .enumerate()
             {
+                let m = margin.get::<V>(t, i);
                 let h = V::load(t, &us.held);
                 let r = V::load(t, &us.r);
                 let cash = V::load(t, &us.unit_cash);
@@ -508,7 +759,7 @@ impl BatchState {
                 };
                 held_value = held_value.add(V::select(h, v, zero));
                 revenue = revenue.add(V::select(h, r, zero));
-                ebita = ebita.add(V::select(h, r.mul(V::splat(t, m)), zero));
+                ebita = ebita.add(V::select(h, r.mul(m), zero));
                 let value_held = cash.add(v.mul(df));
                 let value_gone = cash.add(V::load(t, &us.proceeds));
                 V::select(h, value_held, value_gone).store(uv);
@@ -557,12 +808,35 @@ static NO_SHARING: Sharing = Sharing {
 /// A unit's log growth shock before jumps: drift + diffusion z, with
 /// z = idiosyncratic eps + its factor loadings times the factors.
 #[inline(always)]
-fn log_shock<V: Vf64>(t: V::Token, dp: &DrawPlan, load: &[f64], factor: &[Lane], eps: V) -> V {
+fn log_shock<V: Vf64>(
+    t: V::Token,
+    dp: &DrawPlan,
+    load: &[f64],
+    factor: &[Lane],
+    eps: V,
+    drift: V,
+    diffusion: V,
+) -> V {
     let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
     for (&l, f) in load.iter().zip(factor) {
         z = z.add(V::splat(t, l).mul(V::load(t, f)));
     }
-    V::splat(t, dp.drift).add(V::splat(t, dp.diffusion).mul(z))
+    drift.add(diffusion.mul(z))
+}
+
+/// Unit `i`'s drift and diffusion: each lane's own where trials draw
+/// their constants, else the plan's.
+#[inline(always)]
+fn drift_diffusion<V: Vf64>(
+    t: V::Token,
+    dp: &DrawPlan,
+    lanes: Option<&LaneParams>,
+    i: usize,
+) -> (V, V) {
+    match lanes {
+        Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
+        None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
+    }
 }
 
 /// `log_shock` plus the jumps of the lanes that jumped: `count` jumps
@@ -612,29 +886,47 @@ enum Growth {
 }
 
 /// The growth factor (or rate) of one unit in every lane (step 4), chosen
-/// as the scalar reference chooses it, with its operations.
+/// as the scalar reference chooses it, with its operations. `own`: the
+/// lanes' own growth terms, in place of `up`'s (see [`LaneParams`]).
 #[inline(always)]
+// Eight arguments of data, as the reference's step reads them.
+#[allow(clippy::too_many_arguments)]
 fn growth<V: Vf64>(
     what: Growth,
     plan: &Plan,
     up: &UnitPlan,
+    own: Option<&GrowthLanes>,
     r: V,
     inv: V,
     scale: V,
     any_scaled: bool,
 ) -> V {
     let t = r.token();
-    let (idle, full) = match what {
-        Growth::Factor => (up.gf_idle, up.gf_full),
-        Growth::Rate => (up.growth, up.g_full),
-    };
-    let idle = V::splat(t, idle);
-    if up.max_uplift == 0.0 {
-        return idle;
-    }
     let zero = V::splat(t, 0.0);
-    let no_investment = inv.le(zero);
-    let full = V::splat(t, full);
+    let of = |x: f64, lanes: fn(&GrowthLanes) -> &Lane| match own {
+        Some(g) => V::load(t, lanes(g)),
+        None => V::splat(t, x),
+    };
+    let (idle, full) = match what {
+        Growth::Factor => (
+            of(up.gf_idle, |g| &g.gf_idle),
+            of(up.gf_full, |g| &g.gf_full),
+        ),
+        Growth::Rate => (of(up.growth, |g| &g.growth), of(up.g_full, |g| &g.g_full)),
+    };
+    let max_uplift = of(up.max_uplift, |g| &g.max_uplift);
+    // Lanes with no uplift take `idle`, as when they invest nothing.
+    let no_investment = match own {
+        None if up.max_uplift == 0.0 => return idle,
+        None => inv.le(zero),
+        Some(_) => {
+            let no_uplift = max_uplift.eq(zero);
+            if no_uplift.all() {
+                return idle;
+            }
+            V::select(no_uplift, no_uplift, inv.le(zero))
+        }
+    };
     if !up.is_budget && !any_scaled {
         // Every lane's request is met in full.
         return V::select(no_investment, idle, full);
@@ -645,11 +937,11 @@ fn growth<V: Vf64>(
     }
     // `uplift_of_spend`, operation for operation.
     let r_dt = r.mul(V::splat(t, plan.dt));
-    let uplift = V::splat(t, up.max_uplift)
+    let uplift = max_uplift
         .mul(inv)
-        .div(inv.add(V::splat(t, up.half_saturation).mul(r_dt)));
+        .div(inv.add(of(up.half_saturation, |g| &g.half_saturation).mul(r_dt)));
     // Lanes that invest nothing take `idle` below; 0 keeps g sane there.
-    let g = V::splat(t, up.growth).add(V::select(no_investment, zero, uplift));
+    let g = of(up.growth, |g| &g.growth).add(V::select(no_investment, zero, uplift));
     let general = match what {
         Growth::Factor => growth_factor_v(plan.growth_factor, g, plan.dt),
         Growth::Rate => g,
@@ -662,20 +954,27 @@ fn growth<V: Vf64>(
     V::select(no_investment, idle, V::select(met, full, general))
 }
 
+/// What a policy's step reads besides the plan: every unit's shock and
+/// multiple, the step's margins, and, when the lanes have their own unit
+/// constants, the policy's growth terms and the units' revenue at t = 0.
+type StepInputs<'a> = (
+    &'a [Lane],
+    &'a [Lane],
+    Margins<'a>,
+    Option<&'a [GrowthLanes]>,
+    Option<&'a [Lane]>,
+);
+
 /// Steps 1-7 of the model contract for one policy, every lane.
 /// `KEEP_GROWTH`: keep each unit's growth rate (a horizon step, for the
 /// fade valuation); `TRACK`: follow each unit's investment and gate.
-// Seven arguments of data; `t` is the zero-sized proof the backend needs.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes,
-    shock: &[Lane],
-    multiple: &[Lane],
-    margin: &[f64],
+    (shock, multiple, margin, own, own_r0): StepInputs,
     k: usize,
 ) {
     let dt = V::splat(t, plan.dt);
@@ -684,9 +983,9 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     // 1-2. Operating cash and requested investment.
     let mut sum_op = zero;
     let mut sum_req = zero;
-    for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
+    for (i, (us, up)) in st.units.iter_mut().zip(&pp.units).enumerate() {
         let r = V::load(t, &us.r);
-        let mut op = r.mul(V::splat(t, m)).mul(dt);
+        let mut op = r.mul(margin.get::<V>(t, i)).mul(dt);
         let mut req = if up.is_budget {
             let funded = kf.lt(V::load(t, &us.funded_steps));
             V::select(funded, V::splat(t, up.budget_dt), zero)
@@ -730,9 +1029,10 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         let inv = V::load(t, &us.req).mul(scale);
         sum_inv = sum_inv.add(inv);
         // 4. Growth.
-        let gf = growth(Growth::Factor, plan, up, r, inv, scale, any_scaled);
+        let own = own.map(|g| &g[i]);
+        let gf = growth(Growth::Factor, plan, up, own, r, inv, scale, any_scaled);
         if KEEP_GROWTH {
-            growth(Growth::Rate, plan, up, r, inv, scale, any_scaled).store(&mut st.growth[i]);
+            growth(Growth::Rate, plan, up, own, r, inv, scale, any_scaled).store(&mut st.growth[i]);
         }
         if TRACK {
             V::load(t, &st.spent[i])
@@ -749,9 +1049,8 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
             revenue = revenue.add(new_r);
             // 7. Gate.
             if k == up.gate_step {
-                let failed = new_r
-                    .div(V::splat(t, r0))
-                    .lt(V::splat(t, up.gate_min_multiple));
+                let r0 = own_r0.map_or(V::splat(t, r0), |l| V::load(t, &l[i]));
+                let failed = new_r.div(r0).lt(V::splat(t, up.gate_min_multiple));
                 // select(failed, 0, funded) as a bit mask (not a masked
                 // store).
                 failed
@@ -802,7 +1101,6 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::rng::trial_rng;
     use crate::kernel::TrialState;
     use crate::model::Tracked;
     use std::path::Path;
@@ -847,7 +1145,7 @@ mod tests {
             batch.run(&plan, seed, first, count);
             portable.run_portable(&plan, seed, first, count);
             for j in 0..count {
-                scalar.run(&plan, &mut trial_rng(seed, first + j as u64));
+                scalar.run(&plan, seed, first + j as u64);
                 for (slot, ((b, p), &r)) in batch
                     .out
                     .iter()
@@ -889,7 +1187,43 @@ mod tests {
         for p in &mut v.policies {
             p.reinvest_share *= 0.5;
         }
-        for plan in [Plan::new(&s), Plan::new(&v)] {
+        // Drawn assumptions: every distribution wider or moved, every
+        // growth fade longer (or a fade where there was none), the same
+        // units and keys drawn.
+        let mut d = s.clone();
+        for (i, u) in d.units.iter_mut().enumerate() {
+            for x in &mut u.uncertain {
+                use crate::model::Dist;
+                match &mut x.dist {
+                    Dist::Triangular { min, max, .. }
+                    | Dist::Pert { min, max, .. }
+                    | Dist::Uniform { min, max } => *min -= 0.1 * (*max - *min),
+                    Dist::Normal { stdev, .. } => *stdev *= 1.1,
+                    Dist::Lognormal { dispersion, .. } => *dispersion *= 1.1,
+                    Dist::Discrete { weights, .. } => weights[0] *= 2.0,
+                }
+            }
+            match &mut u.growth_fade {
+                Some(f) => f.years += 1.0,
+                None if i == 0 => {
+                    u.growth_fade = Some(crate::model::GrowthFade {
+                        from: u.growth + 0.1,
+                        years: 3.0,
+                    })
+                }
+                None => {}
+            }
+        }
+        // And the other way round: the variant records, the scenario
+        // replays.
+        let pairs = [
+            (recorded.clone(), Plan::new(&s)),
+            (recorded.clone(), Plan::new(&v)),
+            (recorded.clone(), Plan::new(&d)),
+            (Plan::new(&d), recorded.clone()),
+        ];
+        let mut checked = 0;
+        for (recorded, plan) in pairs {
             if !super::super::tape::same_draws(&recorded, &plan) {
                 continue;
             }
@@ -897,11 +1231,12 @@ mod tests {
             let mut rec = BatchState::new(&recorded);
             let mut replay = BatchState::new(&recorded);
             let mut live = BatchState::new(&plan);
+            let mut lanes = PlanLanes::new(&plan);
             let mut tape = Tape::new();
             let mut first = 0u64;
             for count in [LANES, 3, LANES, 1, LANES] {
                 rec.run_recording(&recorded, s.seed, first, count, &mut tape);
-                replay.run_replay(&plan, &mut tape, &share);
+                replay.run_replay(&plan, &mut tape, &share, &mut lanes);
                 live.run(&plan, s.seed, first, count);
                 for (slot, (a, b)) in replay.out.iter().zip(&live.out).enumerate() {
                     for j in 0..count {
@@ -917,6 +1252,15 @@ mod tests {
                 }
                 first += count as u64;
             }
+            checked += 1;
+        }
+        assert!(checked >= 1, "{}: nothing replayed", path.display());
+        let varies = s
+            .units
+            .iter()
+            .any(|u| !u.uncertain.is_empty() || u.growth_fade.is_some());
+        if varies {
+            assert!(checked == 4, "{}: {checked} of 4 replayed", path.display());
         }
     }
 
@@ -924,6 +1268,8 @@ mod tests {
     fn replayed_draws_give_the_plans_own_figures() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut n = 0;
+        // Drawn assumptions and fading growth among them.
+        let mut seen = vec!["uncertain_all.toml", "reset_uncertain.toml"];
         for dir in ["scenarios", "tests/fixtures", "benches"] {
             let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
                 continue;
@@ -936,9 +1282,11 @@ mod tests {
             for f in files {
                 check_replay(&f);
                 n += 1;
+                seen.retain(|x| !f.ends_with(x));
             }
         }
         assert!(n >= 5, "found {n} scenarios");
+        assert!(seen.is_empty(), "not found: {seen:?}");
     }
 
     #[test]

@@ -11,12 +11,15 @@
 //! - [`math`]: `exp` and the growth factor, the same bits on every machine;
 //! - [`valuation`]: the growth-fade value of a held unit, one definition
 //!   for scalars and lanes;
-//! - [`rng`]: each trial's random stream, a function of (seed, trial) only.
+//! - [`rng`]: each trial's random stream, a function of (seed, trial) only;
+//! - [`draws`]: uncertain assumptions drawn once per trial, each on a
+//!   stream of its own, and growth that fades.
 //!
 //! The draw order is documented in [`reference`](mod@reference); it is part of the
 //! numbers' definition.
 
 pub mod batch;
+pub mod draws;
 pub mod math;
 pub mod plan;
 pub mod reference;

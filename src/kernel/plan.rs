@@ -5,6 +5,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Poisson};
 
+use super::draws::ParamPlan;
 use super::math::GrowthFactor;
 use super::valuation::FadePlan;
 use crate::model::{Layout, Tracked};
@@ -69,6 +70,14 @@ pub(super) struct DrawPlan {
     pub(super) jumps: Option<(JumpDraw, f64, f64)>,
 }
 
+impl DrawPlan {
+    /// The drift and diffusion of a unit with volatility `v`.
+    pub(super) fn set_volatility(&mut self, v: f64, dt: f64) {
+        self.drift = -v * v * dt / 2.0;
+        self.diffusion = v * dt.sqrt();
+    }
+}
+
 /// One unit's terms under one policy.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct UnitPlan {
@@ -96,6 +105,44 @@ pub(super) struct UnitPlan {
     /// Step at whose end the gate is read (usize::MAX: no gate).
     pub(super) gate_step: usize,
     pub(super) gate_min_multiple: f64,
+}
+
+impl UnitPlan {
+    /// The growth terms of step 4 for base growth `growth`: the rate and
+    /// factor when nothing is spent, and when an intensity request is met.
+    pub(super) fn set_growth(
+        &mut self,
+        growth: f64,
+        max_uplift: f64,
+        half_saturation: f64,
+        gfn: GrowthFactor,
+        dt: f64,
+    ) {
+        self.growth = growth;
+        self.max_uplift = max_uplift;
+        self.half_saturation = half_saturation;
+        self.gf_idle = gfn.eval(growth, dt);
+        if self.is_budget {
+            self.g_full = f64::NAN;
+            self.gf_full = f64::NAN;
+        } else {
+            self.g_full = growth + uplift(max_uplift, half_saturation, self.intensity);
+            self.gf_full = gfn.eval(self.g_full, dt);
+        }
+    }
+}
+
+/// Every unit's margin during each step (row k, units wide) and after the
+/// last (row `steps`): step 5, m += margin_speed (target_margin - m) dt.
+pub(super) fn margin_path(out: &mut [f64], start: &[f64], speed: &[f64], target: &[f64], dt: f64) {
+    let n = start.len();
+    let mut m = start.to_vec();
+    for row in out.chunks_exact_mut(n.max(1)) {
+        row.copy_from_slice(&m);
+        for ((mi, &v), &t) in m.iter_mut().zip(speed).zip(target) {
+            *mi += v * (t - *mi) * dt;
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +194,9 @@ pub struct Plan {
     /// Whether investment and gates are followed per unit (a study tracks
     /// units; see [`Layout::tracked`]).
     pub(super) track: bool,
+    /// Uncertain assumptions and growth fades (v2): when they exist,
+    /// trials run on their own unit constants (`super::draws`).
+    pub(super) params: ParamPlan,
 }
 
 pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
@@ -193,7 +243,6 @@ impl Plan {
         let n_factors = s.factors.len();
         let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
         let gfn = GrowthFactor::new(s.steps_per_year);
-        let growth_factor = |g: f64, dt: f64| gfn.eval(g, dt);
         let policies = s
             .policies
             .iter()
@@ -206,16 +255,6 @@ impl Plan {
                     .zip(&p.terms)
                     .map(|(u, t)| {
                         let is_budget = t.role == Role::Innovation;
-                        let g_full = if is_budget {
-                            f64::NAN
-                        } else {
-                            u.growth + uplift(u.max_uplift, u.half_saturation, t.intensity)
-                        };
-                        let gf_full = if is_budget {
-                            f64::NAN
-                        } else {
-                            growth_factor(g_full, dt)
-                        };
                         let exit = if t.role == Role::NonCore {
                             t.exit
                         } else {
@@ -228,7 +267,7 @@ impl Plan {
                         } else {
                             None
                         };
-                        UnitPlan {
+                        let mut up = UnitPlan {
                             intensity: if is_budget { 0.0 } else { t.intensity },
                             budget_dt: if is_budget { t.budget * dt } else { 0.0 },
                             budget_steps: if is_budget {
@@ -237,29 +276,32 @@ impl Plan {
                                 0
                             },
                             is_budget,
-                            growth: u.growth,
-                            max_uplift: u.max_uplift,
-                            half_saturation: u.half_saturation,
-                            gf_idle: growth_factor(u.growth, dt),
-                            gf_full,
-                            g_full,
+                            growth: 0.0,
+                            max_uplift: 0.0,
+                            half_saturation: 0.0,
+                            gf_idle: 0.0,
+                            gf_full: 0.0,
+                            g_full: 0.0,
                             exit: exit.map(|e| (e.after, e.window)),
                             exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
                             gate_step: gate.map_or(usize::MAX, |g| g.0),
                             gate_min_multiple: gate.map_or(0.0, |g| g.1),
-                        }
+                        };
+                        up.set_growth(u.growth, u.max_uplift, u.half_saturation, gfn, dt);
+                        up
                     })
                     .collect(),
             })
             .collect();
-        let mut margin = Vec::with_capacity((steps + 1) * n_units);
-        let mut m: Vec<f64> = s.units.iter().map(|u| u.margin).collect();
-        for _ in 0..=steps {
-            margin.extend_from_slice(&m);
-            for (mi, u) in m.iter_mut().zip(&s.units) {
-                *mi += u.margin_speed * (u.target_margin - *mi) * dt;
-            }
-        }
+        let mut margin = vec![0.0; (steps + 1) * n_units];
+        let of = |f: fn(&crate::model::Unit) -> f64| s.units.iter().map(f).collect::<Vec<f64>>();
+        margin_path(
+            &mut margin,
+            &of(|u| u.margin),
+            &of(|u| u.margin_speed),
+            &of(|u| u.target_margin),
+            dt,
+        );
         let fade: Vec<Option<FadePlan>> = s
             .units
             .iter()
@@ -269,6 +311,7 @@ impl Plan {
             })
             .collect();
         let any_fade = fade.iter().any(Option::is_some);
+        let params = ParamPlan::new(s);
         let keep_growth = horizon_at.iter().map(|h| any_fade && h.is_some()).collect();
         Plan {
             layout: Layout {
@@ -278,6 +321,7 @@ impl Plan {
                 path_steps,
                 unit_path_steps: Vec::new(),
                 tracked: Vec::new(),
+                drawn: params.drawn.iter().map(|d| (d.unit, d.param)).collect(),
             },
             baseline: s.baseline,
             steps,
@@ -293,8 +337,8 @@ impl Plan {
                 .units
                 .iter()
                 .map(|u| DrawPlan {
-                    drift: -u.volatility * u.volatility * dt / 2.0,
-                    diffusion: u.volatility * dt.sqrt(),
+                    drift: 0.0,
+                    diffusion: 0.0,
                     idiosyncratic: u.idiosyncratic,
                     jumps: u.jumps.filter(|j| j.rate > 0.0).map(|j| {
                         let lambda = j.rate * dt;
@@ -308,6 +352,11 @@ impl Plan {
                         };
                         (draw, j.mean, j.stdev)
                     }),
+                })
+                .zip(&s.units)
+                .map(|(mut d, u)| {
+                    d.set_volatility(u.volatility, dt);
+                    d
                 })
                 .collect(),
             loadings: s
@@ -325,6 +374,7 @@ impl Plan {
             fade,
             keep_growth,
             track: false,
+            params,
         }
     }
 

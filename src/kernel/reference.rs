@@ -16,13 +16,19 @@
 //!    distribution).
 //!
 //! Every unit's shocks are drawn every step, held or not, under every policy.
+//!
+//! Uncertain assumptions (v2) are drawn before all of this, each from a
+//! stream of its own (`super::draws`), so they move none of the draws
+//! above.
 
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use super::draws::TrialParams;
 use super::math;
-use super::plan::{uplift_of_spend, Plan, PolicyPlan};
-use super::valuation::fade_value;
+use super::plan::{uplift_of_spend, DrawPlan, Plan, PolicyPlan};
+use super::rng::trial_rng;
+use super::valuation::{fade_value, FadePlan};
 use crate::model::{Extra, Metric, UnitFigure};
 
 /// One unit's state under one policy within a trial.
@@ -73,9 +79,44 @@ pub struct Overflow {
     pub what: &'static str,
 }
 
+/// The unit constants a trial runs on: the plan's, or the trial's own
+/// when it draws assumptions or a growth fades.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    revenue0: &'a [f64],
+    draws: &'a [DrawPlan],
+    margin: &'a [f64],
+    policies: &'a [PolicyPlan],
+    fade: &'a [Option<FadePlan>],
+}
+
+impl<'a> View<'a> {
+    fn of(plan: &'a Plan, params: Option<&'a TrialParams>) -> View<'a> {
+        match params {
+            Some(t) => View {
+                revenue0: &t.revenue0,
+                draws: &t.draws,
+                margin: &t.margin,
+                policies: &t.policies,
+                fade: &t.fade,
+            },
+            None => View {
+                revenue0: &plan.revenue0,
+                draws: &plan.draws,
+                margin: &plan.margin,
+                policies: &plan.policies,
+                fade: &plan.fade,
+            },
+        }
+    }
+}
+
 /// A worker's reusable buffers; [`TrialState::run`] fills `out`.
 #[derive(Clone, Debug)]
 pub struct TrialState {
+    /// The trial's own unit constants, in scenarios that draw
+    /// assumptions or fade growth.
+    params: Option<Box<TrialParams>>,
     multiple: Vec<f64>,
     factor: Vec<f64>,
     shock: Vec<f64>,
@@ -87,6 +128,10 @@ pub struct TrialState {
 impl TrialState {
     pub fn new(plan: &Plan) -> Self {
         TrialState {
+            params: plan
+                .params
+                .varies()
+                .then(|| Box::new(TrialParams::new(plan))),
             multiple: vec![0.0; plan.n_units],
             factor: vec![0.0; plan.n_factors],
             shock: vec![0.0; plan.n_units],
@@ -103,22 +148,29 @@ impl TrialState {
         }
     }
 
-    /// Runs one trial with `rng` and writes its figures to `self.out`.
-    pub fn run<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {
-        self.run_checked(plan, rng, false, &mut |_, _| {});
+    /// Runs trial `trial` of `seed` and writes its figures to `self.out`.
+    pub fn run(&mut self, plan: &Plan, seed: u64, trial: u64) {
+        self.run_checked(plan, seed, trial, false, &mut |_, _| {});
+    }
+
+    /// The values trial `trial` drew for the plan's uncertain assumptions
+    /// (in `ParamPlan::drawn` order), after [`TrialState::run`].
+    pub fn drawn(&self) -> &[f64] {
+        self.params.as_ref().map_or(&[], |p| &p.values)
     }
 
     /// Runs one trial like [`TrialState::run`] (same draws, same figures)
     /// and calls `observe(k, state)` after each step k, when
     /// [`TrialState::unit_revenue`] reads every unit's revenue after it
     /// (`simulate history` records paths with it).
-    pub fn run_observed<R: Rng>(
+    pub fn run_observed(
         &mut self,
         plan: &Plan,
-        rng: &mut R,
+        seed: u64,
+        trial: u64,
         mut observe: impl FnMut(usize, &TrialState),
     ) {
-        self.run_checked(plan, rng, false, &mut observe);
+        self.run_checked(plan, seed, trial, false, &mut observe);
     }
 
     /// The revenue run-rate R of `unit` under `policy` after the last step
@@ -131,17 +183,59 @@ impl TrialState {
     /// Runs one trial, stopping at the first step after which a revenue,
     /// a cash figure or a reported figure is not finite; says where. Used
     /// to explain an overflow the engine found (never on the hot path).
-    pub fn diagnose<R: Rng>(&mut self, plan: &Plan, rng: &mut R) -> Option<Overflow> {
-        self.run_checked(plan, rng, true, &mut |_, _| {})
+    pub fn diagnose(&mut self, plan: &Plan, seed: u64, trial: u64) -> Option<Overflow> {
+        self.run_checked(plan, seed, trial, true, &mut |_, _| {})
     }
 
-    fn run_checked<R: Rng>(
+    fn run_checked(
         &mut self,
         plan: &Plan,
-        rng: &mut R,
+        seed: u64,
+        trial: u64,
         check: bool,
         observe: &mut impl FnMut(usize, &TrialState),
     ) -> Option<Overflow> {
+        // The trial's own constants, out of `self` while the trial runs.
+        let mut params = self.params.take();
+        if let Some(p) = params.as_deref_mut() {
+            p.draw(plan, seed, trial);
+        }
+        let found = self.run_with(
+            plan,
+            &mut trial_rng(seed, trial),
+            &mut params,
+            check,
+            observe,
+        );
+        if let Some(p) = params.as_deref() {
+            let l = &plan.layout;
+            for (d, x) in p.standardized(plan).enumerate() {
+                self.out[l.drawn_index(d)] = x;
+            }
+            let last = l.horizons.saturating_sub(1);
+            for d in 0..l.drawn.len() {
+                let x = self.out[l.drawn_index(d)];
+                for pol in 0..l.policies {
+                    for m in [Metric::Value, Metric::DeltaValue] {
+                        let y = self.out[l.index(pol, last, m)];
+                        self.out[l.cross_index(d, pol, m)] = x * y;
+                    }
+                }
+            }
+        }
+        self.params = params;
+        found
+    }
+
+    fn run_with<R: Rng>(
+        &mut self,
+        plan: &Plan,
+        rng: &mut R,
+        params: &mut Option<Box<TrialParams>>,
+        check: bool,
+        observe: &mut impl FnMut(usize, &TrialState),
+    ) -> Option<Overflow> {
+        let view = View::of(plan, params.as_deref());
         // The exit-time uniforms, kept in `shock` until the first step
         // draws over them.
         for ((mult, u), (&median, &dispersion)) in self
@@ -154,14 +248,14 @@ impl TrialState {
             *mult = median * math::exp(dispersion * eta);
             *u = rng.random::<f64>();
         }
-        for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
+        for (pp, st) in view.policies.iter().zip(self.policies.iter_mut()) {
             st.war_chest = 0.0;
             st.distributed = 0.0;
             for (((us, up), &r0), &u) in st
                 .units
                 .iter_mut()
                 .zip(&pp.units)
-                .zip(&plan.revenue0)
+                .zip(view.revenue0)
                 .zip(&self.shock)
             {
                 *us = UnitState {
@@ -184,10 +278,26 @@ impl TrialState {
 
         let n = plan.n_units;
         for k in 0..plan.steps {
-            self.draw_step(plan, rng);
-            let margin = &plan.margin[k * n..(k + 1) * n];
-            for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
-                step_policy(plan, pp, st, &self.shock, &self.multiple, margin, k);
+            if k > 0 {
+                if let Some(p) = params.as_deref_mut() {
+                    // Growth that fades: this step's base growth.
+                    p.set_growth(plan, k, false);
+                }
+            }
+            let view = View::of(plan, params.as_deref());
+            self.draw_step(plan, view, rng);
+            let margin = &view.margin[k * n..(k + 1) * n];
+            for (pp, st) in view.policies.iter().zip(self.policies.iter_mut()) {
+                step_policy(
+                    plan,
+                    pp,
+                    st,
+                    &self.shock,
+                    &self.multiple,
+                    margin,
+                    view.revenue0,
+                    k,
+                );
             }
             observe(k, self);
             if check {
@@ -220,7 +330,7 @@ impl TrialState {
                 }
             }
             if let Some(hi) = plan.horizon_at[k] {
-                self.record_horizon(plan, hi, k);
+                self.record_horizon(plan, view, hi, k);
                 if check {
                     for p in 0..plan.layout.policies {
                         let v = self.out[plan.layout.index(p, hi, Metric::Value)];
@@ -241,15 +351,15 @@ impl TrialState {
                 }
             }
             if let Some(ui) = plan.unit_path_at[k] {
-                self.record_unit_path(plan, ui, k);
+                self.record_unit_path(plan, view, ui, k);
             }
         }
         None
     }
 
-    fn record_unit_path(&mut self, plan: &Plan, point: usize, k: usize) {
+    fn record_unit_path(&mut self, plan: &Plan, view: View, point: usize, k: usize) {
         let n = plan.n_units;
-        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        let margin = &view.margin[(k + 1) * n..(k + 2) * n];
         for (p, st) in self.policies.iter().enumerate() {
             let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
             let out = &mut self.out[base..base + 2 * n];
@@ -260,13 +370,13 @@ impl TrialState {
         }
     }
 
-    fn draw_step<R: Rng>(&mut self, plan: &Plan, rng: &mut R) {
+    fn draw_step<R: Rng>(&mut self, plan: &Plan, view: View, rng: &mut R) {
         for f in self.factor.iter_mut() {
             *f = rng.sample(StandardNormal);
         }
         let nf = plan.n_factors;
         let factor = &self.factor[..];
-        for ((shock, dp), load) in self.shock.iter_mut().zip(&plan.draws).zip(
+        for ((shock, dp), load) in self.shock.iter_mut().zip(view.draws).zip(
             plan.loadings
                 .chunks_exact(nf.max(1))
                 .chain(std::iter::repeat(&[][..])),
@@ -288,11 +398,11 @@ impl TrialState {
         }
     }
 
-    fn record_horizon(&mut self, plan: &Plan, hi: usize, k: usize) {
+    fn record_horizon(&mut self, plan: &Plan, view: View, hi: usize, k: usize) {
         let layout = &plan.layout;
         let df = plan.discount[k];
         let n = plan.n_units;
-        let margin = &plan.margin[(k + 1) * n..(k + 2) * n];
+        let margin = &view.margin[(k + 1) * n..(k + 2) * n];
         for (p, st) in self.policies.iter().enumerate() {
             let mut held_value = 0.0;
             let mut revenue = 0.0;
@@ -300,7 +410,7 @@ impl TrialState {
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
             for (i, us) in st.units.iter().enumerate() {
                 if us.held {
-                    let v = match &plan.fade[i] {
+                    let v = match &view.fade[i] {
                         None => us.r * self.multiple[i],
                         Some(f) => fade_value(f, us.r, margin[i], st.growth[i]),
                     };
@@ -343,6 +453,7 @@ impl TrialState {
 
 /// Steps 1-7 of the model contract for one policy.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn step_policy(
     plan: &Plan,
     pp: &PolicyPlan,
@@ -350,6 +461,7 @@ fn step_policy(
     shock: &[f64],
     multiple: &[f64],
     margin: &[f64],
+    revenue0: &[f64],
     k: usize,
 ) {
     let dt = plan.dt;
@@ -388,7 +500,7 @@ fn step_policy(
         .iter_mut()
         .zip(&pp.units)
         .zip(shock)
-        .zip(multiple.iter().zip(&plan.revenue0))
+        .zip(multiple.iter().zip(revenue0))
         .zip(st.growth.iter_mut())
     {
         if !us.held {
@@ -446,7 +558,6 @@ fn step_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::rng::trial_rng;
 
     /// Recording unit paths adds slots after the others and changes none
     /// of them; at a horizon the units' EBITA add up to the group's, and an
@@ -471,8 +582,8 @@ mod tests {
         let mut b = TrialState::new(&plan);
         let mut checked_exit = false;
         for trial in 0..20 {
-            a.run(&plain, &mut trial_rng(s.seed, trial));
-            b.run(&plan, &mut trial_rng(s.seed, trial));
+            a.run(&plain, s.seed, trial);
+            b.run(&plan, s.seed, trial);
             for (x, y) in a.out.iter().zip(&b.out) {
                 assert_eq!(x.to_bits(), y.to_bits());
             }

@@ -34,6 +34,10 @@ pub struct Tape {
     pub(super) lanes: Vec<Lane>,
     /// Replay position.
     pub(super) pos: usize,
+    /// The seed and first trial recorded: a replay draws its plan's
+    /// per-trial assumptions (`super::draws`) for the same trials.
+    pub(super) seed: u64,
+    pub(super) first: u64,
 }
 
 impl Tape {
@@ -122,6 +126,12 @@ impl Sharing {
                 .collect(),
             shock: (0..plan.n_units)
                 .map(|i| {
+                    // A unit with drawn assumptions or a fading growth has
+                    // per-trial constants (its volatility may be drawn):
+                    // its shocks are recomputed, never taken as recorded.
+                    if recorded.params.unit_varies(i) || plan.params.unit_varies(i) {
+                        return false;
+                    }
                     let (a, b) = (&recorded.draws[i], &plan.draws[i]);
                     let sizes = |d: &DrawPlan| d.jumps.as_ref().map(|&(_, m, s)| (m, s));
                     same(a.drift, b.drift)

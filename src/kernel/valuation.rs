@@ -77,16 +77,26 @@ impl FadePlan {
         let r = scenario.discount_rate;
         let dt = scenario.dt();
         let ln1r = libm::log1p(r);
-        FadePlan {
+        let mut plan = FadePlan {
             years: n,
             terminal_growth: fade.terminal_growth,
             reinvestment: 1.0 / fade.sales_to_capital,
-            target_margin: unit.target_margin,
-            q: libm::pow(1.0 - unit.margin_speed * dt, scenario.steps_per_year as f64),
+            target_margin: 0.0,
+            q: 0.0,
             weights: (1..=n).map(|j| j as f64 / n as f64).collect(),
             discount: (1..=n).map(|j| libm::exp(-ln1r * j as f64)).collect(),
             tail: libm::exp(-ln1r * n as f64) / (r - fade.terminal_growth),
-        }
+        };
+        let spy = scenario.steps_per_year as f64;
+        plan.set_margin(unit.target_margin, unit.margin_speed, dt, spy);
+        plan
+    }
+
+    /// The margin's target and q for a unit with `target_margin` and
+    /// `margin_speed` (a trial's drawn values, or the file's).
+    pub fn set_margin(&mut self, target_margin: f64, margin_speed: f64, dt: f64, spy: f64) {
+        self.target_margin = target_margin;
+        self.q = libm::pow(1.0 - margin_speed * dt, spy);
     }
 }
 
@@ -168,6 +178,8 @@ mod tests {
             half_saturation: 0.0,
             jumps: None,
             valuation: crate::model::Valuation::Multiple,
+            uncertain: Vec::new(),
+            growth_fade: None,
         };
         let fade = Fade {
             years,

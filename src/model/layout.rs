@@ -58,7 +58,11 @@ impl Metric {
 /// paths: for policy p and recorded year end i, per unit its EBITA and its
 /// cumulative cash ([`UnitFigure`]). Then, only when a study tracks units
 /// ([`Tracked`]; none in a plain run), [`EXTRAS`] figures per tracked entry
-/// and horizon.
+/// and horizon. Last, only in a scenario that draws assumptions
+/// ([`Layout::drawn`]): each drawn value, standardized, then for each
+/// drawn value and policy its product with the policy's value and with its
+/// delta_value at the last horizon (the cross-moments of the uncertainty
+/// view, aggregated like every other slot).
 #[derive(Clone, Debug)]
 pub struct Layout {
     pub policies: usize,
@@ -72,6 +76,9 @@ pub struct Layout {
     /// The units whose paired figures a study records (empty in a plain
     /// run, whose layout is then exactly the contract's).
     pub tracked: Vec<Tracked>,
+    /// The assumptions drawn per trial, (unit, key), in the order of
+    /// their slots (empty unless the scenario draws some).
+    pub drawn: Vec<(usize, crate::model::Param)>,
 }
 
 /// A unit under one policy whose figures a study follows, paired against
@@ -167,8 +174,25 @@ impl Layout {
         self.extra_base() + (tracked * self.horizons + horizon) * EXTRAS + extra as usize
     }
 
-    pub fn len(&self) -> usize {
+    fn drawn_base(&self) -> usize {
         self.extra_base() + self.tracked.len() * self.horizons * EXTRAS
+    }
+
+    /// Slot of drawn assumption `d`'s standardized value, (x - mean) /
+    /// stdev of its distribution.
+    pub fn drawn_index(&self, d: usize) -> usize {
+        self.drawn_base() + d
+    }
+
+    /// Slot of drawn assumption `d`'s standardized value times `metric`
+    /// (`Value` or `DeltaValue`) of `policy` at the last horizon.
+    pub fn cross_index(&self, d: usize, policy: usize, metric: Metric) -> usize {
+        let which = usize::from(metric == Metric::DeltaValue);
+        self.drawn_base() + self.drawn.len() + (d * self.policies + policy) * 2 + which
+    }
+
+    pub fn len(&self) -> usize {
+        self.drawn_base() + self.drawn.len() * (1 + 2 * self.policies)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -5,8 +5,10 @@
 //! resolved to its default, every name to an index, and every per-unit
 //! override to the effective terms of that unit under that policy.
 
+pub mod dist;
 pub mod layout;
 
+pub use dist::{Dist, GrowthFade, Param, Uncertain};
 pub use layout::{Extra, Layout, Metric, Tracked, UnitFigure, EXTRAS};
 
 use serde::{Deserialize, Serialize};
@@ -99,6 +101,24 @@ pub struct Unit {
     /// How the unit is valued when it is still held at a horizon.
     #[serde(default)]
     pub valuation: Valuation,
+    /// Keys drawn once per trial (v2), in [`Param::ALL`] order; the
+    /// fields above hold each one's mean (what the digest and studies that
+    /// move one number read).
+    #[serde(default)]
+    pub uncertain: Vec<Uncertain>,
+    /// Growth that starts high and settles (v2).
+    #[serde(default)]
+    pub growth_fade: Option<GrowthFade>,
+}
+
+impl Unit {
+    /// The distribution of `param`, if the unit draws it.
+    pub fn drawn(&self, param: Param) -> Option<&Dist> {
+        self.uncertain
+            .iter()
+            .find(|u| u.param == param)
+            .map(|u| &u.dist)
+    }
 }
 
 /// How a unit still held at a horizon is valued (model contract, v2).

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::format::{money, percent};
-use crate::model::{Role, Scenario, Valuation};
+use crate::model::{Param, Role, Scenario, Terms, Valuation};
 
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -69,6 +69,17 @@ pub fn render(s: &Scenario) -> String {
         if u.target_margin != u.margin && u.margin_speed > 0.0 {
             extras.push(format!("margin → {}", percent(u.target_margin, 1)));
         }
+        if let Some(g) = u.growth_fade {
+            extras.push(format!(
+                "growth {} → {} over {}y",
+                percent(g.from, 1),
+                percent(u.growth, 1),
+                g.years
+            ));
+        }
+        if !u.uncertain.is_empty() {
+            extras.push("drawn: see below".to_string());
+        }
         if let Valuation::Fade(f) = u.valuation {
             extras.push(format!(
                 "fade {}y → {}, s/c {}",
@@ -93,6 +104,7 @@ pub fn render(s: &Scenario) -> String {
     if s.units.len() > shown {
         let _ = writeln!(out, "  … and {} more", s.units.len() - shown);
     }
+    drawn(&mut out, s);
     let fades = s
         .units
         .iter()
@@ -121,44 +133,44 @@ pub fn render(s: &Scenario) -> String {
             format!("reinvest {}", percent(p.reinvest_share, 1)),
             format!("recycle {}", percent(p.recycle_share, 1)),
         ];
-        let mut roles: Vec<String> = Vec::new();
         let mut overrides: Vec<String> = Vec::new();
         for (u, t) in s.units.iter().zip(&p.terms) {
-            let term = match t.role {
-                Role::Core => format!("core {}", percent(t.intensity, 1)),
-                Role::NonCore => match t.exit {
-                    Some(e) => format!(
-                        "non_core {} sold in {}-{} y at -{}",
-                        percent(t.intensity, 1),
-                        e.after,
-                        e.after + e.window,
-                        percent(e.discount, 1)
-                    ),
-                    None => format!("non_core {} kept", percent(t.intensity, 1)),
-                },
-                Role::Innovation => format!(
-                    "innovation {}/yr for {} y{}",
-                    t.budget,
-                    t.years,
-                    t.gate
-                        .map(|g| format!(", gate {}x at {} y", g.min_revenue_multiple, g.year))
-                        .unwrap_or_default()
-                ),
-            };
             if t.role != u.role {
                 overrides.push(format!("{} as {}", u.name, t.role.as_str()));
             }
-            if !roles.contains(&term) {
-                roles.push(term);
-            }
         }
-        if roles.len() > 4 {
-            let n = roles.len() - 3;
-            roles.truncate(3);
-            roles.push(format!("+{n} per-unit terms"));
+        // Per role, the terms most of its units have (the policy's table);
+        // units with other terms are named with what differs.
+        let mut roles: Vec<String> = Vec::new();
+        let mut per_unit: Vec<String> = Vec::new();
+        for role in [Role::Core, Role::NonCore, Role::Innovation] {
+            let mine: Vec<(&str, &Terms)> = s
+                .units
+                .iter()
+                .zip(&p.terms)
+                .filter(|(_, t)| t.role == role)
+                .map(|(u, t)| (u.name.as_str(), t))
+                .collect();
+            let Some(common) = most_common(&mine) else {
+                continue;
+            };
+            roles.push(term(common));
+            for (name, t) in &mine {
+                if *t != common {
+                    per_unit.push(format!("{name} {}", differs(common, t)));
+                }
+            }
         }
         parts.extend(roles);
         let _ = writeln!(out, "  {:<14} {}", truncate(&p.name, 14), parts.join("; "));
+        if !per_unit.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<14} per unit: {}",
+                "",
+                truncate(&per_unit.join("; "), 100)
+            );
+        }
         if !overrides.is_empty() {
             let _ = writeln!(out, "  {:<14} role overrides: {}", "", overrides.join(", "));
         }
@@ -180,4 +192,144 @@ funding study under {}: {} funded for {} years, one unit at a time ({} runs on t
         );
     }
     out
+}
+
+/// The terms most of `units` have (the first of the most frequent).
+fn most_common<'a>(units: &[(&str, &'a Terms)]) -> Option<&'a Terms> {
+    let count = |t: &Terms| units.iter().filter(|(_, u)| **u == *t).count();
+    let mut best: Option<&Terms> = None;
+    for (_, t) in units {
+        if best.is_none_or(|b| count(t) > count(b)) {
+            best = Some(t);
+        }
+    }
+    best
+}
+
+fn gate(g: Option<crate::model::Gate>) -> String {
+    match g {
+        Some(g) => format!("gate {}x at {} y", g.min_revenue_multiple, g.year),
+        None => "no gate".into(),
+    }
+}
+
+/// A role's terms as the digest writes them.
+fn term(t: &Terms) -> String {
+    match t.role {
+        Role::Core => format!("core {}", percent(t.intensity, 1)),
+        Role::NonCore => match t.exit {
+            Some(e) => format!(
+                "non_core {} sold in {}-{} y at -{}",
+                percent(t.intensity, 1),
+                e.after,
+                e.after + e.window,
+                percent(e.discount, 1)
+            ),
+            None => format!("non_core {} kept", percent(t.intensity, 1)),
+        },
+        Role::Innovation => {
+            let g = t
+                .gate
+                .map(|_| format!(", {}", gate(t.gate)))
+                .unwrap_or_default();
+            format!("innovation {}/yr for {} y{g}", t.budget, t.years)
+        }
+    }
+}
+
+/// What a unit's terms change from its role's common terms: "budget
+/// 6/yr", "gate 1.15x at 2 y", "intensity 12.0%".
+fn differs(common: &Terms, t: &Terms) -> String {
+    let mut out = Vec::new();
+    if t.intensity != common.intensity && t.role != Role::Innovation {
+        out.push(format!("intensity {}", percent(t.intensity, 1)));
+    }
+    if t.exit != common.exit {
+        out.push(match t.exit {
+            Some(e) => format!(
+                "sold in {}-{} y at -{}",
+                e.after,
+                e.after + e.window,
+                percent(e.discount, 1)
+            ),
+            None => "kept".into(),
+        });
+    }
+    if t.budget != common.budget {
+        out.push(format!("budget {}/yr", t.budget));
+    }
+    if t.years != common.years {
+        out.push(format!("{} y", t.years));
+    }
+    if t.gate != common.gate {
+        out.push(gate(t.gate));
+    }
+    if out.is_empty() {
+        out.push(term(t));
+    }
+    out.join(", ")
+}
+
+/// A drawn value as the digest shows it: money for revenue, percent for
+/// rates, a plain number for the rest.
+fn shown(param: Param, x: f64) -> String {
+    match param {
+        Param::Revenue => money(x),
+        Param::MarginSpeed | Param::HalfSaturation => crate::format::num(x),
+        _ => percent(x, 1),
+    }
+}
+
+/// The uncertain assumptions: each distribution with its P5 / P50 / P95
+/// (the table above shows their means).
+fn drawn(out: &mut String, s: &Scenario) {
+    let n: usize = s.units.iter().map(|u| u.uncertain.len()).sum();
+    if n == 0 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {n} assumptions drawn once per trial (the table shows their means):"
+    );
+    let _ = writeln!(
+        out,
+        "    {:<28} {:<26} {:<10} {:>8} {:>8} {:>8}",
+        "unit", "key", "dist", "P5", "P50", "P95"
+    );
+    for u in &s.units {
+        for x in &u.uncertain {
+            let q = |p: f64| shown(x.param, x.dist.quantile(p));
+            let _ = writeln!(
+                out,
+                "    {:<28} {:<26} {:<10} {:>8} {:>8} {:>8}",
+                truncate(&u.name, 28),
+                x.param.key(),
+                x.dist.name(),
+                q(0.05),
+                q(0.5),
+                q(0.95)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn per_unit_terms_are_named() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let sc = crate::scenario::load(&path).unwrap();
+        let text = super::render(&sc);
+        assert!(
+            text.contains("per unit: 1688 gate 1.15x at 2 y; Quark budget 6/yr"),
+            "{text}"
+        );
+        assert!(!text.contains("per-unit terms"), "{text}");
+        // One innovation entry per policy: the table's.
+        let reset = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("reset "))
+            .unwrap();
+        assert_eq!(reset.matches("innovation").count(), 1, "{reset}");
+    }
 }

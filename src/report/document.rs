@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::charts::Figure;
 use super::Input;
-use crate::format::{exact, money, number, signed_money, tail_label, trim_num, values_format};
+use crate::format::{money, number, signed_money, tail_label, trim_num, values_format};
 use crate::model::Metric;
 use crate::results::Studies;
 
@@ -81,6 +81,8 @@ impl Document {
             s.currency,
             t = tail_label(s.tail)
         )));
+        blocks.extend(input.sections.iter().cloned());
+        blocks.extend(super::uncertainty::report_blocks(input));
         if let Some(st) = input.studies {
             if let Some(f) = &st.funding {
                 blocks.extend(super::funding::report_blocks(f));
@@ -94,7 +96,9 @@ impl Document {
             ));
         }
         for f in figures {
-            blocks.push(Block::Heading(3, f.title.clone()));
+            // The chart draws its own title: the page names the file, not
+            // the title a second time above the picture.
+            blocks.push(Block::Heading(3, f.file.clone()));
             blocks.push(Block::Image {
                 file: f.file.clone(),
                 alt: f.title.clone(),
@@ -251,6 +255,15 @@ impl Markup for Html {
     }
 }
 
+/// A change of the mean gain, or "skipped" for a step that did not run.
+fn change(x: f64) -> String {
+    if x.is_nan() {
+        "skipped".to_string()
+    } else {
+        crate::format::signed(x)
+    }
+}
+
 /// What the sweep and sensitivity studies ran and where their figures are.
 fn studies(input: &Input, st: &Studies) -> Vec<Block> {
     let mut items = Vec::new();
@@ -266,55 +279,74 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             })
             .collect();
         items.push(format!(
-            "Sweep: {} ({} runs on the same random draws as the base run); value P5/P50/P95 and the chance of beating the baseline per point, policy and horizon in sweep.csv.",
+            "Sweep: {} ({} runs on the same random draws as the base run); value P5/P50/P95, the paired gain over the baseline (mean, its 95% band, median) and the chance of beating it per point, policy and horizon in sweep.csv.",
             what.join(" × "),
             st.points.len()
         ));
     }
     if st.has_sensitivity() {
-        let policy = input.policy(input.studied());
-        let top = st
+        let base = input.policy(input.baseline());
+        let inputs = st
             .sensitivity
             .iter()
-            .filter(|r| r.policy == policy)
-            .max_by(|a, b| a.swing().total_cmp(&b.swing()));
-        let mut line = format!(
-            "Sensitivity: each unit parameter multiplied by {} and by {}, one at a time, on the same random draws; the median value at year {years} per policy in sensitivity.csv ({} rows).",
-            exact(1.0 - st.sensitivity_step),
-            exact(1.0 + st.sensitivity_step),
-            st.sensitivity.len()
-        );
-        let change = |x: f64| {
-            if x.is_nan() {
-                "skipped".to_string()
-            } else {
-                signed_money(x)
+            .filter(|r| r.policy == input.policy(input.studied()))
+            .count();
+        items.push(format!(
+            "Sensitivity of the decision: {inputs} inputs (every unit's assumptions, every policy's levers, the discount rate) moved down and up one at a time ({}), on the same random draws; each policy's mean gain over {base} and its chance of beating it at year {years}, per input, in sensitivity.csv, ranked by how far the mean gain moves.",
+            st.sensitivity_steps.describe()
+        ));
+        for p in &input.scenario.policies {
+            let rows: Vec<&crate::results::Sensitivity> = st
+                .sensitivity
+                .iter()
+                .filter(|r| r.policy == p.name && r.swing() > 0.0)
+                .take(5)
+                .collect();
+            if rows.is_empty() {
+                continue;
             }
-        };
-        if let Some(r) = top {
-            let _ = write!(
-                line,
-                " Largest swing for {policy}: {} {} ({} when low, {} when high).",
-                r.unit,
-                r.parameter,
-                change(r.median_low - r.median_base),
-                change(r.median_high - r.median_base)
-            );
+            let top: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let beat = |p: f64| {
+                        if p.is_nan() {
+                            "skipped".to_string()
+                        } else {
+                            crate::format::share(p)
+                        }
+                    };
+                    format!(
+                        "{} ({} / {}: {} / {}, P(beat) {} / {})",
+                        r.label(),
+                        r.show(r.low),
+                        r.show(r.high),
+                        change(r.gain_low - r.gain_base),
+                        change(r.gain_high - r.gain_base),
+                        beat(r.beat_low),
+                        beat(r.beat_high)
+                    )
+                })
+                .collect();
+            items.push(format!(
+                "What moves the mean gain of {} over {base} most ({} change at the input low / high, and the chance of beating {base} there; base run: {}, {}): {}.",
+                p.name,
+                input.currency(),
+                crate::format::signed(rows[0].gain_base),
+                crate::format::share(rows[0].beat_base),
+                top.join("; ")
+            ));
         }
         let skipped = st
             .sensitivity
             .iter()
-            .filter(|r| r.policy == policy && r.note.is_some())
+            .filter(|r| r.policy == input.policy(input.studied()) && r.note.is_some())
             .count();
         if skipped > 0 {
-            let _ = write!(
-                line,
-                " {skipped} step{} would have left the parameter's range (a margin above 1, a growth at or below -1) and {} skipped, not clamped; the note column of sensitivity.csv says which.",
+            items.push(format!(
+                "{skipped} input{} had a step the scenario refuses (a margin above 100%, a terminal growth at the discount rate); such a step is skipped, not clamped, and the note column of sensitivity.csv says which and why.",
                 if skipped == 1 { "" } else { "s" },
-                if skipped == 1 { "was" } else { "were" }
-            );
+            ));
         }
-        items.push(line);
     }
     if items.is_empty() {
         return Vec::new();

@@ -9,6 +9,7 @@ pub mod digest;
 pub mod document;
 pub mod funding;
 pub mod table;
+pub mod uncertainty;
 pub mod workbook;
 
 use std::path::Path;
@@ -17,7 +18,7 @@ use crate::console;
 use crate::error::{Error, Result};
 use crate::model::{Layout, Metric, Scenario};
 use crate::output::Staged;
-use crate::results::{headline, unit_paths, Run, Studies, Summary};
+use crate::results::{self, headline, unit_paths, Run, Studies, Summary};
 use crate::stats::{Accumulator, MetricAcc, Stats};
 
 /// What a report reads: a finished run, its summary and what its studies
@@ -30,6 +31,9 @@ pub struct Input<'a> {
     pub summary: &'a Summary,
     /// Sweeps and sensitivity, when the run had any.
     pub studies: Option<&'a Studies>,
+    /// Report sections of a command above the report (the optimizer's),
+    /// placed after the headline table.
+    pub sections: &'a [document::Block],
 }
 
 impl<'a> Input<'a> {
@@ -41,6 +45,7 @@ impl<'a> Input<'a> {
             acc: &run.acc,
             summary,
             studies: None,
+            sections: &[],
         }
     }
 
@@ -116,27 +121,47 @@ impl Default for WriteOptions {
     }
 }
 
+/// What the code around a run found beside it: its studies, and report
+/// sections of a command above this layer (the optimizer's).
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    pub studies: Studies,
+    /// Placed after the headline table of report.md/html.
+    pub sections: Vec<document::Block>,
+}
+
+impl From<Studies> for Findings {
+    fn from(studies: Studies) -> Findings {
+        Findings {
+            studies,
+            sections: Vec::new(),
+        }
+    }
+}
+
 /// Writes every output of a finished run into `staged` and puts it in place.
 pub fn write_results(staged: Staged, run: &Run, options: WriteOptions) -> Result<()> {
-    write_results_with(staged, run, options, |_, _| Ok(Studies::default()))
+    write_results_with(staged, run, options, |_, _| Ok(Findings::default()))
 }
 
 /// [`write_results`], with `extra` writing more files into the staged
-/// folder before it is put in place and returning the studies it ran
-/// (their findings join the headline sentences).
+/// folder before it is put in place and returning what it found (the
+/// studies' findings join the headline sentences).
 pub fn write_results_with(
     staged: Staged,
     run: &Run,
     options: WriteOptions,
-    extra: impl FnOnce(&Staged, &Summary) -> Result<Studies>,
+    extra: impl FnOnce(&Staged, &Summary) -> Result<Findings>,
 ) -> Result<()> {
     let scenario = &run.scenario;
     let mut summary = Summary::with_tail(scenario, &run.plan, &run.acc, options.tail);
-    let studies = extra(&staged, &summary)?;
+    let Findings { studies, sections } = extra(&staged, &summary)?;
     summary.headline = headline::sentences(scenario, &summary, Some(&studies));
     staged.write("summary.json", summary.to_json())?;
     staged.write("summary.csv", summary.to_csv())?;
-    let input = Input::new(run, &summary).with_studies((!studies.is_empty()).then_some(&studies));
+    let mut input =
+        Input::new(run, &summary).with_studies((!studies.is_empty()).then_some(&studies));
+    input.sections = &sections;
     write_report(staged.path(), &input, options.charts)?;
     if options.xlsx {
         workbook::write(staged.path(), &input)?;
@@ -149,6 +174,9 @@ pub fn write_results_with(
         console::out(&table::render(scenario, &summary))?;
         if let Some(f) = input.studies.and_then(|s| s.funding.as_ref()) {
             console::out(&funding::table(f))?;
+        }
+        if let Some(text) = uncertainty::terminal(&input) {
+            console::out(&text)?;
         }
         console::outln(&format!("wrote {}", dest.display()))?;
     }
@@ -168,6 +196,11 @@ pub fn write_report(dir: &Path, input: &Input, draw_charts: bool) -> Result<()> 
             unit_paths::to_csv(input.scenario, input.layout, input.acc),
         )
         .map_err(|e| Error::output(&path, e))?;
+    }
+    if let Some(panels) = results::uncertainty::panels(input.scenario, input.layout, input.acc) {
+        let path = dir.join("uncertainty.csv");
+        std::fs::write(&path, results::uncertainty::to_csv(&panels))
+            .map_err(|e| Error::output(&path, e))?;
     }
     let figures = if draw_charts {
         charts::render_all(dir, input)?

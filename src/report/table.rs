@@ -6,6 +6,53 @@ use crate::format::{money, tail_label};
 use crate::model::Scenario;
 use crate::results::Summary;
 
+/// Separates a figure from its standard error inside a cell until the
+/// cells of a column are aligned (see [`align_se`]).
+const SE: char = '\u{1f}';
+
+/// A probability with its standard error: "62.4% ±0.5", "0.3% ±0.04",
+/// "<0.1% ±0.01", "100% ±0"; the error gets the decimals that show its
+/// first significant digit (at most three), the share as
+/// [`crate::format::share`] writes it, never "0.3% ±0.0".
+pub fn prob_cell(p: f64, stderr: f64) -> String {
+    let se = 100.0 * stderr;
+    let d = if se <= 0.0 || !se.is_finite() {
+        0
+    } else {
+        ((-se.log10()).ceil().max(0.0) as usize).clamp(1, 3)
+    };
+    let se_text = if se > 0.0 && se < 0.001 {
+        "<0.001".to_string()
+    } else {
+        format!("{se:.d$}")
+    };
+    format!("{}{SE}{se_text}", crate::format::share(p))
+}
+
+/// Aligns "figure ±error" cells on their "±": in each column, the figures
+/// are right-aligned to the widest figure and the errors left-aligned to
+/// the widest error, so that large values do not push the columns out of
+/// line.
+fn align_se(rows: &mut [Vec<String>]) {
+    let cols = rows.first().map_or(0, Vec::len);
+    for c in 0..cols {
+        let parts: Vec<Option<(usize, usize)>> = rows
+            .iter()
+            .map(|r| {
+                r[c].split_once(SE)
+                    .map(|(a, b)| (a.chars().count(), b.chars().count()))
+            })
+            .collect();
+        let wa = parts.iter().flatten().map(|p| p.0).max().unwrap_or(0);
+        let wb = parts.iter().flatten().map(|p| p.1).max().unwrap_or(0);
+        for r in rows.iter_mut() {
+            if let Some((a, b)) = r[c].split_once(SE) {
+                r[c] = format!("{a:>wa$} ±{b:<wb$}");
+            }
+        }
+    }
+}
+
 /// The table: per policy and horizon, value (mean, P5-P95, tail risk),
 /// revenue, the gain over the baseline (mean, its VaR and CVaR) and the
 /// probability of beating it; then what the columns mean and the headline
@@ -43,7 +90,7 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
             let r = summary.row(&p.name, h, "revenue", None);
             let d = summary.row(&p.name, h, "delta_value", None);
             let with_se = |x: Option<&crate::results::summary::Row>| {
-                x.map(|x| format!("{} ±{}", money(x.mean), money(x.stderr)))
+                x.map(|x| format!("{}{SE}{}", money(x.mean), money(x.stderr)))
                     .unwrap_or_default()
             };
             let fig = |x: Option<&crate::results::summary::Row>,
@@ -68,13 +115,14 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
                     .prob_beats_baseline
                     .iter()
                     .find(|x| x.policy == p.name && x.horizon == h)
-                    .map(|x| format!("{:.1}% ±{:.1}", 100.0 * x.p, 100.0 * x.stderr))
+                    .map(|x| prob_cell(x.p, x.stderr))
                     .unwrap_or_default();
                 cells.extend([with_se(d), fig(d, |x| x.var), fig(d, |x| x.cvar), prob]);
             }
             rows.push(cells);
         }
     }
+    align_se(&mut rows);
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
             rows.iter()
@@ -115,4 +163,37 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
         let _ = writeln!(out, "{}", s.text);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(cell: String) -> String {
+        let mut rows = vec![vec![cell]];
+        align_se(&mut rows);
+        rows.remove(0).remove(0)
+    }
+
+    #[test]
+    fn probabilities_keep_their_error_visible() {
+        assert_eq!(shown(prob_cell(0.003, 0.00017)), "0.3% ±0.02");
+        assert_eq!(shown(prob_cell(0.0004, 0.00006)), "<0.1% ±0.006");
+        assert_eq!(shown(prob_cell(0.624, 0.0048)), "62% ±0.5");
+        assert_eq!(shown(prob_cell(1.0, 0.0)), "100% ±0");
+        assert!(!shown(prob_cell(0.003, 0.00001)).contains("±0.0 "));
+    }
+
+    #[test]
+    fn figures_and_errors_line_up_in_a_column() {
+        let mut rows = vec![
+            vec![format!("2,133{SE}1.2")],
+            vec![format!("1,234,567{SE}10.5")],
+            vec!["-".to_string()],
+        ];
+        align_se(&mut rows);
+        let pos: Vec<usize> = rows[..2].iter().map(|r| r[0].find('±').unwrap()).collect();
+        assert_eq!(pos[0], pos[1], "{rows:?}");
+        assert_eq!(rows[0][0].chars().count(), rows[1][0].chars().count());
+    }
 }

@@ -706,35 +706,49 @@ fn sensitivity_sheet(
     let cols = names(&[
         "policy",
         "input",
-        "unit",
-        "parameter",
+        "path",
+        "step",
         "base",
         "low",
         "high",
-        "median value (base)",
-        "median value (low)",
-        "median value (high)",
+        "mean gain (low)",
+        "mean gain (base)",
+        "mean gain (high)",
         "change when low",
         "change when high",
         "swing",
+        "P(beat) low",
+        "P(beat) base",
+        "P(beat) high",
+        "note",
     ]);
     list_header(ws, &cols, st.sensitivity.len(), f)?;
     for (i, r) in st.sensitivity.iter().enumerate() {
         let row = 1 + i as u32;
         ws.write_string(row, 0, &r.policy)?;
-        ws.write_string(row, 1, format!("{} {}", r.unit, r.parameter))?;
-        ws.write_string(row, 2, &r.unit)?;
-        ws.write_string(row, 3, r.parameter)?;
+        ws.write_string(row, 1, r.label())?;
+        ws.write_string(row, 2, &r.path)?;
+        ws.write_string(row, 3, r.kind.name())?;
         nums(ws, row, 4, &[r.base, r.low, r.high], &f.number)?;
         let money = [
-            r.median_base,
-            r.median_low,
-            r.median_high,
-            r.median_low - r.median_base,
-            r.median_high - r.median_base,
+            r.gain_low,
+            r.gain_base,
+            r.gain_high,
+            r.gain_low - r.gain_base,
+            r.gain_high - r.gain_base,
             r.swing(),
         ];
         nums(ws, row, 7, &money, &f.money)?;
+        nums(
+            ws,
+            row,
+            13,
+            &[r.beat_low, r.beat_base, r.beat_high],
+            &f.share,
+        )?;
+        if let Some(n) = &r.note {
+            ws.write_string(row, 16, n)?;
+        }
     }
     widths(ws, &[(0, 16.0), (1, 34.0), (2, 26.0)], 3..cols.len(), 15.0)?;
     // Rows come sorted by swing within each policy: the first ten of the
@@ -757,8 +771,8 @@ fn sensitivity_sheet(
     let r1 = r0 + count - 1;
     let mut chart = Chart::new(ChartType::Bar);
     chart.title().set_name(&format!(
-        "What moves {policy}'s median value most ({})",
-        input.summary.currency
+        "What moves {policy}'s mean gain over {} most ({})",
+        sc.policies[sc.baseline].name, input.summary.currency
     ));
     for (c, label) in [(10u16, "input low"), (11, "input high")] {
         chart

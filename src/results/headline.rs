@@ -31,12 +31,14 @@ pub struct Sentence {
 /// sensitivity study found it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Driver {
-    pub unit: String,
-    pub parameter: String,
-    /// The input's value when moved down and up.
-    pub low: f64,
-    pub high: f64,
-    /// How much the gain figure moved when the input was low and high.
+    /// The input as a reader names it ("Quark growth", "reset core
+    /// intensity").
+    pub input: String,
+    /// The input's value when moved down and up, as text ("9.0%", "5.4").
+    pub low: String,
+    pub high: String,
+    /// How much the mean gain moved when the input was low and high (NaN
+    /// for a step that was skipped).
     pub change_low: f64,
     pub change_high: f64,
 }
@@ -148,14 +150,15 @@ pub fn sentence(f: &Figures) -> String {
         ));
     }
     if let Some(d) = f.driver {
+        let moves: Vec<String> = [(d.change_low, &d.low), (d.change_high, &d.high)]
+            .into_iter()
+            .filter(|(c, _)| c.is_finite())
+            .map(|(c, v)| format!("{} at {v}", signed(c)))
+            .collect();
         text.push_str(&format!(
-            " Top driver: {} {} (at {} and {}, the gap between the medians moves {} and {} {cur}).",
-            d.unit,
-            d.parameter,
-            amount(d.low),
-            amount(d.high),
-            signed(d.change_low),
-            signed(d.change_high)
+            " The gain depends most on {}: its mean moves {} ({cur}).",
+            d.input,
+            moves.join(" and ")
         ));
     }
     text
@@ -174,44 +177,34 @@ fn beats(p: f64, trials: u64) -> String {
     }
 }
 
-/// The top driver of each policy's gain, from the sensitivity rows of the
-/// run: for every input moved, the change of the gap between the policy's
-/// and the baseline's median value at the last horizon when the input is
-/// low and when it is high; the input with the largest change, per policy
-/// other than the baseline. Empty without a sensitivity study.
+/// The top driver of each policy's gain: the first row of the policy in
+/// the sensitivity study's ranking (the input that moves its mean gain
+/// over the baseline most at the last horizon), when it moves it at all.
+/// Empty without a sensitivity study.
 pub fn top_drivers(scenario: &Scenario, studies: &Studies) -> Vec<(String, Driver)> {
-    let baseline = &scenario.policies[scenario.baseline].name;
-    let rows = &studies.sensitivity;
     let mut out = Vec::new();
-    for policy in &scenario.policies {
-        if policy.name == *baseline {
+    for (i, policy) in scenario.policies.iter().enumerate() {
+        if i == scenario.baseline {
             continue;
         }
-        let mut best: Option<Driver> = None;
-        for r in rows.iter().filter(|r| r.policy == policy.name) {
-            let Some(b) = rows
-                .iter()
-                .find(|b| b.policy == *baseline && b.unit == r.unit && b.parameter == r.parameter)
-            else {
-                continue;
-            };
-            let gap = r.median_base - b.median_base;
-            let d = Driver {
-                unit: r.unit.clone(),
-                parameter: r.parameter.to_string(),
-                low: r.low,
-                high: r.high,
-                change_low: (r.median_low - b.median_low) - gap,
-                change_high: (r.median_high - b.median_high) - gap,
-            };
-            let swing = |d: &Driver| d.change_low.abs().max(d.change_high.abs());
-            if swing(&d) > 0.0 && best.as_ref().is_none_or(|x| swing(&d) > swing(x)) {
-                best = Some(d);
-            }
-        }
-        if let Some(d) = best {
-            out.push((policy.name.clone(), d));
-        }
+        let Some(r) = studies
+            .sensitivity
+            .iter()
+            .find(|r| r.policy == policy.name)
+            .filter(|r| r.swing() > 0.0)
+        else {
+            continue;
+        };
+        out.push((
+            policy.name.clone(),
+            Driver {
+                input: r.label(),
+                low: r.show(r.low),
+                high: r.show(r.high),
+                change_low: r.gain_low - r.gain_base,
+                change_high: r.gain_high - r.gain_base,
+            },
+        ));
     }
     out
 }
@@ -287,10 +280,9 @@ mod tests {
         let v = row("value", 2200.0, 1900.0, 2210.0, 2600.0);
         let g = row("delta_value", 38.0, -30.0, 41.0, 120.0);
         let d = Driver {
-            unit: "Taobao & Tmall".into(),
-            parameter: "growth".into(),
-            low: 0.036,
-            high: 0.044,
+            input: "Taobao & Tmall growth".into(),
+            low: "3.0%".into(),
+            high: "5.0%".into(),
             change_low: -12.04,
             change_high: 15.5,
         };
@@ -299,8 +291,18 @@ mod tests {
             ..figures(&v, &g, 0.62)
         };
         assert!(sentence(&f).ends_with(
-            " Top driver: Taobao & Tmall growth (at 0.0360 and 0.0440, the gap between the medians moves -12.0 and +15.5 CNY bn)."
+            " The gain depends most on Taobao & Tmall growth: its mean moves -12.0 at 3.0% and +15.5 at 5.0% (CNY bn)."
         ));
+        // A skipped step is left out.
+        let d = Driver {
+            change_low: f64::NAN,
+            ..d
+        };
+        let f = Figures {
+            driver: Some(&d),
+            ..figures(&v, &g, 0.62)
+        };
+        assert!(sentence(&f).ends_with(" its mean moves +15.5 at 5.0% (CNY bn)."));
     }
 
     #[test]
@@ -399,43 +401,58 @@ mod tests {
     }
 
     #[test]
-    fn drivers_come_from_the_gap_between_medians() {
-        use crate::results::Sensitivity;
+    fn the_driver_is_the_top_of_the_ranking() {
+        use crate::results::{Owner, Sensitivity, StepKind};
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cloud_spinoff.toml");
         let sc = crate::scenario::load(&path).unwrap();
-        let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
-        let base = names[sc.baseline].clone();
-        let other = names.iter().find(|n| **n != base).unwrap().clone();
-        let row = |policy: &str, unit: &str, lo: f64, mid: f64, hi: f64| Sensitivity {
-            unit: unit.into(),
-            parameter: "growth",
+        let other = sc
+            .policies
+            .iter()
+            .enumerate()
+            .find(|(i, _)| *i != sc.baseline)
+            .unwrap()
+            .1
+            .name
+            .clone();
+        let row = |unit: &str, lo: f64, hi: f64| Sensitivity {
+            policy: other.clone(),
+            owner: Owner::Unit,
+            owner_name: unit.into(),
+            parameter: "growth".into(),
+            path: format!("units.{unit}.growth"),
+            kind: StepKind::Rate,
             base: 0.1,
             low: 0.09,
             high: 0.11,
-            policy: policy.into(),
-            median_base: mid,
-            median_low: lo,
-            median_high: hi,
+            gain_base: 10.0,
+            gain_low: lo,
+            gain_high: hi,
+            beat_base: 0.5,
+            beat_low: 0.4,
+            beat_high: 0.6,
             note: None,
         };
+        // Rows come ranked: the first one of the policy is its driver.
         let studies = Studies {
-            sensitivity: vec![
-                // Moves both policies alike: no effect on the decision.
-                row(&other, "Big", 900.0, 1000.0, 1100.0),
-                row(&base, "Big", 890.0, 990.0, 1090.0),
-                // Moves the gap by -7 and +4.
-                row(&other, "Small", 995.0, 1000.0, 1006.0),
-                row(&base, "Small", 992.0, 990.0, 992.0),
-            ],
-            sensitivity_step: 0.1,
+            sensitivity: vec![row("Small", 3.0, 14.0), row("Tiny", 9.0, 11.0)],
             ..Default::default()
         };
         let d = top_drivers(&sc, &studies);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].0, other);
-        assert_eq!(d[0].1.unit, "Small");
+        assert_eq!(d[0].1.input, "Small growth");
+        assert_eq!(
+            (d[0].1.low.as_str(), d[0].1.high.as_str()),
+            ("9.0%", "11.0%")
+        );
         assert_eq!((d[0].1.change_low, d[0].1.change_high), (-7.0, 4.0));
+        // An input that moves nothing drives nothing.
+        let flat = Studies {
+            sensitivity: vec![row("Flat", 10.0, 10.0)],
+            ..Default::default()
+        };
+        assert!(top_drivers(&sc, &flat).is_empty());
         assert!(top_drivers(&sc, &Studies::default()).is_empty());
     }
 }

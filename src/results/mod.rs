@@ -1,5 +1,6 @@
 //! What a run found, as figures: the summary (summary.json/csv), the
-//! headline sentences, the unit paths, and what its studies found. Built
+//! headline sentences, the unit paths, what its studies found, and which
+//! uncertain assumption matters most. Built
 //! from a finished [`Run`]; read, never recomputed, by everything that
 //! presents it (`report`: table, charts, pages, workbook).
 //!
@@ -11,8 +12,9 @@ pub mod headline;
 pub mod run;
 pub mod studies;
 pub mod summary;
+pub mod uncertainty;
 pub mod unit_paths;
 
 pub use run::{check_finite, describe_slot, Run};
-pub use studies::{Headline, Sensitivity, Studies, Sweep, SweepPoint};
+pub use studies::{Headline, Owner, Sensitivity, StepKind, Steps, Studies, Sweep, SweepPoint};
 pub use summary::Summary;

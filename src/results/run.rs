@@ -9,7 +9,6 @@
 //! the scalar reference.
 
 use crate::error::{Error, Result};
-use crate::kernel::rng::trial_rng;
 use crate::kernel::{Plan, TrialState};
 use crate::model::{Scenario, UnitFigure};
 use crate::stats::Accumulator;
@@ -52,7 +51,7 @@ pub fn check_finite(scenario: &Scenario, plan: &Plan, acc: &Accumulator) -> Resu
         return Ok(());
     };
     let mut state = TrialState::new(plan);
-    let found = state.diagnose(plan, &mut trial_rng(scenario.seed, trial));
+    let found = state.diagnose(plan, scenario.seed, trial);
     let place = match found {
         Some(o) => {
             let year = (o.step + 1) as f64 / scenario.steps_per_year as f64;

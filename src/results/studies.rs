@@ -53,8 +53,23 @@ pub struct Headline {
     pub p5: f64,
     pub p50: f64,
     pub p95: f64,
+    /// The paired gain over the baseline: mean, its standard error (the
+    /// same trials under both policies, so the noise of the world cancels)
+    /// and median.
     pub delta_mean: f64,
+    pub delta_stderr: f64,
+    pub delta_p50: f64,
     pub prob_beats_baseline: f64,
+    /// Standard error of `prob_beats_baseline`.
+    pub prob_stderr: f64,
+}
+
+impl Headline {
+    /// The 95% confidence band of the mean gain (+-1.96 standard errors).
+    pub fn delta_band(&self) -> (f64, f64) {
+        let h = 1.959_963_984_540_054 * self.delta_stderr;
+        (self.delta_mean - h, self.delta_mean + h)
+    }
 }
 
 /// One grid point of a sweep and its results.
@@ -65,32 +80,203 @@ pub struct SweepPoint {
     pub headlines: Vec<Headline>,
 }
 
-/// One row of the sensitivity study.
+/// How the sensitivity study moves an input: a rate (growth, a margin, a
+/// share, an intensity, the discount rate) by an additive step, a level
+/// (revenue, a multiple, a budget, years) by a relative one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// Moved by `Steps::rate` (0.01: one point, 4% -> 3% and 5%).
+    Rate,
+    /// Moved by `Steps::level` of itself (0.1: 5 -> 4.5 and 5.5).
+    Level,
+}
+
+impl StepKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Rate => "rate",
+            StepKind::Level => "level",
+        }
+    }
+}
+
+/// The steps of a sensitivity study.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Steps {
+    /// Added to and taken from each rate.
+    pub rate: f64,
+    /// Share of itself each level moves by.
+    pub level: f64,
+}
+
+impl Default for Steps {
+    fn default() -> Steps {
+        Steps {
+            rate: 0.01,
+            level: 0.1,
+        }
+    }
+}
+
+impl Steps {
+    /// "rates ±1 point, levels ±10%".
+    pub fn describe(&self) -> String {
+        let pts = crate::format::exact(100.0 * self.rate);
+        format!(
+            "rates ±{pts} point{}, levels ±{}%",
+            if pts == "1" { "" } else { "s" },
+            crate::format::exact(100.0 * self.level)
+        )
+    }
+}
+
+/// What a sensitivity input belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A unit's assumption (the same under every policy).
+    Unit,
+    /// A policy's lever.
+    Policy,
+    /// The scenario's own rate (the discount rate).
+    Scenario,
+}
+
+/// One input of the sensitivity study and what moving it did to one
+/// policy's paired gain over the baseline at the last horizon.
 #[derive(Clone, Debug)]
 pub struct Sensitivity {
-    pub unit: String,
-    pub parameter: &'static str,
+    /// The policy whose gain this row measures (never the baseline).
+    pub policy: String,
+    pub owner: Owner,
+    /// The unit's or policy's name ("scenario" for the scenario's rates).
+    pub owner_name: String,
+    /// The key under the owner, dotted as in the file: `growth`,
+    /// `multiple.median`, `innovation.budget`, `units.Quark.budget`.
+    pub parameter: String,
+    /// The dotted path that sets it (as `--sweep` takes it).
+    pub path: String,
+    pub kind: StepKind,
     pub base: f64,
-    /// The moved values; NaN (with its median) where the step would leave
-    /// the parameter's range and was skipped (see [`Sensitivity::note`]).
+    /// The moved values; NaN (with its figures) where the step would leave
+    /// the input's range and was skipped (see [`Sensitivity::note`]).
     pub low: f64,
     pub high: f64,
-    pub policy: String,
-    /// Median value at the last horizon: base run, parameter low, high.
-    pub median_base: f64,
-    pub median_low: f64,
-    pub median_high: f64,
+    /// Mean paired gain over the baseline: base run, input low, high.
+    pub gain_base: f64,
+    pub gain_low: f64,
+    pub gain_high: f64,
+    /// Share of trials in which the policy beats the baseline: base, low,
+    /// high.
+    pub beat_base: f64,
+    pub beat_low: f64,
+    pub beat_high: f64,
     /// Which step was skipped and why, when one was.
     pub note: Option<String>,
 }
 
+/// The larger of two moves, ignoring a skipped (NaN) one; 0 when both
+/// were skipped.
+fn larger(a: f64, b: f64) -> f64 {
+    let (a, b) = (a.abs(), b.abs());
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => 0.0,
+        (true, false) => b,
+        (false, true) => a,
+        (false, false) => a.max(b),
+    }
+}
+
 impl Sensitivity {
-    /// The larger of the two moves of the median (of the step run, when
-    /// one was skipped).
+    /// The larger of the two moves of the mean gain (of the step that ran,
+    /// when one was skipped).
     pub fn swing(&self) -> f64 {
-        (self.median_high - self.median_base)
-            .abs()
-            .max((self.median_low - self.median_base).abs())
+        larger(
+            self.gain_low - self.gain_base,
+            self.gain_high - self.gain_base,
+        )
+    }
+
+    /// The larger of the two moves of the chance of beating the baseline.
+    pub fn beat_swing(&self) -> f64 {
+        larger(
+            self.beat_low - self.beat_base,
+            self.beat_high - self.beat_base,
+        )
+    }
+
+    /// The input as a reader names it: "Quark growth", "reset Quark
+    /// budget", "reset core intensity", "discount rate".
+    pub fn label(&self) -> String {
+        let words = |s: &str| s.replace(['.', '_'], " ");
+        match self.owner {
+            Owner::Unit => format!("{} {}", self.owner_name, words(&self.parameter)),
+            Owner::Policy => {
+                let p = match self.parameter.strip_prefix("units.") {
+                    // units.NAME.key: the unit's name may hold dots.
+                    Some(rest) => match rest.rsplit_once('.') {
+                        Some((unit, key)) => {
+                            let key = key_of_override(unit, key);
+                            format!("{} {}", key.0, words(&key.1))
+                        }
+                        None => words(rest),
+                    },
+                    None => words(&self.parameter),
+                };
+                format!("{} {p}", self.owner_name)
+            }
+            Owner::Scenario => words(&self.parameter),
+        }
+    }
+
+    /// An input value as a reader reads it: rates in percent ("4.0%"),
+    /// levels as amounts ("5.4").
+    pub fn show(&self, x: f64) -> String {
+        show_value(self.kind, x)
+    }
+}
+
+/// Ranks one policy's rows: largest swing of the mean gain first (then of
+/// the chance of beating the baseline); inputs whose steps were both
+/// skipped last; the inputs' own order otherwise (a stable sort).
+pub fn rank(rows: &mut [Sensitivity]) {
+    let ran = |r: &Sensitivity| !(r.gain_low.is_nan() && r.gain_high.is_nan());
+    rows.sort_by(|a, b| {
+        ran(b)
+            .cmp(&ran(a))
+            .then(b.swing().total_cmp(&a.swing()))
+            .then(b.beat_swing().total_cmp(&a.beat_swing()))
+    });
+}
+
+/// `units.NAME.gate.year` is split at its last dot; a gate's key belongs
+/// with "gate".
+fn key_of_override(unit: &str, key: &str) -> (String, String) {
+    match unit.rsplit_once('.') {
+        Some((u, "gate")) => (u.to_string(), format!("gate {key}")),
+        _ => (unit.to_string(), key.to_string()),
+    }
+}
+
+/// An input value of kind `kind` as text: rates in percent with the
+/// decimals they need (at most two), levels by [`crate::format::amount`].
+pub fn show_value(kind: StepKind, x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    match kind {
+        StepKind::Rate => {
+            let d = crate::format::exact_decimals(&[100.0 * x], 2).max(1);
+            crate::format::percent(x, d)
+        }
+        StepKind::Level => {
+            // 4.50 years reads as 4.5.
+            let a = crate::format::amount(x);
+            if a.contains('.') && !a.contains('e') {
+                a.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                a
+            }
+        }
     }
 }
 
@@ -102,11 +288,11 @@ pub struct Studies {
     /// One point per cell of the sweep grid, the last parameter varying
     /// fastest.
     pub points: Vec<SweepPoint>,
-    /// Sensitivity rows, sorted by swing per policy (empty without
-    /// `--sensitivity`).
+    /// Sensitivity rows, per policy other than the baseline, sorted by
+    /// swing of the mean gain (empty without `--sensitivity`).
     pub sensitivity: Vec<Sensitivity>,
-    /// The relative step the sensitivity study moved each parameter by.
-    pub sensitivity_step: f64,
+    /// The steps the sensitivity study moved rates and levels by.
+    pub sensitivity_steps: Steps,
     /// The funding study (`[funding]`), when the scenario has one.
     pub funding: Option<FundingStudy>,
 }

@@ -62,7 +62,7 @@ fn last(key: &str) -> &str {
 /// What serde expected, in TOML words.
 fn expected(what: &str) -> &'static str {
     let what = what.trim();
-    if what == "f64" || what == "f32" {
+    if what == "f64" || what == "f32" || what.starts_with(super::raw::NUMBER_OR_DIST) {
         "a number"
     } else if matches!(
         what,
@@ -143,6 +143,11 @@ fn wrong_type(key: &str, got: &str, want: &str) -> String {
     }
     if want_words == "a number" && got.trim().starts_with("string") {
         m.push_str(" (numbers take no quotes)");
+    }
+    if want.trim().starts_with(super::raw::NUMBER_OR_DIST) {
+        m.push_str(&format!(
+            ", or a distribution, e.g. `{name} = {{ dist = \"pert\", min = 0.0, mode = 0.04, max = 0.10 }}`"
+        ));
     }
     m
 }

@@ -9,13 +9,13 @@
 
 use std::ops::Range;
 
-use super::raw::{RawFile, RawOverride, Sp};
+use super::raw::{RawFile, RawOverride, RawParam, Sp};
 use super::validate::Source;
 
 /// One rate key: where it is, its dotted key, what it is a rate of, and
 /// the largest value (or smallest, for margins) taken as plausible.
-struct Check<'a> {
-    value: &'a Option<Sp<f64>>,
+struct Check {
+    value: Option<Sp<f64>>,
     key: String,
     rule: Rule,
 }
@@ -68,17 +68,29 @@ fn message(name: &str, x: f64, rule: Rule) -> Option<String> {
     Some(m)
 }
 
-fn push<'a>(out: &mut Vec<Check<'a>>, value: &'a Option<Sp<f64>>, key: String, rule: Rule) {
-    out.push(Check { value, key, rule });
+fn push(out: &mut Vec<Check>, value: &Option<Sp<f64>>, key: String, rule: Rule) {
+    out.push(Check {
+        value: value.clone(),
+        key,
+        rule,
+    });
 }
 
-fn policy_terms<'a>(out: &mut Vec<Check<'a>>, key: &str, o: &'a RawOverride) {
+fn policy_terms(out: &mut Vec<Check>, key: &str, o: &RawOverride) {
     push(
         out,
         &o.intensity,
         format!("{key}.intensity"),
         Rule::Above(1.0, "of revenue invested a year"),
     );
+}
+
+/// A key that may be a distribution, when it is a number (distributions
+/// are checked against the key's rule when the file is validated).
+fn number(x: &Option<Sp<RawParam>>) -> Option<Sp<f64>> {
+    let x = x.as_ref()?;
+    let n = x.get_ref().number()?;
+    Some(Sp(toml::Spanned::new(x.span(), n)))
 }
 
 /// The warnings of a parsed (merged) file, located like errors.
@@ -97,32 +109,32 @@ pub fn warnings(src: &Source, raw: &RawFile) -> Vec<String> {
         let u = u.get_ref();
         push(
             &mut checks,
-            &u.growth,
+            &number(&u.growth),
             k("growth"),
             Rule::Above(1.0, "growth a year"),
         );
         push(
             &mut checks,
-            &u.volatility,
+            &number(&u.volatility),
             k("volatility"),
             Rule::Above(1.5, "volatility a year"),
         );
         push(
             &mut checks,
-            &u.margin,
+            &number(&u.margin),
             k("margin"),
             Rule::Below(-1.0, "of revenue (a loss larger than revenue)"),
         );
         push(
             &mut checks,
-            &u.target_margin,
+            &number(&u.target_margin),
             k("target_margin"),
             Rule::Below(-1.0, "of revenue (a loss larger than revenue)"),
         );
         if let Some(r) = &u.response {
             push(
                 &mut checks,
-                &r.get_ref().max_uplift,
+                &number(&r.get_ref().max_uplift),
                 k("response.max_uplift"),
                 Rule::Above(1.0, "extra growth a year"),
             );
@@ -152,7 +164,7 @@ pub fn warnings(src: &Source, raw: &RawFile) -> Vec<String> {
     }
     let mut out = Vec::new();
     for c in checks {
-        let Some(v) = c.value else { continue };
+        let Some(v) = &c.value else { continue };
         let x = **v;
         if !x.is_finite() {
             continue;

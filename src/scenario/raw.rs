@@ -14,12 +14,16 @@
 //! These types are never seen by the engine; `validate` turns them into the
 //! domain types of `crate::model`.
 
+mod optimize;
+
 use std::ops::{Deref, Range};
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
+
+pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 
 /// A value with the byte span it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +66,7 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
     }
 }
 
-type O<T> = Option<Sp<T>>;
+pub(crate) type O<T> = Option<Sp<T>>;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -98,6 +102,9 @@ pub struct RawFile {
     pub valuation: Option<RawValuation>,
     /// Study: how long to fund each innovation unit.
     pub funding: Option<RawFunding>,
+    /// `simulate optimize`: the policy that maximizes a statistic of value
+    /// under constraints (docs/optimize.md). A plain run ignores it.
+    pub optimize: Option<RawOptimize>,
 }
 
 /// `[scenario]`: run-wide settings.
@@ -153,18 +160,25 @@ pub struct RawUnit {
     /// "core", "non_core" or "innovation".
     #[schemars(with = "Option<RawRole>")]
     pub role: O<String>,
-    /// Annual revenue run-rate at t = 0 (> 0).
-    pub revenue: O<f64>,
-    /// Expected annual growth before extra investment (> -1).
-    pub growth: O<f64>,
-    /// Annual volatility of log revenue (>= 0).
-    pub volatility: O<f64>,
-    /// Operating (EBITA) margin at t = 0 (<= 1).
-    pub margin: O<f64>,
-    /// The margin drifts toward this (default: margin).
-    pub target_margin: O<f64>,
-    /// Speed of the drift per year, in [0, steps_per_year] (default 0).
-    pub margin_speed: O<f64>,
+    /// Annual revenue run-rate at t = 0 (> 0); a number or a distribution.
+    pub revenue: O<RawParam>,
+    /// Expected annual growth before extra investment (> -1); a number or
+    /// a distribution.
+    pub growth: O<RawParam>,
+    /// Growth that starts at `from` and settles to `growth` over `years`
+    /// (optional).
+    pub growth_fade: O<RawGrowthFade>,
+    /// Annual volatility of log revenue (>= 0); a number or a distribution.
+    pub volatility: O<RawParam>,
+    /// Operating (EBITA) margin at t = 0 (<= 1); a number or a
+    /// distribution.
+    pub margin: O<RawParam>,
+    /// The margin drifts toward this (default: margin); a number or a
+    /// distribution.
+    pub target_margin: O<RawParam>,
+    /// Speed of the drift per year, in [0, steps_per_year] (default 0); a
+    /// number or a distribution.
+    pub margin_speed: O<RawParam>,
     /// EV / revenue multiple, lognormal per trial.
     pub multiple: O<RawMultiple>,
     /// Loading on each factor; the squares sum to at most 1.
@@ -233,10 +247,114 @@ pub struct RawMultiple {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResponse {
-    /// Most growth investment can add (>= 0).
-    pub max_uplift: O<f64>,
-    /// Intensity at which half of it is reached (>= 0).
-    pub half_saturation: O<f64>,
+    /// Most growth investment can add (>= 0); a number or a distribution.
+    pub max_uplift: O<RawParam>,
+    /// Intensity at which half of it is reached (>= 0); a number or a
+    /// distribution.
+    pub half_saturation: O<RawParam>,
+}
+
+/// `growth_fade = { from = 0.53, years = 3 }`: base growth at step start
+/// t is growth + (from - growth) x max(0, 1 - t / years).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrowthFade {
+    /// Growth at t = 0 (> -1).
+    pub from: O<f64>,
+    /// Years until growth has settled to `growth` (> 0).
+    pub years: O<f64>,
+}
+
+/// What a key that may be a distribution expects (serde's "expected ..."
+/// text, which `plain` words for the reader).
+pub const NUMBER_OR_DIST: &str = "a number or a distribution";
+
+/// A unit key that is a number, or a distribution drawn once per trial
+/// (`{ dist = "pert", min = 0.0, mode = 0.04, max = 0.10 }`).
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawParam {
+    Number(f64),
+    Dist(RawDist),
+}
+
+impl RawParam {
+    /// The number, when the key is one.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            RawParam::Number(x) => Some(*x),
+            RawParam::Dist(_) => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawParam;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(NUMBER_OR_DIST)
+            }
+            fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<RawParam, E> {
+                Ok(RawParam::Number(x))
+            }
+            fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<RawParam, E> {
+                Ok(RawParam::Number(x as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, x: u64) -> Result<RawParam, E> {
+                Ok(RawParam::Number(x as f64))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawParam, A::Error> {
+                RawDist::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawParam::Dist)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The distributions a key may follow (for the JSON Schema; the parser
+/// reads the name as text and `validate` names a wrong one).
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum RawDistName {
+    Triangular,
+    Pert,
+    Uniform,
+    Normal,
+    Lognormal,
+    Discrete,
+}
+
+/// A distribution (model contract, "Uncertain assumptions (v2)"); which
+/// keys it needs depends on `dist`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDist {
+    /// "triangular", "pert", "uniform", "normal", "lognormal" or
+    /// "discrete".
+    #[schemars(with = "Option<RawDistName>")]
+    pub dist: Option<String>,
+    /// Lower end (triangular, pert, uniform; optional truncation of normal).
+    pub min: Option<f64>,
+    /// Most likely value (triangular, pert).
+    pub mode: Option<f64>,
+    /// Upper end (triangular, pert, uniform; optional truncation of normal).
+    pub max: Option<f64>,
+    /// Mean (normal).
+    pub mean: Option<f64>,
+    /// Standard deviation (normal, >= 0).
+    pub stdev: Option<f64>,
+    /// Median (lognormal).
+    pub median: Option<f64>,
+    /// Standard deviation of the log (lognormal, >= 0).
+    pub dispersion: Option<f64>,
+    /// The values a discrete distribution takes.
+    pub values: Option<Vec<f64>>,
+    /// Their weights (positive; normalised to sum to 1).
+    pub weights: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -335,7 +453,7 @@ pub struct RawSweep {
 }
 
 /// `b` over `a`, field by field.
-fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
+pub(crate) fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
     b.clone().or_else(|| a.clone())
 }
 
@@ -523,6 +641,10 @@ impl RawFile {
                 }),
                 (a, b) => b.clone().or_else(|| a.clone()),
             },
+            optimize: match (&self.optimize, &child.optimize) {
+                (Some(a), Some(b)) => Some(RawOptimize::merge(a, b)),
+                (a, b) => b.clone().or_else(|| a.clone()),
+            },
         }
     }
 }
@@ -567,6 +689,10 @@ impl RawUnit {
             role: pick(&a.role, &b.role),
             revenue: pick(&a.revenue, &b.revenue),
             growth: pick(&a.growth, &b.growth),
+            growth_fade: merge_table(&a.growth_fade, &b.growth_fade, |x, y| RawGrowthFade {
+                from: pick(&x.from, &y.from),
+                years: pick(&x.years, &y.years),
+            }),
             volatility: pick(&a.volatility, &b.volatility),
             margin: pick(&a.margin, &b.margin),
             target_margin: pick(&a.target_margin, &b.target_margin),

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use super::names;
 use super::raw::*;
 use crate::error::InputError;
-use crate::model::{Exit, Gate, Jumps, Policy, Role, Scenario, Terms, Unit, Valuation};
+use crate::model::{
+    Exit, Gate, GrowthFade, Jumps, Param, Policy, Role, Scenario, Terms, Uncertain, Unit, Valuation,
+};
 
+mod dist;
 mod funding;
 #[cfg(test)]
 mod tests;
@@ -472,46 +475,107 @@ fn unit(
         ));
     }
     let role = v.role(v.req(&u.role, &us, &k("role"))?, &k("role"))?;
-    let revenue = v.req_num(
-        &u.revenue,
-        &us,
-        &k("revenue"),
-        |x| x > 0.0,
-        "must be positive",
-    )?;
-    let growth = v.req_num(
-        &u.growth,
-        &us,
-        &k("growth"),
-        |x| x > -1.0,
-        "must be greater than -1",
-    )?;
-    let volatility = v.req_num(&u.volatility, &us, &k("volatility"), nonneg, "must be >= 0")?;
-    let margin = v.req_num(
-        &u.margin,
-        &us,
-        &k("margin"),
-        |x| x <= 1.0,
-        "must be <= 1 (a share of revenue)",
-    )?;
-    let target_margin = v
-        .opt_num(
-            &u.target_margin,
-            &k("target_margin"),
+    // Keys that may be distributions: the number (or the distribution's
+    // mean) here, the distribution in `uncertain`.
+    let mut uncertain: Vec<Uncertain> = Vec::new();
+    let mut keep = |param: Param, c: dist::Checked| -> f64 {
+        if let Some(dist) = c.dist {
+            uncertain.push(Uncertain {
+                param,
+                dist,
+                also_target: false,
+            });
+        }
+        c.value
+    };
+    let revenue = keep(
+        Param::Revenue,
+        dist::req_param(
+            v,
+            &u.revenue,
+            &us,
+            &k("revenue"),
+            |x| x > 0.0,
+            "must be positive",
+        )?,
+    );
+    let growth = keep(
+        Param::Growth,
+        dist::req_param(
+            v,
+            &u.growth,
+            &us,
+            &k("growth"),
+            |x| x > -1.0,
+            "must be greater than -1",
+        )?,
+    );
+    let volatility = keep(
+        Param::Volatility,
+        dist::req_param(
+            v,
+            &u.volatility,
+            &us,
+            &k("volatility"),
+            nonneg,
+            "must be >= 0",
+        )?,
+    );
+    let margin = keep(
+        Param::Margin,
+        dist::req_param(
+            v,
+            &u.margin,
+            &us,
+            &k("margin"),
             |x| x <= 1.0,
             "must be <= 1 (a share of revenue)",
-        )?
-        .unwrap_or(margin);
+        )?,
+    );
+    let target_margin = match dist::opt_param(
+        v,
+        &u.target_margin,
+        &k("target_margin"),
+        |x| x <= 1.0,
+        "must be <= 1 (a share of revenue)",
+    )? {
+        Some(c) => keep(Param::TargetMargin, c),
+        None => margin,
+    };
     // margin_speed x dt must stay <= 1 or the margin would overshoot its
     // target within one step.
-    let margin_speed = v
-        .opt_num(
-            &u.margin_speed,
-            &k("margin_speed"),
-            |x| (0.0..=spy as f64).contains(&x),
-            &format!("must be in [0, steps_per_year = {spy}] (per year)"),
-        )?
-        .unwrap_or(0.0);
+    let margin_speed = match dist::opt_param(
+        v,
+        &u.margin_speed,
+        &k("margin_speed"),
+        |x| (0.0..=spy as f64).contains(&x),
+        &format!("must be in [0, steps_per_year = {spy}] (per year)"),
+    )? {
+        Some(c) => keep(Param::MarginSpeed, c),
+        None => 0.0,
+    };
+    let growth_fade = match &u.growth_fade {
+        Some(f) => {
+            let fs = f.span();
+            Some(GrowthFade {
+                from: v.req_num(
+                    &f.from,
+                    &fs,
+                    &k("growth_fade.from"),
+                    |x| x > -1.0,
+                    "must be greater than -1",
+                )?,
+                years: v.req_num(
+                    &f.years,
+                    &fs,
+                    &k("growth_fade.years"),
+                    |x| x > 0.0,
+                    "must be positive (years until growth has settled)",
+                )?,
+            })
+        }
+        None => None,
+    };
     let m = v.req(&u.multiple, &us, &k("multiple"))?;
     let ms = m.span();
     let multiple_median = v.req_num(
@@ -576,23 +640,39 @@ fn unit(
         .sqrt();
     let (max_uplift, half_saturation) = match &u.response {
         Some(r) => (
-            v.req_num(
-                &r.max_uplift,
-                &r.span(),
-                &k("response.max_uplift"),
-                nonneg,
-                "must be >= 0",
-            )?,
-            v.req_num(
-                &r.half_saturation,
-                &r.span(),
-                &k("response.half_saturation"),
-                nonneg,
-                "must be >= 0",
-            )?,
+            keep(
+                Param::MaxUplift,
+                dist::req_param(
+                    v,
+                    &r.max_uplift,
+                    &r.span(),
+                    &k("response.max_uplift"),
+                    nonneg,
+                    "must be >= 0",
+                )?,
+            ),
+            keep(
+                Param::HalfSaturation,
+                dist::req_param(
+                    v,
+                    &r.half_saturation,
+                    &r.span(),
+                    &k("response.half_saturation"),
+                    nonneg,
+                    "must be >= 0",
+                )?,
+            ),
         ),
         None => (0.0, 0.0),
     };
+    // A drawn margin with no target of its own does not drift: its
+    // target is the drawn margin.
+    if u.target_margin.is_none() {
+        for x in uncertain.iter_mut().filter(|x| x.param == Param::Margin) {
+            x.also_target = true;
+        }
+    }
+    uncertain.sort_by_key(|x| Param::ALL.iter().position(|p| *p == x.param));
     let jumps = match &u.jumps {
         Some(j) => Some(Jumps {
             rate: v.req_num(
@@ -630,6 +710,8 @@ fn unit(
         half_saturation,
         jumps,
         valuation: Valuation::Multiple,
+        uncertain,
+        growth_fade,
     })
 }
 

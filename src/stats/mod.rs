@@ -91,6 +91,30 @@ pub struct Stats {
     pub max: f64,
 }
 
+/// Mean and sample standard deviation of `n` values from their sums
+/// around `shift`: `s1` = sum of (x - shift), `s2` = sum of (x - shift)^2.
+/// Every figure a run reports (and the optimizer's exact measures) comes
+/// through here, so they agree bit for bit.
+pub fn mean_stdev(shift: f64, s1: f64, s2: f64, n: u64) -> (f64, f64) {
+    let nf = n as f64;
+    let mean = shift + s1 / nf;
+    let var = if n > 1 {
+        let sq = s1 * s1;
+        if sq.is_finite() {
+            ((s2 - sq / nf) / (nf - 1.0)).max(0.0)
+        } else {
+            // s1^2 overflows while s2 (>= s1^2 / n) may not: the same
+            // quantity, divided first. (Only here, so every figure that
+            // did not overflow keeps its bits.) When s2 itself overflowed,
+            // `moments_overflow` says so and the run stops.
+            ((s2 - s1 * (s1 / nf)) / (nf - 1.0)).max(0.0)
+        }
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
 impl MetricAcc {
     pub fn merge(&mut self, other: &MetricAcc) {
         self.sketch.merge(&other.sketch);
@@ -115,24 +139,7 @@ impl MetricAcc {
             };
         }
         let nf = n as f64;
-        let s1 = self.s1.value();
-        let s2 = self.s2.value();
-        let mean = shift + s1 / nf;
-        let var = if n > 1 {
-            let sq = s1 * s1;
-            if sq.is_finite() {
-                ((s2 - sq / nf) / (nf - 1.0)).max(0.0)
-            } else {
-                // s1^2 overflows while s2 (>= s1^2 / n) may not: the same
-                // quantity, divided first. (Only here, so every figure
-                // that did not overflow keeps its bits.) When s2 itself
-                // overflowed, `moments_overflow` says so and the run stops.
-                ((s2 - s1 * (s1 / nf)) / (nf - 1.0)).max(0.0)
-            }
-        } else {
-            0.0
-        };
-        let stdev = var.sqrt();
+        let (mean, stdev) = mean_stdev(shift, self.s1.value(), self.s2.value(), n);
         let mut quantiles = [0.0; 5];
         for (slot, &q) in quantiles.iter_mut().zip(QUANTILES.iter()) {
             // Clamping to the exact extremes makes degenerate distributions

@@ -3,12 +3,16 @@
 //!
 //! Every run of a study uses the scenario's seed, so each point sees the
 //! same random worlds as the base run (common random numbers): differences
-//! between points are the parameters' effect, not noise.
+//! between points are the parameters' effect, not noise. Studies hand
+//! their variants to [`simulate_many`] a batch at a time, which may
+//! generate the draws once for the whole batch; its figures equal
+//! separate runs bit for bit either way.
 //!
 //! What the studies find ([`crate::results::Studies`]) lives in `results`,
 //! below the report that presents it; this module runs them.
 
 pub mod funding;
+pub mod sensitivity;
 pub mod shared;
 
 use std::fmt::Write as _;
@@ -19,14 +23,15 @@ use crate::error::{Error, InputError, Result};
 use crate::format::{csv_field, num, toml_key, toml_number, toml_string};
 use crate::kernel::Plan;
 use crate::model::{Metric, Scenario};
-use crate::results::{check_finite, Headline, Sensitivity, Summary, Sweep, SweepPoint};
+use crate::results::{check_finite, Headline, Summary, Sweep, SweepPoint};
 use crate::scenario::{self, names, raw, Loaded};
 
 /// Most grid points a sweep may have.
 pub const MAX_SWEEP_POINTS: usize = 400;
 
-/// Splits a dotted path; segments may be quoted ("Taobao & Tmall").
-fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
+/// Splits a dotted path; segments may be quoted ("Taobao & Tmall"), and
+/// none may be empty or blank.
+pub fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -41,7 +46,7 @@ fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
         return Err(format!("unbalanced quote in {path:?}"));
     }
     out.push(cur);
-    if out.iter().any(|s| s.is_empty()) {
+    if out.iter().any(|s| s.trim().is_empty()) {
         return Err(format!("empty segment in {path:?}"));
     }
     Ok(out)
@@ -494,39 +499,52 @@ fn headlines(s: &Summary, scenario: &Scenario) -> Vec<Headline> {
                 p50: v.p50,
                 p95: v.p95,
                 delta_mean: d.mean,
+                delta_stderr: d.stderr,
+                delta_p50: d.p50,
                 prob_beats_baseline: s.prob(&p.name, h).unwrap_or(0.0),
+                prob_stderr: s
+                    .prob_beats_baseline
+                    .iter()
+                    .find(|x| x.policy == p.name && x.horizon == h)
+                    .map_or(0.0, |x| x.stderr),
             });
         }
     }
     out
 }
 
-/// Variants a study hands to its `run` at once (they share one generation
-/// of the draws, see [`simulate_many`]); bounds the scenarios held.
-pub const VARIANTS_AT_ONCE: usize = 64;
-
 /// Runs every point of a [`SweepPlan`] (each with the base run's trials
-/// and seed). `run` simulates a batch of scenarios, [`simulate_many`] as
-/// a rule (the caller chooses threads and progress). Stops between
-/// batches on an interrupt.
+/// and seed, so on the base run's draws) through `simulate_many`, a batch
+/// of points at a time; `progress` is told (points done, points in all)
+/// after each batch. Stops between batches on an interrupt.
 pub fn run_sweep(
     plan: &SweepPlan,
-    run: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
+    simulate_many: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
+    progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<SweepPoint>> {
     let mut out = Vec::new();
-    let points: Vec<usize> = (0..plan.len()).collect();
-    for chunk in points.chunks(VARIANTS_AT_ONCE) {
+    if plan.is_empty() {
+        return Ok(out);
+    }
+    let batch = plan
+        .scenario(0)
+        .map(|s| sensitivity::batch_size(&s))
+        .unwrap_or(1);
+    let all: Vec<usize> = (0..plan.len()).collect();
+    for chunk in all.chunks(batch) {
         crate::engine::check_interrupted()?;
-        let scs = chunk
+        let scenarios = chunk
             .iter()
             .map(|&i| plan.scenario(i))
-            .collect::<Result<Vec<_>>>()?;
-        for ((&i, sc), summary) in chunk.iter().zip(&scs).zip(run(&scs)?) {
+            .collect::<Result<Vec<Scenario>>>()?;
+        let summaries = simulate_many(&scenarios)?;
+        for ((&i, sc), summary) in chunk.iter().zip(&scenarios).zip(&summaries) {
             out.push(SweepPoint {
                 values: plan.values(i),
-                headlines: headlines(&summary, sc),
+                headlines: headlines(summary, sc),
             });
         }
+        progress(out.len(), plan.len());
     }
     Ok(out)
 }
@@ -537,7 +555,7 @@ pub fn sweep_csv(sweeps: &[Sweep], points: &[SweepPoint]) -> String {
     for s in sweeps {
         let _ = write!(out, "{},", csv_field(&s.path));
     }
-    out.push_str("policy,horizon,value_mean,value_stderr,value_p5,value_p50,value_p95,delta_value_mean,prob_beats_baseline\n");
+    out.push_str("policy,horizon,value_mean,value_stderr,value_p5,value_p50,value_p95,delta_value_mean,prob_beats_baseline,delta_value_stderr,delta_value_low95,delta_value_high95,delta_value_p50,prob_beats_baseline_stderr\n");
     for p in points {
         for h in &p.headlines {
             for v in &p.values {
@@ -545,7 +563,7 @@ pub fn sweep_csv(sweeps: &[Sweep], points: &[SweepPoint]) -> String {
             }
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&h.policy),
                 h.horizon,
                 num(h.mean),
@@ -554,220 +572,14 @@ pub fn sweep_csv(sweeps: &[Sweep], points: &[SweepPoint]) -> String {
                 num(h.p50),
                 num(h.p95),
                 num(h.delta_mean),
-                num(h.prob_beats_baseline)
+                num(h.prob_beats_baseline),
+                num(h.delta_stderr),
+                num(h.delta_band().0),
+                num(h.delta_band().1),
+                num(h.delta_p50),
+                num(h.prob_stderr)
             );
         }
-    }
-    out
-}
-
-/// The unit parameters sensitivity moves, with how to read and set them.
-/// `terminal_growth` and `sales_to_capital` move only units valued by the
-/// growth-fade DCF (they mean nothing to the others).
-pub const SENSITIVITY_PARAMETERS: [&str; 7] = [
-    "growth",
-    "volatility",
-    "margin",
-    "multiple_median",
-    "max_uplift",
-    "terminal_growth",
-    "sales_to_capital",
-];
-
-/// A unit's parameter, or None where it does not apply to the unit.
-fn get(u: &crate::model::Unit, p: &str) -> Option<f64> {
-    let fade = match u.valuation {
-        crate::model::Valuation::Fade(f) => Some(f),
-        crate::model::Valuation::Multiple => None,
-    };
-    match p {
-        "growth" => Some(u.growth),
-        "volatility" => Some(u.volatility),
-        "margin" => Some(u.margin),
-        "multiple_median" => Some(u.multiple_median),
-        "terminal_growth" => fade.map(|f| f.terminal_growth),
-        "sales_to_capital" => fade.map(|f| f.sales_to_capital),
-        _ => Some(u.max_uplift),
-    }
-}
-
-/// Why `x` is outside parameter `p`'s range (the scenario's own rule),
-/// if it is. `discount_rate` bounds the terminal growth: a perpetuity must
-/// grow slower than money is discounted.
-fn out_of_range(p: &str, x: f64, discount_rate: f64) -> Option<&'static str> {
-    let ok = match p {
-        "growth" => x > -1.0,
-        "volatility" | "max_uplift" => x >= 0.0,
-        "margin" => x <= 1.0,
-        "multiple_median" | "sales_to_capital" => x > 0.0,
-        "terminal_growth" => x > -1.0 && x < discount_rate,
-        _ => true,
-    };
-    (!ok || !x.is_finite()).then_some(match p {
-        "growth" => "growth must stay above -1 (-100% a year)",
-        "margin" => "a margin cannot exceed 1 (100% of revenue)",
-        "multiple_median" => "a multiple must stay positive",
-        "sales_to_capital" => "sales to capital must stay positive",
-        "terminal_growth" => "terminal growth must stay below the discount rate",
-        _ => "it must stay >= 0",
-    })
-}
-
-fn set(u: &mut crate::model::Unit, p: &str, x: f64) {
-    if let crate::model::Valuation::Fade(f) = &mut u.valuation {
-        match p {
-            "terminal_growth" => {
-                f.terminal_growth = x;
-                return;
-            }
-            "sales_to_capital" => {
-                f.sales_to_capital = x;
-                return;
-            }
-            _ => {}
-        }
-    }
-    match p {
-        "growth" => u.growth = x,
-        "volatility" => u.volatility = x,
-        "margin" => {
-            // A margin with no drift target follows the margin.
-            if u.target_margin == u.margin {
-                u.target_margin = x;
-            }
-            u.margin = x
-        }
-        "multiple_median" => u.multiple_median = x,
-        _ => u.max_uplift = x,
-    }
-}
-
-/// Moves each unit parameter by `step` (relative) down and up, one at a
-/// time, on the same draws, and records the median value at the last
-/// horizon of every policy. Parameters at 0 have no relative step and are
-/// skipped, as are the fade's parameters of units valued by their multiple.
-/// A step that would leave the parameter's range (a margin of 0.95 up 10%
-/// is 1.045, above 1) is not clamped to the bound, which would make it a
-/// smaller step ranked as a full one: it is skipped, its figures left empty
-/// and the row noted. `say` is told of each skipped step. Rows come sorted
-/// by swing, largest first, per policy.
-pub fn run_sensitivity(
-    base: &Scenario,
-    base_summary: &Summary,
-    step: f64,
-    run: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
-    say: &dyn Fn(String),
-) -> Result<Vec<Sensitivity>> {
-    let last = *base.horizons.last().unwrap_or(&1);
-    let median = |s: &Summary, p: &str| s.row(p, last, "value", None).map_or(f64::NAN, |r| r.p50);
-    // Every variant (unit, parameter, value), then their runs, batch by
-    // batch on shared draws: each policy's median per variant.
-    let mut jobs: Vec<(usize, &'static str, f64)> = Vec::new();
-    for (ui, u) in base.units.iter().enumerate() {
-        for param in SENSITIVITY_PARAMETERS {
-            let Some(b) = get(u, param).filter(|&b| b != 0.0) else {
-                continue;
-            };
-            for factor in [1.0 - step, 1.0 + step] {
-                if out_of_range(param, b * factor, base.discount_rate).is_none() {
-                    jobs.push((ui, param, b * factor));
-                }
-            }
-        }
-    }
-    let mut medians: Vec<Vec<f64>> = Vec::new();
-    for chunk in jobs.chunks(VARIANTS_AT_ONCE) {
-        crate::engine::check_interrupted()?;
-        let scs: Vec<Scenario> = chunk
-            .iter()
-            .map(|&(ui, param, x)| {
-                let mut sc = base.clone();
-                set(&mut sc.units[ui], param, x);
-                sc
-            })
-            .collect();
-        for s in run(&scs)? {
-            medians.push(base.policies.iter().map(|p| median(&s, &p.name)).collect());
-        }
-    }
-    let mut ran = medians.into_iter();
-    let mut rows = Vec::new();
-    for (ui, u) in base.units.iter().enumerate() {
-        for param in SENSITIVITY_PARAMETERS {
-            let Some(b) = get(u, param).filter(|&b| b != 0.0) else {
-                continue;
-            };
-            let mut results = Vec::new();
-            let mut notes = Vec::new();
-            for (side, factor) in [("low", 1.0 - step), ("high", 1.0 + step)] {
-                let x = b * factor;
-                if let Some(why) = out_of_range(param, x, base.discount_rate) {
-                    let note = format!(
-                        "{side} step skipped: {param} {} x {} = {} is out of range ({why})",
-                        num(b),
-                        num(factor),
-                        num(x)
-                    );
-                    say(format!("sensitivity: {}: {note}", u.name));
-                    notes.push(note);
-                    results.push((f64::NAN, None));
-                    continue;
-                }
-                let mut sc = base.units[ui].clone();
-                set(&mut sc, param, x);
-                let used = get(&sc, param).unwrap_or(b);
-                results.push((used, ran.next()));
-            }
-            let med = |r: &Option<Vec<f64>>, p: usize| r.as_ref().map_or(f64::NAN, |m| m[p]);
-            for (pi, p) in base.policies.iter().enumerate() {
-                rows.push(Sensitivity {
-                    unit: u.name.clone(),
-                    parameter: param,
-                    base: b,
-                    low: results[0].0,
-                    high: results[1].0,
-                    policy: p.name.clone(),
-                    median_base: median(base_summary, &p.name),
-                    median_low: med(&results[0].1, pi),
-                    median_high: med(&results[1].1, pi),
-                    note: (!notes.is_empty()).then(|| notes.join("; ")),
-                });
-            }
-        }
-    }
-    rows.sort_by(|a, b| {
-        a.policy
-            .cmp(&b.policy)
-            .then(b.swing().total_cmp(&a.swing()))
-    });
-    Ok(rows)
-}
-
-/// `sensitivity.csv`.
-pub fn sensitivity_csv(rows: &[Sensitivity]) -> String {
-    let mut out = String::from(
-        "policy,unit,parameter,base,low,high,median_value_base,median_value_low,median_value_high,change_low,change_high,swing,note\n",
-    );
-    // A skipped step's figures are empty cells, not "null".
-    let cell = |x: f64| if x.is_nan() { String::new() } else { num(x) };
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv_field(&r.policy),
-            csv_field(&r.unit),
-            r.parameter,
-            num(r.base),
-            cell(r.low),
-            cell(r.high),
-            cell(r.median_base),
-            cell(r.median_low),
-            cell(r.median_high),
-            cell(r.median_low - r.median_base),
-            cell(r.median_high - r.median_base),
-            cell(r.swing()),
-            csv_field(r.note.as_deref().unwrap_or_default())
-        );
     }
     out
 }

@@ -98,6 +98,7 @@ pub fn simulate_many(scenarios: &[Scenario], threads: Option<usize>) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Dist, Param};
     use crate::scenario::{load_raw, Loaded};
     use crate::study::{apply, simulate};
     use std::path::Path;
@@ -186,6 +187,63 @@ mod tests {
         let g = groups(&variants, &plans);
         assert_eq!(g.len(), 3, "{g:?}");
         assert_eq!(g[0].len(), 13);
+        check(&variants);
+    }
+
+    /// The scenario with unit `unit`'s distribution of `param` changed
+    /// by `f` (which must change it).
+    fn drawn(base: &Loaded, unit: &str, param: Param, trials: u64, f: fn(&mut Dist)) -> Scenario {
+        let mut s = variant(base, &[], trials);
+        let u = s.units.iter_mut().find(|u| u.name == unit).unwrap();
+        let x = u.uncertain.iter_mut().find(|x| x.param == param).unwrap();
+        let before = x.dist.clone();
+        f(&mut x.dist);
+        assert_ne!(before, x.dist, "{unit} {param:?}");
+        s
+    }
+
+    /// Drawn assumptions: variants that change a drawn key's
+    /// distribution, a growth fade, or a plain key of a unit with drawn
+    /// keys share the path draws but never a drawn unit's shocks.
+    #[test]
+    fn reset_uncertain_variants_equal_separate_runs() {
+        let base = loaded("reset_uncertain.toml");
+        let t = 1024 + 333;
+        let variants = [
+            variant(&base, &[], t),
+            drawn(&base, "Xianyu", Param::Growth, t, |d| {
+                if let Dist::Triangular { max, .. } = d {
+                    *max = 0.45
+                }
+            }),
+            drawn(&base, "Quark", Param::Revenue, t, |d| {
+                if let Dist::Lognormal { dispersion, .. } = d {
+                    *dispersion = 0.6
+                }
+            }),
+            variant(
+                &base,
+                &[(
+                    "units.\"International Digital Commerce\".growth_fade.years",
+                    5.0,
+                )],
+                t,
+            ),
+            variant(
+                &base,
+                &[(
+                    "units.\"International Digital Commerce\".growth_fade.from",
+                    0.4,
+                )],
+                t,
+            ),
+            variant(&base, &[("units.DingTalk.volatility", 0.5)], t),
+            variant(&base, &[("units.\"Taobao & Tmall\".growth", 0.05)], t),
+            variant(&base, &[("policies.reset.reinvest_share", 0.8)], t),
+        ];
+        let plans: Vec<Plan> = variants.iter().map(Plan::new).collect();
+        let g = groups(&variants, &plans);
+        assert_eq!(g.len(), 1, "{g:?}");
         check(&variants);
     }
 

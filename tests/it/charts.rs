@@ -35,21 +35,44 @@ fn simulate(scenario: &str, out: &Path, extra: &[&str]) {
     assert!(status.success(), "simulate {scenario} failed: {status}");
 }
 
+/// Every chart is drawn and listed; innovation_horizons.png only when the
+/// scenario has innovation units (and then it must be).
 fn check_output(out: &Path) {
-    for chart in CHARTS {
+    let innovation = fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("innovation_horizons.png");
+    let charts: Vec<&str> = CHARTS
+        .into_iter()
+        .filter(|c| *c != "innovation_horizons.png" || innovation)
+        .collect();
+    if !innovation {
+        assert!(!out.join("innovation_horizons.png").exists());
+    }
+    for chart in &charts {
         check_png(&out.join(chart));
     }
     for page in ["report.md", "report.html"] {
         let text = fs::read_to_string(out.join(page)).expect("report page written");
-        for chart in CHARTS {
+        for chart in &charts {
             assert!(text.contains(chart), "{page} does not reference {chart}");
         }
     }
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
-    for chart in CHARTS {
+    for chart in &charts {
         assert!(html.contains(&format!("<img src=\"{chart}\"")));
     }
+}
+
+#[test]
+fn innovation_horizons_only_for_scenarios_with_innovation_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one");
+    simulate("tests/fixtures/one_unit.toml", &out, &["--trials", "500"]);
+    assert!(!out.join("innovation_horizons.png").exists());
+    let out = dir.path().join("dec");
+    simulate("tests/fixtures/decision.toml", &out, &[]);
+    check_png(&out.join("innovation_horizons.png"));
 }
 
 #[test]

@@ -109,17 +109,15 @@ fn fit_reads_the_shipped_history_back() {
 #[test]
 fn the_fragment_pastes_into_a_valid_scenario() {
     let v = fit_shipped();
-    // Complete each unit with what revenue cannot tell. Until the
-    // scenario reader takes distributions (MODEL.md, uncertain
-    // assumptions), growth is given as the distribution's mean.
+    // Complete each unit with what revenue cannot tell; growth stays the
+    // normal distribution fit printed.
     let mut doc = String::from(
         "[scenario]\nname = \"pasted\"\ncurrency = \"CNY bn\"\ntrials = 1000\nseed = 1\nsteps_per_year = 4\nhorizons = [3]\ndiscount_rate = 0.09\nbaseline = \"hold\"\n\n[policies.hold]\nreinvest_share = 0.5\ncore = { intensity = 0.05 }\n\n",
     );
     let mut table = v.as_table().unwrap().clone();
     for u in table.get_mut("units").unwrap().as_array_mut().unwrap() {
         let u = u.as_table_mut().unwrap();
-        let mean = u["growth"]["mean"].clone();
-        u.insert("growth".into(), mean);
+        assert_eq!(u["growth"]["dist"].as_str(), Some("normal"), "{u:?}");
         u.insert("role".into(), "core".into());
         u.insert("margin".into(), 0.1.into());
         let mut m = toml::Table::new();
@@ -133,6 +131,10 @@ fn the_fragment_pastes_into_a_valid_scenario() {
     fs::write(&path, &doc).unwrap();
     let o = run(&["check", path.to_str().unwrap()]);
     assert!(o.status.success(), "{}\n{doc}", stderr(&o));
+    // The growth distributions are read as distributions.
+    let digest = String::from_utf8_lossy(&o.stdout);
+    assert!(digest.contains("drawn once per trial"), "{digest}");
+    assert!(digest.contains("normal"), "{digest}");
 }
 
 #[test]

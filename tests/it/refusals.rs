@@ -73,30 +73,38 @@ fn standard_deviations_are_right_or_the_run_stops() {
 #[test]
 fn sensitivity_skips_a_step_out_of_range_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let text = one_step()
-        .replace("margin = 0.2", "margin = 0.95")
-        .replace("trials = 2", "trials = 200");
-    let o = run_text(dir.path(), "m.toml", &text, &["--sensitivity"]);
+    // A margin of 99.5% one point up is above 100%.
+    let text = fs::read_to_string(fixture("decision.toml"))
+        .unwrap()
+        .replace("margin = 0.05", "margin = 0.995")
+        .replace("trials = 300", "trials = 200");
+    let o = run_text(
+        dir.path(),
+        "m.toml",
+        &text,
+        &["--sensitivity", "--no-charts"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("high step skipped") && err.contains("1.045"),
+        err.contains("high step skipped") && err.contains("1.005"),
         "{err}"
     );
     let csv = fs::read_to_string(dir.path().join("out/sensitivity.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(header.last(), Some(&"note"));
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let margin = csv
         .lines()
-        .find(|l| l.contains(",A,margin,"))
+        .find(|l| l.contains(",Old C margin,"))
         .unwrap_or_else(|| panic!("{csv}"));
     let cells: Vec<&str> = margin.split(',').collect();
-    // high, median_value_high and change_high are empty: not 1.0 ranked
-    // as a 10% step.
-    assert_eq!(cells[5], "", "{margin}");
-    assert_eq!(cells[8], "", "{margin}");
-    assert_eq!(cells[10], "", "{margin}");
-    assert!(!cells[4].is_empty(), "the low step ran: {margin}");
+    // high, gain_high and its change are empty: not 100% ranked as a
+    // full step.
+    assert_eq!(cells[col("high")], "", "{margin}");
+    assert_eq!(cells[col("gain_high")], "", "{margin}");
+    assert_eq!(cells[col("gain_change_high")], "", "{margin}");
+    assert!(!cells[col("low")].is_empty(), "the low step ran: {margin}");
     assert!(margin.contains("out of range"), "{margin}");
     let md = fs::read_to_string(dir.path().join("out/report.md")).unwrap();
     assert!(md.contains("skipped, not clamped"), "{md}");
@@ -489,7 +497,10 @@ fn no_csv_cell_starts_a_formula() {
         .replace(
             "median = 3.0, dispersion = 0.0",
             "median = 0.5, dispersion = 0.0",
-        );
+        )
+        // A second policy, so that sensitivity.csv has rows (it measures
+        // the gain over the baseline).
+        + "\n[policies.\"-more\"]\nreinvest_share = 0.6\ncore = { intensity = 0.2 }\ninnovation = { budget = 5.0, years = 1 }\n";
     let o = run_text(
         dir.path(),
         "csv.toml",
@@ -511,7 +522,10 @@ fn no_csv_cell_starts_a_formula() {
                 assert!(!starts_formula(text), "{file}: cell {cell:?} in {line:?}");
             }
         }
-        assert!(csv.contains("'+only"), "{file}: {csv}");
+        assert!(
+            csv.contains("'+only") || csv.contains("'-more"),
+            "{file}: {csv}"
+        );
     }
     let summary = fs::read_to_string(dir.path().join("out/summary.csv")).unwrap();
     assert!(summary.contains("'=HYPERLINK") && summary.contains("'@SUM(1)"));

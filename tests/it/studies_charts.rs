@@ -43,7 +43,7 @@ fn scenario_sweep_draws_sweep_png() {
 }
 
 #[test]
-fn two_way_sweep_draws_sweep_png() {
+fn two_way_sweep_draws_a_heatmap() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("grid");
     simulate(
@@ -61,8 +61,9 @@ fn two_way_sweep_draws_sweep_png() {
     let csv = fs::read_to_string(out.join("sweep.csv")).unwrap();
     // 9 grid points x 2 policies x 2 horizons, plus the header.
     assert_eq!(csv.lines().count(), 1 + 9 * 2 * 2);
-    check_png(&out.join("sweep.png"));
-    listed(&out, "sweep.png");
+    check_png(&out.join("sweep_heatmap.png"));
+    listed(&out, "sweep_heatmap.png");
+    assert!(!out.join("sweep.png").exists());
 }
 
 #[test]
@@ -77,9 +78,11 @@ fn sensitivity_draws_tornado_png() {
     assert!(out.join("sensitivity.csv").exists());
     check_png(&out.join("tornado.png"));
     listed(&out, "tornado.png");
+    check_png(&out.join("spider.png"));
+    listed(&out, "spider.png");
     assert!(!out.join("sweep.png").exists());
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("Sensitivity: each unit parameter"), "{md}");
+    assert!(md.contains("Sensitivity of the decision:"), "{md}");
 }
 
 #[test]

@@ -183,8 +183,14 @@ fn the_workbook_holds_the_summary_with_native_charts() {
 fn studies_and_unit_paths_get_their_sheets() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
+    // One unit under two policies: the sensitivity study measures the
+    // gain of the second over the first.
+    let file = dir.path().join("two.toml");
+    let toml = fs::read_to_string(fixture("one_unit.toml")).unwrap()
+        + "\n[policies.spin]\nreinvest_share = 0.6\ncore = { intensity = 0.1 }\n";
+    fs::write(&file, toml).unwrap();
     let s = simulate(
-        &fixture("one_unit.toml"),
+        &file,
         &out,
         &[
             "--trials",
@@ -210,8 +216,8 @@ fn studies_and_unit_paths_get_their_sheets() {
         ]
     );
     let paths = wb.worksheet_range("Unit paths").unwrap();
-    // 1 policy x 1 unit x 2 figures x (t = 0 and 2 year ends).
-    assert_eq!(paths.height(), 1 + 6);
+    // 2 policies x 1 unit x 2 figures x (t = 0 and 2 year ends).
+    assert_eq!(paths.height(), 1 + 2 * 6);
     assert_eq!(text(&cell(&paths, 1, 2)), "EBITA");
     assert_eq!(number(&cell(&paths, 1, 7)), 120.0 * 0.15);
     let csv = fs::read_to_string(out.join("unit_paths.csv")).unwrap();
@@ -235,16 +241,18 @@ fn studies_and_unit_paths_get_their_sheets() {
     let sens = wb.worksheet_range("Sensitivity").unwrap();
     let csv = fs::read_to_string(out.join("sensitivity.csv")).unwrap();
     assert_eq!(sens.height(), csv.lines().count());
-    assert_eq!(text(&cell(&sens, 1, 2)), "Only Business");
+    assert_eq!(text(&cell(&sens, 1, 0)), "spin");
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(text(&cell(&sens, 1, 1)), first[2]);
 
     let parts = parts(&path);
     let charts = parts
         .iter()
         .filter(|(n, _)| n.starts_with("xl/charts/chart") && n.ends_with(".xml"))
         .count();
-    // Headline (value only: one policy), Units, Revenue path, Sweep
-    // (value; no other policy to beat the baseline), Sensitivity.
-    assert_eq!(charts, 5);
+    // Headline (value and gain: two policies), Units, Revenue path, Sweep
+    // (value and the chance of beating the baseline), Sensitivity.
+    assert_eq!(charts, 7);
     assert!(parts
         .iter()
         .any(|(n, x)| n.starts_with("xl/charts/") && x.contains("Sensitivity!$K$")));

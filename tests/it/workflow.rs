@@ -122,7 +122,7 @@ fn bad_sweeps_are_refused_with_their_location() {
 }
 
 #[test]
-fn sensitivity_ranks_parameters_by_their_effect_on_median_value() {
+fn sensitivity_ranks_inputs_by_their_effect_on_the_decision() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sens");
     simulate(
@@ -131,43 +131,36 @@ fn sensitivity_ranks_parameters_by_their_effect_on_median_value() {
         &["--trials", "1000", "--sensitivity"],
     );
     let rows = csv(&out.join("sensitivity.csv"));
-    assert_eq!(rows[0][..3], ["policy", "unit", "parameter"]);
-    // 2 units x 7 parameters (none is zero; both units valued by the
-    // growth-fade DCF, so terminal_growth and sales_to_capital apply) x 2
-    // policies.
-    assert_eq!(rows.len(), 1 + 2 * 7 * 2);
-    for policy in ["keep_cloud", "spin_off"] {
-        let swings: Vec<f64> = rows[1..]
-            .iter()
-            .filter(|r| r[0] == policy)
-            .map(|r| r[11].parse().unwrap())
-            .collect();
-        assert_eq!(swings.len(), 14);
-        assert!(
-            swings.windows(2).all(|w| w[0] >= w[1]),
-            "not sorted: {swings:?}"
-        );
-    }
-    let change = |policy: &str, unit: &str, parameter: &str| -> (f64, f64) {
-        let r = rows
-            .iter()
-            .find(|r| r[0] == policy && r[1] == unit && r[2] == parameter)
-            .unwrap_or_else(|| panic!("no row {policy} {unit} {parameter}"));
-        (r[9].parse().unwrap(), r[10].parse().unwrap())
-    };
-    // A higher market multiple raises the value of a unit that is sold...
-    let (low, high) = change("spin_off", "Cloud Intelligence", "multiple_median");
-    assert!(low < 0.0 && high > 0.0, "{low} {high}");
-    // ...and leaves one valued by its own cash where it is.
-    assert_eq!(
-        change("keep_cloud", "Taobao & Tmall", "multiple_median"),
-        (0.0, 0.0)
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[0][..3], ["policy", "rank", "input"]);
+    // Only the policy compared with the baseline has rows, largest swing of
+    // its mean gain first.
+    assert!(rows[1..].iter().all(|r| r[0] == "spin_off"));
+    let swings: Vec<f64> = rows[1..]
+        .iter()
+        .map(|r| r[col("swing")].parse().unwrap())
+        .collect();
+    assert!(
+        swings.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted: {swings:?}"
     );
-    // A faster growth forever and cheaper growth raise a fade value.
-    for parameter in ["terminal_growth", "sales_to_capital"] {
-        let (low, high) = change("keep_cloud", "Taobao & Tmall", parameter);
-        assert!(low < 0.0 && high > 0.0, "{parameter}: {low} {high}");
-    }
+    let row = |input: &str| {
+        rows.iter()
+            .find(|r| r[col("input")] == input)
+            .unwrap_or_else(|| panic!("no input {input}"))
+    };
+    // The multiple of a unit that is kept and valued by its own cash under
+    // both policies moves each policy alike: nothing for the decision.
+    let taobao = row("Taobao & Tmall multiple median");
+    assert_eq!(taobao[col("swing")], "0.0");
+    // The multiple Cloud is sold at moves the gain of selling it.
+    let cloud = row("Cloud Intelligence multiple median");
+    let lo: f64 = cloud[col("gain_change_low")].parse().unwrap();
+    let hi: f64 = cloud[col("gain_change_high")].parse().unwrap();
+    assert!(lo < 0.0 && hi > 0.0, "{lo} {hi}");
+    // Policy levers and the discount rate are inputs too.
+    assert!(rows.iter().any(|r| r[col("owner")] == "policy"));
+    row("discount rate");
 }
 
 #[test]

@@ -60,6 +60,12 @@ impl Chart for InnovationHorizons {
         "For each innovation unit, boxes show its value at each horizon under each policy (box: middle half of trials, line: median, whiskers: P5 to P95); value that keeps rising at later horizons argues for funding longer, value that flattens or whose box stays low argues for stopping at the gate.".into()
     }
 
+    /// A scenario without innovation units gets no chart (not a
+    /// full-size panel saying there is nothing to draw).
+    fn applies(&self, input: &Input) -> bool {
+        !units(input).is_empty()
+    }
+
     fn size(&self, input: &Input) -> (u32, u32) {
         let n = units(input).len().min(MAX_PANELS);
         let (_, rows) = style::grid(n);

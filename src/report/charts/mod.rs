@@ -12,12 +12,16 @@
 //! formats, header, legend, box plots); each chart has its own file.
 
 mod delta;
+pub mod frontier;
 mod funding;
 mod innovation;
 mod revenue_fan;
+mod spider;
 pub mod style;
 mod sweep;
+mod sweep_heatmap;
 mod tornado;
+mod uncertainty;
 mod unit_paths;
 mod unit_values;
 mod value_cdf;
@@ -83,7 +87,10 @@ pub fn all() -> Vec<Box<dyn Chart>> {
         Box::new(unit_values::UnitValues),
         Box::new(unit_paths::UnitPaths),
         Box::new(sweep::SweepChart),
+        Box::new(sweep_heatmap::SweepHeatmap),
         Box::new(tornado::Tornado),
+        Box::new(spider::Spider),
+        Box::new(uncertainty::UncertaintyChart),
         Box::new(funding::FundingChart),
     ]
 }
@@ -153,7 +160,9 @@ pub fn register_fonts() -> std::result::Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Headline, Run, Sensitivity, Studies, Summary, Sweep, SweepPoint};
+    use crate::results::{
+        Headline, Owner, Run, Sensitivity, StepKind, Studies, Summary, Sweep, SweepPoint,
+    };
 
     /// Made-up sweep points over `a` (unsorted, as a user may give them)
     /// and, for a two-way grid, `b`; one value is not a number.
@@ -178,8 +187,11 @@ mod tests {
                             p5: 0.7 * v,
                             p50: v,
                             p95: 1.3 * v,
-                            delta_mean: 0.0,
-                            prob_beats_baseline: (0.1 * x + y).min(1.0),
+                            delta_mean: 5.0 * x - 20.0 * y + 2.0 * k as f64,
+                            delta_stderr: 0.5,
+                            delta_p50: 4.0 * x,
+                            prob_beats_baseline: (0.01 * x + y).min(1.0),
+                            prob_stderr: 0.002,
                         }
                     })
                     .collect();
@@ -207,31 +219,42 @@ mod tests {
         let last = *sc.horizons.last().unwrap();
         let names: Vec<String> = sc.policies.iter().map(|p| p.name.clone()).collect();
         let row = |unit: &str, parameter: &'static str, lo: f64, hi: f64| Sensitivity {
-            unit: unit.into(),
-            parameter,
-            base: 0.1,
-            low: 0.09,
-            high: 0.11,
             policy: names[1].clone(),
-            median_base: 1000.0,
-            median_low: 1000.0 + lo,
-            median_high: 1000.0 + hi,
+            owner: Owner::Unit,
+            owner_name: unit.into(),
+            parameter: parameter.into(),
+            path: format!("units.{unit}.{parameter}"),
+            kind: if parameter == "multiple.median" {
+                StepKind::Level
+            } else {
+                StepKind::Rate
+            },
+            base: 0.1,
+            low: if lo.is_nan() { f64::NAN } else { 0.09 },
+            high: 0.11,
+            gain_base: 10.0,
+            gain_low: 10.0 + lo,
+            gain_high: 10.0 + hi,
+            beat_base: 0.5,
+            beat_low: 0.5 + lo / 100.0,
+            beat_high: 0.5 + hi / 100.0,
             note: None,
         };
         let mut sensitivity = vec![
             row("Same side up", "growth", 5.0, 12.0),
             row("Same side down", "margin", -9.0, -3.0),
             row("No move", "volatility", 0.0, 0.0),
-            row("Not a number", "max_uplift", f64::NAN, 4.0),
+            row("Not a number", "response.max_uplift", f64::NAN, 4.0),
         ];
         for k in 0..22 {
             sensitivity.push(row(
                 &format!("Unit {k}"),
-                "multiple_median",
+                "multiple.median",
                 -(k as f64),
                 0.8 * k as f64,
             ));
         }
+        crate::results::studies::rank(&mut sensitivity);
         let sweep = |path: &str, values: &[f64]| Sweep {
             path: path.into(),
             values: values.to_vec(),
@@ -267,14 +290,26 @@ mod tests {
                 sweeps,
                 points,
                 sensitivity: sensitivity.clone(),
-                sensitivity_step: 0.1,
+                sensitivity_steps: Default::default(),
                 funding: None,
             };
             let input = Input::new(&run, &summary).with_studies(Some(&studies));
             let drawn: Vec<String> = figures(&input).into_iter().map(|f| f.file).collect();
-            assert!(drawn.contains(&"sweep.png".to_string()), "{drawn:?}");
+            let sweep_file = if i == 2 {
+                "sweep_heatmap.png"
+            } else {
+                "sweep.png"
+            };
+            assert!(drawn.contains(&sweep_file.to_string()), "{drawn:?}");
             assert!(drawn.contains(&"tornado.png".to_string()), "{drawn:?}");
-            for chart in [&sweep::SweepChart as &dyn Chart, &tornado::Tornado] {
+            assert!(drawn.contains(&"spider.png".to_string()), "{drawn:?}");
+            let charts: [&dyn Chart; 4] = [
+                &sweep::SweepChart,
+                &sweep_heatmap::SweepHeatmap,
+                &tornado::Tornado,
+                &spider::Spider,
+            ];
+            for chart in charts.into_iter().filter(|c| c.applies(&input)) {
                 render(&dir, &input, chart).unwrap();
                 assert!(dir.join(chart.file()).exists());
             }

@@ -59,7 +59,11 @@ impl Chart for RevenueFan {
         let body = style::header(
             root,
             &self.title(input),
-            &style::subtitle(input, "revenue of units still held (annual rate)"),
+            // Revenue is not discounted: no "present values" here.
+            &format!(
+                "{} · revenue of units still held (annual rate, not discounted)",
+                style::run_facts(input)
+            ),
         )?;
         let (key, panels) = body.split_vertically(KEY_H + 10);
         draw_key(&key.margin(4, 0, 40, 0), input)?;

@@ -1,8 +1,10 @@
-//! `tornado.png`: the one-at-a-time sensitivity study as a tornado chart.
-//! For one policy, each (unit, parameter) gets a horizontal bar from the
-//! change in median value when the parameter is low to the change when it
-//! is high, largest swing on top, around a zero line at the base run's
-//! median. Data: `Studies::sensitivity` (as in sensitivity.csv).
+//! `tornado.png`: the sensitivity of the decision as a tornado chart.
+//! For the studied policy, each input (a unit's assumption, a policy's
+//! lever, the discount rate) gets a horizontal bar from the change in the
+//! mean gain over the baseline when the input is low to the change when it
+//! is high, each bar's end labelled with the figure and the input's value
+//! there, largest swing on top, around a zero line at the base run's mean
+//! gain. Data: `Studies::sensitivity` (as in sensitivity.csv).
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
@@ -10,8 +12,8 @@ use plotters::style::text_anchor::HPos;
 use super::style::{self, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
 use crate::format;
-use crate::format::money;
-use crate::results::Sensitivity;
+use crate::format::signed;
+use crate::results::{Sensitivity, Steps};
 
 pub struct Tornado;
 
@@ -26,69 +28,28 @@ const NOTE_H: u32 = 70;
 const LOW: RGBColor = RGBColor(0xe0, 0x7b, 0x1a);
 const HIGH: RGBColor = RGBColor(0x2c, 0x6f, 0xb5);
 
-/// The studied policy's rows, largest swing first, and how many there are.
+/// The studied policy's rows, in the study's order (largest swing
+/// first).
 fn rows<'a>(input: &Input<'a>) -> Vec<&'a Sensitivity> {
     let Some(st) = input.studies else {
         return Vec::new();
     };
     let name = input.policy(input.studied());
-    let mut rows: Vec<&Sensitivity> = st.sensitivity.iter().filter(|r| r.policy == name).collect();
-    // Largest swing first; a swing that is not a number last.
-    rows.sort_by(|a, b| {
-        let key = |r: &Sensitivity| {
-            let s = r.swing();
-            if s.is_finite() {
-                s
-            } else {
-                f64::NEG_INFINITY
-            }
-        };
-        key(b).total_cmp(&key(a))
-    });
-    rows
+    st.sensitivity.iter().filter(|r| r.policy == name).collect()
 }
 
-/// The relative step of the study (0.1: each parameter × 0.9 and × 1.1).
-fn step(input: &Input) -> f64 {
-    input.studies.map_or(0.1, |s| s.sensitivity_step)
+/// The study's steps.
+fn steps(input: &Input) -> Steps {
+    input
+        .studies
+        .map(|s| s.sensitivity_steps)
+        .unwrap_or_default()
 }
 
-/// A row's label, "Unit · parameter (low → high)": the parameter as a
-/// strategist reads it, rates in percent, the multiple as "2.0x". Only the
-/// unit's name is cut to fit `max_px`.
+/// A row's label, the input as a strategist names it ("Quark growth",
+/// "reset core intensity"), cut to fit `max_px`.
 fn row_label(r: &Sensitivity, style: &TextStyle, max_px: i32) -> String {
-    let rest = parameter(r);
-    let unit = style::fit(&r.unit, style, max_px - style::text_width(&rest, style));
-    format!("{unit}{rest}")
-}
-
-/// " · parameter (low → high)".
-fn parameter(r: &Sensitivity) -> String {
-    let (name, pct) = match r.parameter {
-        "growth" => ("growth", true),
-        "volatility" => ("volatility", true),
-        "margin" => ("margin", true),
-        "multiple_median" => ("valuation multiple", false),
-        "max_uplift" => ("max uplift", true),
-        "terminal_growth" => ("terminal growth", true),
-        "sales_to_capital" => ("sales to capital", false),
-        other => (other, false),
-    };
-    let scale = if pct { 100.0 } else { 1.0 };
-    let (lo, hi) = (r.low * scale, r.high * scale);
-    // The decimals that write both exactly, at least one and at most three.
-    let d = format::exact_decimals(&[lo, hi], 3).max(1);
-    let v = |x: f64| {
-        if x.is_nan() {
-            // A step that would leave the parameter's range is skipped.
-            "skipped".to_string()
-        } else if pct {
-            format!("{}%", format::number(x, d))
-        } else {
-            format!("{}x", format::number(x, d))
-        }
-    };
-    format!(" · {name} ({} → {})", v(lo), v(hi))
+    style::fit(&r.label(), style, max_px)
 }
 
 impl Chart for Tornado {
@@ -102,25 +63,21 @@ impl Chart for Tornado {
 
     fn title(&self, input: &Input) -> String {
         let p = input.studied();
-        let who = if input.scenario.policies.len() == 1 {
-            format!("{} (the only policy)", input.policy(p))
-        } else {
-            input.policy(p).to_string()
-        };
         format!(
-            "What moves the median value at year {} most, under {who}",
+            "What moves the gain of {} over {} at year {} most",
+            input.policy(p),
+            input.policy(input.baseline()),
             input.years(input.last())
         )
     }
 
     fn how_to_read(&self, input: &Input) -> String {
-        let step = step(input);
         format!(
-            "Each bar shows how far {}'s median value at year {} moves from the base run when one unit parameter is multiplied by {} (orange) or by {} (blue), everything else unchanged and on the same random draws; the longest bars, on top, are the assumptions the result depends on most.",
+            "Each bar shows how far the mean gain of {} over {} at year {} (the same trials under both) moves from the base run when one input is moved down (orange) or up (blue), everything else unchanged and on the same random draws: {}. Each bar's end gives the change and the input's value there. The longest bars, on top, are what the choice between the two depends on most; sensitivity.csv also has the chance of beating the baseline at each step.",
             input.policy(input.studied()),
+            input.policy(input.baseline()),
             input.years(input.last()),
-            factor(step, -1.0),
-            factor(step, 1.0)
+            steps(input).describe()
         )
     }
 
@@ -133,16 +90,15 @@ impl Chart for Tornado {
         let all = rows(input);
         let shown: Vec<&Sensitivity> = all.iter().copied().take(MAX_BARS).collect();
         let n = shown.len();
-        let step = step(input);
+        let steps = steps(input);
         let body = style::header(
             root,
             &self.title(input),
             &style::subtitle(
                 input,
                 &format!(
-                    "unit parameters × {} and × {} one at a time, same random draws",
-                    factor(step, -1.0),
-                    factor(step, 1.0)
+                    "inputs moved one at a time ({}), same random draws",
+                    steps.describe()
                 ),
             ),
         )?;
@@ -154,23 +110,18 @@ impl Chart for Tornado {
         let label_style = style::font(style::TICK_SIZE);
         let widest = shown
             .iter()
-            .map(|r| style::text_width(&format!("{}{}", r.unit, parameter(r)), &label_style))
+            .map(|r| style::text_width(&r.label(), &label_style))
             .max()
             .unwrap_or(0);
         let label_w = (widest + 40).clamp(200, (w as f64 * 0.45) as i32) as u32;
         let (label_col, plot_col) = main.split_horizontally(label_w);
 
-        let base_median = shown.first().map_or(f64::NAN, |r| r.median_base);
-        draw_key(
-            &key.margin(4, 0, 40, 0),
-            step,
-            base_median,
-            input.currency(),
-        )?;
+        let base_gain = shown.first().map_or(f64::NAN, |r| r.gain_base);
+        draw_key(&key.margin(4, 0, 40, 0), steps, base_gain, input.currency())?;
 
         let changes: Vec<(f64, f64)> = shown
             .iter()
-            .map(|r| (r.median_low - r.median_base, r.median_high - r.median_base))
+            .map(|r| (r.gain_low - r.gain_base, r.gain_high - r.gain_base))
             .collect();
         let bars = Bars::new(input, &plot_col, &changes)?;
         let mut chart = bars.chart;
@@ -186,9 +137,18 @@ impl Chart for Tornado {
                 &label_style,
                 HPos::Right,
             )?;
-            draw_row(&mut chart, &plot_col, y, lo, hi, bars.half, bars.decimals)?;
+            let at = [r.show(r.low), r.show(r.high)];
+            draw_row(
+                &mut chart,
+                &plot_col,
+                y,
+                (lo, hi),
+                &at,
+                bars.half,
+                bars.decimals,
+            )?;
         }
-        // The zero line: the base run's median.
+        // The zero line: the base run's mean gain.
         let y_range = chart.y_range();
         chart.draw_series(LineSeries::new(
             vec![(0.0, y_range.start), (0.0, y_range.end)],
@@ -198,11 +158,11 @@ impl Chart for Tornado {
         let more = all.len().saturating_sub(n);
         let text = if more > 0 {
             format!(
-                "The {n} largest swings of {} (unit, parameter) pairs; {more} more are in sensitivity.csv.",
+                "The {n} largest swings of {} inputs; {more} more are in sensitivity.csv.",
                 all.len()
             )
         } else {
-            format!("All {n} (unit, parameter) pairs, largest swing first; the figures are in sensitivity.csv.")
+            format!("All {n} inputs, largest swing first; the figures are in sensitivity.csv.")
         };
         let ns = style::font(style::NOTE_SIZE).color(&style::MUTED);
         style::label(&note, &text, (40, 6), &ns, HPos::Left)?;
@@ -241,7 +201,9 @@ impl<'a, 'b> Bars<'a, 'b> {
         let ticks = style::ticks(x_lo, x_hi, 9);
         let x_fmt = move |v: &f64| format::plus(*v, ticks(v));
         let x_desc = format!(
-            "Change in median value at year {} from the base run ({}, present value)",
+            "Change in the mean gain of {} over {} at year {} ({}, present value)",
+            input.policy(input.studied()),
+            input.policy(input.baseline()),
             input.years(input.last()),
             input.currency()
         );
@@ -273,19 +235,20 @@ impl<'a, 'b> Bars<'a, 'b> {
     }
 }
 
-/// One row's bars at `y` (the change when the parameter is low and when it
-/// is high) with their figures.
+/// One row's bars at `y` (the change when the input is low and when it is
+/// high) with their figures and the input's values there (`at`).
 fn draw_row(
     chart: &mut style::Plot,
     plot_col: &Area,
     y: f64,
-    lo: f64,
-    hi: f64,
+    (lo, hi): (f64, f64),
+    at: &[String; 2],
     half: f64,
     decimals: usize,
 ) -> DrawResult {
     let pb = plot_col.get_base_pixel();
-    let fig = |x: f64| format::plus(x, format::number(x, decimals));
+    let number = |x: f64| format::plus(x, format::number(x, decimals));
+    let fig = |k: usize| format!("{} at {}", number([lo, hi][k]), at[k]);
     let bar = |x: f64, half: f64, c: RGBColor| -> DrawResult {
         if x.is_finite() && x != 0.0 {
             chart.plotting_area().draw(&Rectangle::new(
@@ -298,18 +261,19 @@ fn draw_row(
     if lo * hi > 0.0 {
         // Both moves go the same way: the longer bar behind, the shorter
         // one narrower in front, so that both show.
-        let (outer, inner, oc, ic) = if lo.abs() >= hi.abs() {
-            (lo, hi, LOW, HIGH)
+        let (ko, ki, oc, ic) = if lo.abs() >= hi.abs() {
+            (0, 1, LOW, HIGH)
         } else {
-            (hi, lo, HIGH, LOW)
+            (1, 0, HIGH, LOW)
         };
+        let (outer, inner) = ([lo, hi][ko], [lo, hi][ki]);
         bar(outer, half, oc)?;
         bar(inner, half * 0.5, ic)?;
         // Both figures at the outer end, the outer one first.
         let (x, yp) = chart.backend_coord(&(outer, y));
         let (x, yp) = (x - pb.0, yp - pb.1 - 7);
-        let a = fig(outer);
-        let b = fig(inner);
+        let a = fig(ko);
+        let b = fig(ki);
         let sa = style::bold(style::NOTE_SIZE).color(&oc);
         let sb = style::bold(style::NOTE_SIZE).color(&ic);
         if outer > 0.0 {
@@ -335,10 +299,11 @@ fn draw_row(
             HPos::Left,
         )?;
     }
-    for (x, c) in [(lo, LOW), (hi, HIGH)] {
+    for (k, (x, c)) in [(lo, LOW), (hi, HIGH)].into_iter().enumerate() {
         if !x.is_finite() || x == 0.0 {
             continue;
         }
+        let text = fig(k);
         let (px, yp) = chart.backend_coord(&(x, y));
         let (px, yp) = (px - pb.0, yp - pb.1 - 7);
         let (px, pos) = if x > 0.0 {
@@ -347,30 +312,28 @@ fn draw_row(
             (px - 8, HPos::Right)
         };
         let fs = style::bold(style::NOTE_SIZE).color(&c);
-        style::label(plot_col, &fig(x), (px, yp), &fs, pos)?;
+        style::label(plot_col, &text, (px, yp), &fs, pos)?;
     }
     Ok(())
 }
 
-/// "0.9" for a step of 0.1 down (`sign` -1), "1.1" up.
-fn factor(step: f64, sign: f64) -> String {
-    let f = 1.0 + sign * step;
-    let d = format::exact_decimals(&[f], 4);
-    format::number(f, d)
-}
-
-/// The key: which colour is the low and the high value, and what 0 is.
-fn draw_key(area: &Area, step: f64, base: f64, currency: &str) -> DrawResult {
+/// The key: which colour is the input low and high, and what 0 is.
+fn draw_key(area: &Area, steps: Steps, base: f64, currency: &str) -> DrawResult {
     let s = style::font(style::LEGEND_SIZE);
     let mut x = 0;
     let y = 6;
     let mid = y + 9;
+    let pts = format::exact(100.0 * steps.rate);
+    let pct = format::exact(100.0 * steps.level);
     let items = [
-        (Some(LOW), format!("parameter × {}", factor(step, -1.0))),
-        (Some(HIGH), format!("parameter × {}", factor(step, 1.0))),
+        (Some(LOW), format!("input low (−{pts} pt / −{pct}%)")),
+        (Some(HIGH), format!("input high (+{pts} pt / +{pct}%)")),
         (
             None,
-            format!("0 = the median in the base run: {} {currency}", money(base)),
+            format!(
+                "0 = the mean gain in the base run: {} {currency}",
+                signed(base)
+            ),
         ),
     ];
     for (c, text) in items {

@@ -1,7 +1,9 @@
 //! `unit_values.png`: every unit's value at the last horizon under each
 //! policy, as horizontal box plots sorted by the baseline's median, so that
 //! a strategist sees which units carry the portfolio and which policy moves
-//! which unit.
+//! which unit. The value axis is logarithmic (signed, linear within a small
+//! band around zero, see [`Symlog`]): a group's value spans three or four
+//! orders of magnitude, and on a linear axis its small units are slivers.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
@@ -62,7 +64,7 @@ impl Chart for UnitValues {
 
     fn how_to_read(&self, input: &Input) -> String {
         format!(
-            "Units are sorted by their median value under {}; each box spans the middle half of trials (thick line: median, whiskers: P5 to P95), so long boxes far to the right are the units that carry the portfolio, and boxes that shift between policies show where a policy creates or gives up value.",
+            "Units are sorted by their median value under {}; each box spans the middle half of trials (thick line: median, whiskers: P5 to P95), so boxes far to the right are the units that carry the portfolio, and boxes that shift between policies show where a policy creates or gives up value. The axis is logarithmic (each gridline ten times the last, negative values mirrored, a linear stretch around 0), so that small units are read as clearly as large ones; the median figures at the right are exact.",
             input.policy(input.baseline())
         )
     }
@@ -95,8 +97,13 @@ impl Chart for UnitValues {
                     .collect()
             })
             .collect();
-        let lo = q.iter().flatten().map(|x| x[0]).fold(0.0f64, f64::min);
-        let hi = q.iter().flatten().map(|x| x[4]).fold(0.0f64, f64::max);
+        let scale = Symlog::fit(q.iter().flatten().map(|x| x[2]));
+        let qt: Vec<Vec<[f64; 5]>> = q
+            .iter()
+            .map(|qs| qs.iter().map(|x| x.map(|v| scale.to(v))).collect())
+            .collect();
+        let lo = qt.iter().flatten().map(|x| x[0]).fold(0.0f64, f64::min);
+        let hi = qt.iter().flatten().map(|x| x[4]).fold(0.0f64, f64::max);
         let (lo, hi) = style::pad(lo, hi, 0.03);
         let rows = shown.len() as f64;
         let (pw, ph) = plot_area.dim_in_pixel();
@@ -104,13 +111,21 @@ impl Chart for UnitValues {
         let right = medians.column_width(n_p);
         let mut chart =
             style::plot_with_right(&plot_area, ((lo, hi), (0.0, rows)), [LABEL_W, 95, right])?;
-        let x_fmt = style::ticks(lo, hi, 10);
+        let x_fmt = |_: &f64| String::new();
         let x_desc = format!(
-            "Unit value at year {} ({}, present value)",
+            "Unit value at year {} ({}, present value; log scale, each gridline 10x the last)",
             input.years(h),
             input.currency()
         );
-        style::mesh(&mut chart, &Axes::x_only(&x_desc, &x_fmt, 10))?;
+        style::mesh(&mut chart, &Axes::x_only(&x_desc, &x_fmt, 0))?;
+        for v in scale.ticks(lo, hi) {
+            let x = scale.to(v);
+            chart.draw_series(LineSeries::new(
+                vec![(x, 0.0), (x, rows)],
+                style::GRID_BOLD.stroke_width(1),
+            ))?;
+            style::below_axis(&plot_area, &chart, (x, 0.0), &crate::format::short(v))?;
+        }
         shade_rows(&chart, &plot_area, shown.len(), lo)?;
         if lo < 0.0 && hi > 0.0 {
             chart.draw_series(LineSeries::new(
@@ -145,10 +160,68 @@ impl Chart for UnitValues {
         }
         for (r, (&u, qs)) in shown.iter().zip(&q).enumerate() {
             let mid = rows - r as f64 - 0.5;
-            boxes.draw(input, &mut chart, &plot_area, mid, qs)?;
+            boxes.draw(input, &mut chart, &plot_area, mid, (&qt[r], qs))?;
             unit_label(input, &chart, &plot_area, u, (lo, mid))?;
         }
         Ok(())
+    }
+}
+
+/// A signed logarithmic axis: `x` is drawn at sign(x) log10(1 + |x|/c),
+/// so that values from `c` up spread by orders of magnitude and values
+/// near zero (and below it) stay on a linear stretch around 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Symlog {
+    c: f64,
+}
+
+impl Symlog {
+    /// The linear band: the power of ten at or below the smallest median
+    /// in view (medians under a ten-thousandth of the largest count as
+    /// zero), so that the smallest units sit on the logarithmic part.
+    fn fit(medians: impl Iterator<Item = f64>) -> Symlog {
+        let abs: Vec<f64> = medians
+            .map(f64::abs)
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .collect();
+        let max = abs.iter().copied().fold(0.0f64, f64::max);
+        if max <= 0.0 {
+            return Symlog { c: 1.0 };
+        }
+        let min = abs
+            .iter()
+            .copied()
+            .filter(|x| *x >= max * 1e-4)
+            .fold(f64::INFINITY, f64::min);
+        Symlog {
+            c: 10f64.powf(min.log10().floor()),
+        }
+    }
+
+    fn to(&self, x: f64) -> f64 {
+        x.signum() * (x.abs() / self.c).ln_1p() / std::f64::consts::LN_10
+    }
+
+    /// Tick values: 0 and the powers of ten from 10c up (and down) that
+    /// fall in [lo, hi] (drawn units), at most eight a side.
+    fn ticks(&self, lo: f64, hi: f64) -> Vec<f64> {
+        let mut out = vec![0.0];
+        for sign in [1.0, -1.0] {
+            let mut v = 10.0 * self.c;
+            let mut side = Vec::new();
+            while v.is_finite() && self.to(sign * v) >= lo && self.to(sign * v) <= hi {
+                side.push(sign * v);
+                v *= 10.0;
+            }
+            // Too many decades: every other one.
+            let every = side.len().div_ceil(8).max(1);
+            out.extend(side.into_iter().step_by(every));
+        }
+        out.retain(|v| {
+            let x = self.to(*v);
+            x >= lo && x <= hi
+        });
+        out
     }
 }
 
@@ -215,7 +288,7 @@ impl Boxes {
         chart: &mut style::Plot,
         plot_area: &Area,
         mid: f64,
-        qs: &[[f64; 5]],
+        (qs, raw): (&[[f64; 5]], &[[f64; 5]]),
     ) -> DrawResult {
         let base = plot_area.get_base_pixel();
         let top = mid + self.slot * qs.len() as f64 / 2.0;
@@ -235,7 +308,7 @@ impl Boxes {
             };
             let ms = style::font(size).color(&c);
             let at = (at.0, at.1 - (0.36 * size) as i32);
-            style::label(plot_area, &money(q[2]), at, &ms, HPos::Right)?;
+            style::label(plot_area, &money(raw[p][2]), at, &ms, HPos::Right)?;
         }
         Ok(())
     }
@@ -273,4 +346,23 @@ fn unit_label(
         &ls,
         HPos::Right,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlog_spreads_orders_of_magnitude_and_keeps_signs() {
+        let s = Symlog::fit([2.0, 390.0, -30.0, 0.00001].into_iter());
+        assert_eq!(s.c, 1.0);
+        assert_eq!(s.to(0.0), 0.0);
+        assert!((s.to(1000.0) - 3.0).abs() < 1e-3);
+        assert!((s.to(-1000.0) + 3.0).abs() < 1e-3);
+        assert!(s.to(2.0) < s.to(20.0) && s.to(20.0) < s.to(390.0));
+        let t = s.ticks(s.to(-50.0), s.to(500.0));
+        assert_eq!(t, vec![0.0, 10.0, 100.0, -10.0]);
+        // Nothing but zeros: a unit band.
+        assert_eq!(Symlog::fit([0.0].into_iter()).c, 1.0);
+    }
 }

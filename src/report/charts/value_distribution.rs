@@ -15,6 +15,9 @@ use crate::stats::{MetricAcc, Stats};
 
 pub struct ValueDistribution;
 
+/// Drawn bins per display bin (see `Curves::new`).
+const FINE: usize = 4;
+
 /// One policy's distribution to overlay.
 pub(super) struct Series<'a> {
     pub policy: usize,
@@ -130,11 +133,8 @@ pub(super) fn overlay(
     let y_ticks = style::ticks(0.0, curves.top, 8);
     let y_fmt = move |v: &f64| format!("{}%", y_ticks(v));
     let y_desc = format!(
-        "Share of trials per bin (bin = {} {})",
-        format::number(
-            curves.width,
-            style::decimals_for(curves.width / 10.0).min(3)
-        ),
+        "Share of trials per {} {} (smoothed)",
+        format::number(curves.bin, style::decimals_for(curves.bin / 10.0).min(3)),
         input.currency()
     );
     style::mesh(
@@ -184,8 +184,10 @@ fn x_range(series: &[Series], zero: bool, notes: &mut Vec<String>) -> (f64, f64)
 struct Curves {
     lo: f64,
     hi: f64,
-    /// Bin width.
+    /// Width of the drawn (fine) bins.
     width: f64,
+    /// Width of the bin the heights are a share of.
+    bin: f64,
     hists: Vec<Vec<f64>>,
     /// Policies with the same value in every trial (e.g. one identical to
     /// the baseline): a single spike, drawn as a full-height line and left
@@ -198,12 +200,21 @@ struct Curves {
 impl Curves {
     fn new(input: &Input, series: &[Series], lo: f64, hi: f64) -> Curves {
         let bins = histogram::bin_count(lo, hi, input.acc.trials);
+        // Drawn on bins FINE times narrower, smoothed by a kernel as wide
+        // as a display bin or a sketch bucket (whichever is wider), and
+        // scaled back to the share per display bin: a smooth density, not
+        // the steps of the sketch's buckets against the bins.
+        let fine = bins * FINE;
+        let bin = (hi - lo) / bins as f64;
+        let bucket = lo.abs().max(hi.abs()) / 256.0;
+        let sigma = bin.max(bucket) / (bin / FINE as f64);
         let hists: Vec<Vec<f64>> = series
             .iter()
             .map(|s| {
-                histogram::histogram(s.metric, lo, hi, bins)
+                let h = histogram::histogram(s.metric, lo, hi, fine);
+                histogram::smoothed(&h, sigma)
                     .into_iter()
-                    .map(|x| 100.0 * x)
+                    .map(|x| 100.0 * FINE as f64 * x)
                     .collect()
             })
             .collect();
@@ -220,7 +231,8 @@ impl Curves {
         Curves {
             lo,
             hi,
-            width: (hi - lo) / bins as f64,
+            width: (hi - lo) / fine as f64,
+            bin,
             hists,
             point,
             top: if top > 0.0 { top * 1.12 } else { 1.0 },

@@ -1,0 +1,492 @@
+//! Uncertain assumptions, drawn once per trial (model contract,
+//! "Uncertain assumptions (v2)"), and the growth fade of `growth_fade`.
+//!
+//! Each drawn (unit, key) has a stream of its own, seeded from (seed,
+//! trial, unit name, key) and apart from the trial's path stream
+//! (`super::rng`): a scenario without distributions draws exactly what it
+//! drew before, and adding, removing or reordering one distribution moves
+//! no other draw. The values hold for the whole trial and for every policy.
+//!
+//! [`ParamPlan`] holds what a run computes once (the samplers, built from
+//! rand_distr's distributions); [`TrialParams`] is one trial's copy of the
+//! plan's unit constants with the drawn values in place, rebuilt per trial
+//! and, for units whose growth fades, per step. The scalar reference runs
+//! on it; the batch kernel keeps one per lane and reads its constants
+//! lane by lane (`batch::LaneParams`), with the same operations.
+
+use rand::distr::weighted::WeightedIndex;
+use rand::distr::Uniform;
+use rand::Rng;
+use rand_distr::{Beta, Distribution, Normal, StandardNormal, Triangular};
+
+use super::plan::{margin_path, DrawPlan, PolicyPlan};
+use super::rng::{mix, trial_state, TrialRng};
+use super::valuation::FadePlan;
+use crate::model::{Dist, GrowthFade, Param, Scenario};
+
+/// Separates the assumption streams from the path streams.
+const PARAM_SALT: u64 = 0x5041_5241_4D53_2121;
+/// Most redraws of a truncated normal (validation refuses a truncation
+/// that keeps less than 0.1% of the mass, so this is never reached in
+/// practice; past it the draw is clamped into the interval).
+const MAX_REDRAWS: usize = 1_000_000;
+
+/// FNV-1a of a name: the stream's label.
+fn name_hash(s: &str) -> u64 {
+    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
+    })
+}
+
+/// The stream of (unit, key) in trial `trial` under `seed`.
+pub fn param_rng(seed: u64, trial: u64, unit: &str, key: &str) -> TrialRng {
+    use rand_core::SeedableRng;
+    let base = mix(seed ^ PARAM_SALT) ^ mix(name_hash(unit)) ^ name_hash(key).rotate_left(29);
+    let mut bytes = [0u8; 32];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(trial_state(base, trial)) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    TrialRng::from_seed(bytes)
+}
+
+/// A distribution ready to draw from.
+#[derive(Clone, Debug)]
+enum Sampler {
+    Constant(f64),
+    Triangular(Triangular<f64>),
+    Pert {
+        min: f64,
+        width: f64,
+        beta: Beta<f64>,
+    },
+    Uniform(Uniform<f64>),
+    Normal {
+        normal: Normal<f64>,
+        lo: f64,
+        hi: f64,
+    },
+    Lognormal {
+        median: f64,
+        dispersion: f64,
+    },
+    Discrete {
+        values: Vec<f64>,
+        index: WeightedIndex<f64>,
+    },
+}
+
+impl Sampler {
+    /// The sampler of a validated distribution (degenerate ones, such as
+    /// min = max, are constants).
+    fn new(d: &Dist) -> Sampler {
+        let (lo, hi) = d.support();
+        if lo == hi {
+            return Sampler::Constant(lo);
+        }
+        let built = match d {
+            Dist::Triangular { min, mode, max } => Triangular::new(*min, *max, *mode)
+                .ok()
+                .map(Sampler::Triangular),
+            Dist::Pert { min, mode, max } => {
+                let (a, b) = Dist::pert_shapes(*min, *mode, *max);
+                Beta::new(a, b).ok().map(|beta| Sampler::Pert {
+                    min: *min,
+                    width: max - min,
+                    beta,
+                })
+            }
+            Dist::Uniform { min, max } => Uniform::new_inclusive(*min, *max)
+                .ok()
+                .map(Sampler::Uniform),
+            Dist::Normal { mean, stdev, .. } => Normal::new(*mean, *stdev)
+                .ok()
+                .map(|normal| Sampler::Normal { normal, lo, hi }),
+            Dist::Lognormal { median, dispersion } => Some(Sampler::Lognormal {
+                median: *median,
+                dispersion: *dispersion,
+            }),
+            Dist::Discrete { values, weights } => WeightedIndex::new(weights.iter().copied())
+                .ok()
+                .map(|index| Sampler::Discrete {
+                    values: values.clone(),
+                    index,
+                }),
+        };
+        // Validation leaves nothing that fails to build; the mean keeps a
+        // run going if it ever did.
+        built.unwrap_or_else(|| Sampler::Constant(d.mean()))
+    }
+
+    fn sample<R: Rng>(&self, rng: &mut R) -> f64 {
+        match self {
+            Sampler::Constant(x) => *x,
+            Sampler::Triangular(t) => t.sample(rng),
+            Sampler::Pert { min, width, beta } => min + width * beta.sample(rng),
+            Sampler::Uniform(u) => u.sample(rng),
+            Sampler::Normal { normal, lo, hi } => {
+                for _ in 0..MAX_REDRAWS {
+                    let x = normal.sample(rng);
+                    if x >= *lo && x <= *hi {
+                        return x;
+                    }
+                }
+                normal.mean().clamp(*lo, *hi)
+            }
+            Sampler::Lognormal { median, dispersion } => {
+                let z: f64 = rng.sample(StandardNormal);
+                median * libm::exp(dispersion * z)
+            }
+            Sampler::Discrete { values, index } => values[index.sample(rng)],
+        }
+    }
+}
+
+/// Draws `n` values of `dist` from one fixed stream: what `check` and the
+/// tests use to show a distribution as the engine draws it.
+pub fn sample_many(dist: &Dist, seed: u64, n: usize) -> Vec<f64> {
+    let s = Sampler::new(dist);
+    let mut rng = param_rng(seed, 0, "", dist.name());
+    (0..n).map(|_| s.sample(&mut rng)).collect()
+}
+
+/// One drawn (unit, key) of a run.
+#[derive(Clone, Debug)]
+pub struct DrawnPlan {
+    pub unit: usize,
+    pub param: Param,
+    unit_name: String,
+    sampler: Sampler,
+    also_target: bool,
+    /// The distribution's mean and standard deviation: the recorded
+    /// value is (x - mean) / stdev (see [`crate::model::Layout::drawn`]).
+    mean: f64,
+    stdev: f64,
+}
+
+/// What a run computes once about its uncertain assumptions and fades.
+#[derive(Clone, Debug, Default)]
+pub struct ParamPlan {
+    /// Every drawn (unit, key), units in file order, keys in
+    /// [`Param::ALL`] order (the order of the layout's drawn slots).
+    pub drawn: Vec<DrawnPlan>,
+    /// Per unit: its growth fade, if any.
+    fades: Vec<Option<GrowthFade>>,
+    /// Per unit, the constants the draws override.
+    base: Vec<UnitBase>,
+}
+
+/// A unit's keys that may be drawn, as the file states them.
+#[derive(Clone, Copy, Debug)]
+struct UnitBase {
+    revenue: f64,
+    growth: f64,
+    volatility: f64,
+    margin: f64,
+    target_margin: f64,
+    margin_speed: f64,
+    max_uplift: f64,
+    half_saturation: f64,
+}
+
+impl UnitBase {
+    fn set(&mut self, p: Param, x: f64) {
+        match p {
+            Param::Revenue => self.revenue = x,
+            Param::Growth => self.growth = x,
+            Param::Volatility => self.volatility = x,
+            Param::Margin => self.margin = x,
+            Param::TargetMargin => self.target_margin = x,
+            Param::MarginSpeed => self.margin_speed = x,
+            Param::MaxUplift => self.max_uplift = x,
+            Param::HalfSaturation => self.half_saturation = x,
+        }
+    }
+}
+
+impl ParamPlan {
+    pub fn new(s: &Scenario) -> ParamPlan {
+        let mut drawn = Vec::new();
+        for (i, u) in s.units.iter().enumerate() {
+            for p in Param::ALL {
+                if let Some(x) = u.uncertain.iter().find(|x| x.param == p) {
+                    drawn.push(DrawnPlan {
+                        unit: i,
+                        param: p,
+                        unit_name: u.name.clone(),
+                        sampler: Sampler::new(&x.dist),
+                        also_target: x.also_target,
+                        mean: x.dist.mean(),
+                        stdev: x.dist.stdev(),
+                    });
+                }
+            }
+        }
+        ParamPlan {
+            drawn,
+            fades: s.units.iter().map(|u| u.growth_fade).collect(),
+            base: s
+                .units
+                .iter()
+                .map(|u| UnitBase {
+                    revenue: u.revenue,
+                    growth: u.growth,
+                    volatility: u.volatility,
+                    margin: u.margin,
+                    target_margin: u.target_margin,
+                    margin_speed: u.margin_speed,
+                    max_uplift: u.max_uplift,
+                    half_saturation: u.half_saturation,
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether unit `i`'s growth fades (its growth terms change per step).
+    pub fn fades(&self, i: usize) -> bool {
+        self.fades.get(i).is_some_and(Option::is_some)
+    }
+
+    /// Whether unit `i` has per-trial constants: a drawn assumption or a
+    /// growth that fades.
+    pub fn unit_varies(&self, i: usize) -> bool {
+        self.fades(i) || self.drawn.iter().any(|d| d.unit == i)
+    }
+
+    /// Whether trials need their own unit constants (something is drawn
+    /// or a growth fades); otherwise the plan's hold for every trial.
+    pub fn varies(&self) -> bool {
+        !self.drawn.is_empty() || self.fades.iter().any(Option::is_some)
+    }
+}
+
+/// One trial's unit constants: the plan's, with the drawn values in place
+/// and the fading growth of the current step.
+#[derive(Clone, Debug)]
+pub struct TrialParams {
+    /// Per drawn entry of [`ParamPlan::drawn`]: the value drawn.
+    pub values: Vec<f64>,
+    units: Vec<UnitBase>,
+    pub(super) revenue0: Vec<f64>,
+    pub(super) draws: Vec<DrawPlan>,
+    /// As `Plan::margin`: row k holds each unit's margin during step k.
+    pub(super) margin: Vec<f64>,
+    pub(super) policies: Vec<PolicyPlan>,
+    pub(super) fade: Vec<Option<FadePlan>>,
+}
+
+impl TrialParams {
+    pub(super) fn new(plan: &super::Plan) -> TrialParams {
+        TrialParams {
+            values: vec![0.0; plan.params.drawn.len()],
+            units: plan.params.base.clone(),
+            revenue0: plan.revenue0.clone(),
+            draws: plan.draws.clone(),
+            margin: plan.margin.clone(),
+            policies: plan.policies.clone(),
+            fade: plan.fade.clone(),
+        }
+    }
+
+    /// Draws trial `trial`'s assumptions and derives every constant that
+    /// depends on them, with the formulas `Plan::new` uses.
+    pub(super) fn draw(&mut self, plan: &super::Plan, seed: u64, trial: u64) {
+        let pp = &plan.params;
+        self.units.copy_from_slice(&pp.base);
+        for (d, v) in pp.drawn.iter().zip(self.values.iter_mut()) {
+            let mut rng = param_rng(seed, trial, &d.unit_name, d.param.key());
+            *v = d.sampler.sample(&mut rng);
+            self.units[d.unit].set(d.param, *v);
+            if d.also_target {
+                self.units[d.unit].set(Param::TargetMargin, *v);
+            }
+        }
+        let dt = plan.dt;
+        for (i, u) in self.units.iter().enumerate() {
+            self.revenue0[i] = u.revenue;
+            self.draws[i].set_volatility(u.volatility, dt);
+            if let Some(f) = &mut self.fade[i] {
+                f.set_margin(u.target_margin, u.margin_speed, dt, plan.steps_per_year);
+            }
+        }
+        let start: Vec<f64> = self.units.iter().map(|u| u.margin).collect();
+        let speed: Vec<f64> = self.units.iter().map(|u| u.margin_speed).collect();
+        let target: Vec<f64> = self.units.iter().map(|u| u.target_margin).collect();
+        margin_path(&mut self.margin, &start, &speed, &target, dt);
+        self.set_growth(plan, 0, true);
+    }
+
+    /// The growth terms of step `k` (every unit when `all`, else only the
+    /// units whose growth fades).
+    pub(super) fn set_growth(&mut self, plan: &super::Plan, k: usize, all: bool) {
+        let t = k as f64 / plan.steps_per_year;
+        for (i, (u, fade)) in self.units.iter().zip(&plan.params.fades).enumerate() {
+            let growth = match fade {
+                Some(f) => u.growth + (f.from - u.growth) * f.weight(t),
+                None if all => u.growth,
+                None => continue,
+            };
+            for pol in self.policies.iter_mut() {
+                pol.units[i].set_growth(
+                    growth,
+                    u.max_uplift,
+                    u.half_saturation,
+                    plan.growth_factor,
+                    plan.dt,
+                );
+            }
+        }
+    }
+
+    /// Per drawn entry: (x - mean) / stdev of the distribution (0 for a
+    /// constant), the value the layout records.
+    pub(super) fn standardized<'a>(
+        &'a self,
+        plan: &'a super::Plan,
+    ) -> impl Iterator<Item = f64> + 'a {
+        let drawn = &plan.params.drawn;
+        drawn.iter().zip(&self.values).map(|(d, &x)| {
+            if d.stdev > 0.0 {
+                (x - d.mean) / d.stdev
+            } else {
+                0.0
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_labelled_by_unit_and_key_apart_from_the_path() {
+        use rand_core::RngCore;
+        let a = param_rng(1, 0, "Cloud", "growth").next_u64();
+        assert_ne!(a, param_rng(1, 0, "Cloud", "margin").next_u64());
+        assert_ne!(a, param_rng(1, 0, "Quark", "growth").next_u64());
+        assert_ne!(a, param_rng(1, 1, "Cloud", "growth").next_u64());
+        assert_ne!(a, param_rng(2, 0, "Cloud", "growth").next_u64());
+        assert_ne!(a, super::super::rng::trial_rng(1, 0).next_u64());
+        assert_eq!(a, param_rng(1, 0, "Cloud", "growth").next_u64());
+    }
+
+    /// Adding a distribution to one unit moves none of the other draws:
+    /// the other assumptions' values and, with units that do not share a
+    /// budget, every other unit's revenue path, trial by trial.
+    #[test]
+    fn adding_a_distribution_moves_no_other_draw() {
+        use crate::kernel::{Plan, TrialState};
+        use crate::model::{Role, Uncertain};
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset_uncertain.toml");
+        let mut a = crate::scenario::load(&path).unwrap();
+        // No investment and no exits: units share nothing but the draws.
+        for p in a.policies.iter_mut() {
+            for t in p.terms.iter_mut() {
+                t.role = Role::Core;
+                t.intensity = 0.0;
+                t.exit = None;
+            }
+        }
+        let mut b = a.clone();
+        let cloud = b
+            .units
+            .iter()
+            .position(|u| u.name == "Cloud Intelligence")
+            .unwrap();
+        assert!(b.units[cloud].uncertain.is_empty());
+        b.units[cloud].uncertain.push(Uncertain {
+            param: Param::Margin,
+            dist: Dist::Uniform { min: 0.0, max: 0.1 },
+            also_target: false,
+        });
+        let (pa, pb) = (Plan::new(&a), Plan::new(&b));
+        assert_eq!(pb.params.drawn.len(), pa.params.drawn.len() + 1);
+        let (mut sa, mut sb) = (TrialState::new(&pa), TrialState::new(&pb));
+        let key = |p: &Plan, i: usize| (p.params.drawn[i].unit, p.params.drawn[i].param);
+        for trial in 0..50 {
+            let mut ra = Vec::new();
+            let mut rb = Vec::new();
+            let record = |out: &mut Vec<f64>, st: &TrialState, n: usize| {
+                for u in 0..n {
+                    out.push(st.unit_revenue(0, u).unwrap_or(f64::NAN));
+                }
+            };
+            let n = a.units.len();
+            sa.run_observed(&pa, a.seed, trial, |_, st| record(&mut ra, st, n));
+            sb.run_observed(&pb, b.seed, trial, |_, st| record(&mut rb, st, n));
+            for (i, x) in sa.drawn().iter().enumerate() {
+                let j = (0..pb.params.drawn.len())
+                    .find(|&j| key(&pb, j) == key(&pa, i))
+                    .unwrap();
+                assert_eq!(x.to_bits(), sb.drawn()[j].to_bits(), "trial {trial}");
+            }
+            for (k, (x, y)) in ra.iter().zip(&rb).enumerate() {
+                if k % n != cloud {
+                    assert_eq!(x.to_bits(), y.to_bits(), "trial {trial}, unit {}", k % n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn samples_have_the_closed_form_moments() {
+        let dists = [
+            Dist::Triangular {
+                min: 0.0,
+                mode: 0.04,
+                max: 0.10,
+            },
+            Dist::Pert {
+                min: 0.0,
+                mode: 0.04,
+                max: 0.10,
+            },
+            Dist::Uniform {
+                min: -0.1,
+                max: 0.3,
+            },
+            Dist::Normal {
+                mean: 0.04,
+                stdev: 0.05,
+                min: Some(0.0),
+                max: Some(0.2),
+            },
+            Dist::Lognormal {
+                median: 100.0,
+                dispersion: 0.2,
+            },
+            Dist::Discrete {
+                values: vec![0.0, 0.04, 0.10],
+                weights: vec![0.2, 0.5, 0.3],
+            },
+        ];
+        let n = 200_000;
+        for d in dists {
+            let xs = sample_many(&d, 7, n);
+            let (lo, hi) = d.support();
+            assert!(xs.iter().all(|&x| x >= lo && x <= hi), "{d:?}");
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let sd = d.stdev();
+            // Five standard errors.
+            assert!(
+                (mean - d.mean()).abs() < 5.0 * sd / (n as f64).sqrt(),
+                "{d:?}: {mean}"
+            );
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!(
+                (var.sqrt() / sd - 1.0).abs() < 0.02,
+                "{d:?}: sd {}",
+                var.sqrt()
+            );
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            if !matches!(d, Dist::Discrete { .. }) {
+                for p in [0.05, 0.5, 0.95] {
+                    let q = sorted[(p * n as f64) as usize];
+                    assert!((q - d.quantile(p)).abs() < 0.02 * sd, "{d:?} p{p}: {q}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,560 @@
+//! Sensitivity of the decision: which inputs move each policy's paired
+//! gain over the baseline, and its chance of beating it, at the last
+//! horizon.
+//!
+//! A strategist choosing between policies does not ask what moves the
+//! group's value (a big unit's multiple moves every policy alike) but what
+//! could change the choice. So every input is moved down and up one at a
+//! time: each unit's assumptions, each policy's levers (the keys its table
+//! sets, per-unit overrides included, the baseline's too: they move every
+//! other policy's gain) and the scenario's discount rate. Rates move by an
+//! additive step (one point: a growth of 4% becomes 3% and 5%; a margin of
+//! -1.6% becomes -2.6% and -0.6%), levels by a relative one (10%: a budget
+//! of 6 becomes 5.4 and 6.6), so that a small margin is not moved by a
+//! hundredth of a point.
+//!
+//! Each variant is the scenario with one key of the file changed (the
+//! `--sweep` path that sets it, [`super::apply`]), validated as the file
+//! would be: a step the scenario refuses (a margin above 100%, a terminal
+//! growth at the discount rate) is skipped with the validator's reason,
+//! never clamped into a smaller step ranked as a full one. Variants run on
+//! the base run's trials and seed, through [`super::simulate_many`], so
+//! every figure equals a separate run of the changed file bit for bit.
+
+use crate::error::{Error, Result};
+use crate::format::{csv_field, num, toml_number};
+use crate::model::{Scenario, Unit, Valuation};
+use crate::results::{Owner, Sensitivity, StepKind, Steps, Summary};
+use crate::scenario::{names, raw, Loaded};
+
+/// One input the study moves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    pub owner: Owner,
+    pub owner_name: String,
+    /// The key under its owner, dotted as in the file.
+    pub parameter: String,
+    /// The `--sweep` path that sets it.
+    pub path: String,
+    pub kind: StepKind,
+    pub base: f64,
+}
+
+/// `name` quoted as a path segment.
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// A unit's assumptions that apply to it: its revenue, growth,
+/// volatility, margin (and its drift target and speed when it drifts),
+/// multiple, the response to investment when it has one, and the fade's
+/// terminal growth and sales to capital when it is valued by the fade. A
+/// key the unit draws from a distribution is not moved (a step would
+/// replace the distribution by a number): the uncertainty view
+/// (`results::uncertainty`) ranks it instead, on the run's own draws.
+fn unit_inputs(u: &Unit) -> Vec<(&'static str, StepKind, f64)> {
+    use StepKind::{Level, Rate};
+    let mut v = vec![
+        ("revenue", Level, u.revenue),
+        ("growth", Rate, u.growth),
+        ("volatility", Rate, u.volatility),
+        ("margin", Rate, u.margin),
+    ];
+    if u.target_margin != u.margin {
+        v.push(("target_margin", Rate, u.target_margin));
+        v.push(("margin_speed", Level, u.margin_speed));
+    }
+    v.push(("multiple.median", Level, u.multiple_median));
+    if u.max_uplift > 0.0 {
+        v.push(("response.max_uplift", Rate, u.max_uplift));
+        v.push(("response.half_saturation", Level, u.half_saturation));
+    }
+    if let Valuation::Fade(f) = u.valuation {
+        v.push(("valuation.terminal_growth", Rate, f.terminal_growth));
+        v.push(("valuation.sales_to_capital", Level, f.sales_to_capital));
+    }
+    v.retain(|(key, _, _)| !u.uncertain.iter().any(|d| d.param.key() == *key));
+    v
+}
+
+/// The numeric keys a policy's table (or one of its per-unit overrides)
+/// sets, with their kinds: shares and intensities are rates; exit timing,
+/// budgets, years and gates are levels.
+fn lever_kind(key: &str) -> StepKind {
+    match key {
+        "reinvest_share" | "recycle_share" | "intensity" | "exit_discount" => StepKind::Rate,
+        _ => StepKind::Level,
+    }
+}
+
+fn push_set(out: &mut Vec<(String, f64)>, prefix: &str, key: &str, v: &Option<raw::Sp<f64>>) {
+    if let Some(v) = v {
+        out.push((format!("{prefix}{key}"), **v));
+    }
+}
+
+fn gate_keys(out: &mut Vec<(String, f64)>, prefix: &str, g: &Option<raw::Sp<raw::RawGate>>) {
+    if let Some(g) = g {
+        push_set(out, prefix, "gate.year", &g.year);
+        push_set(
+            out,
+            prefix,
+            "gate.min_revenue_multiple",
+            &g.min_revenue_multiple,
+        );
+    }
+}
+
+/// The levers a policy's table sets, as (key under the policy, value).
+fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    push_set(&mut out, "", "reinvest_share", &p.reinvest_share);
+    push_set(&mut out, "", "recycle_share", &p.recycle_share);
+    if let Some(c) = &p.core {
+        push_set(&mut out, "core.", "intensity", &c.intensity);
+    }
+    if let Some(n) = &p.non_core {
+        push_set(&mut out, "non_core.", "intensity", &n.intensity);
+        push_set(&mut out, "non_core.", "exit_after", &n.exit_after);
+        push_set(&mut out, "non_core.", "exit_window", &n.exit_window);
+        push_set(&mut out, "non_core.", "exit_discount", &n.exit_discount);
+    }
+    if let Some(i) = &p.innovation {
+        push_set(&mut out, "innovation.", "budget", &i.budget);
+        push_set(&mut out, "innovation.", "years", &i.years);
+        gate_keys(&mut out, "innovation.", &i.gate);
+    }
+    for (name, o) in p.units.iter().flatten() {
+        // The unit as the model names it (the file may spell it otherwise).
+        let name = units
+            .iter()
+            .find(|u| names::same(&u.name, name))
+            .map_or(name.as_str(), |u| u.name.as_str());
+        let prefix = format!("units.{name}.");
+        push_set(&mut out, &prefix, "intensity", &o.intensity);
+        push_set(&mut out, &prefix, "exit_after", &o.exit_after);
+        push_set(&mut out, &prefix, "exit_window", &o.exit_window);
+        push_set(&mut out, &prefix, "exit_discount", &o.exit_discount);
+        push_set(&mut out, &prefix, "budget", &o.budget);
+        push_set(&mut out, &prefix, "years", &o.years);
+        gate_keys(&mut out, &prefix, &o.gate);
+    }
+    out
+}
+
+/// Every input of the scenario the study moves, in order: the discount
+/// rate, each unit's assumptions, each policy's levers.
+pub fn inputs(loaded: &Loaded, base: &Scenario) -> Vec<Input> {
+    let mut out = vec![Input {
+        owner: Owner::Scenario,
+        owner_name: "scenario".into(),
+        parameter: "discount_rate".into(),
+        path: "scenario.discount_rate".into(),
+        kind: StepKind::Rate,
+        base: base.discount_rate,
+    }];
+    for u in &base.units {
+        for (param, kind, value) in unit_inputs(u) {
+            out.push(Input {
+                owner: Owner::Unit,
+                owner_name: u.name.clone(),
+                parameter: param.into(),
+                path: format!("units.{}.{param}", quoted(&u.name)),
+                kind,
+                base: value,
+            });
+        }
+    }
+    for (name, p) in &loaded.raw.policies {
+        let name = base
+            .policies
+            .iter()
+            .find(|q| names::same(&q.name, name))
+            .map_or(name.as_str(), |q| q.name.as_str());
+        for (key, value) in policy_levers(p, &base.units) {
+            let kind = lever_kind(key.rsplit('.').next().unwrap_or(&key));
+            // A unit's name in the path is quoted: it may hold dots.
+            let path_key = match key.strip_prefix("units.") {
+                Some(rest) => {
+                    let unit = base
+                        .units
+                        .iter()
+                        .map(|u| u.name.as_str())
+                        .find(|u| rest.starts_with(&format!("{u}.")))
+                        .unwrap_or("");
+                    format!("units.{}.{}", quoted(unit), &rest[unit.len() + 1..])
+                }
+                None => key.clone(),
+            };
+            out.push(Input {
+                owner: Owner::Policy,
+                owner_name: name.to_string(),
+                parameter: key,
+                path: format!("policies.{}.{path_key}", quoted(name)),
+                kind,
+                base: value,
+            });
+        }
+    }
+    out
+}
+
+/// `x` to 12 significant digits: 0.04 + 0.01 is 0.05, as a reader (and a
+/// file) would write it, not 0.05000000000000001.
+fn tidy(x: f64) -> f64 {
+    format!("{x:.11e}").parse().unwrap_or(x)
+}
+
+/// The low and high values of an input; None where a level is 0 (no
+/// relative step moves it).
+pub fn moved(input: &Input, steps: Steps) -> Option<(f64, f64)> {
+    let b = input.base;
+    match input.kind {
+        StepKind::Rate => Some((tidy(b - steps.rate), tidy(b + steps.rate))),
+        StepKind::Level if b == 0.0 => None,
+        StepKind::Level => Some((tidy(b * (1.0 - steps.level)), tidy(b * (1.0 + steps.level)))),
+    }
+}
+
+/// The scenario with `input` set to `x` (the base run's trials and seed),
+/// or why the scenario refuses that value.
+fn variant(
+    loaded: &Loaded,
+    base: &Scenario,
+    input: &Input,
+    x: f64,
+) -> std::result::Result<Scenario, String> {
+    let one_line = |e: Error| match e {
+        Error::Input(i) if i.key.is_empty() => i.message,
+        Error::Input(i) => format!("{}: {}", i.key, i.message),
+        other => other.to_string(),
+    };
+    let l = super::apply(loaded, &input.path, x).map_err(one_line)?;
+    let mut sc = l.scenario().map_err(one_line)?;
+    sc.trials = base.trials;
+    sc.seed = base.seed;
+    Ok(sc)
+}
+
+/// At most this many variants are simulated at once (and fewer the more
+/// units a scenario has), so that a large scenario's study does not hold
+/// thousands of copies of it.
+pub fn batch_size(scenario: &Scenario) -> usize {
+    (2048 / scenario.units.len().max(1)).clamp(1, 64)
+}
+
+/// Runs the study: every input of [`inputs`] moved by `steps` down and up,
+/// every variant through `simulate_many` (in batches of [`batch_size`]),
+/// and for each policy other than the baseline the mean paired gain over
+/// the baseline and the share of trials beating it at the last horizon.
+/// `say` is told of each skipped step; `progress` of each batch (runs
+/// done, runs in all). Rows come per policy (in the scenario's order),
+/// largest swing of the mean gain first; inputs with both steps skipped
+/// last.
+pub fn run(
+    loaded: &Loaded,
+    base: &Scenario,
+    base_summary: &Summary,
+    steps: Steps,
+    simulate_many: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
+    say: &dyn Fn(String),
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<Sensitivity>> {
+    if base.policies.len() < 2 {
+        say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
+        return Ok(Vec::new());
+    }
+    let last = *base.horizons.last().unwrap_or(&1);
+    let inputs = inputs(loaded, base);
+    // Each input's two steps: a variant to run, or the note of its skip.
+    let mut plans: Vec<[std::result::Result<(f64, usize), String>; 2]> = Vec::new();
+    let mut todo: Vec<(usize, usize, f64)> = Vec::new();
+    for (k, input) in inputs.iter().enumerate() {
+        let Some((lo, hi)) = moved(input, steps) else {
+            continue;
+        };
+        let mut sides = [Err(String::new()), Err(String::new())];
+        for (s, (side, x)) in [("low", lo), ("high", hi)].into_iter().enumerate() {
+            match variant(loaded, base, input, x) {
+                Ok(_) => {
+                    sides[s] = Ok((x, todo.len()));
+                    todo.push((k, s, x));
+                }
+                Err(why) => {
+                    let note = format!(
+                        "{side} step skipped: {} {} -> {} is out of range ({why})",
+                        input.parameter,
+                        toml_number(input.base),
+                        toml_number(x)
+                    );
+                    say(format!("sensitivity: {}: {note}", input.owner_name));
+                    sides[s] = Err(note);
+                }
+            }
+        }
+        plans.push(sides);
+    }
+    // The variants, batch by batch (rebuilt: they were only checked above).
+    let mut summaries: Vec<Summary> = Vec::with_capacity(todo.len());
+    let batch = batch_size(base);
+    for chunk in todo.chunks(batch) {
+        crate::engine::check_interrupted()?;
+        // Only the last horizon is read: the variants record nothing else
+        // (a horizon is a reading of the state, so the last one's figures
+        // are the same bits; recording fewer is cheaper).
+        let scenarios = chunk
+            .iter()
+            .map(|&(k, _, x)| {
+                let mut sc = variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?;
+                sc.horizons = vec![last];
+                Ok(sc)
+            })
+            .collect::<Result<Vec<Scenario>>>()?;
+        summaries.extend(simulate_many(&scenarios)?);
+        progress(summaries.len(), todo.len());
+    }
+    let gain = |s: &Summary, p: &str| {
+        s.row(p, last, "delta_value", None)
+            .map_or(f64::NAN, |r| r.mean)
+    };
+    let beat = |s: &Summary, p: &str| s.prob(p, last).unwrap_or(f64::NAN);
+    let moved_inputs: Vec<&Input> = inputs
+        .iter()
+        .filter(|i| moved(i, steps).is_some())
+        .collect();
+    let mut rows = Vec::new();
+    for (pi, p) in base.policies.iter().enumerate() {
+        if pi == base.baseline {
+            continue;
+        }
+        let mut mine = Vec::new();
+        for (input, sides) in moved_inputs.iter().zip(&plans) {
+            let at = |s: usize, f: &dyn Fn(&Summary, &str) -> f64| match &sides[s] {
+                Ok((_, i)) => f(&summaries[*i], &p.name),
+                Err(_) => f64::NAN,
+            };
+            let value = |s: usize| sides[s].as_ref().map_or(f64::NAN, |(x, _)| *x);
+            let notes: Vec<&str> = sides
+                .iter()
+                .filter_map(|s| s.as_ref().err().map(String::as_str))
+                .collect();
+            mine.push(Sensitivity {
+                policy: p.name.clone(),
+                owner: input.owner,
+                owner_name: input.owner_name.clone(),
+                parameter: input.parameter.clone(),
+                path: input.path.clone(),
+                kind: input.kind,
+                base: input.base,
+                low: value(0),
+                high: value(1),
+                gain_base: gain(base_summary, &p.name),
+                gain_low: at(0, &gain),
+                gain_high: at(1, &gain),
+                beat_base: beat(base_summary, &p.name),
+                beat_low: at(0, &beat),
+                beat_high: at(1, &beat),
+                note: (!notes.is_empty()).then(|| notes.join("; ")),
+            });
+        }
+        crate::results::studies::rank(&mut mine);
+        rows.extend(mine);
+    }
+    Ok(rows)
+}
+
+/// `sensitivity.csv`: one row per policy (other than the baseline) and
+/// input, ranked as the study ranks them. A skipped step's cells are
+/// empty, not "null".
+pub fn csv(rows: &[Sensitivity]) -> String {
+    let mut out = String::from(
+        "policy,rank,input,owner,parameter,path,step_kind,base,low,high,gain_low,gain_base,gain_high,gain_change_low,gain_change_high,swing,prob_beats_low,prob_beats_base,prob_beats_high,prob_swing,note\n",
+    );
+    let cell = |x: f64| if x.is_nan() { String::new() } else { num(x) };
+    let mut rank = 0;
+    let mut policy = "";
+    for r in rows {
+        if r.policy != policy {
+            policy = &r.policy;
+            rank = 0;
+        }
+        rank += 1;
+        let owner = match r.owner {
+            Owner::Unit => "unit",
+            Owner::Policy => "policy",
+            Owner::Scenario => "scenario",
+        };
+        let fields = [
+            csv_field(&r.policy),
+            rank.to_string(),
+            csv_field(&r.label()),
+            owner.to_string(),
+            csv_field(&r.parameter),
+            csv_field(&r.path),
+            r.kind.name().to_string(),
+            num(r.base),
+            cell(r.low),
+            cell(r.high),
+            cell(r.gain_low),
+            cell(r.gain_base),
+            cell(r.gain_high),
+            cell(r.gain_low - r.gain_base),
+            cell(r.gain_high - r.gain_base),
+            num(r.swing()),
+            cell(r.beat_low),
+            cell(r.beat_base),
+            cell(r.beat_high),
+            num(r.beat_swing()),
+            csv_field(r.note.as_deref().unwrap_or_default()),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reset() -> (Loaded, Scenario) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let loaded = crate::scenario::load_raw(&path).unwrap();
+        let sc = loaded.scenario().unwrap();
+        (loaded, sc)
+    }
+
+    #[test]
+    fn inputs_cover_units_levers_and_the_discount_rate() {
+        let (loaded, sc) = reset();
+        let all = inputs(&loaded, &sc);
+        let find = |path: &str| {
+            all.iter()
+                .find(|i| i.path == path)
+                .unwrap_or_else(|| panic!("no input {path}: {all:#?}"))
+        };
+        assert_eq!(find("scenario.discount_rate").kind, StepKind::Rate);
+        let g = find("units.\"Quark\".growth");
+        assert_eq!((g.kind, g.base), (StepKind::Rate, 0.10));
+        assert_eq!(find("units.\"Quark\".revenue").kind, StepKind::Level);
+        let b = find("policies.\"reset\".units.\"Quark\".budget");
+        assert_eq!((b.kind, b.base), (StepKind::Level, 6.0));
+        assert_eq!(
+            find("policies.\"reset\".core.intensity").kind,
+            StepKind::Rate
+        );
+        assert_eq!(find("policies.\"status_quo\".innovation.years").base, 5.0);
+        find("policies.\"reset\".units.\"1688\".gate.min_revenue_multiple");
+        find("policies.\"reset\".innovation.gate.year");
+        // Units sold at their multiple have no fade inputs; units without
+        // a response no response inputs; margins that do not drift no
+        // target.
+        assert!(!all
+            .iter()
+            .any(|i| i.path == "units.\"Intime\".valuation.terminal_growth"));
+        assert!(!all
+            .iter()
+            .any(|i| i.path == "units.\"Intime\".response.max_uplift"));
+        assert!(!all.iter().any(|i| i.path == "units.\"1688\".target_margin"));
+        // Every input's path is one --sweep takes.
+        for i in &all {
+            super::super::patch_text(&i.path, i.base, &loaded.raw)
+                .unwrap_or_else(|e| panic!("{}: {e}", i.path));
+        }
+    }
+
+    #[test]
+    fn rates_move_by_points_levels_by_shares() {
+        let input = |kind, base| Input {
+            owner: Owner::Unit,
+            owner_name: "A".into(),
+            parameter: "x".into(),
+            path: "units.A.x".into(),
+            kind,
+            base,
+        };
+        let s = Steps::default();
+        assert_eq!(moved(&input(StepKind::Rate, 0.04), s), Some((0.03, 0.05)));
+        assert_eq!(
+            moved(&input(StepKind::Rate, -0.016), s),
+            Some((-0.026, -0.006))
+        );
+        assert_eq!(moved(&input(StepKind::Rate, 0.0), s), Some((-0.01, 0.01)));
+        assert_eq!(moved(&input(StepKind::Level, 6.0), s), Some((5.4, 6.6)));
+        assert_eq!(moved(&input(StepKind::Level, 0.0), s), None);
+        let wide = Steps {
+            rate: 0.02,
+            level: 0.25,
+        };
+        assert_eq!(moved(&input(StepKind::Level, 4.0), wide), Some((3.0, 5.0)));
+        assert_eq!(moved(&input(StepKind::Rate, 0.1), wide), Some((0.08, 0.12)));
+    }
+
+    #[test]
+    fn a_step_the_scenario_refuses_is_explained() {
+        let (loaded, sc) = reset();
+        let all = inputs(&loaded, &sc);
+        let tg = all
+            .iter()
+            .find(|i| i.path == "units.\"Cloud Intelligence\".valuation.terminal_growth")
+            .unwrap();
+        // 4% + 5 points is above the 9% discount rate.
+        let e = variant(&loaded, &sc, tg, 0.09).unwrap_err();
+        assert!(e.contains("discount"), "{e}");
+        let ok = variant(&loaded, &sc, tg, 0.05).unwrap();
+        let cloud = ok
+            .units
+            .iter()
+            .find(|u| u.name == "Cloud Intelligence")
+            .unwrap();
+        assert!(matches!(cloud.valuation, Valuation::Fade(f) if f.terminal_growth == 0.05));
+        assert_eq!((ok.trials, ok.seed), (sc.trials, sc.seed));
+    }
+
+    #[test]
+    fn labels_read_as_words() {
+        let (loaded, sc) = reset();
+        let all = inputs(&loaded, &sc);
+        let row = |path: &str| {
+            let i = all.iter().find(|i| i.path == path).unwrap();
+            Sensitivity {
+                policy: "reset".into(),
+                owner: i.owner,
+                owner_name: i.owner_name.clone(),
+                parameter: i.parameter.clone(),
+                path: i.path.clone(),
+                kind: i.kind,
+                base: i.base,
+                low: f64::NAN,
+                high: f64::NAN,
+                gain_base: 1.0,
+                gain_low: f64::NAN,
+                gain_high: 3.0,
+                beat_base: 0.5,
+                beat_low: f64::NAN,
+                beat_high: 0.4,
+                note: None,
+            }
+        };
+        assert_eq!(row("units.\"Quark\".growth").label(), "Quark growth");
+        assert_eq!(
+            row("policies.\"reset\".units.\"Quark\".budget").label(),
+            "reset Quark budget"
+        );
+        assert_eq!(
+            row("policies.\"reset\".units.\"1688\".gate.year").label(),
+            "reset 1688 gate year"
+        );
+        assert_eq!(
+            row("policies.\"reset\".core.intensity").label(),
+            "reset core intensity"
+        );
+        assert_eq!(row("scenario.discount_rate").label(), "discount rate");
+        let r = row("units.\"Quark\".growth");
+        assert_eq!(r.swing(), 2.0);
+        assert!((r.beat_swing() - 0.1).abs() < 1e-12);
+        assert_eq!(r.show(0.05), "5.0%");
+        assert_eq!(r.show(-0.026), "-2.6%");
+        assert_eq!(r.show(0.0325), "3.25%");
+    }
+}
