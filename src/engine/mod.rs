@@ -9,6 +9,8 @@
 //! accumulators merge exactly (see `crate::stats`), the figures are
 //! bit-identical for any thread count and any sharding.
 
+pub mod shared;
+
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

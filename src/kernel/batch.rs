@@ -19,9 +19,10 @@ use rand_distr::Distribution;
 
 use super::draws::TrialParams;
 use super::math::GrowthFactor;
-use super::plan::{inversion_count, JumpDraw, Plan, PolicyPlan, UnitPlan};
+use super::plan::{inversion_count, DrawPlan, JumpDraw, Plan, PolicyPlan, UnitPlan};
 use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
+use super::tape::{Sharing, Tape};
 use super::valuation::fade_value;
 use crate::model::{Extra, Metric, UnitFigure};
 
@@ -202,6 +203,22 @@ impl LaneParams {
     }
 }
 
+/// A plan's per-trial constants for a [`BatchState`] made for another
+/// plan (see [`BatchState::run_replay`]); empty for plans whose trials
+/// share the plan's constants.
+#[derive(Clone, Debug)]
+pub struct PlanLanes(Option<Box<LaneParams>>);
+
+impl PlanLanes {
+    pub fn new(plan: &Plan) -> PlanLanes {
+        PlanLanes(
+            plan.params
+                .varies()
+                .then(|| Box::new(LaneParams::new(plan))),
+        )
+    }
+}
+
 /// The margins a step reads: the plan's (the same in every lane) or each
 /// lane's own.
 #[derive(Clone, Copy)]
@@ -229,6 +246,13 @@ impl Margins<'_> {
         }
     }
 }
+
+/// Where a batch's draws come from (see `kernel::tape`): each lane's
+/// stream, the stream with every draw kept on a tape, or a tape.
+type Mode = u8;
+const LIVE: Mode = 0;
+const RECORD: Mode = 1;
+const REPLAY: Mode = 2;
 
 /// A step index as the kernel compares it (exactly representable).
 fn step_f64(k: usize) -> f64 {
@@ -272,14 +296,61 @@ impl BatchState {
     /// trial `first + j`'s figures land in lane j of `out`.
     pub fn run(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        self.dispatch::<LIVE>(plan, seed, first, &mut Tape::new(), None);
+    }
+
+    /// [`BatchState::run`], keeping every draw on `tape` (emptied first)
+    /// for [`BatchState::run_replay`]; the figures are `run`'s.
+    pub fn run_recording(
+        &mut self,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        count: usize,
+        tape: &mut Tape,
+    ) {
+        assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
+        tape.lanes.clear();
+        (tape.seed, tape.first) = (seed, first);
+        self.dispatch::<RECORD>(plan, seed, first, tape, None);
+    }
+
+    /// The figures `run` gives for `plan` on the trials a tape was
+    /// recorded from (by a plan that [`super::tape::same_draws`] as
+    /// `plan`, with `share` what the two have in common), bit for bit,
+    /// from the tape's draws instead of the trials' streams.
+    /// `lanes` holds `plan`'s per-trial constants ([`PlanLanes::new`] of
+    /// `plan`; the state's own belong to the plan it was made for).
+    pub fn run_replay(
+        &mut self,
+        plan: &Plan,
+        tape: &mut Tape,
+        share: &Sharing,
+        lanes: &mut PlanLanes,
+    ) {
+        tape.pos = 0;
+        std::mem::swap(&mut self.lanes, &mut lanes.0);
+        self.dispatch::<REPLAY>(plan, tape.seed, tape.first, tape, Some(share));
+        std::mem::swap(&mut self.lanes, &mut lanes.0);
+    }
+
+    #[inline(always)]
+    fn dispatch<const MODE: Mode>(
+        &mut self,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        tape: &mut Tape,
+        share: Option<&Sharing>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = simd::Avx2Token::detect() {
             // SAFETY: `run_avx2` needs AVX2, which the token proves the CPU
             // has.
-            unsafe { self.run_avx2(t, plan, seed, first) };
+            unsafe { self.run_avx2::<MODE>(t, plan, seed, first, tape, share) };
             return;
         }
-        self.run_with::<Portable>((), plan, seed, first);
+        self.run_with::<Portable, MODE>((), plan, seed, first, tape, share);
     }
 
     /// [`BatchState::run`] compiled for AVX2. Only the instruction set
@@ -288,25 +359,46 @@ impl BatchState {
     /// caller's proof that the CPU has it.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn run_avx2(&mut self, t: simd::Avx2Token, plan: &Plan, seed: u64, first: u64) {
-        self.run_with::<simd::Avx2>(t, plan, seed, first);
+    fn run_avx2<const MODE: Mode>(
+        &mut self,
+        t: simd::Avx2Token,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        tape: &mut Tape,
+        share: Option<&Sharing>,
+    ) {
+        self.run_with::<simd::Avx2, MODE>(t, plan, seed, first, tape, share);
     }
 
     #[inline(always)]
-    fn run_with<V: Vf64>(&mut self, t: V::Token, plan: &Plan, seed: u64, first: u64) {
-        self.rng = RngLanes::new(std::array::from_fn(|j| {
-            trial_state(seed, first.wrapping_add(j as u64))
-        }));
+    fn run_with<V: Vf64, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        seed: u64,
+        first: u64,
+        tape: &mut Tape,
+        share: Option<&Sharing>,
+    ) {
+        if MODE != REPLAY {
+            self.rng = RngLanes::new(std::array::from_fn(|j| {
+                trial_state(seed, first.wrapping_add(j as u64))
+            }));
+        }
+        let share = share.unwrap_or(&NO_SHARING);
         // The lanes' own constants, out of `self` while the batch runs.
+        // They come from streams of their own (see `super::draws`), not
+        // from the tape: a replay draws its plan's as a run of it does.
         let mut lanes = self.lanes.take();
         if let Some(l) = lanes.as_deref_mut() {
             l.draw(plan, seed, first);
         }
-        self.start::<V>(t, plan, lanes.as_deref());
+        self.start::<V, MODE>(t, plan, lanes.as_deref(), tape, share);
         if plan.track {
-            self.steps::<V, true>(t, plan, &mut lanes);
+            self.steps::<V, true, MODE>(t, plan, &mut lanes, tape, share);
         } else {
-            self.steps::<V, false>(t, plan, &mut lanes);
+            self.steps::<V, false, MODE>(t, plan, &mut lanes, tape, share);
         }
         if let Some(l) = lanes.as_deref() {
             self.record_drawn(plan, l);
@@ -335,11 +427,13 @@ impl BatchState {
     /// Every step of the batch; `TRACK`: follow each unit's investment and
     /// gate (a tracked run).
     #[inline(always)]
-    fn steps<V: Vf64, const TRACK: bool>(
+    fn steps<V: Vf64, const TRACK: bool, const MODE: Mode>(
         &mut self,
         t: V::Token,
         plan: &Plan,
         lanes: &mut Option<Box<LaneParams>>,
+        tape: &mut Tape,
+        share: &Sharing,
     ) {
         for k in 0..plan.steps {
             if k > 0 {
@@ -349,7 +443,11 @@ impl BatchState {
                 }
             }
             let lanes = lanes.as_deref();
-            self.draw_step::<V>(t, plan, lanes);
+            if MODE == REPLAY {
+                self.replay_step::<V>(t, plan, lanes, tape, share);
+            } else {
+                self.draw_step::<V, MODE>(t, plan, lanes, tape);
+            }
             let margin = Margins::row(plan, lanes, k);
             for (p, (pp, st)) in plan
                 .policies
@@ -411,18 +509,44 @@ impl BatchState {
 
     /// Draw order 1 (multiples and exit times) and the initial state.
     #[inline(always)]
-    fn start<V: Vf64>(&mut self, t: V::Token, plan: &Plan, lanes: Option<&LaneParams>) {
-        for (((mult, u), &median), &dispersion) in self
+    fn start<V: Vf64, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        tape: &mut Tape,
+        share: &Sharing,
+    ) {
+        for (i, ((mult, u), (&median, &dispersion))) in self
             .multiple
             .iter_mut()
             .zip(self.uniform.iter_mut())
-            .zip(&plan.multiple_median)
-            .zip(&plan.multiple_dispersion)
+            .zip(plan.multiple_median.iter().zip(&plan.multiple_dispersion))
+            .enumerate()
         {
+            if MODE == REPLAY {
+                let eta = tape.next();
+                *u = tape.next();
+                let recorded = tape.next();
+                if share.multiple[i] {
+                    *mult = recorded;
+                    continue;
+                }
+                let e = simd::exp(V::splat(t, dispersion).mul(V::load(t, &eta)));
+                V::splat(t, median).mul(e).store(mult);
+                continue;
+            }
             let eta = V::normal(t, &mut self.rng);
             V::uniform(t, &mut self.rng).store(u);
             let e = simd::exp(V::splat(t, dispersion).mul(eta));
             V::splat(t, median).mul(e).store(mult);
+            if MODE == RECORD {
+                let mut x = ZERO;
+                eta.store(&mut x);
+                tape.push(x);
+                tape.push(*u);
+                tape.push(*mult);
+            }
         }
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
             st.war_chest = ZERO;
@@ -457,27 +581,35 @@ impl BatchState {
     /// Draw order 2: one step's factors, then each unit's idiosyncratic
     /// shock and jumps, every lane at once (each lane's stream in the
     /// documented order); then every unit's growth shock exp(log shock).
+    /// `RECORD`: every draw and shock also goes on `tape`.
     #[inline(always)]
-    fn draw_step<V: Vf64>(&mut self, t: V::Token, plan: &Plan, lanes: Option<&LaneParams>) {
+    fn draw_step<V: Vf64, const MODE: Mode>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        tape: &mut Tape,
+    ) {
         let rng = &mut self.rng;
         for f in self.factor.iter_mut() {
             V::normal(t, rng).store(f);
+            if MODE == RECORD {
+                tape.push(*f);
+            }
         }
         let nf = plan.n_factors;
         let factor = &self.factor[..];
         let zero = V::splat(t, 0.0);
         for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
             let eps = V::normal(t, rng);
-            let load = &plan.loadings[i * nf..(i + 1) * nf];
-            let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
-            for (&l, f) in load.iter().zip(factor) {
-                z = z.add(V::splat(t, l).mul(V::load(t, f)));
+            if MODE == RECORD {
+                let mut x = ZERO;
+                eps.store(&mut x);
+                tape.push(x);
             }
-            let (drift, diffusion) = match lanes {
-                Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
-                None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
-            };
-            let mut log_shock = drift.add(diffusion.mul(z));
+            let load = &plan.loadings[i * nf..(i + 1) * nf];
+            let (drift, diffusion) = drift_diffusion::<V>(t, dp, lanes, i);
+            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps, drift, diffusion);
             if let Some((draw, mean, stdev)) = &dp.jumps {
                 let count = match *draw {
                     JumpDraw::Inversion { lambda, p0 } => {
@@ -502,17 +634,69 @@ impl BatchState {
                     }
                 };
                 let jumped = zero.lt(count);
+                let mut zj = zero;
                 if jumped.any() {
-                    let zj = V::normal_where(rng, jumped);
-                    let mut counts = ZERO;
-                    count.store(&mut counts);
-                    let root = V::load(t, &counts.map(f64::sqrt));
-                    let term = count
-                        .mul(V::splat(t, *mean))
-                        .add(V::splat(t, *stdev).mul(root).mul(zj));
-                    log_shock = V::select(jumped, log_shock.add(term), log_shock);
+                    zj = V::normal_where(rng, jumped);
+                    log_shock = with_jumps(log_shock, jumped, count, zj, *mean, *stdev);
+                }
+                if MODE == RECORD {
+                    let mut x = ZERO;
+                    count.store(&mut x);
+                    tape.push(x);
+                    zj.store(&mut x);
+                    tape.push(x);
                 }
             }
+            simd::exp(log_shock).store(shock);
+            if MODE == RECORD {
+                tape.push(*shock);
+            }
+        }
+    }
+
+    /// [`BatchState::draw_step`] from a tape: the recorded shock of every
+    /// unit whose draw constants are the recorded plan's, and for the
+    /// others the same operations on the recorded draws.
+    #[inline(always)]
+    fn replay_step<V: Vf64>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams>,
+        tape: &mut Tape,
+        share: &Sharing,
+    ) {
+        for f in self.factor.iter_mut() {
+            *f = tape.next();
+        }
+        let nf = plan.n_factors;
+        let factor = &self.factor[..];
+        let zero = V::splat(t, 0.0);
+        for (i, ((dp, shock), &shared)) in plan
+            .draws
+            .iter()
+            .zip(self.shock.iter_mut())
+            .zip(&share.shock)
+            .enumerate()
+        {
+            if shared {
+                tape.skip(if dp.jumps.is_some() { 3 } else { 1 });
+                *shock = tape.next();
+                continue;
+            }
+            let eps = V::load(t, &tape.next());
+            let load = &plan.loadings[i * nf..(i + 1) * nf];
+            let (drift, diffusion) = drift_diffusion::<V>(t, dp, lanes, i);
+            let mut log_shock = log_shock::<V>(t, dp, load, factor, eps, drift, diffusion);
+            if let Some((_, mean, stdev)) = &dp.jumps {
+                let count = V::load(t, &tape.next());
+                let zj = V::load(t, &tape.next());
+                let jumped = zero.lt(count);
+                if jumped.any() {
+                    log_shock = with_jumps(log_shock, jumped, count, zj, *mean, *stdev);
+                }
+            }
+            tape.skip(1);
             simd::exp(log_shock).store(shock);
         }
     }
@@ -613,6 +797,60 @@ impl BatchState {
             }
         }
     }
+}
+
+/// Nothing shared: what fresh and recording runs are given.
+static NO_SHARING: Sharing = Sharing {
+    multiple: Vec::new(),
+    shock: Vec::new(),
+};
+
+/// A unit's log growth shock before jumps: drift + diffusion z, with
+/// z = idiosyncratic eps + its factor loadings times the factors.
+#[inline(always)]
+fn log_shock<V: Vf64>(
+    t: V::Token,
+    dp: &DrawPlan,
+    load: &[f64],
+    factor: &[Lane],
+    eps: V,
+    drift: V,
+    diffusion: V,
+) -> V {
+    let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
+    for (&l, f) in load.iter().zip(factor) {
+        z = z.add(V::splat(t, l).mul(V::load(t, f)));
+    }
+    drift.add(diffusion.mul(z))
+}
+
+/// Unit `i`'s drift and diffusion: each lane's own where trials draw
+/// their constants, else the plan's.
+#[inline(always)]
+fn drift_diffusion<V: Vf64>(
+    t: V::Token,
+    dp: &DrawPlan,
+    lanes: Option<&LaneParams>,
+    i: usize,
+) -> (V, V) {
+    match lanes {
+        Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
+        None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
+    }
+}
+
+/// `log_shock` plus the jumps of the lanes that jumped: `count` jumps
+/// whose sum is count mean + stdev sqrt(count) zj.
+#[inline(always)]
+fn with_jumps<V: Vf64>(log_shock: V, jumped: V, count: V, zj: V, mean: f64, stdev: f64) -> V {
+    let t = log_shock.token();
+    let mut counts = ZERO;
+    count.store(&mut counts);
+    let root = V::load(t, &counts.map(f64::sqrt));
+    let term = count
+        .mul(V::splat(t, mean))
+        .add(V::splat(t, stdev).mul(root).mul(zj));
+    V::select(jumped, log_shock.add(term), log_shock)
 }
 
 /// (1 + g)^dt of every lane, the same bits as `GrowthFactor::eval`.
@@ -872,7 +1110,7 @@ mod tests {
         /// (the same bits).
         fn run_portable(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
             assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
-            self.run_with::<Portable>((), plan, seed, first);
+            self.run_with::<Portable, LIVE>((), plan, seed, first, &mut Tape::new(), None);
         }
     }
 
@@ -927,6 +1165,128 @@ mod tests {
             }
             first += count as u64;
         }
+    }
+
+    /// A plan's figures replayed from a tape recorded by another plan that
+    /// draws alike are its own run's, bit for bit: the recorded plan
+    /// itself, and variants with other draw constants (volatility,
+    /// loadings' unit, multiples) and other policy and discount terms.
+    fn check_replay(path: &Path) {
+        let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let recorded = Plan::new(&s);
+        let mut v = s.clone();
+        for (i, u) in v.units.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                u.volatility *= 1.25;
+                u.multiple_median *= 0.9;
+            } else {
+                u.growth += 0.01;
+            }
+        }
+        v.discount_rate += 0.01;
+        for p in &mut v.policies {
+            p.reinvest_share *= 0.5;
+        }
+        // Drawn assumptions: every distribution wider or moved, every
+        // growth fade longer (or a fade where there was none), the same
+        // units and keys drawn.
+        let mut d = s.clone();
+        for (i, u) in d.units.iter_mut().enumerate() {
+            for x in &mut u.uncertain {
+                use crate::model::Dist;
+                match &mut x.dist {
+                    Dist::Triangular { min, max, .. }
+                    | Dist::Pert { min, max, .. }
+                    | Dist::Uniform { min, max } => *min -= 0.1 * (*max - *min),
+                    Dist::Normal { stdev, .. } => *stdev *= 1.1,
+                    Dist::Lognormal { dispersion, .. } => *dispersion *= 1.1,
+                    Dist::Discrete { weights, .. } => weights[0] *= 2.0,
+                }
+            }
+            match &mut u.growth_fade {
+                Some(f) => f.years += 1.0,
+                None if i == 0 => {
+                    u.growth_fade = Some(crate::model::GrowthFade {
+                        from: u.growth + 0.1,
+                        years: 3.0,
+                    })
+                }
+                None => {}
+            }
+        }
+        // And the other way round: the variant records, the scenario
+        // replays.
+        let pairs = [
+            (recorded.clone(), Plan::new(&s)),
+            (recorded.clone(), Plan::new(&v)),
+            (recorded.clone(), Plan::new(&d)),
+            (Plan::new(&d), recorded.clone()),
+        ];
+        let mut checked = 0;
+        for (recorded, plan) in pairs {
+            if !super::super::tape::same_draws(&recorded, &plan) {
+                continue;
+            }
+            let share = Sharing::new(&recorded, &plan);
+            let mut rec = BatchState::new(&recorded);
+            let mut replay = BatchState::new(&recorded);
+            let mut live = BatchState::new(&plan);
+            let mut lanes = PlanLanes::new(&plan);
+            let mut tape = Tape::new();
+            let mut first = 0u64;
+            for count in [LANES, 3, LANES, 1, LANES] {
+                rec.run_recording(&recorded, s.seed, first, count, &mut tape);
+                replay.run_replay(&plan, &mut tape, &share, &mut lanes);
+                live.run(&plan, s.seed, first, count);
+                for (slot, (a, b)) in replay.out.iter().zip(&live.out).enumerate() {
+                    for j in 0..count {
+                        assert!(
+                            a[j].to_bits() == b[j].to_bits() || (a[j].is_nan() && b[j].is_nan()),
+                            "{}: trial {} slot {slot}: replay {} vs live {}",
+                            path.display(),
+                            first + j as u64,
+                            a[j],
+                            b[j]
+                        );
+                    }
+                }
+                first += count as u64;
+            }
+            checked += 1;
+        }
+        assert!(checked >= 1, "{}: nothing replayed", path.display());
+        let varies = s
+            .units
+            .iter()
+            .any(|u| !u.uncertain.is_empty() || u.growth_fade.is_some());
+        if varies {
+            assert!(checked == 4, "{}: {checked} of 4 replayed", path.display());
+        }
+    }
+
+    #[test]
+    fn replayed_draws_give_the_plans_own_figures() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut n = 0;
+        // Drawn assumptions and fading growth among them.
+        let mut seen = vec!["uncertain_all.toml", "reset_uncertain.toml"];
+        for dir in ["scenarios", "tests/fixtures", "benches"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            let mut files: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            for f in files {
+                check_replay(&f);
+                n += 1;
+                seen.retain(|x| !f.ends_with(x));
+            }
+        }
+        assert!(n >= 5, "found {n} scenarios");
+        assert!(seen.is_empty(), "not found: {seen:?}");
     }
 
     #[test]

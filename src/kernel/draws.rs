@@ -246,6 +246,12 @@ impl ParamPlan {
         self.fades.get(i).is_some_and(Option::is_some)
     }
 
+    /// Whether unit `i` has per-trial constants: a drawn assumption or a
+    /// growth that fades.
+    pub fn unit_varies(&self, i: usize) -> bool {
+        self.fades(i) || self.drawn.iter().any(|d| d.unit == i)
+    }
+
     /// Whether trials need their own unit constants (something is drawn
     /// or a growth fades); otherwise the plan's hold for every trial.
     pub fn varies(&self) -> bool {

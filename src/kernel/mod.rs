@@ -25,6 +25,7 @@ pub mod plan;
 pub mod reference;
 pub mod rng;
 pub mod simd;
+pub mod tape;
 pub mod valuation;
 
 pub use plan::Plan;

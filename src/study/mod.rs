@@ -13,6 +13,7 @@
 
 pub mod funding;
 pub mod sensitivity;
+pub mod shared;
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -590,11 +591,15 @@ pub fn simulate(scenario: &Scenario, threads: Option<usize>) -> Result<Summary> 
     Ok(Summary::new(scenario, &plan, &acc))
 }
 
-/// Runs variants of one scenario (the same trials and seed, so the same
-/// draws) and summarises each, in order; each summary equals
-/// [`simulate`] of its scenario bit for bit.
+/// Runs several variants of a scenario (the same structure, other
+/// numbers: unit parameters, policy levers, the discount rate...) and
+/// summarises each: the same `Summary` as [`simulate`] of each variant,
+/// bit for bit, for any thread count, with each block's draws generated
+/// once and shared by every variant that draws alike (see
+/// [`shared`]). Variants that draw differently (other units, factors,
+/// steps, jump rates, seed or trials) run on their own draws.
 pub fn simulate_many(scenarios: &[Scenario], threads: Option<usize>) -> Result<Vec<Summary>> {
-    scenarios.iter().map(|s| simulate(s, threads)).collect()
+    shared::simulate_many(scenarios, threads)
 }
 
 #[cfg(test)]
