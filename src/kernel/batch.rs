@@ -1264,13 +1264,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn replayed_draws_give_the_plans_own_figures() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut n = 0;
-        // Drawn assumptions and fading growth among them.
-        let mut seen = vec!["uncertain_all.toml", "reset_uncertain.toml"];
-        for dir in ["scenarios", "tests/fixtures", "benches"] {
+    /// The scenario files in `dirs` under `root`, sorted within each.
+    fn toml_files(root: &Path, dirs: &[&str]) -> Vec<std::path::PathBuf> {
+        let mut all = Vec::new();
+        for dir in dirs {
             let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
                 continue;
             };
@@ -1279,40 +1276,41 @@ mod tests {
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
             files.sort();
-            for f in files {
-                check_replay(&f);
-                n += 1;
-                seen.retain(|x| !f.ends_with(x));
-            }
+            all.extend(files);
         }
-        assert!(n >= 5, "found {n} scenarios");
+        all
+    }
+
+    #[test]
+    fn replayed_draws_give_the_plans_own_figures() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = toml_files(root, &["scenarios", "tests/fixtures", "benches"]);
+        // Drawn assumptions and fading growth among them.
+        let mut seen = vec!["uncertain_all.toml", "reset_uncertain.toml"];
+        for f in &files {
+            check_replay(f);
+            seen.retain(|x| !f.ends_with(x));
+        }
+        assert!(files.len() >= 5, "found {} scenarios", files.len());
         assert!(seen.is_empty(), "not found: {seen:?}");
     }
 
     #[test]
     fn batch_matches_the_scalar_reference() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut n = 0;
-        for dir in [
-            "scenarios",
-            "tests/fixtures",
-            "tests/fuzz-corpus",
-            "benches",
-        ] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-                continue;
-            };
-            let mut files: Vec<_> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            files.sort();
-            for f in files {
-                check(&f);
-                n += 1;
-            }
+        let files = toml_files(
+            root,
+            &[
+                "scenarios",
+                "tests/fixtures",
+                "tests/fuzz-corpus",
+                "benches",
+            ],
+        );
+        for f in &files {
+            check(f);
         }
-        assert!(n >= 5, "found {n} scenarios");
+        assert!(files.len() >= 5, "found {} scenarios", files.len());
     }
 
     /// The kernel's growth factor of every lane is the scalar's, bit for

@@ -292,6 +292,14 @@ struct Running {
 }
 
 impl Running {
+    /// Nothing added yet.
+    const ZERO: Running = Running {
+        s1: 0.0,
+        s2: 0.0,
+        lo: 0.0,
+        hi: 0.0,
+    };
+
     /// Adds `xs`, in order, if they are all finite (and returns true);
     /// otherwise changes nothing.
     #[inline(always)]
@@ -383,15 +391,7 @@ impl Accumulator {
         if self.buffer.is_empty() {
             let n = self.metrics.len();
             self.buffer = vec![0.0; n * ROW];
-            self.running = vec![
-                Running {
-                    s1: 0.0,
-                    s2: 0.0,
-                    lo: 0.0,
-                    hi: 0.0
-                };
-                n
-            ];
+            self.running = vec![Running::ZERO; n];
             self.pending_non_finite = vec![false; n];
         }
         if self.buffered == 0 {
@@ -486,15 +486,7 @@ impl Accumulator {
             self.buffer = vec![0.0; n * ROW];
         }
         if self.running.len() != n {
-            self.running = vec![
-                Running {
-                    s1: 0.0,
-                    s2: 0.0,
-                    lo: 0.0,
-                    hi: 0.0
-                };
-                n
-            ];
+            self.running = vec![Running::ZERO; n];
             self.pending_non_finite = vec![false; n];
         }
     }
