@@ -173,3 +173,25 @@ pub fn generated_scenario(units: usize, policies: usize, horizons: usize) -> Str
     }
     s
 }
+
+/// A tmpfs of `size` mounted on `dir` (an existing folder), unmounted when
+/// the value is dropped (so a failing assertion leaves no mount behind);
+/// None where this machine cannot mount one (mounting needs root).
+pub fn mount_tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    mounted.then(|| Mount(dir.to_path_buf()))
+}
+
+/// A mounted tmpfs; unmounts on drop.
+pub struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}

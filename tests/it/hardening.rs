@@ -123,37 +123,15 @@ fn output_path_problems_exit_4_with_the_path() {
     }
 }
 
-/// Unmounts on drop, so a failing assertion does not leave a mount behind.
-struct Mount(std::path::PathBuf);
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_exits_4_and_keeps_the_previous_output() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
     fs::create_dir(&small).unwrap();
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=48k",
-            "tmpfs",
-            small.to_str().unwrap(),
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !mounted {
+    let Some(_guard) = mount_tmpfs(&small, "48k") else {
         eprintln!("SKIPPED a_full_disk_exits_4: cannot mount a tmpfs here (needs root)");
         return;
-    }
-    let _guard = Mount(small.clone());
+    };
     let out = small.join("out");
     // A small summary fits (without charts)...
     simulate(&fixture("one_step.toml"), &out, &["--no-charts"]);

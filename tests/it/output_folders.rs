@@ -336,36 +336,15 @@ fn a_second_run_to_the_same_folder_says_so_and_the_first_wins() {
     assert!(read_json(&out.join("summary.json"))["rows"].is_array());
 }
 
-/// Unmounts on drop.
-struct Mount(PathBuf);
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_mount_point_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("mnt");
     fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=1m",
-            "tmpfs",
-            mnt.to_str().unwrap(),
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(_guard) = mount_tmpfs(&mnt, "1m") else {
         eprintln!("SKIPPED a_mount_point_is_refused: cannot mount a tmpfs here (needs root)");
         return;
-    }
-    let _guard = Mount(mnt.clone());
+    };
     // A run that would take minutes: refused at once.
     let child = bin()
         .args([
