@@ -13,9 +13,15 @@ child per chunk), NOT the Rust engine's: results agree with the engine only
 statistically. A given (seed, trials, chunk size) always gives the same
 numbers.
 
+Held units valued by "fade" follow MODEL.md's v3 valuation ("one
+future"): base growth on one schedule anchored at t = 0, its capital cost
+paid inside the trial, and the held value H = R x A at a horizon, where A
+(one number per unit and horizon here: nothing it reads is drawn per trial)
+is printed by --held.
+
 Usage:
     python3 benches/reference/stratsim_ref.py SCENARIO [--trials N] [--seed S]
-        [--json OUT] [--chunk C] [--quiet]
+        [--json OUT] [--chunk C] [--quiet] [--held]
 """
 
 from __future__ import annotations
@@ -101,9 +107,11 @@ class Unit:
     max_uplift: float
     half_saturation: float
     jumps: tuple[float, float, float] | None  # (rate, mean, stdev)
-    # Held at a horizon: None = revenue x multiple; else the growth-fade DCF
-    # (fade_years, terminal_growth, sales_to_capital).
+    # Valued by "multiple" (None: v1, R x M when held at a horizon) or by
+    # "fade" (v3 one-future DCF): (fade_years, terminal_growth, sales_to_capital).
     fade: tuple[int, float, float] | None = None
+    # growth_fade = { from, years } (optional): (from, years).
+    growth_fade: tuple[float, float] | None = None
 
 
 @dataclass
@@ -151,7 +159,9 @@ VALUATION_KEYS = {"method", "fade_years", "terminal_growth", "sales_to_capital"}
 
 
 def _valuation(t, where: str, rate: float, base: dict) -> dict:
-    """MODEL.md v2 valuation keys of one table laid over `base`."""
+    """MODEL.md valuation keys of one table laid over `base`. terminal_growth
+    is only checked for > -1 here; the v3 rule (a x beta < 1) is checked per
+    unit valued by "fade" (it involves the unit's jumps)."""
     _check_keys(t, where, set(), VALUATION_KEYS)
     out = dict(base)
     if "method" in t:
@@ -164,7 +174,7 @@ def _valuation(t, where: str, rate: float, base: dict) -> dict:
         out["fade_years"] = int(n)
     if "terminal_growth" in t:
         out["terminal_growth"] = _num(t["terminal_growth"], f"{where}.terminal_growth",
-                                      lambda x: -1 < x < rate, "must be > -1 and below discount_rate")
+                                      lambda x: x > -1, "must be > -1")
     if "sales_to_capital" in t:
         out["sales_to_capital"] = _num(t["sales_to_capital"], f"{where}.sales_to_capital",
                                        lambda x: x > 0, "must be > 0")
@@ -220,7 +230,8 @@ def load_scenario(path: str) -> Scenario:
     for i, u in enumerate(raw["units"]):
         w = f"units[{i}]"
         _check_keys(u, w, {"name", "role", "revenue", "growth", "volatility", "margin", "multiple"},
-                    {"target_margin", "margin_speed", "loadings", "response", "jumps", "valuation"})
+                    {"target_margin", "margin_speed", "loadings", "response", "jumps", "valuation",
+                     "growth_fade"})
         uname = _str(u["name"], f"{w}.name")
         if any(x.name == uname for x in units):
             raise ScenarioError(f"{w}.name: duplicate unit name {uname!r}")
@@ -254,14 +265,27 @@ def load_scenario(path: str) -> Scenario:
             jumps = (_num(j["rate"], f"{w}.jumps.rate", _nonneg, "must be >= 0"),
                      _num(j["mean"], f"{w}.jumps.mean"),
                      _num(j["stdev"], f"{w}.jumps.stdev", _nonneg, "must be >= 0"))
-        val = _valuation(u.get("valuation", {}), f"{w}.valuation", discount_rate, file_val)
-        if val["method"] == "fade" and not val["terminal_growth"] < discount_rate:
-            raise ScenarioError(f"{w}.valuation.terminal_growth: must be below discount_rate")
+        gfade = None
+        if "growth_fade" in u:
+            gf = u["growth_fade"]
+            _check_keys(gf, f"{w}.growth_fade", {"from", "years"}, set())
+            gfade = (_num(gf["from"], f"{w}.growth_fade.from", lambda x: x > -1, "must be > -1"),
+                     _num(gf["years"], f"{w}.growth_fade.years", lambda x: x > 0, "must be > 0"))
+        uval = u.get("valuation", {})
+        val = _valuation(uval, f"{w}.valuation", discount_rate, file_val)
         fade = None
         if val["method"] == "fade":
             fade = (val["fade_years"], val["terminal_growth"], val["sales_to_capital"])
+            # v3 refusal: a x beta >= 1, a = (1 + g_inf)^dt psi, beta = (1 + r)^-dt.
+            dt = 1.0 / spy
+            ab = (1.0 + fade[1]) ** dt * jump_psi(jumps, dt) * (1.0 + discount_rate) ** (-dt)
+            if not ab < 1.0:
+                key = (f"{w}.valuation.terminal_growth" if isinstance(uval, dict) and "terminal_growth" in uval
+                       else f"valuation.terminal_growth (unit {uname!r})")
+                raise ScenarioError(f"{key}: terminal_growth plus the unit's jumps' expected growth "
+                                    f"must stay below the discount rate (a x beta = {ab:.6g} >= 1)")
         units.append(Unit(
-            name=uname, role=role, fade=fade,
+            name=uname, role=role, fade=fade, growth_fade=gfade,
             revenue=_num(u["revenue"], f"{w}.revenue", lambda x: x > 0, "must be positive"),
             growth=_num(u["growth"], f"{w}.growth", lambda x: x > -1, "must be > -1"),
             volatility=_num(u["volatility"], f"{w}.volatility", _nonneg, "must be >= 0"),
@@ -356,30 +380,97 @@ def metric_list(sc: Scenario):
             + [("delta_value", None)])
 
 
-def fade_value(R, m, g, u: Unit, spy: int, r: float):
-    """MODEL.md "Valuation of a unit still held at a horizon (v2)", as written:
-    growth fades linearly from g to g_inf over n years, the margin keeps
-    drifting to its target (q per year), C_j = R_j m_j - (R_{j+1} - R_j) / s,
-    F = sum_{j<=n} C_j (1+r)^-j + C_{n+1} / (r - g_inf) (1+r)^-n.
-    R and g are arrays over trials; m is the (deterministic) margin at h."""
+def jump_psi(jumps, dt: float) -> float:
+    """Expected growth factor of one step's jumps: psi = exp(rate dt
+    (exp(mean + stdev^2 / 2) - 1)); 1 without jumps."""
+    if jumps is None:
+        return 1.0
+    rate, mean, sd = jumps
+    return math.exp(rate * dt * (math.exp(mean + 0.5 * sd * sd) - 1.0))
+
+
+def base_growth(u: Unit, t: float) -> float:
+    """Base growth at step start t (before any uplift).
+
+    b2(t): `growth`, or with growth_fade = { from, years }:
+    growth + (from - growth) x max(0, 1 - t / years).
+    Units valued by "multiple" grow at b2 (v1). Units valued by "fade" (v3)
+    grow at b(t) = g_inf + (b2(t) - g_inf) x max(0, 1 - t / n), b = g_inf
+    when n = 0: one schedule anchored at t = 0."""
+    b2 = u.growth
+    if u.growth_fade is not None:
+        frm, yrs = u.growth_fade
+        b2 = u.growth + (frm - u.growth) * max(0.0, 1.0 - t / yrs)
+    if u.fade is None:
+        return b2
+    n, g_inf, _ = u.fade
+    if n == 0:
+        return g_inf
+    return g_inf + (b2 - g_inf) * max(0.0, 1.0 - t / n)
+
+
+def held_factor(u: Unit, K: int, m_K: float, spy: int, r: float) -> float:
+    """MODEL.md v3 held value per unit of revenue: H = R_K x A, with
+
+    A = sum_{k >= K} c_k beta^(k - K + 1) / R_K,
+    c_k = R_k m_k dt - R_k ((1 + b(t_k))^dt - 1) / s,
+    E[R_{k+1}] = R_k (1 + b(t_k))^dt psi, m_{k+1} = m_k + margin_speed (m* - m_k) dt.
+
+    Steps K..L-1 (L = max(n spy, K)) are summed directly; from L on b = g_inf
+    and the closed-form tail
+    R_L beta^(L-K+1) [(m* dt - c) / (1 - a beta) + (m_L - m*) dt / (1 - a q beta)]
+    with a = (1 + g_inf)^dt psi, c = ((1 + g_inf)^dt - 1) / s,
+    q = 1 - margin_speed dt. K is the number of steps done (h x spy), m_K the
+    margin after them."""
     n, g_inf, s = u.fade
-    q = (1.0 - u.margin_speed / spy) ** spy
+    dt = 1.0 / spy
+    beta = (1.0 + r) ** (-dt)
+    psi = jump_psi(u.jumps, dt)
+    ms, mstar = u.margin_speed, u.target_margin
+    L = max(n * spy, K)
+    Rk, mk, dk = 1.0, m_K, beta  # R_k / R_K, m_k, beta^(k - K + 1)
+    A = 0.0
+    for k in range(K, L):
+        x = (1.0 + base_growth(u, k * dt)) ** dt
+        A += Rk * (mk * dt - (x - 1.0) / s) * dk
+        Rk *= x * psi
+        mk = mk + ms * (mstar - mk) * dt
+        dk *= beta
+    x = (1.0 + g_inf) ** dt
+    a = x * psi
+    c = (x - 1.0) / s
+    q = 1.0 - ms * dt
+    A += Rk * dk * ((mstar * dt - c) / (1.0 - a * beta) + (mk - mstar) * dt / (1.0 - a * q * beta))
+    return A
 
-    def g_at(j):
-        return np.full_like(g, g_inf) if n == 0 else g + (g_inf - g) * min(j, n) / n
 
-    F = np.zeros_like(R)
-    R_j, m_j = R, m
-    for j in range(1, n + 2):
-        R_j = R_j * (1.0 + g_at(j))
-        m_j = u.target_margin + (m_j - u.target_margin) * q
-        R_next = R_j * (1.0 + g_at(j + 1))
-        C = R_j * m_j - (R_next - R_j) / s
-        if j <= n:
-            F = F + C * (1.0 + r) ** (-j)
-        else:
-            F = F + C / (r - g_inf) * (1.0 + r) ** (-n)
-    return F
+def margin_path(sc: Scenario, nsteps: int) -> np.ndarray:
+    """m at the start of steps 0..nsteps (deterministic: the same in every
+    trial), by the recursion the simulation uses."""
+    m = np.array([u.margin for u in sc.units])
+    tm = np.array([u.target_margin for u in sc.units])
+    ms = np.array([u.margin_speed for u in sc.units])
+    dt = 1.0 / sc.steps_per_year
+    out = [m]
+    for _ in range(nsteps):
+        m = m + ms * (tm - m) * dt
+        out.append(m)
+    return np.array(out)
+
+
+def held_factors(sc: Scenario) -> dict:
+    """{(unit index, horizon): (A, m at h)} for every unit valued by "fade".
+    Nothing A reads is drawn per trial here, so one number per (unit, horizon)."""
+    spy = sc.steps_per_year
+    mp = margin_path(sc, max(sc.horizons) * spy)
+    out = {}
+    for i, u in enumerate(sc.units):
+        if u.fade is None:
+            continue
+        for h in sc.horizons:
+            K = h * spy
+            out[(i, h)] = (held_factor(u, K, float(mp[K, i]), spy, sc.discount_rate), float(mp[K, i]))
+    return out
 
 
 def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -396,7 +487,13 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
     m0 = np.array([u.margin for u in sc.units])
     tm = np.array([u.target_margin for u in sc.units])
     ms = np.array([u.margin_speed for u in sc.units])
-    growth = np.array([u.growth for u in sc.units])
+    # Base growth per step (b2, or the v3 schedule b for fade units) and the
+    # growth cost per unit of revenue, ((1 + b)^dt - 1) / s (0 for "multiple").
+    bgrowth = np.array([[base_growth(u, k * dt) for u in sc.units] for k in range(nsteps)]).reshape(nsteps, nu)
+    inv_s = np.array([0.0 if u.fade is None else 1.0 / u.fade[2] for u in sc.units])
+    gcost = np.where(inv_s > 0, ((1.0 + bgrowth) ** dt - 1.0) * inv_s, 0.0)
+    is_fade = np.array([u.fade is not None for u in sc.units])
+    hf = held_factors(sc)
     vol = np.array([u.volatility for u in sc.units])
     mu = np.array([u.max_uplift for u in sc.units])
     hs = np.array([u.half_saturation for u in sc.units])
@@ -450,7 +547,6 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
             intensity=intensity, budget=budget, years=years, has_exit=has_exit,
             tau=tau, keep=keep, gate_step=gate_step, gate_min=gate_min,
             R=np.tile(R0, (n, 1)), held=np.ones((n, nu), bool), funded=np.ones((n, nu), bool),
-            g=np.zeros((n, nu)),
             W=np.zeros(n), dist=np.zeros(n), ucash=np.zeros((n, nu)), uproc=np.zeros((n, nu)),
         ))
 
@@ -469,8 +565,8 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
         m_next = m + ms * (tm - m) * dt
         for P in pols:
             R, held = P["R"], P["held"]
-            # 1. Operating cash.
-            op = np.where(held, R * m * dt, 0.0)
+            # 1. Operating cash (less the growth cost G for fade units, v3).
+            op = np.where(held, R * m * dt - R * gcost[k], 0.0)
             # 2. Requested investment.
             req_int = P["intensity"] * R * dt
             inno_on = P["is_inno"] & (t_start[k] < P["years"])
@@ -492,8 +588,7 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
             with np.errstate(invalid="ignore", divide="ignore"):
                 upl = np.where(x > 0, mu * x / (x + hs), 0.0)
             upl = np.nan_to_num(upl, nan=0.0)
-            g = growth + upl
-            P["g"] = g  # the latest step's growth rates, for the fade valuation
+            g = bgrowth[k] + upl
             P["ucash"] += (op - inv) * disc[k]
             # ln R += ln(1+g) dt + shock, i.e. R *= (1+g)^dt e^shock (held units only).
             R = np.where(held, R * np.exp(np.log1p(g) * dt + shock), R)
@@ -521,11 +616,10 @@ def simulate_chunk(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray
             dfh = (1.0 + sc.discount_rate) ** (-h)
             for pi, P in enumerate(pols):
                 R, held = P["R"], P["held"]
-                # Held value: R x M, or the growth-fade DCF (v2) per unit.
+                # Held value: R x M ("multiple"), or H = R x A ("fade", v3).
                 HV = R * M
-                for i, u in enumerate(sc.units):
-                    if u.fade is not None:
-                        HV[:, i] = fade_value(R[:, i], m[i], P["g"][:, i], u, spy, sc.discount_rate)
+                for i in np.nonzero(is_fade)[0]:
+                    HV[:, i] = R[:, i] * hf[(i, h)][0]
                 RM = np.where(held, HV, 0.0)
                 o = out[pi, hi]
                 o[0] = P["dist"] + (P["W"] + RM.sum(axis=1)) * dfh
@@ -553,6 +647,20 @@ def run(sc: Scenario, trials: int, seed: int, chunk: int = 10_000, progress=Fals
         if progress:
             print(f"  chunk {c + 1}/{nchunks}", file=sys.stderr)
     return allout
+
+
+def held_rows(sc: Scenario) -> list[dict]:
+    """The per-trial-independent numbers of the v3 valuation, for comparing
+    with the engine: per unit valued by "fade" and horizon, the held value per
+    unit of revenue A = H / R, the margin at h, the unit's psi, b(0) and b(h)."""
+    dt = 1.0 / sc.steps_per_year
+    rows = []
+    for (i, h), (A, mh) in held_factors(sc).items():
+        u = sc.units[i]
+        rows.append({"unit": u.name, "horizon": h, "held_per_revenue": A, "margin": mh,
+                     "psi": jump_psi(u.jumps, dt), "base_growth_0": base_growth(u, 0.0),
+                     "base_growth_h": base_growth(u, float(h))})
+    return rows
 
 
 def summarize(sc: Scenario, out: np.ndarray, trials: int, seed: int) -> dict:
@@ -592,8 +700,11 @@ def summarize(sc: Scenario, out: np.ndarray, trials: int, seed: int) -> dict:
     return {"scenario": sc.name, "trials": trials, "seed": seed, "currency": sc.currency,
             "rows": rows, "prob_beats_baseline": pbb,
             "reference_extras": extra,
+            "reference_held": held_rows(sc),
             "reference_note": "numpy reference (benches/reference/stratsim_ref.py); "
-                              "reference_extras[i] belongs to rows[i]"}
+                              "reference_extras[i] belongs to rows[i]; reference_held: "
+                              "v3 held value per unit of revenue (H = R x held_per_revenue) "
+                              "per unit valued by fade and horizon"}
 
 
 def print_table(summary: dict):
@@ -621,6 +732,9 @@ def main(argv=None):
     ap.add_argument("--json", metavar="OUT", help="write a summary.json-shaped file")
     ap.add_argument("--chunk", type=int, default=10_000, help="trials per chunk (default 10000)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--held", action="store_true",
+                    help='print the v3 held value per unit of revenue (A = H / R) of every unit '
+                         'valued by "fade" at every horizon, full precision, and the value means')
     a = ap.parse_args(argv)
     try:
         sc = load_scenario(a.scenario)
@@ -637,6 +751,16 @@ def main(argv=None):
     if not a.quiet:
         print_table(summary)
         print(f"simulate {t1 - t0:.2f} s, summarize {t2 - t1:.2f} s", file=sys.stderr)
+    if a.held:
+        print("held value per unit of revenue (v3, A = H / R; per trial independent):")
+        print(f'  {"unit":<20}{"yr":>3}{"A":>24}{"margin at h":>24}{"psi":>20}')
+        for r in summary["reference_held"]:
+            print(f'  {r["unit"]:<20}{r["horizon"]:>3}{r["held_per_revenue"]:>24.17g}'
+                  f'{r["margin"]:>24.17g}{r["psi"]:>20.15g}')
+        print("value mean per policy and horizon (full precision):")
+        for r in summary["rows"]:
+            if r["metric"] == "value":
+                print(f'  {r["policy"]:<20}{r["horizon"]:>3}{r["mean"]:>24.17g}  stderr {r["stderr"]:.3g}')
     if a.json:
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=1)

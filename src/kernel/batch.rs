@@ -23,7 +23,6 @@ use super::plan::{inversion_count, DrawPlan, JumpDraw, Plan, PolicyPlan, UnitPla
 use super::rng::trial_state;
 use super::simd::{self, Portable, RngLanes, Vf64, TRUE, W};
 use super::tape::{Sharing, Tape};
-use super::valuation::fade_value;
 use crate::model::{Extra, Metric, UnitFigure};
 
 pub use super::simd::Lane;
@@ -75,12 +74,6 @@ struct PolicyLanes {
     distributed: Lane,
     /// Held revenue after the last step.
     revenue: Lane,
-    /// Per unit: step 4's growth rates, kept at horizon steps for the fade
-    /// valuation (apart from `units`, which the hot loop walks).
-    growth: Vec<Lane>,
-    /// Per unit valued by the fade: its value at the horizon being
-    /// recorded (computed before the units are summed).
-    faded: Vec<Lane>,
     /// Tracked runs only, per unit: discounted investment so far, and the
     /// mask of lanes whose gate left the unit funded.
     spent: Vec<Lane>,
@@ -115,9 +108,10 @@ struct GrowthLanes {
     growth: Lane,
     gf_idle: Lane,
     gf_full: Lane,
-    g_full: Lane,
     max_uplift: Lane,
     half_saturation: Lane,
+    /// G / R of a unit valued by "fade" (see `UnitPlan::growth_cost`).
+    growth_cost: Lane,
 }
 
 /// The unit constants of each lane's trial: the lanes' `TrialParams`, and
@@ -134,6 +128,8 @@ struct LaneParams {
     margin: Vec<Lane>,
     /// Per policy, per unit: this step's growth terms.
     growth: Vec<Vec<GrowthLanes>>,
+    /// As `Plan::held`: A per horizon and unit, a lane per entry.
+    held: Vec<Lane>,
     /// Whether some unit's growth fades (its terms change per step).
     fading: bool,
 }
@@ -148,6 +144,7 @@ impl LaneParams {
             diffusion: vec![ZERO; n],
             margin: vec![ZERO; plan.margin.len()],
             growth: vec![vec![GrowthLanes::default(); n]; plan.policies.len()],
+            held: vec![ZERO; plan.held.len()],
             fading: (0..n).any(|i| plan.params.fades(i)),
         }
     }
@@ -166,6 +163,9 @@ impl LaneParams {
             }
             for (m, &x) in self.margin.iter_mut().zip(&tp.margin) {
                 m[j] = x;
+            }
+            for (a, &x) in self.held.iter_mut().zip(&tp.held) {
+                a[j] = x;
             }
         }
         self.lay_out_growth(plan, true);
@@ -194,7 +194,7 @@ impl LaneParams {
                     g.growth[j] = up.growth;
                     g.gf_idle[j] = up.gf_idle;
                     g.gf_full[j] = up.gf_full;
-                    g.g_full[j] = up.g_full;
+                    g.growth_cost[j] = up.growth_cost;
                     g.max_uplift[j] = up.max_uplift;
                     g.half_saturation[j] = up.half_saturation;
                 }
@@ -278,8 +278,6 @@ impl BatchState {
                     war_chest: ZERO,
                     distributed: ZERO,
                     revenue: ZERO,
-                    growth: vec![ZERO; n],
-                    faded: vec![ZERO; n],
                     spent: vec![ZERO; n],
                     gate_open: vec![[TRUE; LANES]; n],
                 })
@@ -450,7 +448,7 @@ impl BatchState {
             }
             let margin = Margins::row(plan, lanes, k);
             for (p, (pp, st)) in plan
-                .policies
+                .policies_at(k)
                 .iter()
                 .zip(self.policies.iter_mut())
                 .enumerate()
@@ -459,11 +457,7 @@ impl BatchState {
                 let own = lanes.map(|l| &l.growth[p][..]);
                 let r0 = lanes.map(|l| &l.r0[..]);
                 let args = (shock, multiple, margin, own, r0);
-                if plan.keep_growth[k] {
-                    step_policy::<V, true, TRACK>(t, plan, pp, st, args, k);
-                } else {
-                    step_policy::<V, false, TRACK>(t, plan, pp, st, args, k);
-                }
+                step_policy::<V, TRACK>(t, plan, pp, st, args, k);
             }
             if let Some(hi) = plan.horizon_at[k] {
                 self.record_horizon::<V>(t, plan, lanes, hi, k);
@@ -714,48 +708,29 @@ impl BatchState {
         let df = V::splat(t, plan.discount[k]);
         let zero = V::splat(t, 0.0);
         let margin = Margins::row(plan, lanes, k + 1);
-        if plan.keep_growth[k] {
-            // The fade of every unit valued by it, on every lane, before
-            // the sums below (out of the loop: see `Vf64::fade`).
-            for st in self.policies.iter_mut() {
-                for (i, f) in plan.fade.iter().enumerate() {
-                    let Some(f) = f else { continue };
-                    st.faded[i] = match (lanes, margin) {
-                        (None, Margins::Plan(m)) => {
-                            V::fade(t, f, &st.units[i].r, m[i], &st.growth[i])
-                        }
-                        // Each lane's own fade constants and margin: the
-                        // scalar `fade_value`, the same operations.
-                        (Some(l), Margins::Lanes(m)) => std::array::from_fn(|j| {
-                            let f = l.trials[j].fade[i].as_ref().unwrap_or(f);
-                            fade_value(f, st.units[i].r[j], m[i][j], st.growth[i][j])
-                        }),
-                        _ => unreachable!("margins come from the lanes when they exist"),
-                    };
-                }
-            }
-        }
         for (p, st) in self.policies.iter().enumerate() {
             let mut held_value = zero;
             let mut revenue = zero;
             let mut ebita = zero;
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
-            for (i, ((((us, mult), uv), ur), (fade, faded))) in st
+            for (i, ((((us, mult), uv), ur), fade)) in st
                 .units
                 .iter()
                 .zip(&self.multiple)
                 .zip(unit_value)
                 .zip(unit_revenue)
-                .zip(plan.fade.iter().zip(&st.faded))
+                .zip(&plan.fade)
                 .enumerate()
             {
                 let m = margin.get::<V>(t, i);
                 let h = V::load(t, &us.held);
                 let r = V::load(t, &us.r);
                 let cash = V::load(t, &us.unit_cash);
-                let v = match fade {
-                    None => r.mul(V::load(t, mult)),
-                    Some(_) => V::load(t, faded),
+                let v = match (fade, lanes) {
+                    (None, _) => r.mul(V::load(t, mult)),
+                    // H = R x A (v3), A the plan's or each lane's own.
+                    (Some(_), None) => r.mul(V::splat(t, plan.held_multiple(hi, i))),
+                    (Some(_), Some(l)) => r.mul(V::load(t, &l.held[hi * plan.n_units + i])),
                 };
                 held_value = held_value.add(V::select(h, v, zero));
                 revenue = revenue.add(V::select(h, r, zero));
@@ -876,23 +851,11 @@ fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
     }
 }
 
-/// What step 4 computes for a unit: its growth factor (1 + g)^dt, or the
-/// growth rate g behind it (kept at horizon steps, only in scenarios with
-/// fade units).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Growth {
-    Factor,
-    Rate,
-}
-
-/// The growth factor (or rate) of one unit in every lane (step 4), chosen
-/// as the scalar reference chooses it, with its operations. `own`: the
-/// lanes' own growth terms, in place of `up`'s (see [`LaneParams`]).
+/// The growth factor (1 + g)^dt of one unit in every lane (step 4),
+/// chosen as the scalar reference chooses it, with its operations. `own`:
+/// the lanes' own growth terms, in place of `up`'s (see [`LaneParams`]).
 #[inline(always)]
-// Eight arguments of data, as the reference's step reads them.
-#[allow(clippy::too_many_arguments)]
 fn growth<V: Vf64>(
-    what: Growth,
     plan: &Plan,
     up: &UnitPlan,
     own: Option<&GrowthLanes>,
@@ -907,13 +870,10 @@ fn growth<V: Vf64>(
         Some(g) => V::load(t, lanes(g)),
         None => V::splat(t, x),
     };
-    let (idle, full) = match what {
-        Growth::Factor => (
-            of(up.gf_idle, |g| &g.gf_idle),
-            of(up.gf_full, |g| &g.gf_full),
-        ),
-        Growth::Rate => (of(up.growth, |g| &g.growth), of(up.g_full, |g| &g.g_full)),
-    };
+    let (idle, full) = (
+        of(up.gf_idle, |g| &g.gf_idle),
+        of(up.gf_full, |g| &g.gf_full),
+    );
     let max_uplift = of(up.max_uplift, |g| &g.max_uplift);
     // Lanes with no uplift take `idle`, as when they invest nothing.
     let no_investment = match own {
@@ -942,10 +902,7 @@ fn growth<V: Vf64>(
         .div(inv.add(of(up.half_saturation, |g| &g.half_saturation).mul(r_dt)));
     // Lanes that invest nothing take `idle` below; 0 keeps g sane there.
     let g = of(up.growth, |g| &g.growth).add(V::select(no_investment, zero, uplift));
-    let general = match what {
-        Growth::Factor => growth_factor_v(plan.growth_factor, g, plan.dt),
-        Growth::Rate => g,
-    };
+    let general = growth_factor_v(plan.growth_factor, g, plan.dt);
     let met = if up.is_budget {
         zero
     } else {
@@ -966,10 +923,9 @@ type StepInputs<'a> = (
 );
 
 /// Steps 1-7 of the model contract for one policy, every lane.
-/// `KEEP_GROWTH`: keep each unit's growth rate (a horizon step, for the
-/// fade valuation); `TRACK`: follow each unit's investment and gate.
+/// `TRACK`: follow each unit's investment and gate.
 #[inline(always)]
-fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
+fn step_policy<V: Vf64, const TRACK: bool>(
     t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
@@ -986,6 +942,14 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
     for (i, (us, up)) in st.units.iter_mut().zip(&pp.units).enumerate() {
         let r = V::load(t, &us.r);
         let mut op = r.mul(margin.get::<V>(t, i)).mul(dt);
+        if up.sales_to_capital > 0.0 {
+            // Valued by "fade": the base growth costs capital (v3).
+            let cost = match own {
+                Some(g) => V::load(t, &g[i].growth_cost),
+                None => V::splat(t, up.growth_cost),
+            };
+            op = op.sub(r.mul(cost));
+        }
         let mut req = if up.is_budget {
             let funded = kf.lt(V::load(t, &us.funded_steps));
             V::select(funded, V::splat(t, up.budget_dt), zero)
@@ -1030,10 +994,7 @@ fn step_policy<V: Vf64, const KEEP_GROWTH: bool, const TRACK: bool>(
         sum_inv = sum_inv.add(inv);
         // 4. Growth.
         let own = own.map(|g| &g[i]);
-        let gf = growth(Growth::Factor, plan, up, own, r, inv, scale, any_scaled);
-        if KEEP_GROWTH {
-            growth(Growth::Rate, plan, up, own, r, inv, scale, any_scaled).store(&mut st.growth[i]);
-        }
+        let gf = growth(plan, up, own, r, inv, scale, any_scaled);
         if TRACK {
             V::load(t, &st.spent[i])
                 .add(inv.mul(disc))

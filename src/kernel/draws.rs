@@ -19,10 +19,11 @@ use rand::distr::Uniform;
 use rand::Rng;
 use rand_distr::{Beta, Distribution, Normal, StandardNormal, Triangular};
 
-use super::plan::{margin_path, DrawPlan, PolicyPlan};
+use super::math::GrowthFactor;
+use super::plan::{held_of_unit, margin_path, DrawPlan, PolicyPlan};
 use super::rng::{mix, trial_state, TrialRng};
-use super::valuation::FadePlan;
-use crate::model::{Dist, GrowthFade, Param, Scenario};
+use super::valuation::unit_growth;
+use crate::model::{Dist, Fade, GrowthFade, Param, Scenario, Valuation};
 
 /// Separates the assumption streams from the path streams.
 const PARAM_SALT: u64 = 0x5041_5241_4D53_2121;
@@ -171,6 +172,9 @@ pub struct ParamPlan {
     pub drawn: Vec<DrawnPlan>,
     /// Per unit: its growth fade, if any.
     fades: Vec<Option<GrowthFade>>,
+    /// Per unit valued by "fade" (v3): its terms, whose schedule fades
+    /// the base growth to terminal_growth.
+    valued: Vec<Option<Fade>>,
     /// Per unit, the constants the draws override.
     base: Vec<UnitBase>,
 }
@@ -224,6 +228,14 @@ impl ParamPlan {
         ParamPlan {
             drawn,
             fades: s.units.iter().map(|u| u.growth_fade).collect(),
+            valued: s
+                .units
+                .iter()
+                .map(|u| match u.valuation {
+                    Valuation::Fade(f) => Some(f),
+                    Valuation::Multiple => None,
+                })
+                .collect(),
             base: s
                 .units
                 .iter()
@@ -241,9 +253,19 @@ impl ParamPlan {
         }
     }
 
-    /// Whether unit `i`'s growth fades (its growth terms change per step).
+    /// Whether unit `i`'s base growth changes with the step (growth_fade,
+    /// or the schedule of a unit valued by "fade").
     pub fn fades(&self, i: usize) -> bool {
         self.fades.get(i).is_some_and(Option::is_some)
+            || self.valued.get(i).is_some_and(Option::is_some)
+    }
+
+    /// Unit `i`'s base growth at step start `t` when its `growth` is
+    /// `growth`: the v2 rate (growth_fade's schedule), then, for a unit
+    /// valued by "fade", the v3 schedule.
+    #[inline]
+    pub fn base_growth(&self, i: usize, growth: f64, t: f64) -> f64 {
+        unit_growth(growth, self.fades[i].as_ref(), self.valued[i].as_ref(), t)
     }
 
     /// Whether unit `i` has per-trial constants: a drawn assumption or a
@@ -252,10 +274,56 @@ impl ParamPlan {
         self.fades(i) || self.drawn.iter().any(|d| d.unit == i)
     }
 
-    /// Whether trials need their own unit constants (something is drawn
-    /// or a growth fades); otherwise the plan's hold for every trial.
+    /// Whether unit `i` draws a key that enters its held value's A (its
+    /// growth or a margin key).
+    fn draws_held(&self, i: usize) -> bool {
+        self.valued[i].is_some()
+            && self.drawn.iter().any(|d| {
+                d.unit == i
+                    && matches!(
+                        d.param,
+                        Param::Growth | Param::Margin | Param::TargetMargin | Param::MarginSpeed
+                    )
+            })
+    }
+
+    /// Whether trials need their own unit constants (something is
+    /// drawn); otherwise the plan's hold for every trial (a growth that
+    /// fades with the step is in the plan's [`super::Plan::policies_at`]).
     pub fn varies(&self) -> bool {
-        !self.drawn.is_empty() || self.fades.iter().any(Option::is_some)
+        !self.drawn.is_empty()
+    }
+
+    /// The policies' terms of every step (`policies` with each fading
+    /// unit's growth terms of that step), or nothing when no unit's growth
+    /// changes with the step.
+    pub(super) fn stepped_policies(
+        &self,
+        policies: &[PolicyPlan],
+        gfn: GrowthFactor,
+        steps: usize,
+        dt: f64,
+        spy: f64,
+    ) -> Vec<Vec<PolicyPlan>> {
+        if !(0..self.base.len()).any(|i| self.fades(i)) {
+            return Vec::new();
+        }
+        (0..steps)
+            .map(|k| {
+                let t = k as f64 / spy;
+                let mut at = policies.to_vec();
+                for (i, u) in self.base.iter().enumerate() {
+                    if !self.fades(i) {
+                        continue;
+                    }
+                    let growth = self.base_growth(i, u.growth, t);
+                    for pol in at.iter_mut() {
+                        pol.units[i].set_growth(growth, u.max_uplift, u.half_saturation, gfn, dt);
+                    }
+                }
+                at
+            })
+            .collect()
     }
 }
 
@@ -271,7 +339,8 @@ pub struct TrialParams {
     /// As `Plan::margin`: row k holds each unit's margin during step k.
     pub(super) margin: Vec<f64>,
     pub(super) policies: Vec<PolicyPlan>,
-    pub(super) fade: Vec<Option<FadePlan>>,
+    /// As `Plan::held`: A per horizon and unit, this trial's.
+    pub(super) held: Vec<f64>,
 }
 
 impl TrialParams {
@@ -283,7 +352,7 @@ impl TrialParams {
             draws: plan.draws.clone(),
             margin: plan.margin.clone(),
             policies: plan.policies.clone(),
-            fade: plan.fade.clone(),
+            held: plan.held.clone(),
         }
     }
 
@@ -304,27 +373,44 @@ impl TrialParams {
         for (i, u) in self.units.iter().enumerate() {
             self.revenue0[i] = u.revenue;
             self.draws[i].set_volatility(u.volatility, dt);
-            if let Some(f) = &mut self.fade[i] {
-                f.set_margin(u.target_margin, u.margin_speed, dt, plan.steps_per_year);
-            }
         }
         let start: Vec<f64> = self.units.iter().map(|u| u.margin).collect();
         let speed: Vec<f64> = self.units.iter().map(|u| u.margin_speed).collect();
         let target: Vec<f64> = self.units.iter().map(|u| u.target_margin).collect();
         margin_path(&mut self.margin, &start, &speed, &target, dt);
         self.set_growth(plan, 0, true);
+        self.set_held(plan);
+    }
+
+    /// A of each unit valued by "fade" whose drawn keys enter it, from
+    /// this trial's growth and margin path (the plan's formula).
+    fn set_held(&mut self, plan: &super::Plan) {
+        let pp = &plan.params;
+        if !(0..plan.n_units).any(|i| pp.draws_held(i)) {
+            return;
+        }
+        let k0s = plan.horizon_steps();
+        for (i, (u, f)) in self.units.iter().zip(&plan.fade).enumerate() {
+            let Some(f) = f.as_ref().filter(|_| pp.draws_held(i)) else {
+                continue;
+            };
+            let speed = (u.target_margin, u.margin_speed);
+            let growth = |t| pp.base_growth(i, u.growth, t);
+            let n = plan.n_units;
+            held_of_unit(&mut self.held, i, n, &k0s, f, &self.margin, speed, growth);
+        }
     }
 
     /// The growth terms of step `k` (every unit when `all`, else only the
     /// units whose growth fades).
     pub(super) fn set_growth(&mut self, plan: &super::Plan, k: usize, all: bool) {
         let t = k as f64 / plan.steps_per_year;
-        for (i, (u, fade)) in self.units.iter().zip(&plan.params.fades).enumerate() {
-            let growth = match fade {
-                Some(f) => u.growth + (f.from - u.growth) * f.weight(t),
-                None if all => u.growth,
-                None => continue,
-            };
+        let pp = &plan.params;
+        for (i, u) in self.units.iter().enumerate() {
+            if !all && !pp.fades(i) {
+                continue;
+            }
+            let growth = pp.base_growth(i, u.growth, t);
             for pol in self.policies.iter_mut() {
                 pol.units[i].set_growth(
                     growth,

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, Poisson};
 
 use super::draws::ParamPlan;
 use super::math::GrowthFactor;
-use super::valuation::FadePlan;
+use super::valuation::{self, FadePlan};
 use crate::model::{Layout, Tracked};
 use crate::model::{Role, Scenario, Valuation};
 
@@ -96,8 +96,12 @@ pub(super) struct UnitPlan {
     pub(super) gf_idle: f64,
     /// (1 + g(intensity))^dt: the factor when an intensity request is met.
     pub(super) gf_full: f64,
-    /// g(intensity) = growth + uplift(intensity): the rate behind `gf_full`.
-    pub(super) g_full: f64,
+    /// Units valued by "fade" (v3): sales_to_capital, whose base growth
+    /// costs capital in step 1; 0 for units valued by "multiple".
+    pub(super) sales_to_capital: f64,
+    /// G / R = ((1 + growth)^dt - 1) / sales_to_capital: the growth cost
+    /// of step 1 per unit of revenue (0 for units valued by "multiple").
+    pub(super) growth_cost: f64,
     /// (exit_after, exit_window) for units that may exit.
     pub(super) exit: Option<(f64, f64)>,
     /// 1 - exit_discount.
@@ -109,7 +113,8 @@ pub(super) struct UnitPlan {
 
 impl UnitPlan {
     /// The growth terms of step 4 for base growth `growth`: the rate and
-    /// factor when nothing is spent, and when an intensity request is met.
+    /// factor when nothing is spent, and when an intensity request is met;
+    /// and, for a unit valued by "fade", what that base growth costs.
     pub(super) fn set_growth(
         &mut self,
         growth: f64,
@@ -122,12 +127,14 @@ impl UnitPlan {
         self.max_uplift = max_uplift;
         self.half_saturation = half_saturation;
         self.gf_idle = gfn.eval(growth, dt);
+        if self.sales_to_capital > 0.0 {
+            self.growth_cost = valuation::growth_cost(self.gf_idle, self.sales_to_capital);
+        }
         if self.is_budget {
-            self.g_full = f64::NAN;
             self.gf_full = f64::NAN;
         } else {
-            self.g_full = growth + uplift(max_uplift, half_saturation, self.intensity);
-            self.gf_full = gfn.eval(self.g_full, dt);
+            let g_full = growth + uplift(max_uplift, half_saturation, self.intensity);
+            self.gf_full = gfn.eval(g_full, dt);
         }
     }
 }
@@ -185,12 +192,18 @@ pub struct Plan {
     /// For each step: the unit path point recorded after it, if any.
     pub(super) unit_path_at: Vec<Option<usize>>,
     pub(super) policies: Vec<PolicyPlan>,
+    /// Per step, the policies' terms of that step, when some unit's base
+    /// growth changes with the step (growth_fade, or the schedule of a
+    /// unit valued by "fade"); empty otherwise (`policies` holds for every
+    /// step). See [`Plan::policies_at`].
+    pub(super) stepped: Vec<Vec<PolicyPlan>>,
     /// Per unit: the constants of its fade valuation (None: revenue x
     /// multiple).
     pub(super) fade: Vec<Option<FadePlan>>,
-    /// For each step: whether its growth rates are kept for the fade
-    /// valuation (a horizon step, in a scenario with a fade unit).
-    pub(super) keep_growth: Vec<bool>,
+    /// Per horizon, per unit: A, the held value per unit of revenue of a
+    /// unit valued by "fade" (H = R x A; 0 for units valued by
+    /// "multiple"). Trials that draw what enters A have their own.
+    pub(super) held: Vec<f64>,
     /// Whether investment and gates are followed per unit (a study tracks
     /// units; see [`Layout::tracked`]).
     pub(super) track: bool,
@@ -243,7 +256,7 @@ impl Plan {
         let n_factors = s.factors.len();
         let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
         let gfn = GrowthFactor::new(s.steps_per_year);
-        let policies = s
+        let policies: Vec<PolicyPlan> = s
             .policies
             .iter()
             .map(|p| PolicyPlan {
@@ -281,7 +294,11 @@ impl Plan {
                             half_saturation: 0.0,
                             gf_idle: 0.0,
                             gf_full: 0.0,
-                            g_full: 0.0,
+                            sales_to_capital: match &u.valuation {
+                                Valuation::Fade(f) => f.sales_to_capital,
+                                Valuation::Multiple => 0.0,
+                            },
+                            growth_cost: 0.0,
                             exit: exit.map(|e| (e.after, e.window)),
                             exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
                             gate_step: gate.map_or(usize::MAX, |g| g.0),
@@ -307,12 +324,29 @@ impl Plan {
             .iter()
             .map(|u| match &u.valuation {
                 Valuation::Multiple => None,
-                Valuation::Fade(f) => Some(FadePlan::new(s, u, f)),
+                Valuation::Fade(f) => Some(FadePlan::new(
+                    *f,
+                    u.jumps.as_ref(),
+                    s.discount_rate,
+                    s.steps_per_year,
+                )),
             })
             .collect();
-        let any_fade = fade.iter().any(Option::is_some);
         let params = ParamPlan::new(s);
-        let keep_growth = horizon_at.iter().map(|h| any_fade && h.is_some()).collect();
+        let stepped = params.stepped_policies(&policies, gfn, steps, dt, spy);
+        let k0s: Vec<usize> = s
+            .horizons
+            .iter()
+            .map(|&h| h as usize * s.steps_per_year as usize)
+            .collect();
+        let mut held = vec![0.0; k0s.len() * n_units];
+        for (i, (u, f)) in s.units.iter().zip(&fade).enumerate() {
+            if let Some(f) = f {
+                let speed = (u.target_margin, u.margin_speed);
+                let growth = |t| params.base_growth(i, u.growth, t);
+                held_of_unit(&mut held, i, n_units, &k0s, f, &margin, speed, growth);
+            }
+        }
         Plan {
             layout: Layout {
                 policies: s.policies.len(),
@@ -371,8 +405,9 @@ impl Plan {
             path_at,
             unit_path_at: vec![None; steps],
             policies,
+            stepped,
             fade,
-            keep_growth,
+            held,
             track: false,
             params,
         }
@@ -425,6 +460,32 @@ impl Plan {
         self.steps
     }
 
+    /// The policies' terms during step `k` (see [`Plan::stepped`]).
+    #[inline(always)]
+    pub(super) fn policies_at(&self, k: usize) -> &[PolicyPlan] {
+        match self.stepped.get(k) {
+            Some(p) => p,
+            None => &self.policies,
+        }
+    }
+
+    /// A of unit `i` at horizon index `hi` (0 for a unit valued by
+    /// "multiple"): its held value per unit of revenue.
+    pub fn held_multiple(&self, hi: usize, i: usize) -> f64 {
+        self.held[hi * self.n_units + i]
+    }
+
+    /// The step count at the end of each horizon, in horizon order.
+    pub(super) fn horizon_steps(&self) -> Vec<usize> {
+        let mut k0s = vec![0; self.layout.horizons];
+        for (k, hi) in self.horizon_at.iter().enumerate() {
+            if let Some(hi) = hi {
+                k0s[*hi] = k + 1;
+            }
+        }
+        k0s
+    }
+
     /// The exit step for exit time `tau`: the first k with t_{k+1} >= tau
     /// (usize::MAX when there is none), found arithmetically and then
     /// checked against `t_end`, so it is the step a scan would find.
@@ -448,6 +509,26 @@ impl Plan {
             k += 1;
         }
         k
+    }
+}
+
+/// A of unit `i` (valued by `f`) at every horizon into `held`
+/// (horizon-major, rows of `n` units): the horizons end at steps `k0s`,
+/// `margin` is the unit's margin path (rows of `n` units, as
+/// [`Plan::margin`]) and `growth(t)` its base growth.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn held_of_unit(
+    held: &mut [f64],
+    i: usize,
+    n: usize,
+    k0s: &[usize],
+    f: &FadePlan,
+    margin: &[f64],
+    (target, speed): (f64, f64),
+    growth: impl Fn(f64) -> f64,
+) {
+    for (hi, &k0) in k0s.iter().enumerate() {
+        held[hi * n + i] = f.held_multiple(k0, margin[k0 * n + i], target, speed, &growth);
     }
 }
 

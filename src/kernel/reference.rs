@@ -28,7 +28,6 @@ use super::draws::TrialParams;
 use super::math;
 use super::plan::{uplift_of_spend, DrawPlan, Plan, PolicyPlan};
 use super::rng::trial_rng;
-use super::valuation::{fade_value, FadePlan};
 use crate::model::{Extra, Metric, UnitFigure};
 
 /// One unit's state under one policy within a trial.
@@ -63,9 +62,6 @@ struct PolicyState {
     distributed: f64,
     /// Sum of held revenue after the last step.
     revenue: f64,
-    /// Per unit: step 4's growth rate g_i, kept at horizon steps for the
-    /// fade valuation.
-    growth: Vec<f64>,
 }
 
 /// Where a trial first produced a figure that is not a finite number.
@@ -79,33 +75,35 @@ pub struct Overflow {
     pub what: &'static str,
 }
 
-/// The unit constants a trial runs on: the plan's, or the trial's own
-/// when it draws assumptions or a growth fades.
+/// The unit constants a trial runs on during one step: the plan's, or
+/// the trial's own when it draws assumptions.
 #[derive(Clone, Copy)]
 struct View<'a> {
     revenue0: &'a [f64],
     draws: &'a [DrawPlan],
     margin: &'a [f64],
     policies: &'a [PolicyPlan],
-    fade: &'a [Option<FadePlan>],
+    /// A per horizon and unit (see `Plan::held`).
+    held: &'a [f64],
 }
 
 impl<'a> View<'a> {
-    fn of(plan: &'a Plan, params: Option<&'a TrialParams>) -> View<'a> {
+    /// The constants of step `k`.
+    fn of(plan: &'a Plan, params: Option<&'a TrialParams>, k: usize) -> View<'a> {
         match params {
             Some(t) => View {
                 revenue0: &t.revenue0,
                 draws: &t.draws,
                 margin: &t.margin,
                 policies: &t.policies,
-                fade: &t.fade,
+                held: &t.held,
             },
             None => View {
                 revenue0: &plan.revenue0,
                 draws: &plan.draws,
                 margin: &plan.margin,
-                policies: &plan.policies,
-                fade: &plan.fade,
+                policies: plan.policies_at(k),
+                held: &plan.held,
             },
         }
     }
@@ -141,7 +139,6 @@ impl TrialState {
                     war_chest: 0.0,
                     distributed: 0.0,
                     revenue: 0.0,
-                    growth: vec![0.0; plan.n_units],
                 })
                 .collect(),
             out: vec![0.0; plan.layout.len()],
@@ -235,7 +232,7 @@ impl TrialState {
         check: bool,
         observe: &mut impl FnMut(usize, &TrialState),
     ) -> Option<Overflow> {
-        let view = View::of(plan, params.as_deref());
+        let view = View::of(plan, params.as_deref(), 0);
         // The exit-time uniforms, kept in `shock` until the first step
         // draws over them.
         for ((mult, u), (&median, &dispersion)) in self
@@ -284,7 +281,7 @@ impl TrialState {
                     p.set_growth(plan, k, false);
                 }
             }
-            let view = View::of(plan, params.as_deref());
+            let view = View::of(plan, params.as_deref(), k);
             self.draw_step(plan, view, rng);
             let margin = &view.margin[k * n..(k + 1) * n];
             for (pp, st) in view.policies.iter().zip(self.policies.iter_mut()) {
@@ -410,9 +407,9 @@ impl TrialState {
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
             for (i, us) in st.units.iter().enumerate() {
                 if us.held {
-                    let v = match &view.fade[i] {
+                    let v = match &plan.fade[i] {
                         None => us.r * self.multiple[i],
-                        Some(f) => fade_value(f, us.r, margin[i], st.growth[i]),
+                        Some(_) => us.r * view.held[hi * n + i],
                     };
                     held_value += v;
                     revenue += us.r;
@@ -473,7 +470,12 @@ fn step_policy(
             continue;
         }
         let r = us.r;
-        let op = r * m * dt;
+        let op = if up.sales_to_capital > 0.0 {
+            // Valued by "fade": the base growth costs capital (v3).
+            r * m * dt - r * up.growth_cost
+        } else {
+            r * m * dt
+        };
         us.op = op;
         sum_op += op;
         let req = if !up.is_budget {
@@ -494,14 +496,12 @@ fn step_policy(
     let mut sum_inv = 0.0;
     let mut sum_proceeds = 0.0;
     let mut revenue = 0.0;
-    let keep_growth = plan.keep_growth[k];
-    for ((((us, up), &shock), (&mult, &r0)), g_kept) in st
+    for (((us, up), &shock), (&mult, &r0)) in st
         .units
         .iter_mut()
         .zip(&pp.units)
         .zip(shock)
         .zip(multiple.iter().zip(revenue0))
-        .zip(st.growth.iter_mut())
     {
         if !us.held {
             continue;
@@ -517,16 +517,6 @@ fn step_policy(
             let u = uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt);
             plan.growth_factor.eval(up.growth + u, dt)
         };
-        if keep_growth {
-            // The rate behind `gf`, for the fade valuation at this horizon.
-            *g_kept = if inv <= 0.0 || up.max_uplift == 0.0 {
-                up.growth
-            } else if scale == 1.0 && !up.is_budget {
-                up.g_full
-            } else {
-                up.growth + uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt)
-            };
-        }
         if plan.track {
             us.spent += inv * disc;
         }

@@ -115,33 +115,6 @@ pub trait Vf64: Copy {
     fn normal_where(rng: &mut RngLanes, mask: Self) -> Self;
     /// One `rng.random::<f64>()` from each lane's stream.
     fn uniform(t: Self::Token, rng: &mut RngLanes) -> Self;
-    /// `valuation::fade_value` on every lane (revenue `r`, growth `g`),
-    /// compiled out of line: it runs only at horizons, and inlined into
-    /// the kernel it would crowd the step loop's registers.
-    fn fade(t: Self::Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane;
-}
-
-use super::valuation::{fade_value, FadePlan};
-
-/// The fade valuation's arithmetic on every lane: the vector operations,
-/// so that `valuation::fade_value` gives each lane the scalar's bits.
-impl<V: Vf64> super::valuation::Arith for V {
-    #[inline(always)]
-    fn splat(self, x: f64) -> Self {
-        Vf64::splat(self.token(), x)
-    }
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        Vf64::add(self, o)
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        Vf64::sub(self, o)
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        Vf64::mul(self, o)
-    }
 }
 
 /// `math::exp` of every lane (the same bits).
@@ -293,10 +266,6 @@ impl Vf64 for Portable {
     fn uniform(_: (), rng: &mut RngLanes) -> Self {
         Portable(std::array::from_fn(|j| uniform_lane(rng, j)))
     }
-    #[inline(never)]
-    fn fade(_: (), plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
-        fade_value::<Portable>(plan, Portable(*r), m, Portable(*g)).0
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -313,7 +282,7 @@ pub use avx2::{Avx2, Avx2Token};
 /// beside them.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{fade_value, math, normal_lane, FadePlan, Lane, RngLanes, Vf64, W, ZIG_NORM_X};
+    use super::{math, normal_lane, Lane, RngLanes, Vf64, W, ZIG_NORM_X};
     use std::arch::x86_64::*;
 
     /// Proof that the CPU running this process has AVX2: what it takes to
@@ -622,23 +591,6 @@ mod avx2 {
                 Avx2(_mm256_mul_pd(f, _mm256_set1_pd(1.0 / 9007199254740992.0)))
             }
         }
-        #[inline(always)]
-        fn fade(t: Avx2Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
-            // SAFETY: `fade_avx2` needs AVX2, which the token proves.
-            unsafe { fade_avx2(t, plan, r, m, g) }
-        }
-    }
-
-    /// `fade_value` on four lanes, out of line but with AVX2 enabled.
-    ///
-    /// Calling it outside code compiled for AVX2 is `unsafe`; the token is
-    /// the caller's proof that the CPU has it.
-    #[target_feature(enable = "avx2")]
-    #[inline(never)]
-    fn fade_avx2(t: Avx2Token, plan: &FadePlan, r: &Lane, m: f64, g: &Lane) -> Lane {
-        let mut out = [0.0; W];
-        fade_value::<Avx2>(plan, Avx2::load(t, r), m, Avx2::load(t, g)).store(&mut out);
-        out
     }
 }
 

@@ -173,6 +173,44 @@ pub struct Jumps {
     pub stdev: f64,
 }
 
+impl Jumps {
+    /// psi: the expected growth factor of a unit's jumps over a step of
+    /// `dt` years, exp(rate dt (exp(mean + stdev^2 / 2) - 1)); 1 for no
+    /// jumps (`jumps` None).
+    pub fn growth_per_step(jumps: Option<&Jumps>, dt: f64) -> f64 {
+        match jumps {
+            Some(j) if j.rate > 0.0 => {
+                libm::exp(j.rate * dt * (libm::exp(j.mean + j.stdev * j.stdev / 2.0) - 1.0))
+            }
+            _ => 1.0,
+        }
+    }
+}
+
+impl Fade {
+    /// b(t): the base growth at step start `t` of a unit valued by this
+    /// fade, whose v2 base growth there is `b2` (its `growth`, or
+    /// growth_fade's schedule): g_inf + (b2 - g_inf) max(0, 1 - t / n),
+    /// g_inf when n = 0 (model contract, v3, step 1 of the valuation).
+    #[inline]
+    pub fn base_growth(&self, b2: f64, t: f64) -> f64 {
+        let g_inf = self.terminal_growth;
+        if self.years == 0 {
+            return g_inf;
+        }
+        g_inf + (b2 - g_inf) * (1.0 - t / self.years as f64).max(0.0)
+    }
+
+    /// a x beta = (1 + g_inf)^dt psi (1 + r)^-dt for a unit with `jumps`:
+    /// the per-step growth of its expected cash after the fade,
+    /// discounted. Its held value is finite only below 1.
+    pub fn tail_ratio(&self, jumps: Option<&Jumps>, discount_rate: f64, spy: u32) -> f64 {
+        let dt = 1.0 / spy as f64;
+        let growth = libm::log1p(self.terminal_growth) - libm::log1p(discount_rate);
+        libm::exp(dt * growth) * Jumps::growth_per_step(jumps, dt)
+    }
+}
+
 /// A policy: how much cash is reinvested and on what terms per unit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Policy {

@@ -1249,7 +1249,7 @@ max = 0.9
         assert_eq!(p.levers[0].targets.len(), 5);
         assert!(!p.levers[0].targets.contains(&Field::Intensity(1)));
         assert_eq!(p.levers[1].targets, vec![Field::Intensity(1)]);
-        assert_eq!(p.levers[1].start, 0.10);
+        assert_eq!(p.levers[1].start, 0.05);
         assert!(p.levers[2].integer);
         assert_eq!(p.levers[2].targets, vec![Field::Years(7)]);
         assert_eq!(p.levers[3].targets, vec![Field::Reinvest]);

@@ -115,13 +115,14 @@ pub fn render(s: &Scenario) -> String {
         "  held at a horizon: {}",
         match fades {
             0 => "every unit valued at revenue x multiple".to_string(),
-            n if n == s.units.len() => "every unit valued by growth-fade DCF".to_string(),
+            n if n == s.units.len() => "every unit valued by the one-future fade".to_string(),
             n => format!(
-                "{n} units valued by growth-fade DCF (fade: years → terminal growth, s/c: sales to capital), {} at revenue x multiple",
+                "{n} units valued by the one-future fade (fade: years → terminal growth, s/c: sales to capital), {} at revenue x multiple",
                 s.units.len() - n
             ),
         }
     );
+    fade_schedule(&mut out, s);
     let _ = writeln!(
         out,
         "\n{} policies (baseline: {}):",
@@ -192,6 +193,53 @@ funding study under {}: {} funded for {} years, one unit at a time ({} runs on t
         );
     }
     out
+}
+
+/// What the fade valuation assumes, before anything runs: each fade
+/// unit's base growth at t = 0 and at every horizon (the schedule anchored
+/// at t = 0), and A, its held value per unit of revenue at each horizon
+/// (H = R x A: the value of carrying on with no policy investment).
+fn fade_schedule(out: &mut String, s: &Scenario) {
+    let fades: Vec<(usize, &crate::model::Unit, crate::model::Fade)> = s
+        .units
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| match u.valuation {
+            Valuation::Fade(f) => Some((i, u, f)),
+            Valuation::Multiple => None,
+        })
+        .collect();
+    if fades.is_empty() {
+        return;
+    }
+    let plan = crate::kernel::Plan::new(s);
+    let drawn = fades.iter().any(|(_, u, _)| !u.uncertain.is_empty());
+    let _ = writeln!(
+        out,
+        "\n  fade valuation: base growth from today to each horizon (it pays ((1 + g)^dt - 1) / s of capital a step), and A = value held / revenue at each horizon{}:",
+        if drawn { " (drawn keys at their means)" } else { "" }
+    );
+    let mut header = format!("  {:<28} {:>7}", "unit", "g today");
+    for h in &s.horizons {
+        let _ = write!(header, " {:>8}", format!("g y{h}"));
+    }
+    for h in &s.horizons {
+        let _ = write!(header, " {:>7}", format!("A y{h}"));
+    }
+    let _ = writeln!(out, "{header}");
+    for (i, u, f) in fades.iter().take(24) {
+        let g = |t: f64| {
+            crate::kernel::valuation::unit_growth(u.growth, u.growth_fade.as_ref(), Some(f), t)
+        };
+        let mut line = format!("  {:<28} {:>7}", truncate(&u.name, 28), percent(g(0.0), 1));
+        for &h in &s.horizons {
+            let _ = write!(line, " {:>8}", percent(g(h as f64), 1));
+        }
+        for hi in 0..s.horizons.len() {
+            let _ = write!(line, " {:>6.2}x", plan.held_multiple(hi, *i));
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The terms most of `units` have (the first of the most frequent).

@@ -64,25 +64,11 @@ pub fn report_blocks(study: &FundingStudy) -> Vec<Block> {
             study.currency
         )),
     ];
-    if study.fade {
-        let over: Vec<String> = study
-            .horizons
-            .iter()
-            .filter(|&&h| study.cycles_over(h))
-            .map(|h| format!("year {h}"))
-            .collect();
-        blocks.push(Block::Para(format!(
-            "Read the horizons with care: a unit valued by the growth-fade DCF that is still funded at a horizon is credited with the growth its funding buys there, faded over the following years, while only the fade's reinvestment is charged for it, not the budget; so within the cycle the longest funding tends to look best at each horizon. {}",
-            if over.is_empty() {
-                "No horizon here comes after every cycle has ended; add one to compare the cycles on what they built.".to_string()
-            } else {
-                format!(
-                    "At {}, every cycle has ended and the cycles compare on what they built: the sentences below use the last horizon.",
-                    over.join(", ")
-                )
-            }
-        )));
-    }
+    blocks.push(Block::Para(format!(
+        "A horizon h values a unit funded for its cycle and then left to its own growth, with what that growth costs (the one-future valuation, docs/model.md): so the cycles compare fairly where every cycle has ended. The choice below is read at year {}{}; \"how sure\" is the share of trials, same draws, in which the best cycle gives the unit more value than the runner-up, with its Monte Carlo error. Under 60% it is called a toss-up.",
+        study.read_at,
+        if study.horizons.len() > 1 { " (the other years are in the table)" } else { "" },
+    )));
     blocks.push(Block::List(sentences(study)));
     let mut header = vec!["unit".to_string(), "year".to_string()];
     header.extend(funded.iter().map(|&y| format!("{} y funded", years(y))));

@@ -18,7 +18,7 @@ mod tests;
 mod valuation;
 
 use funding::funding;
-use valuation::{unit_valuation, valuation_keys, ValuationKeys};
+use valuation::{unit_valuation, valuation_keys, Against, ValuationKeys};
 
 /// Largest accepted trial count: 10^10 trials take hours on a cluster; more
 /// is almost certainly a typo (memory would not grow, but time would).
@@ -303,7 +303,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     )?;
 
     let file_valuation = match &raw.valuation {
-        Some(rv) => valuation_keys(&v, rv, "valuation", discount_rate)?,
+        Some(rv) => valuation_keys(&v, rv, "valuation")?,
         None => ValuationKeys::default(),
     };
 
@@ -359,7 +359,12 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
             &file_valuation,
             ru.valuation.as_ref(),
             &format!("units[{i}].valuation"),
-            discount_rate,
+            Against {
+                unit: &u.name,
+                discount_rate,
+                steps_per_year: spy as u32,
+                jumps: u.jumps.as_ref(),
+            },
         )?;
         units.push(u);
     }

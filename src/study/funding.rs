@@ -12,6 +12,13 @@
 //! present value of what was spent on the unit and whether its gate left it
 //! funded (`model::Tracked`); a plain run computes none of it.
 //!
+//! Under the one-future valuation (v3) a horizon h reads "fund for the
+//! cycle, then stop": the study picks each unit's best cycle where every
+//! cycle has ended ([`read_at`]: the longest cycle studied, or the last
+//! horizon if later; added to the study's horizons when the scenario has
+//! no such horizon), and a second, small run on the same draws gives the
+//! paired probability that the best cycle beats the runner-up.
+//!
 //! What it found is a [`FundingStudy`] (in `results`, beside the other
 //! findings); the terminal table and the report's section are in
 //! `report::funding`.
@@ -22,12 +29,31 @@ use crate::error::Result;
 use crate::format::{csv_field, num, years};
 use crate::kernel::Plan;
 use crate::model::{Extra, Metric, Policy, Scenario, Tracked};
-use crate::results::funding::{FundingRow, FundingStudy};
+use crate::results::funding::{FundingChoice, FundingRow, FundingStudy};
 use crate::results::run::check_finite;
 use crate::stats::Accumulator;
 
+/// The year at which the study compares cycles: every cycle has ended
+/// (the longest studied, rounded up to a whole year), or the scenario's
+/// last horizon when that is later.
+pub fn read_at(base: &Scenario) -> Option<u32> {
+    let f = base.funding.as_ref()?;
+    let longest = f.years.iter().copied().fold(0.0, f64::max).ceil() as u32;
+    let last = base.horizons.last().copied().unwrap_or(0);
+    Some(longest.max(last))
+}
+
+/// `policy` with unit `u` funded for `y` years.
+fn funded(base: &Scenario, policy: &Policy, u: usize, y: f64) -> Policy {
+    let mut p: Policy = policy.clone();
+    p.name = format!("{} | {} funded {} y", policy.name, base.units[u].name, y);
+    p.terms[u].years = y;
+    p
+}
+
 /// The study's runs as one scenario: a policy per (unit, funded years),
-/// unit by unit, 0 years first; and what the engine must track in it.
+/// unit by unit, 0 years first, read at the scenario's horizons and at
+/// [`read_at`]; and what the engine must track in it.
 pub fn variants(base: &Scenario) -> Option<(Scenario, Vec<Tracked>)> {
     let f = base.funding.as_ref()?;
     let policy = &base.policies[f.policy];
@@ -36,25 +62,57 @@ pub fn variants(base: &Scenario) -> Option<(Scenario, Vec<Tracked>)> {
     for &u in &f.units {
         let reference = policies.len();
         for &y in &f.years {
-            let mut p: Policy = policy.clone();
-            p.name = format!("{} | {} funded {} y", policy.name, base.units[u].name, y);
-            p.terms[u].years = y;
             tracked.push(Tracked {
                 policy: policies.len(),
                 unit: u,
                 reference,
             });
-            policies.push(p);
+            policies.push(funded(base, policy, u, y));
         }
+    }
+    let mut horizons = base.horizons.clone();
+    let at = read_at(base)?;
+    if !horizons.contains(&at) {
+        horizons.push(at);
     }
     let scenario = Scenario {
         name: format!("{} (funding study)", base.name),
         baseline: 0,
+        horizons,
         policies,
         funding: None,
         ..base.clone()
     };
     Some((scenario, tracked))
+}
+
+/// Per unit of the study, (unit, best years, runner-up years) at the
+/// reading year: the paired run of each best cycle against its runner-up
+/// on the base run's draws, read at that year only. Its tracked gain is
+/// best minus runner-up, trial by trial.
+fn duels(base: &Scenario, pairs: &[(usize, f64, f64)], at: u32) -> (Scenario, Vec<Tracked>) {
+    let f = base.funding.as_ref().expect("a funding study");
+    let policy = &base.policies[f.policy];
+    let mut policies = Vec::new();
+    let mut tracked = Vec::new();
+    for &(u, best, runner_up) in pairs {
+        tracked.push(Tracked {
+            policy: policies.len() + 1,
+            unit: u,
+            reference: policies.len(),
+        });
+        policies.push(funded(base, policy, u, runner_up));
+        policies.push(funded(base, policy, u, best));
+    }
+    let scenario = Scenario {
+        name: format!("{} (funding study, best vs runner-up)", base.name),
+        baseline: 0,
+        horizons: vec![at],
+        policies,
+        funding: None,
+        ..base.clone()
+    };
+    (scenario, tracked)
 }
 
 /// Runs the study of `base`'s `[funding]` table (None without one) on the
@@ -66,13 +124,39 @@ pub fn run(base: &Scenario, threads: Option<usize>) -> Result<Option<FundingStud
     let plan = Plan::with_tracked(&scenario, tracked);
     let (plan, acc) = crate::engine::run_plan(plan, &scenario, threads, &|_| {}, None)?;
     check_finite(&scenario, &plan, &acc)?;
-    Ok(Some(summarise(base, &scenario, &plan, &acc)))
+    let mut study = summarise(base, &scenario, &plan, &acc);
+    // How sure each choice is: best vs runner-up, paired.
+    let at = study.read_at;
+    let pairs: Vec<(usize, f64, f64)> = base
+        .funding
+        .iter()
+        .flat_map(|f| f.units.iter())
+        .filter_map(|&u| {
+            let c = study.choice(&base.units[u].name)?;
+            Some((u, c.best, c.runner_up?))
+        })
+        .collect();
+    if !pairs.is_empty() {
+        let (scenario, tracked) = duels(base, &pairs, at);
+        let plan = Plan::with_tracked(&scenario, tracked);
+        let (plan, acc) = crate::engine::run_plan(plan, &scenario, threads, &|_| {}, None)?;
+        check_finite(&scenario, &plan, &acc)?;
+        let counted_base = plan.layout.policies;
+        for (t, &(u, _, _)) in pairs.iter().enumerate() {
+            let p = acc.positive[counted_base + t * 2] as f64 / acc.trials.max(1) as f64;
+            let name = &base.units[u].name;
+            if let Some(c) = study.choices.iter_mut().find(|c| &c.unit == name) {
+                c.over_runner_up = Some(p);
+            }
+        }
+    }
+    Ok(Some(study))
 }
 
 fn summarise(base: &Scenario, scenario: &Scenario, plan: &Plan, acc: &Accumulator) -> FundingStudy {
     let f = base.funding.as_ref().expect("a funding study");
     let layout = &plan.layout;
-    let n_h = base.horizons.len();
+    let n_h = scenario.horizons.len();
     let trials = acc.trials.max(1) as f64;
     // Counted slots: the delta_value slots first, then per tracked entry
     // and horizon its unit gain and group gain (`Layout::counted_indices`).
@@ -87,7 +171,7 @@ fn summarise(base: &Scenario, scenario: &Scenario, plan: &Plan, acc: &Accumulato
         let unit = &base.units[tr.unit];
         let years = scenario.policies[tr.policy].terms[tr.unit].years;
         let gate = policy.terms[tr.unit].gate;
-        for (h, &horizon) in base.horizons.iter().enumerate() {
+        for (h, &horizon) in scenario.horizons.iter().enumerate() {
             // The gate is read at the end of the first step with
             // t_{k+1} >= gate.year; it has been read by the horizon when
             // that step is one of the horizon's.
@@ -113,7 +197,7 @@ fn summarise(base: &Scenario, scenario: &Scenario, plan: &Plan, acc: &Accumulato
     // fewest years on a tie).
     for &u in &f.units {
         let name = &base.units[u].name;
-        for &horizon in &base.horizons {
+        for &horizon in &scenario.horizons {
             let best = rows
                 .iter()
                 .enumerate()
@@ -127,6 +211,38 @@ fn summarise(base: &Scenario, scenario: &Scenario, plan: &Plan, acc: &Accumulato
             }
         }
     }
+    let read_at = read_at(base).unwrap_or(0);
+    // Per unit at the reading year: the best cycle, the runner-up and how
+    // the best does against not funding (its own paired gain).
+    let choices = f
+        .units
+        .iter()
+        .filter_map(|&u| {
+            let name = &base.units[u].name;
+            let mut at: Vec<&FundingRow> = rows
+                .iter()
+                .filter(|r| &r.unit == name && r.horizon == read_at)
+                .collect();
+            let best = at.iter().position(|r| r.best)?;
+            let best = at.remove(best);
+            let runner_up = at
+                .iter()
+                .max_by(|a, b| {
+                    a.gain
+                        .mean
+                        .total_cmp(&b.gain.mean)
+                        .then(b.years.total_cmp(&a.years))
+                })
+                .map(|r| r.years);
+            Some(FundingChoice {
+                unit: name.clone(),
+                best: best.years,
+                runner_up,
+                over_runner_up: None,
+                over_none: (best.years != 0.0).then_some(best.prob_gain),
+            })
+        })
+        .collect();
     FundingStudy {
         policy: policy.name.clone(),
         units: f
@@ -135,15 +251,13 @@ fn summarise(base: &Scenario, scenario: &Scenario, plan: &Plan, acc: &Accumulato
             .map(|&u| base.units[u].name.clone())
             .collect(),
         years: f.years.clone(),
-        horizons: base.horizons.clone(),
+        horizons: scenario.horizons.clone(),
+        read_at,
+        choices,
         budgets: f.units.iter().map(|&u| policy.terms[u].budget).collect(),
         gates: f.units.iter().map(|&u| policy.terms[u].gate).collect(),
         trials: acc.trials,
         currency: base.currency.clone(),
-        fade: f
-            .units
-            .iter()
-            .any(|&u| matches!(base.units[u].valuation, crate::model::Valuation::Fade(_))),
         rows,
     }
 }

@@ -45,39 +45,37 @@ struct Events {
 
 const UNITS: [&str; 4] = ["Core A", "Legacy B", "Venture C", "Venture D"];
 
-/// A growth-fade valuation: (fade_years, terminal_growth, sales_to_capital).
+/// A fade valuation: (fade_years, terminal_growth, sales_to_capital).
 type Fade = (usize, f64, f64);
 
-/// The value of a held unit by the growth-fade DCF of the model contract
-/// (v2), written out as the contract states it: the revenue, margin and
-/// cash of each year in arrays, R_{j+1} - R_j as a difference.
-#[allow(clippy::too_many_arguments)]
-fn fade_value(r: f64, m: f64, g: f64, u: &Unit, fade: Fade, rate: f64, spy: usize) -> f64 {
-    let (n, g_inf, s) = fade;
-    let q = (1.0 - u.speed / spy as f64).powi(spy as i32);
-    let g_j = |j: usize| {
-        if n == 0 {
-            g_inf
-        } else {
-            g + (g_inf - g) * j.min(n) as f64 / n as f64
-        }
-    };
-    let mut rev = vec![r];
-    let mut mar = vec![m];
-    for j in 1..=n + 2 {
-        rev.push(rev[j - 1] * (1.0 + g_j(j)));
-        mar.push(if j <= n + 1 {
-            u.target + (mar[j - 1] - u.target) * q
-        } else {
-            mar[j - 1]
-        });
+/// b(t): the base growth of a unit at step start `t` (model contract, v3):
+/// `growth` fading to terminal_growth over fade_years, anchored at t = 0;
+/// `growth` itself for a unit valued by "multiple".
+fn base_growth(u: &Unit, fade: Option<Fade>, t: f64) -> f64 {
+    match fade {
+        None => u.growth,
+        Some((0, g_inf, _)) => g_inf,
+        Some((n, g_inf, _)) => g_inf + (u.growth - g_inf) * (1.0 - t / n as f64).max(0.0),
     }
-    let cash = |j: usize| rev[j] * mar[j] - (rev[j + 1] - rev[j]) / s;
-    let mut f = 0.0;
-    for j in 1..=n {
-        f += cash(j) * (1.0 + rate).powi(-(j as i32));
+}
+
+/// H: the held value at the end of step k0 - 1 of a unit valued by
+/// "fade" (v3), as the contract defines it, summed step by step over
+/// 1,000 years instead of with the closed-form tail: the unit's cash
+/// R m dt - G with no policy investment, its margin drifting, its revenue
+/// growing at b(t_k).
+fn value_held(r: f64, m: f64, k0: usize, u: &Unit, fade: Fade, rate: f64, spy: usize) -> f64 {
+    let s = fade.2;
+    let dt = 1.0 / spy as f64;
+    let (mut rev, mut mar, mut h) = (r, m, 0.0);
+    for k in k0..k0 + 1000 * spy {
+        let gf = (1.0 + base_growth(u, Some(fade), k as f64 * dt)).powf(dt);
+        let cash = rev * mar * dt - rev * (gf - 1.0) / s;
+        h += cash * (1.0 + rate).powf(-((k - k0 + 1) as f64) * dt);
+        rev *= gf;
+        mar += u.speed * (u.target - mar) * dt;
     }
-    f + cash(n + 1) / (rate - g_inf) * (1.0 + rate).powi(-(n as i32))
+    h
 }
 
 fn units() -> [Unit; 4] {
@@ -103,7 +101,8 @@ fn units() -> [Unit; 4] {
 type Figures = Vec<(u64, f64, f64, f64, [f64; 4], [f64; 4])>;
 
 /// The model contract, step by step, for one deterministic path; units
-/// with a `fade` are valued by it while held at a horizon.
+/// with a `fade` grow on its schedule, pay for their base growth and are
+/// valued by it while held at a horizon (v3).
 fn reference(p: &Policy, ev: &mut Events, fade: &[Option<Fade>; 4]) -> Figures {
     let us = units();
     let spy = 4usize;
@@ -116,8 +115,6 @@ fn reference(p: &Policy, ev: &mut Events, fade: &[Option<Fade>; 4]) -> Figures {
     let mut funded = [true; 4];
     let mut gate_read = [false; 4];
     let mut unit_cash = [0.0f64; 4];
-    // Step 4's growth rate of each unit in the latest step.
-    let mut growth = [0.0f64; 4];
     let mut proceeds_pv = [0.0f64; 4];
     let mut w = 0.0f64;
     let mut pv = 0.0f64;
@@ -134,6 +131,11 @@ fn reference(p: &Policy, ev: &mut Events, fade: &[Option<Fade>; 4]) -> Figures {
                 continue;
             }
             op[i] = r[i] * m[i] * dt;
+            if let Some((_, _, s)) = fade[i] {
+                // G: what the base growth costs.
+                let b = base_growth(&us[i], fade[i], t_k);
+                op[i] -= r[i] * ((1.0 + b).powf(dt) - 1.0) / s;
+            }
             req[i] = match p.terms[i] {
                 Terms::Intensity { x, .. } => x * r[i] * dt,
                 Terms::Budget { budget, years, .. } => {
@@ -169,12 +171,12 @@ fn reference(p: &Policy, ev: &mut Events, fade: &[Option<Fade>; 4]) -> Figures {
             let u = us[i];
             // 4
             let x = inv[i] / (r[i] * dt);
+            let b = base_growth(&u, fade[i], t_k);
             let g = if x > 0.0 {
-                u.growth + u.max_uplift * x / (x + u.half_sat)
+                b + u.max_uplift * x / (x + u.half_sat)
             } else {
-                u.growth
+                b
             };
-            growth[i] = g;
             unit_cash[i] += (op[i] - inv[i]) * disc;
             r[i] = (r[i].ln() + (1.0 + g).ln() * dt).exp();
             // 5
@@ -224,7 +226,7 @@ fn reference(p: &Policy, ev: &mut Events, fade: &[Option<Fade>; 4]) -> Figures {
                 if held[i] {
                     let v = match fade[i] {
                         None => r[i] * us[i].multiple,
-                        Some(f) => fade_value(r[i], m[i], growth[i], &us[i], f, r_disc, spy),
+                        Some(f) => value_held(r[i], m[i], k + 1, &us[i], f, r_disc, spy),
                     };
                     held_value += v;
                     rev += r[i];

@@ -20,6 +20,7 @@ mod golden;
 mod hardening;
 mod hostile;
 mod numeric;
+mod one_future;
 mod optimize;
 mod output_folders;
 mod properties;

@@ -19,7 +19,7 @@ const CASES: &[(&str, &str, &str, &str, &str, &str)] = &[
         "terminal_growth = 0.09",
         "terminal_growth = 0.09",
         "valuation.terminal_growth",
-        "terminal_growth = 0.09 must be below discount_rate (0.09): a perpetuity growing faster than the discount rate has no finite value",
+        "terminal_growth = 0.09 must stay below the discount rate (0.09): a unit whose cash grows faster than the discount rate forever has no finite value",
     ),
     (
         "a unit's terminal growth above the discount rate",
@@ -27,7 +27,7 @@ const CASES: &[(&str, &str, &str, &str, &str, &str)] = &[
         "fade_years = 0, terminal_growth = 0.12",
         "fade_years = 0, terminal_growth = 0.12",
         "units[1].valuation.terminal_growth",
-        "must be below discount_rate (0.09)",
+        "must stay below the discount rate (0.09)",
     ),
     (
         "the default terminal growth above a low discount rate",
@@ -37,7 +37,15 @@ const CASES: &[(&str, &str, &str, &str, &str, &str)] = &[
         // checked where it is written.
         "terminal_growth = 0.025",
         "valuation.terminal_growth",
-        "must be below discount_rate (0.02)",
+        "must stay below the discount rate (0.02)",
+    ),
+    (
+        "upside jumps that keep the cash growing faster than the discount rate",
+        "fade_years = 15, terminal_growth = -0.03",
+        "fade_years = 15, terminal_growth = 0.03",
+        "fade_years = 15, terminal_growth = 0.03",
+        "units[4].valuation.terminal_growth",
+        "unit \"Moonshot\" is valued by \"fade\": terminal_growth = 0.03 plus the unit's jumps' expected growth (+10.3% a year) must stay below the discount rate (0.09)",
     ),
     (
         "terminal growth at or below -1",
@@ -241,7 +249,7 @@ fn valuation_merges_through_extends() {
         by_name("Moonshot"),
         Valuation::Fade(Fade {
             years: 15,
-            terminal_growth: 0.03,
+            terminal_growth: -0.03,
             sales_to_capital: 0.9
         })
     );
@@ -342,7 +350,9 @@ fn the_default_terminal_growth_is_checked_against_the_discount_rate() {
         assert!(err.contains(&format!("low_rate.toml:{line}:")), "{err}");
         assert!(err.contains(&format!("key `{key}`")), "{err}");
         assert!(
-            err.contains("terminal_growth = 0.03 (the default) must be below discount_rate (0.02)"),
+            err.contains(
+                "terminal_growth = 0.03 (the default) must stay below the discount rate (0.02)"
+            ),
             "{err}"
         );
     }

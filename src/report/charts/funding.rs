@@ -33,10 +33,12 @@ fn entries(study: &FundingStudy) -> Vec<Entry> {
         .enumerate()
         .map(|(i, h)| Entry {
             colour: style::ramp(i, n),
-            name: if study.cycles_over(*h) {
+            name: if *h == study.read_at {
+                format!("at year {h}: every cycle over, the one the choice reads")
+            } else if study.cycles_over(*h) {
                 format!("at year {h} (every cycle over)")
             } else {
-                format!("at year {h}")
+                format!("at year {h} (some cycles still running)")
             },
             details: vec![],
             strong: 0,
@@ -65,7 +67,7 @@ impl Chart for FundingChart {
     }
 
     fn how_to_read(&self, _input: &Input) -> String {
-        "One panel per unit: each line follows, for one horizon, the mean gain in the unit's own value (its discounted cash plus its value at the horizon) from funding it for the years on the horizontal axis rather than not at all, measured in the same trials; the shaded band is the 95% confidence band of that mean, and a ring marks the best number of years at each horizon. A line that keeps rising argues for a longer cycle; one below zero says funding destroys value at that horizon.".into()
+        "One panel per unit: each line follows, for one horizon, the mean gain in the unit's own value (its discounted cash plus its value at the horizon) from funding it for the years on the horizontal axis rather than not at all, measured in the same trials; the shaded band is the 95% confidence band of that mean, and a ring marks the best number of years at each horizon. The choice is read at the first horizon where every cycle has ended (a horizon h values funding for the cycle, then stopping); the panel title names it with the share of trials in which it beats the runner-up, and calls it a toss-up under 60%. A line below zero says funding destroys value.".into()
     }
 
     fn size(&self, input: &Input) -> (u32, u32) {
@@ -103,7 +105,26 @@ fn panel(
     let unit = &st.units[ui];
     let (w, _) = area.dim_in_pixel();
     let left = cell.left() as i32;
-    style::panel_title(area, cell, unit)?;
+    // The panel says the choice and how sure it is.
+    let title = match st.choice(unit) {
+        Some(c) => {
+            let best = if c.best == 0.0 {
+                "best: not funding".to_string()
+            } else {
+                format!("best: {}", format::for_years(c.best))
+            };
+            match c.over_runner_up {
+                Some(p) if c.toss_up() => format!(
+                    "{unit} - {best}, a toss-up ({:.0}% vs runner-up)",
+                    100.0 * p
+                ),
+                Some(p) => format!("{unit} - {best} ({:.0}% vs runner-up)", 100.0 * p),
+                None => format!("{unit} - {best}"),
+            }
+        }
+        None => unit.clone(),
+    };
+    style::panel_title(area, cell, &title)?;
     let mut terms = format!(
         "budget {}/yr under {}",
         format::number(st.budgets[ui], 2)

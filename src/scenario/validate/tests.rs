@@ -537,8 +537,9 @@ fn valuation_keys_combine_unit_over_file_over_defaults() {
     let s = check(&with("", "valuation = { method = \"fade\" }")).unwrap();
     assert_eq!(s.units[0].valuation, Valuation::Multiple);
     assert!(matches!(s.units[2].valuation, Valuation::Fade(_)));
-    // Rules: a perpetuity must grow slower than the discount rate, the
-    // default's too (reported where the method was chosen).
+    // Rules: a unit's cash must grow slower than the discount rate for
+    // ever, with the default's terminal growth too (reported where the
+    // method was chosen).
     let e = refusal(&with(
         "[valuation]\nmethod = \"fade\"\nterminal_growth = 0.09\n",
         "",
@@ -546,7 +547,7 @@ fn valuation_keys_combine_unit_over_file_over_defaults() {
     assert_eq!(e.key, "valuation.terminal_growth");
     assert!(
         e.message
-            .starts_with("terminal_growth = 0.09 must be below discount_rate (0.09)"),
+            .contains("terminal_growth = 0.09 must stay below the discount rate (0.09)"),
         "{}",
         e.message
     );

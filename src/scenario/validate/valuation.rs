@@ -1,13 +1,14 @@
-//! `[valuation]` and a unit's `valuation = { ... }` (model contract, v2):
+//! `[valuation]` and a unit's `valuation = { ... }` (model contract, v3):
 //! each key checked where it is written, then a unit's keys laid over the
-//! file's over the defaults. The rule that ties a key to another table
-//! (terminal growth below the discount rate) names the line that asked for
-//! the fade when the value is a default.
+//! file's over the defaults. The rule that ties a key to other tables
+//! (terminal growth plus the unit's jumps below the discount rate) names
+//! the line that gave the terminal growth, or the one that asked for the
+//! fade when the value is a default.
 
 use std::ops::Range;
 
 use super::{RawValuation, Sp, R, V};
-use crate::model::{Fade, Valuation};
+use crate::model::{Fade, Jumps, Valuation};
 
 /// Longest growth fade of the `fade` valuation, in years.
 pub const MAX_FADE_YEARS: f64 = 50.0;
@@ -23,24 +24,36 @@ pub(super) struct ValuationKeys {
     /// Whether the method is "fade".
     fade: Option<(bool, Range<usize>)>,
     fade_years: Option<u32>,
-    terminal_growth: Option<(f64, Range<usize>)>,
+    terminal_growth: Option<(f64, Range<usize>, String)>,
     sales_to_capital: Option<f64>,
 }
 
 /// The rule a terminal growth must follow, in plain words.
-fn terminal_growth_rule(g: f64, discount_rate: f64, default: bool) -> String {
+fn terminal_growth_rule(g: f64, against: &Against, default: bool) -> String {
+    let (discount_rate, spy, jumps) =
+        (against.discount_rate, against.steps_per_year, against.jumps);
+    let psi = Jumps::growth_per_step(jumps, 1.0 / spy as f64);
+    let jumped = if psi != 1.0 {
+        format!(
+            " plus the unit's jumps' expected growth ({:+.1}% a year)",
+            (psi.powi(spy as i32) - 1.0) * 100.0
+        )
+    } else {
+        String::new()
+    };
+    let hint = if jumped.is_empty() {
+        ""
+    } else {
+        "; its jumps keep adding growth after the fade: lower its terminal_growth or value it with valuation = { method = \"multiple\" }"
+    };
     format!(
-        "terminal_growth = {g}{} must be below discount_rate ({discount_rate}): a perpetuity growing faster than the discount rate has no finite value",
-        if default { " (the default)" } else { "" }
+        "unit \"{}\" is valued by \"fade\": terminal_growth = {g}{}{jumped} must stay below the discount rate ({discount_rate}): a unit whose cash grows faster than the discount rate forever has no finite value{hint}",
+        against.unit,
+        if default { " (the default)" } else { "" },
     )
 }
 
-pub(super) fn valuation_keys(
-    v: &V,
-    rv: &RawValuation,
-    prefix: &str,
-    discount_rate: f64,
-) -> R<ValuationKeys> {
+pub(super) fn valuation_keys(v: &V, rv: &RawValuation, prefix: &str) -> R<ValuationKeys> {
     let k = |field: &str| format!("{prefix}.{field}");
     let fade = match &rv.method {
         Some(m) => match m.as_str() {
@@ -72,14 +85,7 @@ pub(super) fn valuation_keys(
                 |x| x > -1.0,
                 "must be greater than -1",
             )?;
-            if x >= discount_rate {
-                return Err(v.err(
-                    g.span(),
-                    &k("terminal_growth"),
-                    terminal_growth_rule(x, discount_rate, false),
-                ));
-            }
-            Some((x, g.span()))
+            Some((x, g.span(), k("terminal_growth")))
         }
         None => None,
     };
@@ -97,6 +103,16 @@ pub(super) fn valuation_keys(
     })
 }
 
+/// What a unit's valuation is checked against: the scenario's discount
+/// rate and steps per year, and the unit's jumps.
+pub(super) struct Against<'a> {
+    /// The unit's name, for the message.
+    pub unit: &'a str,
+    pub discount_rate: f64,
+    pub steps_per_year: u32,
+    pub jumps: Option<&'a Jumps>,
+}
+
 /// A unit's valuation: its own keys over the file's `[valuation]` over the
 /// defaults.
 pub(super) fn unit_valuation(
@@ -104,10 +120,10 @@ pub(super) fn unit_valuation(
     file: &ValuationKeys,
     own: Option<&Sp<RawValuation>>,
     prefix: &str,
-    discount_rate: f64,
+    against: Against,
 ) -> R<Valuation> {
     let own = match own {
-        Some(rv) => valuation_keys(v, rv, prefix, discount_rate)?,
+        Some(rv) => valuation_keys(v, rv, prefix)?,
         None => ValuationKeys::default(),
     };
     // The method's table names the default's key: the unit's own, or the
@@ -119,22 +135,19 @@ pub(super) fn unit_valuation(
     let Some((true, method_span)) = fade else {
         return Ok(Valuation::Multiple);
     };
-    let terminal_growth = match own.terminal_growth.or_else(|| file.terminal_growth.clone()) {
-        Some((g, _)) => g,
-        None => {
-            // Given values were checked where they were written; only the
-            // default is left to check against this scenario's rate.
-            if DEFAULT_TERMINAL_GROWTH >= discount_rate {
-                return Err(v.err(
-                    method_span,
-                    &format!("{method_table}.terminal_growth"),
-                    terminal_growth_rule(DEFAULT_TERMINAL_GROWTH, discount_rate, true),
-                ));
-            }
-            DEFAULT_TERMINAL_GROWTH
-        }
-    };
-    Ok(Valuation::Fade(Fade {
+    // Where the terminal growth was given (the line an error names), or
+    // the method's line for the default.
+    let (terminal_growth, span, key, default) =
+        match own.terminal_growth.or_else(|| file.terminal_growth.clone()) {
+            Some((g, span, key)) => (g, span, key, false),
+            None => (
+                DEFAULT_TERMINAL_GROWTH,
+                method_span,
+                format!("{method_table}.terminal_growth"),
+                true,
+            ),
+        };
+    let fade = Fade {
         years: own
             .fade_years
             .or(file.fade_years)
@@ -144,5 +157,12 @@ pub(super) fn unit_valuation(
             .sales_to_capital
             .or(file.sales_to_capital)
             .unwrap_or(DEFAULT_SALES_TO_CAPITAL),
-    }))
+    };
+    // a x beta < 1: the held value's tail is finite (v3).
+    let ratio = fade.tail_ratio(against.jumps, against.discount_rate, against.steps_per_year);
+    if !(ratio < 1.0) {
+        let rule = terminal_growth_rule(terminal_growth, &against, default);
+        return Err(v.err(span, &key, rule));
+    }
+    Ok(Valuation::Fade(fade))
 }
