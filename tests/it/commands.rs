@@ -26,10 +26,21 @@ fn check_prints_a_digest_and_runs_nothing() {
         "baseline: status_quo",
         "gate 1.25x at 2 y",
         "valid",
+        // The fade valuation's schedule and held multiple per horizon.
+        "g today",
+        "g y5",
+        "A y5",
     ] {
         assert!(out.contains(word), "digest lacks {word:?}:\n{out}");
     }
-    assert!(out.lines().count() <= 40, "more than a screen:\n{out}");
+    // Taobao & Tmall: 4% today, 3.0% at year 5 (a tenth of the fade a
+    // year, from 4% to its 2%), and its A at year 5.
+    let taobao = out
+        .lines()
+        .find(|l| l.contains("Taobao & Tmall") && l.contains('x') && l.contains("3.0%"))
+        .unwrap_or_else(|| panic!("no schedule line for Taobao & Tmall:\n{out}"));
+    assert!(taobao.contains("4.0%"), "{taobao}");
+    assert!(out.lines().count() <= 52, "more than a tall screen:\n{out}");
     assert!(!dir.path().join("output").exists(), "check wrote output");
 }
 
