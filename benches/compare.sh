@@ -28,6 +28,9 @@ BIG_TRIALS=${BIG_TRIALS:-5000000}
 SKIP_MEMORY=${SKIP_MEMORY:-0}
 SKIP_NUMPY=${SKIP_NUMPY:-0}
 STARTUP_SCENARIO=${STARTUP_SCENARIO:-tests/fixtures/gbm.toml}
+# The same scenario with every held unit valued by the one-future fade
+# (MODEL v3): what the valuation costs, timed in the same rounds.
+FADE_SCENARIO=${FADE_SCENARIO:-benches/bench12_fade.toml}
 
 echo "== building (release)"
 cargo build --release --quiet --bin simulate --example floor
@@ -79,6 +82,7 @@ run() {
 
 engine() { "$SIM" "$SCENARIO" --trials "$TRIALS" --threads "$1" --quiet --out "$OUT/run" "${NOCHARTS[@]}"; }
 floor() { "$FLOOR" "$SCENARIO" --trials "$TRIALS" --threads "$1"; }
+fade() { "$SIM" "$FADE_SCENARIO" --trials "$TRIALS" --threads "$1" --quiet --out "$OUT/fade" "${NOCHARTS[@]}"; }
 numpy_ref() { "$PYTHON" "$REF" "$SCENARIO" --trials "$TRIALS" --quiet; }
 
 echo "== $SCENARIO, $TRIALS trials, $REPS rounds (engine and floor on 2 and 1 threads)"
@@ -88,6 +92,10 @@ for ((r = 1; r <= REPS; r++)); do
     run floor2 floor 2
     run engine1 engine 1
     run floor1 floor 1
+    if [[ -f "$FADE_SCENARIO" ]]; then
+        run fade2 fade 2
+        run fade1 fade 1
+    fi
     if [[ $HAVE_NUMPY == 1 && $r -le $NUMPY_REPS ]]; then
         run numpy numpy_ref
     fi
@@ -108,6 +116,10 @@ printf '  %-26s %8s\n' "floor, 1 thread" "${BEST[floor1]}"
 if [[ $HAVE_NUMPY == 1 ]]; then
     printf '  %-26s %8s\n' "numpy reference" "${BEST[numpy]}"
 fi
+if [[ -n "${BEST[fade2]:-}" ]]; then
+    printf '  %-26s %8s\n' "fade-valued, 2 threads" "${BEST[fade2]}"
+    printf '  %-26s %8s\n' "fade-valued, 1 thread" "${BEST[fade1]}"
+fi
 printf '  %-26s %8s\n' "start-up (1 unit, 1k)" "${BEST[startup]}"
 echo
 echo "ratios:"
@@ -120,6 +132,10 @@ echo "  engine / floor, 2 threads        $(ratio "${BEST[engine2]}" "${BEST[floo
 echo "  engine / floor, 1 thread         $(ratio "${BEST[engine1]}" "${BEST[floor1]}")"
 echo "  engine 1 thread / 2 threads      $(ratio "${BEST[engine1]}" "${BEST[engine2]}")   (target >= 1.8)"
 echo "  floor 1 thread / 2 threads       $(ratio "${BEST[floor1]}" "${BEST[floor2]}")"
+if [[ -n "${BEST[fade2]:-}" ]]; then
+    echo "  fade / multiple, 2 threads       $(ratio "${BEST[fade2]}" "${BEST[engine2]}")   (target <= 1.05; $FADE_SCENARIO vs $SCENARIO)"
+    echo "  fade / multiple, 1 thread        $(ratio "${BEST[fade1]}" "${BEST[engine1]}")"
+fi
 echo "  start-up, 1 unit, 1k trials      ${BEST[startup]} ms   (target < 50)"
 
 if [[ "$SKIP_MEMORY" != 1 ]]; then

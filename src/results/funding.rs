@@ -211,8 +211,13 @@ pub fn how_sure(c: &FundingChoice, trials: u64) -> String {
         } else {
             for_years(r)
         };
+        let who = if c.best == 0.0 {
+            "not funding it".to_string()
+        } else {
+            format!("funding it for {}", for_years(c.best))
+        };
         parts.push(format!(
-            "it beats the runner-up ({runner}) in {} of trials",
+            "{who} beats the runner-up ({runner}) in {} of trials",
             share_with_error(p, trials)
         ));
     }
