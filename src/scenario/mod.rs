@@ -92,7 +92,22 @@ pub fn parse_text(source: &mut Source, path: &Path, text: &str) -> Result<raw::R
     toml::from_str(&padded).map_err(|e| {
         let span = e.span().unwrap_or(offset..offset);
         let key = key_at(text, span.start.saturating_sub(offset));
-        let message = plain::rewrite(e.message().trim(), &key);
+        let at = span.start.saturating_sub(offset).min(text.len());
+        // A value as a spreadsheet writes it (`2%`, `1,000`): say what to
+        // write instead of TOML's syntax error.
+        let habit = text
+            .get(..at)
+            .and_then(|before| {
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                let eq = before[line_start..].rfind('=')? + line_start + 1;
+                let end = text[eq..].find('\n').map_or(text.len(), |i| eq + i);
+                plain::spreadsheet_habit(&text[eq..end])
+            })
+            .filter(|_| {
+                !e.message().starts_with("invalid type")
+                    && !e.message().starts_with("unknown field")
+            });
+        let message = habit.unwrap_or_else(|| plain::rewrite(e.message().trim(), &key));
         Error::from(source.error(span, &key, message))
     })
 }

@@ -148,8 +148,82 @@ fn wrong_type(key: &str, got: &str, want: &str) -> String {
         m.push_str(&format!(
             ", or a distribution, e.g. `{name} = {{ dist = \"pert\", min = 0.0, mode = 0.04, max = 0.10 }}`"
         ));
+    } else if want_words == "a number" && got.trim() == "map" {
+        m.push_str(&format!(
+            " (`{name}` takes no distribution; the keys that may be one are {DRAWN_KEYS})"
+        ));
     }
     m
+}
+
+/// The keys that may be a distribution instead of a number (model
+/// contract, "Uncertain assumptions").
+pub const DRAWN_KEYS: &str = "revenue, growth, volatility, margin, target_margin, margin_speed, and max_uplift / half_saturation inside response";
+
+/// Words a spreadsheet or a textbook uses for a key, and the key.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("most_likely", "mode"),
+    ("likely", "mode"),
+    ("ml", "mode"),
+    ("peak", "mode"),
+    ("minimum", "min"),
+    ("low", "min"),
+    ("lower", "min"),
+    ("maximum", "max"),
+    ("high", "max"),
+    ("upper", "max"),
+    ("sd", "stdev"),
+    ("std", "stdev"),
+    ("sigma", "stdev"),
+    ("standard_deviation", "stdev"),
+    ("std_dev", "stdev"),
+    ("mu", "mean"),
+    ("average", "mean"),
+    ("avg", "mean"),
+    ("probabilities", "weights"),
+    ("probs", "weights"),
+    ("p", "weights"),
+    ("type", "dist"),
+    ("kind", "dist"),
+    ("distribution", "dist"),
+    ("cagr", "growth"),
+    ("growth_rate", "growth"),
+    ("sales", "revenue"),
+    ("vol", "volatility"),
+    ("ebita_margin", "margin"),
+    ("ev_revenue", "multiple"),
+];
+
+/// Where a key that is unknown in one table belongs, in words with an
+/// example (None for keys of no table).
+fn belongs(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "budget" | "years" | "gate" => {
+            "it is a policy's innovation term: `innovation = { budget = 4.0, years = 5 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `budget = 3.0`"
+        }
+        "intensity" => {
+            "it is a policy's term: `core = { intensity = 0.10 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `intensity = 0.05`"
+        }
+        "exit_after" | "exit_window" | "exit_discount" => {
+            "it is a policy's non_core term: `non_core = { intensity = 0.01, exit_after = 0.5 }` under [policies.NAME]"
+        }
+        "reinvest_share" | "recycle_share" | "description" => {
+            "it belongs to a policy's table, [policies.NAME]"
+        }
+        "trials" | "seed" | "steps_per_year" | "horizons" | "discount_rate" | "baseline"
+        | "currency" => "it belongs to the [scenario] table",
+        "fade_years" | "terminal_growth" | "sales_to_capital" | "method" => {
+            "it belongs to [valuation], or to one unit's `valuation = { ... }`"
+        }
+        "revenue" | "growth" | "volatility" | "margin" | "target_margin" | "margin_speed"
+        | "multiple" | "loadings" | "response" | "jumps" | "growth_fade" | "role" => {
+            "it is a unit's key: write it in the unit's [[units]] table"
+        }
+        "max_uplift" | "half_saturation" => {
+            "it goes inside a unit's `response = { max_uplift = 0.05, half_saturation = 0.05 }`"
+        }
+        _ => return None,
+    })
 }
 
 fn unknown_field(field: &str, tail: &str) -> String {
@@ -157,13 +231,120 @@ fn unknown_field(field: &str, tail: &str) -> String {
     // are no fields".
     let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
     let mut m = format!("unknown field `{field}`");
-    if let Some(s) = names::suggest(field, known.iter().copied()) {
+    let lower = field.to_lowercase();
+    let synonym = SYNONYMS
+        .iter()
+        .find(|(w, k)| *w == lower && known.contains(k))
+        .map(|(_, k)| *k);
+    if field == "dist" && !known.contains(&"dist") {
+        m.push_str(&format!(
+            ": this key takes no distribution (the keys that may be one are {DRAWN_KEYS})"
+        ));
+        if known.contains(&"dispersion") {
+            m.push_str("; a multiple's uncertainty is its `dispersion`, drawn per trial");
+        }
+    } else if let Some(s) = synonym.or_else(|| names::suggest(field, known.iter().copied())) {
         m.push_str(&format!("; did you mean `{s}`?"));
+    } else if let Some(home) = belongs(field) {
+        m.push_str(&format!(": not a key of this table; {home}"));
     }
     if !known.is_empty() {
         m.push_str(&format!(" (keys here: {})", known.join(", ")));
     }
     m
+}
+
+/// A value written as a spreadsheet writes it (`2%`, `1,000`, `10x`,
+/// `$5`, `100bn`), which TOML cannot read: what to write instead. `value`
+/// is the text after the key's `=`.
+pub fn spreadsheet_habit(value: &str) -> Option<String> {
+    let v = value.trim();
+    let v = v.split(['#', '}', ']', '\n']).next().unwrap_or(v).trim();
+    let is_num = |t: &str| {
+        !t.is_empty() && t.parse::<f64>().is_ok() && !t.contains(['e', 'E', 'i', 'n', 'N'])
+    };
+    let token: String = v.chars().take_while(|c| !c.is_whitespace()).collect();
+    let token = token.trim_end_matches(',');
+    if let Some(n) = token.strip_suffix('%') {
+        if is_num(n) {
+            let x: f64 = n.parse().ok()?;
+            return Some(format!(
+                "`{token}` is not a number TOML can read: write {} (rates and shares are decimals: 2% is 0.02)",
+                crate::format::sig(x / 100.0, 12)
+            ));
+        }
+    }
+    // 1,000 or 1,000.5: thousands separators.
+    let digits = v
+        .split_once(|c: char| c.is_whitespace() || c == '}' || c == ']')
+        .map_or(v, |(a, _)| a)
+        .trim_end_matches(',');
+    let groups: Vec<&str> = digits.split(',').collect();
+    if groups.len() > 1
+        && (1..=3).contains(&groups[0].trim_start_matches('-').len())
+        && groups[0]
+            .trim_start_matches('-')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        && groups[1..groups.len() - 1]
+            .iter()
+            .all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()))
+        && {
+            let l = groups[groups.len() - 1];
+            let int = l.split('.').next().unwrap_or(l);
+            int.len() == 3 && int.chars().all(|c| c.is_ascii_digit()) && is_num(l)
+        }
+    {
+        let plain = groups.concat();
+        return Some(format!(
+            "`{digits}` is not a number TOML can read: write {plain} or {} (no thousands commas; `_` may group digits)",
+            group_digits(&plain)
+        ));
+    }
+    for (suffix, what) in [
+        ("x", "a multiple is a plain number"),
+        ("X", "a multiple is a plain number"),
+        ("bn", "money is in the scenario's currency, without a unit"),
+        ("m", "money is in the scenario's currency, without a unit"),
+        ("k", "money is in the scenario's currency, without a unit"),
+    ] {
+        if let Some(n) = token.strip_suffix(suffix) {
+            if is_num(n) {
+                return Some(format!(
+                    "`{token}` is not a number TOML can read: write {n} ({what})"
+                ));
+            }
+        }
+    }
+    for sym in ['$', '€', '¥', '£'] {
+        if let Some(n) = token.strip_prefix(sym) {
+            if is_num(n) {
+                return Some(format!(
+                    "`{token}` is not a number TOML can read: write {n} (money is in the scenario's currency, without a symbol)"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// 1000000 as 1_000_000.
+fn group_digits(plain: &str) -> String {
+    let (int, frac) = plain
+        .split_once('.')
+        .map_or((plain, None), |(a, b)| (a, Some(b)));
+    let (sign, int) = int.strip_prefix('-').map_or(("", int), |r| ("-", r));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
 }
 
 #[cfg(test)]
@@ -211,5 +392,48 @@ mod tests {
             "unknown field `growht`; did you mean `growth`? (keys here: name, role, growth)"
         );
         assert_eq!(rewrite("expected `=`", "x"), "expected `=`");
+    }
+
+    #[test]
+    fn keys_in_the_wrong_table_say_where_they_belong() {
+        let m = rewrite(
+            "unknown field `budget`, expected one of `name`, `role`, `growth`",
+            "units[0].budget",
+        );
+        assert!(m.contains("not a key of this table"), "{m}");
+        assert!(m.contains("[policies.NAME.units.\"UNIT\"]"), "{m}");
+        let m = rewrite(
+            "unknown field `most_likely`, expected one of `dist`, `min`, `mode`, `max`",
+            "units[0].growth",
+        );
+        assert!(m.contains("did you mean `mode`?"), "{m}");
+        let m = rewrite(
+            "unknown field `dist`, expected one of `median`, `dispersion`",
+            "units[0].multiple",
+        );
+        assert!(m.contains("takes no distribution"), "{m}");
+        assert!(m.contains("dispersion"), "{m}");
+        assert!(!m.contains("must be a number"), "{m}");
+        let m = rewrite("invalid type: map, expected f64", "scenario.discount_rate");
+        assert!(m.contains("takes no distribution"), "{m}");
+    }
+
+    #[test]
+    fn spreadsheet_habits_get_what_to_write() {
+        let h = |v: &str| spreadsheet_habit(v).unwrap_or_default();
+        assert!(h("2%").contains("write 0.02"), "{}", h("2%"));
+        assert!(
+            h(" 12.5% # growth").contains("write 0.125"),
+            "{}",
+            h("12.5%")
+        );
+        assert!(h("1,000").contains("write 1000 or 1_000"), "{}", h("1,000"));
+        assert!(h("1,234,567.5").contains("write 1234567.5 or 1_234_567.5"));
+        assert!(h("10x, dispersion = 0.2 }").contains("write 10 (a multiple"));
+        assert!(h("$5").contains("write 5"));
+        assert!(h("100bn").contains("write 100"));
+        assert_eq!(spreadsheet_habit("0.02"), None);
+        assert_eq!(spreadsheet_habit("\"text\""), None);
+        assert_eq!(spreadsheet_habit("1,2"), None);
     }
 }

@@ -353,7 +353,14 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     }
     let mut units: Vec<Unit> = Vec::with_capacity(raw.units.len());
     for (i, ru) in raw.units.iter().enumerate() {
-        let mut u = unit(&v, i, ru, spy, &factors, &units)?;
+        let others: Vec<&str> = raw
+            .units
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .filter_map(|(_, o)| o.get_ref().name.as_deref().map(|n| n.as_str()))
+            .collect();
+        let mut u = unit(&v, i, ru, spy, &factors, &units, &others)?;
         u.valuation = unit_valuation(
             &v,
             &file_valuation,
@@ -456,6 +463,31 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     })
 }
 
+/// Why a unit table without `role` is refused: it names no unit of this
+/// file or of the files it extends (a variant changes a unit by naming it
+/// as its parent does), so it adds a new unit, which needs a role; and the
+/// existing unit it most likely meant: the closest name, or the one whose
+/// name starts with it ("Cloud" for "Cloud Intelligence").
+fn new_unit_needs_role(name: &str, others: &[&str]) -> String {
+    let mut m = format!(
+        "missing required key `role`: no unit is named \"{name}\" in this file or the files it extends, so this [[units]] table adds a new unit, and a new unit needs `role` (\"core\", \"non_core\" or \"innovation\")"
+    );
+    let key = names::key(name);
+    let starting: Vec<&str> = others
+        .iter()
+        .copied()
+        .filter(|o| !key.is_empty() && names::key(o).starts_with(&key))
+        .collect();
+    let meant = names::suggest(name, others.iter().copied())
+        .or_else(|| (starting.len() == 1).then(|| starting[0]));
+    if let Some(c) = meant {
+        m.push_str(&format!(
+            "; did you mean \"{c}\"? (to change that unit, write its name exactly)"
+        ));
+    }
+    m
+}
+
 fn unit(
     v: &V,
     i: usize,
@@ -463,6 +495,7 @@ fn unit(
     spy: i64,
     factors: &[String],
     earlier: &[Unit],
+    others: &[&str],
 ) -> R<Unit> {
     let k = |field: &str| format!("units[{i}].{field}");
     let us = ru.span();
@@ -479,7 +512,10 @@ fn unit(
             ),
         ));
     }
-    let role = v.role(v.req(&u.role, &us, &k("role"))?, &k("role"))?;
+    let Some(role) = &u.role else {
+        return Err(v.err(us, &k("role"), new_unit_needs_role(&name, others)));
+    };
+    let role = v.role(role, &k("role"))?;
     // Keys that may be distributions: the number (or the distribution's
     // mean) here, the distribution in `uncertain`.
     let mut uncertain: Vec<Uncertain> = Vec::new();

@@ -19,6 +19,7 @@ mod fuzz;
 mod golden;
 mod hardening;
 mod hostile;
+mod messages;
 mod numeric;
 mod one_future;
 mod optimize;
