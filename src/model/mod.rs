@@ -63,6 +63,29 @@ pub struct Scenario {
     /// The `[funding]` study, when the file asks for one.
     #[serde(default)]
     pub funding: Option<Funding>,
+    /// Rank correlations between drawn assumptions (an extension; none by
+    /// default, and then every draw is what it was without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlations: Vec<Correlation>,
+}
+
+/// The rank correlation of two drawn assumptions (`[[correlations]]`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Correlation {
+    /// (unit index, key) of each assumption; both are drawn.
+    pub a: (usize, Param),
+    pub b: (usize, Param),
+    /// Spearman's rank correlation, in [-1, 1].
+    pub rank: f64,
+}
+
+impl Correlation {
+    /// The correlation of the normal scores that gives rank correlation
+    /// `rank` between two continuous variables (Gaussian copula):
+    /// 2 sin(pi rank / 6).
+    pub fn normal(rank: f64) -> f64 {
+        2.0 * (std::f64::consts::PI * rank / 6.0).sin()
+    }
 }
 
 impl Scenario {

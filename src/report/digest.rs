@@ -359,6 +359,21 @@ fn drawn(out: &mut String, s: &Scenario) {
             );
         }
     }
+    if !s.correlations.is_empty() {
+        let pairs: Vec<String> = s
+            .correlations
+            .iter()
+            .map(|c| {
+                let l = |(u, p): (usize, Param)| format!("{}.{}", s.units[u].name, p.key());
+                format!("{} ~ {} {}", l(c.a), l(c.b), c.rank)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  rank correlations (Gaussian copula, marginals as written): {}",
+            truncate(&pairs.join("; "), 200)
+        );
+    }
 }
 
 #[cfg(test)]

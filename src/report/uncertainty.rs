@@ -51,6 +51,11 @@ pub fn terminal(input: &Input) -> Option<String> {
             .collect();
         out.push_str(&format!("  {}: {}\n", about(input, p), top.join(", ")));
     }
+    if !input.scenario.correlations.is_empty() {
+        out.push_str(
+            "  (some assumptions are correlated: their shares overlap and do not add up)\n",
+        );
+    }
     out.push_str("  (uncertainty.csv has every assumption, policy and outcome)\n");
     Some(out)
 }
@@ -63,10 +68,17 @@ pub fn report_blocks(input: &Input) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Which uncertainty matters".into()),
         Block::Para(format!(
-            "{} assumptions of this scenario are distributions, drawn once per trial and the same for every policy. For each outcome below, an assumption's share is the part of the outcome's variance across trials it explains: its squared correlation with the outcome (the assumptions are drawn independently, so this is its squared standardized regression coefficient). The effect is how much the mean outcome moves per standard deviation of the assumption. Research the assumptions with the largest shares before deciding; the part no assumption explains is path randomness (volatility, jumps, exit timing) and interactions.",
+            "{} assumptions of this scenario are distributions, drawn once per trial and the same for every policy. For each outcome below, an assumption's share is the part of the outcome's variance across trials it explains: its squared correlation with the outcome (for assumptions drawn independently of one another, its squared standardized regression coefficient). The effect is how much the mean outcome moves per standard deviation of the assumption. Research the assumptions with the largest shares before deciding; the part no assumption explains is path randomness (volatility, jumps, exit timing) and interactions.",
             input.layout.drawn.len()
         )),
     ];
+    let correlated = !input.scenario.correlations.is_empty();
+    if correlated {
+        blocks.push(Block::Para(format!(
+            "This scenario correlates {} pairs of assumptions ([[correlations]]). Correlated assumptions move together, so each one's share also holds the part of the variance its partners cause: the shares overlap and no longer add up to what the assumptions explain together, and a share is no longer a regression coefficient. Read a share as what knowing that assumption alone would tell you; the column \"correlation\" gives the sign of its link with the outcome.",
+            input.scenario.correlations.len()
+        )));
+    }
     for p in &all {
         let lead = p.rows.first().map_or(String::new(), |r| {
             format!(
@@ -76,17 +88,28 @@ pub fn report_blocks(input: &Input) -> Vec<Block> {
             )
         });
         blocks.push(Block::Heading(3, heading(input, p)));
+        let together = if correlated {
+            format!(
+                "the shares add up to {}, but they overlap (correlated assumptions)",
+                percent(p.rows.iter().map(|r| r.share).sum::<f64>(), 0)
+            )
+        } else {
+            format!(
+                "the assumptions together explain {}",
+                percent(p.explained(), 0)
+            )
+        };
         blocks.push(Block::Para(format!(
-            "Standard deviation {} {}; the assumptions together explain {}.{lead}",
+            "Standard deviation {} {}; {together}.{lead}",
             money(p.stdev),
             input.currency(),
-            percent(p.explained(), 0)
         )));
         blocks.push(Block::Table {
             header: vec![
                 "assumption".into(),
                 "distribution".into(),
                 "share of variance".into(),
+                "correlation".into(),
                 format!("effect per stdev ({})", input.currency()),
             ],
             numeric_from: 2,
@@ -99,6 +122,7 @@ pub fn report_blocks(input: &Input) -> Vec<Block> {
                         format!("{} · {}", r.unit, r.key),
                         r.dist.to_string(),
                         percent(r.share, 1),
+                        format!("{:+.2}", r.correlation),
                         signed_money(r.effect),
                     ]
                 })

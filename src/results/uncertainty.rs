@@ -4,8 +4,8 @@
 //! before deciding").
 //!
 //! The measure is the squared correlation between the assumption's draw
-//! and the outcome over the run's trials. The assumptions are drawn
-//! independently of one another, so each correlation is, up to sampling
+//! and the outcome over the run's trials. Without `[[correlations]]` the
+//! assumptions are drawn independently of one another, so each correlation is, up to sampling
 //! noise, the assumption's standardized regression coefficient, and its
 //! square the share of the outcome's variance it explains linearly; the
 //! shares add up to the R² of the linear fit, and what is left is path
@@ -69,7 +69,8 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// Sum of the shares: the variance the assumptions explain together.
+    /// Sum of the shares: the variance the assumptions explain together
+    /// (when they are drawn independently; correlated ones overlap).
     pub fn explained(&self) -> f64 {
         self.rows.iter().map(|r| r.share).sum::<f64>().min(1.0)
     }

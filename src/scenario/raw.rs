@@ -105,6 +105,36 @@ pub struct RawFile {
     /// `simulate optimize`: the policy that maximizes a statistic of value
     /// under constraints (docs/optimize.md). A plain run ignores it.
     pub optimize: Option<RawOptimize>,
+    /// Rank correlations between drawn assumptions (docs/uncertainty.md).
+    #[serde(default)]
+    pub correlations: Vec<Sp<RawCorrelation>>,
+}
+
+/// `[[correlations]]`: the rank (Spearman) correlation of two assumptions
+/// given as distributions, e.g.
+/// `{ between = ["Quark.growth", "DingTalk.target_margin"], rank = -0.5 }`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelation {
+    /// The two assumptions, each "UNIT.key" where the unit gives `key` as a
+    /// distribution.
+    pub between: O<Vec<Sp<String>>>,
+    /// The rank correlation, in [-1, 1].
+    pub rank: O<f64>,
+}
+
+impl RawCorrelation {
+    /// The pair as written, order-free and compared as names are: what a
+    /// variant's entry replaces in its parent's list.
+    fn pair_key(&self) -> Option<(String, String)> {
+        let b = self.between.as_ref()?;
+        let mut keys: Vec<String> = b.iter().map(|x| super::names::key(x)).collect();
+        keys.sort();
+        match keys.as_slice() {
+            [x, y] => Some((x.clone(), y.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// `[scenario]`: run-wide settings.
@@ -644,6 +674,21 @@ impl RawFile {
             optimize: match (&self.optimize, &child.optimize) {
                 (Some(a), Some(b)) => Some(RawOptimize::merge(a, b)),
                 (a, b) => b.clone().or_else(|| a.clone()),
+            },
+            // The parent's pairs, a pair the child gives again replaced by
+            // the child's entry, then the child's new pairs.
+            correlations: {
+                let mut out: Vec<Sp<RawCorrelation>> = self
+                    .correlations
+                    .iter()
+                    .filter(|p| {
+                        let k = p.pair_key();
+                        k.is_none() || !child.correlations.iter().any(|c| c.pair_key() == k)
+                    })
+                    .cloned()
+                    .collect();
+                out.extend(child.correlations.iter().cloned());
+                out
             },
         }
     }

@@ -11,12 +11,15 @@ use crate::model::{
     Exit, Gate, GrowthFade, Jumps, Param, Policy, Role, Scenario, Terms, Uncertain, Unit, Valuation,
 };
 
+mod correlations;
 mod dist;
 mod funding;
 #[cfg(test)]
 mod tests;
 mod valuation;
 
+use correlations::correlations;
+pub use correlations::{matrix as correlation_matrix, MAX_CORRELATIONS};
 use funding::funding;
 use valuation::{unit_valuation, valuation_keys, Against, ValuationKeys};
 
@@ -446,6 +449,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         Some(rf) => Some(funding(&v, rf, &hs, &units, &policies, horizons.len())?),
         None => None,
     };
+    let correlations = correlations(&v, &raw.correlations, &units)?;
 
     Ok(Scenario {
         name,
@@ -460,6 +464,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         units,
         policies,
         funding,
+        correlations,
     })
 }
 

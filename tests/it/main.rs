@@ -9,6 +9,7 @@ mod bad_input;
 mod charts;
 mod closed_form;
 mod commands;
+mod correlations;
 mod decision;
 mod deterministic;
 mod fit_cli;

@@ -102,6 +102,7 @@ impl Chart for UncertaintyChart {
         }
         let ns = style::font(style::NOTE_SIZE).color(&style::MUTED);
         let text = match panels.first() {
+            Some(_) if !input.scenario.correlations.is_empty() => "Some assumptions are correlated ([[correlations]]): their shares overlap and do not add up. Figures for every policy are in uncertainty.csv.".to_string(),
             Some(p) => format!(
                 "Together the assumptions explain {} of the {}'s variance; the rest is path randomness and interactions. Figures for every policy are in uncertainty.csv.",
                 format::percent(p.explained(), 0),
