@@ -195,6 +195,69 @@ pub fn optimize(
     if !best.feasible {
         return Err(infeasible(loaded, problem, &best, &log));
     }
+    let frontier = if settings.no_frontier {
+        None
+    } else {
+        let used = log.len();
+        let tell = |n: usize| progress(used + n);
+        let mut placed: Vec<Policy> = scenario.policies.clone();
+        placed.push(problem.policy_at(&best.x, &problem.name));
+        frontier::trace(
+            problem,
+            &scorer,
+            seed,
+            &best,
+            &start_x,
+            &placed,
+            settings.method,
+            &tell,
+        )?
+    };
+    // The frontier's best-mean end searched again, from the optimum, under
+    // the same constraints: when it found more, it is the optimum (the
+    // two must agree).
+    let best = match frontier.as_ref().and_then(|f| f.points.last()) {
+        Some(end)
+            if problem.objective == Measure::Mean
+                && end.mean > best.objective
+                && end.x != best.x =>
+        {
+            let found = ev.judge(std::slice::from_ref(&end.x))?.remove(0);
+            if found.feasible && found.objective > best.objective {
+                found
+            } else {
+                best
+            }
+        }
+        _ => best,
+    };
+    // Levers rounded to the precision their effect warrants, the rounded
+    // policy scored again: its figures are the ones reported.
+    let floor = frontier
+        .as_ref()
+        .and_then(|f| f.points.iter().rev().nth(1))
+        .map(|p| p.mean);
+    let best = rounded(&ev, &scorer, problem, best, floor)?;
+    let frontier = frontier.map(|mut f| {
+        // The frontier's best-mean end is the optimum, as reported.
+        let years = problem.years;
+        let risk = f.risk;
+        if let (Some(end), Ok(s)) = (
+            f.points.last_mut(),
+            scorer.run(&[problem.policy_at(&best.x, &problem.name)], seed, &|_| {}),
+        ) {
+            if problem.objective == Measure::Mean {
+                end.x = best.x.clone();
+                end.mean = s[0].measure(Measure::Mean, years);
+                end.risk = s[0].measure(risk, years);
+            }
+            if let Some(p) = f.placed.last_mut() {
+                p.mean = s[0].measure(Measure::Mean, years);
+                p.risk = s[0].measure(risk, years);
+            }
+        }
+        f
+    });
     let start = log
         .iter()
         .find(|e| e.x == start_x)
@@ -236,24 +299,6 @@ pub fn optimize(
             .has_baseline()
             .then(|| inside[1].prob_beats_baseline()),
     };
-    let frontier = if settings.no_frontier {
-        None
-    } else {
-        let used = log.len();
-        let tell = |n: usize| progress(used + n);
-        let mut placed: Vec<Policy> = scenario.policies.clone();
-        placed.push(problem.policy_at(&best.x, &problem.name));
-        frontier::trace(
-            problem,
-            &scorer,
-            seed,
-            &best,
-            &start_x,
-            &placed,
-            settings.method,
-            &tell,
-        )?
-    };
     Ok(Outcome {
         problem: problem.clone(),
         scenario: scenario.clone(),
@@ -268,6 +313,86 @@ pub fn optimize(
         seconds: began.elapsed().as_secs_f64(),
         method: settings.method,
     })
+}
+
+/// Digits of a lever's range kept when rounding it, coarsest first: with
+/// a range of 0.25, 2 keeps hundredths (0.07), 3 thousandths (0.068).
+const ROUNDING_DIGITS: [i32; 5] = [2, 3, 4, 5, 6];
+
+/// `x` rounded to `digits` digits of the range `[min, max]` (a step of
+/// 10^(floor(log10(max - min)) - digits + 1)), written as the decimal
+/// (the nearest double, so that it prints as written), within the bounds.
+fn round_to_range(x: f64, digits: i32, min: f64, max: f64) -> f64 {
+    let range = max - min;
+    if !x.is_finite() || !range.is_finite() || range <= 0.0 {
+        return x;
+    }
+    let exponent = range.log10().floor() as i32 - digits + 1;
+    let decimals = (-exponent).max(0) as usize;
+    let step = 10f64.powi(exponent);
+    let r: f64 = format!("{:.*}", decimals, (x / step).round() * step)
+        .parse()
+        .unwrap_or(x);
+    r.clamp(min, max)
+}
+
+/// The optimum with its levers rounded to the fewest digits of their
+/// ranges that cost less than half a standard error of the objective and keep it
+/// feasible (and, with a frontier, not below the frontier's point before
+/// its best-mean end, `floor`); the unrounded optimum when no rounding
+/// does. Every rounding is scored on the search's draws, in one batch.
+fn rounded(
+    ev: &Evaluator,
+    scorer: &Scorer,
+    problem: &Problem,
+    best: Eval,
+    floor: Option<f64>,
+) -> Result<Eval> {
+    let candidates: Vec<Vec<f64>> = ROUNDING_DIGITS
+        .iter()
+        .map(|&d| {
+            problem
+                .levers
+                .iter()
+                .zip(&best.x)
+                .map(|(l, &x)| {
+                    if l.integer {
+                        x
+                    } else {
+                        round_to_range(x, d, l.min, l.max)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    if candidates.iter().all(|c| *c == best.x) {
+        return Ok(best);
+    }
+    let sample = scorer.run(
+        &[problem.policy_at(&best.x, &problem.name)],
+        ev.seed(),
+        &|_| {},
+    )?;
+    let se = sample[0].stderr(problem.objective, problem.years);
+    let judged = ev.judge(&candidates)?;
+    let tolerance = 0.5 * se.max(0.0);
+    for e in judged {
+        let costs = if improves(problem.objective, best.objective, e.objective) {
+            (best.objective - e.objective).abs()
+        } else {
+            0.0
+        };
+        let above_floor = floor.is_none_or(|f| e.objective >= f);
+        if e.feasible && costs <= tolerance && above_floor {
+            return Ok(Eval {
+                phase: best.phase,
+                batch: best.batch,
+                cost: best.cost,
+                ..e
+            });
+        }
+    }
+    Ok(best)
 }
 
 /// The refusal of a problem no candidate met: at the first constraint the
@@ -331,5 +456,29 @@ pub fn improves(m: Measure, a: f64, b: f64) -> bool {
         a > b
     } else {
         a < b
+    }
+}
+
+#[cfg(test)]
+mod rounding_tests {
+    use super::round_to_range;
+
+    #[test]
+    fn rounded_levers_print_as_written_and_stay_in_bounds() {
+        let x = 0.067645123456789;
+        assert_eq!(format!("{:?}", round_to_range(x, 2, 0.0, 0.25)), "0.07");
+        assert_eq!(format!("{:?}", round_to_range(x, 3, 0.0, 0.25)), "0.068");
+        assert_eq!(format!("{:?}", round_to_range(x, 4, 0.0, 0.25)), "0.0676");
+        // A value that is noise on the lever's scale rounds to zero.
+        assert_eq!(round_to_range(0.000035, 3, 0.0, 0.25), 0.0);
+        // A budget in [0, 10]: tenths at 3 digits.
+        assert_eq!(format!("{:?}", round_to_range(0.6532, 3, 0.0, 10.0)), "0.7");
+        assert_eq!(
+            format!("{:?}", round_to_range(0.6532, 4, 0.0, 10.0)),
+            "0.65"
+        );
+        // Never outside the bounds.
+        assert_eq!(round_to_range(0.2499, 2, 0.0, 0.25), 0.25);
+        assert_eq!(round_to_range(9.96, 2, 0.5, 9.9), 9.9);
     }
 }

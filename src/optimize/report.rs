@@ -419,7 +419,7 @@ pub fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
         })
         .collect();
     b.push(Block::Para(format!(
-        "simulate optimize varied {} lever{} of policy \"{}\" to maximize {}{}. It scored {} candidates of {} trials each, in {} runs of the engine (each run scores a batch of candidates on one generation of the same draws). The optimum is policy \"{}\": optimized.toml holds it beside the scenario's policies, and `simulate optimized.toml` reproduces these figures.",
+        "simulate optimize varied {} lever{} of policy \"{}\" to maximize {}{}. It scored {} candidates of {} trials each, in {} runs of the engine (each run scores a batch of candidates on one generation of the same draws). The optimum is policy \"{}\": optimized.toml holds it beside the scenario's policies, and `simulate optimized.toml` reproduces these figures. It is the best policy under these assumptions: every figure is about the model's simulated futures, whose spread holds the assumptions' stated uncertainty and nothing the scenario leaves out.",
         p.levers.len(),
         if p.levers.len() == 1 { "" } else { "s" },
         p.start.name,

@@ -217,6 +217,26 @@ impl<'a> Evaluator<'a> {
         self.state.borrow().log.clone()
     }
 
+    /// The seed of the draws candidates are scored on.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Scores `xs` apart from the search (no budget spent, nothing
+    /// logged): the optimum's finishing touches, such as rounding.
+    pub fn judge(&self, xs: &[Vec<f64>]) -> Result<Vec<Eval>> {
+        crate::engine::check_interrupted()?;
+        let name = &self.problem.name;
+        let policies: Vec<_> = xs.iter().map(|x| self.problem.policy_at(x, name)).collect();
+        let samples = self.scorer.run(&policies, self.seed, &|_| {})?;
+        let phase = self.state.borrow().phase.unwrap_or(Phase::Start);
+        Ok(xs
+            .iter()
+            .zip(&samples)
+            .map(|(x, s)| self.eval_of(s, x.clone(), phase, usize::MAX))
+            .collect())
+    }
+
     fn eval_of(&self, s: &Sample, x: Vec<f64>, phase: Phase, batch: usize) -> Eval {
         let years = self.scorer.years;
         let finite = s.value.iter().all(|v| v.is_finite())

@@ -19,6 +19,7 @@ use rust_xlsxwriter::{
     Worksheet, XlsxError,
 };
 
+use super::document::Block;
 use super::Input;
 use crate::format::{tail_label, values_format};
 use crate::model::UnitFigure;
@@ -106,6 +107,25 @@ pub fn build(input: &Input) -> Result<Vec<u8>, XlsxError> {
                 sensitivity_sheet(ws, name, st, book)
             })?;
         }
+        if let Some(fs) = &st.funding {
+            sheet("Funding", &|ws, name| funding_sheet(ws, name, fs, book))?;
+        }
+    }
+    if let Some(panels) =
+        crate::results::uncertainty::panels(input.scenario, input.layout, input.acc)
+    {
+        sheet("Uncertainty", &|ws, name| {
+            uncertainty_sheet(ws, name, &panels, book)
+        })?;
+    }
+    if input
+        .sections
+        .iter()
+        .any(|b| matches!(b, Block::Table { .. }))
+    {
+        sheet("Optimization", &|ws, name| {
+            sections_sheet(ws, name, input.sections, book)
+        })?;
     }
     // Printed (or saved as PDF): landscape, each sheet one page wide.
     for ws in wb.worksheets_mut() {
@@ -789,6 +809,263 @@ fn sensitivity_sheet(
     chart.set_width(760);
     chart.set_height(160 + 40 * count);
     ws.insert_chart(1, cols.len() as u16 + 1, &chart)?;
+    Ok(())
+}
+
+/// The funding study: one row per unit, funded years and horizon, and a
+/// chart of each unit's mean gain by funded years at the year the choice
+/// is read.
+fn funding_sheet(
+    ws: &mut Worksheet,
+    name: &str,
+    fs: &crate::results::funding::FundingStudy,
+    book: &Book,
+) -> Result<(), XlsxError> {
+    let f = book.f;
+    let cols = names(&[
+        "unit",
+        "funded years",
+        "year",
+        "value mean",
+        "gain mean",
+        "gain stderr",
+        "gain P5",
+        "gain P95",
+        "P(gain > 0)",
+        "spend (present value)",
+        "gate pass share",
+        "group gain mean",
+        "best",
+    ]);
+    list_header(ws, &cols, fs.rows.len(), f)?;
+    for (i, r) in fs.rows.iter().enumerate() {
+        let row = 1 + i as u32;
+        ws.write_string(row, 0, &r.unit)?;
+        ws.write_number(row, 1, r.years)?;
+        ws.write_number(row, 2, r.horizon)?;
+        let [g5, _, _, _, g95] = r.gain.quantiles;
+        nums(
+            ws,
+            row,
+            3,
+            &[r.value.mean, r.gain.mean, r.gain.stderr, g5, g95],
+            &f.money,
+        )?;
+        num(ws, row, 8, r.prob_gain, &f.share)?;
+        num(ws, row, 9, r.spend_pv, &f.money)?;
+        if let Some(g) = r.gate_pass {
+            num(ws, row, 10, g, &f.share)?;
+        }
+        num(ws, row, 11, r.group_gain.mean, &f.money)?;
+        ws.write_boolean(row, 12, r.best)?;
+    }
+    widths(ws, &[(0, 22.0)], 1..cols.len(), 14.0)?;
+    // The choices, with how sure each is, beside the list.
+    let c0 = cols.len() as u16 + 1;
+    ws.write_string_with_format(
+        0,
+        c0,
+        format!(
+            "Best cycle at year {} (every cycle over), under these assumptions",
+            fs.read_at
+        ),
+        &f.bold,
+    )?;
+    let head = names(&[
+        "unit",
+        "best years",
+        "runner-up years",
+        "P(best beats runner-up)",
+        "P(best beats not funding)",
+        "toss-up",
+    ]);
+    for (k, h) in head.iter().enumerate() {
+        ws.write_string_with_format(1, c0 + k as u16, h, &f.header)?;
+    }
+    for (i, c) in fs.choices.iter().enumerate() {
+        let row = 2 + i as u32;
+        ws.write_string(row, c0, &c.unit)?;
+        ws.write_number(row, c0 + 1, c.best)?;
+        if let Some(r) = c.runner_up {
+            ws.write_number(row, c0 + 2, r)?;
+        }
+        if let Some(p) = c.over_runner_up {
+            num(ws, row, c0 + 3, p, &f.share)?;
+        }
+        if let Some(p) = c.over_none {
+            num(ws, row, c0 + 4, p, &f.share)?;
+        }
+        ws.write_boolean(row, c0 + 5, c.toss_up())?;
+    }
+    // A line per unit: mean gain against funded years, at the reading year.
+    let mut chart = Chart::new(ChartType::Line);
+    chart.title().set_name(&format!(
+        "Gain in each unit's own value vs not funding it, at year {} ({})",
+        fs.read_at, fs.currency
+    ));
+    for unit in &fs.units {
+        let at: Vec<u32> = fs
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| &r.unit == unit && r.horizon == fs.read_at)
+            .map(|(i, _)| 1 + i as u32)
+            .collect();
+        if let (Some(&r0), Some(&r1)) = (at.first(), at.last()) {
+            chart
+                .add_series()
+                .set_name(unit.as_str())
+                .set_categories((name, r0, 1, r1, 1))
+                .set_values((name, r0, 4, r1, 4));
+        }
+    }
+    chart.x_axis().set_name("Funded years");
+    chart.y_axis().set_name(&fs.currency);
+    chart.set_width(720);
+    ws.insert_chart(3 + fs.choices.len() as u32, c0, &chart)?;
+    Ok(())
+}
+
+/// Which uncertain assumption matters: per outcome, every assumption's
+/// share of the variance, its correlation with the outcome and its effect,
+/// and a bar chart of the first outcome's shares.
+fn uncertainty_sheet(
+    ws: &mut Worksheet,
+    name: &str,
+    panels: &[crate::results::uncertainty::Panel],
+    book: &Book,
+) -> Result<(), XlsxError> {
+    let f = book.f;
+    let cols = names(&[
+        "policy",
+        "outcome",
+        "year",
+        "unit",
+        "key",
+        "distribution",
+        "share of variance",
+        "correlation",
+        "effect per stdev",
+    ]);
+    let rows: usize = panels.iter().map(|p| p.rows.len()).sum();
+    list_header(ws, &cols, rows, f)?;
+    let mut row = 1;
+    let mut first: Option<(u32, u32)> = None;
+    for p in panels {
+        let r0 = row;
+        for r in &p.rows {
+            ws.write_string(row, 0, &p.policy)?;
+            ws.write_string(row, 1, p.outcome.name())?;
+            ws.write_number(row, 2, p.horizon)?;
+            ws.write_string(row, 3, &r.unit)?;
+            ws.write_string(row, 4, r.key)?;
+            ws.write_string(row, 5, r.dist)?;
+            num(ws, row, 6, r.share, &f.share)?;
+            num(ws, row, 7, r.correlation, &f.number)?;
+            num(ws, row, 8, r.effect, &f.money)?;
+            row += 1;
+        }
+        if first.is_none() && row > r0 {
+            first = Some((r0, (row - 1).min(r0 + 9)));
+        }
+    }
+    widths(ws, &[(0, 16.0), (3, 26.0)], 4..cols.len(), 15.0)?;
+    if let Some((r0, r1)) = first {
+        let mut chart = Chart::new(ChartType::Bar);
+        chart.title().set_name(&format!(
+            "Share of the variance of {}'s {} explained",
+            panels[0].policy,
+            panels[0].outcome.name()
+        ));
+        chart
+            .add_series()
+            .set_name("share of variance")
+            .set_categories((name, r0, 3, r1, 4))
+            .set_values((name, r0, 6, r1, 6));
+        chart.y_axis().set_reverse();
+        chart.x_axis().set_num_format("0%");
+        chart.set_width(640);
+        ws.insert_chart(1, cols.len() as u16 + 1, &chart)?;
+    }
+    Ok(())
+}
+
+/// A cell's number as a spreadsheet should hold it: "2,816.8 ± 3.2" is
+/// 2816.8, "67.5%" is 0.675 (a share); None for text.
+fn cell_number(text: &str) -> Option<(f64, bool)> {
+    let t = text.trim();
+    let first = t.split_whitespace().next()?;
+    let (body, share) = match first.strip_suffix('%') {
+        Some(b) => (b, true),
+        None => (first, false),
+    };
+    let x: f64 = body.replace([',', '+'], "").parse().ok()?;
+    x.is_finite()
+        .then_some((if share { x / 100.0 } else { x }, share))
+}
+
+/// The tables of report sections from a command above the run (the
+/// optimizer's levers, figures and frontier), one after another under
+/// their headings, numbers as numbers; a scatter chart of the frontier
+/// when there is one.
+fn sections_sheet(
+    ws: &mut Worksheet,
+    name: &str,
+    blocks: &[Block],
+    book: &Book,
+) -> Result<(), XlsxError> {
+    let f = book.f;
+    let mut row = 0u32;
+    let mut heading = String::new();
+    let mut frontier: Option<(u32, u32)> = None;
+    for b in blocks {
+        match b {
+            Block::Heading(_, h) => heading = h.clone(),
+            Block::Table {
+                header: head, rows, ..
+            } => {
+                if !heading.is_empty() {
+                    ws.write_string_with_format(row, 0, &heading, &f.bold)?;
+                    row += 1;
+                }
+                row = header(ws, row, head, f)?;
+                let r0 = row;
+                for cells in rows {
+                    for (c, text) in cells.iter().enumerate() {
+                        match cell_number(text) {
+                            Some((x, true)) => num(ws, row, c as u16, x, &f.share)?,
+                            Some((x, false)) if c > 0 => num(ws, row, c as u16, x, &f.number)?,
+                            _ => {
+                                ws.write_string(row, c as u16, text)?;
+                            }
+                        }
+                    }
+                    row += 1;
+                }
+                if heading.contains("frontier") && head.len() >= 3 && row > r0 {
+                    frontier = Some((r0, row - 1));
+                }
+                row += 1;
+            }
+            _ => {}
+        }
+    }
+    widths(ws, &[(0, 44.0)], 1..4, 22.0)?;
+    if let Some((r0, r1)) = frontier {
+        let mut chart = Chart::new(ChartType::ScatterStraightWithMarkers);
+        chart
+            .title()
+            .set_name("Efficient frontier: best mean value for each risk limit");
+        chart
+            .add_series()
+            .set_name("frontier")
+            .set_categories((name, r0, 1, r1, 1))
+            .set_values((name, r0, 2, r1, 2));
+        chart.x_axis().set_name("risk measure");
+        chart.y_axis().set_name("mean value");
+        chart.set_width(640);
+        ws.insert_chart(1, 5, &chart)?;
+    }
     Ok(())
 }
 

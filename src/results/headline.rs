@@ -168,10 +168,12 @@ pub fn sentence(f: &Figures) -> String {
 /// trials".
 fn beats(p: f64, trials: u64) -> String {
     let n = money(trials as f64);
+    // "all" and "none" are about the model's trials, not the world: say
+    // so where it reads as certainty.
     if p <= 0.0 {
-        format!("in none of the {n} trials")
+        format!("in none of the {n} simulated trials (under these assumptions)")
     } else if p >= 1.0 {
-        format!("in all {n} trials")
+        format!("in all {n} simulated trials (under these assumptions)")
     } else {
         format!("in {} of trials", share(p))
     }
@@ -333,12 +335,14 @@ mod tests {
         let v = row("value", 1.0, 1.0, 1.0, 1.0);
         let g = row("delta_value", -5.0, -9.0, -5.0, -0.5);
         let text = |p| sentence(&figures(&v, &g, p));
-        assert!(text(0.0).contains("beats status_quo in none of the 100,000 trials;"));
+        assert!(text(0.0).contains(
+            "beats status_quo in none of the 100,000 simulated trials (under these assumptions);"
+        ));
         assert!(text(0.00002).contains("in <0.1% of trials"));
         assert!(text(0.003).contains("in 0.3% of trials"));
         assert!(text(0.9996).contains("in >99.9% of trials"));
         assert!(text(0.995).contains("in 99.5% of trials"));
-        assert!(text(1.0).contains("in all 100,000 trials"));
+        assert!(text(1.0).contains("in all 100,000 simulated trials (under these assumptions)"));
     }
 
     /// On a real run: every number in every sentence is the formatted

@@ -15,6 +15,40 @@ pub struct Sweep {
     pub values: Vec<f64>,
 }
 
+impl Sweep {
+    /// The swept input as a reader names it: "reset's innovation years",
+    /// "reset's Quark budget", "Quark growth", "discount rate".
+    pub fn label(&self) -> String {
+        // Split at dots outside quotes; drop the quotes.
+        let mut parts: Vec<String> = vec![String::new()];
+        let mut quoted = false;
+        for c in self.path.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '.' if !quoted => parts.push(String::new()),
+                c => parts.last_mut().map_or((), |p| p.push(c)),
+            }
+        }
+        let words = |s: &str| s.replace('_', " ");
+        let rest: Vec<String> = match parts.first().map(String::as_str) {
+            Some("policies") if parts.len() > 2 => {
+                let policy = &parts[1];
+                let tail: Vec<String> = parts[2..]
+                    .iter()
+                    .filter(|p| p.as_str() != "units")
+                    .map(|p| words(p))
+                    .collect();
+                return format!("{policy}'s {}", tail.join(" "));
+            }
+            Some("units") | Some("scenario") | Some("valuation") => {
+                parts[1..].iter().map(|p| words(p)).collect()
+            }
+            _ => parts.iter().map(|p| words(p)).collect(),
+        };
+        rest.join(" ")
+    }
+}
+
 impl std::str::FromStr for Sweep {
     type Err = String;
 
@@ -318,6 +352,34 @@ impl Studies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_paths_read_as_words() {
+        let l = |p: &str| {
+            Sweep {
+                path: p.into(),
+                values: vec![],
+            }
+            .label()
+        };
+        assert_eq!(
+            l("policies.reset.innovation.years"),
+            "reset's innovation years"
+        );
+        assert_eq!(
+            l("policies.reset.units.\"Quark\".budget"),
+            "reset's Quark budget"
+        );
+        assert_eq!(
+            l("units.\"Taobao & Tmall\".growth"),
+            "Taobao & Tmall growth"
+        );
+        assert_eq!(
+            l("units.Quark.response.max_uplift"),
+            "Quark response max uplift"
+        );
+        assert_eq!(l("scenario.discount_rate"), "discount rate");
+    }
 
     #[test]
     fn sweep_arguments_parse() {

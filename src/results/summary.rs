@@ -214,9 +214,18 @@ impl Summary {
 
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max,tail,var,cvar\n",
+            "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max,tail,var,cvar,prob_beats_baseline,prob_stderr\n",
         );
         for r in &self.rows {
+            // P(beat) and its error on the policy's delta_value rows (a
+            // spreadsheet reads it beside the gain); empty elsewhere.
+            let prob = (r.metric == "delta_value" && r.unit.is_none())
+                .then(|| {
+                    self.prob_beats_baseline
+                        .iter()
+                        .find(|p| p.policy == r.policy && p.horizon == r.horizon)
+                })
+                .flatten();
             let fields = [
                 csv_field(&r.policy),
                 r.horizon.to_string(),
@@ -235,6 +244,8 @@ impl Summary {
                 num(self.tail),
                 num(r.var),
                 num(r.cvar),
+                prob.map(|p| num(p.p)).unwrap_or_default(),
+                prob.map(|p| num(p.stderr)).unwrap_or_default(),
             ];
             out.push_str(&fields.join(","));
             out.push('\n');

@@ -73,8 +73,27 @@ fn reset_scenario_runs_and_reports() {
     assert_eq!(f(row(&s, "status_quo", 5, "delta_value", None), "max"), 0.0);
     let csv = fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(csv.starts_with(
-        "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max,tail,var,cvar\n"
+        "policy,horizon,metric,unit,mean,stdev,stderr,p5,p25,p50,p75,p95,min,max,tail,var,cvar,prob_beats_baseline,prob_stderr\n"
     ));
+    // P(beat) sits on each policy's delta_value rows, as summary.json has it.
+    let p = s["prob_beats_baseline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["policy"] == "reset" && p["horizon"] == 5)
+        .unwrap()["p"]
+        .as_f64()
+        .unwrap();
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("reset,5,delta_value,,"))
+        .unwrap();
+    let cells: Vec<&str> = line.split(',').collect();
+    assert_eq!(cells[17].parse::<f64>().unwrap(), p);
+    assert!(csv
+        .lines()
+        .filter(|l| l.contains(",value,"))
+        .all(|l| l.ends_with(",,")));
     assert_eq!(csv.lines().count(), 1 + s["rows"].as_array().unwrap().len());
 }
 

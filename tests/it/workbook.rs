@@ -260,3 +260,80 @@ fn studies_and_unit_paths_get_their_sheets() {
     assert!(styles.contains("EUR m"));
     let _ = s;
 }
+
+/// Every study of a run reaches the workbook: the funding study (its
+/// rows, the choices with how sure they are, a native chart), the
+/// uncertainty view, and the optimizer's levers and frontier.
+#[test]
+fn funding_uncertainty_and_the_optimizer_get_their_sheets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    simulate(
+        &root().join("scenarios/innovation_cycles.toml"),
+        &out,
+        &["--trials", "2000", "--no-charts"],
+    );
+    let path = out.join("summary.xlsx");
+    let mut wb = book(&path);
+    assert!(
+        wb.sheet_names().contains(&"Funding".to_string()),
+        "{:?}",
+        wb.sheet_names()
+    );
+    let fs_ = wb.worksheet_range("Funding").unwrap();
+    assert_eq!(text(&cell(&fs_, 0, 0)), "unit");
+    let csv = fs::read_to_string(out.join("funding.csv")).unwrap();
+    assert_eq!(fs_.height() as usize, csv.lines().count().max(8));
+    // The first data row: 1688, 0 years funded.
+    assert_eq!(text(&cell(&fs_, 1, 0)), "1688");
+    assert_eq!(number(&cell(&fs_, 1, 1)), 0.0);
+    let charts = parts(&path)
+        .iter()
+        .filter(|(n, _)| n.starts_with("xl/charts/chart"))
+        .count();
+    assert!(charts >= 4, "{charts} charts");
+
+    let out = dir.path().join("u");
+    simulate(
+        &root().join("scenarios/reset_correlated.toml"),
+        &out,
+        &["--trials", "2000", "--no-charts"],
+    );
+    let mut wb = book(&out.join("summary.xlsx"));
+    let u = wb.worksheet_range("Uncertainty").unwrap();
+    assert_eq!(text(&cell(&u, 0, 6)), "share of variance");
+    let share = number(&cell(&u, 1, 6));
+    assert!((0.0..=1.0).contains(&share), "{share}");
+
+    let out = dir.path().join("o");
+    let o = run(&[
+        "optimize",
+        root()
+            .join("scenarios/optimize_reset.toml")
+            .to_str()
+            .unwrap(),
+        "--trials",
+        "1000",
+        "--evaluations",
+        "60",
+        "--no-frontier",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut wb = book(&out.join("summary.xlsx"));
+    let opt = wb.worksheet_range("Optimization").unwrap();
+    // The levers' table: the paths as text, old and optimized as numbers.
+    let mut found = false;
+    for r in 0..opt.height() as u32 {
+        if let Data::String(s) = cell(&opt, r, 0) {
+            if s.contains("Taobao & Tmall") {
+                number(&cell(&opt, r, 1));
+                number(&cell(&opt, r, 2));
+                found = true;
+            }
+        }
+    }
+    assert!(found, "no lever row");
+}

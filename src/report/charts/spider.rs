@@ -33,6 +33,11 @@ fn rows<'a>(input: &Input<'a>) -> Vec<&'a Sensitivity> {
         .collect()
 }
 
+/// Labels longer than this go on two lines in the legend.
+const LEGEND_CHARS: usize = 30;
+/// Least vertical distance between two rank labels at one end, in pixels.
+const LABEL_GAP: i32 = 20;
+
 impl Chart for Spider {
     fn file(&self) -> &'static str {
         "spider.png"
@@ -116,6 +121,9 @@ impl Chart for Spider {
             style::INK.stroke_width(2),
         ))?;
         let mut entries = Vec::new();
+        // The ranks at the lines' ends, per side, placed after the lines
+        // so that labels of ends that nearly meet are spread apart.
+        let mut ends: Vec<(f64, i32, i32, String, RGBColor)> = Vec::new();
         for (k, r) in rows.iter().enumerate() {
             let c = PALETTE[k % PALETTE.len()];
             let pts: Vec<(f64, f64)> = [-1.0, 0.0, 1.0]
@@ -129,35 +137,57 @@ impl Chart for Spider {
             // print too.
             for &(x, y) in pts.iter().filter(|(x, _)| *x != 0.0) {
                 let (px, py) = chart.backend_coord(&(x, y));
-                let (px, pos) = if x > 0.0 {
+                ends.push((x, px, py, (k + 1).to_string(), c));
+            }
+            // A long label goes on two lines (owner, then the key) rather
+            // than being cut.
+            let label = r.label();
+            let (name, mut details) = match label.strip_prefix(&format!("{} ", r.owner_name)) {
+                Some(key) if label.chars().count() > LEGEND_CHARS && !r.owner_name.is_empty() => (
+                    format!("{}. {}", k + 1, r.owner_name),
+                    vec![key.to_string()],
+                ),
+                _ => (format!("{}. {label}", k + 1), vec![]),
+            };
+            details.push(format!(
+                "{} → {}: {} / {}",
+                r.show(r.low),
+                r.show(r.high),
+                if (r.gain_low - r.gain_base).is_finite() {
+                    signed(r.gain_low - r.gain_base)
+                } else {
+                    "skipped".into()
+                },
+                if (r.gain_high - r.gain_base).is_finite() {
+                    signed(r.gain_high - r.gain_base)
+                } else {
+                    "skipped".into()
+                }
+            ));
+            entries.push(Entry {
+                colour: c,
+                name,
+                details,
+                strong: 0,
+                swatch: Swatch::Line,
+            });
+        }
+        for side in [-1.0, 1.0] {
+            let mut here: Vec<&(f64, i32, i32, String, RGBColor)> =
+                ends.iter().filter(|e| e.0 == side).collect();
+            here.sort_by_key(|e| e.2);
+            let mut last = i32::MIN;
+            for (_, px, py, text, c) in here {
+                let y = (*py - 9).max(last.saturating_add(LABEL_GAP));
+                last = y;
+                let (px, pos) = if side > 0.0 {
                     (px + 12, HPos::Left)
                 } else {
                     (px - 12, HPos::Right)
                 };
-                let s = style::bold(style::NOTE_SIZE).color(&c);
-                style::label(root, &(k + 1).to_string(), (px, py - 9), &s, pos)?;
+                let s = style::bold(style::NOTE_SIZE).color(c);
+                style::label(root, text, (px, y), &s, pos)?;
             }
-            entries.push(Entry {
-                colour: c,
-                name: format!("{}. {}", k + 1, r.label()),
-                details: vec![format!(
-                    "{} → {}: {} / {}",
-                    r.show(r.low),
-                    r.show(r.high),
-                    if (r.gain_low - r.gain_base).is_finite() {
-                        signed(r.gain_low - r.gain_base)
-                    } else {
-                        "skipped".into()
-                    },
-                    if (r.gain_high - r.gain_base).is_finite() {
-                        signed(r.gain_high - r.gain_base)
-                    } else {
-                        "skipped".into()
-                    }
-                )],
-                strong: 0,
-                swatch: Swatch::Line,
-            });
         }
         style::legend(
             &legend,

@@ -273,6 +273,32 @@ pub fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawResult<Ar
     let t = bold(TITLE_SIZE);
     label(root, &fit(title, &t, max), (40, 26), &t, HPos::Left)?;
     let s = font(SUBTITLE_SIZE).color(&MUTED);
+    // A subtitle too long for one line breaks at its last " · " that
+    // fits, rather than being cut; the body moves down by a line.
+    if text_width(subtitle, &s) > max {
+        let parts: Vec<&str> = subtitle.split(" · ").collect();
+        let mut first = parts.len();
+        while first > 1 && text_width(&parts[..first].join(" · "), &s) > max {
+            first -= 1;
+        }
+        if first < parts.len() {
+            label(
+                root,
+                &fit(&parts[..first].join(" · "), &s, max),
+                (40, 78),
+                &s,
+                HPos::Left,
+            )?;
+            label(
+                root,
+                &fit(&parts[first..].join(" · "), &s, max),
+                (40, 106),
+                &s,
+                HPos::Left,
+            )?;
+            return Ok(root.margin(146, 0, 0, 0));
+        }
+    }
     label(root, &fit(subtitle, &s, max), (40, 78), &s, HPos::Left)?;
     Ok(root.margin(120, 0, 0, 0))
 }

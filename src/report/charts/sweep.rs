@@ -69,7 +69,7 @@ impl Chart for SweepChart {
     }
 
     fn title(&self, input: &Input) -> String {
-        let path = studies(input).map_or("", |s| s.sweeps[0].path.as_str());
+        let path = studies(input).map_or(String::new(), |s| s.sweeps[0].label());
         format!(
             "Gain over {} as {path} varies, year {}",
             input.policy(input.baseline()),
@@ -79,7 +79,7 @@ impl Chart for SweepChart {
 
     fn how_to_read(&self, input: &Input) -> String {
         format!(
-            "Each point is a run of the scenario with the swept value, on the same random draws. Top: the mean gain of each policy over {} at year {} (same trials under both) with its 95% confidence band; above the zero line the policy is worth more on average. Bottom: the share of trials in which it beats {}, with its band, on an axis fitted to the figures. sweep.csv has every figure.",
+            "Each point is a run of the scenario with the swept value, on the same random draws. Top: the mean gain of each policy over {} at year {} (same trials under both) with its 95% confidence band, on an axis that starts at zero so that slopes read true; above the zero line the policy is worth more on average. Bottom: the share of trials in which it beats {}, with its band, on an axis that holds 50% (a toss-up) and spans at least 20 points. sweep.csv has every figure.",
             input.policy(input.baseline()),
             input.years(input.last()),
             input.policy(input.baseline())
@@ -125,14 +125,18 @@ impl Chart for SweepChart {
         let x_range = x_range(&xs);
         let values = st.sweeps[0].values.clone();
         let x_fmt = format::values_format(&values);
-        let x_desc = st.sweeps[0].path.clone();
+        // The input in words, with its path for the sweep's CSV.
+        let x_desc = format!("{} ({})", st.sweeps[0].label(), st.sweeps[0].path);
         let cur = input.currency().to_string();
         // Gain panel.
         let band = |h: &Headline| h.delta_band();
+        // The gain's axis runs from zero: a change of 0.6 on a level of
+        // -28 must look like one, not like a cliff.
         let y = fitted(
             series
                 .iter()
-                .flat_map(|(_, s)| s.iter().flat_map(|(_, h)| [band(h).0, band(h).1])),
+                .flat_map(|(_, s)| s.iter().flat_map(|(_, h)| [band(h).0, band(h).1]))
+                .chain([0.0]),
             false,
         );
         panel(
@@ -158,12 +162,21 @@ impl Chart for SweepChart {
                 (h.prob_beats_baseline + w).min(1.0),
             )
         };
+        // The chance's axis holds 50% (a coin toss) and at least 20
+        // points, so that a move of a few points is read as one.
         let y = fitted(
             series
                 .iter()
-                .flat_map(|(_, s)| s.iter().flat_map(|(_, h)| [pb(h).1, pb(h).2])),
+                .flat_map(|(_, s)| s.iter().flat_map(|(_, h)| [pb(h).1, pb(h).2]))
+                .chain([0.5]),
             true,
         );
+        let y = if y.1 - y.0 < 0.2 {
+            let mid = 0.5 * (y.0 + y.1);
+            ((mid - 0.1).max(0.0), (mid + 0.1).min(1.0))
+        } else {
+            y
+        };
         let ticks = style::ticks(100.0 * y.0, 100.0 * y.1, 7);
         let y_fmt = move |v: &f64| format!("{}%", ticks(&(100.0 * v)));
         panel(

@@ -71,7 +71,7 @@ impl Chart for UncertaintyChart {
 
     fn how_to_read(&self, input: &Input) -> String {
         format!(
-            "Each bar is one assumption drawn from a distribution; its length is the share of the variance of {}'s outcome at year {} that the assumption explains (its squared correlation with the outcome over the trials). Blue: a higher draw raises the outcome; orange: it lowers it. The longest bars are the assumptions worth researching before deciding; what no bar explains is path randomness (volatility, jumps, exit timing) and interactions.",
+            "Each bar is one assumption drawn from a distribution; its length is the share of the variance of {}'s outcome at year {} that the assumption explains (its squared correlation with the outcome over the trials). Every panel shares one scale, so bars compare across panels. Blue: a higher draw raises the outcome; orange: it lowers it. The longest bars are the assumptions worth researching before deciding; what no bar explains is path randomness (volatility, jumps, exit timing) and interactions.",
             input.policy(input.studied()),
             input.years(input.last())
         )
@@ -97,8 +97,15 @@ impl Chart for UncertaintyChart {
         let (main, note) = rest.split_vertically(h - KEY_H - NOTE_H);
         draw_key(&key.margin(4, 0, 40, 0))?;
         let cols = main.split_evenly((1, panels.len().max(1)));
+        // One scale for every panel: a share reads the same width beside
+        // a share of another outcome.
+        let top = panels
+            .iter()
+            .filter_map(|p| p.rows.first().map(|r| r.share))
+            .fold(0.0f64, f64::max);
+        let x_hi = (top * 1.25).clamp(0.01, 1.0);
         for (p, col) in panels.iter().zip(&cols) {
-            draw_panel(input, p, col)?;
+            draw_panel(input, p, col, x_hi)?;
         }
         let ns = style::font(style::NOTE_SIZE).color(&style::MUTED);
         let text = match panels.first() {
@@ -116,7 +123,7 @@ impl Chart for UncertaintyChart {
 }
 
 /// One outcome's bars: label column on the left, shares on the right.
-fn draw_panel(input: &Input, p: &Panel, area: &Area) -> DrawResult {
+fn draw_panel(input: &Input, p: &Panel, area: &Area, x_hi: f64) -> DrawResult {
     let (w, _) = area.dim_in_pixel();
     let (head, rest) = area.split_vertically(50);
     let tstyle = style::bold(style::LEGEND_SIZE);
@@ -137,8 +144,6 @@ fn draw_panel(input: &Input, p: &Panel, area: &Area) -> DrawResult {
         .unwrap_or(0);
     let label_w = (widest + 40).clamp(200, (w as f64 * 0.42) as i32) as u32;
     let (label_col, plot_col) = rest.split_horizontally(label_w);
-    let top = rows.first().map_or(0.0, |r| r.share);
-    let x_hi = (top * 1.25).clamp(0.01, 1.0);
     let mut chart = style::plot(&plot_col, (0.0, x_hi), (-0.6, n as f64 - 0.4), 10, 95)?;
     let ticks = style::ticks(0.0, x_hi * 100.0, 5);
     let x_fmt = move |v: &f64| format!("{}%", ticks(&(v * 100.0)));

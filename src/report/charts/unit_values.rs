@@ -1,9 +1,14 @@
 //! `unit_values.png`: every unit's value at the last horizon under each
 //! policy, as horizontal box plots sorted by the baseline's median, so that
 //! a strategist sees which units carry the portfolio and which policy moves
-//! which unit. The value axis is logarithmic (signed, linear within a small
-//! band around zero, see [`Symlog`]): a group's value spans three or four
-//! orders of magnitude, and on a linear axis its small units are slivers.
+//! which unit.
+//!
+//! A group's units span three or four orders of magnitude. A logarithmic
+//! axis showed the small ones but made a spread of -8..+12 look wider
+//! than one of hundreds, which a reader takes at face value. So the units
+//! are split into bands of similar size ([`bands`]), each with its own
+//! LINEAR axis: within a band, widths and distances compare honestly, and
+//! each band says its scale.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
@@ -64,7 +69,7 @@ impl Chart for UnitValues {
 
     fn how_to_read(&self, input: &Input) -> String {
         format!(
-            "Units are sorted by their median value under {}; each box spans the middle half of trials (thick line: median, whiskers: P5 to P95), so boxes far to the right are the units that carry the portfolio, and boxes that shift between policies show where a policy creates or gives up value. The axis is logarithmic (each gridline ten times the last, negative values mirrored, a linear stretch around 0), so that small units are read as clearly as large ones; the median figures at the right are exact.",
+            "Units are sorted by their median value under {}; each box spans the middle half of trials (thick line: median, whiskers: P5 to P95), so boxes far to the right are the units that carry the portfolio, and boxes that shift between policies show where a policy creates or gives up value. Units of similar size share a panel with a linear axis of its own (its scale is in its axis title): compare widths within a panel, and read across panels by the figures; the median figures at the right are exact.",
             input.policy(input.baseline())
         )
     }
@@ -73,11 +78,11 @@ impl Chart for UnitValues {
         let rows = input.scenario.units.len().min(MAX_ROWS) as u32;
         let key = style::strip_height(&style::policy_key(input), WIDTH as i32 - 80) as u32;
         let body = rows * row_height(input.scenario.policies.len());
-        (WIDTH, HEIGHT.max(120 + key + 30 + body + 150))
+        let axes = BAND_AXIS_H * bands(&extents(input, &order(input))).len() as u32;
+        (WIDTH, HEIGHT.max(120 + key + 30 + body + axes + 60))
     }
 
     fn draw(&self, input: &Input, root: &Area) -> DrawResult {
-        let h = input.last();
         let n_p = input.scenario.policies.len();
         let all = order(input);
         let shown = &all[..all.len().min(MAX_ROWS)];
@@ -89,7 +94,104 @@ impl Chart for UnitValues {
         let body = style::header(root, &self.title(input), &style::subtitle(input, &extra))?;
         let plot_area = style::with_key(&body, &style::policy_key(input), 20)?;
 
-        let q: Vec<Vec<[f64; 5]>> = shown
+        let ext = extents(input, shown);
+        let groups = bands(&ext);
+        let (pw, ph) = plot_area.dim_in_pixel();
+        let row_px =
+            ph.saturating_sub(BAND_AXIS_H * groups.len() as u32) as f64 / shown.len().max(1) as f64;
+        let medians = Medians::choose(row_px, n_p);
+        let mut rest = plot_area;
+        for (g, range) in groups.iter().enumerate() {
+            let rows = range.len();
+            let band_h = (row_px * rows as f64) as u32 + BAND_AXIS_H;
+            let (area, below) = if g + 1 == groups.len() {
+                let (_, h) = rest.dim_in_pixel();
+                rest.split_vertically(h)
+            } else {
+                rest.split_vertically(band_h)
+            };
+            let band = Band {
+                units: &shown[range.clone()],
+                first: g == 0,
+                count: groups.len(),
+                index: g,
+                medians,
+                width: pw,
+            };
+            band.draw(input, &area)?;
+            rest = below;
+        }
+        Ok(())
+    }
+}
+
+/// Pixels under each band for its axis (ticks and title).
+const BAND_AXIS_H: u32 = 95;
+/// A unit joins the current band while its extent is at least this share
+/// of the band's largest.
+const BAND_SHARE: f64 = 0.15;
+/// Most bands; the smallest units share the last.
+const MAX_BANDS: usize = 3;
+
+/// Per unit (in `shown` order): the largest |P5| or |P95| of its value
+/// under any policy at the last horizon.
+fn extents(input: &Input, shown: &[usize]) -> Vec<f64> {
+    let h = input.last();
+    shown
+        .iter()
+        .map(|&u| {
+            (0..input.scenario.policies.len())
+                .map(|p| {
+                    let q = input.stats(p, h, Metric::UnitValue(u)).quantiles;
+                    q[0].abs().max(q[4].abs())
+                })
+                .filter(|x| x.is_finite())
+                .fold(0.0f64, f64::max)
+        })
+        .collect()
+}
+
+/// Consecutive ranges of units (sorted largest first by median) whose
+/// sizes are alike: a band starts with its largest unit and takes the next
+/// ones while their extent is at least [`BAND_SHARE`] of that unit's; at
+/// most [`MAX_BANDS`] bands. Units are kept in their order, so a band may
+/// take a unit a little larger than its first when medians and spreads
+/// disagree.
+fn bands(extent: &[f64]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < extent.len() {
+        if out.len() + 1 == MAX_BANDS {
+            out.push(start..extent.len());
+            break;
+        }
+        let top = extent[start];
+        let mut end = start + 1;
+        while end < extent.len() && extent[end] >= BAND_SHARE * top {
+            end += 1;
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// One band of units on its own linear axis.
+struct Band<'u> {
+    units: &'u [usize],
+    first: bool,
+    count: usize,
+    index: usize,
+    medians: Medians,
+    width: u32,
+}
+
+impl Band<'_> {
+    fn draw(&self, input: &Input, area: &Area) -> DrawResult {
+        let h = input.last();
+        let n_p = input.scenario.policies.len();
+        let q: Vec<Vec<[f64; 5]>> = self
+            .units
             .iter()
             .map(|&u| {
                 (0..n_p)
@@ -97,36 +199,39 @@ impl Chart for UnitValues {
                     .collect()
             })
             .collect();
-        let scale = Symlog::fit(q.iter().flatten().map(|x| x[2]));
-        let qt: Vec<Vec<[f64; 5]>> = q
-            .iter()
-            .map(|qs| qs.iter().map(|x| x.map(|v| scale.to(v))).collect())
-            .collect();
-        let lo = qt.iter().flatten().map(|x| x[0]).fold(0.0f64, f64::min);
-        let hi = qt.iter().flatten().map(|x| x[4]).fold(0.0f64, f64::max);
+        let lo = q.iter().flatten().map(|x| x[0]).fold(0.0f64, f64::min);
+        let hi = q.iter().flatten().map(|x| x[4]).fold(0.0f64, f64::max);
         let (lo, hi) = style::pad(lo, hi, 0.03);
-        let rows = shown.len() as f64;
-        let (pw, ph) = plot_area.dim_in_pixel();
-        let medians = Medians::choose(ph, rows, n_p);
-        let right = medians.column_width(n_p);
-        let mut chart =
-            style::plot_with_right(&plot_area, ((lo, hi), (0.0, rows)), [LABEL_W, 95, right])?;
-        let x_fmt = |_: &f64| String::new();
+        let rows = self.units.len() as f64;
+        let right = self.medians.column_width(n_p);
+        let mut chart = style::plot_with_right(
+            area,
+            ((lo, hi), (0.0, rows)),
+            [LABEL_W, BAND_AXIS_H - 25, right],
+        )?;
+        let x_fmt = |v: &f64| crate::format::short(*v);
+        let which = if self.count == 1 {
+            String::new()
+        } else {
+            format!(
+                "panel {} of {}, {}; ",
+                self.index + 1,
+                self.count,
+                if self.index == 0 {
+                    "largest units"
+                } else {
+                    "smaller units, own scale"
+                }
+            )
+        };
         let x_desc = format!(
-            "Unit value at year {} ({}, present value; log scale, each gridline 10x the last)",
+            "Unit value at year {} ({}{}, present value; linear)",
             input.years(h),
+            which,
             input.currency()
         );
-        style::mesh(&mut chart, &Axes::x_only(&x_desc, &x_fmt, 0))?;
-        for v in scale.ticks(lo, hi) {
-            let x = scale.to(v);
-            chart.draw_series(LineSeries::new(
-                vec![(x, 0.0), (x, rows)],
-                style::GRID_BOLD.stroke_width(1),
-            ))?;
-            style::below_axis(&plot_area, &chart, (x, 0.0), &crate::format::short(v))?;
-        }
-        shade_rows(&chart, &plot_area, shown.len(), lo)?;
+        style::mesh(&mut chart, &Axes::x_only(&x_desc, &x_fmt, 8))?;
+        shade_rows(&chart, area, self.units.len(), lo)?;
         if lo < 0.0 && hi > 0.0 {
             chart.draw_series(LineSeries::new(
                 vec![(0.0, 0.0), (0.0, rows)],
@@ -142,94 +247,35 @@ impl Chart for UnitValues {
         let boxes = Boxes {
             slot,
             half: (slot * 0.38).min(MAX_HALF_PX / px_per_row),
-            medians,
-            column_x: pw as i32 - 10,
-            first_cell: pw as i32 - right as i32 + 40,
+            medians: self.medians,
+            column_x: self.width as i32 - 10,
+            first_cell: self.width as i32 - right as i32 + 40,
             hi,
         };
-        if medians != Medians::None {
+        if self.first && self.medians != Medians::None {
             let (_, y_top) = chart.backend_coord(&(hi, rows));
             let hs = style::bold(style::NOTE_SIZE);
-            let at = (boxes.column_x, y_top - plot_area.get_base_pixel().1 - 28);
-            let head = if medians == Medians::PerRow {
+            let at = (boxes.column_x, y_top - area.get_base_pixel().1 - 12);
+            let head = if self.medians == Medians::PerRow {
                 "median by policy"
             } else {
                 "median"
             };
-            style::label(&plot_area, head, at, &hs, HPos::Right)?;
+            style::label(area, head, at, &hs, HPos::Right)?;
         }
-        for (r, (&u, qs)) in shown.iter().zip(&q).enumerate() {
+        for (r, (&u, qs)) in self.units.iter().zip(&q).enumerate() {
             let mid = rows - r as f64 - 0.5;
-            boxes.draw(input, &mut chart, &plot_area, mid, (&qt[r], qs))?;
-            unit_label(input, &chart, &plot_area, u, (lo, mid))?;
+            boxes.draw(input, &mut chart, area, mid, (qs, qs))?;
+            unit_label(input, &chart, area, u, (lo, mid))?;
         }
         Ok(())
     }
 }
 
-/// A signed logarithmic axis: `x` is drawn at sign(x) log10(1 + |x|/c),
-/// so that values from `c` up spread by orders of magnitude and values
-/// near zero (and below it) stay on a linear stretch around 0.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Symlog {
-    c: f64,
-}
-
-impl Symlog {
-    /// The linear band: the power of ten at or below the smallest median
-    /// in view (medians under a ten-thousandth of the largest count as
-    /// zero), so that the smallest units sit on the logarithmic part.
-    fn fit(medians: impl Iterator<Item = f64>) -> Symlog {
-        let abs: Vec<f64> = medians
-            .map(f64::abs)
-            .filter(|x| x.is_finite() && *x > 0.0)
-            .collect();
-        let max = abs.iter().copied().fold(0.0f64, f64::max);
-        if max <= 0.0 {
-            return Symlog { c: 1.0 };
-        }
-        let min = abs
-            .iter()
-            .copied()
-            .filter(|x| *x >= max * 1e-4)
-            .fold(f64::INFINITY, f64::min);
-        Symlog {
-            c: 10f64.powf(min.log10().floor()),
-        }
-    }
-
-    fn to(&self, x: f64) -> f64 {
-        x.signum() * (x.abs() / self.c).ln_1p() / std::f64::consts::LN_10
-    }
-
-    /// Tick values: 0 and the powers of ten from 10c up (and down) that
-    /// fall in [lo, hi] (drawn units), at most eight a side.
-    fn ticks(&self, lo: f64, hi: f64) -> Vec<f64> {
-        let mut out = vec![0.0];
-        for sign in [1.0, -1.0] {
-            let mut v = 10.0 * self.c;
-            let mut side = Vec::new();
-            while v.is_finite() && self.to(sign * v) >= lo && self.to(sign * v) <= hi {
-                side.push(sign * v);
-                v *= 10.0;
-            }
-            // Too many decades: every other one.
-            let every = side.len().div_ceil(8).max(1);
-            out.extend(side.into_iter().step_by(every));
-        }
-        out.retain(|v| {
-            let x = self.to(*v);
-            x >= lo && x <= hi
-        });
-        out
-    }
-}
-
 impl Medians {
     /// Beside each box when its slot holds a line of text, else one line
-    /// per unit for a few policies, else none; `ph` is the plot's height.
-    fn choose(ph: u32, rows: f64, policies: usize) -> Medians {
-        let row_px = (ph as f64 - 130.0) / rows;
+    /// per unit for a few policies, else none; `row_px`: a row's height.
+    fn choose(row_px: f64, policies: usize) -> Medians {
         let slot_px = 0.8 * row_px / policies as f64;
         if slot_px >= 16.0 {
             Medians::PerBox((slot_px - 2.0).min(MEDIAN_SIZE))
@@ -353,16 +399,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn symlog_spreads_orders_of_magnitude_and_keeps_signs() {
-        let s = Symlog::fit([2.0, 390.0, -30.0, 0.00001].into_iter());
-        assert_eq!(s.c, 1.0);
-        assert_eq!(s.to(0.0), 0.0);
-        assert!((s.to(1000.0) - 3.0).abs() < 1e-3);
-        assert!((s.to(-1000.0) + 3.0).abs() < 1e-3);
-        assert!(s.to(2.0) < s.to(20.0) && s.to(20.0) < s.to(390.0));
-        let t = s.ticks(s.to(-50.0), s.to(500.0));
-        assert_eq!(t, vec![0.0, 10.0, 100.0, -10.0]);
-        // Nothing but zeros: a unit band.
-        assert_eq!(Symlog::fit([0.0].into_iter()).c, 1.0);
+    fn bands_group_units_of_like_size_on_their_own_scale() {
+        // reset.toml's shape: one giant, a middle group, small ones.
+        let ext = [
+            2800.0, 230.0, 160.0, 150.0, 60.0, 55.0, 40.0, 30.0, 12.0, 6.0,
+        ];
+        let b = bands(&ext);
+        assert_eq!(b, vec![0..1, 1..6, 6..10]);
+        // Alike sizes: one band.
+        assert_eq!(bands(&[10.0, 8.0, 5.0]), vec![0..3]);
+        assert_eq!(bands(&[]), Vec::<std::ops::Range<usize>>::new());
+        // Never more than three.
+        let steep: Vec<f64> = (0..8).map(|i| 10f64.powi(8 - i)).collect();
+        assert_eq!(bands(&steep).len(), MAX_BANDS);
     }
 }
