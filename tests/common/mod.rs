@@ -25,8 +25,23 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("simulate runs")
 }
 
-/// Runs a scenario into `out` and returns the parsed summary.json.
+/// Runs a scenario into `out` and returns the parsed summary.json, with
+/// neither charts nor workbook (most tests read the figures only; the
+/// charts and the workbook take most of a small run's time): a test that
+/// reads them calls [`simulate_drawn`].
 pub fn simulate(scenario: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut all: Vec<&str> = extra.to_vec();
+    for flag in ["--no-charts", "--no-xlsx"] {
+        if !all.contains(&flag) {
+            all.push(flag);
+        }
+    }
+    simulate_drawn(scenario, out, &all)
+}
+
+/// [`simulate`] with every output a plain run writes: charts, workbook,
+/// report pages.
+pub fn simulate_drawn(scenario: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![
         scenario.to_str().unwrap(),
         "--out",

@@ -23,7 +23,7 @@ fn root() -> PathBuf {
 }
 
 /// Runs `simulate` on a scenario of the repository into `out`.
-fn simulate(scenario: &str, out: &Path, extra: &[&str]) {
+fn simulate_drawn(scenario: &str, out: &Path, extra: &[&str]) {
     let status = Command::new(env!("CARGO_BIN_EXE_simulate"))
         .arg(root().join(scenario))
         .arg("--out")
@@ -68,10 +68,10 @@ fn check_output(out: &Path) {
 fn innovation_horizons_only_for_scenarios_with_innovation_units() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("one");
-    simulate("tests/fixtures/one_unit.toml", &out, &["--trials", "500"]);
+    simulate_drawn("tests/fixtures/one_unit.toml", &out, &["--trials", "500"]);
     assert!(!out.join("innovation_horizons.png").exists());
     let out = dir.path().join("dec");
-    simulate("tests/fixtures/decision.toml", &out, &[]);
+    simulate_drawn("tests/fixtures/decision.toml", &out, &[]);
     check_png(&out.join("innovation_horizons.png"));
 }
 
@@ -79,7 +79,7 @@ fn innovation_horizons_only_for_scenarios_with_innovation_units() {
 fn shipped_scenario_gets_every_chart() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reset");
-    simulate("scenarios/reset.toml", &out, &["--trials", "3000"]);
+    simulate_drawn("scenarios/reset.toml", &out, &["--trials", "3000"]);
     check_output(&out);
     let md = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| status\\_quo (baseline) | 3 |"), "{md}");
@@ -89,7 +89,7 @@ fn shipped_scenario_gets_every_chart() {
 fn one_unit_one_policy_still_draws_every_chart() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("one");
-    simulate("tests/fixtures/one_unit.toml", &out, &["--trials", "500"]);
+    simulate_drawn("tests/fixtures/one_unit.toml", &out, &["--trials", "500"]);
     check_output(&out);
 }
 
@@ -97,7 +97,7 @@ fn one_unit_one_policy_still_draws_every_chart() {
 fn twenty_units_four_policies_draw_every_chart() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("twenty");
-    simulate(
+    simulate_drawn(
         "tests/fixtures/twenty_units.toml",
         &out,
         &["--trials", "1000"],
@@ -111,10 +111,10 @@ fn no_charts_changes_nothing_but_the_pictures() {
     let with = dir.path().join("with");
     let without = dir.path().join("without");
     let args = ["--trials", "2000", "--seed", "11"];
-    simulate("tests/fixtures/twenty_units.toml", &with, &args);
+    simulate_drawn("tests/fixtures/twenty_units.toml", &with, &args);
     let mut no = args.to_vec();
     no.push("--no-charts");
-    simulate("tests/fixtures/twenty_units.toml", &without, &no);
+    simulate_drawn("tests/fixtures/twenty_units.toml", &without, &no);
     let pngs: Vec<_> = fs::read_dir(&without)
         .unwrap()
         .filter_map(|e| e.ok())

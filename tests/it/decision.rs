@@ -51,14 +51,14 @@ fn separate(dir: &Path, name: &str, from: &str, to: &str) -> serde_json::Value {
     let changed = text.replacen(from, to, 1);
     let file = dir.join(format!("{name}.toml"));
     fs::write(&file, changed).unwrap();
-    common::simulate(&file, &dir.join(name), &["--no-charts", "--no-xlsx"])
+    common::simulate_drawn(&file, &dir.join(name), &["--no-charts", "--no-xlsx"])
 }
 
 #[test]
 fn sensitivity_ranks_the_gain_and_equals_separate_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sens");
-    let base = common::simulate(
+    let base = common::simulate_drawn(
         &fixture("decision.toml"),
         &out,
         &["--sensitivity", "--no-xlsx"],
@@ -171,7 +171,7 @@ fn sensitivity_ranks_the_gain_and_equals_separate_runs() {
 fn sensitivity_steps_are_configurable() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sens");
-    common::simulate(
+    common::simulate_drawn(
         &fixture("decision.toml"),
         &out,
         &[
@@ -198,7 +198,7 @@ fn sensitivity_steps_are_configurable() {
 fn sweep_csv_has_the_paired_gain_of_separate_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
-    common::simulate(
+    common::simulate_drawn(
         &fixture("decision.toml"),
         &out,
         &[

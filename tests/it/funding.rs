@@ -45,7 +45,7 @@ fn find<'a>(
 fn funding_figures_are_those_of_separate_runs_on_the_same_draws() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
-    simulate(&fixture("fade.toml"), &out, &["--trials", "3000"]);
+    simulate_drawn(&fixture("fade.toml"), &out, &["--trials", "3000"]);
     let rows = rows(&out.join("funding.csv"));
     assert_eq!(
         rows.len(),
@@ -64,7 +64,7 @@ fn funding_figures_are_those_of_separate_runs_on_the_same_draws() {
             ),
         )
         .unwrap();
-        let s = simulate(&variant, &dir.path().join("v"), &["--trials", "3000"]);
+        let s = simulate_drawn(&variant, &dir.path().join("v"), &["--trials", "3000"]);
         for h in ["1", "2", "4"] {
             let r = find(&rows, unit, years, h);
             let v = row(&s, "push", h.parse().unwrap(), "unit_value", Some(unit));
@@ -145,13 +145,13 @@ fn the_study_changes_no_figure_of_the_run_and_needs_no_thread_count() {
     let plain = dir.path().join("plain.toml");
     fs::write(&plain, plain_text).unwrap();
     let a = dir.path().join("a");
-    simulate(&plain, &a, &["--trials", "2000"]);
+    simulate_drawn(&plain, &a, &["--trials", "2000"]);
     assert!(!a.join("funding.csv").exists());
     assert!(!a.join("funding.png").exists());
     let mut outs = Vec::new();
     for threads in ["1", "2"] {
         let b = dir.path().join(format!("b{threads}"));
-        simulate(
+        simulate_drawn(
             &fixture("fade.toml"),
             &b,
             &["--trials", "2000", "--threads", threads],

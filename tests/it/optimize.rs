@@ -345,7 +345,7 @@ fn optimized_toml_reproduces_the_in_sample_figures() {
     assert!(toml.contains("# was 0.1"), "{toml}");
     // Run it like a user would, into another folder.
     let again = dir.path().join("again");
-    let summary = simulate(&out.join("optimized.toml"), &again, &[]);
+    let summary = simulate_drawn(&out.join("optimized.toml"), &again, &[]);
     let row = row(&summary, "push_optimized", 2, "value", None);
     for key in ["mean", "stdev", "stderr"] {
         assert_eq!(
@@ -466,7 +466,7 @@ fn interrupting_an_optimization_keeps_the_previous_output() {
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    simulate(&fixture("optimize/one_unit.toml"), &out, &[]);
+    simulate_drawn(&fixture("optimize/one_unit.toml"), &out, &[]);
     let before = std::fs::read(out.join("summary.json")).unwrap();
     let child = bin()
         .args([

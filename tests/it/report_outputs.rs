@@ -79,12 +79,12 @@ fn headline_sentences_reach_every_output_and_state_the_summary_figures() {
 #[test]
 fn tail_sets_var_and_cvar() {
     let dir = tempfile::tempdir().unwrap();
-    let a = simulate(
+    let a = simulate_drawn(
         &fixture("twenty_units.toml"),
         &dir.path().join("a"),
         &["--trials", "4000", "--no-charts", "--no-xlsx"],
     );
-    let b = simulate(
+    let b = simulate_drawn(
         &fixture("twenty_units.toml"),
         &dir.path().join("b"),
         &[
@@ -132,7 +132,7 @@ fn tail_sets_var_and_cvar() {
 fn unit_paths_are_drawn_and_written_with_charts_only() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    simulate(
+    simulate_drawn(
         &root().join("scenarios/reset.toml"),
         &out,
         &["--trials", "2000", "--no-xlsx"],
@@ -151,7 +151,7 @@ fn unit_paths_are_drawn_and_written_with_charts_only() {
         .unwrap();
     assert!(sold.ends_with(",0.0,0.0,0.0,0.0,0.0"), "{sold}");
     let plain = dir.path().join("plain");
-    simulate(
+    simulate_drawn(
         &root().join("scenarios/reset.toml"),
         &plain,
         &["--trials", "2000", "--no-xlsx", "--no-charts"],

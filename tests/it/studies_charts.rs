@@ -8,8 +8,8 @@ use std::path::Path;
 use crate::common::{self, check_png, root};
 
 /// Runs `simulate` on a scenario of the repository into `out`.
-fn simulate(scenario: &str, out: &Path, extra: &[&str]) {
-    common::simulate(&root().join(scenario), out, extra);
+fn simulate_drawn(scenario: &str, out: &Path, extra: &[&str]) {
+    common::simulate_drawn(&root().join(scenario), out, extra);
 }
 
 /// Both report pages list `chart` (and the HTML shows it).
@@ -26,7 +26,7 @@ fn listed(out: &Path, chart: &str) {
 fn scenario_sweep_draws_sweep_png() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cycles");
-    simulate(
+    simulate_drawn(
         "scenarios/innovation_cycles.toml",
         &out,
         &["--trials", "1000"],
@@ -46,7 +46,7 @@ fn scenario_sweep_draws_sweep_png() {
 fn two_way_sweep_draws_a_heatmap() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("grid");
-    simulate(
+    simulate_drawn(
         "scenarios/cloud_spinoff.toml",
         &out,
         &[
@@ -70,7 +70,7 @@ fn two_way_sweep_draws_a_heatmap() {
 fn sensitivity_draws_tornado_png() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tornado");
-    simulate(
+    simulate_drawn(
         "scenarios/cloud_spinoff.toml",
         &out,
         &["--sensitivity", "--trials", "500"],
@@ -89,7 +89,7 @@ fn sensitivity_draws_tornado_png() {
 fn no_charts_draws_neither_but_keeps_the_csvs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plain");
-    simulate(
+    simulate_drawn(
         "scenarios/cloud_spinoff.toml",
         &out,
         &[

@@ -41,7 +41,7 @@ core = {{ intensity = 0.0 }}
 fn run_text(dir: &Path, name: &str, text: &str, extra: &[&str]) -> serde_json::Value {
     let path = dir.join(format!("{name}.toml"));
     fs::write(&path, text).unwrap();
-    simulate(
+    simulate_drawn(
         &path,
         &dir.join(name),
         &["--no-charts", "--no-xlsx"]

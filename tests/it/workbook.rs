@@ -51,7 +51,7 @@ fn the_workbook_holds_the_summary_with_native_charts() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     let args = ["--trials", "3000", "--no-charts"];
-    let s = simulate(&root().join("scenarios/reset.toml"), &out, &args);
+    let s = simulate_drawn(&root().join("scenarios/reset.toml"), &out, &args);
     let path = out.join("summary.xlsx");
     let mut wb = book(&path);
     assert_eq!(
@@ -161,7 +161,7 @@ fn the_workbook_holds_the_summary_with_native_charts() {
 
     // The same bytes from another thread count; none with --no-xlsx.
     let again = dir.path().join("again");
-    simulate(
+    simulate_drawn(
         &root().join("scenarios/reset.toml"),
         &again,
         &["--trials", "3000", "--no-charts", "--threads", "2"],
@@ -171,7 +171,7 @@ fn the_workbook_holds_the_summary_with_native_charts() {
         fs::read(again.join("summary.xlsx")).unwrap()
     );
     let none = dir.path().join("none");
-    simulate(
+    simulate_drawn(
         &root().join("scenarios/reset.toml"),
         &none,
         &["--trials", "1000", "--no-charts", "--no-xlsx"],
@@ -189,7 +189,7 @@ fn studies_and_unit_paths_get_their_sheets() {
     let toml = fs::read_to_string(fixture("one_unit.toml")).unwrap()
         + "\n[policies.spin]\nreinvest_share = 0.6\ncore = { intensity = 0.1 }\n";
     fs::write(&file, toml).unwrap();
-    let s = simulate(
+    let s = simulate_drawn(
         &file,
         &out,
         &[
@@ -268,7 +268,7 @@ fn studies_and_unit_paths_get_their_sheets() {
 fn funding_uncertainty_and_the_optimizer_get_their_sheets() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("f");
-    simulate(
+    simulate_drawn(
         &root().join("scenarios/innovation_cycles.toml"),
         &out,
         &["--trials", "2000", "--no-charts"],
@@ -294,7 +294,7 @@ fn funding_uncertainty_and_the_optimizer_get_their_sheets() {
     assert!(charts >= 4, "{charts} charts");
 
     let out = dir.path().join("u");
-    simulate(
+    simulate_drawn(
         &root().join("scenarios/reset_correlated.toml"),
         &out,
         &["--trials", "2000", "--no-charts"],

@@ -405,7 +405,7 @@ mod tests {
             2800.0, 230.0, 160.0, 150.0, 60.0, 55.0, 40.0, 30.0, 12.0, 6.0,
         ];
         let b = bands(&ext);
-        assert_eq!(b, vec![0..1, 1..6, 6..10]);
+        assert_eq!(b, vec![0..1, 1..7, 7..10]);
         // Alike sizes: one band.
         assert_eq!(bands(&[10.0, 8.0, 5.0]), vec![0..3]);
         assert_eq!(bands(&[]), Vec::<std::ops::Range<usize>>::new());
