@@ -150,3 +150,132 @@ fn a_full_disk_exits_4_and_keeps_the_previous_output() {
     assert_eq!(fs::read(out.join("summary.json")).unwrap(), before);
     assert!(leftovers(&small).is_empty(), "{:?}", leftovers(&small));
 }
+
+/// `one_unit.toml` with `from` replaced by `to` (once), written as `name`
+/// in `dir`; returns its path and the 1-based line `to` starts on.
+fn edited(dir: &Path, name: &str, from: &str, to: &str) -> (std::path::PathBuf, usize) {
+    let base = fs::read_to_string(fixture("one_unit.toml")).unwrap();
+    let text = base.replacen(from, to, 1);
+    assert_ne!(text, base, "{from}");
+    let first = to.lines().next().unwrap();
+    let line = text.lines().position(|l| l.starts_with(first)).unwrap() + 1;
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    (path, line)
+}
+
+/// A distribution whose weights, mean or variance overflow a 64-bit float
+/// is refused when the file is read, with file, line and key: before,
+/// weights of 1e308 panicked inside rand (exit 101) and a lognormal of
+/// dispersion 38 failed after the run naming an "output slot".
+#[test]
+fn distributions_that_overflow_are_refused_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "growth = 0.05",
+            r#"growth = { dist = "discrete", values = [0.0, 0.1], weights = [1e308, 1e308] }"#,
+            "units[0].growth",
+            "weights sum past",
+        ),
+        (
+            "revenue = 120.0",
+            r#"revenue = { dist = "lognormal", median = 120.0, dispersion = 38.0 }"#,
+            "units[0].revenue",
+            "lognormal distribution's mean is not a finite number",
+        ),
+        (
+            "growth = 0.05",
+            r#"growth = { dist = "normal", mean = 0.05, stdev = 1e200, min = -0.5 }"#,
+            "units[0].growth",
+            "normal distribution's variance is not a finite number",
+        ),
+        (
+            "margin = 0.15",
+            r#"margin = { dist = "uniform", min = -1e308, max = 1e308 }"#,
+            "units[0].margin",
+            "uniform distribution's variance is not a finite number",
+        ),
+        (
+            "revenue = 120.0",
+            r#"revenue = { dist = "discrete", values = [1e308, 1.5e308] }"#,
+            "units[0].revenue",
+            "discrete distribution's mean is not a finite number",
+        ),
+    ];
+    for (i, (from, to, key, words)) in cases.iter().enumerate() {
+        let name = format!("bad{i}.toml");
+        let (path, line) = edited(dir.path(), &name, from, to);
+        let out = dir.path().join("out");
+        for args in [
+            vec!["check", path.to_str().unwrap()],
+            vec![path.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()],
+        ] {
+            let o = run(&args);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{to}: {e}");
+            assert!(e.contains(&format!("{name}:{line}:")), "{to}: {e}");
+            assert!(e.contains(key) && e.contains(words), "{to}: {e}");
+            assert!(!out.exists(), "{to}");
+        }
+    }
+}
+
+/// Implausible values are warned of when drawn as when typed, and a
+/// terminal growth a hair below the discount rate is warned of with the
+/// multiple of cash it implies (the run goes on: warnings never stop it).
+#[test]
+fn drawn_values_and_a_knife_edge_terminal_growth_are_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "volatility = 0.2",
+            r#"volatility = { dist = "uniform", min = 0.1, max = 1e10 }"#,
+            "units[0].volatility",
+            "drawn from a uniform distribution whose largest draw is 10000000000: volatility = 10000000000 means",
+        ),
+        (
+            "growth = 0.05",
+            r#"growth = { dist = "normal", mean = 5.0, stdev = 1.0, min = -0.5 }"#,
+            "units[0].growth",
+            "99.9th percentile",
+        ),
+        (
+            "margin = 0.15",
+            r#"margin = { dist = "discrete", values = [0.1, -15.0], weights = [9.0, 1.0] }"#,
+            "units[0].margin",
+            "smallest draw is -15: margin = -15 means -1500% of revenue (a loss larger than revenue); for -15% write -0.15",
+        ),
+        (
+            "[policies.hold]",
+            "[valuation]\nmethod = \"fade\"\nterminal_growth = 0.07999999999999\n\n[policies.hold]",
+            "valuation.terminal_growth",
+            "is within 1.00e-14 of the discount rate (0.08), so the perpetuity after the fade is worth 1.07e14 years of the unit's cash",
+        ),
+    ];
+    for (i, (from, to, key, words)) in cases.iter().enumerate() {
+        let name = format!("warn{i}.toml");
+        let (path, _) = edited(dir.path(), &name, from, to);
+        let at = key.rsplit('.').next().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let line = text.lines().position(|l| l.starts_with(at)).unwrap() + 1;
+        let o = run(&["check", path.to_str().unwrap()]);
+        let e = stderr(&o);
+        assert!(o.status.success(), "{to}: {e}");
+        assert!(e.contains(&format!("{name}:{line}:")), "{to}: {e}");
+        assert!(e.contains(key) && e.contains(words), "{to}: {e}");
+    }
+    // Plausible draws and an ordinary terminal growth: no warning.
+    let (path, _) = edited(
+        dir.path(),
+        "fine.toml",
+        "[policies.hold]",
+        "[valuation]\nmethod = \"fade\"\nterminal_growth = 0.07\n\n[policies.hold]",
+    );
+    let o = run(&["check", path.to_str().unwrap()]);
+    assert!(
+        o.status.success() && !stderr(&o).contains("warning"),
+        "{}",
+        stderr(&o)
+    );
+}
