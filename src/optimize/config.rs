@@ -546,6 +546,13 @@ pub fn plan(loaded: &Loaded, scenario: &Scenario) -> Result<Problem> {
             if clean.is_empty() {
                 return Err(at.err(n.span(), "optimize.name", "must not be empty"));
             }
+            if let Some(why) = names::unsafe_reason(n) {
+                return Err(at.err(
+                    n.span(),
+                    "optimize.name",
+                    format!("{:?} {why}", n.get_ref()),
+                ));
+            }
             clean
         }
         None => format!("{}_optimized", start.name),
@@ -1125,14 +1132,7 @@ fn levers(
 
 /// A policy name as a path segment.
 fn dotted(name: &str) -> String {
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        name.to_string()
-    } else {
-        format!("\"{name}\"")
-    }
+    crate::format::path_segment(name)
 }
 
 /// (path, its span, min, max, min's span, max's span).

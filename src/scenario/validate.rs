@@ -207,6 +207,9 @@ impl V<'_> {
         if clean.is_empty() {
             return Err(self.err(v.span(), key, "must not be empty"));
         }
+        if let Some(why) = names::unsafe_reason(v) {
+            return Err(self.err(v.span(), key, format!("{:?} {why}", v.get_ref())));
+        }
         Ok(clean)
     }
 
@@ -786,6 +789,13 @@ fn policy(v: &V, pname: &str, p: &RawPolicy, header: &Range<usize>, units: &[Uni
             ps.clone(),
             &format!("policies.\"{pname}\""),
             "a policy name must not be empty (write e.g. [policies.reset])",
+        ));
+    }
+    if let Some(why) = names::unsafe_reason(pname) {
+        return Err(v.err(
+            ps.clone(),
+            &format!("policies.{}", crate::format::toml_key(pname)),
+            format!("policy name {pname:?} {why}"),
         ));
     }
     let reinvest_share = v.req_num(

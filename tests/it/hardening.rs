@@ -279,3 +279,201 @@ fn drawn_values_and_a_knife_edge_terminal_growth_are_warned_of() {
         stderr(&o)
     );
 }
+
+/// One rule for names, checked when the file is read with file, line and
+/// key: no control character (a line break in `[optimize] name` wrote a
+/// live TOML key into optimized.toml), at most 200 characters, nothing a
+/// spreadsheet chart reads as a reference (`Summary!A1` became a live
+/// cell reference in a chart's series name; `Plan!B2` made the workbook
+/// fail after every trial ran).
+#[test]
+fn names_unsafe_in_some_file_are_refused_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = fs::read_to_string(fixture("one_unit.toml")).unwrap();
+    let long = "x".repeat(201);
+    let policy = |name: &str| {
+        base.replace("baseline = \"hold\"", &format!("baseline = {name}"))
+            .replace("[policies.hold]", &format!("[policies.{name}]"))
+    };
+    // A policy's error points at its table's first key.
+    let cases = [
+        (
+            base.replace("name = \"Only Business\"", "name = \"Only\\nBusiness\""),
+            "name = \"Only",
+            "units[0].name",
+            "control character U+000A (a line break)",
+        ),
+        (
+            base.replace("name = \"One unit, one policy\"", "name = \"One\\tunit\""),
+            "name = \"One",
+            "scenario.name",
+            "U+0009 (a tab)",
+        ),
+        (
+            base.replace("currency = \"EUR m\"", "currency = \"EUR\\r\""),
+            "currency",
+            "scenario.currency",
+            "U+000D (a carriage return)",
+        ),
+        (
+            base.replace("name = \"Only Business\"", &format!("name = \"{long}\"")),
+            "name = \"xxx",
+            "units[0].name",
+            "201 characters long, more than the 200",
+        ),
+        (
+            policy("\"Summary!A1\""),
+            "description",
+            "policies.\"Summary!A1\"",
+            "reads as a spreadsheet reference (cell A1 of a sheet \"Summary\")",
+        ),
+        (
+            policy("\"Plan!$B$2\""),
+            "description",
+            "policies.\"Plan!$B$2\"",
+            "write it without the `!`",
+        ),
+        (
+            policy("\"a\\u0007b\""),
+            "description",
+            "policies.\"a\\u0007b\"",
+            "U+0007",
+        ),
+        (
+            base.replace("name = \"Only Business\"", "name = \"=(A1)\""),
+            "name = \"=(",
+            "units[0].name",
+            "starts like a spreadsheet formula",
+        ),
+    ];
+    for (i, (text, at, key, words)) in cases.iter().enumerate() {
+        let name = format!("name{i}.toml");
+        let path = dir.path().join(&name);
+        fs::write(&path, text).unwrap();
+        let line = text.lines().position(|l| l.starts_with(at)).unwrap() + 1;
+        let out = dir.path().join("out");
+        for args in [
+            vec!["check", path.to_str().unwrap()],
+            vec![path.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()],
+        ] {
+            let o = run(&args);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{key}: {e}");
+            assert!(e.contains(&format!("{name}:{line}:")), "{key}: {e}");
+            assert!(e.contains(&format!("key `{key}`")), "{key}: {e}");
+            assert!(e.contains(words), "{key}: {e}");
+            assert!(!out.exists(), "{key}");
+        }
+    }
+    // [optimize] name: a line break or carriage return would be written
+    // into optimized.toml.
+    let opt = fs::read_to_string(root().join("scenarios/optimize_reset.toml")).unwrap();
+    fs::copy(
+        root().join("scenarios/reset.toml"),
+        dir.path().join("reset.toml"),
+    )
+    .unwrap();
+    for bad in ["reset\\nrevenue = 1", "reset\\r"] {
+        let text = opt.replacen(
+            "[optimize]\n",
+            &format!("[optimize]\nname = \"{bad}\"\n"),
+            1,
+        );
+        assert_ne!(text, opt);
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("name = \"reset"))
+            .unwrap()
+            + 1;
+        let path = dir.path().join("opt.toml");
+        fs::write(&path, &text).unwrap();
+        for cmd in ["check", "optimize"] {
+            let o = run(&[
+                cmd,
+                path.to_str().unwrap(),
+                "--out",
+                dir.path().join("o").to_str().unwrap(),
+            ][..if cmd == "check" { 2 } else { 4 }]);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {bad}: {e}");
+            assert!(e.contains(&format!("opt.toml:{line}:")), "{e}");
+            assert!(
+                e.contains("key `optimize.name`") && e.contains("control character"),
+                "{e}"
+            );
+        }
+    }
+}
+
+/// Awkward names that are safe (quotes, `!`, a leading `=`, a backslash)
+/// run through every sink: the workbook, a sweep path and the sensitivity
+/// study name the unit with its quotes escaped (before, every input of a
+/// unit named with a `"` was skipped as "out of range"), and `simulate
+/// history` neutralises a formula-like name in its CSV as summary.csv
+/// does, which `fit` reads back as the name.
+#[test]
+fn awkward_names_are_safe_in_every_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit2 = "[[units]]\nname = 'Say \"hi\" \\o/'\nrole = \"core\"\nrevenue = 50.0\ngrowth = 0.05\nvolatility = 0.2\nmargin = 0.15\nmultiple = { median = 1.5, dispersion = 0.3 }\n\n";
+    let text = fs::read_to_string(fixture("one_unit.toml"))
+        .unwrap()
+        .replace(
+            "name = \"Only Business\"",
+            "name = \"=HYPERLINK(\\\"x\\\")\"",
+        )
+        .replace("baseline = \"hold\"", "baseline = \"Wow!\"")
+        .replace("[policies.hold]", &format!("{unit2}[policies.\"Wow!\"]"))
+        + "\n[policies.\"x!y\"]\nreinvest_share = 0.4\ncore = { intensity = 0.02 }\n";
+    let path = dir.path().join("names.toml");
+    fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        p,
+        "--trials",
+        "500",
+        "--sensitivity",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(!e.contains("skipped"), "{e}");
+    assert!(out.join("summary.xlsx").exists());
+    let sens = fs::read_to_string(out.join("sensitivity.csv")).unwrap();
+    for key in ["revenue", "growth", "volatility", "margin"] {
+        assert!(
+            sens.contains(&format!(
+                "\"units.\"\"Say \\\"\"hi\\\"\" \\\\o/\"\".{key}\""
+            )),
+            "{key}: {sens}"
+        );
+    }
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(summary.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{summary}");
+    // The path a user writes, with the quotes escaped.
+    let o = run(&[
+        p,
+        "--trials",
+        "500",
+        "--no-charts",
+        "--sweep",
+        r#"units."Say \"hi\" \\o/".growth=0.01,0.02"#,
+        "--out",
+        dir.path().join("sweep").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // simulate history: the formula-like name starts with an apostrophe;
+    // fit reads the name back.
+    let o = run(&["history", p, "--years", "6"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(csv.contains(",\"'=HYPERLINK(\"\"x\"\")\","), "{csv}");
+    assert!(!csv.contains(",\"=HYPERLINK"), "{csv}");
+    let h = dir.path().join("h.csv");
+    fs::write(&h, &csv).unwrap();
+    let o = run(&["fit", h.to_str().unwrap()]);
+    let fitted = String::from_utf8(o.stdout).unwrap();
+    assert!(fitted.contains("name = '=HYPERLINK(\"x\")'"), "{fitted}");
+    assert!(fitted.contains("name = 'Say \"hi\" \\o/'"), "{fitted}");
+}
