@@ -78,7 +78,7 @@ fn unregister(p: &Path) {
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
 /// Is a partial result's file name (or its temporary name)?
-fn is_partial_name(name: &str) -> bool {
+pub fn is_partial_name(name: &str) -> bool {
     let base = name.strip_prefix('.').unwrap_or(name);
     let base = base.split(".tmp-").next().unwrap_or(base);
     base.starts_with("shard-") && base.ends_with(PARTIAL_SUFFIX)
@@ -176,6 +176,10 @@ fn some(names: &[String]) -> String {
 }
 
 /// Is the process `pid` alive (or unknown: then it counts as alive)?
+pub fn process_alive(pid: u32) -> bool {
+    alive(pid)
+}
+
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return false;
