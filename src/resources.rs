@@ -269,10 +269,49 @@ fn gb(b: u64) -> String {
 /// Refuses (exit 2) a run whose estimated peak memory exceeds what is
 /// available, saying how much it needs and what to reduce.
 pub fn check_memory(scenario: &Scenario, threads: usize, trials: u64, kept: usize) -> Result<()> {
+    check_memory_with(scenario, threads, trials, kept, None)
+}
+
+/// What a command keeps per trial besides the accumulators (the
+/// optimizer's per-candidate values), for [`check_memory_with`].
+#[derive(Clone, Debug)]
+pub struct PerTrial {
+    /// Bytes kept per trial.
+    pub bytes: f64,
+    /// What keeps them, for the message.
+    pub what: String,
+    /// How to need less, for the message.
+    pub hint: String,
+}
+
+/// [`check_memory`], counting `per_trial` bytes for each of `trials`
+/// trials on top of the run's estimate.
+pub fn check_memory_with(
+    scenario: &Scenario,
+    threads: usize,
+    trials: u64,
+    kept: usize,
+    per_trial: Option<&PerTrial>,
+) -> Result<()> {
     let (room, source) = available_memory()?;
     let e = estimate(scenario, threads, trials, kept);
-    if e.bytes <= room {
+    let extra = per_trial.map_or(0, |p| (p.bytes * trials as f64) as u64);
+    if e.bytes.saturating_add(extra) <= room {
         return Ok(());
+    }
+    if let Some(p) = per_trial.filter(|_| extra > 0) {
+        let fit = room.saturating_sub(e.bytes) as f64 / p.bytes;
+        return Err(Error::Usage(format!(
+            "this run needs about {} of memory: {} for its figures and {} for {} ({} bytes a trial x {trials} trials), more than the {} {source}; {} (at most about {} trials fit). If you know the machine has room, set STRATSIM_MEMORY (e.g. STRATSIM_MEMORY=64G)",
+            gb(e.bytes.saturating_add(extra)),
+            gb(e.bytes),
+            gb(extra),
+            p.what,
+            p.bytes.round(),
+            gb(room),
+            p.hint,
+            crate::format::amount(fit.max(0.0).floor()),
+        )));
     }
     let per_worker = estimate(scenario, 1, trials, kept).bytes;
     let fit_threads = (1..threads)
