@@ -675,6 +675,33 @@ pub struct Part {
 /// rows. The bytes are those of a single run.
 pub fn join(target: &Target, parts: &[(PathBuf, Part)]) -> Result<()> {
     let gzip = is_gzip(&target.dest);
+    // The joined file's disk need, before any byte is written: the parts'
+    // bytes, grown when unzipped (gzip keeps about 0.76 of this text) or
+    // shrunk when zipped.
+    let need: f64 = parts
+        .iter()
+        .map(|(_, p)| {
+            let factor = match (is_gzip(Path::new(&p.file)), gzip) {
+                (true, false) => 1.0 / 0.7,
+                (false, true) => 0.8,
+                _ => 1.0,
+            };
+            p.bytes as f64 * factor
+        })
+        .sum();
+    let dir = match target.tmp.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    crate::resources::check_disk(
+        &format!(
+            "--trials-out {} (the shards' trials files joined)",
+            target.dest.display()
+        ),
+        dir,
+        need as u64,
+        "free some space, name the file .csv.gz (compressed), or write it to a disk with room",
+    )?;
     let mut encoder = Encoder::new(target.create()?, gzip);
     let mut header: Option<String> = None;
     for (dir, part) in parts {

@@ -494,3 +494,59 @@ fn a_killed_runs_temporary_trials_file_is_cleaned_by_the_next_run() {
     assert!(!tmp.exists());
     assert!(big.exists());
 }
+
+/// `merge --trials-out` checks the joined file's disk need (the parts'
+/// bytes) against the free space before it writes a byte of it.
+#[test]
+fn a_joined_trials_file_the_disk_cannot_hold_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let parts = d.join("parts");
+    for i in ["0/2", "1/2"] {
+        ok(&[
+            s(&reset()),
+            "--trials",
+            "20000",
+            "--shard",
+            i,
+            "--out",
+            s(&parts),
+            "--quiet",
+            "--trials-out",
+            s(&parts.join(format!("t{}.csv", &i[..1]))),
+        ]);
+    }
+    let small = d.join("small");
+    fs::create_dir(&small).unwrap();
+    let Some(_guard) = mount_tmpfs(&small, "256k") else {
+        eprintln!("SKIPPED a_joined_trials_file: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let mut partials: Vec<String> = fs::read_dir(&parts)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .filter(|p| p.ends_with(".partial"))
+        .collect();
+    partials.sort();
+    let out = d.join("merged");
+    let mut args = vec!["merge".to_string()];
+    args.extend(partials);
+    args.extend(
+        [
+            "--out",
+            s(&out),
+            "--quiet",
+            "--no-charts",
+            "--trials-out",
+            s(&small.join("all.csv")),
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("joined") && e.contains("will need about"), "{e}");
+    assert_eq!(fs::read_dir(&small).unwrap().count(), 0);
+    assert!(!out.exists());
+}
