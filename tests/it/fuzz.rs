@@ -518,3 +518,80 @@ proptest! {
         }
     }
 }
+
+/// An `[optimize]` table of random keys and numbers (paths that exist or
+/// not, bounds of any size or order, names of any kind).
+fn any_optimize() -> impl Strategy<Value = String> {
+    let path = prop::sample::select(vec![
+        "policies.reset.core.intensity",
+        "policies.reset.reinvest_share",
+        "policies.reset.recycle_share",
+        "policies.reset.innovation.budget",
+        "policies.reset.innovation.years",
+        "policies.reset.non_core.exit_after",
+        "policies.reset.units.\"Quark\".budget",
+        "policies.reset.units.\"Taobao & Tmall\".intensity",
+        "policies.reset.units.\"Nobody\".intensity",
+        "policies.status_quo.core.intensity",
+        "units.Quark.growth",
+        "policies.reset.core.intensty",
+    ]);
+    let lever = (path, any_number(), any_number()).prop_map(|(p, a, b)| {
+        format!("[[optimize.levers]]\npath = '{p}'\nmin = {a:e}\nmax = {b:e}\n")
+    });
+    let objective = prop::sample::select(vec![
+        "mean",
+        "quantile",
+        "cvar",
+        "prob_beats_baseline",
+        "mean_minus_stdev",
+        "meen",
+    ]);
+    (
+        any_name(),
+        objective,
+        prop::sample::select(vec![3u32, 4, 5, 7]),
+        prop::collection::vec(lever, 0..4),
+        prop::option::of(any_number()),
+    )
+        .prop_map(|(name, objective, horizon, levers, cap)| {
+            let mut t = format!(
+                "\n[optimize]\npolicy = \"reset\"\nname = {}\nobjective = \"{objective}\"\nhorizon = {horizon}\n",
+                stratsim::format::toml_string(&name)
+            );
+            t.extend(levers);
+            if let Some(c) = cap {
+                t.push_str(&format!(
+                    "[[optimize.constraints]]\nmeasure = \"investment_pv\"\nmax = {c:e}\n"
+                ));
+            }
+            t
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Any `[optimize]` table is planned or refused at an `optimize.` key
+    /// (exit 2), never a panic; a planned one has a clean name and levers
+    /// that each move at least one term.
+    #[test]
+    fn optimize_tables_are_planned_or_refused_at_their_key(table in any_optimize()) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let text = std::fs::read_to_string(&root).unwrap() + &table;
+        let loaded = scenario::parse_raw(&root, &text).unwrap();
+        let s = loaded.scenario().unwrap();
+        match stratsim::optimize::config::plan(&loaded, &s) {
+            Ok(p) => {
+                prop_assert!(scenario::names::unsafe_reason(&p.name).is_none(), "{}", p.name);
+                prop_assert!(!p.levers.is_empty());
+                prop_assert!(p.levers.iter().all(|l| !l.targets.is_empty() && l.min < l.max));
+            }
+            Err(e) => {
+                prop_assert_eq!(e.exit_code(), 2);
+                let m = e.to_string();
+                prop_assert!(m.contains("optimize"), "{m}");
+            }
+        }
+    }
+}
