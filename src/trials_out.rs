@@ -49,7 +49,7 @@ const GZIP_COMMENT: &str = "stratsim trials";
 const PIECE: usize = 1 << 16;
 /// Files a run writes into its output folder (besides the charts), which a
 /// trials file there must not replace.
-const RUN_FILES: [&str; 8] = [
+const RUN_FILES: [&str; 10] = [
     "summary.json",
     "summary.csv",
     "summary.xlsx",
@@ -58,6 +58,8 @@ const RUN_FILES: [&str; 8] = [
     "sweep.csv",
     "sensitivity.csv",
     "unit_paths.csv",
+    "funding.csv",
+    "uncertainty.csv",
 ];
 /// Longest header line read when checking who wrote an existing file.
 const MAX_HEADER: u64 = 1 << 20;

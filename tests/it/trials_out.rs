@@ -326,7 +326,12 @@ fn the_output_marker_is_never_a_trials_file() {
     ok(&[s(&one), "-q", "--no-charts", "--out", s(&out)]);
     let marker = fs::read(out.join(".stratsim-output")).unwrap();
     let summary = fs::read(out.join("summary.json")).unwrap();
-    for name in [".stratsim-output", "shard-0000-of-0002.partial"] {
+    for name in [
+        ".stratsim-output",
+        "shard-0000-of-0002.partial",
+        "uncertainty.csv",
+        "funding.csv",
+    ] {
         let o = run(&[
             s(&one),
             "-q",
