@@ -153,17 +153,28 @@ pub fn num(x: f64) -> String {
 /// formula). Then RFC 4180 quoting where needed. Numbers never go through
 /// here ([`num`]): a negative number stays a number.
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
+    let s = csv_text(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
     }
 }
+
+/// The text of a CSV cell before quoting: [`csv_field`]'s leading
+/// apostrophe on a text that starts like a formula, for writers that quote
+/// themselves (the csv crate's).
+pub fn csv_text(s: &str) -> String {
+    if s.starts_with(CSV_FORMULA_STARTS) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// What a CSV text cell may not start with (a spreadsheet would evaluate
+/// it): [`csv_text`] puts an apostrophe before it.
+pub const CSV_FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// The fewest decimals (at most `max`) that write every value exactly.
 pub fn exact_decimals(values: &[f64], max: usize) -> usize {
@@ -245,6 +256,21 @@ pub fn toml_number(v: f64) -> String {
 /// A TOML string value, quoted as the toml crate quotes it.
 pub fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+/// A name as one segment of a dotted path (`--sweep`, sweep, lever and
+/// sensitivity paths; read back by `study::segments`): bare when it can
+/// be, else quoted with `\"` and `\\` escaped.
+pub fn path_segment(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
 }
 
 /// A TOML key: bare when it can be, else a one-line basic string (escaped

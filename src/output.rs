@@ -12,9 +12,10 @@
 //!   the files that run wrote, and nothing else (partial results of
 //!   `--shard` runs count as stratsim's too). A file someone added since
 //!   (notes, a spreadsheet, a sub-folder) makes the folder theirs again;
-//! - an output folder of a version older than the marker: only the files
-//!   a run writes, by name (summary.json among them).
 //!
+//! There is no other exception: a folder without the marker that holds
+//! only a summary.json (an output of a version before the marker, or
+//! someone's file of that name) is refused, saying how to move it.
 //! Anything else is refused (exit 2), naming the folder and why, as is a
 //! folder that holds the scenario, a file it extends or a partial result
 //! being merged, or the current folder. A symbolic link as the
@@ -40,16 +41,6 @@ use crate::error::{Error, Result};
 /// paths (relative, `/`-separated) of the files the run wrote.
 pub const MARKER: &str = ".stratsim-output";
 const MARKER_HEADER: &str = "stratsim output folder: a later run may replace this folder when it holds only the files listed here";
-
-/// Files an output folder of a version before the marker held.
-const LEGACY_FILES: [&str; 6] = [
-    "summary.json",
-    "summary.csv",
-    "report.md",
-    "report.html",
-    "sweep.csv",
-    "sensitivity.csv",
-];
 
 /// Temporary folders and files being written, and lock files held, so
 /// that an exit on a signal can still remove them.
@@ -87,7 +78,7 @@ fn unregister(p: &Path) {
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
 /// Is a partial result's file name (or its temporary name)?
-fn is_partial_name(name: &str) -> bool {
+pub fn is_partial_name(name: &str) -> bool {
     let base = name.strip_prefix('.').unwrap_or(name);
     let base = base.split(".tmp-").next().unwrap_or(base);
     base.starts_with("shard-") && base.ends_with(PARTIAL_SUFFIX)
@@ -142,16 +133,17 @@ enum Verdict {
 fn judge(dir: &Path) -> std::io::Result<Verdict> {
     let all = entries(dir)?;
     let listed = manifest(dir);
+    // Without a marker nothing is ours (only an empty folder may be
+    // replaced); with one, what it lists and shards' partial results.
     let ours = |e: &String| -> bool {
-        if e == MARKER || is_partial_name(e) {
-            return true;
-        }
         match &listed {
             Some(files) => {
-                files.contains(e)
+                e == MARKER
+                    || is_partial_name(e)
+                    || files.contains(e)
                     || (e.ends_with('/') && files.iter().any(|f| f.starts_with(e.as_str())))
             }
-            None => LEGACY_FILES.contains(&e.as_str()) || (e.ends_with(".png") && !e.contains('/')),
+            None => false,
         }
     };
     let theirs: Vec<String> = all.iter().filter(|e| !ours(e)).cloned().collect();
@@ -165,16 +157,8 @@ fn judge(dir: &Path) -> std::io::Result<Verdict> {
         })
         .cloned()
         .collect();
-    // A folder of an older version must at least hold its summary.
-    let legacy_ok = listed.is_some()
-        || all.is_empty()
-        || all
-            .iter()
-            .any(|e| e == "summary.json" || is_partial_name(e));
-    if theirs.is_empty() && legacy_ok {
+    if theirs.is_empty() {
         Ok(Verdict::Ours(all))
-    } else if theirs.is_empty() {
-        Ok(Verdict::Theirs(all))
     } else {
         Ok(Verdict::Theirs(theirs))
     }
@@ -192,6 +176,10 @@ fn some(names: &[String]) -> String {
 }
 
 /// Is the process `pid` alive (or unknown: then it counts as alive)?
+pub fn process_alive(pid: u32) -> bool {
+    alive(pid)
+}
+
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return false;
@@ -568,6 +556,23 @@ impl Staged {
                             }
                         })
                         .collect();
+                    // No marker, and what a run writes: an output of a
+                    // version before the marker, or someone's files of
+                    // those names; only the user can tell.
+                    let unmarked = !place.real.join(MARKER).exists()
+                        && theirs
+                            .iter()
+                            .any(|t| t == "summary.json" || t == "summary.csv");
+                    if unmarked {
+                        return Err(Error::refused(
+                            dest,
+                            format!(
+                                "it holds {} but no {MARKER} marker, so stratsim cannot tell its own output (of a version before the marker) from your files, and a run replaces its output folder whole; if it is an old output you want to keep, move it aside (e.g. `mv {d} {d}.old`), if not, delete it yourself, or choose another --out",
+                                some(&theirs),
+                                d = dest.display()
+                            ),
+                        ));
+                    }
                     return Err(Error::refused(
                         dest,
                         format!(
@@ -699,7 +704,16 @@ pub fn prepare_shard_dir(dir: &Path, create_parent: bool) -> Result<()> {
             fs::write(&marker, format!("{MARKER_HEADER}\n"))
                 .map_err(|e| Error::output(&marker, e))?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && place.real.is_dir() => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && place.real.is_dir() => {
+            // An empty folder becomes a shard folder: marked, so that its
+            // partial results count as stratsim's.
+            let empty = fs::read_dir(&place.real).is_ok_and(|mut l| l.next().is_none());
+            if empty {
+                let marker = place.real.join(MARKER);
+                fs::write(&marker, format!("{MARKER_HEADER}\n"))
+                    .map_err(|e| Error::output(&marker, e))?;
+            }
+        }
         Err(e) => return Err(Error::output(dir, e)),
     }
     if let Ok(list) = fs::read_dir(&place.real) {
@@ -802,13 +816,18 @@ mod tests {
         assert!(matches!(e, Error::Refused { .. }), "{e}");
         assert!(e.to_string().contains("thesis.xlsx"), "{e}");
         assert!(dest.join("thesis.xlsx").exists());
-        // An old output (no marker, only the files a run writes) is ours.
+        // No marker, only the files a run writes (an old output, or a
+        // user's summary.json): not ours either, with how to move it.
         let legacy = dir.path().join("legacy");
         fs::create_dir(&legacy).unwrap();
         fs::write(legacy.join("summary.json"), "{}").unwrap();
         fs::write(legacy.join("value_cdf.png"), "x").unwrap();
-        Staged::new(&legacy, false).unwrap().commit().unwrap();
-        assert!(!legacy.join("summary.json").exists());
+        let e = Staged::new(&legacy, false).unwrap_err().to_string();
+        assert!(
+            e.contains("no .stratsim-output marker") && e.contains("mv "),
+            "{e}"
+        );
+        assert!(legacy.join("summary.json").exists());
         // Only PNGs: not recognisably an output.
         let pngs = dir.path().join("pngs");
         fs::create_dir(&pngs).unwrap();

@@ -208,6 +208,60 @@ pub fn estimate(scenario: &Scenario, threads: usize, trials: u64, kept: usize) -
     }
 }
 
+/// Bytes free to an unprivileged writer on the file system that holds
+/// `dir` (None when it cannot be asked).
+pub fn free_disk(dir: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call, and
+        // `st` points to writable memory of the struct's size, which
+        // statvfs fills completely when it returns 0.
+        let r = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+        if r != 0 {
+            return None;
+        }
+        // SAFETY: statvfs returned 0, so it initialised `st`.
+        let st = unsafe { st.assume_init() };
+        #[allow(clippy::unnecessary_cast)] // u32 on some targets
+        let (avail, size) = (st.f_bavail as u64, st.f_frsize as u64);
+        Some(avail.saturating_mul(size))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Refuses (exit 2) writing about `need` bytes of `what` into `dir` when
+/// its file system has less free: before any work, not after it.
+pub fn check_disk(what: &str, dir: &std::path::Path, need: u64, hint: &str) -> Result<()> {
+    let Some(free) = free_disk(dir) else {
+        return Ok(());
+    };
+    if need <= free {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{what} will need about {} of disk, more than the {} free on the file system of {}; {hint}",
+        disk(need),
+        disk(free),
+        dir.display()
+    )))
+}
+
+/// Bytes of disk for a message: GB, or MB below 1 GB.
+fn disk(b: u64) -> String {
+    if b >= 1_000_000_000 {
+        gb(b)
+    } else {
+        format!("{:.1} MB", b as f64 / 1e6)
+    }
+}
+
 fn gb(b: u64) -> String {
     format!("{:.1} GB", b as f64 / 1e9)
 }
@@ -215,10 +269,49 @@ fn gb(b: u64) -> String {
 /// Refuses (exit 2) a run whose estimated peak memory exceeds what is
 /// available, saying how much it needs and what to reduce.
 pub fn check_memory(scenario: &Scenario, threads: usize, trials: u64, kept: usize) -> Result<()> {
+    check_memory_with(scenario, threads, trials, kept, None)
+}
+
+/// What a command keeps per trial besides the accumulators (the
+/// optimizer's per-candidate values), for [`check_memory_with`].
+#[derive(Clone, Debug)]
+pub struct PerTrial {
+    /// Bytes kept per trial.
+    pub bytes: f64,
+    /// What keeps them, for the message.
+    pub what: String,
+    /// How to need less, for the message.
+    pub hint: String,
+}
+
+/// [`check_memory`], counting `per_trial` bytes for each of `trials`
+/// trials on top of the run's estimate.
+pub fn check_memory_with(
+    scenario: &Scenario,
+    threads: usize,
+    trials: u64,
+    kept: usize,
+    per_trial: Option<&PerTrial>,
+) -> Result<()> {
     let (room, source) = available_memory()?;
     let e = estimate(scenario, threads, trials, kept);
-    if e.bytes <= room {
+    let extra = per_trial.map_or(0, |p| (p.bytes * trials as f64) as u64);
+    if e.bytes.saturating_add(extra) <= room {
         return Ok(());
+    }
+    if let Some(p) = per_trial.filter(|_| extra > 0) {
+        let fit = room.saturating_sub(e.bytes) as f64 / p.bytes;
+        return Err(Error::Usage(format!(
+            "this run needs about {} of memory: {} for its figures and {} for {} ({} bytes a trial x {trials} trials), more than the {} {source}; {} (at most about {} trials fit). If you know the machine has room, set STRATSIM_MEMORY (e.g. STRATSIM_MEMORY=64G)",
+            gb(e.bytes.saturating_add(extra)),
+            gb(e.bytes),
+            gb(extra),
+            p.what,
+            p.bytes.round(),
+            gb(room),
+            p.hint,
+            crate::format::amount(fit.max(0.0).floor()),
+        )));
     }
     let per_worker = estimate(scenario, 1, trials, kept).bytes;
     let fit_threads = (1..threads)

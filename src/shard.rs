@@ -450,6 +450,11 @@ pub fn run_shard(
         .map(|p| crate::trials_out::Target::new(p, None))
         .transpose()?;
     let columns = crate::trials_out::Columns::new(scenario, &plan.layout, outputs.trials_out_units);
+    if let Some(t) = &target {
+        let trials = (blocks.end * engine::BLOCK_TRIALS).min(scenario.trials)
+            - (blocks.start * engine::BLOCK_TRIALS).min(scenario.trials);
+        t.check_room(&columns, trials)?;
+    }
     let streamer = target
         .as_ref()
         .map(|t| crate::trials_out::Streamer::new(t, &columns, blocks.start, threads))

@@ -49,7 +49,7 @@ const GZIP_COMMENT: &str = "stratsim trials";
 const PIECE: usize = 1 << 16;
 /// Files a run writes into its output folder (besides the charts), which a
 /// trials file there must not replace.
-const RUN_FILES: [&str; 8] = [
+const RUN_FILES: [&str; 10] = [
     "summary.json",
     "summary.csv",
     "summary.xlsx",
@@ -58,6 +58,8 @@ const RUN_FILES: [&str; 8] = [
     "sweep.csv",
     "sensitivity.csv",
     "unit_paths.csv",
+    "funding.csv",
+    "uncertainty.csv",
 ];
 /// Longest header line read when checking who wrote an existing file.
 const MAX_HEADER: u64 = 1 << 20;
@@ -336,7 +338,16 @@ impl Target {
             let out = staged.dest();
             if let Some(out_abs) = absolute(out) {
                 if *parent_abs == out_abs {
-                    if RUN_FILES.contains(&name.as_str()) || name.ends_with(".png") {
+                    if name == crate::output::MARKER {
+                        return refuse(&format!(
+                            "is the marker of the output folder {} (the list of the files a run wrote there, which the run rewrites); choose another name",
+                            out.display()
+                        ));
+                    }
+                    if RUN_FILES.contains(&name.as_str())
+                        || name.ends_with(".png")
+                        || crate::output::is_partial_name(&name)
+                    {
                         return refuse(&format!(
                             "is a file the run itself writes in the output folder {}; choose another name",
                             out.display()
@@ -363,11 +374,17 @@ impl Target {
                 parent.display()
             ));
         }
+        if name == crate::output::MARKER {
+            return refuse(
+                "is the marker of a folder stratsim wrote (the list of its files); choose another name",
+            );
+        }
         if dest.exists() && !written_by_us(dest, is_gzip(dest)) {
             return refuse(
                 "exists and was not written by simulate; refusing to overwrite it (move it away or choose another name)",
             );
         }
+        clean_stale(&parent, &name, is_gzip(dest));
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
         if let Ok(mut list) = TEMPORARY.lock() {
             list.push(tmp.clone());
@@ -397,6 +414,64 @@ impl Target {
 
     pub fn dest(&self) -> &Path {
         &self.dest
+    }
+
+    /// Refuses (exit 2, before the first trial) a trials file of `trials`
+    /// rows that the free disk cannot hold, by [`estimated_bytes`].
+    pub fn check_room(&self, columns: &Columns, trials: u64) -> Result<()> {
+        let dir = match self.tmp.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let need = estimated_bytes(columns, trials, is_gzip(&self.dest));
+        crate::resources::check_disk(
+            &format!("--trials-out {} ({trials} rows of {} columns)", self.dest.display(), columns.slots.len() + 1),
+            dir,
+            need,
+            "run fewer trials, drop --trials-out-units, name the file .csv.gz (compressed), or write it to a disk with room",
+        )
+    }
+}
+
+/// Bytes a trials file of `trials` rows of `columns` takes, estimated: a
+/// figure's shortest text is at most 24 characters and typically 17 to 19
+/// (20 are counted), the trial number its digits; gzip keeps about three
+/// quarters of such text (measured on reset.toml: 2.64 MB of 3.46 MB;
+/// 0.8 counted).
+pub fn estimated_bytes(columns: &Columns, trials: u64, gzip: bool) -> u64 {
+    let digits = (trials.max(1) as f64).log10().floor() + 1.0;
+    let row = digits + 1.0 + columns.slots.len() as f64 * 21.0;
+    let text = columns.header.len() as f64 + trials as f64 * row;
+    (if gzip { 0.8 * text } else { text }) as u64
+}
+
+/// Removes the temporary files (`.NAME.tmp-PID`) of `name` that runs
+/// killed while writing it left beside it: of processes that no longer
+/// exist, regular files, and either empty or begun with the header this
+/// program writes (anything else is not ours and stays).
+fn clean_stale(parent: &Path, name: &str, gzip: bool) {
+    let Ok(list) = fs::read_dir(parent) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    for e in list.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = e.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() || crate::output::process_alive(pid) {
+            continue;
+        }
+        if meta.len() == 0 || written_by_us(&path, gzip) {
+            let _ = fs::remove_file(&path);
+        }
     }
 }
 
@@ -602,6 +677,33 @@ pub struct Part {
 /// rows. The bytes are those of a single run.
 pub fn join(target: &Target, parts: &[(PathBuf, Part)]) -> Result<()> {
     let gzip = is_gzip(&target.dest);
+    // The joined file's disk need, before any byte is written: the parts'
+    // bytes, grown when unzipped (gzip keeps about 0.76 of this text) or
+    // shrunk when zipped.
+    let need: f64 = parts
+        .iter()
+        .map(|(_, p)| {
+            let factor = match (is_gzip(Path::new(&p.file)), gzip) {
+                (true, false) => 1.0 / 0.7,
+                (false, true) => 0.8,
+                _ => 1.0,
+            };
+            p.bytes as f64 * factor
+        })
+        .sum();
+    let dir = match target.tmp.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    crate::resources::check_disk(
+        &format!(
+            "--trials-out {} (the shards' trials files joined)",
+            target.dest.display()
+        ),
+        dir,
+        need as u64,
+        "free some space, name the file .csv.gz (compressed), or write it to a disk with room",
+    )?;
     let mut encoder = Encoder::new(target.create()?, gzip);
     let mut header: Option<String> = None;
     for (dir, part) in parts {

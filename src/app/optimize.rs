@@ -49,7 +49,13 @@ pub fn optimize(args: &cli::OptimizeArgs) -> Result<()> {
             crate::console::say(&format!("warning: {w}"));
         }
     }
-    crate::resources::check_memory(&scenario, threads, scenario.trials, 1)?;
+    crate::resources::check_memory_with(
+        &scenario,
+        threads,
+        scenario.trials,
+        1,
+        Some(&per_trial_memory(&problem)),
+    )?;
     let staged =
         crate::output::Staged::prepare(&dest, args.out.is_none(), &super::run::inputs(&loaded))?;
     let total = problem.evaluations
@@ -155,4 +161,23 @@ fn write(
         crate::console::outln(&format!("wrote {}", dest.display()))?;
     }
     Ok(())
+}
+
+/// What the search keeps per trial: a batch of candidates (the swarm's
+/// particles, the baseline beside them) is scored together, and each keeps
+/// every trial's value (and its gain and investment when a measure reads
+/// them) twice at the peak (per block, then gathered in trial order), plus
+/// the sorted copies its quantiles read.
+fn per_trial_memory(problem: &optimize::config::Problem) -> crate::resources::PerTrial {
+    let (with_baseline, with_spend) = problem.needs();
+    let columns = 1 + usize::from(with_baseline) + usize::from(with_spend);
+    let batch = optimize::search::particles(problem.levers.len()) + 1;
+    crate::resources::PerTrial {
+        bytes: (batch * columns * 2 * 8 + 2 * 8) as f64,
+        what: format!(
+            "the search's candidates ({batch} scored together, {columns} figure{} each kept per trial)",
+            if columns == 1 { "" } else { "s" }
+        ),
+        hint: "lower `trials` in [optimize] or --trials".into(),
+    }
 }

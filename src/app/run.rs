@@ -110,6 +110,9 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         .map(|p| trials_out::Target::new(p, Some(&staged)))
         .transpose()?;
     let columns = trials_out::Columns::new(&scenario, &plan.layout, args.trials_out_units);
+    if let Some(t) = &target {
+        t.check_room(&columns, most_trials)?;
+    }
     let streamer = target
         .as_ref()
         .map(|t| trials_out::Streamer::new(t, &columns, 0, Some(threads)))

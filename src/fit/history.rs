@@ -17,8 +17,8 @@ use crate::error::{Error, InputError, Result};
 pub const MAX_BYTES: u64 = 16 << 20;
 /// Most units one history may hold (the scenario's own limit).
 pub const MAX_UNITS: usize = crate::scenario::validate::MAX_UNITS;
-/// Longest unit name accepted.
-pub const MAX_NAME_CHARS: usize = 200;
+/// Longest unit name accepted (a scenario's own limit).
+pub const MAX_NAME_CHARS: usize = crate::scenario::names::MAX_NAME_CHARS;
 /// The columns a history has, in any order.
 pub const COLUMNS: [&str; 3] = ["period", "unit", "revenue"];
 
@@ -236,7 +236,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
         let line = rec.position().map_or(0, |p| p.line());
         let label =
             period::parse(&rec[c_period]).map_err(|m| loc.error(line, Some(c_period), m))?;
-        let name = &rec[c_unit];
+        // A name that starts like a formula was written with a leading
+        // apostrophe (format::csv_text, as `simulate history` writes it):
+        // read it back as the name.
+        let name = match rec[c_unit].strip_prefix('\'') {
+            Some(rest) if rest.starts_with(crate::format::CSV_FORMULA_STARTS) => rest,
+            _ => &rec[c_unit],
+        };
         if name.is_empty() {
             return Err(loc.error(line, Some(c_unit), "the unit name is empty"));
         }
@@ -246,6 +252,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
                 Some(c_unit),
                 format!("the unit name is longer than {MAX_NAME_CHARS} characters"),
             ));
+        }
+        if let Some(why) = crate::scenario::names::unsafe_reason(name) {
+            return Err(loc.error(line, Some(c_unit), format!("unit name {name:?} {why}")));
         }
         let unit = match index.get(name) {
             Some(&u) => u,

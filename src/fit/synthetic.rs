@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::history::{History, Series};
 use super::period::{Frequency, Period};
 use crate::error::{Error, Result};
-use crate::format::sig;
+use crate::format::{csv_text, sig};
 use crate::kernel::{Plan, TrialState};
 use crate::model::Scenario;
 
@@ -230,7 +230,7 @@ pub fn to_csv(
     for k in 0..len {
         for u in &history.units {
             if let Some(v) = u.revenue.get(k) {
-                w.write_record([u.period(k).to_string(), u.name.clone(), sig(*v, 10)])
+                w.write_record([u.period(k).to_string(), csv_text(&u.name), sig(*v, 10)])
                     .map_err(err)?;
             }
         }

@@ -251,7 +251,14 @@ impl Dist {
 
     /// The standard deviation of a draw.
     pub fn stdev(&self) -> f64 {
-        let var = match self {
+        self.variance().max(0.0).sqrt()
+    }
+
+    /// The variance of a draw, as computed (not clamped: NaN or infinite
+    /// where the parameters overflow 64-bit floats, which the validator
+    /// refuses).
+    pub fn variance(&self) -> f64 {
+        match self {
             Dist::Triangular { min, mode, max } => {
                 (min * min + mode * mode + max * max - min * mode - min * max - mode * max) / 18.0
             }
@@ -302,8 +309,7 @@ impl Dist {
                     .sum::<f64>()
                     / total
             }
-        };
-        var.max(0.0).sqrt()
+        }
     }
 
     /// The p-quantile (0 < p < 1) of a draw: closed forms, or statrs's

@@ -546,6 +546,13 @@ pub fn plan(loaded: &Loaded, scenario: &Scenario) -> Result<Problem> {
             if clean.is_empty() {
                 return Err(at.err(n.span(), "optimize.name", "must not be empty"));
             }
+            if let Some(why) = names::unsafe_reason(n) {
+                return Err(at.err(
+                    n.span(),
+                    "optimize.name",
+                    format!("{:?} {why}", n.get_ref()),
+                ));
+            }
             clean
         }
         None => format!("{}_optimized", start.name),
@@ -1094,6 +1101,11 @@ fn levers(
             "the levers at their start values change the start policy; they cannot all be followed",
         ));
     }
+    // What each lever reaches on its own (before the others' overrides).
+    let alone: Vec<(Vec<Field>, String)> = checked
+        .iter()
+        .map(|(l, _, _)| (l.targets.clone(), l.path.clone()))
+        .collect();
     let mut owner: Vec<(Field, usize)> = Vec::new();
     let mut out = Vec::new();
     for (i, (mut l, span, key)) in checked.into_iter().enumerate() {
@@ -1104,6 +1116,29 @@ fn levers(
         };
         let (targets, _) = probe(&base, &l.path, policy, (lo, hi))
             .map_err(|(_, m)| at.err(span.clone(), &key, m))?;
+        if targets.is_empty() {
+            // Every term it reached alone is another lever's now: it
+            // would be searched and reported, and move nothing.
+            let by: Vec<String> = alone
+                .iter()
+                .enumerate()
+                .filter(|(j, (t, _))| *j != i && t.iter().any(|f| l.targets.contains(f)))
+                .map(|(j, (_, path))| format!("optimize.levers[{j}] ({path})"))
+                .collect();
+            return Err(at.err(
+                span.clone(),
+                &key,
+                format!(
+                    "moves no term of any unit: every unit it reaches ({}) has a lever of its own, {}; remove this lever or one of those",
+                    l.targets
+                        .iter()
+                        .map(|t| t.describe(scenario))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    by.join(", ")
+                ),
+            ));
+        }
         for t in &targets {
             if let Some((_, j)) = owner.iter().find(|(f, _)| f == t) {
                 return Err(at.err(
@@ -1125,14 +1160,7 @@ fn levers(
 
 /// A policy name as a path segment.
 fn dotted(name: &str) -> String {
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        name.to_string()
-    } else {
-        format!("\"{name}\"")
-    }
+    crate::format::path_segment(name)
 }
 
 /// (path, its span, min, max, min's span, max's span).
@@ -1260,6 +1288,41 @@ max = 0.9
         assert_eq!(pol.terms[7].years, 3.0);
         assert_eq!(pol.terms[6].years, 5.0);
         assert_eq!(pol.reinvest_share, 0.7);
+    }
+
+    #[test]
+    fn a_role_wide_lever_every_unit_of_which_has_its_own_is_refused() {
+        let head = "\n[optimize]\npolicy = \"reset\"\n[[optimize.levers]]\npath = \"policies.reset.core.intensity\"\nmin = 0.0\nmax = 0.3\n";
+        let units = [
+            "Taobao & Tmall",
+            "Cloud Intelligence",
+            "International Digital Commerce",
+            "Cainiao",
+            "Local Services",
+            "Digital Media & Entertainment",
+        ];
+        let own = |u: &str| {
+            format!("[[optimize.levers]]\npath = 'policies.reset.units.\"{u}\".intensity'\nmin = 0.0\nmax = 0.3\n")
+        };
+        let all: String = units.iter().map(|u| own(u)).collect();
+        let e = refused(&format!("{head}{all}"));
+        assert_eq!(e.key, "optimize.levers[0].path");
+        assert!(
+            e.message.contains("moves no term of any unit"),
+            "{}",
+            e.message
+        );
+        for j in 1..=units.len() {
+            assert!(
+                e.message.contains(&format!("optimize.levers[{j}]")),
+                "{j}: {}",
+                e.message
+            );
+        }
+        // One unit left to it: accepted, and it moves that unit only.
+        let some: String = units[1..].iter().map(|u| own(u)).collect();
+        let p = problem(&format!("{head}{some}")).unwrap();
+        assert_eq!(p.levers[0].targets, vec![Field::Intensity(0)]);
     }
 
     fn refused(extra: &str) -> InputError {

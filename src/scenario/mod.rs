@@ -36,7 +36,11 @@ impl Loaded {
     /// Values that are valid but almost certainly not meant (see
     /// [`plausible`]), located like errors; printed, never fatal.
     pub fn warnings(&self) -> Vec<String> {
-        plausible::warnings(&self.source, &self.raw)
+        let mut w = plausible::warnings(&self.source, &self.raw);
+        if let Ok((_, more)) = validate::validate_with_warnings(&self.source, &self.raw) {
+            w.extend(more);
+        }
+        w
     }
 
     /// Every file the scenario was read from (itself and its parents), for

@@ -16,6 +16,65 @@ pub fn clean(name: &str) -> String {
     name.trim().nfc().collect()
 }
 
+/// Longest name (unit, factor, policy, scenario, currency, `[optimize]`
+/// name), in characters: a name heads spreadsheet columns and chart series
+/// (two of them in one header, under Excel's 32 767 characters a cell) and
+/// is printed in terminal tables.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Why `name` (as read, before [`clean`]) is not safe in every file a run
+/// writes, or `None` when it is. One rule for every name: no control
+/// character (a line break would start a new TOML key in optimized.toml, a
+/// new CSV row, a new terminal line), at most [`MAX_NAME_CHARS`]
+/// characters, and nothing a spreadsheet chart reads as a reference or a
+/// formula instead of text (`Plan!B2`, `=(...)`). Quotes, `!`, a leading
+/// `=` and the like are otherwise escaped where they are written (CSV
+/// cells, TOML strings, HTML, dotted paths).
+pub fn unsafe_reason(name: &str) -> Option<String> {
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        let what = match c {
+            '\n' => " (a line break)".to_string(),
+            '\r' => " (a carriage return)".to_string(),
+            '\t' => " (a tab)".to_string(),
+            _ => String::new(),
+        };
+        return Some(format!(
+            "contains the control character U+{:04X}{what}: a name is written on one line of the terminal, a CSV cell, a TOML string and a spreadsheet, where it would start a new line or key; remove it",
+            c as u32
+        ));
+    }
+    let n = name.chars().count();
+    if n > MAX_NAME_CHARS {
+        return Some(format!(
+            "is {n} characters long, more than the {MAX_NAME_CHARS} a name may have (names head spreadsheet columns and chart series, and terminal tables); shorten it"
+        ));
+    }
+    let t = name.trim();
+    if let Some((sheet, cell)) = t.split_once('!') {
+        if is_cell_range(&cell.replace('$', "")) {
+            return Some(format!(
+                "reads as a spreadsheet reference (cell {cell} of a sheet {sheet:?}), which a chart of summary.xlsx would show instead of the name; write it without the `!` (e.g. {:?})",
+                format!("{sheet} {cell}")
+            ));
+        }
+    }
+    if t.starts_with("=(") || (t.starts_with('=') && t.contains('[')) {
+        return Some(
+            "starts like a spreadsheet formula (`=(` or `=` with `[`), which a chart of summary.xlsx would evaluate instead of showing the name; write it without the leading `=`".into(),
+        );
+    }
+    None
+}
+
+/// Whether `s` is an A1-style cell or range (`B2`, `A1:C3`) as spreadsheet
+/// writers read the part of a chart's text after a `!`.
+fn is_cell_range(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.ends_with(|c: char| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ':')
+}
+
 /// The form names are compared in: [`clean`], then case folded.
 pub fn key(name: &str) -> String {
     clean(name).to_lowercase()
@@ -70,6 +129,43 @@ mod tests {
         assert!(same("Quark ", "quark"));
         assert!(!same("Quark", "Quarks"));
         assert_eq!(clean("  Cafe\u{301} "), "Caf\u{e9}");
+    }
+
+    #[test]
+    fn names_unsafe_in_some_file_are_caught() {
+        for bad in [
+            "a\nb = 1",
+            "x\r",
+            "tab\there",
+            "nul\u{0}",
+            "del\u{7f}",
+            "c1\u{85}",
+            "Plan!B2",
+            "Summary!A1",
+            " Sheet 1!$A$1:$B$3 ",
+            "=(1+2)",
+            "=Table[Col]",
+        ] {
+            assert!(unsafe_reason(bad).is_some(), "{bad:?}");
+        }
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        assert!(unsafe_reason(&long).unwrap().contains("200"));
+        assert!(unsafe_reason(&"é".repeat(MAX_NAME_CHARS)).is_none());
+        for good in [
+            "Taobao & Tmall",
+            "Say \"hi\"",
+            "Wow!",
+            "Plan!b2",
+            "Plan! B2",
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "back\\slash",
+            "<b>html</b>",
+            "'quoted'",
+        ] {
+            assert_eq!(unsafe_reason(good), None, "{good:?}");
+        }
+        assert!(unsafe_reason("Plan!B2").unwrap().contains("\"Plan B2\""));
     }
 
     #[test]

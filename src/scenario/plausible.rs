@@ -10,14 +10,21 @@
 use std::ops::Range;
 
 use super::raw::{RawFile, RawOverride, RawParam, Sp};
-use super::validate::Source;
+use super::validate::{raw_dist, Source};
+use crate::model::Dist;
 
 /// One rate key: where it is, its dotted key, what it is a rate of, and
 /// the largest value (or smallest, for margins) taken as plausible.
 struct Check {
-    value: Option<Sp<f64>>,
+    value: Option<(Range<usize>, Value)>,
     key: String,
     rule: Rule,
+}
+
+/// A key's value: a number, or a distribution it is drawn from.
+enum Value {
+    Plain(f64),
+    Drawn(Dist),
 }
 
 #[derive(Clone, Copy)]
@@ -70,10 +77,34 @@ fn message(name: &str, x: f64, rule: Rule) -> Option<String> {
 
 fn push(out: &mut Vec<Check>, value: &Option<Sp<f64>>, key: String, rule: Rule) {
     out.push(Check {
-        value: value.clone(),
+        value: value.as_ref().map(|v| (v.span(), Value::Plain(**v))),
         key,
         rule,
     });
+}
+
+/// [`push`] for a key that may be a distribution.
+fn push_param(out: &mut Vec<Check>, x: &Option<Sp<RawParam>>, key: String, rule: Rule) {
+    let value = x.as_ref().and_then(|x| {
+        let v = match x.get_ref() {
+            RawParam::Number(n) => Value::Plain(*n),
+            RawParam::Dist(d) => Value::Drawn(raw_dist(d)?),
+        };
+        Some((x.span(), v))
+    });
+    out.push(Check { value, key, rule });
+}
+
+/// The draw a rule is checked at: the end of the support on the rule's
+/// side, or (unbounded there) its 0.1% or 99.9% quantile; with what it is.
+fn extreme(d: &Dist, rule: Rule) -> (f64, &'static str) {
+    let (lo, hi) = d.support();
+    match rule {
+        Rule::Above(..) if hi.is_finite() => (hi, "largest draw"),
+        Rule::Above(..) => (d.quantile(0.999), "99.9th percentile"),
+        Rule::Below(..) if lo.is_finite() => (lo, "smallest draw"),
+        Rule::Below(..) => (d.quantile(0.001), "0.1st percentile"),
+    }
 }
 
 fn policy_terms(out: &mut Vec<Check>, key: &str, o: &RawOverride) {
@@ -83,14 +114,6 @@ fn policy_terms(out: &mut Vec<Check>, key: &str, o: &RawOverride) {
         format!("{key}.intensity"),
         Rule::Above(1.0, "of revenue invested a year"),
     );
-}
-
-/// A key that may be a distribution, when it is a number (distributions
-/// are checked against the key's rule when the file is validated).
-fn number(x: &Option<Sp<RawParam>>) -> Option<Sp<f64>> {
-    let x = x.as_ref()?;
-    let n = x.get_ref().number()?;
-    Some(Sp(toml::Spanned::new(x.span(), n)))
 }
 
 /// The warnings of a parsed (merged) file, located like errors.
@@ -107,34 +130,34 @@ pub fn warnings(src: &Source, raw: &RawFile) -> Vec<String> {
     for (i, u) in raw.units.iter().enumerate() {
         let k = |f: &str| format!("units[{i}].{f}");
         let u = u.get_ref();
-        push(
+        push_param(
             &mut checks,
-            &number(&u.growth),
+            &u.growth,
             k("growth"),
             Rule::Above(1.0, "growth a year"),
         );
-        push(
+        push_param(
             &mut checks,
-            &number(&u.volatility),
+            &u.volatility,
             k("volatility"),
             Rule::Above(1.5, "volatility a year"),
         );
-        push(
+        push_param(
             &mut checks,
-            &number(&u.margin),
+            &u.margin,
             k("margin"),
             Rule::Below(-1.0, "of revenue (a loss larger than revenue)"),
         );
-        push(
+        push_param(
             &mut checks,
-            &number(&u.target_margin),
+            &u.target_margin,
             k("target_margin"),
             Rule::Below(-1.0, "of revenue (a loss larger than revenue)"),
         );
         if let Some(r) = &u.response {
-            push(
+            push_param(
                 &mut checks,
-                &number(&r.get_ref().max_uplift),
+                &r.get_ref().max_uplift,
                 k("response.max_uplift"),
                 Rule::Above(1.0, "extra growth a year"),
             );
@@ -164,14 +187,23 @@ pub fn warnings(src: &Source, raw: &RawFile) -> Vec<String> {
     }
     let mut out = Vec::new();
     for c in checks {
-        let Some(v) = &c.value else { continue };
-        let x = **v;
-        if !x.is_finite() {
-            continue;
-        }
+        let Some((span, v)) = c.value else { continue };
         let name = c.key.rsplit('.').next().unwrap_or(&c.key);
-        if let Some(m) = message(name, x, c.rule) {
-            let span: Range<usize> = v.span();
+        let m = match v {
+            Value::Plain(x) if x.is_finite() => message(name, x, c.rule),
+            Value::Plain(_) => None,
+            Value::Drawn(d) => {
+                let (x, which) = extreme(&d, c.rule);
+                let m = message(name, x, c.rule).filter(|_| x.is_finite());
+                m.map(|m| {
+                    format!(
+                        "drawn from a {} distribution whose {which} is {x}: {m}",
+                        d.name()
+                    )
+                })
+            }
+        };
+        if let Some(m) = m {
             out.push(src.error(span, &c.key, m).to_string());
         }
     }

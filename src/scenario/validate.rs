@@ -144,9 +144,18 @@ fn share(x: f64) -> bool {
 /// Validation helpers over one source.
 struct V<'a> {
     src: &'a Source,
+    /// Warnings found while validating (values that pass every rule but
+    /// are almost certainly not meant and need the validated model to be
+    /// seen, e.g. a fade's tail), located like errors.
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
 impl V<'_> {
+    fn warn(&self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        let w = self.err(span, key, message).to_string();
+        self.warnings.borrow_mut().push(w);
+    }
+
     fn err(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> InputError {
         self.src.error(span, key, message)
     }
@@ -201,6 +210,9 @@ impl V<'_> {
         if clean.is_empty() {
             return Err(self.err(v.span(), key, "must not be empty"));
         }
+        if let Some(why) = names::unsafe_reason(v) {
+            return Err(self.err(v.span(), key, format!("{:?} {why}", v.get_ref())));
+        }
         Ok(clean)
     }
 
@@ -226,7 +238,16 @@ fn last(key: &str) -> &str {
 
 /// Validates a parsed (and merged) file.
 pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
-    let v = V { src };
+    validate_with_warnings(src, raw).map(|(s, _)| s)
+}
+
+/// [`validate`], with the warnings only the validated values show (see
+/// [`super::plausible`] for those of single keys).
+pub fn validate_with_warnings(src: &Source, raw: &RawFile) -> R<(Scenario, Vec<String>)> {
+    let v = V {
+        src,
+        warnings: Default::default(),
+    };
     let Some(h) = &raw.scenario else {
         return Err(v.err(src.root(), "scenario", "missing required table [scenario]"));
     };
@@ -451,7 +472,7 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
     };
     let correlations = correlations(&v, &raw.correlations, &units)?;
 
-    Ok(Scenario {
+    let scenario = Scenario {
         name,
         currency,
         trials: trials as u64,
@@ -465,7 +486,14 @@ pub fn validate(src: &Source, raw: &RawFile) -> R<Scenario> {
         policies,
         funding,
         correlations,
-    })
+    };
+    Ok((scenario, v.warnings.into_inner()))
+}
+
+/// The distribution a raw table describes, when it describes one the
+/// validator accepts (for warnings on drawn keys).
+pub(super) fn raw_dist(d: &RawDist) -> Option<crate::model::Dist> {
+    dist::parse(d).ok()
 }
 
 /// Why a unit table without `role` is refused: it names no unit of this
@@ -802,6 +830,13 @@ fn policy(v: &V, pname: &str, p: &RawPolicy, header: &Range<usize>, units: &[Uni
             ps.clone(),
             &format!("policies.\"{pname}\""),
             "a policy name must not be empty (write e.g. [policies.reset])",
+        ));
+    }
+    if let Some(why) = names::unsafe_reason(pname) {
+        return Err(v.err(
+            ps.clone(),
+            &format!("policies.{}", crate::format::toml_key(pname)),
+            format!("policy name {pname:?} {why}"),
         ));
     }
     let reinvest_share = v.req_num(

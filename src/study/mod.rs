@@ -29,14 +29,19 @@ use crate::scenario::{self, names, raw, Loaded};
 /// Most grid points a sweep may have.
 pub const MAX_SWEEP_POINTS: usize = 400;
 
-/// Splits a dotted path; segments may be quoted ("Taobao & Tmall"), and
-/// none may be empty or blank.
+/// Splits a dotted path; segments may be quoted ("Taobao & Tmall"), with
+/// `\"` for a quote and `\\` for a backslash inside the quotes (any other
+/// backslash is itself), and none may be empty or blank.
 pub fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
-    for c in path.chars() {
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
+            '\\' if quoted && matches!(chars.peek(), Some('"' | '\\')) => {
+                cur.extend(chars.next());
+            }
             '"' => quoted = !quoted,
             '.' if !quoted => out.push(std::mem::take(&mut cur)),
             c => cur.push(c),
@@ -643,5 +648,20 @@ mod tests {
             segments("units.\"Taobao & Tmall\".growth").unwrap()[1],
             "Taobao & Tmall"
         );
+        // Quotes and backslashes inside a quoted name, escaped; any other
+        // backslash is itself; and what path_segment writes reads back.
+        assert_eq!(
+            segments(r#"units."Say \"hi\" \\o/ C:\x".growth"#).unwrap()[1],
+            r#"Say "hi" \o/ C:\x"#
+        );
+        for name in ["plain", "Taobao & Tmall", "a\"b", "back\\", "\\\"", "a.b"] {
+            let path = format!("units.{}.growth", crate::format::path_segment(name));
+            assert_eq!(
+                segments(&path).unwrap(),
+                ["units", name, "growth"],
+                "{path}"
+            );
+        }
+        assert!(segments(r#"units."a\".growth"#).is_err());
     }
 }

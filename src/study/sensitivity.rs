@@ -42,7 +42,7 @@ pub struct Input {
 
 /// `name` quoted as a path segment.
 fn quoted(name: &str) -> String {
-    format!("\"{name}\"")
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A unit's assumptions that apply to it: its revenue, growth,

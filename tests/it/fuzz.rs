@@ -371,3 +371,227 @@ proptest! {
         }
     }
 }
+
+/// The one-unit fixture with `from` replaced by `to`.
+fn one_unit_with(from: &str, to: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/one_unit.toml");
+    let base = std::fs::read_to_string(dir).unwrap();
+    let text = base.replacen(from, to, 1);
+    assert_ne!(text, base);
+    text
+}
+
+/// Names of every kind: any text, names around a `!` that may read as a
+/// cell reference, formula-like starts, quotes and backslashes, control
+/// characters, and long ones.
+fn any_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "(?s).{0,24}",
+        "[a-zA-Z ]{0,6}![A-Z$]{0,3}[0-9$:]{0,4}",
+        "[=+@-][(\\[A-Za-z0-9\\]\"]{0,8}",
+        "[a-z\"\\\\. ]{1,10}",
+        "[a-z]{0,3}[\t\r\n\u{0}\u{7f}\u{85}][a-z]{0,3}",
+        "[a-z]{195,205}",
+    ]
+}
+
+/// One number of a distribution: ordinary, huge or tiny.
+fn any_number() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        -2.0..2.0f64,
+        -1e3..1e3f64,
+        prop::sample::select(vec![
+            0.0, 1e-300, 1e150, 1e200, 1e307, 1e308, -1e308, 38.0, 27.0
+        ]),
+        any::<f64>().prop_filter("finite", |x| x.is_finite()),
+    ]
+}
+
+/// A distribution table with numbers from [`any_number`].
+fn any_dist() -> impl Strategy<Value = String> {
+    let n = any_number;
+    prop_oneof![
+        (n(), n(), n()).prop_map(|(a, b, c)| {
+            let mut v = [a, b, c];
+            v.sort_by(f64::total_cmp);
+            format!(
+                "{{ dist = \"triangular\", min = {:e}, mode = {:e}, max = {:e} }}",
+                v[0], v[1], v[2]
+            )
+        }),
+        (n(), n()).prop_map(|(a, b)| format!(
+            "{{ dist = \"uniform\", min = {:e}, max = {:e} }}",
+            a.min(b),
+            a.max(b)
+        )),
+        (n(), n()).prop_map(|(m, s)| format!(
+            "{{ dist = \"normal\", mean = {m:e}, stdev = {:e}, min = -0.5 }}",
+            s.abs()
+        )),
+        (n(), n()).prop_map(|(m, d)| format!(
+            "{{ dist = \"lognormal\", median = {:e}, dispersion = {:e} }}",
+            m.abs().max(1e-300),
+            d.abs()
+        )),
+        prop::collection::vec((n(), n()), 1..4).prop_map(|vw| {
+            let values: Vec<String> = vw.iter().map(|(v, _)| format!("{v:e}")).collect();
+            let weights: Vec<String> = vw
+                .iter()
+                .map(|(_, w)| format!("{:e}", w.abs().max(1e-300)))
+                .collect();
+            format!(
+                "{{ dist = \"discrete\", values = [{}], weights = [{}] }}",
+                values.join(", "),
+                weights.join(", ")
+            )
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// A name is either refused when read, at its key (control
+    /// characters, too long, a spreadsheet reference), or safe in every
+    /// sink: read back as written (trimmed, NFC), through a dotted path,
+    /// and never starting a formula in a CSV cell.
+    #[test]
+    fn names_are_refused_at_their_key_or_safe_everywhere(name in any_name()) {
+        let text = one_unit_with(
+            "name = \"Only Business\"",
+            &format!("name = {}", stratsim::format::toml_string(&name)),
+        );
+        let unsafe_reason = scenario::names::unsafe_reason(&name);
+        match scenario::parse(Path::new("n.toml"), &text) {
+            Ok(s) => {
+                prop_assert!(unsafe_reason.is_none(), "{name:?} accepted: {unsafe_reason:?}");
+                let shown = &s.units[0].name;
+                prop_assert_eq!(shown, &scenario::names::clean(&name));
+                prop_assert!(!shown.chars().any(char::is_control));
+                prop_assert!(shown.chars().count() <= scenario::names::MAX_NAME_CHARS);
+                let path = format!("units.{}.growth", stratsim::format::path_segment(shown));
+                let segs = stratsim::study::segments(&path).unwrap();
+                prop_assert_eq!(&segs[1], shown);
+                let cell = stratsim::format::csv_field(shown);
+                let cell = cell.trim_start_matches('"');
+                prop_assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell}");
+            }
+            Err(e) => {
+                prop_assert_eq!(e.exit_code(), 2);
+                let m = e.to_string();
+                prop_assert!(m.contains("units[0].name"), "{m}");
+                prop_assert!(
+                    unsafe_reason.is_some() || scenario::names::clean(&name).is_empty(),
+                    "{name:?} refused: {m}"
+                );
+            }
+        }
+    }
+
+    /// A distribution is refused at its key when read, or it draws and
+    /// runs without a panic (a figure that overflows is exit 3, never a
+    /// crash).
+    #[test]
+    fn distributions_are_refused_at_their_key_or_run(dist in any_dist(), revenue in any::<bool>()) {
+        let (from, key) = if revenue {
+            ("revenue = 120.0", "revenue")
+        } else {
+            ("growth = 0.05", "growth")
+        };
+        let text = one_unit_with(from, &format!("{key} = {dist}"));
+        match scenario::parse(Path::new("d.toml"), &text) {
+            Ok(mut s) => {
+                let d = s.units[0].uncertain.first().map(|u| u.dist.clone());
+                if let Some(d) = d {
+                    prop_assert!(d.mean().is_finite() && d.variance().is_finite(), "{dist}");
+                }
+                s.trials = 64;
+                if let Err(e) = engine::run(&s, Some(1), &|_| {}) {
+                    prop_assert_eq!(e.exit_code(), 3, "{}", e);
+                }
+            }
+            Err(e) => {
+                prop_assert_eq!(e.exit_code(), 2);
+                let m = e.to_string();
+                prop_assert!(m.contains(&format!("units[0].{key}")), "{m}");
+            }
+        }
+    }
+}
+
+/// An `[optimize]` table of random keys and numbers (paths that exist or
+/// not, bounds of any size or order, names of any kind).
+fn any_optimize() -> impl Strategy<Value = String> {
+    let path = prop::sample::select(vec![
+        "policies.reset.core.intensity",
+        "policies.reset.reinvest_share",
+        "policies.reset.recycle_share",
+        "policies.reset.innovation.budget",
+        "policies.reset.innovation.years",
+        "policies.reset.non_core.exit_after",
+        "policies.reset.units.\"Quark\".budget",
+        "policies.reset.units.\"Taobao & Tmall\".intensity",
+        "policies.reset.units.\"Nobody\".intensity",
+        "policies.status_quo.core.intensity",
+        "units.Quark.growth",
+        "policies.reset.core.intensty",
+    ]);
+    let lever = (path, any_number(), any_number()).prop_map(|(p, a, b)| {
+        format!("[[optimize.levers]]\npath = '{p}'\nmin = {a:e}\nmax = {b:e}\n")
+    });
+    let objective = prop::sample::select(vec![
+        "mean",
+        "quantile",
+        "cvar",
+        "prob_beats_baseline",
+        "mean_minus_stdev",
+        "meen",
+    ]);
+    (
+        any_name(),
+        objective,
+        prop::sample::select(vec![3u32, 4, 5, 7]),
+        prop::collection::vec(lever, 0..4),
+        prop::option::of(any_number()),
+    )
+        .prop_map(|(name, objective, horizon, levers, cap)| {
+            let mut t = format!(
+                "\n[optimize]\npolicy = \"reset\"\nname = {}\nobjective = \"{objective}\"\nhorizon = {horizon}\n",
+                stratsim::format::toml_string(&name)
+            );
+            t.extend(levers);
+            if let Some(c) = cap {
+                t.push_str(&format!(
+                    "[[optimize.constraints]]\nmeasure = \"investment_pv\"\nmax = {c:e}\n"
+                ));
+            }
+            t
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Any `[optimize]` table is planned or refused at an `optimize.` key
+    /// (exit 2), never a panic; a planned one has a clean name and levers
+    /// that each move at least one term.
+    #[test]
+    fn optimize_tables_are_planned_or_refused_at_their_key(table in any_optimize()) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+        let text = std::fs::read_to_string(&root).unwrap() + &table;
+        let loaded = scenario::parse_raw(&root, &text).unwrap();
+        let s = loaded.scenario().unwrap();
+        match stratsim::optimize::config::plan(&loaded, &s) {
+            Ok(p) => {
+                prop_assert!(scenario::names::unsafe_reason(&p.name).is_none(), "{}", p.name);
+                prop_assert!(!p.levers.is_empty());
+                prop_assert!(p.levers.iter().all(|l| !l.targets.is_empty() && l.min < l.max));
+            }
+            Err(e) => {
+                prop_assert_eq!(e.exit_code(), 2);
+                let m = e.to_string();
+                prop_assert!(m.contains("optimize"), "{m}");
+            }
+        }
+    }
+}

@@ -213,6 +213,46 @@ fn a_run_that_would_not_fit_in_memory_is_refused_with_the_figure() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// `simulate optimize` keeps each candidate's value in every trial; the
+/// memory estimate counts it, so a huge trial count is refused before
+/// work (exit 2, as the run's memory refusal) instead of growing until
+/// the allocator aborts (exit 134).
+#[test]
+fn an_optimization_that_would_not_fit_in_memory_is_refused_before_work() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let scenario = root().join("scenarios/optimize_reset.toml");
+    let mut child = bin();
+    child
+        .args([
+            "optimize",
+            scenario.to_str().unwrap(),
+            "--trials",
+            "100000000",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("STRATSIM_MEMORY", "8G")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (o, took) = wait_at_most(child.spawn().unwrap(), Duration::from_secs(60));
+    no_panic(&o);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for words in [
+        "needs about",
+        "for the search's candidates",
+        "bytes a trial x 100000000 trials",
+        "8.6 GB set by STRATSIM_MEMORY",
+        "trials fit",
+    ] {
+        assert!(err.contains(words), "want {words:?} in {err}");
+    }
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert!(!out.exists());
+}
+
 /// The shards of a small run, in `dir`.
 fn partials(dir: &Path) -> Vec<PathBuf> {
     (0..2)

@@ -89,20 +89,41 @@ fn a_folder_of_other_outputs_is_refused() {
     assert!(other.join("summary.json").exists());
 }
 
+/// The folder rule has no exception: a folder without the marker that
+/// holds only what a run writes (an output of a version before the
+/// marker, or a user's summary.json) is refused, saying how to move it,
+/// and left as it was.
 #[test]
-fn an_output_of_an_older_version_is_replaced() {
+fn a_folder_without_the_marker_is_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    fs::create_dir(&out).unwrap();
-    for f in ["summary.json", "summary.csv", "report.md", "value_cdf.png"] {
-        fs::write(out.join(f), "old").unwrap();
+    for files in [
+        &["summary.json"][..],
+        &["summary.json", "summary.csv"][..],
+        &["summary.json", "summary.csv", "report.md", "value_cdf.png"][..],
+    ] {
+        fs::create_dir(&out).unwrap();
+        for f in files {
+            fs::write(out.join(f), "mine").unwrap();
+        }
+        let o = run_to(&out);
+        assert_refused(&o, &out, "summary.json");
+        let e = stderr(&o);
+        assert!(
+            e.contains("no .stratsim-output marker") && e.contains("mv "),
+            "{e}"
+        );
+        for f in files {
+            assert_eq!(fs::read_to_string(out.join(f)).unwrap(), "mine", "{f}");
+        }
+        assert!(!out.join(".stratsim-output").exists());
+        // Moved aside as the message says, the run goes on.
+        let aside = dir.path().join("out.old");
+        fs::rename(&out, &aside).unwrap();
+        assert!(run_to(&out).status.success());
+        fs::remove_dir_all(&out).unwrap();
+        fs::remove_dir_all(&aside).unwrap();
     }
-    assert!(run_to(&out).status.success(), "{}", stderr(&run_to(&out)));
-    assert_ne!(fs::read_to_string(out.join("summary.json")).unwrap(), "old");
-    assert!(
-        !out.join("value_cdf.png").exists()
-            || fs::read(out.join("value_cdf.png")).unwrap() != b"old"
-    );
 }
 
 #[test]

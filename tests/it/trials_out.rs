@@ -314,3 +314,244 @@ fn precision_rounds_stream_every_trial_once() {
     assert_eq!(trial.len(), n);
     assert!(trial.iter().enumerate().all(|(i, &t)| t == i as f64));
 }
+
+/// `--trials-out` at the output folder's marker (or a partial result's
+/// name) is refused before any work, and the previous output and its
+/// marker stay as they were (before, the trials were silently lost).
+#[test]
+fn the_output_marker_is_never_a_trials_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let one = fixture("one_step.toml");
+    ok(&[s(&one), "-q", "--no-charts", "--out", s(&out)]);
+    let marker = fs::read(out.join(".stratsim-output")).unwrap();
+    let summary = fs::read(out.join("summary.json")).unwrap();
+    for name in [
+        ".stratsim-output",
+        "shard-0000-of-0002.partial",
+        "uncertainty.csv",
+        "funding.csv",
+    ] {
+        let o = run(&[
+            s(&one),
+            "-q",
+            "--no-charts",
+            "--out",
+            s(&out),
+            "--trials-out",
+            s(&out.join(name)),
+        ]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains("--trials-out") && e.contains("choose another name"),
+            "{e}"
+        );
+        assert_eq!(fs::read(out.join(".stratsim-output")).unwrap(), marker);
+        assert_eq!(fs::read(out.join("summary.json")).unwrap(), summary);
+    }
+    // A marker of another folder stratsim wrote: refused too.
+    let other = dir.path().join("other");
+    ok(&[s(&one), "-q", "--no-charts", "--out", s(&other)]);
+    let o = run(&[
+        s(&one),
+        "-q",
+        "--no-charts",
+        "--out",
+        s(&out),
+        "--trials-out",
+        s(&other.join(".stratsim-output")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("marker"), "{}", stderr(&o));
+}
+
+/// The trials file's disk need is checked against the free space before
+/// the first trial: on a 1 MB disk, a million rows are refused at once
+/// (exit 2) and nothing is left there.
+#[test]
+fn a_trials_file_the_disk_cannot_hold_is_refused_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    fs::create_dir(&small).unwrap();
+    let Some(_guard) = mount_tmpfs(&small, "1m") else {
+        eprintln!(
+            "SKIPPED a_trials_file_the_disk_cannot_hold: cannot mount a tmpfs here (needs root)"
+        );
+        return;
+    };
+    let out = dir.path().join("out");
+    for name in ["t.csv", "t.csv.gz"] {
+        let o = run(&[
+            s(&reset()),
+            "-q",
+            "--no-charts",
+            "--trials",
+            "1000000",
+            "--out",
+            s(&out),
+            "--trials-out",
+            s(&small.join(name)),
+        ]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(
+            e.contains("will need about") && e.contains("free on the file system"),
+            "{e}"
+        );
+        assert!(!out.exists());
+        assert_eq!(fs::read_dir(&small).unwrap().count(), 0);
+    }
+    // What fits is written.
+    ok(&[
+        s(&fixture("one_step.toml")),
+        "-q",
+        "--no-charts",
+        "--out",
+        s(&out),
+        "--trials-out",
+        s(&small.join("t.csv")),
+    ]);
+    assert!(small.join("t.csv").exists());
+}
+
+/// A trials file's temporary file that a killed run left beside it
+/// (`.NAME.tmp-PID` of a process that no longer exists) is removed by the
+/// next run to that file, as the output folder's are; one that is not
+/// ours (another header) stays.
+#[test]
+fn a_killed_runs_temporary_trials_file_is_cleaned_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = fixture("one_step.toml");
+    let t = dir.path().join("t.csv");
+    ok(&[
+        s(&one),
+        "-q",
+        "--no-charts",
+        "--out",
+        s(&dir.path().join("o1")),
+        "--trials-out",
+        s(&t),
+    ]);
+    let header = fs::read_to_string(&t)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    // pids above Linux's largest (4194304) never run.
+    let stale = dir.path().join(".t.csv.tmp-4194305");
+    fs::write(&stale, format!("{header}\n0,1.5\n1,2")).unwrap();
+    let empty = dir.path().join(".t.csv.tmp-4194306");
+    fs::write(&empty, "").unwrap();
+    let foreign = dir.path().join(".t.csv.tmp-4194307");
+    fs::write(&foreign, "my notes\n").unwrap();
+    ok(&[
+        s(&one),
+        "-q",
+        "--no-charts",
+        "--out",
+        s(&dir.path().join("o2")),
+        "--trials-out",
+        s(&t),
+    ]);
+    assert!(!stale.exists() && !empty.exists());
+    assert_eq!(fs::read_to_string(&foreign).unwrap(), "my notes\n");
+    // And a real SIGKILL mid-run leaves one that the next run removes.
+    let big = dir.path().join("big.csv");
+    let mut child = bin()
+        .args([
+            s(&reset()),
+            "-q",
+            "--no-charts",
+            "--trials",
+            "50000000",
+            "--out",
+            s(&dir.path().join("o3")),
+            "--trials-out",
+            s(&big),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tmp = dir.path().join(format!(".big.csv.tmp-{}", child.id()));
+    let start = std::time::Instant::now();
+    while !tmp.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(tmp.exists());
+    ok(&[
+        s(&one),
+        "-q",
+        "--no-charts",
+        "--out",
+        s(&dir.path().join("o4")),
+        "--trials-out",
+        s(&big),
+    ]);
+    assert!(!tmp.exists());
+    assert!(big.exists());
+}
+
+/// `merge --trials-out` checks the joined file's disk need (the parts'
+/// bytes) against the free space before it writes a byte of it.
+#[test]
+fn a_joined_trials_file_the_disk_cannot_hold_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let parts = d.join("parts");
+    for i in ["0/2", "1/2"] {
+        ok(&[
+            s(&reset()),
+            "--trials",
+            "20000",
+            "--shard",
+            i,
+            "--out",
+            s(&parts),
+            "--quiet",
+            "--trials-out",
+            s(&parts.join(format!("t{}.csv", &i[..1]))),
+        ]);
+    }
+    let small = d.join("small");
+    fs::create_dir(&small).unwrap();
+    let Some(_guard) = mount_tmpfs(&small, "256k") else {
+        eprintln!("SKIPPED a_joined_trials_file: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let mut partials: Vec<String> = fs::read_dir(&parts)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .filter(|p| p.ends_with(".partial"))
+        .collect();
+    partials.sort();
+    let out = d.join("merged");
+    let mut args = vec!["merge".to_string()];
+    args.extend(partials);
+    args.extend(
+        [
+            "--out",
+            s(&out),
+            "--quiet",
+            "--no-charts",
+            "--trials-out",
+            s(&small.join("all.csv")),
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("joined") && e.contains("will need about"), "{e}");
+    assert_eq!(fs::read_dir(&small).unwrap().count(), 0);
+    assert!(!out.exists());
+}

@@ -60,7 +60,7 @@ fn param(v: &V, x: &Sp<RawParam>, key: &str, ok: impl Fn(f64) -> bool, rule: &st
         }
         RawParam::Dist(d) => {
             let err = |m: String| v.err(span.clone(), key, m);
-            let dist = dist(d).map_err(err)?;
+            let dist = parse(d).map_err(err)?;
             let (lo, hi) = dist.support();
             let lo_checked = if dist.lower_open() { lo.next_up() } else { lo };
             if !ok(lo_checked) || !ok(hi) {
@@ -82,6 +82,32 @@ fn param(v: &V, x: &Sp<RawParam>, key: &str, ok: impl Fn(f64) -> bool, rule: &st
             })
         }
     }
+}
+
+/// A distribution whose mean or variance is not a finite 64-bit float
+/// (a lognormal's dispersion near 38, a uniform from -1e308 to 1e308) is
+/// refused: its draws or the figures built on them would overflow with no
+/// key to name.
+/// [`dist`] with [`finite_moments`]: the distribution as a run draws it.
+pub(super) fn parse(d: &RawDist) -> Result<Dist, String> {
+    dist(d).and_then(finite_moments)
+}
+
+fn finite_moments(d: Dist) -> Result<Dist, String> {
+    for (what, x) in [("mean", d.mean()), ("variance", d.variance())] {
+        if !x.is_finite() {
+            return Err(format!(
+                "this {} distribution's {what} is not a finite number in 64-bit floats (it overflows past 1.8e308); {}",
+                d.name(),
+                match d {
+                    Dist::Discrete { .. } => "use smaller values, or smaller weights (only their ratios matter)",
+                    Dist::Lognormal { .. } => "lower its dispersion (a lognormal's mean is median x exp(dispersion^2 / 2))",
+                    _ => "narrow it so that its draws and their spread stay within what a 64-bit float holds",
+                }
+            ));
+        }
+    }
+    Ok(d)
 }
 
 /// The distribution a table describes, or why it describes none.
@@ -243,7 +269,106 @@ fn dist(d: &RawDist) -> Result<Dist, String> {
             if let Some(w) = weights.iter().find(|&&w| w <= 0.0) {
                 return Err(format!("every weight must be positive, got {w}"));
             }
+            let total: f64 = weights.iter().sum();
+            if !total.is_finite() {
+                let top = weights.iter().fold(0.0, |m: f64, &x| m.max(x));
+                let scaled: Vec<String> = weights
+                    .iter()
+                    .map(|w| crate::format::sig(w / top, 6))
+                    .collect();
+                return Err(format!(
+                    "the weights sum past what a 64-bit float holds (1.8e308); only their ratios matter, so scale them down, e.g. weights = [{}]",
+                    scaled.join(", ")
+                ));
+            }
             Dist::Discrete { values, weights }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(d: RawDist) -> Result<Dist, String> {
+        dist(&d).and_then(finite_moments)
+    }
+
+    fn named(name: &str) -> RawDist {
+        RawDist {
+            dist: Some(name.into()),
+            ..RawDist::default()
+        }
+    }
+
+    #[test]
+    fn distributions_that_overflow_are_refused_and_others_kept() {
+        let discrete = |values: Vec<f64>, weights: Vec<f64>| RawDist {
+            values: Some(values),
+            weights: Some(weights),
+            ..named("discrete")
+        };
+        // Finite weights whose sum is infinite (this panicked inside rand).
+        let e = checked(discrete(vec![0.0, 0.1], vec![1e308, 1e308])).unwrap_err();
+        assert!(
+            e.contains("weights sum past") && e.contains("[1.0, 1.0]"),
+            "{e}"
+        );
+        // Finite values whose weighted mean overflows.
+        let e = checked(discrete(vec![1e308, 1e308], vec![1.0, 1.0])).unwrap_err();
+        assert!(e.contains("mean is not a finite number"), "{e}");
+        // Zero, negative and non-finite weights.
+        for w in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            assert!(
+                checked(discrete(vec![0.0, 0.1], vec![1.0, w])).is_err(),
+                "{w}"
+            );
+        }
+        let lognormal = |dispersion: f64| RawDist {
+            median: Some(1.0),
+            dispersion: Some(dispersion),
+            ..named("lognormal")
+        };
+        let e = checked(lognormal(38.0)).unwrap_err();
+        assert!(
+            e.contains("lognormal distribution's mean") && e.contains("dispersion"),
+            "{e}"
+        );
+        // exp(d^2) overflows before exp(d^2 / 2) does.
+        let e = checked(lognormal(27.0)).unwrap_err();
+        assert!(e.contains("variance"), "{e}");
+        assert!(checked(lognormal(3.0)).is_ok());
+        let e = checked(RawDist {
+            min: Some(-1e308),
+            max: Some(1e308),
+            ..named("uniform")
+        })
+        .unwrap_err();
+        assert!(e.contains("uniform distribution's variance"), "{e}");
+        let e = checked(RawDist {
+            mean: Some(0.0),
+            stdev: Some(1e200),
+            ..named("normal")
+        })
+        .unwrap_err();
+        assert!(e.contains("normal distribution's variance"), "{e}");
+        for name in ["triangular", "pert"] {
+            let e = checked(RawDist {
+                min: Some(-1e308),
+                mode: Some(0.0),
+                max: Some(1e308),
+                ..named(name)
+            })
+            .unwrap_err();
+            assert!(e.contains(&format!("{name} distribution's")), "{e}");
+        }
+        // Wide but representable: kept.
+        assert!(checked(RawDist {
+            min: Some(-1e150),
+            max: Some(1e150),
+            ..named("uniform")
+        })
+        .is_ok());
+        assert!(checked(discrete(vec![0.0, 0.1], vec![1e300, 3e300])).is_ok());
+    }
 }

@@ -12,6 +12,10 @@ use crate::model::{Fade, Jumps, Valuation};
 
 /// Longest growth fade of the `fade` valuation, in years.
 pub const MAX_FADE_YEARS: f64 = 50.0;
+/// A fade whose tail (the perpetuity after it) is worth more years of the
+/// unit's cash than this is warned of (a terminal growth a hair below the
+/// discount rate: 1 000 years is a gap of about 0.1 point).
+pub const MAX_PLAUSIBLE_TAIL_YEARS: f64 = 1000.0;
 /// Defaults of `[valuation]` (model contract, v2).
 pub const DEFAULT_FADE_YEARS: u32 = 10;
 pub const DEFAULT_TERMINAL_GROWTH: f64 = 0.03;
@@ -26,6 +30,15 @@ pub(super) struct ValuationKeys {
     fade_years: Option<u32>,
     terminal_growth: Option<(f64, Range<usize>, String)>,
     sales_to_capital: Option<f64>,
+}
+
+/// A number that may be tiny or huge, short (1.00e-14, 1.07e14, 1,250).
+fn short(x: f64) -> String {
+    if x.abs() >= 1e6 || x.abs() < 1e-3 {
+        format!("{x:.2e}")
+    } else {
+        crate::format::amount(x)
+    }
 }
 
 /// The rule a terminal growth must follow, in plain words.
@@ -160,9 +173,32 @@ pub(super) fn unit_valuation(
     };
     // a x beta < 1: the held value's tail is finite (v3).
     let ratio = fade.tail_ratio(against.jumps, against.discount_rate, against.steps_per_year);
-    if ratio >= 1.0 || ratio.is_nan() {
+    if ratio.is_nan() || ratio >= 1.0 {
         let rule = terminal_growth_rule(terminal_growth, &against, default);
         return Err(v.err(span, &key, rule));
+    }
+    // Just below 1, the tail 1 / (1 - a x beta) is a perpetuity worth
+    // thousands of years of cash: almost certainly a typo.
+    let years = 1.0 / ((1.0 - ratio) * against.steps_per_year as f64);
+    if years > MAX_PLAUSIBLE_TAIL_YEARS {
+        v.warn(
+            span,
+            &key,
+            format!(
+                "unit \"{}\" is valued by \"fade\": terminal_growth = {terminal_growth}{} is within {} of the discount rate ({}){}, so the perpetuity after the fade is worth {} years of the unit's cash at the fade's end (1 / (1 - a x beta) = {} steps): its value will be about that multiple of its cash; lower terminal_growth if this is not meant",
+                against.unit,
+                if default { " (the default)" } else { "" },
+                short(against.discount_rate - terminal_growth),
+                against.discount_rate,
+                if Jumps::growth_per_step(against.jumps, 1.0 / against.steps_per_year as f64) != 1.0 {
+                    " once its jumps' growth is added"
+                } else {
+                    ""
+                },
+                short(years),
+                short(years * against.steps_per_year as f64),
+            ),
+        );
     }
     Ok(Valuation::Fade(fade))
 }
