@@ -27,6 +27,7 @@ mod properties;
 mod refusals;
 mod report_outputs;
 mod scenarios;
+mod serve;
 mod shard;
 mod studies_charts;
 mod table_format;
