@@ -6,6 +6,7 @@
 mod common;
 
 mod bad_input;
+mod browser;
 mod charts;
 mod closed_form;
 mod commands;
