@@ -243,9 +243,9 @@ impl Kind {
 pub struct Rule {
     pub kind: Kind,
     /// Lowest value allowed, and whether it is itself refused.
-    pub lo: Option<(f64, bool)>,
+    pub lo: Bound,
     /// Highest value allowed, and whether it is itself refused.
-    pub hi: Option<(f64, bool)>,
+    pub hi: Bound,
     /// Whole numbers only.
     pub whole: bool,
     /// The key may be a distribution.
@@ -254,7 +254,7 @@ pub struct Rule {
     pub text: String,
 }
 
-fn rule(kind: Kind, lo: Option<(f64, bool)>, hi: Option<(f64, bool)>, text: &str) -> Rule {
+fn rule(kind: Kind, lo: Bound, hi: Bound, text: &str) -> Rule {
     Rule {
         kind,
         lo,
@@ -265,10 +265,12 @@ fn rule(kind: Kind, lo: Option<(f64, bool)>, hi: Option<(f64, bool)>, text: &str
     }
 }
 
-const SHARE: (Option<(f64, bool)>, Option<(f64, bool)>) = (Some((0.0, false)), Some((1.0, false)));
-const NONNEG: Option<(f64, bool)> = Some((0.0, false));
-const ABOVE_M1: Option<(f64, bool)> = Some((-1.0, true));
-const POSITIVE: Option<(f64, bool)> = Some((0.0, true));
+/// A bound and whether it is itself refused.
+type Bound = Option<(f64, bool)>;
+const SHARE: (Bound, Bound) = (Some((0.0, false)), Some((1.0, false)));
+const NONNEG: Bound = Some((0.0, false));
+const ABOVE_M1: Bound = Some((-1.0, true));
+const POSITIVE: Bound = Some((0.0, true));
 
 /// The rule of a unit key (`key` below the unit: `["growth"]`,
 /// `["multiple", "median"]`, `["loadings", FACTOR]`).

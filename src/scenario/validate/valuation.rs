@@ -160,7 +160,8 @@ pub(super) fn unit_valuation(
     };
     // a x beta < 1: the held value's tail is finite (v3).
     let ratio = fade.tail_ratio(against.jumps, against.discount_rate, against.steps_per_year);
-    if !(ratio < 1.0) {
+    // NaN fails too.
+    if ratio.partial_cmp(&1.0) != Some(std::cmp::Ordering::Less) {
         let rule = terminal_growth_rule(terminal_growth, &against, default);
         return Err(v.err(span, &key, rule));
     }
