@@ -326,3 +326,53 @@ fn bad_command_lines_are_refused_and_ctrl_c_stops() {
     let o = server.interrupt();
     assert_eq!(o.status.code(), Some(130), "{}", common::stderr(&o));
 }
+
+#[test]
+fn a_newer_request_stops_the_run_in_progress() {
+    let (_dir, path) = folder();
+    let server = std::sync::Arc::new(Server::start(&path, 4096));
+    let budget = |b: f64| json!({"changes": [{"path": ["policies", "reset", "units", "Quark", "budget"], "value": b}]});
+    // How long one run takes here (debug or release, loaded or not).
+    let start = std::time::Instant::now();
+    let (st, alone) = server.post("/api/run", &budget(2.0));
+    assert_eq!(st, 200);
+    let one_run = start.elapsed();
+    // Two runs, the second sent a tenth of a run after the first: one of
+    // them is overtaken and answered 409; the other is answered in full.
+    let first = {
+        let s = std::sync::Arc::clone(&server);
+        let b = budget(2.0);
+        std::thread::spawn(move || s.post("/api/run", &b))
+    };
+    std::thread::sleep(one_run / 10);
+    let second = server.post("/api/run", &budget(5.0));
+    let first = first.join().unwrap();
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 409],
+        "first {}, second {}",
+        first.1,
+        second.1
+    );
+    let (done, budget_of_done) = if first.0 == 200 {
+        (&first.1, 2.0)
+    } else {
+        (&second.1, 5.0)
+    };
+    let superseded = if first.0 == 409 { &first.1 } else { &second.1 };
+    assert_eq!(superseded["superseded"], true);
+    // The run answered is its own request's, whole.
+    let gain = |j: &Value| {
+        j["horizons"][2]["rows"][1]["gain"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    if budget_of_done == 2.0 {
+        assert_eq!(gain(done).to_bits(), gain(&alone).to_bits());
+    } else {
+        assert_ne!(gain(done), gain(&alone));
+    }
+    assert_eq!(done["trials"], 4096);
+}
