@@ -50,12 +50,11 @@ pub struct Outcome {
     pub plan: Plan,
     pub acc: Accumulator,
     pub summary: Summary,
-    pub funding: Option<FundingStudy>,
 }
 
 /// Runs `scenario` on the current rayon pool, as `simulate` runs it;
-/// `None` when `cancelled` said so before the run ended. The funding
-/// study runs after the main run when the scenario has one.
+/// `None` when `cancelled` said so before the run ended. (The funding
+/// study is [`funding`], asked for by the page once it has drawn these.)
 pub fn run(scenario: Scenario, cancelled: &(dyn Fn() -> bool + Sync)) -> Result<Option<Outcome>> {
     let plan = Plan::new(&scenario);
     let cancel = Cancel {
@@ -77,21 +76,53 @@ pub fn run(scenario: Scenario, cancelled: &(dyn Fn() -> bool + Sync)) -> Result<
     };
     check_finite(&scenario, &plan, &acc)?;
     let summary = Summary::new(&scenario, &plan, &acc);
-    let funding = if scenario.funding.is_some() {
-        if cancelled() {
-            return Ok(None);
-        }
-        crate::study::funding::run(&scenario, Some(rayon::current_num_threads()))?
-    } else {
-        None
-    };
     Ok(Some(Outcome {
         scenario,
         plan,
         acc,
         summary,
-        funding,
     }))
+}
+
+/// The funding study of `scenario` (`Some(None)` when it has no
+/// `[funding]`), as `simulate` runs it; `None` when `cancelled` said so
+/// before it ended.
+pub fn funding(
+    scenario: &Scenario,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<Option<FundingStudy>>> {
+    let cancel = Cancel {
+        cancelled,
+        stopped: AtomicBool::new(false),
+    };
+    let threads = Some(rayon::current_num_threads());
+    match crate::study::funding::run_to(scenario, threads, Some(&cancel)) {
+        Ok(found) => Ok(Some(found)),
+        Err(_) if cancel.stopped.load(Ordering::Relaxed) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The page's view of a funding study: its sentences and its rows.
+pub fn funding_json(f: &FundingStudy) -> Json {
+    let rows: Vec<Json> = f
+        .rows
+        .iter()
+        .map(|r| {
+            json!({
+                "unit": r.unit, "years": r.years, "horizon": r.horizon,
+                "gain": r.gain.mean, "gain_text": gain(r.gain.mean, r.gain.stderr),
+                "p_gain": share(r.prob_gain),
+                "group_gain": gain(r.group_gain.mean, r.group_gain.stderr),
+                "best": r.best,
+            })
+        })
+        .collect();
+    json!({
+        "sentences": crate::results::funding::sentences(f),
+        "read_at": f.read_at,
+        "rows": rows,
+    })
 }
 
 /// z of a two-sided 95% band.
@@ -210,26 +241,6 @@ pub fn to_json(o: &Outcome) -> Json {
             "units": units,
         }));
     }
-    let funding = o.funding.as_ref().map(|f| {
-        let rows: Vec<Json> = f
-            .rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "unit": r.unit, "years": r.years, "horizon": r.horizon,
-                    "gain": r.gain.mean, "gain_text": gain(r.gain.mean, r.gain.stderr),
-                    "p_gain": share(r.prob_gain),
-                    "group_gain": gain(r.group_gain.mean, r.group_gain.stderr),
-                    "best": r.best,
-                })
-            })
-            .collect();
-        json!({
-            "sentences": crate::results::funding::sentences(f),
-            "read_at": f.read_at,
-            "rows": rows,
-        })
-    });
     json!({
         "scenario": s.name,
         "currency": s.currency,
@@ -239,7 +250,6 @@ pub fn to_json(o: &Outcome) -> Json {
         "tail": sum.tail,
         "policies": s.policies.iter().map(|p| &p.name).collect::<Vec<_>>(),
         "horizons": horizons,
-        "funding": funding,
     })
 }
 
@@ -272,5 +282,21 @@ mod tests {
         let total: f64 = shares.iter().filter_map(|x| x.as_f64()).sum();
         assert!(total > 0.95 && total <= 1.0 + 1e-9, "{total}");
         assert!(run(s, &|| true).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_funding_study_is_simulates_and_stops_when_cancelled() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut s = crate::scenario::load(&root.join("scenarios/innovation_cycles.toml")).unwrap();
+        s.trials = 1024;
+        let found = funding(&s, &|| false).unwrap().unwrap().unwrap();
+        let want = crate::study::funding::run(&s, None).unwrap().unwrap();
+        assert_eq!(found, want);
+        let j = funding_json(&found);
+        assert!(!j["sentences"].as_array().unwrap().is_empty());
+        assert!(funding(&s, &|| true).unwrap().is_none());
+        let mut plain = s.clone();
+        plain.funding = None;
+        assert_eq!(funding(&plain, &|| false).unwrap(), Some(None));
     }
 }

@@ -121,7 +121,7 @@ pub fn handle(app: &App, req: &Request) -> Reply {
             body: PAGE.as_bytes().to_vec(),
         },
         ("GET", "/api/scenario") => Reply::json(200, &app.describe()),
-        ("POST", "/api/run" | "/api/save") => {
+        ("POST", "/api/run" | "/api/funding" | "/api/save") => {
             if let Some(o) = req.origin {
                 if !app.origin_allowed(o) {
                     return Reply::error(403, "refused: a request from another site");
@@ -141,20 +141,29 @@ pub fn handle(app: &App, req: &Request) -> Reply {
                 Ok(_) => return Reply::error(400, "the body must be a JSON object"),
                 Err(e) => return Reply::error(400, &format!("the body is not JSON: {e}")),
             };
-            if path == "/api/run" {
-                run(app, &body)
-            } else {
-                save_variant(app, &body)
+            match path {
+                "/api/run" => run(app, &body, Phase::Figures),
+                "/api/funding" => run(app, &body, Phase::Funding),
+                _ => save_variant(app, &body),
             }
         }
-        (_, "/" | "/index.html" | "/api/scenario" | "/api/run" | "/api/save") => {
+        (_, "/" | "/index.html" | "/api/scenario" | "/api/run" | "/api/funding" | "/api/save") => {
             Reply::error(405, "method not allowed")
         }
         _ => Reply::error(404, "not found: this server gives its page and API only"),
     }
 }
 
-fn run(app: &App, body: &Json) -> Reply {
+/// What a run request asks for: the figures (first, fast), or the
+/// funding study of the same changes (after them, when the scenario has
+/// `[funding]`).
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Figures,
+    Funding,
+}
+
+fn run(app: &App, body: &Json, phase: Phase) -> Reply {
     let started = Instant::now();
     let cs = match changes::parse(
         &app.loaded.raw,
@@ -170,6 +179,25 @@ fn run(app: &App, body: &Json) -> Reply {
     };
     scenario.trials = app.trials;
     scenario.seed = app.seed;
+    if phase == Phase::Funding {
+        let me = app.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let _one = app.running.lock().unwrap_or_else(|p| p.into_inner());
+        let superseded = || app.generation.load(Ordering::SeqCst) != me;
+        if superseded() {
+            return Reply::json(409, &json!({ "superseded": true }));
+        }
+        return match figures::funding(&scenario, &superseded) {
+            Ok(Some(found)) => Reply::json(
+                200,
+                &json!({
+                    "funding": found.as_ref().map(figures::funding_json),
+                    "server_ms": started.elapsed().as_secs_f64() * 1e3,
+                }),
+            ),
+            Ok(None) => Reply::json(409, &json!({ "superseded": true })),
+            Err(e) => Reply::error(422, &e.to_string()),
+        };
+    }
     let derived: Vec<Json> = levers::levers(&loaded.raw, &scenario)
         .into_iter()
         .map(|l| json!([l.effective, l.quantiles]))

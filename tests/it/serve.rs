@@ -89,7 +89,15 @@ impl Server {
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
             .map_or(buf.len(), |i| i + 4);
-        (status, buf[at..].to_vec())
+        let chunked = String::from_utf8_lossy(&buf[..at])
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        let body = if chunked {
+            dechunk(&buf[at..])
+        } else {
+            buf[at..].to_vec()
+        };
+        (status, body)
     }
 
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -108,6 +116,23 @@ impl Server {
         assert_eq!(sent, 0);
         common::wait_at_most(child, Duration::from_secs(20)).0
     }
+}
+
+/// A chunked HTTP body, joined.
+pub fn dechunk(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(nl) = b[i..].windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&b[i..i + nl]);
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let start = i + nl + 2;
+        if size == 0 || start + size > b.len() {
+            break;
+        }
+        out.extend_from_slice(&b[start..start + size]);
+        i = start + size + 2;
+    }
+    out
 }
 
 impl Drop for Server {
@@ -375,4 +400,37 @@ fn a_newer_request_stops_the_run_in_progress() {
         assert_ne!(gain(done), gain(&alone));
     }
     assert_eq!(done["trials"], 4096);
+}
+
+#[test]
+fn the_funding_answer_follows_the_figures() {
+    let (dir, _) = folder();
+    let path = dir.path().join("innovation_cycles.toml");
+    // It extends reset.toml, which `folder` put beside it.
+    std::fs::copy(
+        common::root().join("scenarios/innovation_cycles.toml"),
+        &path,
+    )
+    .unwrap();
+    let server = Server::start(&path, 1024);
+    let (st, info) = server.request("GET", "/api/scenario", None);
+    assert_eq!(st, 200);
+    let info: Value = serde_json::from_slice(&info).unwrap();
+    assert_eq!(info["has_funding"], true);
+    let (st, j) = server.post("/api/funding", &json!({"changes": []}));
+    assert_eq!(st, 200, "{j}");
+    let first = j["funding"]["sentences"][0].as_str().unwrap().to_string();
+    assert!(first.contains("1688"), "{first}");
+    // A changed gate moves the study's answer.
+    let (st, j) = server.post(
+        "/api/funding",
+        &json!({"changes": [{"path": ["units", "1688", "growth"], "value": 0.3}]}),
+    );
+    assert_eq!(st, 200, "{j}");
+    assert_ne!(j["funding"]["sentences"][0].as_str().unwrap(), first);
+    // reset.toml has none: the answer says so.
+    let (_dir2, reset) = folder();
+    let server = Server::start(&reset, 1024);
+    let (st, j) = server.post("/api/funding", &json!({"changes": []}));
+    assert_eq!((st, &j["funding"]), (200, &Value::Null));
 }
