@@ -371,6 +371,7 @@ fn the_page_in_a_real_browser() {
     times.push(b.redraw_ms());
     let shown = gain();
     assert_ne!(shown, first, "the gain moved");
+    b.js("window.scrollTo(0, 0); return 0");
     b.screenshot("serve-2-quark3-cloud0.png");
     let q = b.find(&lever(&quark, "input.num"));
     b.call(
