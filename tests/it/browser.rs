@@ -328,17 +328,67 @@ fn lever(path: &[&str], what: &str) -> String {
     format!(".lever[data-path='{p}'] {what}")
 }
 
-#[test]
-fn the_page_in_a_real_browser() {
-    let (Some(chromium), Some(chromedriver)) = (
+/// Chromium and chromedriver, or None (and a printed reason) when they
+/// are missing; under CI=true a missing browser fails the test.
+fn browser_tools(test: &str) -> Option<(PathBuf, PathBuf)> {
+    if let (Some(c), Some(d)) = (
         which("chromium").or_else(|| which("chromium-browser")),
         which("chromedriver"),
-    ) else {
-        let why = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI must run the browser test: {why}");
-        }
-        eprintln!("SKIPPED the_page_in_a_real_browser: {why}");
+    ) {
+        return Some((c, d));
+    }
+    let why = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI must run the browser test: {why}");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+    None
+}
+
+#[test]
+fn a_distribution_in_a_real_browser() {
+    let Some((chromium, chromedriver)) = browser_tools("a_distribution_in_a_real_browser") else {
+        return;
+    };
+    let (dir, _) = folder();
+    let path = dir.path().join("reset_uncertain.toml");
+    std::fs::copy(common::root().join("scenarios/reset_uncertain.toml"), &path).unwrap();
+    let server = Server::start(&path, 1024);
+    let shots = tempfile::tempdir().unwrap();
+    let b = Browser::start(&chromium, &chromedriver, shots.path().to_path_buf());
+    b.call("POST", "/url", Some(&json!({"url": server.url()})));
+    b.wait(1, "ready");
+    b.click("details[data-group='Unit International Digital Commerce'] > summary");
+    let intl = ["units", "International Digital Commerce", "revenue"];
+    let hint = || {
+        b.js(&format!(
+            "return document.querySelector(\"{}\").textContent",
+            lever(&intl, ".hint").replace('"', "\\\"")
+        ))
+    };
+    assert!(hint().as_str().unwrap().contains("P50 97"), "{}", hint());
+    b.type_into(&lever(&intl, "input[data-param=median]"), "120\u{E007}");
+    b.wait(2, "ready");
+    assert!(hint().as_str().unwrap().contains("P50 120"), "{}", hint());
+    let listed = b.js("return document.getElementById('changes').textContent");
+    assert!(
+        listed.as_str().unwrap().contains("\"median\":\"120\""),
+        "{listed}"
+    );
+    b.screenshot("serve-5-distribution.png");
+    // A median the validator refuses: its message beside the input.
+    b.type_into(&lever(&intl, "input[data-param=median]"), "-5\u{E007}");
+    b.wait(0, "error");
+    let msg = b.js(&format!(
+        "return document.querySelector(\"{}\").textContent",
+        lever(&intl, ".msg").replace('"', "\\\"")
+    ));
+    assert_eq!(msg, "a lognormal's median must be positive, got -5");
+}
+
+#[test]
+fn the_page_in_a_real_browser() {
+    let Some((chromium, chromedriver)) = browser_tools("the_page_in_a_real_browser") else {
         return;
     };
     let trials: u64 = std::env::var("SERVE_TEST_TRIALS")
