@@ -8,7 +8,7 @@
 //! [`report`] writes them. [`study`] and [`shard`] run a scenario many
 //! times or in pieces, [`optimize`] searches a policy's terms for the best
 //! value under constraints, [`fit`] goes the other way (from a revenue
-//! history to the scenario keys), and [`app`] holds the commands `main.rs` dispatches
+//! history to the scenario keys), [`serve`] is the live what-if page, and [`app`] holds the commands `main.rs` dispatches
 //! to. Every module imports only modules below it (ARCHITECTURE.md draws
 //! the layers; `tools/layers.py` checks them).
 //!
@@ -30,6 +30,7 @@ pub mod report;
 pub mod resources;
 pub mod results;
 pub mod scenario;
+pub mod serve;
 pub mod shard;
 pub mod stats;
 pub mod study;

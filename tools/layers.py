@@ -37,6 +37,7 @@ LAYERS = [
     ["trials_out"],
     ["report", "study"],
     ["shard", "fit", "optimize"],
+    ["serve"],
     ["app"],
 ]
 ROOT_FILES = {"lib", "main"}

@@ -199,6 +199,63 @@ pub enum Command {
     /// efficient frontier; writes optimized.toml, a runnable scenario with
     /// the optimum as a new policy (docs/optimize.md).
     Optimize(OptimizeArgs),
+    /// Serve a live what-if page for a scenario on this machine: every
+    /// policy lever and unit assumption as an input, the answer redrawn
+    /// on the same draws after each change, and "Save as scenario" to
+    /// write the variant beside the scenario (docs/serve.md).
+    Serve(ServeArgs),
+}
+
+/// `simulate serve SCENARIO [options]`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The scenario file (TOML); variants are saved beside it.
+    pub scenario: PathBuf,
+
+    /// Port to listen on; 0 picks a free one (the URL is printed).
+    #[arg(long, value_name = "P", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Trials of every run of the page (at most 200,000: each change
+    /// waits for a whole run). The same trials and seed on every change:
+    /// moving one lever changes only what it moves.
+    #[arg(long, value_name = "N", default_value_t = crate::serve::DEFAULT_TRIALS)]
+    pub trials: u64,
+
+    /// Random seed [default: the scenario's].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Listen on another address than 127.0.0.1 (e.g. 0.0.0.0): the
+    /// page is then open to other machines, without a password; a
+    /// warning says so.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
+
+    /// Worker threads of the runs [default: RAYON_NUM_THREADS or the
+    /// number of cores]. The numbers do not depend on it.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Open the page in the desktop's browser (xdg-open), if it can.
+    #[arg(long)]
+    pub open: bool,
+}
+
+impl From<&ServeArgs> for crate::serve::Options {
+    fn from(a: &ServeArgs) -> Self {
+        crate::serve::Options {
+            scenario: a.scenario.clone(),
+            port: a.port,
+            bind: a.bind,
+            limits: crate::serve::Limits {
+                trials: a.trials,
+                seed: a.seed,
+            },
+            threads: a.threads,
+            open: a.open,
+        }
+    }
 }
 
 /// `simulate optimize SCENARIO [options]`.

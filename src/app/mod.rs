@@ -1,5 +1,5 @@
 //! The application: the commands `main` dispatches to (run, watch, merge,
-//! check, schema, fit, history), their command line, the progress bar and
+//! check, schema, fit, history, optimize, serve), their command line, the progress bar and
 //! the signal handler.
 //!
 //! This is the only module that knows the command line: it turns
@@ -34,6 +34,7 @@ pub fn main_with(cli: &cli::Cli) -> Result<()> {
         Some(cli::Command::Fit(args)) => crate::fit::run(&args.into()),
         Some(cli::Command::History(args)) => crate::fit::synthetic::run(&args.into()),
         Some(cli::Command::Optimize(args)) => optimize::optimize(args),
+        Some(cli::Command::Serve(args)) => crate::serve::serve(&args.into()),
         None if cli.run.watch => watch(&cli.run),
         None => run(&cli.run),
     }

@@ -118,11 +118,21 @@ fn duels(base: &Scenario, pairs: &[(usize, f64, f64)], at: u32) -> (Scenario, Ve
 /// Runs the study of `base`'s `[funding]` table (None without one) on the
 /// base run's seed and trial count: the same draws as the base run.
 pub fn run(base: &Scenario, threads: Option<usize>) -> Result<Option<FundingStudy>> {
+    run_to(base, threads, None)
+}
+
+/// [`run`], its runs' blocks admitted by `sink` (which may stop them:
+/// `simulate serve` stops a study a newer request overtakes).
+pub fn run_to(
+    base: &Scenario,
+    threads: Option<usize>,
+    sink: Option<&dyn crate::engine::TrialSink>,
+) -> Result<Option<FundingStudy>> {
     let Some((scenario, tracked)) = variants(base) else {
         return Ok(None);
     };
     let plan = Plan::with_tracked(&scenario, tracked);
-    let (plan, acc) = crate::engine::run_plan(plan, &scenario, threads, &|_| {}, None)?;
+    let (plan, acc) = crate::engine::run_plan(plan, &scenario, threads, &|_| {}, sink)?;
     check_finite(&scenario, &plan, &acc)?;
     let mut study = summarise(base, &scenario, &plan, &acc);
     // How sure each choice is: best vs runner-up, paired.
@@ -139,7 +149,7 @@ pub fn run(base: &Scenario, threads: Option<usize>) -> Result<Option<FundingStud
     if !pairs.is_empty() {
         let (scenario, tracked) = duels(base, &pairs, at);
         let plan = Plan::with_tracked(&scenario, tracked);
-        let (plan, acc) = crate::engine::run_plan(plan, &scenario, threads, &|_| {}, None)?;
+        let (plan, acc) = crate::engine::run_plan(plan, &scenario, threads, &|_| {}, sink)?;
         check_finite(&scenario, &plan, &acc)?;
         let counted_base = plan.layout.policies;
         for (t, &(u, _, _)) in pairs.iter().enumerate() {

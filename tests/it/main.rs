@@ -6,6 +6,7 @@
 mod common;
 
 mod bad_input;
+mod browser;
 mod charts;
 mod closed_form;
 mod commands;
@@ -29,6 +30,7 @@ mod properties;
 mod refusals;
 mod report_outputs;
 mod scenarios;
+mod serve;
 mod shard;
 mod studies_charts;
 mod table_format;
