@@ -180,6 +180,26 @@ pub fn process_alive(pid: u32) -> bool {
     alive(pid)
 }
 
+/// The temporary files `.NAME.tmp-PID` in `parent` that writers of `name`
+/// killed before they finished left behind: regular files (not links) of
+/// processes that no longer exist, with their lengths. Whether one is
+/// ours to remove (empty, or begun as we begin) is the caller's to say.
+pub fn stale_temporaries(parent: &Path, name: &str) -> Vec<(PathBuf, u64)> {
+    let Ok(list) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{name}.tmp-");
+    list.flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let pid = file.strip_prefix(&prefix)?.parse::<u32>().ok()?;
+            let path = e.path();
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            (meta.is_file() && !process_alive(pid)).then_some((path, meta.len()))
+        })
+        .collect()
+}
+
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return false;

@@ -450,26 +450,8 @@ pub fn estimated_bytes(columns: &Columns, trials: u64, gzip: bool) -> u64 {
 /// exist, regular files, and either empty or begun with the header this
 /// program writes (anything else is not ours and stays).
 fn clean_stale(parent: &Path, name: &str, gzip: bool) {
-    let Ok(list) = fs::read_dir(parent) else {
-        return;
-    };
-    let prefix = format!(".{name}.tmp-");
-    for e in list.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let path = e.path();
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if !meta.is_file() || crate::output::process_alive(pid) {
-            continue;
-        }
-        if meta.len() == 0 || written_by_us(&path, gzip) {
+    for (path, len) in crate::output::stale_temporaries(parent, name) {
+        if len == 0 || written_by_us(&path, gzip) {
             let _ = fs::remove_file(&path);
         }
     }

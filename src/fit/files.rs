@@ -89,27 +89,9 @@ fn clean_stale(path: &Path, name: &str, marker: &str) {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let Ok(list) = fs::read_dir(parent) else {
-        return;
-    };
-    let prefix = format!(".{name}.tmp-");
-    for e in list.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let p = e.path();
-        let Ok(meta) = fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if !meta.is_file() || crate::output::process_alive(pid) {
-            continue;
-        }
+    for (p, len) in crate::output::stale_temporaries(parent, name) {
         let mut head = Vec::new();
-        let ours = meta.len() == 0
+        let ours = len == 0
             || fs::File::open(&p)
                 .and_then(|f| f.take(4096).read_to_end(&mut head))
                 .is_ok_and(|_| {
