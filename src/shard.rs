@@ -350,7 +350,8 @@ fn check_scenario(s: &Scenario) -> std::result::Result<(), String> {
                     f.years <= 50
                         && finite(f.terminal_growth)
                         && f.terminal_growth > -1.0
-                        && f.terminal_growth < s.discount_rate
+                        // The validator's rule: a x beta < 1 (v3).
+                        && f.tail_ratio(u.jumps.as_ref(), s.discount_rate, s.steps_per_year) < 1.0
                         && finite(f.sales_to_capital)
                         && f.sales_to_capital > 0.0
                 }
@@ -361,6 +362,21 @@ fn check_scenario(s: &Scenario) -> std::result::Result<(), String> {
                 u.name
             ));
         }
+    }
+    // Correlations: indices in range, both keys drawn, a coefficient in
+    // [-1, 1], and a matrix the validator accepts (the copula factors it).
+    if s.correlations.len() > v::MAX_CORRELATIONS {
+        return Err(format!("{} correlations", s.correlations.len()));
+    }
+    let drawn =
+        |(u, p): (usize, crate::model::Param)| s.units.get(u).is_some_and(|u| u.drawn(p).is_some());
+    for c in &s.correlations {
+        if !(drawn(c.a) && drawn(c.b) && c.a != c.b && (-1.0..=1.0).contains(&c.rank)) {
+            return Err("correlations outside their rules".into());
+        }
+    }
+    if let Some(problem) = v::correlations_problem(&s.correlations, &s.units) {
+        return Err(problem);
     }
     for p in &s.policies {
         let share = |x: f64| (0.0..=1.0).contains(&x);

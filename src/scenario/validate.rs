@@ -19,7 +19,10 @@ mod tests;
 mod valuation;
 
 use correlations::correlations;
-pub use correlations::{matrix as correlation_matrix, MAX_CORRELATIONS};
+pub use correlations::{
+    matrix as correlation_matrix, not_positive_semidefinite as correlations_problem,
+    MAX_CORRELATIONS,
+};
 use funding::funding;
 use valuation::{unit_valuation, valuation_keys, Against, ValuationKeys};
 

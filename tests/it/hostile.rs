@@ -367,6 +367,22 @@ fn forged_partials_are_refused_without_aborting() {
             Box::new(|b| b["accumulator"]["positive"][0] = 1_000_000.into()),
             "beat the baseline",
         ),
+        (
+            "a correlation of keys that are not drawn (the copula would panic)",
+            Box::new(|b| {
+                b["scenario"]["correlations"] =
+                    serde_json::json!([{"a": [0, "growth"], "b": [1, "growth"], "rank": 0.5}])
+            }),
+            "correlations outside their rules",
+        ),
+        (
+            "a correlation naming a unit that does not exist",
+            Box::new(|b| {
+                b["scenario"]["correlations"] =
+                    serde_json::json!([{"a": [99, "growth"], "b": [0, "growth"], "rank": 0.5}])
+            }),
+            "correlations outside their rules",
+        ),
     ];
     for (i, (what, edit, words)) in cases.iter().enumerate() {
         let f = forged.join(format!("case{i}.partial"));

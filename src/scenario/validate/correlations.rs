@@ -163,7 +163,7 @@ pub fn matrix(cs: &[Correlation]) -> (Vec<(usize, Param)>, DMatrix<f64>) {
 /// Why the correlations cannot hold together, if they cannot: the
 /// smallest eigenvalue of the matrix and the pairs among the keys that
 /// weigh most in its eigenvector.
-fn not_positive_semidefinite(cs: &[Correlation], units: &[Unit]) -> Option<String> {
+pub fn not_positive_semidefinite(cs: &[Correlation], units: &[Unit]) -> Option<String> {
     if cs.is_empty() {
         return None;
     }
