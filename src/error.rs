@@ -29,6 +29,20 @@ pub struct InputError {
     pub source_line: Option<String>,
 }
 
+impl InputError {
+    /// "file:line: key `k`: message" on one line (no column, no source
+    /// excerpt): how studies and the served page cite a file's error.
+    pub fn one_line(&self) -> String {
+        format!(
+            "{}:{}: key `{}`: {}",
+            self.file.display(),
+            self.line,
+            self.key,
+            self.message
+        )
+    }
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.file.display();

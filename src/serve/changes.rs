@@ -292,16 +292,7 @@ fn message(e: &Error) -> (String, String) {
         Error::Input(i) if i.file == Path::new(PATCH_LABEL) || i.line == 0 => {
             (i.key.clone(), i.message.clone())
         }
-        Error::Input(i) => (
-            i.key.clone(),
-            format!(
-                "{}:{}: key `{}`: {}",
-                i.file.display(),
-                i.line,
-                i.key,
-                i.message
-            ),
-        ),
+        Error::Input(i) => (i.key.clone(), i.one_line()),
         other => (String::new(), other.to_string()),
     }
 }

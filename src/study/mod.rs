@@ -285,13 +285,7 @@ fn one_line(i: &InputError, label: &str) -> String {
             format!("key `{}`: {}", i.key, i.message)
         }
     } else {
-        format!(
-            "{}:{}: key `{}`: {}",
-            i.file.display(),
-            i.line,
-            i.key,
-            i.message
-        )
+        i.one_line()
     }
 }
 
