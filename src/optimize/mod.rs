@@ -222,7 +222,7 @@ pub fn optimize(
                 && end.mean > best.objective
                 && end.x != best.x =>
         {
-            let found = ev.judge(std::slice::from_ref(&end.x))?.remove(0);
+            let (found, _) = ev.judge(std::slice::from_ref(&end.x))?.remove(0);
             if found.feasible && found.objective > best.objective {
                 found
             } else {
@@ -237,27 +237,7 @@ pub fn optimize(
         .as_ref()
         .and_then(|f| f.points.iter().rev().nth(1))
         .map(|p| p.mean);
-    let best = rounded(&ev, &scorer, problem, best, floor)?;
-    let frontier = frontier.map(|mut f| {
-        // The frontier's best-mean end is the optimum, as reported.
-        let years = problem.years;
-        let risk = f.risk;
-        if let (Some(end), Ok(s)) = (
-            f.points.last_mut(),
-            scorer.run(&[problem.policy_at(&best.x, &problem.name)], seed, &|_| {}),
-        ) {
-            if problem.objective == Measure::Mean {
-                end.x = best.x.clone();
-                end.mean = s[0].measure(Measure::Mean, years);
-                end.risk = s[0].measure(risk, years);
-            }
-            if let Some(p) = f.placed.last_mut() {
-                p.mean = s[0].measure(Measure::Mean, years);
-                p.risk = s[0].measure(risk, years);
-            }
-        }
-        f
-    });
+    let best = rounded(&ev, problem, best, floor)?;
     let start = log
         .iter()
         .find(|e| e.x == start_x)
@@ -271,6 +251,22 @@ pub fn optimize(
     let years = problem.years;
     let m = problem.objective;
     let inside = scorer.run(&pair, seed, &|_| {})?;
+    // The frontier's best-mean end is the optimum, as reported (the same
+    // draws: the optimum's in-sample figures).
+    let frontier = frontier.map(|mut f| {
+        let (mean, risk) = (
+            inside[1].measure(Measure::Mean, years),
+            inside[1].measure(f.risk, years),
+        );
+        if let Some(end) = f.points.last_mut().filter(|_| m == Measure::Mean) {
+            end.x = best.x.clone();
+            (end.mean, end.risk) = (mean, risk);
+        }
+        if let Some(p) = f.placed.last_mut() {
+            (p.mean, p.risk) = (mean, risk);
+        }
+        f
+    });
     let oos_seed = out_of_sample_seed(seed);
     let outside = scorer.run(&pair, oos_seed, &|_| {})?;
     let est = |s: &score::Sample| Estimate {
@@ -341,13 +337,7 @@ fn round_to_range(x: f64, digits: i32, min: f64, max: f64) -> f64 {
 /// feasible (and, with a frontier, not below the frontier's point before
 /// its best-mean end, `floor`); the unrounded optimum when no rounding
 /// does. Every rounding is scored on the search's draws, in one batch.
-fn rounded(
-    ev: &Evaluator,
-    scorer: &Scorer,
-    problem: &Problem,
-    best: Eval,
-    floor: Option<f64>,
-) -> Result<Eval> {
+fn rounded(ev: &Evaluator, problem: &Problem, best: Eval, floor: Option<f64>) -> Result<Eval> {
     let candidates: Vec<Vec<f64>> = ROUNDING_DIGITS
         .iter()
         .map(|&d| {
@@ -368,15 +358,13 @@ fn rounded(
     if candidates.iter().all(|c| *c == best.x) {
         return Ok(best);
     }
-    let sample = scorer.run(
-        &[problem.policy_at(&best.x, &problem.name)],
-        ev.seed(),
-        &|_| {},
-    )?;
-    let se = sample[0].stderr(problem.objective, problem.years);
-    let judged = ev.judge(&candidates)?;
+    // The optimum itself first, in the same batch: its standard error.
+    let mut batch = vec![best.x.clone()];
+    batch.extend(candidates);
+    let mut judged = ev.judge(&batch)?.into_iter();
+    let se = judged.next().map_or(0.0, |(_, se)| se);
     let tolerance = 0.5 * se.max(0.0);
-    for e in judged {
+    for (e, _) in judged {
         let costs = if improves(problem.objective, best.objective, e.objective) {
             (best.objective - e.objective).abs()
         } else {

@@ -217,23 +217,23 @@ impl<'a> Evaluator<'a> {
         self.state.borrow().log.clone()
     }
 
-    /// The seed of the draws candidates are scored on.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// Scores `xs` apart from the search (no budget spent, nothing
     /// logged): the optimum's finishing touches, such as rounding.
-    pub fn judge(&self, xs: &[Vec<f64>]) -> Result<Vec<Eval>> {
+    /// Each with the standard error of its objective.
+    pub fn judge(&self, xs: &[Vec<f64>]) -> Result<Vec<(Eval, f64)>> {
         crate::engine::check_interrupted()?;
         let name = &self.problem.name;
         let policies: Vec<_> = xs.iter().map(|x| self.problem.policy_at(x, name)).collect();
         let samples = self.scorer.run(&policies, self.seed, &|_| {})?;
         let phase = self.state.borrow().phase.unwrap_or(Phase::Start);
+        let years = self.scorer.years;
         Ok(xs
             .iter()
             .zip(&samples)
-            .map(|(x, s)| self.eval_of(s, x.clone(), phase, usize::MAX))
+            .map(|(x, s)| {
+                let se = s.stderr(self.goal.objective, years);
+                (self.eval_of(s, x.clone(), phase, usize::MAX), se)
+            })
             .collect())
     }
 
