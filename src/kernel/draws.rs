@@ -671,7 +671,7 @@ impl TrialParams {
         if !(0..plan.n_units).any(|i| pp.draws_held(i)) {
             return;
         }
-        let k0s = plan.horizon_steps();
+        let k0s = &plan.horizon_steps;
         for (i, (u, f)) in self.units.iter().zip(&plan.fade).enumerate() {
             let Some(f) = f.as_ref().filter(|_| pp.draws_held(i)) else {
                 continue;
@@ -679,7 +679,7 @@ impl TrialParams {
             let speed = (u.target_margin, u.margin_speed);
             let growth = |t| pp.base_growth(i, u.growth, t);
             let n = plan.n_units;
-            held_of_unit(&mut self.held, i, n, &k0s, f, &self.margin, speed, growth);
+            held_of_unit(&mut self.held, i, n, k0s, f, &self.margin, speed, growth);
         }
     }
 

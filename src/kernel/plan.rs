@@ -200,6 +200,8 @@ pub struct Plan {
     /// Per unit: the constants of its fade valuation (None: revenue x
     /// multiple).
     pub(super) fade: Vec<Option<FadePlan>>,
+    /// The step count at the end of each horizon, in horizon order.
+    pub(super) horizon_steps: Vec<usize>,
     /// Per horizon, per unit: A, the held value per unit of revenue of a
     /// unit valued by "fade" (H = R x A; 0 for units valued by
     /// "multiple"). Trials that draw what enters A have their own.
@@ -408,6 +410,7 @@ impl Plan {
             stepped,
             fade,
             held,
+            horizon_steps: k0s,
             track: false,
             params,
         }
@@ -473,17 +476,6 @@ impl Plan {
     /// "multiple"): its held value per unit of revenue.
     pub fn held_multiple(&self, hi: usize, i: usize) -> f64 {
         self.held[hi * self.n_units + i]
-    }
-
-    /// The step count at the end of each horizon, in horizon order.
-    pub(super) fn horizon_steps(&self) -> Vec<usize> {
-        let mut k0s = vec![0; self.layout.horizons];
-        for (k, hi) in self.horizon_at.iter().enumerate() {
-            if let Some(hi) = hi {
-                k0s[*hi] = k + 1;
-            }
-        }
-        k0s
     }
 
     /// The exit step for exit time `tau`: the first k with t_{k+1} >= tau
