@@ -19,7 +19,7 @@ use rust_xlsxwriter::{
     Worksheet, XlsxError,
 };
 
-use super::document::Block;
+use super::markup::Block;
 use super::Input;
 use crate::format::{tail_label, values_format};
 use crate::model::UnitFigure;
