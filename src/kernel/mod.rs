@@ -20,12 +20,16 @@
 
 pub mod batch;
 pub mod draws;
+mod lane_params;
 pub mod math;
 pub mod plan;
 pub mod reference;
 pub mod rng;
+mod shocks;
 pub mod simd;
+mod step;
 pub mod tape;
+pub mod trial;
 pub mod valuation;
 
 pub use plan::Plan;

@@ -2,8 +2,7 @@
 //! per run: the kernel's constants ([`Plan`]), which steps are recorded
 //! where (its [`Layout`]), and how each unit's draws are made.
 
-use rand::Rng;
-use rand_distr::{Distribution, Poisson};
+use rand_distr::Poisson;
 
 use super::draws::ParamPlan;
 use super::math::GrowthFactor;
@@ -26,18 +25,6 @@ pub const MAX_UNIT_PATH_POINTS: usize = 50;
 pub(super) enum JumpDraw {
     Inversion { lambda: f64, p0: f64 },
     Library(Poisson<f64>),
-}
-
-impl JumpDraw {
-    /// A Poisson count: one uniform by inversion, or the library's sampler
-    /// for large means.
-    #[inline(always)]
-    pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
-        match *self {
-            JumpDraw::Inversion { lambda, p0 } => inversion_count(rng.random(), lambda, p0),
-            JumpDraw::Library(poisson) => poisson.sample(rng),
-        }
-    }
 }
 
 /// The Poisson(lambda) count whose CDF first exceeds `u` (p0 = e^-lambda).
@@ -219,18 +206,6 @@ pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
         0.0
     } else {
         max_uplift * x / (x + half_saturation)
-    }
-}
-
-/// The uplift of a unit that spends `inv` this step with revenue times dt
-/// `r_dt`: `uplift(.., x)` at x = inv / r_dt, written with one division
-/// (max_uplift inv / (inv + half_saturation r_dt)).
-#[inline(always)]
-pub(super) fn uplift_of_spend(max_uplift: f64, half_saturation: f64, inv: f64, r_dt: f64) -> f64 {
-    if inv <= 0.0 || max_uplift == 0.0 {
-        0.0
-    } else {
-        max_uplift * inv / (inv + half_saturation * r_dt)
     }
 }
 
