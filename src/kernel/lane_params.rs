@@ -1,12 +1,128 @@
 //! The unit constants of trials that run on their own (uncertain
-//! assumptions or a growth fade, `super::draws`), laid out per lane
-//! ([`LaneParams`]: each lane's `TrialParams`, transposed), and the
+//! assumptions or a growth fade, `super::draws`): one trial's
+//! ([`TrialParams`], the plan's with the drawn values in place, rebuilt
+//! per trial and, for units whose growth fades, per step), laid out per
+//! lane ([`LaneParams`]: each lane's `TrialParams`, transposed), and the
 //! margins a step reads ([`Margins`]: the plan's, the same in every lane,
 //! or each lane's own).
 
-use super::draws::TrialParams;
+use super::draws::UnitBase;
 use super::plan::Plan;
 use super::simd::{LaneStore, Vf64};
+use super::terms::{held_of_unit, margin_path, DrawPlan, PolicyPlan};
+use crate::model::Param;
+
+/// One trial's unit constants: the plan's, with the drawn values in place
+/// and the fading growth of the current step.
+#[derive(Clone, Debug)]
+pub struct TrialParams {
+    /// Per drawn entry of [`ParamPlan::drawn`]: the value drawn.
+    pub values: Vec<f64>,
+    /// The copula's normal scores (scratch, reused every trial).
+    scores: Vec<f64>,
+    units: Vec<UnitBase>,
+    pub(super) revenue0: Vec<f64>,
+    pub(super) draws: Vec<DrawPlan>,
+    /// As `Plan::margin`: row k holds each unit's margin during step k.
+    pub(super) margin: Vec<f64>,
+    pub(super) policies: Vec<PolicyPlan>,
+    /// As `Plan::held`: A per horizon and unit, this trial's.
+    pub(super) held: Vec<f64>,
+}
+
+impl TrialParams {
+    pub(super) fn new(plan: &Plan) -> TrialParams {
+        TrialParams {
+            values: vec![0.0; plan.params.drawn.len()],
+            scores: Vec::new(),
+            units: plan.params.base.clone(),
+            revenue0: plan.revenue0.clone(),
+            draws: plan.draws.clone(),
+            margin: plan.margin.clone(),
+            policies: plan.policies.clone(),
+            held: plan.held.clone(),
+        }
+    }
+
+    /// Draws trial `trial`'s assumptions and derives every constant that
+    /// depends on them, with the formulas `Plan::new` uses.
+    pub(super) fn draw(&mut self, plan: &Plan, seed: u64, trial: u64) {
+        let pp = &plan.params;
+        self.units.copy_from_slice(&pp.base);
+        pp.draw_values(seed, trial, &mut self.values, &mut self.scores);
+        for (d, &v) in pp.drawn.iter().zip(&self.values) {
+            self.units[d.unit].set(d.param, v);
+            if d.also_target {
+                self.units[d.unit].set(Param::TargetMargin, v);
+            }
+        }
+        let dt = plan.dt;
+        for (i, u) in self.units.iter().enumerate() {
+            self.revenue0[i] = u.revenue;
+            self.draws[i].set_volatility(u.volatility, dt);
+        }
+        let start: Vec<f64> = self.units.iter().map(|u| u.margin).collect();
+        let speed: Vec<f64> = self.units.iter().map(|u| u.margin_speed).collect();
+        let target: Vec<f64> = self.units.iter().map(|u| u.target_margin).collect();
+        margin_path(&mut self.margin, &start, &speed, &target, dt);
+        self.set_growth(plan, 0, true);
+        self.set_held(plan);
+    }
+
+    /// A of each unit valued by "fade" whose drawn keys enter it, from
+    /// this trial's growth and margin path (the plan's formula).
+    fn set_held(&mut self, plan: &Plan) {
+        let pp = &plan.params;
+        if !(0..plan.n_units).any(|i| pp.draws_held(i)) {
+            return;
+        }
+        let k0s = &plan.horizon_steps;
+        for (i, (u, f)) in self.units.iter().zip(&plan.fade).enumerate() {
+            let Some(f) = f.as_ref().filter(|_| pp.draws_held(i)) else {
+                continue;
+            };
+            let speed = (u.target_margin, u.margin_speed);
+            let growth = |t| pp.base_growth(i, u.growth, t);
+            let n = plan.n_units;
+            held_of_unit(&mut self.held, i, n, k0s, f, &self.margin, speed, growth);
+        }
+    }
+
+    /// The growth terms of step `k` (every unit when `all`, else only the
+    /// units whose growth fades).
+    pub(super) fn set_growth(&mut self, plan: &Plan, k: usize, all: bool) {
+        let t = k as f64 / plan.steps_per_year;
+        let pp = &plan.params;
+        for (i, u) in self.units.iter().enumerate() {
+            if !all && !pp.fades(i) {
+                continue;
+            }
+            let growth = pp.base_growth(i, u.growth, t);
+            for pol in self.policies.iter_mut() {
+                pol.units[i].set_growth(
+                    growth,
+                    u.max_uplift,
+                    u.half_saturation,
+                    plan.growth_factor,
+                    plan.dt,
+                );
+            }
+        }
+    }
+
+    /// Per drawn entry: (x - mean) / stdev of the distribution (0 for a
+    /// constant), the value the layout records.
+    pub(super) fn standardized<'a>(&'a self, plan: &'a Plan) -> impl Iterator<Item = f64> + 'a {
+        let drawn = &plan.params.drawn;
+        drawn.iter().zip(&self.values).map(|(d, &x)| {
+            if d.stdev > 0.0 {
+                (x - d.mean) / d.stdev
+            } else {
+                0.0
+            }
+        })
+    }
+}
 
 /// Step 4's terms of one unit under one policy, per lane (see
 /// `UnitPlan`).
@@ -58,7 +174,9 @@ pub(super) struct LaneParams<L> {
 impl<L: LaneStore> LaneParams<L> {
     /// The lanes' constants of `plan`, when its trials have their own.
     pub(super) fn of(plan: &Plan) -> Option<Box<LaneParams<L>>> {
-        plan.params.varies().then(|| Box::new(LaneParams::new(plan)))
+        plan.params
+            .varies()
+            .then(|| Box::new(LaneParams::new(plan)))
     }
 
     fn new(plan: &Plan) -> LaneParams<L> {

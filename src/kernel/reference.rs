@@ -167,7 +167,7 @@ impl Trial<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UnitFigure;
+    use crate::model::{Dist, Param, UnitFigure};
 
     /// Recording unit paths adds slots after the others and changes none
     /// of them; at a horizon the units' EBITA add up to the group's, and an
@@ -216,5 +216,64 @@ mod tests {
             }
         }
         assert!(checked_exit, "reset.toml sells units");
+    }
+
+    /// Adding a distribution to one unit moves none of the other draws:
+    /// the other assumptions' values and, with units that do not share a
+    /// budget, every other unit's revenue path, trial by trial.
+    #[test]
+    fn adding_a_distribution_moves_no_other_draw() {
+        use crate::kernel::{Plan, TrialState};
+        use crate::model::{Role, Uncertain};
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset_uncertain.toml");
+        let mut a = crate::scenario::load(&path).unwrap();
+        // No investment and no exits: units share nothing but the draws.
+        for p in a.policies.iter_mut() {
+            for t in p.terms.iter_mut() {
+                t.role = Role::Core;
+                t.intensity = 0.0;
+                t.exit = None;
+            }
+        }
+        let mut b = a.clone();
+        let cloud = b
+            .units
+            .iter()
+            .position(|u| u.name == "Cloud Intelligence")
+            .unwrap();
+        assert!(b.units[cloud].uncertain.is_empty());
+        b.units[cloud].uncertain.push(Uncertain {
+            param: Param::Margin,
+            dist: Dist::Uniform { min: 0.0, max: 0.1 },
+            also_target: false,
+        });
+        let (pa, pb) = (Plan::new(&a), Plan::new(&b));
+        assert_eq!(pb.params.drawn.len(), pa.params.drawn.len() + 1);
+        let (mut sa, mut sb) = (TrialState::new(&pa), TrialState::new(&pb));
+        let key = |p: &Plan, i: usize| (p.params.drawn[i].unit, p.params.drawn[i].param);
+        for trial in 0..50 {
+            let mut ra = Vec::new();
+            let mut rb = Vec::new();
+            let record = |out: &mut Vec<f64>, st: &TrialState, n: usize| {
+                for u in 0..n {
+                    out.push(st.unit_revenue(0, u).unwrap_or(f64::NAN));
+                }
+            };
+            let n = a.units.len();
+            sa.run_observed(&pa, a.seed, trial, |_, st| record(&mut ra, st, n));
+            sb.run_observed(&pb, b.seed, trial, |_, st| record(&mut rb, st, n));
+            for (i, x) in sa.drawn().iter().enumerate() {
+                let j = (0..pb.params.drawn.len())
+                    .find(|&j| key(&pb, j) == key(&pa, i))
+                    .unwrap();
+                assert_eq!(x.to_bits(), sb.drawn()[j].to_bits(), "trial {trial}");
+            }
+            for (k, (x, y)) in ra.iter().zip(&rb).enumerate() {
+                if k % n != cloud {
+                    assert_eq!(x.to_bits(), y.to_bits(), "trial {trial}, unit {}", k % n);
+                }
+            }
+        }
     }
 }

@@ -6,6 +6,9 @@
 //! A [`Source`] hands out the raw draws in the documented order (see
 //! `super::reference`); [`start_unit`] and [`unit_shock`] turn them into
 //! a multiple and a shock with the same operations whatever the source.
+//! Nothing on this path is a closure: closures are not compiled with the
+//! AVX2 backend's target features, and an intrinsic in one that is not
+//! inlined becomes a call (five times slower, measured).
 //! The tape's layout is the order of the calls below, read back by
 //! [`Replaying`] through the same calls it was written by
 //! ([`Recording`]): per unit the exit multiple's normal, the exit time's
@@ -13,9 +16,9 @@
 //! normal, (for units with jumps) the jump count and the jumps' normal (0
 //! where none was drawn), and its growth shock. Nothing else knows it.
 
-use super::plan::{inversion_count, DrawPlan, JumpDraw};
 use super::simd::{self, Lane, LaneStore, RngLanes, RngOf, Vf64};
 use super::tape::{Sharing, Tape};
+use super::terms::{inversion_count, DrawPlan, JumpDraw};
 use rand_distr::Distribution;
 
 /// Where the raw draws of a trial (or of a batch's lanes) come from.
@@ -27,10 +30,14 @@ pub(super) trait Source<V: Vf64> {
     /// A unit's jump count this step, and the jumps' N(0, 1) in the lanes
     /// whose count is positive (0 elsewhere, whose streams do not move).
     fn jumps(&mut self, t: V::Token, draw: &JumpDraw) -> (V, V);
-    /// What `compute` makes of the draws just taken (a multiple, a
-    /// shock); a replay of a unit whose constants the recorded plan
-    /// shares (`shared`) takes the recorded one instead.
-    fn derived(&mut self, t: V::Token, shared: bool, compute: impl FnOnce() -> V) -> V;
+    /// The value derived from the draws just taken (a multiple, a
+    /// shock) as recorded, when a replayed unit's constants are the
+    /// recorded plan's (`shared`); `None` when it must be computed (and
+    /// then given to [`Source::keep`]). (No closure here: a closure would
+    /// not be compiled for the AVX2 backend's instructions.)
+    fn recorded(&mut self, t: V::Token, shared: bool) -> Option<V>;
+    /// The derived value computed after [`Source::recorded`] said `None`.
+    fn keep(&mut self, x: V);
     /// Whether unit `i`'s multiple, or its shocks, are the recorded plan's.
     fn shares(&self, _i: usize) -> (bool, bool) {
         (false, false)
@@ -54,9 +61,11 @@ impl<V: Vf64> Source<V> for Live<'_, V::Lane> {
         jumps_of::<V>(t, self.0, draw)
     }
     #[inline(always)]
-    fn derived(&mut self, _: V::Token, _: bool, compute: impl FnOnce() -> V) -> V {
-        compute()
+    fn recorded(&mut self, _: V::Token, _: bool) -> Option<V> {
+        None
     }
+    #[inline(always)]
+    fn keep(&mut self, _: V) {}
 }
 
 /// A Poisson count per lane from its stream: one uniform by inversion
@@ -115,10 +124,12 @@ impl<V: Vf64<Lane = Lane>> Source<V> for Recording<'_> {
         (count, zj)
     }
     #[inline(always)]
-    fn derived(&mut self, _: V::Token, _: bool, compute: impl FnOnce() -> V) -> V {
-        let x = compute();
+    fn recorded(&mut self, _: V::Token, _: bool) -> Option<V> {
+        None
+    }
+    #[inline(always)]
+    fn keep(&mut self, x: V) {
         self.tape.push_v(x);
-        x
     }
 }
 
@@ -144,14 +155,16 @@ impl<V: Vf64<Lane = Lane>> Source<V> for Replaying<'_> {
         (count, V::load(t, &self.tape.next()))
     }
     #[inline(always)]
-    fn derived(&mut self, t: V::Token, shared: bool, compute: impl FnOnce() -> V) -> V {
-        let recorded = self.tape.next();
+    fn recorded(&mut self, t: V::Token, shared: bool) -> Option<V> {
+        let x = self.tape.next();
         if shared {
-            V::load(t, &recorded)
+            Some(V::load(t, &x))
         } else {
-            compute()
+            None
         }
     }
+    #[inline(always)]
+    fn keep(&mut self, _: V) {}
     #[inline(always)]
     fn shares(&self, i: usize) -> (bool, bool) {
         (self.share.multiple[i], self.share.shock[i])
@@ -171,9 +184,11 @@ pub(super) fn start_unit<V: Vf64, S: Source<V>>(
     let eta = src.normal(t);
     let u = src.uniform(t);
     let shared = src.shares(i).0;
-    let mult = src.derived(t, shared, || {
-        V::splat(t, median).mul(simd::exp(V::splat(t, dispersion).mul(eta)))
-    });
+    if let Some(mult) = src.recorded(t, shared) {
+        return (mult, u);
+    }
+    let mult = V::splat(t, median).mul(simd::exp(V::splat(t, dispersion).mul(eta)));
+    src.keep(mult);
     (mult, u)
 }
 
@@ -207,24 +222,27 @@ pub(super) fn unit_shock<V: Vf64, S: Source<V>>(
         .as_ref()
         .map(|(draw, mean, stdev)| (src.jumps(t, draw), *mean, *stdev));
     let shared = src.shares(i).1;
-    src.derived(t, shared, || {
-        let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
-        for (&l, f) in terms.load.iter().zip(terms.factor) {
-            z = z.add(V::splat(t, l).mul(V::load(t, f)));
+    if let Some(shock) = src.recorded(t, shared) {
+        return shock;
+    }
+    let mut z = V::splat(t, dp.idiosyncratic).mul(eps);
+    for (&l, f) in terms.load.iter().zip(terms.factor) {
+        z = z.add(V::splat(t, l).mul(V::load(t, f)));
+    }
+    let mut log_shock = terms.drift.add(terms.diffusion.mul(z));
+    if let Some(((count, zj), mean, stdev)) = jumps {
+        let jumped = V::splat(t, 0.0).lt(count);
+        if jumped.any() {
+            let mut counts = V::Lane::splat(0.0);
+            count.store(&mut counts);
+            let root = V::load(t, &counts.map(f64::sqrt));
+            let term = count
+                .mul(V::splat(t, mean))
+                .add(V::splat(t, stdev).mul(root).mul(zj));
+            log_shock = V::select(jumped, log_shock.add(term), log_shock);
         }
-        let mut log_shock = terms.drift.add(terms.diffusion.mul(z));
-        if let Some(((count, zj), mean, stdev)) = jumps {
-            let jumped = V::splat(t, 0.0).lt(count);
-            if jumped.any() {
-                let mut counts = V::Lane::splat(0.0);
-                count.store(&mut counts);
-                let root = V::load(t, &counts.map(f64::sqrt));
-                let term = count
-                    .mul(V::splat(t, mean))
-                    .add(V::splat(t, stdev).mul(root).mul(zj));
-                log_shock = V::select(jumped, log_shock.add(term), log_shock);
-            }
-        }
-        simd::exp(log_shock)
-    })
+    }
+    let shock = simd::exp(log_shock);
+    src.keep(shock);
+    shock
 }

@@ -9,8 +9,9 @@
 
 use super::lane_params::{GrowthLanes, Margins};
 use super::math::GrowthFactor;
-use super::plan::{Plan, PolicyPlan, UnitPlan};
+use super::plan::Plan;
 use super::simd::{self, LaneStore, Vf64, TRUE};
+use super::terms::{PolicyPlan, UnitPlan};
 
 /// One unit's state under one policy, per lane.
 #[derive(Clone, Copy, Debug)]
@@ -233,9 +234,7 @@ fn grow<V: Vf64, const TRACK: bool>(
             revenue = revenue.add(new_r);
             // 7. Gate.
             if k == up.gate_step {
-                let r0 = inputs
-                    .own_r0
-                    .map_or(V::splat(t, r0), |l| V::load(t, &l[i]));
+                let r0 = inputs.own_r0.map_or(V::splat(t, r0), |l| V::load(t, &l[i]));
                 let failed = new_r.div(r0).lt(V::splat(t, up.gate_min_multiple));
                 // select(failed, 0, funded) as a bit mask (not a masked
                 // store).

@@ -23,8 +23,9 @@
 //! to a few hundred kB), so memory does not grow with the number of
 //! trials or variants.
 
-use super::plan::{DrawPlan, JumpDraw, Plan};
+use super::plan::Plan;
 use super::simd::{Lane, Vf64, W};
+use super::terms::{DrawPlan, JumpDraw};
 
 /// One batch's recorded draws (see the module documentation).
 #[derive(Clone, Debug, Default)]

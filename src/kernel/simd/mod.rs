@@ -356,7 +356,6 @@ impl Vf64 for Portable {
     }
 }
 
-
 /// One f64: one trial, the scalar reference (width 1). Masks and
 /// operations as the other backends', lane 0 only.
 #[derive(Clone, Copy, Debug)]
@@ -447,7 +446,11 @@ impl Vf64 for Scalar {
     #[inline(always)]
     fn exp_in_range(self) -> Self {
         let x = self.0;
-        Scalar(math::exp_in_range(if x.abs() < math::FAST_RANGE { x } else { 0.0 }))
+        Scalar(math::exp_in_range(if x.abs() < math::FAST_RANGE {
+            x
+        } else {
+            0.0
+        }))
     }
     #[inline(always)]
     fn normal(_: (), rng: &mut Xoshiro) -> Self {
