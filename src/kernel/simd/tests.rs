@@ -142,3 +142,78 @@ fn avx2_matches_scalar() {
         check_backend::<Avx2>(t);
     }
 }
+
+/// Width 1 against width 4: every operation of the `Scalar` backend gives
+/// the bits the portable backend gives in each lane (masks included), and
+/// its draws are each lane's stream's (the trial is one code at both
+/// widths, so this is what makes the reference and the batch agree).
+#[test]
+fn scalar_matches_the_lanes() {
+    let xs = args(4096, -800.0, 800.0);
+    let ys = args(4096, -3.0, 3.0);
+    let lanes = |v: Portable| {
+        let mut a = [0.0; W];
+        v.store(&mut a);
+        a
+    };
+    let one = |v: Scalar| {
+        let mut a = 0.0;
+        v.store(&mut a);
+        a
+    };
+    let bits = |a: f64| a.to_bits();
+    for (xc, yc) in xs.chunks_exact(W).zip(ys.chunks_exact(W)) {
+        let (x, y): (Lane, Lane) = (xc.try_into().unwrap(), yc.try_into().unwrap());
+        let (px, py) = (Portable::load((), &x), Portable::load((), &y));
+        for j in 0..W {
+            let (sx, sy) = (Scalar::load((), &x[j]), Scalar::load((), &y[j]));
+            let pairs = [
+                (one(sx.add(sy)), lanes(px.add(py))[j]),
+                (one(sx.sub(sy)), lanes(px.sub(py))[j]),
+                (one(sx.mul(sy)), lanes(px.mul(py))[j]),
+                (one(sx.div(sy)), lanes(px.div(py))[j]),
+                (one(sx.sqrt()), lanes(px.sqrt())[j]),
+                (one(sx.max(sy)), lanes(px.max(py))[j]),
+                (one(sx.abs()), lanes(px.abs())[j]),
+                (one(exp(sx)), lanes(exp(px))[j]),
+                (one(sx.lt(sy)), lanes(px.lt(py))[j]),
+                (one(sx.le(sy)), lanes(px.le(py))[j]),
+                (one(sx.eq(sy)), lanes(px.eq(py))[j]),
+                (
+                    one(Scalar::select(sx.lt(sy), sx, sy)),
+                    lanes(Portable::select(px.lt(py), px, py))[j],
+                ),
+                (
+                    one(sx.lt(sy).andnot(sx.le(Scalar::splat((), 0.0)))),
+                    lanes(px.lt(py).andnot(px.le(Portable::splat((), 0.0))))[j],
+                ),
+            ];
+            for (k, (a, b)) in pairs.into_iter().enumerate() {
+                assert_eq!(bits(a), bits(b), "operation {k} of ({}, {})", x[j], y[j]);
+            }
+            assert_eq!(sx.lt(sy).any(), x[j] < y[j]);
+            assert_eq!(sx.lt(sy).all(), x[j] < y[j]);
+        }
+    }
+    use crate::kernel::rng::{trial_rng, trial_state, Xoshiro};
+    use rand::Rng;
+    let mut s = Xoshiro(trial_state(5, 3));
+    let mut r = trial_rng(5, 3);
+    for k in 0..20_000 {
+        let (got, want): (f64, f64) = match k % 3 {
+            0 => (one(Scalar::normal((), &mut s)), r.sample(StandardNormal)),
+            1 => (one(Scalar::uniform((), &mut s)), r.random()),
+            _ => {
+                let m = Scalar::splat((), mask(k % 2 == 0));
+                let want = if k % 2 == 0 {
+                    r.sample(StandardNormal)
+                } else {
+                    0.0
+                };
+                (one(Scalar::normal_where(&mut s, m)), want)
+            }
+        };
+        assert_eq!(bits(got), bits(want), "draw {k}");
+    }
+    assert_eq!(s.next_u64(), r.next_u64(), "the stream in step");
+}
