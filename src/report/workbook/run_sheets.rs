@@ -10,6 +10,7 @@ use super::*;
 /// of beating the baseline.
 pub(super) fn headline_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Result<(), XlsxError> {
     let row = headline_intro(ws, book)?;
+    // A blank row between the sentences and the table.
     let (first, row) = headline_table(ws, book, row + 1)?;
     headline_charts(ws, name, book, first, row)
 }
