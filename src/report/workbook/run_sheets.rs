@@ -5,7 +5,19 @@ use rust_xlsxwriter::{Chart, ChartAxisLabelPosition, ChartType, Worksheet, XlsxE
 
 use super::*;
 
+/// The Headline sheet: what was run, the headline sentences, each
+/// policy's value and gain by year, and charts of the gain and the chance
+/// of beating the baseline.
 pub(super) fn headline_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Result<(), XlsxError> {
+    let row = headline_intro(ws, book)?;
+    // A blank row between the sentences and the table.
+    let (first, row) = headline_table(ws, book, row + 1)?;
+    headline_charts(ws, name, book, first, row)
+}
+
+/// The scenario's name, what was run, and the headline sentences under
+/// "At a glance"; returns the row after them.
+fn headline_intro(ws: &mut Worksheet, book: &Book) -> Result<u32, XlsxError> {
     let Book { input, f } = *book;
     let s = input.summary;
     let sc = input.scenario;
@@ -32,7 +44,18 @@ pub(super) fn headline_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Res
         ws.set_row_height(row, 15.0 * lines)?;
         row += 1;
     }
-    row += 1;
+    Ok(row)
+}
+
+/// From `row`: one row per policy and year with the value's and (but for
+/// the baseline) the gain's figures and the chance of beating the
+/// baseline. Returns the first data row and the row after the table.
+fn headline_table(ws: &mut Worksheet, book: &Book, row: u32) -> Result<(u32, u32), XlsxError> {
+    let Book { input, f } = *book;
+    let s = input.summary;
+    let sc = input.scenario;
+    let base = &sc.policies[sc.baseline].name;
+    let t = tail_label(s.tail);
     let mut cols = names(&["policy", "year"]);
     cols.extend(band("value"));
     cols.extend([format!("value VaR {t}%"), format!("value CVaR {t}%")]);
@@ -42,7 +65,7 @@ pub(super) fn headline_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Res
         format!("gain CVaR {t}%"),
         format!("P(beat {base})"),
     ]);
-    row = header(ws, row, &cols, f)?;
+    let mut row = header(ws, row, &cols, f)?;
     let first = row;
     for p in &sc.policies {
         for &h in &sc.horizons {
@@ -81,9 +104,23 @@ pub(super) fn headline_sheet(ws: &mut Worksheet, name: &str, book: &Book) -> Res
         }
     }
     widths(ws, &[(0, 18.0)], 1..cols.len(), 15.0)?;
-    // Charts below the table: the median gain over the baseline (the
-    // median value when the baseline is the only policy) by year, and the
-    // chance of beating the baseline.
+    Ok((first, row))
+}
+
+/// Charts below the table (data from row `first` of sheet `name`, the
+/// table ending before `row`): the median gain over the baseline (the
+/// median value when the baseline is the only policy) by year, and the
+/// chance of beating the baseline.
+fn headline_charts(
+    ws: &mut Worksheet,
+    name: &str,
+    book: &Book,
+    first: u32,
+    row: u32,
+) -> Result<(), XlsxError> {
+    let s = book.input.summary;
+    let sc = book.input.scenario;
+    let base = &sc.policies[sc.baseline].name;
     let n_h = sc.horizons.len() as u32;
     let others = sc.policies.len() > 1;
     let mut level = Chart::new(ChartType::Column);
