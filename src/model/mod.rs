@@ -6,6 +6,7 @@
 //! override to the effective terms of that unit under that policy.
 
 pub mod dist;
+pub mod keys;
 pub mod layout;
 
 pub use dist::{Dist, GrowthFade, Param, Uncertain};

@@ -15,6 +15,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
+use crate::model::keys::{self, Owner, PolicyField, TermField};
 use crate::model::{Policy, Scenario};
 use crate::scenario::raw::{RawConstraint, RawFrontier, RawLever, RawOptimize, Sp};
 use crate::scenario::{self, names, Loaded};
@@ -182,36 +183,31 @@ pub struct Constraint {
     pub key: String,
 }
 
-/// A term of a validated policy a lever sets.
+/// A term of a validated policy a lever sets: a number of the policy
+/// itself, or a term of one unit (by index) under it; both rows of the
+/// key registry ([`crate::model::keys`]), read and set through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
-    Reinvest,
-    Recycle,
-    Intensity(usize),
-    Budget(usize),
-    Years(usize),
-    ExitAfter(usize),
-    ExitWindow(usize),
-    ExitDiscount(usize),
-    GateYear(usize),
-    GateMin(usize),
+    Policy(PolicyField),
+    Term(usize, TermField),
 }
 
 impl Field {
-    /// Every field of a policy over `units` units.
+    /// Every field of a policy over `units` units that a lever may set, in
+    /// the registry's order (the policy's own first, then unit by unit).
     fn all(units: usize) -> Vec<Field> {
-        let mut v = vec![Field::Reinvest, Field::Recycle];
+        let mut v: Vec<Field> = keys::of(Owner::Policy)
+            .filter(|k| k.lever)
+            .filter_map(|k| match k.field {
+                keys::Field::Policy(f) => Some(Field::Policy(f)),
+                _ => None,
+            })
+            .collect();
         for u in 0..units {
-            v.extend([
-                Field::Intensity(u),
-                Field::Budget(u),
-                Field::Years(u),
-                Field::ExitAfter(u),
-                Field::ExitWindow(u),
-                Field::ExitDiscount(u),
-                Field::GateYear(u),
-                Field::GateMin(u),
-            ]);
+            v.extend(keys::terms().filter(|k| k.lever).filter_map(|k| match k.field {
+                keys::Field::Term(f) => Some(Field::Term(u, f)),
+                _ => None,
+            }));
         }
         v
     }
@@ -219,16 +215,8 @@ impl Field {
     /// The term's value (None: the unit has no exit or gate).
     pub fn get(self, p: &Policy) -> Option<f64> {
         match self {
-            Field::Reinvest => Some(p.reinvest_share),
-            Field::Recycle => Some(p.recycle_share),
-            Field::Intensity(u) => Some(p.terms[u].intensity),
-            Field::Budget(u) => Some(p.terms[u].budget),
-            Field::Years(u) => Some(p.terms[u].years),
-            Field::ExitAfter(u) => p.terms[u].exit.map(|e| e.after),
-            Field::ExitWindow(u) => p.terms[u].exit.map(|e| e.window),
-            Field::ExitDiscount(u) => p.terms[u].exit.map(|e| e.discount),
-            Field::GateYear(u) => p.terms[u].gate.map(|g| g.year),
-            Field::GateMin(u) => p.terms[u].gate.map(|g| g.min_revenue_multiple),
+            Field::Policy(f) => Some(f.get(p)),
+            Field::Term(u, f) => f.get(&p.terms[u]),
         }
     }
 
@@ -236,53 +224,16 @@ impl Field {
     /// levers are checked to target only those).
     pub fn set(self, p: &mut Policy, x: f64) {
         match self {
-            Field::Reinvest => p.reinvest_share = x,
-            Field::Recycle => p.recycle_share = x,
-            Field::Intensity(u) => p.terms[u].intensity = x,
-            Field::Budget(u) => p.terms[u].budget = x,
-            Field::Years(u) => p.terms[u].years = x,
-            Field::ExitAfter(u) => {
-                if let Some(e) = &mut p.terms[u].exit {
-                    e.after = x
-                }
-            }
-            Field::ExitWindow(u) => {
-                if let Some(e) = &mut p.terms[u].exit {
-                    e.window = x
-                }
-            }
-            Field::ExitDiscount(u) => {
-                if let Some(e) = &mut p.terms[u].exit {
-                    e.discount = x
-                }
-            }
-            Field::GateYear(u) => {
-                if let Some(g) = &mut p.terms[u].gate {
-                    g.year = x
-                }
-            }
-            Field::GateMin(u) => {
-                if let Some(g) = &mut p.terms[u].gate {
-                    g.min_revenue_multiple = x
-                }
-            }
+            Field::Policy(f) => f.set(p, x),
+            Field::Term(u, f) => f.set(&mut p.terms[u], x),
         }
     }
 
     /// The term in words (`intensity of "Cloud"`).
     pub fn describe(self, s: &Scenario) -> String {
-        let unit = |u: usize| format!("\"{}\"", s.units[u].name);
         match self {
-            Field::Reinvest => "reinvest_share".into(),
-            Field::Recycle => "recycle_share".into(),
-            Field::Intensity(u) => format!("intensity of {}", unit(u)),
-            Field::Budget(u) => format!("budget of {}", unit(u)),
-            Field::Years(u) => format!("years of {}", unit(u)),
-            Field::ExitAfter(u) => format!("exit_after of {}", unit(u)),
-            Field::ExitWindow(u) => format!("exit_window of {}", unit(u)),
-            Field::ExitDiscount(u) => format!("exit_discount of {}", unit(u)),
-            Field::GateYear(u) => format!("gate year of {}", unit(u)),
-            Field::GateMin(u) => format!("gate min_revenue_multiple of {}", unit(u)),
+            Field::Policy(f) => f.key().words.into(),
+            Field::Term(u, f) => format!("{} of \"{}\"", f.key().words, s.units[u].name),
         }
     }
 }
@@ -426,21 +377,11 @@ impl Problem {
     }
 }
 
-/// The numeric keys of a policy a lever may vary.
-const LEVER_KEYS: [&str; 10] = [
-    "intensity",
-    "budget",
-    "years",
-    "reinvest_share",
-    "recycle_share",
-    "exit_after",
-    "exit_window",
-    "exit_discount",
-    "year",
-    "min_revenue_multiple",
-];
+/// The last segments of the keys a lever may vary (the registry's).
+fn lever_keys() -> Vec<&'static str> {
+    keys::KEYS.iter().filter(|k| k.lever).map(|k| k.leaf()).collect()
+}
 
-/// The objective names of the file.
 const OBJECTIVES: [&str; 5] = [
     "mean",
     "quantile",
@@ -984,14 +925,15 @@ fn levers(
             ));
         }
         let last = segs[segs.len() - 1].as_str();
-        if !LEVER_KEYS.contains(&last) {
+        let lever_keys = lever_keys();
+        if !lever_keys.contains(&last) {
             return Err(at.err(
                 path_span,
                 &key("path"),
                 format!(
                     "`{last}` is not a number of a policy's terms{} (a lever may set: {})",
-                    names::did_you_mean(last, LEVER_KEYS.iter().copied()),
-                    LEVER_KEYS.join(", ")
+                    names::did_you_mean(last, lever_keys.iter().copied()),
+                    lever_keys.join(", ")
                 ),
             ));
         }
@@ -1275,12 +1217,12 @@ max = 0.9
         assert_eq!(p.horizon, 2);
         // Core intensity: the six core units but Cloud, which has its own lever.
         assert_eq!(p.levers[0].targets.len(), 5);
-        assert!(!p.levers[0].targets.contains(&Field::Intensity(1)));
-        assert_eq!(p.levers[1].targets, vec![Field::Intensity(1)]);
+        assert!(!p.levers[0].targets.contains(&Field::Term(1, TermField::Intensity)));
+        assert_eq!(p.levers[1].targets, vec![Field::Term(1, TermField::Intensity)]);
         assert_eq!(p.levers[1].start, 0.05);
         assert!(p.levers[2].integer);
-        assert_eq!(p.levers[2].targets, vec![Field::Years(7)]);
-        assert_eq!(p.levers[3].targets, vec![Field::Reinvest]);
+        assert_eq!(p.levers[2].targets, vec![Field::Term(7, TermField::Years)]);
+        assert_eq!(p.levers[3].targets, vec![Field::Policy(PolicyField::Reinvest)]);
         let x = [0.2, 0.05, 3.0, 0.7];
         let pol = p.policy_at(&x, "n");
         assert_eq!(pol.terms[0].intensity, 0.2);
@@ -1322,7 +1264,7 @@ max = 0.9
         // One unit left to it: accepted, and it moves that unit only.
         let some: String = units[1..].iter().map(|u| own(u)).collect();
         let p = problem(&format!("{head}{some}")).unwrap();
-        assert_eq!(p.levers[0].targets, vec![Field::Intensity(0)]);
+        assert_eq!(p.levers[0].targets, vec![Field::Term(0, TermField::Intensity)]);
     }
 
     fn refused(extra: &str) -> InputError {

@@ -1,0 +1,820 @@
+//! The registry of the scenario's numeric keys: one row per key, read by
+//! everything that names a key (the validator's rules, `simulate schema`'s
+//! neighbours, the digest, sensitivity's inputs, sweeps' and the
+//! optimizer's paths, optimized.toml, serve's sliders, the shard header
+//! check).
+//!
+//! A row says where the key lives ([`Owner`] and its dotted path below the
+//! owner, as the file writes it), its rule (the range the validator
+//! enforces, in the validator's words), whether it may be a distribution
+//! (and which drawn [`Param`] it is), how sensitivity steps it, whether an
+//! optimizer lever may vary it, and where its value lands in the validated
+//! [`Scenario`] ([`Field`], with a typed get and set).
+//!
+//! A key that only one consumer needs (a text, a list) is not here; a
+//! number a user can write is.
+
+use super::{Param, Policy, Role, Scenario, Terms, Unit, Valuation};
+
+/// Who carries a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// `[scenario]`.
+    Scenario,
+    /// `[[units]]`.
+    Unit,
+    /// `[valuation]`, or a unit's own `valuation = { ... }`.
+    Valuation,
+    /// `[policies.NAME]` itself.
+    Policy,
+    /// A term of a unit under a policy: on the tables of `roles`
+    /// (`[policies.NAME.ROLE]`) and on every per-unit override
+    /// (`[policies.NAME.units."UNIT"]`).
+    Terms(&'static [Role]),
+}
+
+/// What kind of number a key holds (how a page shows and steps it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A share of something, shown in percent.
+    Share,
+    /// A rate a year, shown in percent.
+    Rate,
+    /// Money or a multiple.
+    Level,
+    /// Years (or a count).
+    Years,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Share => "share",
+            Kind::Rate => "rate",
+            Kind::Level => "level",
+            Kind::Years => "years",
+        }
+    }
+}
+
+/// How the sensitivity study moves a key: by an additive step (a rate: one
+/// point) or a relative one (a level: 10%).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Additive,
+    Relative,
+}
+
+/// A bound and whether it is itself refused.
+pub type Bound = Option<(f64, bool)>;
+
+/// The upper bound of a key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Upper {
+    None,
+    /// A fixed bound, and whether it is itself refused.
+    At(f64, bool),
+    /// The scenario's steps per year, allowed.
+    StepsPerYear,
+}
+
+/// The validator's rule for a key: a finite number in a range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rule {
+    pub lo: Bound,
+    pub hi: Upper,
+    /// Whole numbers only.
+    pub whole: bool,
+    /// The rule in the validator's words; `{spy}` stands for the
+    /// scenario's steps per year.
+    pub text: &'static str,
+}
+
+impl Rule {
+    /// The upper bound for a scenario of `spy` steps a year.
+    pub fn hi(&self, spy: u32) -> Bound {
+        match self.hi {
+            Upper::None => None,
+            Upper::At(x, open) => Some((x, open)),
+            Upper::StepsPerYear => Some((f64::from(spy), false)),
+        }
+    }
+
+    /// Whether `x` (finite) meets the rule.
+    pub fn allows(&self, x: f64, spy: u32) -> bool {
+        let lo_ok = match self.lo {
+            None => true,
+            Some((b, true)) => x > b,
+            Some((b, false)) => x >= b,
+        };
+        let hi_ok = match self.hi(spy) {
+            None => true,
+            Some((b, true)) => x < b,
+            Some((b, false)) => x <= b,
+        };
+        lo_ok && hi_ok && (!self.whole || x.fract() == 0.0)
+    }
+
+    /// The rule's words for a scenario of `spy` steps a year.
+    pub fn text(&self, spy: u32) -> String {
+        self.text.replace("{spy}", &spy.to_string())
+    }
+}
+
+/// A number of a unit in the validated model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitField {
+    Revenue,
+    Growth,
+    FadeFrom,
+    FadeYears,
+    Volatility,
+    Margin,
+    TargetMargin,
+    MarginSpeed,
+    MultipleMedian,
+    MultipleDispersion,
+    MaxUplift,
+    HalfSaturation,
+    JumpRate,
+    JumpMean,
+    JumpStdev,
+    ValuationYears,
+    TerminalGrowth,
+    SalesToCapital,
+}
+
+/// A number of a policy itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyField {
+    Reinvest,
+    Recycle,
+}
+
+/// A term of one unit under one policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermField {
+    Intensity,
+    ExitAfter,
+    ExitWindow,
+    ExitDiscount,
+    Budget,
+    Years,
+    GateYear,
+    GateMin,
+}
+
+/// Where a key's value lands in the validated scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    DiscountRate,
+    Unit(UnitField),
+    Policy(PolicyField),
+    Term(TermField),
+}
+
+/// One key of the scenario.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Key {
+    pub owner: Owner,
+    /// The dotted path below the owner, as the file writes it.
+    pub path: &'static str,
+    pub kind: Kind,
+    pub rule: Rule,
+    /// The drawn assumption it is, when it may be a distribution.
+    pub param: Option<Param>,
+    /// How sensitivity steps it; None: not one of the study's inputs.
+    pub step: Option<Step>,
+    /// Whether an optimizer lever may vary it.
+    pub lever: bool,
+    /// The value when the file leaves the key out (None: required, or an
+    /// optional table's).
+    pub default: Option<f64>,
+    /// The key in words, for the optimizer's `check` ("gate year").
+    pub words: &'static str,
+    pub field: Field,
+}
+
+impl Key {
+    /// Whether the key may be a distribution.
+    pub fn dist(&self) -> bool {
+        self.param.is_some()
+    }
+
+    /// The key's last segment.
+    pub fn leaf(&self) -> &'static str {
+        self.path.rsplit('.').next().unwrap_or(self.path)
+    }
+}
+
+const fn rule(lo: Bound, hi: Upper, text: &'static str) -> Rule {
+    Rule {
+        lo,
+        hi,
+        whole: false,
+        text,
+    }
+}
+
+const ANY: Rule = rule(None, Upper::None, "");
+const NONNEG: Rule = rule(Some((0.0, false)), Upper::None, "must be >= 0");
+const NONNEG_YEARS: Rule = rule(Some((0.0, false)), Upper::None, "must be >= 0 (years)");
+const POSITIVE: Rule = rule(Some((0.0, true)), Upper::None, "must be positive");
+const ABOVE_M1: Rule = rule(Some((-1.0, true)), Upper::None, "must be greater than -1");
+const SHARE: Rule = rule(
+    Some((0.0, false)),
+    Upper::At(1.0, false),
+    "must be a share in [0, 1]",
+);
+const MARGIN: Rule = rule(
+    None,
+    Upper::At(1.0, false),
+    "must be <= 1 (a share of revenue)",
+);
+
+/// Most jumps a year (keeps the Poisson sampler in its valid range).
+pub const MAX_JUMP_RATE: f64 = 10_000.0;
+/// Most years of a fade.
+pub const MAX_FADE_YEARS: u32 = 50;
+
+/// A row with the common defaults: no distribution, no sensitivity step,
+/// no lever, required.
+const fn key(owner: Owner, path: &'static str, kind: Kind, rule: Rule, field: Field) -> Key {
+    Key {
+        owner,
+        path,
+        kind,
+        rule,
+        param: None,
+        step: None,
+        lever: false,
+        default: None,
+        words: path,
+        field,
+    }
+}
+
+const fn unit(path: &'static str, kind: Kind, rule: Rule, f: UnitField) -> Key {
+    key(Owner::Unit, path, kind, rule, Field::Unit(f))
+}
+
+const fn drawn(k: Key, p: Param) -> Key {
+    Key { param: Some(p), ..k }
+}
+
+const fn stepped(k: Key, s: Step) -> Key {
+    Key { step: Some(s), ..k }
+}
+
+const fn term(roles: &'static [Role], path: &'static str, kind: Kind, rule: Rule) -> Key {
+    let f = match path.as_bytes() {
+        b"intensity" => TermField::Intensity,
+        b"exit_after" => TermField::ExitAfter,
+        b"exit_window" => TermField::ExitWindow,
+        b"exit_discount" => TermField::ExitDiscount,
+        b"budget" => TermField::Budget,
+        b"years" => TermField::Years,
+        b"gate.year" => TermField::GateYear,
+        _ => TermField::GateMin,
+    };
+    Key {
+        lever: true,
+        ..key(Owner::Terms(roles), path, kind, rule, Field::Term(f))
+    }
+}
+
+use Kind::{Level, Rate, Share, Years};
+use Step::{Additive, Relative};
+
+const CORE_NON_CORE: &[Role] = &[Role::Core, Role::NonCore];
+const NON_CORE: &[Role] = &[Role::NonCore];
+const INNOVATION: &[Role] = &[Role::Innovation];
+
+/// Every key, owners in file order and keys in each owner's order (the
+/// order sensitivity lists its inputs and optimized.toml writes a
+/// policy's terms).
+pub static KEYS: &[Key] = &[
+    Key {
+        step: Some(Additive),
+        ..key(
+            Owner::Scenario,
+            "discount_rate",
+            Rate,
+            ABOVE_M1,
+            Field::DiscountRate,
+        )
+    },
+    stepped(
+        drawn(
+            unit("revenue", Level, POSITIVE, UnitField::Revenue),
+            Param::Revenue,
+        ),
+        Relative,
+    ),
+    stepped(
+        drawn(
+            unit("growth", Rate, ABOVE_M1, UnitField::Growth),
+            Param::Growth,
+        ),
+        Additive,
+    ),
+    unit("growth_fade.from", Rate, ABOVE_M1, UnitField::FadeFrom),
+    unit(
+        "growth_fade.years",
+        Years,
+        rule(
+            Some((0.0, true)),
+            Upper::None,
+            "must be positive (years until growth has settled)",
+        ),
+        UnitField::FadeYears,
+    ),
+    stepped(
+        drawn(
+            unit("volatility", Rate, NONNEG, UnitField::Volatility),
+            Param::Volatility,
+        ),
+        Additive,
+    ),
+    stepped(
+        drawn(
+            unit("margin", Share, MARGIN, UnitField::Margin),
+            Param::Margin,
+        ),
+        Additive,
+    ),
+    stepped(
+        drawn(
+            unit("target_margin", Share, MARGIN, UnitField::TargetMargin),
+            Param::TargetMargin,
+        ),
+        Additive,
+    ),
+    stepped(
+        drawn(
+            unit(
+                "margin_speed",
+                Level,
+                rule(
+                    Some((0.0, false)),
+                    Upper::StepsPerYear,
+                    "must be in [0, steps_per_year = {spy}] (per year)",
+                ),
+                UnitField::MarginSpeed,
+            ),
+            Param::MarginSpeed,
+        ),
+        Relative,
+    ),
+    stepped(
+        unit("multiple.median", Level, POSITIVE, UnitField::MultipleMedian),
+        Relative,
+    ),
+    unit(
+        "multiple.dispersion",
+        Level,
+        NONNEG,
+        UnitField::MultipleDispersion,
+    ),
+    stepped(
+        drawn(
+            unit("response.max_uplift", Rate, NONNEG, UnitField::MaxUplift),
+            Param::MaxUplift,
+        ),
+        Additive,
+    ),
+    stepped(
+        drawn(
+            unit(
+                "response.half_saturation",
+                Share,
+                NONNEG,
+                UnitField::HalfSaturation,
+            ),
+            Param::HalfSaturation,
+        ),
+        Relative,
+    ),
+    unit(
+        "jumps.rate",
+        Level,
+        rule(
+            Some((0.0, false)),
+            Upper::At(MAX_JUMP_RATE, false),
+            "must be in [0, 10000] (jumps per year)",
+        ),
+        UnitField::JumpRate,
+    ),
+    unit("jumps.mean", Rate, ANY, UnitField::JumpMean),
+    unit("jumps.stdev", Rate, NONNEG, UnitField::JumpStdev),
+    Key {
+        default: Some(10.0),
+        ..key(
+            Owner::Valuation,
+            "fade_years",
+            Years,
+            Rule {
+                whole: true,
+                ..rule(
+                    Some((0.0, false)),
+                    Upper::At(MAX_FADE_YEARS as f64, false),
+                    "must be a whole number of years in [0, 50]",
+                )
+            },
+            Field::Unit(UnitField::ValuationYears),
+        )
+    },
+    Key {
+        default: Some(0.03),
+        step: Some(Additive),
+        ..key(
+            Owner::Valuation,
+            "terminal_growth",
+            Rate,
+            ABOVE_M1,
+            Field::Unit(UnitField::TerminalGrowth),
+        )
+    },
+    Key {
+        default: Some(2.0),
+        step: Some(Relative),
+        ..key(
+            Owner::Valuation,
+            "sales_to_capital",
+            Level,
+            rule(
+                Some((0.0, true)),
+                Upper::None,
+                "must be positive (revenue added per unit of capital invested)",
+            ),
+            Field::Unit(UnitField::SalesToCapital),
+        )
+    },
+    Key {
+        step: Some(Additive),
+        lever: true,
+        ..key(
+            Owner::Policy,
+            "reinvest_share",
+            Share,
+            SHARE,
+            Field::Policy(PolicyField::Reinvest),
+        )
+    },
+    Key {
+        step: Some(Additive),
+        lever: true,
+        default: Some(0.0),
+        ..key(
+            Owner::Policy,
+            "recycle_share",
+            Share,
+            SHARE,
+            Field::Policy(PolicyField::Recycle),
+        )
+    },
+    stepped(term(CORE_NON_CORE, "intensity", Share, NONNEG), Additive),
+    stepped(term(NON_CORE, "exit_after", Years, NONNEG_YEARS), Relative),
+    stepped(term(NON_CORE, "exit_window", Years, NONNEG_YEARS), Relative),
+    stepped(term(NON_CORE, "exit_discount", Share, SHARE), Additive),
+    stepped(term(INNOVATION, "budget", Level, NONNEG), Relative),
+    stepped(term(INNOVATION, "years", Years, NONNEG), Relative),
+    Key {
+        words: "gate year",
+        ..stepped(term(INNOVATION, "gate.year", Years, NONNEG_YEARS), Relative)
+    },
+    Key {
+        words: "gate min_revenue_multiple",
+        ..stepped(
+            term(INNOVATION, "gate.min_revenue_multiple", Level, NONNEG),
+            Relative,
+        )
+    },
+];
+
+/// The keys of one owner, in order.
+pub fn of(owner: Owner) -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().filter(move |k| same_owner(k.owner, owner))
+}
+
+fn same_owner(a: Owner, b: Owner) -> bool {
+    matches!(
+        (a, b),
+        (Owner::Scenario, Owner::Scenario)
+            | (Owner::Unit, Owner::Unit)
+            | (Owner::Valuation, Owner::Valuation)
+            | (Owner::Policy, Owner::Policy)
+            | (Owner::Terms(_), Owner::Terms(_))
+    )
+}
+
+/// The terms of a policy (on its role tables and per-unit overrides).
+pub fn terms() -> impl Iterator<Item = &'static Key> {
+    of(Owner::Terms(&[]))
+}
+
+/// The terms a role's table carries, in order.
+pub fn role_terms(role: Role) -> impl Iterator<Item = &'static Key> {
+    terms().filter(move |k| matches!(k.owner, Owner::Terms(r) if r.contains(&role)))
+}
+
+/// The key of `owner` at `path` (dotted, below the owner).
+pub fn find(owner: Owner, path: &str) -> Option<&'static Key> {
+    of(owner).find(|k| k.path == path)
+}
+
+/// The key whose value lands in `field`.
+pub fn by_field(field: Field) -> &'static Key {
+    // Every field has its row (tests::every_field_has_one_row).
+    KEYS.iter()
+        .find(|k| k.field == field)
+        .unwrap_or(&KEYS[0])
+}
+
+/// The key a drawn assumption is.
+pub fn of_param(param: Param) -> &'static Key {
+    KEYS.iter()
+        .find(|k| k.param == Some(param))
+        .unwrap_or(&KEYS[0])
+}
+
+impl UnitField {
+    /// The value in `u` (None: the unit has no such table: no jumps, no
+    /// growth fade, valued by its multiple).
+    pub fn get(self, u: &Unit) -> Option<f64> {
+        let fade = match u.valuation {
+            Valuation::Fade(f) => Some(f),
+            Valuation::Multiple => None,
+        };
+        Some(match self {
+            UnitField::Revenue => u.revenue,
+            UnitField::Growth => u.growth,
+            UnitField::FadeFrom => u.growth_fade?.from,
+            UnitField::FadeYears => u.growth_fade?.years,
+            UnitField::Volatility => u.volatility,
+            UnitField::Margin => u.margin,
+            UnitField::TargetMargin => u.target_margin,
+            UnitField::MarginSpeed => u.margin_speed,
+            UnitField::MultipleMedian => u.multiple_median,
+            UnitField::MultipleDispersion => u.multiple_dispersion,
+            UnitField::MaxUplift => u.max_uplift,
+            UnitField::HalfSaturation => u.half_saturation,
+            UnitField::JumpRate => u.jumps?.rate,
+            UnitField::JumpMean => u.jumps?.mean,
+            UnitField::JumpStdev => u.jumps?.stdev,
+            UnitField::ValuationYears => f64::from(fade?.years),
+            UnitField::TerminalGrowth => fade?.terminal_growth,
+            UnitField::SalesToCapital => fade?.sales_to_capital,
+        })
+    }
+
+    /// Sets the value in `u` where the unit has the field (see `get`); a
+    /// fade's years are whole (the rule refuses others before).
+    pub fn set(self, u: &mut Unit, x: f64) {
+        let fade = match &mut u.valuation {
+            Valuation::Fade(f) => Some(f),
+            Valuation::Multiple => None,
+        };
+        match self {
+            UnitField::Revenue => u.revenue = x,
+            UnitField::Growth => u.growth = x,
+            UnitField::FadeFrom => u.growth_fade.iter_mut().for_each(|g| g.from = x),
+            UnitField::FadeYears => u.growth_fade.iter_mut().for_each(|g| g.years = x),
+            UnitField::Volatility => u.volatility = x,
+            UnitField::Margin => u.margin = x,
+            UnitField::TargetMargin => u.target_margin = x,
+            UnitField::MarginSpeed => u.margin_speed = x,
+            UnitField::MultipleMedian => u.multiple_median = x,
+            UnitField::MultipleDispersion => u.multiple_dispersion = x,
+            UnitField::MaxUplift => u.max_uplift = x,
+            UnitField::HalfSaturation => u.half_saturation = x,
+            UnitField::JumpRate => u.jumps.iter_mut().for_each(|j| j.rate = x),
+            UnitField::JumpMean => u.jumps.iter_mut().for_each(|j| j.mean = x),
+            UnitField::JumpStdev => u.jumps.iter_mut().for_each(|j| j.stdev = x),
+            UnitField::ValuationYears => fade.into_iter().for_each(|f| f.years = x as u32),
+            UnitField::TerminalGrowth => fade.into_iter().for_each(|f| f.terminal_growth = x),
+            UnitField::SalesToCapital => fade.into_iter().for_each(|f| f.sales_to_capital = x),
+        }
+    }
+}
+
+impl PolicyField {
+    pub fn get(self, p: &Policy) -> f64 {
+        match self {
+            PolicyField::Reinvest => p.reinvest_share,
+            PolicyField::Recycle => p.recycle_share,
+        }
+    }
+
+    pub fn set(self, p: &mut Policy, x: f64) {
+        match self {
+            PolicyField::Reinvest => p.reinvest_share = x,
+            PolicyField::Recycle => p.recycle_share = x,
+        }
+    }
+
+    /// The key's row.
+    pub fn key(self) -> &'static Key {
+        by_field(Field::Policy(self))
+    }
+}
+
+impl TermField {
+    /// The term's value (None: the unit has no exit or gate).
+    pub fn get(self, t: &Terms) -> Option<f64> {
+        match self {
+            TermField::Intensity => Some(t.intensity),
+            TermField::Budget => Some(t.budget),
+            TermField::Years => Some(t.years),
+            TermField::ExitAfter => t.exit.map(|e| e.after),
+            TermField::ExitWindow => t.exit.map(|e| e.window),
+            TermField::ExitDiscount => t.exit.map(|e| e.discount),
+            TermField::GateYear => t.gate.map(|g| g.year),
+            TermField::GateMin => t.gate.map(|g| g.min_revenue_multiple),
+        }
+    }
+
+    /// Sets the term (an exit or gate term only where the unit has one).
+    pub fn set(self, t: &mut Terms, x: f64) {
+        match self {
+            TermField::Intensity => t.intensity = x,
+            TermField::Budget => t.budget = x,
+            TermField::Years => t.years = x,
+            TermField::ExitAfter => t.exit.iter_mut().for_each(|e| e.after = x),
+            TermField::ExitWindow => t.exit.iter_mut().for_each(|e| e.window = x),
+            TermField::ExitDiscount => t.exit.iter_mut().for_each(|e| e.discount = x),
+            TermField::GateYear => t.gate.iter_mut().for_each(|g| g.year = x),
+            TermField::GateMin => t.gate.iter_mut().for_each(|g| g.min_revenue_multiple = x),
+        }
+    }
+
+    /// The key's row.
+    pub fn key(self) -> &'static Key {
+        by_field(Field::Term(self))
+    }
+}
+
+/// Where a value sits in a scenario: the field, and the unit and policy it
+/// belongs to where the field needs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub field: Field,
+    pub unit: usize,
+    pub policy: usize,
+}
+
+impl Place {
+    /// The value at this place (None: absent, e.g. a unit without jumps,
+    /// or an index out of range).
+    pub fn get(self, s: &Scenario) -> Option<f64> {
+        match self.field {
+            Field::DiscountRate => Some(s.discount_rate),
+            Field::Unit(f) => f.get(s.units.get(self.unit)?),
+            Field::Policy(f) => Some(f.get(s.policies.get(self.policy)?)),
+            Field::Term(f) => f.get(s.policies.get(self.policy)?.terms.get(self.unit)?),
+        }
+    }
+
+    /// Sets the value at this place, where it exists (see `get`).
+    pub fn set(self, s: &mut Scenario, x: f64) {
+        match self.field {
+            Field::DiscountRate => s.discount_rate = x,
+            Field::Unit(f) => s.units.get_mut(self.unit).into_iter().for_each(|u| f.set(u, x)),
+            Field::Policy(f) => s
+                .policies
+                .get_mut(self.policy)
+                .into_iter()
+                .for_each(|p| f.set(p, x)),
+            Field::Term(f) => s
+                .policies
+                .get_mut(self.policy)
+                .and_then(|p| p.terms.get_mut(self.unit))
+                .into_iter()
+                .for_each(|t| f.set(t, x)),
+        }
+    }
+}
+
+/// The first value of a validated scenario outside its key's rule (or not
+/// finite), as "KEY of OWNER: RULE, got X": the per-key part of the
+/// validator, for a scenario that was not read from a file (a shard's
+/// header, a study's variant).
+pub fn first_broken(s: &Scenario) -> Option<String> {
+    let spy = s.steps_per_year;
+    let check = |k: &Key, x: f64, whose: &str| -> Option<String> {
+        if !x.is_finite() {
+            return Some(format!("{}{whose}: must be a finite number, got {x}", k.path));
+        }
+        (!k.rule.allows(x, spy))
+            .then(|| format!("{}{whose}: {}, got {x}", k.path, k.rule.text(spy)))
+    };
+    for k in KEYS {
+        let at = |unit, policy| Place {
+            field: k.field,
+            unit,
+            policy,
+        };
+        let broken = match k.field {
+            Field::DiscountRate => check(k, s.discount_rate, ""),
+            Field::Unit(_) => (0..s.units.len()).find_map(|u| {
+                let x = at(u, 0).get(s)?;
+                check(k, x, &format!(" of unit \"{}\"", s.units[u].name))
+            }),
+            Field::Policy(_) => (0..s.policies.len()).find_map(|p| {
+                let x = at(0, p).get(s)?;
+                check(k, x, &format!(" of policy \"{}\"", s.policies[p].name))
+            }),
+            Field::Term(_) => (0..s.policies.len()).find_map(|p| {
+                (0..s.units.len()).find_map(|u| {
+                    let x = at(u, p).get(s)?;
+                    let whose = format!(
+                        " of unit \"{}\" under policy \"{}\"",
+                        s.units[u].name, s.policies[p].name
+                    );
+                    check(k, x, &whose)
+                })
+            }),
+        };
+        if broken.is_some() {
+            return broken;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNIT_FIELDS: [UnitField; 18] = [
+        UnitField::Revenue,
+        UnitField::Growth,
+        UnitField::FadeFrom,
+        UnitField::FadeYears,
+        UnitField::Volatility,
+        UnitField::Margin,
+        UnitField::TargetMargin,
+        UnitField::MarginSpeed,
+        UnitField::MultipleMedian,
+        UnitField::MultipleDispersion,
+        UnitField::MaxUplift,
+        UnitField::HalfSaturation,
+        UnitField::JumpRate,
+        UnitField::JumpMean,
+        UnitField::JumpStdev,
+        UnitField::ValuationYears,
+        UnitField::TerminalGrowth,
+        UnitField::SalesToCapital,
+    ];
+    const TERM_FIELDS: [TermField; 8] = [
+        TermField::Intensity,
+        TermField::ExitAfter,
+        TermField::ExitWindow,
+        TermField::ExitDiscount,
+        TermField::Budget,
+        TermField::Years,
+        TermField::GateYear,
+        TermField::GateMin,
+    ];
+
+    #[test]
+    fn every_field_has_one_row() {
+        let mut fields = vec![
+            Field::DiscountRate,
+            Field::Policy(PolicyField::Reinvest),
+            Field::Policy(PolicyField::Recycle),
+        ];
+        fields.extend(UNIT_FIELDS.map(Field::Unit));
+        fields.extend(TERM_FIELDS.map(Field::Term));
+        for f in &fields {
+            assert_eq!(KEYS.iter().filter(|k| k.field == *f).count(), 1, "{f:?}");
+        }
+        assert_eq!(KEYS.len(), fields.len());
+        for p in Param::ALL {
+            assert_eq!(of_param(p).param, Some(p));
+        }
+        // The term rows name their own field.
+        for f in TERM_FIELDS {
+            assert_eq!(f.key().field, Field::Term(f));
+        }
+    }
+
+    #[test]
+    fn rules_read_as_the_validator_writes_them() {
+        let speed = find(Owner::Unit, "margin_speed").unwrap();
+        assert!(speed.rule.allows(4.0, 4) && !speed.rule.allows(4.5, 4));
+        assert_eq!(
+            speed.rule.text(12),
+            "must be in [0, steps_per_year = 12] (per year)"
+        );
+        let g = find(Owner::Unit, "growth").unwrap();
+        assert!(!g.rule.allows(-1.0, 4) && g.rule.allows(-0.99, 4));
+        let y = find(Owner::Valuation, "fade_years").unwrap();
+        assert!(y.rule.allows(50.0, 4) && !y.rule.allows(2.5, 4) && !y.rule.allows(51.0, 4));
+        let roles: Vec<&str> = role_terms(Role::NonCore).map(|k| k.path).collect();
+        assert_eq!(
+            roles,
+            ["intensity", "exit_after", "exit_window", "exit_discount"]
+        );
+    }
+}
