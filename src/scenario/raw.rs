@@ -23,6 +23,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::model::keys::{PolicyField, TermField};
+use crate::model::Role;
+
 pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 
 /// A value with the byte span it was read from.
@@ -469,6 +472,72 @@ pub struct RawOverride {
     pub budget: O<f64>,
     pub years: O<f64>,
     pub gate: O<RawGate>,
+}
+
+impl RawPolicy {
+    /// A number of the policy itself, by its registry field.
+    pub fn share(&self, f: PolicyField) -> &O<f64> {
+        match f {
+            PolicyField::Reinvest => &self.reinvest_share,
+            PolicyField::Recycle => &self.recycle_share,
+        }
+    }
+
+    /// A term as the table of `role` gives it (None: not given, or not a
+    /// key of that role's table).
+    pub fn role_term(&self, role: Role, f: TermField) -> Option<&Sp<f64>> {
+        use TermField::*;
+        match (role, f) {
+            (Role::Core, Intensity) => self.core.as_ref()?.intensity.as_ref(),
+            (Role::NonCore, _) => {
+                let t = self.non_core.as_ref()?;
+                match f {
+                    Intensity => t.intensity.as_ref(),
+                    ExitAfter => t.exit_after.as_ref(),
+                    ExitWindow => t.exit_window.as_ref(),
+                    ExitDiscount => t.exit_discount.as_ref(),
+                    _ => None,
+                }
+            }
+            (Role::Innovation, _) => {
+                let t = self.innovation.as_ref()?;
+                match f {
+                    Budget => t.budget.as_ref(),
+                    Years => t.years.as_ref(),
+                    GateYear | GateMin => t.gate.as_ref()?.term(f),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl RawGate {
+    /// The gate's year or minimum revenue multiple.
+    pub fn term(&self, f: TermField) -> Option<&Sp<f64>> {
+        match f {
+            TermField::GateYear => self.year.as_ref(),
+            TermField::GateMin => self.min_revenue_multiple.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+impl RawOverride {
+    /// A term as this override gives it.
+    pub fn term(&self, f: TermField) -> Option<&Sp<f64>> {
+        use TermField::*;
+        match f {
+            Intensity => self.intensity.as_ref(),
+            ExitAfter => self.exit_after.as_ref(),
+            ExitWindow => self.exit_window.as_ref(),
+            ExitDiscount => self.exit_discount.as_ref(),
+            Budget => self.budget.as_ref(),
+            Years => self.years.as_ref(),
+            GateYear | GateMin => self.gate.as_ref()?.term(f),
+        }
+    }
 }
 
 /// `[[sweep]]`: one swept parameter.
