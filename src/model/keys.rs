@@ -192,6 +192,9 @@ pub struct Key {
     pub default: Option<f64>,
     /// The key in words, for the optimizer's `check` ("gate year").
     pub words: &'static str,
+    /// The key as a reader's label ("jumps a year"); empty: the path in
+    /// words ("response max uplift").
+    pub label: &'static str,
     pub field: Field,
 }
 
@@ -199,6 +202,15 @@ impl Key {
     /// Whether the key may be a distribution.
     pub fn dist(&self) -> bool {
         self.param.is_some()
+    }
+
+    /// The key as a reader's label.
+    pub fn label(&self) -> String {
+        if self.label.is_empty() {
+            self.path.replace(['_', '.'], " ")
+        } else {
+            self.label.to_string()
+        }
     }
 
     /// The key's last segment.
@@ -216,7 +228,7 @@ const fn rule(lo: Bound, hi: Upper, text: &'static str) -> Rule {
     }
 }
 
-const ANY: Rule = rule(None, Upper::None, "");
+const ANY: Rule = rule(None, Upper::None, "any number");
 const NONNEG: Rule = rule(Some((0.0, false)), Upper::None, "must be >= 0");
 const NONNEG_YEARS: Rule = rule(Some((0.0, false)), Upper::None, "must be >= 0 (years)");
 const POSITIVE: Rule = rule(Some((0.0, true)), Upper::None, "must be positive");
@@ -250,6 +262,7 @@ const fn key(owner: Owner, path: &'static str, kind: Kind, rule: Rule, field: Fi
         lever: false,
         default: None,
         words: path,
+        label: "",
         field,
     }
 }
@@ -259,7 +272,10 @@ const fn unit(path: &'static str, kind: Kind, rule: Rule, f: UnitField) -> Key {
 }
 
 const fn drawn(k: Key, p: Param) -> Key {
-    Key { param: Some(p), ..k }
+    Key {
+        param: Some(p),
+        ..k
+    }
 }
 
 const fn stepped(k: Key, s: Step) -> Key {
@@ -318,17 +334,6 @@ pub static KEYS: &[Key] = &[
         ),
         Additive,
     ),
-    unit("growth_fade.from", Rate, ABOVE_M1, UnitField::FadeFrom),
-    unit(
-        "growth_fade.years",
-        Years,
-        rule(
-            Some((0.0, true)),
-            Upper::None,
-            "must be positive (years until growth has settled)",
-        ),
-        UnitField::FadeYears,
-    ),
     stepped(
         drawn(
             unit("volatility", Rate, NONNEG, UnitField::Volatility),
@@ -367,7 +372,12 @@ pub static KEYS: &[Key] = &[
         Relative,
     ),
     stepped(
-        unit("multiple.median", Level, POSITIVE, UnitField::MultipleMedian),
+        unit(
+            "multiple.median",
+            Level,
+            POSITIVE,
+            UnitField::MultipleMedian,
+        ),
         Relative,
     ),
     unit(
@@ -395,35 +405,38 @@ pub static KEYS: &[Key] = &[
         ),
         Relative,
     ),
-    unit(
-        "jumps.rate",
-        Level,
-        rule(
-            Some((0.0, false)),
-            Upper::At(MAX_JUMP_RATE, false),
-            "must be in [0, 10000] (jumps per year)",
-        ),
-        UnitField::JumpRate,
-    ),
-    unit("jumps.mean", Rate, ANY, UnitField::JumpMean),
-    unit("jumps.stdev", Rate, NONNEG, UnitField::JumpStdev),
     Key {
-        default: Some(10.0),
-        ..key(
-            Owner::Valuation,
-            "fade_years",
-            Years,
-            Rule {
-                whole: true,
-                ..rule(
-                    Some((0.0, false)),
-                    Upper::At(MAX_FADE_YEARS as f64, false),
-                    "must be a whole number of years in [0, 50]",
-                )
-            },
-            Field::Unit(UnitField::ValuationYears),
+        label: "jumps a year",
+        ..unit(
+            "jumps.rate",
+            Level,
+            rule(
+                Some((0.0, false)),
+                Upper::At(MAX_JUMP_RATE, false),
+                "must be in [0, 10000] (jumps per year)",
+            ),
+            UnitField::JumpRate,
         )
     },
+    Key {
+        label: "jump mean",
+        ..unit("jumps.mean", Rate, ANY, UnitField::JumpMean)
+    },
+    Key {
+        label: "jump stdev",
+        ..unit("jumps.stdev", Rate, NONNEG, UnitField::JumpStdev)
+    },
+    unit("growth_fade.from", Rate, ABOVE_M1, UnitField::FadeFrom),
+    unit(
+        "growth_fade.years",
+        Years,
+        rule(
+            Some((0.0, true)),
+            Upper::None,
+            "must be positive (years until growth has settled)",
+        ),
+        UnitField::FadeYears,
+    ),
     Key {
         default: Some(0.03),
         step: Some(Additive),
@@ -448,6 +461,23 @@ pub static KEYS: &[Key] = &[
                 "must be positive (revenue added per unit of capital invested)",
             ),
             Field::Unit(UnitField::SalesToCapital),
+        )
+    },
+    Key {
+        default: Some(10.0),
+        ..key(
+            Owner::Valuation,
+            "fade_years",
+            Years,
+            Rule {
+                whole: true,
+                ..rule(
+                    Some((0.0, false)),
+                    Upper::At(MAX_FADE_YEARS as f64, false),
+                    "must be a whole number of years in [0, 50]",
+                )
+            },
+            Field::Unit(UnitField::ValuationYears),
         )
     },
     Key {
@@ -485,6 +515,7 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         words: "gate min_revenue_multiple",
+        label: "gate revenue multiple",
         ..stepped(
             term(INNOVATION, "gate.min_revenue_multiple", Level, NONNEG),
             Relative,
@@ -526,9 +557,7 @@ pub fn find(owner: Owner, path: &str) -> Option<&'static Key> {
 /// The key whose value lands in `field`.
 pub fn by_field(field: Field) -> &'static Key {
     // Every field has its row (tests::every_field_has_one_row).
-    KEYS.iter()
-        .find(|k| k.field == field)
-        .unwrap_or(&KEYS[0])
+    KEYS.iter().find(|k| k.field == field).unwrap_or(&KEYS[0])
 }
 
 /// The key a drawn assumption is.
@@ -664,6 +693,16 @@ pub struct Place {
 }
 
 impl Place {
+    /// The place of `field` in the first unit and policy (the scenario's
+    /// own fields need neither).
+    pub fn new(field: Field) -> Place {
+        Place {
+            field,
+            unit: 0,
+            policy: 0,
+        }
+    }
+
     /// The value at this place (None: absent, e.g. a unit without jumps,
     /// or an index out of range).
     pub fn get(self, s: &Scenario) -> Option<f64> {
@@ -679,7 +718,11 @@ impl Place {
     pub fn set(self, s: &mut Scenario, x: f64) {
         match self.field {
             Field::DiscountRate => s.discount_rate = x,
-            Field::Unit(f) => s.units.get_mut(self.unit).into_iter().for_each(|u| f.set(u, x)),
+            Field::Unit(f) => s
+                .units
+                .get_mut(self.unit)
+                .into_iter()
+                .for_each(|u| f.set(u, x)),
             Field::Policy(f) => s
                 .policies
                 .get_mut(self.policy)
@@ -703,7 +746,10 @@ pub fn first_broken(s: &Scenario) -> Option<String> {
     let spy = s.steps_per_year;
     let check = |k: &Key, x: f64, whose: &str| -> Option<String> {
         if !x.is_finite() {
-            return Some(format!("{}{whose}: must be a finite number, got {x}", k.path));
+            return Some(format!(
+                "{}{whose}: must be a finite number, got {x}",
+                k.path
+            ));
         }
         (!k.rule.allows(x, spy))
             .then(|| format!("{}{whose}: {}, got {x}", k.path, k.rule.text(spy)))

@@ -204,10 +204,14 @@ impl Field {
             })
             .collect();
         for u in 0..units {
-            v.extend(keys::terms().filter(|k| k.lever).filter_map(|k| match k.field {
-                keys::Field::Term(f) => Some(Field::Term(u, f)),
-                _ => None,
-            }));
+            v.extend(
+                keys::terms()
+                    .filter(|k| k.lever)
+                    .filter_map(|k| match k.field {
+                        keys::Field::Term(f) => Some(Field::Term(u, f)),
+                        _ => None,
+                    }),
+            );
         }
         v
     }
@@ -379,7 +383,11 @@ impl Problem {
 
 /// The last segments of the keys a lever may vary (the registry's).
 fn lever_keys() -> Vec<&'static str> {
-    keys::KEYS.iter().filter(|k| k.lever).map(|k| k.leaf()).collect()
+    keys::KEYS
+        .iter()
+        .filter(|k| k.lever)
+        .map(|k| k.leaf())
+        .collect()
 }
 
 const OBJECTIVES: [&str; 5] = [
@@ -1217,12 +1225,20 @@ max = 0.9
         assert_eq!(p.horizon, 2);
         // Core intensity: the six core units but Cloud, which has its own lever.
         assert_eq!(p.levers[0].targets.len(), 5);
-        assert!(!p.levers[0].targets.contains(&Field::Term(1, TermField::Intensity)));
-        assert_eq!(p.levers[1].targets, vec![Field::Term(1, TermField::Intensity)]);
+        assert!(!p.levers[0]
+            .targets
+            .contains(&Field::Term(1, TermField::Intensity)));
+        assert_eq!(
+            p.levers[1].targets,
+            vec![Field::Term(1, TermField::Intensity)]
+        );
         assert_eq!(p.levers[1].start, 0.05);
         assert!(p.levers[2].integer);
         assert_eq!(p.levers[2].targets, vec![Field::Term(7, TermField::Years)]);
-        assert_eq!(p.levers[3].targets, vec![Field::Policy(PolicyField::Reinvest)]);
+        assert_eq!(
+            p.levers[3].targets,
+            vec![Field::Policy(PolicyField::Reinvest)]
+        );
         let x = [0.2, 0.05, 3.0, 0.7];
         let pol = p.policy_at(&x, "n");
         assert_eq!(pol.terms[0].intensity, 0.2);
@@ -1264,7 +1280,10 @@ max = 0.9
         // One unit left to it: accepted, and it moves that unit only.
         let some: String = units[1..].iter().map(|u| own(u)).collect();
         let p = problem(&format!("{head}{some}")).unwrap();
-        assert_eq!(p.levers[0].targets, vec![Field::Term(0, TermField::Intensity)]);
+        assert_eq!(
+            p.levers[0].targets,
+            vec![Field::Term(0, TermField::Intensity)]
+        );
     }
 
     fn refused(extra: &str) -> InputError {

@@ -103,7 +103,11 @@ fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, StepKind, f
     for role in [Role::Core, Role::NonCore, Role::Innovation] {
         for k in keys::role_terms(role) {
             if let keys::Field::Term(f) = k.field {
-                push(format!("{}.{}", role.as_str(), k.path), k, p.role_term(role, f));
+                push(
+                    format!("{}.{}", role.as_str(), k.path),
+                    k,
+                    p.role_term(role, f),
+                );
             }
         }
     }
@@ -492,7 +496,9 @@ mod tests {
         assert!(e.contains("discount"), "{e}");
         let ok = variant(&loaded, &sc, tg, 0.05).unwrap();
         let cloud = ok.units.iter().find(|u| u.name == "Cainiao").unwrap();
-        assert!(matches!(cloud.valuation, crate::model::Valuation::Fade(f) if f.terminal_growth == 0.05));
+        assert!(
+            matches!(cloud.valuation, crate::model::Valuation::Fade(f) if f.terminal_growth == 0.05)
+        );
         assert_eq!((ok.trials, ok.seed), (sc.trials, sc.seed));
     }
 
