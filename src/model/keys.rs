@@ -195,6 +195,8 @@ pub struct Key {
     /// The key as a reader's label ("jumps a year"); empty: the path in
     /// words ("response max uplift").
     pub label: &'static str,
+    /// A value to show in a message that asks for the key (empty: none).
+    pub example: &'static str,
     pub field: Field,
 }
 
@@ -263,6 +265,7 @@ const fn key(owner: Owner, path: &'static str, kind: Kind, rule: Rule, field: Fi
         default: None,
         words: path,
         label: "",
+        example: "",
         field,
     }
 }
@@ -276,6 +279,10 @@ const fn drawn(k: Key, p: Param) -> Key {
         param: Some(p),
         ..k
     }
+}
+
+const fn eg(k: Key, example: &'static str) -> Key {
+    Key { example, ..k }
 }
 
 const fn stepped(k: Key, s: Step) -> Key {
@@ -312,6 +319,7 @@ const INNOVATION: &[Role] = &[Role::Innovation];
 pub static KEYS: &[Key] = &[
     Key {
         step: Some(Additive),
+        example: "0.09",
         ..key(
             Owner::Scenario,
             "discount_rate",
@@ -322,50 +330,62 @@ pub static KEYS: &[Key] = &[
     },
     stepped(
         drawn(
-            unit("revenue", Level, POSITIVE, UnitField::Revenue),
+            eg(
+                unit("revenue", Level, POSITIVE, UnitField::Revenue),
+                "100.0",
+            ),
             Param::Revenue,
         ),
         Relative,
     ),
     stepped(
         drawn(
-            unit("growth", Rate, ABOVE_M1, UnitField::Growth),
+            eg(unit("growth", Rate, ABOVE_M1, UnitField::Growth), "0.04"),
             Param::Growth,
         ),
         Additive,
     ),
     stepped(
         drawn(
-            unit("volatility", Rate, NONNEG, UnitField::Volatility),
+            eg(
+                unit("volatility", Rate, NONNEG, UnitField::Volatility),
+                "0.08",
+            ),
             Param::Volatility,
         ),
         Additive,
     ),
     stepped(
         drawn(
-            unit("margin", Share, MARGIN, UnitField::Margin),
+            eg(unit("margin", Share, MARGIN, UnitField::Margin), "0.20"),
             Param::Margin,
         ),
         Additive,
     ),
     stepped(
         drawn(
-            unit("target_margin", Share, MARGIN, UnitField::TargetMargin),
+            eg(
+                unit("target_margin", Share, MARGIN, UnitField::TargetMargin),
+                "0.20",
+            ),
             Param::TargetMargin,
         ),
         Additive,
     ),
     stepped(
         drawn(
-            unit(
-                "margin_speed",
-                Level,
-                rule(
-                    Some((0.0, false)),
-                    Upper::StepsPerYear,
-                    "must be in [0, steps_per_year = {spy}] (per year)",
+            eg(
+                unit(
+                    "margin_speed",
+                    Level,
+                    rule(
+                        Some((0.0, false)),
+                        Upper::StepsPerYear,
+                        "must be in [0, steps_per_year = {spy}] (per year)",
+                    ),
+                    UnitField::MarginSpeed,
                 ),
-                UnitField::MarginSpeed,
+                "0.3",
             ),
             Param::MarginSpeed,
         ),
@@ -483,6 +503,7 @@ pub static KEYS: &[Key] = &[
     Key {
         step: Some(Additive),
         lever: true,
+        example: "0.6",
         ..key(
             Owner::Policy,
             "reinvest_share",
@@ -495,6 +516,7 @@ pub static KEYS: &[Key] = &[
         step: Some(Additive),
         lever: true,
         default: Some(0.0),
+        example: "0.6",
         ..key(
             Owner::Policy,
             "recycle_share",
@@ -503,15 +525,33 @@ pub static KEYS: &[Key] = &[
             Field::Policy(PolicyField::Recycle),
         )
     },
-    stepped(term(CORE_NON_CORE, "intensity", Share, NONNEG), Additive),
-    stepped(term(NON_CORE, "exit_after", Years, NONNEG_YEARS), Relative),
-    stepped(term(NON_CORE, "exit_window", Years, NONNEG_YEARS), Relative),
-    stepped(term(NON_CORE, "exit_discount", Share, SHARE), Additive),
-    stepped(term(INNOVATION, "budget", Level, NONNEG), Relative),
-    stepped(term(INNOVATION, "years", Years, NONNEG), Relative),
+    stepped(
+        eg(term(CORE_NON_CORE, "intensity", Share, NONNEG), "0.10"),
+        Additive,
+    ),
+    stepped(
+        eg(term(NON_CORE, "exit_after", Years, NONNEG_YEARS), "1.0"),
+        Relative,
+    ),
+    stepped(
+        eg(term(NON_CORE, "exit_window", Years, NONNEG_YEARS), "1.0"),
+        Relative,
+    ),
+    stepped(
+        eg(term(NON_CORE, "exit_discount", Share, SHARE), "0.15"),
+        Additive,
+    ),
+    stepped(
+        eg(term(INNOVATION, "budget", Level, NONNEG), "4.0"),
+        Relative,
+    ),
+    stepped(eg(term(INNOVATION, "years", Years, NONNEG), "5"), Relative),
     Key {
         words: "gate year",
-        ..stepped(term(INNOVATION, "gate.year", Years, NONNEG_YEARS), Relative)
+        ..stepped(
+            eg(term(INNOVATION, "gate.year", Years, NONNEG_YEARS), "2"),
+            Relative,
+        )
     },
     Key {
         words: "gate min_revenue_multiple",

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::format::{money, percent};
+use crate::model::keys::{self, Owner};
 use crate::model::{Param, Role, Scenario, Terms, Valuation};
 
 fn truncate(s: &str, n: usize) -> String {
@@ -130,10 +131,17 @@ pub fn render(s: &Scenario) -> String {
         s.policies[s.baseline].name
     );
     for p in &s.policies {
-        let mut parts = vec![
-            format!("reinvest {}", percent(p.reinvest_share, 1)),
-            format!("recycle {}", percent(p.recycle_share, 1)),
-        ];
+        // The policy's own numbers, each by its first word ("reinvest").
+        let mut parts: Vec<String> = keys::of(Owner::Policy)
+            .filter_map(|k| match k.field {
+                keys::Field::Policy(f) => Some(format!(
+                    "{} {}",
+                    k.path.split('_').next().unwrap_or(k.path),
+                    percent(f.get(p), 1)
+                )),
+                _ => None,
+            })
+            .collect();
         let mut overrides: Vec<String> = Vec::new();
         for (u, t) in s.units.iter().zip(&p.terms) {
             if t.role != u.role {
