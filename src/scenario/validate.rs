@@ -14,6 +14,7 @@ use crate::model::{
 mod correlations;
 mod dist;
 mod funding;
+mod model;
 #[cfg(test)]
 mod tests;
 mod valuation;
@@ -24,6 +25,7 @@ pub use correlations::{
     MAX_CORRELATIONS,
 };
 use funding::funding;
+pub use model::check_model;
 use valuation::{unit_valuation, valuation_keys, Against, ValuationKeys};
 
 /// Largest accepted trial count: 10^10 trials take hours on a cluster; more
@@ -41,7 +43,7 @@ pub const MAX_STEPS: i64 = 100_000;
 pub const MAX_METRICS: usize = 200_000;
 /// Jumps per year; far above any real arrival rate, and keeps the Poisson
 /// sampler in its valid range.
-pub const MAX_JUMP_RATE: f64 = 10_000.0;
+pub use crate::model::keys::MAX_JUMP_RATE;
 /// Tolerance on the sum of squared loadings (rounding of typed decimals).
 const LOADING_TOLERANCE: f64 = 1e-9;
 
