@@ -136,6 +136,31 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// A unit named `name` in `role`, every number 0 and nothing drawn,
+    /// for the validator to fill in.
+    pub fn new(name: String, role: Role) -> Unit {
+        Unit {
+            name,
+            role,
+            revenue: 0.0,
+            growth: 0.0,
+            volatility: 0.0,
+            margin: 0.0,
+            target_margin: 0.0,
+            margin_speed: 0.0,
+            multiple_median: 0.0,
+            multiple_dispersion: 0.0,
+            loadings: Vec::new(),
+            idiosyncratic: 1.0,
+            max_uplift: 0.0,
+            half_saturation: 0.0,
+            jumps: None,
+            valuation: Valuation::Multiple,
+            uncertain: Vec::new(),
+            growth_fade: None,
+        }
+    }
+
     /// The distribution of `param`, if the unit draws it.
     pub fn drawn(&self, param: Param) -> Option<&Dist> {
         self.uncertain
@@ -236,7 +261,7 @@ impl Fade {
 }
 
 /// A policy: how much cash is reinvested and on what terms per unit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     pub name: String,
     pub description: String,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use crate::model::keys::{PolicyField, TermField};
-use crate::model::Role;
+use crate::model::{Param, Role};
 
 pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 
@@ -509,6 +509,24 @@ impl RawPolicy {
                 }
             }
             _ => None,
+        }
+    }
+}
+
+impl RawUnit {
+    /// A key that may be a distribution, as given (the response's keys
+    /// inside `response`).
+    pub fn param(&self, p: Param) -> &O<RawParam> {
+        let response = self.response.as_ref();
+        match p {
+            Param::Revenue => &self.revenue,
+            Param::Growth => &self.growth,
+            Param::Volatility => &self.volatility,
+            Param::Margin => &self.margin,
+            Param::TargetMargin => &self.target_margin,
+            Param::MarginSpeed => &self.margin_speed,
+            Param::MaxUplift => response.map_or(&None, |r| &r.max_uplift),
+            Param::HalfSaturation => response.map_or(&None, |r| &r.half_saturation),
         }
     }
 }

@@ -1,0 +1,404 @@
+//! One policy: its own numbers, its role tables, per-unit overrides and
+//! the effective terms of every unit under it.
+
+use super::*;
+use crate::model::keys::{self, Owner};
+
+fn gate(v: &V, g: &Sp<RawGate>, key: &str) -> R<Gate> {
+    Ok(Gate {
+        year: v.req_num(
+            &g.year,
+            &g.span(),
+            &format!("{key}.year"),
+            nonneg,
+            "must be >= 0 (years)",
+        )?,
+        min_revenue_multiple: v.req_num(
+            &g.min_revenue_multiple,
+            &g.span(),
+            &format!("{key}.min_revenue_multiple"),
+            nonneg,
+            "must be >= 0",
+        )?,
+    })
+}
+
+/// A policy's `non_core` table: intensity, exit_after, exit_window,
+/// exit_discount (each may be missing).
+type NonCoreTerms = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+/// A policy's `innovation` table: budget, years, gate.
+type InnovationTerms = (Option<f64>, Option<f64>, Option<Gate>);
+
+/// Policy-level terms of one role, as given (each may be missing).
+struct RoleTerms {
+    core: Option<f64>,
+    non_core: Option<NonCoreTerms>,
+    innovation: Option<InnovationTerms>,
+}
+
+pub(super) fn policy(
+    v: &V,
+    pname: &str,
+    p: &RawPolicy,
+    header: &Range<usize>,
+    units: &[Unit],
+) -> R<Policy> {
+    let ps = p.anchor().unwrap_or(header.clone());
+    let pk = |field: &str| format!("policies.{pname}.{field}");
+    let display = names::clean(pname);
+    if display.is_empty() {
+        return Err(v.err(
+            ps.clone(),
+            &format!("policies.\"{pname}\""),
+            "a policy name must not be empty (write e.g. [policies.reset])",
+        ));
+    }
+    if let Some(why) = names::unsafe_reason(pname) {
+        return Err(v.err(
+            ps.clone(),
+            &format!("policies.{}", crate::format::toml_key(pname)),
+            format!("policy name {pname:?} {why}"),
+        ));
+    }
+    // The policy's own numbers, by the registry's rules and defaults.
+    let mut shares = Vec::new();
+    for k in keys::of(Owner::Policy) {
+        let keys::Field::Policy(f) = k.field else {
+            continue;
+        };
+        let ok = |x: f64| k.rule.allows(x, 1);
+        let x = match k.default {
+            None => v.req_num(p.share(f), &ps, &pk(k.path), ok, k.rule.text)?,
+            Some(d) => v
+                .opt_num(p.share(f), &pk(k.path), ok, k.rule.text)?
+                .unwrap_or(d),
+        };
+        shares.push((f, x));
+    }
+    let terms = RoleTerms {
+        core: match &p.core {
+            Some(c) => Some(v.req_num(
+                &c.intensity,
+                &c.span(),
+                &pk("core.intensity"),
+                nonneg,
+                "must be >= 0",
+            )?),
+            None => None,
+        },
+        non_core: match &p.non_core {
+            Some(c) => Some((
+                v.opt_num(
+                    &c.intensity,
+                    &pk("non_core.intensity"),
+                    nonneg,
+                    "must be >= 0",
+                )?,
+                v.opt_num(
+                    &c.exit_after,
+                    &pk("non_core.exit_after"),
+                    nonneg,
+                    "must be >= 0 (years)",
+                )?,
+                v.opt_num(
+                    &c.exit_window,
+                    &pk("non_core.exit_window"),
+                    nonneg,
+                    "must be >= 0 (years)",
+                )?,
+                v.opt_num(
+                    &c.exit_discount,
+                    &pk("non_core.exit_discount"),
+                    share,
+                    "must be a share in [0, 1]",
+                )?,
+            )),
+            None => None,
+        },
+        innovation: match &p.innovation {
+            Some(c) => Some((
+                v.opt_num(&c.budget, &pk("innovation.budget"), nonneg, "must be >= 0")?,
+                v.opt_num(&c.years, &pk("innovation.years"), nonneg, "must be >= 0")?,
+                c.gate
+                    .as_ref()
+                    .map(|g| gate(v, g, &pk("innovation.gate")))
+                    .transpose()?,
+            )),
+            None => None,
+        },
+    };
+    // The required keys of a role's table are required even if every unit
+    // of that role overrides them: the table states the policy's terms.
+    if let Some(c) = &p.non_core {
+        v.req(&c.intensity, &c.span(), &pk("non_core.intensity"))?;
+    }
+    if let Some(c) = &p.innovation {
+        v.req(&c.budget, &c.span(), &pk("innovation.budget"))?;
+        v.req(&c.years, &c.span(), &pk("innovation.years"))?;
+    }
+
+    // Overrides, by unit index.
+    let mut overrides: Vec<Option<(&str, &RawOverride)>> = vec![None; units.len()];
+    if let Some(map) = &p.units {
+        for (uname, ov) in map {
+            let at = ov.anchor().unwrap_or(ps.clone());
+            let key = pk(&format!("units.\"{uname}\""));
+            let Some(ui) = units.iter().position(|u| names::same(&u.name, uname)) else {
+                return Err(v.err(
+                    at,
+                    &key,
+                    format!(
+                        "override names no unit: \"{uname}\"{}",
+                        names::did_you_mean(uname, units.iter().map(|u| u.name.as_str()))
+                    ),
+                ));
+            };
+            if let Some((other, _)) = overrides[ui].replace((uname, ov)) {
+                return Err(v.err(
+                    at,
+                    &key,
+                    format!(
+                        "a second override of unit \"{}\" (also given as \"{other}\"; names are compared ignoring case, surrounding spaces and Unicode form)",
+                        units[ui].name
+                    ),
+                ));
+            }
+        }
+    }
+
+    let mut out = Vec::with_capacity(units.len());
+    for (ui, u) in units.iter().enumerate() {
+        out.push(unit_terms(
+            v,
+            pname,
+            &ps,
+            &terms,
+            u,
+            overrides[ui].map(|o| o.1),
+        )?);
+    }
+    exit_terms_need_exit_after(v, pname, p, &out, units, &overrides)?;
+    let mut policy = Policy {
+        name: display,
+        description: p
+            .description
+            .as_ref()
+            .map(|d| d.get_ref().clone())
+            .unwrap_or_default(),
+        terms: out,
+        ..Policy::default()
+    };
+    for (f, x) in shares {
+        f.set(&mut policy, x);
+    }
+    Ok(policy)
+}
+
+/// The effective terms of one unit under one policy.
+fn unit_terms(
+    v: &V,
+    pname: &str,
+    policy_span: &Range<usize>,
+    terms: &RoleTerms,
+    u: &Unit,
+    o: Option<&RawOverride>,
+) -> R<Terms> {
+    let ok = |field: &str| format!("policies.{pname}.units.\"{}\".{field}", u.name);
+    let role = match o.and_then(|o| o.role.as_ref()) {
+        Some(r) => v.role(r, &ok("role"))?,
+        None => u.role,
+    };
+    // Keys that do not apply to the unit's effective role are refused: an
+    // override of `budget` on a core unit would silently do nothing.
+    if let Some(o) = o {
+        let allowed: &[&str] = match role {
+            Role::Core => &["intensity"],
+            Role::NonCore => &["intensity", "exit_after", "exit_window", "exit_discount"],
+            Role::Innovation => &["budget", "years", "gate"],
+        };
+        let given: [(&str, Option<Range<usize>>); 7] = [
+            ("intensity", o.intensity.as_ref().map(|x| x.span())),
+            ("exit_after", o.exit_after.as_ref().map(|x| x.span())),
+            ("exit_window", o.exit_window.as_ref().map(|x| x.span())),
+            ("exit_discount", o.exit_discount.as_ref().map(|x| x.span())),
+            ("budget", o.budget.as_ref().map(|x| x.span())),
+            ("years", o.years.as_ref().map(|x| x.span())),
+            ("gate", o.gate.as_ref().map(|x| x.span())),
+        ];
+        for (key, span) in given {
+            if let Some(span) = span {
+                if !allowed.contains(&key) {
+                    return Err(v.err(
+                        span,
+                        &ok(key),
+                        format!(
+                            "`{key}` does not apply to a {} unit under this policy (its terms are: {})",
+                            role.as_str(),
+                            allowed.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let missing = |what: &str| {
+        v.err(
+            policy_span.clone(),
+            &format!("policies.{pname}.{}", role.as_str()),
+            format!(
+                "policy \"{pname}\" gives no `{}` terms, but unit \"{}\" is {} under it (add [policies.{pname}.{}] or set `{what}` in an override)",
+                role.as_str(),
+                u.name,
+                role.as_str(),
+                role.as_str()
+            ),
+        )
+    };
+    let over = |x: Option<&Sp<f64>>, key: &str, f: fn(f64) -> bool, rule: &str| -> R<Option<f64>> {
+        x.map(|x| v.num(x, &ok(key), f, rule)).transpose()
+    };
+    Ok(match role {
+        Role::Core => {
+            let intensity = over(
+                o.and_then(|o| o.intensity.as_ref()),
+                "intensity",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(terms.core)
+            .ok_or_else(|| missing("intensity"))?;
+            Terms {
+                role,
+                intensity,
+                exit: None,
+                budget: 0.0,
+                years: 0.0,
+                gate: None,
+            }
+        }
+        Role::NonCore => {
+            let base = terms.non_core;
+            let intensity = over(
+                o.and_then(|o| o.intensity.as_ref()),
+                "intensity",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(base.and_then(|b| b.0))
+            .ok_or_else(|| missing("intensity"))?;
+            let after = over(
+                o.and_then(|o| o.exit_after.as_ref()),
+                "exit_after",
+                nonneg,
+                "must be >= 0 (years)",
+            )?
+            .or(base.and_then(|b| b.1));
+            let window = over(
+                o.and_then(|o| o.exit_window.as_ref()),
+                "exit_window",
+                nonneg,
+                "must be >= 0 (years)",
+            )?
+            .or(base.and_then(|b| b.2));
+            let discount = over(
+                o.and_then(|o| o.exit_discount.as_ref()),
+                "exit_discount",
+                share,
+                "must be a share in [0, 1]",
+            )?
+            .or(base.and_then(|b| b.3));
+            Terms {
+                role,
+                intensity,
+                exit: after.map(|after| Exit {
+                    after,
+                    window: window.unwrap_or(0.0),
+                    discount: discount.unwrap_or(0.0),
+                }),
+                budget: 0.0,
+                years: 0.0,
+                gate: None,
+            }
+        }
+        Role::Innovation => {
+            let base = terms.innovation;
+            let budget = over(
+                o.and_then(|o| o.budget.as_ref()),
+                "budget",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(base.and_then(|b| b.0))
+            .ok_or_else(|| missing("budget"))?;
+            let years = over(
+                o.and_then(|o| o.years.as_ref()),
+                "years",
+                nonneg,
+                "must be >= 0",
+            )?
+            .or(base.and_then(|b| b.1))
+            .ok_or_else(|| missing("years"))?;
+            let gate = match o.and_then(|o| o.gate.as_ref()) {
+                Some(g) => Some(gate(v, g, &ok("gate"))?),
+                None => base.and_then(|b| b.2),
+            };
+            Terms {
+                role,
+                intensity: 0.0,
+                exit: None,
+                budget,
+                years,
+                gate,
+            }
+        }
+    })
+}
+
+/// `exit_window` and `exit_discount` only shape an exit: without
+/// `exit_after` the unit is kept and they would silently do nothing, so a
+/// unit whose effective terms have them without `exit_after` is refused.
+fn exit_terms_need_exit_after(
+    v: &V,
+    pname: &str,
+    p: &RawPolicy,
+    terms: &[Terms],
+    units: &[Unit],
+    overrides: &[Option<(&str, &RawOverride)>],
+) -> R<()> {
+    for (ui, t) in terms.iter().enumerate() {
+        if t.role != Role::NonCore || t.exit.is_some() {
+            continue;
+        }
+        let o = overrides[ui];
+        let from_override = o.and_then(|(uname, o)| {
+            let at = |x: &Option<Sp<f64>>, key: &str| {
+                x.as_ref().map(|x| {
+                    (
+                        x.span(),
+                        format!("policies.{pname}.units.\"{uname}\".{key}"),
+                    )
+                })
+            };
+            at(&o.exit_window, "exit_window").or_else(|| at(&o.exit_discount, "exit_discount"))
+        });
+        let from_policy = p.non_core.as_ref().and_then(|c| {
+            let at = |x: &Option<Sp<f64>>, key: &str| {
+                x.as_ref()
+                    .map(|x| (x.span(), format!("policies.{pname}.non_core.{key}")))
+            };
+            at(&c.exit_window, "exit_window").or_else(|| at(&c.exit_discount, "exit_discount"))
+        });
+        if let Some((span, key)) = from_override.or(from_policy) {
+            return Err(v.err(
+                span,
+                &key,
+                format!(
+                    "`{}` shapes an exit, but unit \"{}\" has no `exit_after` under policy \"{pname}\", so it is never sold and this key would do nothing; add `exit_after = YEARS` (e.g. exit_after = 0.5) or remove it",
+                    last(&key),
+                    units[ui].name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
