@@ -261,6 +261,221 @@ pub fn validate_with_warnings(src: &Source, raw: &RawFile) -> R<(Scenario, Vec<S
         return Err(v.err(src.root(), "scenario", "missing required table [scenario]"));
     };
     let hs = h.anchor().unwrap_or_else(|| src.root());
+    let Header {
+        name,
+        currency,
+        trials,
+        seed,
+        spy,
+        horizons,
+        discount_rate,
+    } = header(&v, h, &hs)?;
+    let file_valuation = match &raw.valuation {
+        Some(rv) => valuation_keys(&v, rv, "valuation")?,
+        None => ValuationKeys::default(),
+    };
+
+    let factors = factors(&v, raw)?;
+
+    let units = units(
+        &v,
+        raw,
+        &hs,
+        &factors,
+        &file_valuation,
+        (spy, discount_rate),
+    )?;
+    let policies = policies(&v, raw, &hs, &units)?;
+    let b = v.req(&h.baseline, &hs, "scenario.baseline")?;
+    let baseline = policies
+        .iter()
+        .position(|p| names::same(&p.name, b))
+        .ok_or_else(|| {
+            let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+            v.err(
+                b.span(),
+                "scenario.baseline",
+                format!(
+                    "names no policy: \"{}\"{} (policies are: {})",
+                    b.get_ref(),
+                    names::did_you_mean(b, known.iter().copied()),
+                    known.join(", ")
+                ),
+            )
+        })?;
+
+    let metrics = policies.len() * horizons.len() * (4 + 2 * units.len());
+    if metrics > MAX_METRICS {
+        return Err(v.err(
+            raw.units[0].span(),
+            "units",
+            format!(
+                "{} policies x {} horizons x {} units make {metrics} reported metrics, more than the {MAX_METRICS} allowed",
+                policies.len(),
+                horizons.len(),
+                units.len()
+            ),
+        ));
+    }
+
+    let funding = match &raw.funding {
+        Some(rf) => Some(funding(&v, rf, &hs, &units, &policies, horizons.len())?),
+        None => None,
+    };
+    let correlations = correlations(&v, &raw.correlations, &units)?;
+
+    let scenario = Scenario {
+        name,
+        currency,
+        trials,
+        seed,
+        steps_per_year: spy as u32,
+        horizons,
+        discount_rate,
+        baseline,
+        factors,
+        units,
+        policies,
+        funding,
+        correlations,
+    };
+    Ok((scenario, v.warnings.into_inner()))
+}
+
+/// Every `[[units]]` table, with its valuation (the file's `[valuation]`
+/// under its own), against the steps per year and discount rate.
+fn units(
+    v: &V,
+    raw: &RawFile,
+    hs: &Range<usize>,
+    factors: &[String],
+    file_valuation: &ValuationKeys,
+    (spy, discount_rate): (i64, f64),
+) -> R<Vec<Unit>> {
+    if raw.units.is_empty() {
+        return Err(v.err(
+            hs.clone(),
+            "units",
+            "at least one [[units]] table is required",
+        ));
+    }
+    if raw.units.len() > MAX_UNITS {
+        return Err(v.err(
+            raw.units[MAX_UNITS].span(),
+            "units",
+            format!(
+                "at most {MAX_UNITS} units are allowed, got {}",
+                raw.units.len()
+            ),
+        ));
+    }
+    let mut units: Vec<Unit> = Vec::with_capacity(raw.units.len());
+    for (i, ru) in raw.units.iter().enumerate() {
+        let others: Vec<&str> = raw
+            .units
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .filter_map(|(_, o)| o.get_ref().name.as_deref().map(|n| n.as_str()))
+            .collect();
+        let mut u = unit(v, i, ru, spy, factors, &units, &others)?;
+        u.valuation = unit_valuation(
+            v,
+            file_valuation,
+            ru.valuation.as_ref(),
+            &format!("units[{i}].valuation"),
+            Against {
+                unit: &u.name,
+                discount_rate,
+                steps_per_year: spy as u32,
+                jumps: u.jumps.as_ref(),
+            },
+        )?;
+        units.push(u);
+    }
+    Ok(units)
+}
+
+/// The `[[factors]]`, named once each.
+fn factors(v: &V, raw: &RawFile) -> R<Vec<String>> {
+    if raw.factors.len() > MAX_FACTORS {
+        return Err(v.err(
+            raw.factors[MAX_FACTORS].span(),
+            "factors",
+            format!("at most {MAX_FACTORS} factors are allowed"),
+        ));
+    }
+    let mut factors: Vec<String> = Vec::new();
+    for (i, f) in raw.factors.iter().enumerate() {
+        let key = format!("factors[{i}].name");
+        let n = v.text(&f.name, &f.span(), &key)?;
+        if let Some(e) = factors.iter().find(|e| names::same(e, &n)) {
+            let span = f.name.as_ref().map_or(f.span(), |s| s.span());
+            return Err(v.err(
+                span,
+                &key,
+                format!(
+                    "duplicate factor name \"{n}\"{}",
+                    same_as(e, f.name.as_deref().map_or("", |n| n.as_str()))
+                ),
+            ));
+        }
+        factors.push(n);
+    }
+    Ok(factors)
+}
+
+/// Every `[policies.NAME]` table, named once each.
+fn policies(v: &V, raw: &RawFile, hs: &Range<usize>, units: &[Unit]) -> R<Vec<Policy>> {
+    if raw.policies.is_empty() {
+        return Err(v.err(
+            hs.clone(),
+            "policies",
+            "at least one [policies.NAME] table is required",
+        ));
+    }
+    if raw.policies.len() > MAX_POLICIES {
+        return Err(v.err(
+            raw.policies[MAX_POLICIES].anchor().unwrap_or(hs.clone()),
+            "policies",
+            format!(
+                "at most {MAX_POLICIES} policies are allowed, got {}",
+                raw.policies.len()
+            ),
+        ));
+    }
+    let mut policies: Vec<Policy> = Vec::with_capacity(raw.policies.len());
+    for (pname, rp) in &raw.policies {
+        let p = policy(v, pname, rp, hs, units)?;
+        if let Some(e) = policies.iter().find(|e| names::same(&e.name, &p.name)) {
+            return Err(v.err(
+                rp.anchor().unwrap_or(hs.clone()),
+                &format!("policies.{pname}"),
+                format!(
+                    "duplicate policy name \"{}\"{}",
+                    p.name,
+                    same_as(&e.name, pname)
+                ),
+            ));
+        }
+        policies.push(p);
+    }
+    Ok(policies)
+}
+
+/// `[scenario]`'s keys, checked.
+struct Header {
+    name: String,
+    currency: String,
+    trials: u64,
+    seed: u64,
+    spy: i64,
+    horizons: Vec<u32>,
+    discount_rate: f64,
+}
+
+fn header(v: &V, h: &RawHeader, hs: &Range<usize>) -> R<Header> {
+    let hs = hs.clone();
     let name = v.text(&h.name, &hs, "scenario.name")?;
     let currency = v.text(&h.currency, &hs, "scenario.currency")?;
     let t = v.req(&h.trials, &hs, "scenario.trials")?;
@@ -335,168 +550,15 @@ pub fn validate_with_warnings(src: &Source, raw: &RawFile) -> R<(Scenario, Vec<S
         "must be greater than -1",
     )?;
 
-    let file_valuation = match &raw.valuation {
-        Some(rv) => valuation_keys(&v, rv, "valuation")?,
-        None => ValuationKeys::default(),
-    };
-
-    // Factors.
-    if raw.factors.len() > MAX_FACTORS {
-        return Err(v.err(
-            raw.factors[MAX_FACTORS].span(),
-            "factors",
-            format!("at most {MAX_FACTORS} factors are allowed"),
-        ));
-    }
-    let mut factors: Vec<String> = Vec::new();
-    for (i, f) in raw.factors.iter().enumerate() {
-        let key = format!("factors[{i}].name");
-        let n = v.text(&f.name, &f.span(), &key)?;
-        if let Some(e) = factors.iter().find(|e| names::same(e, &n)) {
-            let span = f.name.as_ref().map_or(f.span(), |s| s.span());
-            return Err(v.err(
-                span,
-                &key,
-                format!(
-                    "duplicate factor name \"{n}\"{}",
-                    same_as(e, f.name.as_deref().map_or("", |n| n.as_str()))
-                ),
-            ));
-        }
-        factors.push(n);
-    }
-
-    // Units.
-    if raw.units.is_empty() {
-        return Err(v.err(
-            hs.clone(),
-            "units",
-            "at least one [[units]] table is required",
-        ));
-    }
-    if raw.units.len() > MAX_UNITS {
-        return Err(v.err(
-            raw.units[MAX_UNITS].span(),
-            "units",
-            format!(
-                "at most {MAX_UNITS} units are allowed, got {}",
-                raw.units.len()
-            ),
-        ));
-    }
-    let mut units: Vec<Unit> = Vec::with_capacity(raw.units.len());
-    for (i, ru) in raw.units.iter().enumerate() {
-        let others: Vec<&str> = raw
-            .units
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .filter_map(|(_, o)| o.get_ref().name.as_deref().map(|n| n.as_str()))
-            .collect();
-        let mut u = unit(&v, i, ru, spy, &factors, &units, &others)?;
-        u.valuation = unit_valuation(
-            &v,
-            &file_valuation,
-            ru.valuation.as_ref(),
-            &format!("units[{i}].valuation"),
-            Against {
-                unit: &u.name,
-                discount_rate,
-                steps_per_year: spy as u32,
-                jumps: u.jumps.as_ref(),
-            },
-        )?;
-        units.push(u);
-    }
-
-    // Policies.
-    if raw.policies.is_empty() {
-        return Err(v.err(
-            hs.clone(),
-            "policies",
-            "at least one [policies.NAME] table is required",
-        ));
-    }
-    if raw.policies.len() > MAX_POLICIES {
-        return Err(v.err(
-            raw.policies[MAX_POLICIES].anchor().unwrap_or(hs.clone()),
-            "policies",
-            format!(
-                "at most {MAX_POLICIES} policies are allowed, got {}",
-                raw.policies.len()
-            ),
-        ));
-    }
-    let mut policies: Vec<Policy> = Vec::with_capacity(raw.policies.len());
-    for (pname, rp) in &raw.policies {
-        let p = policy(&v, pname, rp, &hs, &units)?;
-        if let Some(e) = policies.iter().find(|e| names::same(&e.name, &p.name)) {
-            return Err(v.err(
-                rp.anchor().unwrap_or(hs.clone()),
-                &format!("policies.{pname}"),
-                format!(
-                    "duplicate policy name \"{}\"{}",
-                    p.name,
-                    same_as(&e.name, pname)
-                ),
-            ));
-        }
-        policies.push(p);
-    }
-    let b = v.req(&h.baseline, &hs, "scenario.baseline")?;
-    let baseline = policies
-        .iter()
-        .position(|p| names::same(&p.name, b))
-        .ok_or_else(|| {
-            let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
-            v.err(
-                b.span(),
-                "scenario.baseline",
-                format!(
-                    "names no policy: \"{}\"{} (policies are: {})",
-                    b.get_ref(),
-                    names::did_you_mean(b, known.iter().copied()),
-                    known.join(", ")
-                ),
-            )
-        })?;
-
-    let metrics = policies.len() * horizons.len() * (4 + 2 * units.len());
-    if metrics > MAX_METRICS {
-        return Err(v.err(
-            raw.units[0].span(),
-            "units",
-            format!(
-                "{} policies x {} horizons x {} units make {metrics} reported metrics, more than the {MAX_METRICS} allowed",
-                policies.len(),
-                horizons.len(),
-                units.len()
-            ),
-        ));
-    }
-
-    let funding = match &raw.funding {
-        Some(rf) => Some(funding(&v, rf, &hs, &units, &policies, horizons.len())?),
-        None => None,
-    };
-    let correlations = correlations(&v, &raw.correlations, &units)?;
-
-    let scenario = Scenario {
+    Ok(Header {
         name,
         currency,
         trials: trials as u64,
         seed: **sd as u64,
-        steps_per_year: spy as u32,
+        spy,
         horizons,
         discount_rate,
-        baseline,
-        factors,
-        units,
-        policies,
-        funding,
-        correlations,
-    };
-    Ok((scenario, v.warnings.into_inner()))
+    })
 }
 
 /// The distribution a raw table describes, when it describes one the
