@@ -140,9 +140,6 @@ impl Source {
 
 type R<T> = std::result::Result<T, InputError>;
 
-fn any(_: f64) -> bool {
-    true
-}
 fn nonneg(x: f64) -> bool {
     x >= 0.0
 }

@@ -92,44 +92,80 @@ pub(super) fn unit(
             keep(&mut out, p, c);
         }
     }
+    // The plain numbers, each by its registry rule.
+    let num = |x: &Option<Sp<f64>>, table: &Range<usize>, path: &str| number(v, x, table, path, &k);
     let growth_fade = match &u.growth_fade {
-        Some(f) => {
-            let fs = f.span();
-            Some(GrowthFade {
-                from: v.req_num(
-                    &f.from,
-                    &fs,
-                    &k("growth_fade.from"),
-                    |x| x > -1.0,
-                    "must be greater than -1",
-                )?,
-                years: v.req_num(
-                    &f.years,
-                    &fs,
-                    &k("growth_fade.years"),
-                    |x| x > 0.0,
-                    "must be positive (years until growth has settled)",
-                )?,
-            })
-        }
+        Some(f) => Some(GrowthFade {
+            from: num(&f.from, &f.span(), "growth_fade.from")?,
+            years: num(&f.years, &f.span(), "growth_fade.years")?,
+        }),
         None => None,
     };
     let m = v.req(&u.multiple, &us, &k("multiple"))?;
-    let ms = m.span();
-    let multiple_median = v.req_num(
-        &m.median,
-        &ms,
-        &k("multiple.median"),
-        |x| x > 0.0,
-        "must be positive",
-    )?;
-    let multiple_dispersion = v.req_num(
-        &m.dispersion,
-        &ms,
-        &k("multiple.dispersion"),
-        nonneg,
-        "must be >= 0",
-    )?;
+    let multiple_median = num(&m.median, &m.span(), "multiple.median")?;
+    let multiple_dispersion = num(&m.dispersion, &m.span(), "multiple.dispersion")?;
+    let loadings = loadings(v, u, factors, &k)?;
+    let idiosyncratic = (1.0 - loadings.iter().map(|x| x * x).sum::<f64>())
+        .max(0.0)
+        .sqrt();
+    // The response to investment: both keys when the table is given,
+    // none (no uplift) without it.
+    if let Some(r) = &u.response {
+        for p in [Param::MaxUplift, Param::HalfSaturation] {
+            let c = drawn(p, Some(&r.span()))?.ok_or_else(|| v.err(r.span(), &k(p.key()), ""))?;
+            keep(&mut out, p, c);
+        }
+    }
+    // A drawn margin with no target of its own does not drift: its
+    // target is the drawn margin.
+    if u.target_margin.is_none() {
+        for x in uncertain.iter_mut().filter(|x| x.param == Param::Margin) {
+            x.also_target = true;
+        }
+    }
+    uncertain.sort_by_key(|x| Param::ALL.iter().position(|p| *p == x.param));
+    let jumps = match &u.jumps {
+        Some(j) => Some(Jumps {
+            rate: num(&j.rate, &j.span(), "jumps.rate")?,
+            mean: num(&j.mean, &j.span(), "jumps.mean")?,
+            stdev: num(&j.stdev, &j.span(), "jumps.stdev")?,
+        }),
+        None => None,
+    };
+    out.multiple_median = multiple_median;
+    out.multiple_dispersion = multiple_dispersion;
+    out.loadings = loadings;
+    out.idiosyncratic = idiosyncratic;
+    out.jumps = jumps;
+    out.uncertain = uncertain;
+    out.growth_fade = growth_fade;
+    Ok(out)
+}
+
+/// A key that may be a distribution, checked by its registry rule:
+/// required (reported missing at `table`) or optional (None when not
+/// given).
+fn drawn(
+    v: &V,
+    x: &Option<Sp<RawParam>>,
+    p: Param,
+    table: Option<&Range<usize>>,
+    key: &dyn Fn(&str) -> String,
+    spy: i64,
+) -> R<Option<dist::Checked>> {
+    let row = keys::of_param(p);
+    let spy = spy as u32;
+    let (key, rule) = (key(row.path), row.rule.text(spy));
+    let ok = |x: f64| row.rule.allows(x, spy);
+    match table {
+        Some(t) => dist::req_param(v, x, t, &key, ok, &rule).map(Some),
+        None => dist::opt_param(v, x, &key, ok, &rule),
+    }
+}
+
+/// The unit's loading on each factor (0 where not given), by factor name
+/// as read, each in [-1, 1] and their squares summing to at most 1.
+fn loadings(v: &V, u: &RawUnit, factors: &[String], k: &dyn Fn(&str) -> String) -> R<Vec<f64>> {
     let mut loadings = vec![0.0; factors.len()];
     if let Some(l) = &u.loadings {
         let mut sum_sq = 0.0;
@@ -173,72 +209,21 @@ pub(super) fn unit(
             ));
         }
     }
-    let idiosyncratic = (1.0 - loadings.iter().map(|x| x * x).sum::<f64>())
-        .max(0.0)
-        .sqrt();
-    // The response to investment: both keys when the table is given,
-    // none (no uplift) without it.
-    if let Some(r) = &u.response {
-        for p in [Param::MaxUplift, Param::HalfSaturation] {
-            let c = drawn(p, Some(&r.span()))?.ok_or_else(|| v.err(r.span(), &k(p.key()), ""))?;
-            keep(&mut out, p, c);
-        }
-    }
-    // A drawn margin with no target of its own does not drift: its
-    // target is the drawn margin.
-    if u.target_margin.is_none() {
-        for x in uncertain.iter_mut().filter(|x| x.param == Param::Margin) {
-            x.also_target = true;
-        }
-    }
-    uncertain.sort_by_key(|x| Param::ALL.iter().position(|p| *p == x.param));
-    let jumps = match &u.jumps {
-        Some(j) => Some(Jumps {
-            rate: v.req_num(
-                &j.rate,
-                &j.span(),
-                &k("jumps.rate"),
-                |x| (0.0..=MAX_JUMP_RATE).contains(&x),
-                &format!("must be in [0, {MAX_JUMP_RATE}] (jumps per year)"),
-            )?,
-            mean: v.req_num(&j.mean, &j.span(), &k("jumps.mean"), any, "")?,
-            stdev: v.req_num(
-                &j.stdev,
-                &j.span(),
-                &k("jumps.stdev"),
-                nonneg,
-                "must be >= 0",
-            )?,
-        }),
-        None => None,
-    };
-    out.multiple_median = multiple_median;
-    out.multiple_dispersion = multiple_dispersion;
-    out.loadings = loadings;
-    out.idiosyncratic = idiosyncratic;
-    out.jumps = jumps;
-    out.uncertain = uncertain;
-    out.growth_fade = growth_fade;
-    Ok(out)
+    Ok(loadings)
 }
 
-/// A key that may be a distribution, checked by its registry rule:
-/// required (reported missing at `table`) or optional (None when not
-/// given).
-fn drawn(
+/// A required number of the unit at registry `path`, checked by its rule
+/// (missing: reported at `table`).
+fn number(
     v: &V,
-    x: &Option<Sp<RawParam>>,
-    p: Param,
-    table: Option<&Range<usize>>,
+    x: &Option<Sp<f64>>,
+    table: &Range<usize>,
+    path: &str,
     key: &dyn Fn(&str) -> String,
-    spy: i64,
-) -> R<Option<dist::Checked>> {
-    let row = keys::of_param(p);
-    let spy = spy as u32;
-    let (key, rule) = (key(row.path), row.rule.text(spy));
-    let ok = |x: f64| row.rule.allows(x, spy);
-    match table {
-        Some(t) => dist::req_param(v, x, t, &key, ok, &rule).map(Some),
-        None => dist::opt_param(v, x, &key, ok, &rule),
+) -> R<f64> {
+    let key = key(path);
+    match keys::find(keys::Owner::Unit, path) {
+        Some(row) => v.req_num(x, table, &key, |x| row.rule.allows(x, 1), row.rule.text),
+        None => Err(v.err(table.clone(), &key, "not a key of a unit")),
     }
 }
