@@ -532,6 +532,14 @@ impl RawUnit {
 }
 
 impl RawGate {
+    /// The slot of the gate's year or minimum revenue multiple.
+    pub fn term_slot(&self, f: TermField) -> &O<f64> {
+        match f {
+            TermField::GateYear => &self.year,
+            _ => &self.min_revenue_multiple,
+        }
+    }
+
     /// The gate's year or minimum revenue multiple.
     pub fn term(&self, f: TermField) -> Option<&Sp<f64>> {
         match f {

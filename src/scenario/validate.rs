@@ -140,13 +140,6 @@ impl Source {
 
 type R<T> = std::result::Result<T, InputError>;
 
-fn nonneg(x: f64) -> bool {
-    x >= 0.0
-}
-fn share(x: f64) -> bool {
-    (0.0..=1.0).contains(&x)
-}
-
 /// Validation helpers over one source.
 struct V<'a> {
     src: &'a Source,

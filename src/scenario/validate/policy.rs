@@ -2,24 +2,32 @@
 //! the effective terms of every unit under it.
 
 use super::*;
-use crate::model::keys::{self, Owner};
+use crate::model::keys::{self, Owner, TermField};
+
+/// A term given as a number, checked by its registry rule.
+fn term(v: &V, x: &Sp<f64>, f: TermField, key: &str) -> R<f64> {
+    let row = f.key();
+    v.num(x, key, |y| row.rule.allows(y, 1), row.rule.text)
+}
+
+/// An optional term of a role's table or an override.
+fn opt_term(v: &V, x: Option<&Sp<f64>>, f: TermField, key: &str) -> R<Option<f64>> {
+    x.map(|x| term(v, x, f, key)).transpose()
+}
+
+/// A required term, reported missing at `table`.
+fn req_term(v: &V, x: &Option<Sp<f64>>, table: &Range<usize>, f: TermField, key: &str) -> R<f64> {
+    term(v, v.req(x, table, key)?, f, key)
+}
 
 fn gate(v: &V, g: &Sp<RawGate>, key: &str) -> R<Gate> {
+    let at = |f: TermField| {
+        let k = format!("{key}.{}", f.key().leaf());
+        req_term(v, g.term_slot(f), &g.span(), f, &k)
+    };
     Ok(Gate {
-        year: v.req_num(
-            &g.year,
-            &g.span(),
-            &format!("{key}.year"),
-            nonneg,
-            "must be >= 0 (years)",
-        )?,
-        min_revenue_multiple: v.req_num(
-            &g.min_revenue_multiple,
-            &g.span(),
-            &format!("{key}.min_revenue_multiple"),
-            nonneg,
-            "must be >= 0",
-        )?,
+        year: at(TermField::GateYear)?,
+        min_revenue_multiple: at(TermField::GateMin)?,
     })
 }
 
@@ -75,96 +83,10 @@ pub(super) fn policy(
         };
         shares.push((f, x));
     }
-    let terms = RoleTerms {
-        core: match &p.core {
-            Some(c) => Some(v.req_num(
-                &c.intensity,
-                &c.span(),
-                &pk("core.intensity"),
-                nonneg,
-                "must be >= 0",
-            )?),
-            None => None,
-        },
-        non_core: match &p.non_core {
-            Some(c) => Some((
-                v.opt_num(
-                    &c.intensity,
-                    &pk("non_core.intensity"),
-                    nonneg,
-                    "must be >= 0",
-                )?,
-                v.opt_num(
-                    &c.exit_after,
-                    &pk("non_core.exit_after"),
-                    nonneg,
-                    "must be >= 0 (years)",
-                )?,
-                v.opt_num(
-                    &c.exit_window,
-                    &pk("non_core.exit_window"),
-                    nonneg,
-                    "must be >= 0 (years)",
-                )?,
-                v.opt_num(
-                    &c.exit_discount,
-                    &pk("non_core.exit_discount"),
-                    share,
-                    "must be a share in [0, 1]",
-                )?,
-            )),
-            None => None,
-        },
-        innovation: match &p.innovation {
-            Some(c) => Some((
-                v.opt_num(&c.budget, &pk("innovation.budget"), nonneg, "must be >= 0")?,
-                v.opt_num(&c.years, &pk("innovation.years"), nonneg, "must be >= 0")?,
-                c.gate
-                    .as_ref()
-                    .map(|g| gate(v, g, &pk("innovation.gate")))
-                    .transpose()?,
-            )),
-            None => None,
-        },
-    };
-    // The required keys of a role's table are required even if every unit
-    // of that role overrides them: the table states the policy's terms.
-    if let Some(c) = &p.non_core {
-        v.req(&c.intensity, &c.span(), &pk("non_core.intensity"))?;
-    }
-    if let Some(c) = &p.innovation {
-        v.req(&c.budget, &c.span(), &pk("innovation.budget"))?;
-        v.req(&c.years, &c.span(), &pk("innovation.years"))?;
-    }
+    let terms = role_tables(v, p, &pk)?;
 
     // Overrides, by unit index.
-    let mut overrides: Vec<Option<(&str, &RawOverride)>> = vec![None; units.len()];
-    if let Some(map) = &p.units {
-        for (uname, ov) in map {
-            let at = ov.anchor().unwrap_or(ps.clone());
-            let key = pk(&format!("units.\"{uname}\""));
-            let Some(ui) = units.iter().position(|u| names::same(&u.name, uname)) else {
-                return Err(v.err(
-                    at,
-                    &key,
-                    format!(
-                        "override names no unit: \"{uname}\"{}",
-                        names::did_you_mean(uname, units.iter().map(|u| u.name.as_str()))
-                    ),
-                ));
-            };
-            if let Some((other, _)) = overrides[ui].replace((uname, ov)) {
-                return Err(v.err(
-                    at,
-                    &key,
-                    format!(
-                        "a second override of unit \"{}\" (also given as \"{other}\"; names are compared ignoring case, surrounding spaces and Unicode form)",
-                        units[ui].name
-                    ),
-                ));
-            }
-        }
-    }
+    let overrides = overrides(v, p, units, &ps, &pk)?;
 
     let mut out = Vec::with_capacity(units.len());
     for (ui, u) in units.iter().enumerate() {
@@ -194,6 +116,146 @@ pub(super) fn policy(
     Ok(policy)
 }
 
+/// The terms each role's table gives (each may be missing), checked by
+/// the registry's rules; a table's required keys are required even if
+/// every unit of that role overrides them.
+fn role_tables(v: &V, p: &RawPolicy, pk: &dyn Fn(&str) -> String) -> R<RoleTerms> {
+    use TermField::*;
+    let terms = RoleTerms {
+        core: match &p.core {
+            Some(c) => Some(req_term(
+                v,
+                &c.intensity,
+                &c.span(),
+                Intensity,
+                &pk("core.intensity"),
+            )?),
+            None => None,
+        },
+        non_core: match &p.non_core {
+            Some(c) => Some((
+                opt_term(
+                    v,
+                    c.intensity.as_ref(),
+                    Intensity,
+                    &pk("non_core.intensity"),
+                )?,
+                opt_term(
+                    v,
+                    c.exit_after.as_ref(),
+                    ExitAfter,
+                    &pk("non_core.exit_after"),
+                )?,
+                opt_term(
+                    v,
+                    c.exit_window.as_ref(),
+                    ExitWindow,
+                    &pk("non_core.exit_window"),
+                )?,
+                opt_term(
+                    v,
+                    c.exit_discount.as_ref(),
+                    ExitDiscount,
+                    &pk("non_core.exit_discount"),
+                )?,
+            )),
+            None => None,
+        },
+        innovation: match &p.innovation {
+            Some(c) => Some((
+                opt_term(v, c.budget.as_ref(), Budget, &pk("innovation.budget"))?,
+                opt_term(v, c.years.as_ref(), Years, &pk("innovation.years"))?,
+                c.gate
+                    .as_ref()
+                    .map(|g| gate(v, g, &pk("innovation.gate")))
+                    .transpose()?,
+            )),
+            None => None,
+        },
+    };
+    if let Some(c) = &p.non_core {
+        v.req(&c.intensity, &c.span(), &pk("non_core.intensity"))?;
+    }
+    if let Some(c) = &p.innovation {
+        v.req(&c.budget, &c.span(), &pk("innovation.budget"))?;
+        v.req(&c.years, &c.span(), &pk("innovation.years"))?;
+    }
+    Ok(terms)
+}
+
+/// The policy's per-unit overrides, by unit index (each names a unit,
+/// once).
+fn overrides<'a>(
+    v: &V,
+    p: &'a RawPolicy,
+    units: &[Unit],
+    ps: &Range<usize>,
+    pk: &dyn Fn(&str) -> String,
+) -> R<Vec<Option<(&'a str, &'a RawOverride)>>> {
+    let mut overrides: Vec<Option<(&str, &RawOverride)>> = vec![None; units.len()];
+    if let Some(map) = &p.units {
+        for (uname, ov) in map {
+            let at = ov.anchor().unwrap_or(ps.clone());
+            let key = pk(&format!("units.\"{uname}\""));
+            let Some(ui) = units.iter().position(|u| names::same(&u.name, uname)) else {
+                return Err(v.err(
+                    at,
+                    &key,
+                    format!(
+                        "override names no unit: \"{uname}\"{}",
+                        names::did_you_mean(uname, units.iter().map(|u| u.name.as_str()))
+                    ),
+                ));
+            };
+            if let Some((other, _)) = overrides[ui].replace((uname, ov)) {
+                return Err(v.err(
+                    at,
+                    &key,
+                    format!(
+                        "a second override of unit \"{}\" (also given as \"{other}\"; names are compared ignoring case, surrounding spaces and Unicode form)",
+                        units[ui].name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(overrides)
+}
+
+/// Refuses an override's key that is not a term of the unit's role
+/// (its terms are the registry's for that role).
+fn not_of_role(v: &V, o: &RawOverride, role: Role, ok: &dyn Fn(&str) -> String) -> R<()> {
+    let table = |path: &'static str| path.split('.').next().unwrap_or(path);
+    let mut allowed: Vec<&str> = keys::role_terms(role).map(|k| table(k.path)).collect();
+    allowed.dedup();
+    let mut checked: Vec<&str> = Vec::new();
+    for k in keys::terms() {
+        let (keys::Field::Term(f), key) = (k.field, table(k.path)) else {
+            continue;
+        };
+        if checked.contains(&key) {
+            continue;
+        }
+        checked.push(key);
+        let span = match f {
+            TermField::GateYear | TermField::GateMin => o.gate.as_ref().map(|g| g.span()),
+            _ => o.term(f).map(|x| x.span()),
+        };
+        if let Some(span) = span.filter(|_| !allowed.contains(&key)) {
+            return Err(v.err(
+                span,
+                &ok(key),
+                format!(
+                    "`{key}` does not apply to a {} unit under this policy (its terms are: {})",
+                    role.as_str(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The effective terms of one unit under one policy.
 fn unit_terms(
     v: &V,
@@ -211,35 +273,7 @@ fn unit_terms(
     // Keys that do not apply to the unit's effective role are refused: an
     // override of `budget` on a core unit would silently do nothing.
     if let Some(o) = o {
-        let allowed: &[&str] = match role {
-            Role::Core => &["intensity"],
-            Role::NonCore => &["intensity", "exit_after", "exit_window", "exit_discount"],
-            Role::Innovation => &["budget", "years", "gate"],
-        };
-        let given: [(&str, Option<Range<usize>>); 7] = [
-            ("intensity", o.intensity.as_ref().map(|x| x.span())),
-            ("exit_after", o.exit_after.as_ref().map(|x| x.span())),
-            ("exit_window", o.exit_window.as_ref().map(|x| x.span())),
-            ("exit_discount", o.exit_discount.as_ref().map(|x| x.span())),
-            ("budget", o.budget.as_ref().map(|x| x.span())),
-            ("years", o.years.as_ref().map(|x| x.span())),
-            ("gate", o.gate.as_ref().map(|x| x.span())),
-        ];
-        for (key, span) in given {
-            if let Some(span) = span {
-                if !allowed.contains(&key) {
-                    return Err(v.err(
-                        span,
-                        &ok(key),
-                        format!(
-                            "`{key}` does not apply to a {} unit under this policy (its terms are: {})",
-                            role.as_str(),
-                            allowed.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
+        not_of_role(v, o, role, &ok)?;
     }
     let missing = |what: &str| {
         v.err(
@@ -254,19 +288,13 @@ fn unit_terms(
             ),
         )
     };
-    let over = |x: Option<&Sp<f64>>, key: &str, f: fn(f64) -> bool, rule: &str| -> R<Option<f64>> {
-        x.map(|x| v.num(x, &ok(key), f, rule)).transpose()
-    };
+    // A term as the override gives it, by its registry rule.
+    let over = |f: TermField| opt_term(v, o.and_then(|o| o.term(f)), f, &ok(f.key().path));
     Ok(match role {
         Role::Core => {
-            let intensity = over(
-                o.and_then(|o| o.intensity.as_ref()),
-                "intensity",
-                nonneg,
-                "must be >= 0",
-            )?
-            .or(terms.core)
-            .ok_or_else(|| missing("intensity"))?;
+            let intensity = over(TermField::Intensity)?
+                .or(terms.core)
+                .ok_or_else(|| missing("intensity"))?;
             Terms {
                 role,
                 intensity,
@@ -278,35 +306,12 @@ fn unit_terms(
         }
         Role::NonCore => {
             let base = terms.non_core;
-            let intensity = over(
-                o.and_then(|o| o.intensity.as_ref()),
-                "intensity",
-                nonneg,
-                "must be >= 0",
-            )?
-            .or(base.and_then(|b| b.0))
-            .ok_or_else(|| missing("intensity"))?;
-            let after = over(
-                o.and_then(|o| o.exit_after.as_ref()),
-                "exit_after",
-                nonneg,
-                "must be >= 0 (years)",
-            )?
-            .or(base.and_then(|b| b.1));
-            let window = over(
-                o.and_then(|o| o.exit_window.as_ref()),
-                "exit_window",
-                nonneg,
-                "must be >= 0 (years)",
-            )?
-            .or(base.and_then(|b| b.2));
-            let discount = over(
-                o.and_then(|o| o.exit_discount.as_ref()),
-                "exit_discount",
-                share,
-                "must be a share in [0, 1]",
-            )?
-            .or(base.and_then(|b| b.3));
+            let intensity = over(TermField::Intensity)?
+                .or(base.and_then(|b| b.0))
+                .ok_or_else(|| missing("intensity"))?;
+            let after = over(TermField::ExitAfter)?.or(base.and_then(|b| b.1));
+            let window = over(TermField::ExitWindow)?.or(base.and_then(|b| b.2));
+            let discount = over(TermField::ExitDiscount)?.or(base.and_then(|b| b.3));
             Terms {
                 role,
                 intensity,
@@ -322,22 +327,12 @@ fn unit_terms(
         }
         Role::Innovation => {
             let base = terms.innovation;
-            let budget = over(
-                o.and_then(|o| o.budget.as_ref()),
-                "budget",
-                nonneg,
-                "must be >= 0",
-            )?
-            .or(base.and_then(|b| b.0))
-            .ok_or_else(|| missing("budget"))?;
-            let years = over(
-                o.and_then(|o| o.years.as_ref()),
-                "years",
-                nonneg,
-                "must be >= 0",
-            )?
-            .or(base.and_then(|b| b.1))
-            .ok_or_else(|| missing("years"))?;
+            let budget = over(TermField::Budget)?
+                .or(base.and_then(|b| b.0))
+                .ok_or_else(|| missing("budget"))?;
+            let years = over(TermField::Years)?
+                .or(base.and_then(|b| b.1))
+                .ok_or_else(|| missing("years"))?;
             let gate = match o.and_then(|o| o.gate.as_ref()) {
                 Some(g) => Some(gate(v, g, &ok("gate"))?),
                 None => base.and_then(|b| b.2),
