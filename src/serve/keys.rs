@@ -388,21 +388,15 @@ pub fn resolve(raw: &RawFile, steps_per_year: u32, path: &[String]) -> Result<Ke
 }
 
 fn unit_value(u: &RawUnit, key: &[&str]) -> Option<Value> {
+    // A key that may be drawn, by its registry row.
+    let drawn = registry::find(Owner::Unit, &key.join(".")).and_then(|k| k.param);
+    if let Some(p) = drawn {
+        return param(u.param(p));
+    }
     match key {
-        ["revenue"] => param(&u.revenue),
-        ["growth"] => param(&u.growth),
-        ["volatility"] => param(&u.volatility),
-        ["margin"] => param(&u.margin),
-        ["target_margin"] => param(&u.target_margin),
-        ["margin_speed"] => param(&u.margin_speed),
         ["multiple", k] => u.multiple.as_ref().and_then(|m| match *k {
             "median" => num(&m.median),
             "dispersion" => num(&m.dispersion),
-            _ => None,
-        }),
-        ["response", k] => u.response.as_ref().and_then(|r| match *k {
-            "max_uplift" => param(&r.max_uplift),
-            "half_saturation" => param(&r.half_saturation),
             _ => None,
         }),
         ["jumps", k] => u.jumps.as_ref().and_then(|j| match *k {

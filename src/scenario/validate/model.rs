@@ -139,11 +139,13 @@ mod tests {
             reset.get_or_insert(s);
         }
         let mut s = reset.unwrap();
-        s.units[1].half_saturation = -0.5;
+        let half = keys::UnitField::HalfSaturation;
+        half.set(&mut s.units[1], -0.5);
         let e = check_model(&s).unwrap_err();
-        assert!(e.starts_with("response.half_saturation of unit"), "{e}");
+        let path = keys::of_param(Param::HalfSaturation).path;
+        assert!(e.starts_with(&format!("{path} of unit")), "{e}");
         assert!(e.ends_with("must be >= 0, got -0.5"), "{e}");
-        s.units[1].half_saturation = 0.1;
+        half.set(&mut s.units[1], 0.1);
         s.policies[0].terms[0].intensity = f64::NAN;
         let e = check_model(&s).unwrap_err();
         assert!(
