@@ -204,24 +204,7 @@ fn one_lever(
     }
     let integer = l.integer.as_ref().map_or(last == "years", |b| **b);
     let (lo, hi) = (lever.2, lever.3);
-    let (plo, phi) = if integer {
-        let (a, b) = (lo.ceil(), hi.floor());
-        if b <= a {
-            return Err(at.err(
-                    lever.5.clone(),
-                    &key("max"),
-                    format!(
-                        "a whole-number lever needs two whole numbers within its bounds, [{}, {}] holds {}",
-                        trim(lo),
-                        trim(hi),
-                        if b == a { "one" } else { "none" }
-                    ),
-                ));
-        }
-        (a, b)
-    } else {
-        (lo, hi)
-    };
+    let (plo, phi) = probe_bounds(at, &lever, integer, &key)?;
     let (targets, _) = probe(loaded, &path, policy, (plo, phi))
         .map_err(|(side, m)| lever_error(at, &lever, side, &key, &path, &m))?;
     if targets.is_empty() {
@@ -276,6 +259,35 @@ fn one_lever(
         path_span,
         key("path"),
     ))
+}
+
+/// The bounds a lever is probed at: its own, or for a whole-number lever
+/// the whole numbers within them (at least two).
+fn probe_bounds(
+    at: &At,
+    lever: &LeverBounds,
+    integer: bool,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(f64, f64)> {
+    let (lo, hi) = (lever.2, lever.3);
+    Ok(if integer {
+        let (a, b) = (lo.ceil(), hi.floor());
+        if b <= a {
+            return Err(at.err(
+                    lever.5.clone(),
+                    &key("max"),
+                    format!(
+                        "a whole-number lever needs two whole numbers within its bounds, [{}, {}] holds {}",
+                        trim(lo),
+                        trim(hi),
+                        if b == a { "one" } else { "none" }
+                    ),
+                ));
+        }
+        (a, b)
+    } else {
+        (lo, hi)
+    })
 }
 
 /// The levers together: every lever written at its start value must leave
