@@ -16,7 +16,8 @@
 
 mod place;
 
-pub use place::{first_broken, Field, Place, PolicyField, TermField, UnitField};
+pub use super::{PolicyField, TermField, UnitField};
+pub use place::{first_broken, Field, Place};
 
 use super::{Param, Role};
 
