@@ -31,8 +31,8 @@ fn gate(v: &V, g: &Sp<RawGate>, key: &str) -> R<Gate> {
     })
 }
 
-/// A policy's `non_core` table: intensity, exit_after, exit_window,
-/// exit_discount (each may be missing).
+/// A policy's `non_core` table: intensity, then the exit's after, window and
+/// discount (each may be missing).
 type NonCoreTerms = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
 /// A policy's `innovation` table: budget, years, gate.
 type InnovationTerms = (Option<f64>, Option<f64>, Option<Gate>);
@@ -120,7 +120,13 @@ pub(super) fn policy(
 /// the registry's rules; a table's required keys are required even if
 /// every unit of that role overrides them.
 fn role_tables(v: &V, p: &RawPolicy, pk: &dyn Fn(&str) -> String) -> R<RoleTerms> {
+    use Role::{Innovation, NonCore};
     use TermField::*;
+    // A term of a role's table, at its dotted key, by its registry rule.
+    let role_term = |role: Role, f: TermField| {
+        let key = pk(&format!("{}.{}", role.as_str(), f.key().path));
+        opt_term(v, p.role_term(role, f), f, &key)
+    };
     let terms = RoleTerms {
         core: match &p.core {
             Some(c) => Some(req_term(
@@ -133,38 +139,18 @@ fn role_tables(v: &V, p: &RawPolicy, pk: &dyn Fn(&str) -> String) -> R<RoleTerms
             None => None,
         },
         non_core: match &p.non_core {
-            Some(c) => Some((
-                opt_term(
-                    v,
-                    c.intensity.as_ref(),
-                    Intensity,
-                    &pk("non_core.intensity"),
-                )?,
-                opt_term(
-                    v,
-                    c.exit_after.as_ref(),
-                    ExitAfter,
-                    &pk("non_core.exit_after"),
-                )?,
-                opt_term(
-                    v,
-                    c.exit_window.as_ref(),
-                    ExitWindow,
-                    &pk("non_core.exit_window"),
-                )?,
-                opt_term(
-                    v,
-                    c.exit_discount.as_ref(),
-                    ExitDiscount,
-                    &pk("non_core.exit_discount"),
-                )?,
+            Some(_) => Some((
+                role_term(NonCore, Intensity)?,
+                role_term(NonCore, ExitAfter)?,
+                role_term(NonCore, ExitWindow)?,
+                role_term(NonCore, ExitDiscount)?,
             )),
             None => None,
         },
         innovation: match &p.innovation {
             Some(c) => Some((
-                opt_term(v, c.budget.as_ref(), Budget, &pk("innovation.budget"))?,
-                opt_term(v, c.years.as_ref(), Years, &pk("innovation.years"))?,
+                role_term(Innovation, Budget)?,
+                role_term(Innovation, Years)?,
                 c.gate
                     .as_ref()
                     .map(|g| gate(v, g, &pk("innovation.gate")))
@@ -349,7 +335,7 @@ fn unit_terms(
     })
 }
 
-/// `exit_window` and `exit_discount` only shape an exit: without
+/// An exit's window and discount only shape an exit: without
 /// `exit_after` the unit is kept and they would silently do nothing, so a
 /// unit whose effective terms have them without `exit_after` is refused.
 fn exit_terms_need_exit_after(
@@ -365,23 +351,18 @@ fn exit_terms_need_exit_after(
             continue;
         }
         let o = overrides[ui];
+        // The exit's shape without its start: where an override, else the
+        // policy's table, gives it.
+        let shape = [TermField::ExitWindow, TermField::ExitDiscount];
         let from_override = o.and_then(|(uname, o)| {
-            let at = |x: &Option<Sp<f64>>, key: &str| {
-                x.as_ref().map(|x| {
-                    (
-                        x.span(),
-                        format!("policies.{pname}.units.\"{uname}\".{key}"),
-                    )
-                })
-            };
-            at(&o.exit_window, "exit_window").or_else(|| at(&o.exit_discount, "exit_discount"))
+            shape.iter().find_map(|&f| {
+                let key = format!("policies.{pname}.units.\"{uname}\".{}", f.key().path);
+                o.term(f).map(|x| (x.span(), key))
+            })
         });
-        let from_policy = p.non_core.as_ref().and_then(|c| {
-            let at = |x: &Option<Sp<f64>>, key: &str| {
-                x.as_ref()
-                    .map(|x| (x.span(), format!("policies.{pname}.non_core.{key}")))
-            };
-            at(&c.exit_window, "exit_window").or_else(|| at(&c.exit_discount, "exit_discount"))
+        let from_policy = shape.iter().find_map(|&f| {
+            let key = format!("policies.{pname}.non_core.{}", f.key().path);
+            p.role_term(Role::NonCore, f).map(|x| (x.span(), key))
         });
         if let Some((span, key)) = from_override.or(from_policy) {
             return Err(v.err(
