@@ -17,6 +17,7 @@
 mod access;
 mod merge;
 mod optimize;
+mod policy;
 
 use std::ops::{Deref, Range};
 
@@ -27,6 +28,7 @@ use toml::Spanned;
 
 pub(crate) use merge::pick;
 pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
+pub use policy::{RawCore, RawGate, RawInnovation, RawNonCore, RawOverride, RawPolicy};
 
 /// A value with the byte span it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -399,79 +401,6 @@ pub struct RawJumps {
     pub mean: O<f64>,
     /// Standard deviation of one jump.
     pub stdev: O<f64>,
-}
-
-/// `[policies.NAME]`: one policy.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawPolicy {
-    /// Free text.
-    pub description: O<String>,
-    /// Share of positive operating cash flow that may be invested, [0, 1].
-    pub reinvest_share: O<f64>,
-    /// Share of exit proceeds kept to fund investment later, [0, 1] (default 0).
-    pub recycle_share: O<f64>,
-    pub core: O<RawCore>,
-    pub non_core: O<RawNonCore>,
-    pub innovation: O<RawInnovation>,
-    /// Per-unit overrides of the role's terms, by unit name.
-    pub units: Option<IndexMap<String, RawOverride>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawCore {
-    /// Investment / revenue per year.
-    pub intensity: O<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawNonCore {
-    /// Investment / revenue per year.
-    pub intensity: O<f64>,
-    /// Earliest exit, in years (without it the unit is kept).
-    pub exit_after: O<f64>,
-    /// Exit time is uniform over [exit_after, exit_after + exit_window].
-    pub exit_window: O<f64>,
-    /// Discount on revenue x multiple at the sale, [0, 1].
-    pub exit_discount: O<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawInnovation {
-    /// Budget per year while funded.
-    pub budget: O<f64>,
-    /// Years of funding.
-    pub years: O<f64>,
-    /// Funding stops at the gate unless revenue has grown enough.
-    pub gate: O<RawGate>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawGate {
-    /// When the gate is read, in years.
-    pub year: O<f64>,
-    /// Revenue / initial revenue needed to stay funded.
-    pub min_revenue_multiple: O<f64>,
-}
-
-/// `[policies.NAME.units."UNIT"]`: per-unit override of the role's terms.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawOverride {
-    /// Moves the unit to another role's terms under this policy.
-    #[schemars(with = "Option<RawRole>")]
-    pub role: O<String>,
-    pub intensity: O<f64>,
-    pub exit_after: O<f64>,
-    pub exit_window: O<f64>,
-    pub exit_discount: O<f64>,
-    pub budget: O<f64>,
-    pub years: O<f64>,
-    pub gate: O<RawGate>,
 }
 
 /// `[[sweep]]`: one swept parameter.

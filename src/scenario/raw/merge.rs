@@ -15,7 +15,7 @@ pub(crate) fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
 }
 
 /// Merges two optional spanned tables field by field with `f`.
-fn merge_table<T: Clone>(a: &O<T>, b: &O<T>, f: impl Fn(&T, &T) -> T) -> O<T> {
+pub(super) fn merge_table<T: Clone>(a: &O<T>, b: &O<T>, f: impl Fn(&T, &T) -> T) -> O<T> {
     match (a, b) {
         (Some(x), Some(y)) => {
             let merged = f(x.get_ref(), y.get_ref());
@@ -81,7 +81,7 @@ fn same_key<T>(map: &IndexMap<String, T>, k: &str) -> Option<String> {
         .cloned()
 }
 
-fn merge_plain_map<T: Clone>(
+pub(super) fn merge_plain_map<T: Clone>(
     a: &IndexMap<String, T>,
     b: &IndexMap<String, T>,
     f: impl Fn(&T, &T) -> T,
@@ -102,11 +102,11 @@ fn merge_plain_map<T: Clone>(
 
 /// The span of the first key given, to anchor messages about a table that
 /// carries no span of its own.
-fn first_span(spans: &[Option<Range<usize>>]) -> Option<Range<usize>> {
+pub(super) fn first_span(spans: &[Option<Range<usize>>]) -> Option<Range<usize>> {
     spans.iter().flatten().next().cloned()
 }
 
-fn sp<T>(x: &O<T>) -> Option<Range<usize>> {
+pub(super) fn sp<T>(x: &O<T>) -> Option<Range<usize>> {
     x.as_ref().map(|v| v.span())
 }
 
@@ -122,41 +122,6 @@ impl RawHeader {
             sp(&self.horizons),
             sp(&self.discount_rate),
             sp(&self.baseline),
-        ])
-    }
-}
-
-impl RawPolicy {
-    /// Where the table is, by its first key.
-    pub fn anchor(&self) -> Option<Range<usize>> {
-        first_span(&[
-            sp(&self.description),
-            sp(&self.reinvest_share),
-            sp(&self.recycle_share),
-            sp(&self.core),
-            sp(&self.non_core),
-            sp(&self.innovation),
-        ])
-        .or_else(|| {
-            self.units
-                .as_ref()
-                .and_then(|m| m.values().find_map(RawOverride::anchor))
-        })
-    }
-}
-
-impl RawOverride {
-    /// Where the table is, by its first key.
-    pub fn anchor(&self) -> Option<Range<usize>> {
-        first_span(&[
-            sp(&self.role),
-            sp(&self.intensity),
-            sp(&self.exit_after),
-            sp(&self.exit_window),
-            sp(&self.exit_discount),
-            sp(&self.budget),
-            sp(&self.years),
-            sp(&self.gate),
         ])
     }
 }
@@ -286,56 +251,6 @@ impl RawUnit {
                 stdev: pick(&x.stdev, &y.stdev),
             }),
             valuation: merge_table(&a.valuation, &b.valuation, RawValuation::merge),
-        }
-    }
-}
-
-fn merge_gate(x: &RawGate, y: &RawGate) -> RawGate {
-    RawGate {
-        year: pick(&x.year, &y.year),
-        min_revenue_multiple: pick(&x.min_revenue_multiple, &y.min_revenue_multiple),
-    }
-}
-
-impl RawPolicy {
-    fn merge(a: &Self, b: &Self) -> Self {
-        RawPolicy {
-            description: pick(&a.description, &b.description),
-            reinvest_share: pick(&a.reinvest_share, &b.reinvest_share),
-            recycle_share: pick(&a.recycle_share, &b.recycle_share),
-            core: merge_table(&a.core, &b.core, |x, y| RawCore {
-                intensity: pick(&x.intensity, &y.intensity),
-            }),
-            non_core: merge_table(&a.non_core, &b.non_core, |x, y| RawNonCore {
-                intensity: pick(&x.intensity, &y.intensity),
-                exit_after: pick(&x.exit_after, &y.exit_after),
-                exit_window: pick(&x.exit_window, &y.exit_window),
-                exit_discount: pick(&x.exit_discount, &y.exit_discount),
-            }),
-            innovation: merge_table(&a.innovation, &b.innovation, |x, y| RawInnovation {
-                budget: pick(&x.budget, &y.budget),
-                years: pick(&x.years, &y.years),
-                gate: merge_table(&x.gate, &y.gate, merge_gate),
-            }),
-            units: match (&a.units, &b.units) {
-                (Some(x), Some(y)) => Some(merge_plain_map(x, y, RawOverride::merge)),
-                (x, y) => y.clone().or_else(|| x.clone()),
-            },
-        }
-    }
-}
-
-impl RawOverride {
-    fn merge(a: &Self, b: &Self) -> Self {
-        RawOverride {
-            role: pick(&a.role, &b.role),
-            intensity: pick(&a.intensity, &b.intensity),
-            exit_after: pick(&a.exit_after, &b.exit_after),
-            exit_window: pick(&a.exit_window, &b.exit_window),
-            exit_discount: pick(&a.exit_discount, &b.exit_discount),
-            budget: pick(&a.budget, &b.budget),
-            years: pick(&a.years, &b.years),
-            gate: merge_table(&a.gate, &b.gate, merge_gate),
         }
     }
 }
