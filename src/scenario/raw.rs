@@ -14,10 +14,10 @@
 //! These types are never seen by the engine; `validate` turns them into the
 //! domain types of `crate::model`.
 
-mod access;
 mod merge;
 mod optimize;
 mod policy;
+mod unit;
 
 use std::ops::{Deref, Range};
 
@@ -29,6 +29,7 @@ use toml::Spanned;
 pub(crate) use merge::pick;
 pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 pub use policy::{RawCore, RawGate, RawInnovation, RawNonCore, RawOverride, RawPolicy};
+pub use unit::{RawGrowthFade, RawJumps, RawMultiple, RawResponse, RawUnit};
 
 /// A value with the byte span it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,46 +187,6 @@ pub enum RawRole {
     Innovation,
 }
 
-/// `[[units]]`: one business group or unit.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawUnit {
-    /// Unique name.
-    pub name: O<String>,
-    /// "core", "non_core" or "innovation".
-    #[schemars(with = "Option<RawRole>")]
-    pub role: O<String>,
-    /// Annual revenue run-rate at t = 0 (> 0); a number or a distribution.
-    pub revenue: O<RawParam>,
-    /// Expected annual growth before extra investment (> -1); a number or
-    /// a distribution.
-    pub growth: O<RawParam>,
-    /// Growth that starts at `from` and settles to `growth` over `years`
-    /// (optional).
-    pub growth_fade: O<RawGrowthFade>,
-    /// Annual volatility of log revenue (>= 0); a number or a distribution.
-    pub volatility: O<RawParam>,
-    /// Operating (EBITA) margin at t = 0 (<= 1); a number or a
-    /// distribution.
-    pub margin: O<RawParam>,
-    /// The margin drifts toward this (default: margin); a number or a
-    /// distribution.
-    pub target_margin: O<RawParam>,
-    /// Speed of the drift per year, in [0, steps_per_year] (default 0); a
-    /// number or a distribution.
-    pub margin_speed: O<RawParam>,
-    /// EV / revenue multiple, lognormal per trial.
-    pub multiple: O<RawMultiple>,
-    /// Loading on each factor; the squares sum to at most 1.
-    pub loadings: O<IndexMap<String, Sp<f64>>>,
-    /// How investment raises growth (default: no uplift).
-    pub response: O<RawResponse>,
-    /// Poisson shocks to log revenue (optional).
-    pub jumps: O<RawJumps>,
-    /// Overrides any key of the file's `[valuation]` for this unit.
-    pub valuation: O<RawValuation>,
-}
-
 /// The valuation methods of a held unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -268,36 +229,6 @@ pub struct RawFunding {
     pub units: O<Vec<Sp<String>>>,
     /// Funded years to try; 0 (not funded) is always run as the reference.
     pub years: O<Vec<Sp<f64>>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawMultiple {
-    /// Median EV / revenue (> 0).
-    pub median: O<f64>,
-    /// Log-standard deviation across trials (>= 0).
-    pub dispersion: O<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawResponse {
-    /// Most growth investment can add (>= 0); a number or a distribution.
-    pub max_uplift: O<RawParam>,
-    /// Intensity at which half of it is reached (>= 0); a number or a
-    /// distribution.
-    pub half_saturation: O<RawParam>,
-}
-
-/// `growth_fade = { from = 0.53, years = 3 }`: base growth at step start
-/// t is growth + (from - growth) x max(0, 1 - t / years).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawGrowthFade {
-    /// Growth at t = 0 (> -1).
-    pub from: O<f64>,
-    /// Years until growth has settled to `growth` (> 0).
-    pub years: O<f64>,
 }
 
 /// What a key that may be a distribution expects (serde's "expected ..."
@@ -390,17 +321,6 @@ pub struct RawDist {
     pub values: Option<Vec<f64>>,
     /// Their weights (positive; normalised to sum to 1).
     pub weights: Option<Vec<f64>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawJumps {
-    /// Jumps per year.
-    pub rate: O<f64>,
-    /// Mean of one jump in log revenue.
-    pub mean: O<f64>,
-    /// Standard deviation of one jump.
-    pub stdev: O<f64>,
 }
 
 /// `[[sweep]]`: one swept parameter.

@@ -54,7 +54,7 @@ fn merge_named<T: Clone>(
     out
 }
 
-fn merge_map<T: Clone>(
+pub(super) fn merge_map<T: Clone>(
     a: &IndexMap<String, Sp<T>>,
     b: &IndexMap<String, Sp<T>>,
     f: impl Fn(&T, &T) -> T,
@@ -189,7 +189,7 @@ impl RawFile {
 }
 
 impl RawValuation {
-    fn merge(a: &Self, b: &Self) -> Self {
+    pub(super) fn merge(a: &Self, b: &Self) -> Self {
         RawValuation {
             method: pick(&a.method, &b.method),
             fade_years: pick(&a.fade_years, &b.fade_years),
@@ -217,40 +217,6 @@ impl RawHeader {
             horizons: pick(&a.horizons, &b.horizons),
             discount_rate: pick(&a.discount_rate, &b.discount_rate),
             baseline: pick(&a.baseline, &b.baseline),
-        }
-    }
-}
-
-impl RawUnit {
-    fn merge(a: &Self, b: &Self) -> Self {
-        RawUnit {
-            name: pick(&a.name, &b.name),
-            role: pick(&a.role, &b.role),
-            revenue: pick(&a.revenue, &b.revenue),
-            growth: pick(&a.growth, &b.growth),
-            growth_fade: merge_table(&a.growth_fade, &b.growth_fade, |x, y| RawGrowthFade {
-                from: pick(&x.from, &y.from),
-                years: pick(&x.years, &y.years),
-            }),
-            volatility: pick(&a.volatility, &b.volatility),
-            margin: pick(&a.margin, &b.margin),
-            target_margin: pick(&a.target_margin, &b.target_margin),
-            margin_speed: pick(&a.margin_speed, &b.margin_speed),
-            multiple: merge_table(&a.multiple, &b.multiple, |x, y| RawMultiple {
-                median: pick(&x.median, &y.median),
-                dispersion: pick(&x.dispersion, &y.dispersion),
-            }),
-            loadings: merge_table(&a.loadings, &b.loadings, |x, y| merge_map(x, y, |_, v| *v)),
-            response: merge_table(&a.response, &b.response, |x, y| RawResponse {
-                max_uplift: pick(&x.max_uplift, &y.max_uplift),
-                half_saturation: pick(&x.half_saturation, &y.half_saturation),
-            }),
-            jumps: merge_table(&a.jumps, &b.jumps, |x, y| RawJumps {
-                rate: pick(&x.rate, &y.rate),
-                mean: pick(&x.mean, &y.mean),
-                stdev: pick(&x.stdev, &y.stdev),
-            }),
-            valuation: merge_table(&a.valuation, &b.valuation, RawValuation::merge),
         }
     }
 }
