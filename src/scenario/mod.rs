@@ -9,12 +9,14 @@ pub mod names;
 pub mod plain;
 pub mod plausible;
 pub mod raw;
+mod schema;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::model::Scenario;
+pub use schema::json_schema;
 pub use validate::Source;
 
 /// Longest chain of `extends` followed.
@@ -53,15 +55,6 @@ impl Loaded {
             .filter(|p| p.exists())
             .collect()
     }
-}
-
-/// The JSON Schema of scenario files, generated from the very types the
-/// parser reads them into.
-pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(raw::RawFile);
-    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
-    s.push('\n');
-    s
 }
 
 /// Parses and validates scenario text; `path` names it in messages and
