@@ -5,14 +5,18 @@
 //! Its two ends are the best mean with no risk limit and the least risk
 //! (the highest CVaR or quantile, the lowest standard deviation); the
 //! points between take evenly spaced limits from the least-risk end to the
-//! best-mean end. Each point's search starts from the point before it,
-//! whose optimum meets the looser limit too: so a point's best mean can
-//! never fall below the one before (more risk allowed never lowers the
-//! best mean), which [`trace`] also checks. The points are independent
-//! problems; they run one after the other here so that each can start
-//! from the one before.
+//! best-mean end. The searches run as one population ([`super::pool`]):
+//! the two ends together, then every point between them together, each
+//! round of their batches one engine run. Each point takes the best
+//! candidate any of the searches scored under its limit, and a looser
+//! limit admits every candidate a tighter one does: so a point's best mean
+//! can never fall below the one before (more risk allowed never lowers
+//! the best mean), which [`trace`] also checks.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::config::{Bound, Measure, Problem};
+use super::pool::Pool;
 use super::score::Scorer;
 use super::search::{search, Eval, Evaluator, Goal, Method};
 use crate::error::{Error, Result};
@@ -50,17 +54,120 @@ pub struct Frontier {
     pub placed: Vec<Placed>,
 }
 
+/// One search of the frontier: what it maximizes, where it starts, the
+/// salt of its random numbers.
+struct Job {
+    goal: Goal,
+    starts: Vec<Vec<f64>>,
+    salt: u64,
+}
+
+/// Runs `jobs` as one population (each on a thread of its own, every
+/// round of their batches one engine run, see [`super::pool`]), each
+/// within `budget` candidates. Returns each one's best and every candidate
+/// it scored.
+fn run_pooled(
+    problem: &Problem,
+    scorer: &Scorer,
+    seed: u64,
+    budget: usize,
+    method: Method,
+    jobs: &[Job],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<(Eval, Vec<Eval>)>> {
+    let pool = Pool::new(scorer, seed, jobs.len());
+    let counts: Vec<AtomicUsize> = jobs.iter().map(|_| AtomicUsize::new(0)).collect();
+    let results: Vec<Result<(Eval, Vec<Eval>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(k, job)| {
+                let member = pool.member(k);
+                let counts = &counts;
+                s.spawn(move || -> Result<(Eval, Vec<Eval>)> {
+                    let tell = |n: usize| {
+                        counts[k].store(n, Ordering::Relaxed);
+                        progress(counts.iter().map(|c| c.load(Ordering::Relaxed)).sum());
+                    };
+                    let ev = Evaluator::new(problem, scorer, job.goal.clone(), seed, budget, &tell)
+                        .pooled(&member);
+                    let points: Vec<Vec<f64>> = job.starts.iter().map(|x| ev.encode(x)).collect();
+                    let best = search(&ev, &points, method, crate::kernel::rng::mix(seed ^ job.salt))?;
+                    Ok((best, ev.log()))
+                })
+            })
+            .collect();
+        pool.serve();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage(
+                        "internal error: a frontier search panicked; please report it".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Candidates a point between the ends may spend on its polish: a third
+/// of the frontier's `evaluations` (it starts from the best of a pool
+/// that already holds the main search's and the ends' candidates), and
+/// never fewer than 6 simplexes' worth of `d` levers.
+pub fn polish_budget(evaluations: usize, d: usize) -> usize {
+    (evaluations / 3).max(6 * (d + 1)).min(evaluations)
+}
+
+/// The best of `pool` under `limit` on the risk measure (and the base
+/// constraints): the highest mean (the first on ties).
+fn best_under<'e>(
+    pool: &'e [Eval],
+    base: &[(Measure, Bound)],
+    limit: Option<Bound>,
+) -> Option<&'e Eval> {
+    let meets = |e: &Eval| {
+        e.violation.is_finite()
+            && base
+                .iter()
+                .zip(&e.constraints)
+                .all(|((_, b), &v)| b.violation(v) == 0.0)
+            && limit.is_none_or(|b| b.violation(e.report[0]) == 0.0)
+    };
+    let mut best: Option<&Eval> = None;
+    for e in pool.iter().filter(|e| meets(e)) {
+        if best.is_none_or(|b| e.report[1] > b.report[1]) {
+            best = Some(e);
+        }
+    }
+    best
+}
+
 /// Traces the frontier of `problem` with `spec.points` points, each search
 /// with `spec.evaluations` candidates at most. `main` is the problem's own
-/// optimum (reused as an end when the objective is that end's), `starts`
-/// the points every search tries first. `progress` is told each scored
-/// candidate.
+/// optimum and `main_log` every candidate its search scored (each with
+/// the frontier's measures in `report`: risk, then mean), `start_x` the
+/// start policy's levers: the ends' searches start from both. `progress`
+/// is told the candidates scored.
+///
+/// Every candidate scored, by the main search or the frontier's, is one
+/// pool: each point takes the best of the pool that meets its limit (and
+/// the problem's constraints). As a looser limit admits every candidate a
+/// tighter one does, more risk allowed never lowers the best mean
+/// ([`check_monotone`] checks it). The searches run as one population
+/// ([`super::pool`]): first the ends together, then every point between
+/// them together, each a Nelder-Mead polish (with the hybrid method) of
+/// the best of the pool under its limit, within [`polish_budget`].
+/// When the problem maximizes the mean, the main search is the best-mean
+/// end's search: its optimum and log stand for it.
 #[allow(clippy::too_many_arguments)]
 pub fn trace(
     problem: &Problem,
     scorer: &Scorer,
     seed: u64,
     main: &Eval,
+    main_log: &[Eval],
     start_x: &[f64],
     policies: &[Policy],
     method: Method,
@@ -75,43 +182,59 @@ pub fn trace(
         .iter()
         .map(|c| (c.measure, c.bound))
         .collect();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let tell = |n: usize| progress(done.load(std::sync::atomic::Ordering::Relaxed) + n);
-    let run = |goal: Goal, starts: Vec<Vec<f64>>, salt: u64| -> Result<(Eval, usize)> {
-        let ev = Evaluator::new(problem, scorer, goal, seed, spec.evaluations, &tell);
-        let points: Vec<Vec<f64>> = starts.iter().map(|x| ev.encode(x)).collect();
-        let best = search(&ev, &points, method, crate::kernel::rng::mix(seed ^ salt))?;
-        let used = ev.used().0;
-        done.fetch_add(used, std::sync::atomic::Ordering::Relaxed);
-        Ok((best, used))
+    let report = vec![risk, Measure::Mean];
+    let done = AtomicUsize::new(0);
+    let tell = |n: usize| progress(done.load(Ordering::Relaxed) + n);
+    // The main search's candidates join the pool when they carry the
+    // frontier's measures; it is the best-mean end's search when it
+    // maximizes the mean under the same constraints.
+    let reported = main_log.iter().all(|e| e.report.len() == 2);
+    let mut all: Vec<Eval> = if reported {
+        main_log.to_vec()
+    } else {
+        Vec::new()
+    };
+    let main_is_end = reported && problem.objective == Measure::Mean;
+    // The ends, together.
+    let mut ends = vec![
+        Job {
+            goal: Goal {
+                objective: Measure::Mean,
+                minimize: false,
+                constraints: base.clone(),
+                report: report.clone(),
+            },
+            starts: vec![main.x.clone(), start_x.to_vec()],
+            salt: 0xA11,
+        },
+        Job {
+            goal: Goal {
+                objective: risk,
+                minimize: !risk.higher_is_better(),
+                constraints: base.clone(),
+                report: report.clone(),
+            },
+            starts: vec![main.x.clone(), start_x.to_vec()],
+            salt: 0xB11,
+        },
+    ];
+    if main_is_end {
+        ends.remove(0);
+    }
+    let found = run_pooled(problem, scorer, seed, spec.evaluations, method, &ends, &tell)?;
+    let used_a = if main_is_end {
+        main_log.len()
+    } else {
+        found[0].1.len()
+    };
+    let used_b = found[found.len() - 1].1.len();
+    done.fetch_add(found.iter().map(|f| f.1.len()).sum(), Ordering::Relaxed);
+    all.extend(found.iter().flat_map(|(_, log)| log.iter().cloned()));
+    let least_risk = found[found.len() - 1].0.clone();
+    let Some(best_mean) = best_under(&all, &base, None).cloned() else {
+        return Ok(None);
     };
     let measured = |e: &Eval| -> (f64, f64) { (e.report[0], e.report[1]) };
-    let report = vec![risk, Measure::Mean];
-    // The best-mean end.
-    let (best_mean, used_a) = run(
-        Goal {
-            objective: Measure::Mean,
-            minimize: false,
-            constraints: base.clone(),
-            report: report.clone(),
-        },
-        vec![main.x.clone(), start_x.to_vec()],
-        0xA11,
-    )?;
-    if !best_mean.feasible {
-        return Ok(None);
-    }
-    // The least-risk end.
-    let (least_risk, used_b) = run(
-        Goal {
-            objective: risk,
-            minimize: !risk.higher_is_better(),
-            constraints: base.clone(),
-            report: report.clone(),
-        },
-        vec![main.x.clone(), start_x.to_vec(), best_mean.x.clone()],
-        0xB11,
-    )?;
     let (risk_a, mean_a) = measured(&best_mean);
     let (risk_b, _) = measured(&least_risk);
     if (risk_a - risk_b).abs() <= 1e-9 * risk_a.abs().max(1e-12) || !least_risk.feasible {
@@ -129,6 +252,49 @@ pub fn trace(
             placed,
         }));
     }
+    let n = spec.points;
+    let bound_at = |k: usize| {
+        let limit = risk_b + (risk_a - risk_b) * k as f64 / (n - 1) as f64;
+        let bound = if risk.higher_is_better() {
+            Bound::AtLeast(limit)
+        } else {
+            Bound::AtMost(limit)
+        };
+        (limit, bound)
+    };
+    // Every point between the ends, together.
+    let middle: Vec<Job> = (1..n.saturating_sub(1))
+        .map(|k| {
+            let mut constraints = base.clone();
+            constraints.push((risk, bound_at(k).1));
+            Job {
+                goal: Goal {
+                    objective: Measure::Mean,
+                    minimize: false,
+                    constraints,
+                    report: report.clone(),
+                },
+                starts: best_under(&all, &base, Some(bound_at(k).1))
+                    .map(|e| e.x.clone())
+                    .into_iter()
+                    .chain([least_risk.x.clone(), best_mean.x.clone()])
+                    .collect(),
+                salt: 0xC11 + k as u64,
+            }
+        })
+        .collect();
+    crate::engine::check_interrupted()?;
+    // The pool already holds candidates near every point (the main
+    // search's, the least-risk end's): a point's search polishes the best
+    // of them under its limit, until its simplex converges.
+    let polish = match method {
+        Method::Hybrid => Method::NelderMead,
+        other => other,
+    };
+    let d = problem.levers.len();
+    let budget = polish_budget(spec.evaluations, d);
+    let found_middle = run_pooled(problem, scorer, seed, budget, polish, &middle, &tell)?;
+    all.extend(found_middle.iter().flat_map(|(_, log)| log.iter().cloned()));
     let mut points = vec![Point {
         limit: Some(risk_b),
         risk: risk_b,
@@ -136,46 +302,23 @@ pub fn trace(
         x: least_risk.x.clone(),
         evaluations: used_b,
     }];
-    let n = spec.points;
-    let mut prev = least_risk.clone();
-    for k in 1..n.saturating_sub(1) {
-        crate::engine::check_interrupted()?;
-        let limit = risk_b + (risk_a - risk_b) * k as f64 / (n - 1) as f64;
-        let bound = if risk.higher_is_better() {
-            Bound::AtLeast(limit)
-        } else {
-            Bound::AtMost(limit)
+    for (k, (_, log)) in (1..).zip(&found_middle) {
+        let (limit, bound) = bound_at(k);
+        let Some(best) = best_under(&all, &base, Some(bound)) else {
+            continue;
         };
-        let mut constraints = base.clone();
-        constraints.push((risk, bound));
-        let (best, used) = run(
-            Goal {
-                objective: Measure::Mean,
-                minimize: false,
-                constraints,
-                report: report.clone(),
-            },
-            vec![prev.x.clone(), best_mean.x.clone()],
-            0xC11 + k as u64,
-        )?;
-        let (r, m) = measured(&best);
+        let (r, m) = measured(best);
         points.push(Point {
             limit: Some(limit),
             risk: r,
             mean: m,
             x: best.x.clone(),
-            evaluations: used,
+            evaluations: log.len(),
         });
-        prev = best;
     }
     if n >= 2 {
-        // With no risk limit, the point before is a candidate too: the
-        // better of the two ends the frontier.
-        let last = if prev.feasible && measured(&prev).1 > mean_a {
-            &prev
-        } else {
-            &best_mean
-        };
+        // With no risk limit: the best of every candidate.
+        let last = best_under(&all, &base, None).unwrap_or(&best_mean);
         let (r, m) = measured(last);
         points.push(Point {
             limit: None,

@@ -14,12 +14,14 @@
 //! - [`score`]: many candidate policies in one engine run;
 //! - [`search`]: swarm, Nelder-Mead polish, whole numbers (argmin);
 //! - [`frontier`]: the best mean for a range of risk limits;
+//! - [`pool`]: several searches' batches scored as one population;
 //! - [`toml_out`]: `optimized.toml`, a runnable scenario;
 //! - [`report`]: optimize.csv, frontier.csv, the report section, the
 //!   printed summary.
 
 pub mod config;
 pub mod frontier;
+pub mod pool;
 pub mod report;
 pub mod score;
 pub mod search;
@@ -169,10 +171,16 @@ pub fn optimize(
     let began = Instant::now();
     let scorer = Scorer::new(scenario, problem);
     let seed = scenario.seed;
+    let mut goal = Goal::of(problem);
+    if let Some(spec) = problem.frontier.as_ref().filter(|_| !settings.no_frontier) {
+        // The frontier's measures too: its points may take the search's
+        // candidates (frontier::trace).
+        goal.report = vec![spec.risk, Measure::Mean];
+    }
     let ev = Evaluator::new(
         problem,
         &scorer,
-        Goal::of(problem),
+        goal,
         seed,
         problem.evaluations,
         progress,
@@ -207,6 +215,7 @@ pub fn optimize(
             &scorer,
             seed,
             &best,
+            &log,
             &start_x,
             &placed,
             settings.method,

@@ -1,6 +1,6 @@
 //! The search: argmin's particle swarm over the levers' box, then
-//! Nelder-Mead polish from several origins, then a whole-number
-//! neighbourhood.
+//! Nelder-Mead polish from several origins side by side, then a
+//! whole-number neighbourhood.
 //!
 //! Why these (docs/optimize.md has the comparison): a swarm evaluates a
 //! whole generation at once through argmin's `bulk_cost`, which here is
@@ -10,8 +10,11 @@
 //! the tests ask for, where a swarm alone stalls; it starts from the best
 //! so far, from the start policy and from the swarm's other good points
 //! (the objective has several basins: an innovation unit funded well for
-//! five years, or little for two), each run capped at half the budget left,
-//! and ends with a small simplex around the best.
+//! five years, or little for two). The simplexes are written as ask and
+//! tell ([`Simplex`]) so that [`LOCKSTEP`] of them run side by side, each
+//! round's points scored in one batch (one generation of the draws), a
+//! shrink's points together; it ends with a small simplex around the
+//! best.
 //!
 //! The search works in the unit box [0, 1]^d (each lever scaled by its
 //! bounds); a whole-number lever is rounded inside the objective, so the
@@ -30,14 +33,15 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use argmin::core::{CostFunction, Executor};
-use argmin::solver::neldermead::NelderMead;
 use argmin::solver::particleswarm::{Particle, ParticleSwarm};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::config::{Bound, Lever, Measure, Problem};
+use super::pool::Member;
 use super::score::{Sample, Scorer};
 use crate::error::{Error, Result};
+use crate::model::Policy;
 
 /// Weight of the summed relative constraint violations in the search's
 /// cost (the objective is scaled to about 1).
@@ -130,9 +134,10 @@ pub struct Evaluator<'a> {
     scale: std::cell::Cell<Option<f64>>,
     state: RefCell<EvalState>,
     budget: usize,
-    /// A lower limit on candidates for one local run (see [`polish`]).
-    cap: std::cell::Cell<Option<usize>>,
     progress: &'a (dyn Fn(usize) + Sync),
+    /// Where the batches are scored when the search is one of a pool's
+    /// (the frontier's points); else by the scorer directly.
+    member: Option<&'a Member<'a, 'a>>,
 }
 
 #[derive(Default)]
@@ -163,8 +168,23 @@ impl<'a> Evaluator<'a> {
             scale: std::cell::Cell::new(None),
             state: RefCell::new(EvalState::default()),
             budget,
-            cap: std::cell::Cell::new(None),
             progress,
+            member: None,
+        }
+    }
+
+    /// An evaluator whose batches are scored in `member`'s pool, together
+    /// with the other searches' (see [`super::pool`]).
+    pub fn pooled(mut self, member: &'a Member<'a, 'a>) -> Evaluator<'a> {
+        self.member = Some(member);
+        self
+    }
+
+    /// Runs `policies` on the search's draws.
+    fn score(&self, policies: &[Policy]) -> Result<Vec<Sample>> {
+        match self.member {
+            Some(m) => m.score(policies.to_vec()),
+            None => self.scorer.run(policies, self.seed, &|_| {}),
         }
     }
 
@@ -202,14 +222,9 @@ impl<'a> Evaluator<'a> {
         self.budget.saturating_sub(self.used().0)
     }
 
-    /// Candidates left before the budget or the current cap.
+    /// Candidates left before the budget is spent.
     fn left(&self) -> usize {
-        let used = self.used().0;
-        let all = self.budget.saturating_sub(used);
-        match self.cap.get() {
-            Some(c) => all.min(c.saturating_sub(used)),
-            None => all,
-        }
+        self.remaining()
     }
 
     /// Every scored candidate, in order.
@@ -280,18 +295,28 @@ impl<'a> Evaluator<'a> {
     /// nearest point of the box plus the squared distance, scaled).
     /// Distinct new candidates are scored together, in one engine run.
     pub fn costs(&self, points: &[Vec<f64>]) -> Result<Vec<f64>> {
+        self.costs_in(points, None)
+    }
+
+    /// [`Evaluator::costs`], each new candidate logged in the phase given
+    /// beside its point (the lockstep Nelder-Mead runs of [`polish`]:
+    /// the first origin's candidates are the polish, the others' restarts)
+    /// instead of the current phase.
+    pub fn costs_in(&self, points: &[Vec<f64>], phases: Option<&[Phase]>) -> Result<Vec<f64>> {
         let xs: Vec<Vec<f64>> = points.iter().map(|u| self.decode(u)).collect();
         let key = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
         let mut fresh: Vec<Vec<f64>> = Vec::new();
+        let mut fresh_phase: Vec<Option<Phase>> = Vec::new();
         {
             let st = self.state.borrow();
             if let Some(e) = &st.error {
                 return Err(clone_error(e));
             }
-            for x in &xs {
+            for (i, x) in xs.iter().enumerate() {
                 let k = key(x);
                 if !st.cache.contains_key(&k) && !fresh.iter().any(|f| key(f) == k) {
                     fresh.push(x.clone());
+                    fresh_phase.push(phases.map(|p| p[i]));
                 }
             }
         }
@@ -306,7 +331,7 @@ impl<'a> Evaluator<'a> {
                 .iter()
                 .map(|x| self.problem.policy_at(x, name))
                 .collect();
-            let samples = self.scorer.run(&policies, self.seed, &|_| {});
+            let samples = self.score(&policies);
             let samples = match samples {
                 Ok(s) => s,
                 Err(e) => {
@@ -322,7 +347,8 @@ impl<'a> Evaluator<'a> {
             let evals: Vec<Eval> = fresh
                 .iter()
                 .zip(&samples)
-                .map(|(x, s)| self.eval_of(s, x.clone(), phase, batch))
+                .zip(&fresh_phase)
+                .map(|((x, s), p)| self.eval_of(s, x.clone(), p.unwrap_or(phase), batch))
                 .collect();
             let scale = match self.scale.get() {
                 Some(s) => s,
@@ -456,7 +482,8 @@ pub enum Method {
     Hybrid,
     /// argmin's particle swarm alone.
     Swarm,
-    /// argmin's Nelder-Mead alone, from the start point.
+    /// Nelder-Mead alone, from the first start point, until it
+    /// converges or the budget is spent.
     NelderMead,
 }
 
@@ -541,11 +568,17 @@ pub fn search(ev: &Evaluator, starts: &[Vec<f64>], method: Method, seed: u64) ->
         .ok_or_else(|| Error::Usage("the search scored no candidate".into()))
 }
 
+/// Simplexes of the polish that run side by side, their asks scored as
+/// one batch (one generation of the draws for all of them).
+pub const LOCKSTEP: usize = 4;
+
 /// Nelder-Mead from several origins (multi-start): the best so far, the
 /// start points, then the swarm's particles best first, skipping any close
-/// to an origin already polished; each run may use at most half of what is
-/// left. A last small simplex around the best checks that it did not stop
-/// on a step.
+/// to an origin already taken. [`LOCKSTEP`] simplexes run side by side,
+/// each round's asks scored in one batch; when one converges the next
+/// origin takes its place, until only a reserve of the budget is left. A
+/// last small simplex around the best checks that it did not stop on a
+/// step.
 fn polish(
     ev: &Evaluator,
     starts: &[Vec<f64>],
@@ -562,40 +595,95 @@ fn polish(
     by_cost.sort_by(|a, b| a.1.total_cmp(&b.1));
     origins.extend(by_cost.into_iter().map(|(p, _)| p.clone()));
     let reserve = 4 * (d + 1);
-    let mut done: Vec<Vec<f64>> = Vec::new();
-    for (k, o) in origins.into_iter().enumerate() {
-        if ev.remaining() <= reserve {
-            break;
-        }
-        let close = done
-            .iter()
-            .any(|p| p.iter().zip(&o).map(|(a, b)| (a - b).powi(2)).sum::<f64>() < 0.15 * 0.15);
-        if close {
-            continue;
-        }
-        let share = ((ev.remaining() - reserve) / 2).max(6 * (d + 1));
-        ev.cap.set(Some(ev.used().0 + share));
-        ev.set_phase(if k == 0 {
-            Phase::Polish
-        } else {
-            Phase::Restart
-        });
-        let r = finish(nelder_mead(ev, &o, 0.1));
-        ev.cap.set(None);
-        ev.state.borrow_mut().exhausted = false;
-        r?;
-        done.push(o);
-    }
+    let limit = ev.used().0 + ev.remaining().saturating_sub(reserve);
+    finish(lockstep(ev, origins, 0.1, LOCKSTEP, limit, 0.15, Phase::Polish))?;
     if let Some(best) = ev.best() {
-        ev.set_phase(Phase::Restart);
-        finish(nelder_mead(ev, &ev.encode(&best.x), 0.02))?;
+        let all = ev.used().0 + ev.remaining();
+        let o = vec![ev.encode(&best.x)];
+        finish(lockstep(ev, o, 0.02, 1, all, 0.0, Phase::Restart))?;
     }
     Ok(())
 }
 
-/// argmin's Nelder-Mead from `from`, simplex `step` wide, until its costs
-/// agree to 1e-9 or the budget is spent.
-fn nelder_mead(ev: &Evaluator, from: &[f64], step: f64) -> std::result::Result<(), Error> {
+/// Nelder-Mead runs from `origins` (in order, skipping one within
+/// `apart` of an origin already taken), at most `width` at a time, until
+/// `limit` candidates have been scored in all or every run has converged
+/// (its simplex's costs agree to 1e-9). Each round scores the asks of
+/// every running simplex in one batch; the first origin's candidates are
+/// logged as the polish, the others' as restarts.
+fn lockstep(
+    ev: &Evaluator,
+    origins: Vec<Vec<f64>>,
+    step: f64,
+    width: usize,
+    limit: usize,
+    apart: f64,
+    first: Phase,
+) -> std::result::Result<(), Error> {
+    let mut queue = origins.into_iter().enumerate();
+    let mut taken: Vec<Vec<f64>> = Vec::new();
+    let mut running: Vec<(Phase, Simplex)> = Vec::new();
+    loop {
+        // Fill the free places from the queue.
+        while running.len() < width {
+            let Some((k, o)) = queue.find(|(_, o)| {
+                !taken.iter().any(|p| {
+                    p.iter().zip(o).map(|(a, b)| (a - b).powi(2)).sum::<f64>() < apart * apart
+                })
+            }) else {
+                break;
+            };
+            taken.push(o.clone());
+            let phase = if k == 0 { first } else { Phase::Restart };
+            running.push((phase, Simplex::new(first_simplex(ev, &o, step))));
+        }
+        if running.is_empty() {
+            return Ok(());
+        }
+        // This round's asks, as many simplexes as the budget holds.
+        let room = limit.saturating_sub(ev.used().0);
+        let mut points: Vec<Vec<f64>> = Vec::new();
+        let mut phases: Vec<Phase> = Vec::new();
+        let mut counts: Vec<usize> = Vec::new();
+        for (phase, s) in &running {
+            let ask = s.ask();
+            if points.len() + ask.len() > room && !points.is_empty() {
+                break;
+            }
+            phases.extend(std::iter::repeat_n(*phase, ask.len()));
+            counts.push(ask.len());
+            points.extend_from_slice(ask);
+        }
+        if points.len() > room {
+            return Ok(());
+        }
+        running.truncate(counts.len());
+        let costs = match ev.costs_in(&points, Some(&phases)) {
+            Ok(c) => c,
+            Err(e) => {
+                // A spent budget ends the runs; anything else is an error.
+                if ev.state.borrow().exhausted {
+                    ev.state.borrow_mut().exhausted = false;
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        };
+        let mut at = 0;
+        for ((_, s), n) in running.iter_mut().zip(&counts) {
+            s.tell(&costs[at..at + n]);
+            at += n;
+        }
+        running.retain(|(_, s)| !s.converged());
+        if ev.used().0 >= limit {
+            return Ok(());
+        }
+    }
+}
+
+/// The first simplex of a run from `from`: the point and one vertex
+/// `step` away along each lever (inward at the box's edge).
+fn first_simplex(ev: &Evaluator, from: &[f64], step: f64) -> Vec<Vec<f64>> {
     let d = from.len();
     let mut simplex = vec![from.to_vec()];
     for (i, l) in ev.problem.levers.iter().enumerate().take(d) {
@@ -614,23 +702,192 @@ fn nelder_mead(ev: &Evaluator, from: &[f64], step: f64) -> std::result::Result<(
         };
         simplex.push(v);
     }
-    let iters = ev.remaining() as u64;
-    if iters == 0 {
-        return Ok(());
+    simplex
+}
+
+/// Nelder-Mead from `from` alone (the comparison's method), simplex
+/// `step` wide, until its costs agree to 1e-9 or the budget is spent.
+fn nelder_mead(ev: &Evaluator, from: &[f64], step: f64) -> std::result::Result<(), Error> {
+    let all = ev.used().0 + ev.remaining();
+    lockstep(ev, vec![from.to_vec()], step, 1, all, 0.0, Phase::Polish)
+}
+
+/// What a simplex waits for.
+#[derive(Clone, Debug)]
+enum Wait {
+    /// The costs of its first vertices.
+    Start,
+    Reflect,
+    /// The expansion, after a reflection better than the best vertex.
+    Expand { xr: Vec<f64>, fr: f64 },
+    /// The outside contraction, after a reflection between the second
+    /// worst and the worst.
+    Outside { fr: f64 },
+    /// The inside contraction, after a reflection no better than the
+    /// worst.
+    Inside,
+    /// Every vertex but the best, moved halfway to it.
+    Shrink,
+}
+
+/// Nelder-Mead (reflection 1, expansion 2, contraction 1/2, shrink 1/2)
+/// as ask and tell: [`Simplex::ask`] gives the points it needs scored
+/// next (one, or the shrink's d at once), [`Simplex::tell`] takes their
+/// costs. Vertices are kept sorted by cost, best first (stable: earlier
+/// vertices first on ties).
+#[derive(Clone, Debug)]
+pub struct Simplex {
+    points: Vec<Vec<f64>>,
+    costs: Vec<f64>,
+    wait: Wait,
+    asked: Vec<Vec<f64>>,
+}
+
+/// Tolerance on the standard deviation of a simplex's costs.
+const SD_TOLERANCE: f64 = 1e-9;
+
+impl Simplex {
+    /// A simplex of the vertices `points` (d + 1 of them).
+    pub fn new(points: Vec<Vec<f64>>) -> Simplex {
+        Simplex {
+            asked: points.clone(),
+            costs: vec![f64::INFINITY; points.len()],
+            points,
+            wait: Wait::Start,
+        }
     }
-    // The first simplex, scored as one batch (one generation of the
-    // draws). argmin's Nelder-Mead unwraps the costs of its first simplex,
-    // so they must be known before it starts: from here on they come from
-    // the cache, and only later calls can fail (and stop the run cleanly).
-    ev.costs(&simplex)?;
-    let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(1e-9)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    Executor::new(Cost(ev), solver)
-        .configure(|s| s.max_iters(iters))
-        .run()
-        .map(|_| ())
-        .map_err(|e| Error::Usage(e.to_string()))
+
+    /// The points to score next.
+    pub fn ask(&self) -> &[Vec<f64>] {
+        &self.asked
+    }
+
+    /// Whether the costs of the vertices agree to [`SD_TOLERANCE`].
+    pub fn converged(&self) -> bool {
+        if matches!(self.wait, Wait::Start) {
+            return false;
+        }
+        let n = self.costs.len() as f64;
+        let mean = self.costs.iter().sum::<f64>() / n;
+        let var = self.costs.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n;
+        var.sqrt() < SD_TOLERANCE || !mean.is_finite()
+    }
+
+    /// The best vertex and its cost.
+    pub fn best(&self) -> (&[f64], f64) {
+        (&self.points[0], self.costs[0])
+    }
+
+    fn sort(&mut self) {
+        let mut order: Vec<usize> = (0..self.points.len()).collect();
+        order.sort_by(|&a, &b| self.costs[a].total_cmp(&self.costs[b]));
+        self.points = order.iter().map(|&i| self.points[i].clone()).collect();
+        self.costs = order.iter().map(|&i| self.costs[i]).collect();
+    }
+
+    /// The centroid of every vertex but the worst.
+    fn centroid(&self) -> Vec<f64> {
+        let n = self.points.len() - 1;
+        let mut c = vec![0.0; self.points[0].len()];
+        for p in &self.points[..n] {
+            for (ci, pi) in c.iter_mut().zip(p) {
+                *ci += pi;
+            }
+        }
+        c.iter_mut().for_each(|v| *v /= n as f64);
+        c
+    }
+
+    /// c + t (x - c).
+    fn toward(c: &[f64], x: &[f64], t: f64) -> Vec<f64> {
+        c.iter().zip(x).map(|(c, x)| c + t * (x - c)).collect()
+    }
+
+    fn replace_worst(&mut self, x: Vec<f64>, f: f64) {
+        let w = self.points.len() - 1;
+        self.points[w] = x;
+        self.costs[w] = f;
+        self.reflect();
+    }
+
+    /// Sorts, then asks for the reflection of the worst vertex.
+    fn reflect(&mut self) {
+        self.sort();
+        let c = self.centroid();
+        let worst = &self.points[self.points.len() - 1];
+        self.asked = vec![Self::toward(&c, worst, -1.0)];
+        self.wait = Wait::Reflect;
+    }
+
+    fn shrink(&mut self) {
+        let best = self.points[0].clone();
+        self.asked = self.points[1..]
+            .iter()
+            .map(|p| Self::toward(&best, p, 0.5))
+            .collect();
+        self.wait = Wait::Shrink;
+    }
+
+    /// Takes the costs of the points of [`Simplex::ask`], in order.
+    pub fn tell(&mut self, f: &[f64]) {
+        let n = self.points.len();
+        let wait = std::mem::replace(&mut self.wait, Wait::Reflect);
+        match wait {
+            Wait::Start => {
+                self.costs = f.to_vec();
+                self.reflect();
+            }
+            Wait::Shrink => {
+                let moved = std::mem::take(&mut self.asked);
+                for (i, (x, c)) in moved.into_iter().zip(f).enumerate() {
+                    self.points[i + 1] = x;
+                    self.costs[i + 1] = *c;
+                }
+                self.reflect();
+            }
+            Wait::Reflect => {
+                let xr = self.asked.remove(0);
+                let fr = f[0];
+                let c = self.centroid();
+                if fr < self.costs[0] {
+                    self.asked = vec![Self::toward(&c, &xr, 2.0)];
+                    self.wait = Wait::Expand { xr, fr };
+                } else if fr < self.costs[n - 2] {
+                    self.replace_worst(xr, fr);
+                } else if fr < self.costs[n - 1] {
+                    self.asked = vec![Self::toward(&c, &xr, 0.5)];
+                    self.wait = Wait::Outside { fr };
+                } else {
+                    self.asked = vec![Self::toward(&c, &self.points[n - 1], 0.5)];
+                    self.wait = Wait::Inside;
+                }
+            }
+            Wait::Expand { xr, fr } => {
+                let xe = self.asked.remove(0);
+                if f[0] < fr {
+                    self.replace_worst(xe, f[0]);
+                } else {
+                    self.replace_worst(xr, fr);
+                }
+            }
+            Wait::Outside { fr, .. } => {
+                let xc = self.asked.remove(0);
+                if f[0] <= fr {
+                    self.replace_worst(xc, f[0]);
+                } else {
+                    self.shrink();
+                }
+            }
+            Wait::Inside => {
+                let xc = self.asked.remove(0);
+                if f[0] < self.costs[n - 1] {
+                    self.replace_worst(xc, f[0]);
+                } else {
+                    self.shrink();
+                }
+            }
+        }
+    }
 }
 
 /// Each whole-number lever one step down and up from the best, all in one
@@ -682,5 +939,56 @@ pub fn scale_for(goal: &Goal, evals: &[Eval]) -> f64 {
         m
     } else {
         1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asks and tells until converged; returns the best vertex and the
+    /// costs scored.
+    fn minimize(f: impl Fn(&[f64]) -> f64, start: Vec<Vec<f64>>) -> (Vec<f64>, usize) {
+        let mut s = Simplex::new(start);
+        let mut scored = 0;
+        while !s.converged() && scored < 5000 {
+            let costs: Vec<f64> = s.ask().iter().map(|x| f(x)).collect();
+            scored += costs.len();
+            s.tell(&costs);
+        }
+        (s.best().0.to_vec(), scored)
+    }
+
+    #[test]
+    fn the_simplex_finds_a_quadratics_minimum() {
+        let f = |x: &[f64]| (x[0] - 0.3).powi(2) + 2.0 * (x[1] - 0.7).powi(2) + 0.5;
+        let (x, scored) = minimize(f, vec![vec![0.5, 0.5], vec![0.6, 0.5], vec![0.5, 0.6]]);
+        assert!((x[0] - 0.3).abs() < 1e-3 && (x[1] - 0.7).abs() < 1e-3, "{x:?}");
+        assert!(scored < 500, "{scored}");
+    }
+
+    /// A shrink asks for every vertex but the best at once.
+    #[test]
+    fn a_shrink_is_one_ask() {
+        // Every new point costs more than the worst vertex, so the
+        // reflection and the inside contraction fail: a shrink.
+        let f = |x: &[f64]| {
+            if x == [0.0, 0.0] {
+                0.0
+            } else if x == [1.0, 0.0] || x == [0.0, 1.0] {
+                1.0
+            } else {
+                5.0
+            }
+        };
+        let mut s = Simplex::new(vec![vec![0.0, 0.0], vec![1.0, 0.0], vec![0.0, 1.0]]);
+        let mut asks = Vec::new();
+        for _ in 0..3 {
+            let costs: Vec<f64> = s.ask().iter().map(|x| f(x)).collect();
+            asks.push(costs.len());
+            s.tell(&costs);
+        }
+        assert_eq!(asks, [3, 1, 1]);
+        assert_eq!(s.ask().len(), 2);
     }
 }

@@ -18,14 +18,20 @@
 //! would be: a step the scenario refuses (a margin above 100%, a terminal
 //! growth at the discount rate) is skipped with the validator's reason,
 //! never clamped into a smaller step ranked as a full one. Variants run on
-//! the base run's trials and seed, through [`super::simulate_many`], so
-//! every figure equals a separate run of the changed file bit for bit.
+//! the base run's trials and seed, and every figure equals a separate run
+//! of the changed file bit for bit; but a lever variant runs as one more
+//! policy of one shared run, and every variant keeps only the two figures
+//! per policy the study reads (see [`run`]).
 
+use crate::engine::{self, BlockCollector};
 use crate::error::{Error, Result};
 use crate::format::{csv_field, num, toml_number};
-use crate::model::{Scenario, Unit, Valuation};
+use crate::kernel::batch::Lane;
+use crate::kernel::Plan;
+use crate::model::{Metric, Policy, Scenario, Unit, Valuation};
 use crate::results::{Owner, Sensitivity, StepKind, Steps, Summary};
 use crate::scenario::{names, raw, Loaded};
+use crate::stats::ExactSum;
 
 /// One input the study moves.
 #[derive(Clone, Debug, PartialEq)]
@@ -243,30 +249,23 @@ pub fn batch_size(scenario: &Scenario) -> usize {
     (2048 / scenario.units.len().max(1)).clamp(1, 64)
 }
 
-/// Runs the study: every input of [`inputs`] moved by `steps` down and up,
-/// every variant through `simulate_many` (in batches of [`batch_size`]),
-/// and for each policy other than the baseline the mean paired gain over
-/// the baseline and the share of trials beating it at the last horizon.
-/// `say` is told of each skipped step; `progress` of each batch (runs
-/// done, runs in all). Rows come per policy (in the scenario's order),
-/// largest swing of the mean gain first; inputs with both steps skipped
-/// last.
-pub fn run(
+/// Each input's two steps: the value to run (and its place in the list
+/// of variants to run), or the note of its skip; and the variants to run
+/// as (input, side, value).
+type Planned = (
+    Vec<[std::result::Result<(f64, usize), String>; 2]>,
+    Vec<(usize, usize, f64)>,
+);
+
+/// Checks every step of `inputs` (see [`run`]): `say` is told of each
+/// skipped one.
+fn plan(
     loaded: &Loaded,
     base: &Scenario,
-    base_summary: &Summary,
+    inputs: &[Input],
     steps: Steps,
-    simulate_many: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
     say: &dyn Fn(String),
-    progress: &dyn Fn(usize, usize),
-) -> Result<Vec<Sensitivity>> {
-    if base.policies.len() < 2 {
-        say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
-        return Ok(Vec::new());
-    }
-    let last = *base.horizons.last().unwrap_or(&1);
-    let inputs = inputs(loaded, base);
-    // Each input's two steps: a variant to run, or the note of its skip.
+) -> Planned {
     let mut plans: Vec<[std::result::Result<(f64, usize), String>; 2]> = Vec::new();
     let mut todo: Vec<(usize, usize, f64)> = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
@@ -294,24 +293,288 @@ pub fn run(
         }
         plans.push(sides);
     }
-    // The variants, batch by batch (rebuilt: they were only checked above).
-    let mut summaries: Vec<Summary> = Vec::with_capacity(todo.len());
-    let batch = batch_size(base);
-    for chunk in todo.chunks(batch) {
-        crate::engine::check_interrupted()?;
-        // Only the last horizon is read: the variants record nothing else
-        // (a horizon is a reading of the state, so the last one's figures
-        // are the same bits; recording fewer is cheaper).
-        let scenarios = chunk
-            .iter()
-            .map(|&(k, _, x)| {
-                let mut sc = variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?;
-                sc.horizons = vec![last];
-                Ok(sc)
-            })
-            .collect::<Result<Vec<Scenario>>>()?;
-        summaries.extend(simulate_many(&scenarios)?);
-        progress(summaries.len(), todo.len());
+    (plans, todo)
+}
+
+/// The scenarios the study's variants stand for, in order (each equal,
+/// in what it reports at the last horizon, to the run the study reads):
+/// for a benchmark against separate runs (examples/shared_draws.rs).
+pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Result<Vec<Scenario>> {
+    let inputs = inputs(loaded, base);
+    let (_, todo) = plan(loaded, base, &inputs, steps, &|_| {});
+    let last = *base.horizons.last().unwrap_or(&1);
+    todo.iter()
+        .map(|&(k, _, x)| {
+            let mut sc = variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?;
+            sc.horizons = vec![last];
+            Ok(sc)
+        })
+        .collect()
+}
+
+/// The figures the study reads, per block of trials: for each column (a
+/// slot's value, less another slot's where given, i.e. a policy's gain
+/// over a baseline), the plain sum of (value - shift) over the block's
+/// trials in trial order, the trials with a value above 0, and whether
+/// every value was finite. These are the sums an [`crate::stats::Accumulator`]
+/// keeps for the slot (see [`gain_and_beat`]), without its sketches.
+struct Gains {
+    /// (slot, slot subtracted, shift).
+    columns: Vec<(usize, Option<usize>, f64)>,
+}
+
+type GainBlock = Vec<(f64, u64, bool)>;
+
+impl BlockCollector for Gains {
+    type Block = GainBlock;
+
+    fn start(&self, _block: u64) -> GainBlock {
+        vec![(0.0, 0, true); self.columns.len()]
+    }
+
+    fn push(&self, block: &mut GainBlock, _first: u64, out: &[Lane], count: usize) {
+        for (rec, &(a, minus, k)) in block.iter_mut().zip(&self.columns) {
+            for j in 0..count {
+                let x = match minus {
+                    Some(b) => out[a][j] - out[b][j],
+                    None => out[a][j],
+                };
+                rec.0 += x - k;
+                rec.1 += u64::from(x > 0.0);
+                rec.2 &= x.is_finite();
+            }
+        }
+    }
+}
+
+impl Gains {
+    /// Columns of `plan`'s slots, shifted by their trial 0's values as
+    /// the engine's accumulator is (`engine::shifts`).
+    fn new(plan: &Plan, seed: u64, columns: &[(usize, Option<usize>)]) -> Gains {
+        let sh = engine::shifts(plan, seed);
+        Gains {
+            columns: columns
+                .iter()
+                .map(|&(a, b)| (a, b, b.map_or(sh[a], |b| sh[a] - sh[b])))
+                .collect(),
+        }
+    }
+}
+
+/// Column `c`'s mean and share of trials above 0, as a summary computes
+/// them (the mean from the shift and the exact sum of the blocks' plain
+/// sums; the share over `trials`): the same bits as the summary's
+/// `delta_value` mean and P(beat). None if a value was not finite.
+fn gain_and_beat(blocks: &[GainBlock], gains: &Gains, c: usize, trials: u64) -> Option<(f64, f64)> {
+    let mut s1 = ExactSum::new();
+    let mut positive = 0;
+    for b in blocks {
+        let (sum, pos, finite) = b[c];
+        if !finite {
+            return None;
+        }
+        s1.add(sum);
+        positive += pos;
+    }
+    let shift = gains.columns[c].2;
+    let mean = shift + s1.value() / trials as f64;
+    Some((mean, positive as f64 / trials.max(1) as f64))
+}
+
+/// One variant's gain over the baseline and P(beat), per policy of the
+/// scenario (NaN for the baseline).
+type Figures = Vec<(f64, f64)>;
+
+/// Runs the study: every input of [`inputs`] moved by `steps` down and up,
+/// on the base run's draws (common random numbers), on `threads` worker
+/// threads, and for each policy other than the baseline the mean paired
+/// gain over the baseline and the share of trials beating it at the last
+/// horizon. `say` is told of each skipped step; `progress` of the variants
+/// done (variants done, variants in all). Rows come per policy (in the
+/// scenario's order), largest swing of the mean gain first; inputs with
+/// both steps skipped last.
+///
+/// Every figure is the one a separate run of the changed file gives, bit
+/// for bit, but far fewer trials are run:
+/// - a policy's lever changes that policy alone, so every lever variant
+///   runs as one more policy of one scenario (the base scenario's
+///   policies, then each lever variant's changed policy), all on one
+///   generation of the draws, as the optimizer scores its candidates; a
+///   gain over a changed baseline is the difference of two policies'
+///   values in the same trial, as the engine takes it;
+/// - the other variants (a unit's assumptions, the discount rate) run in
+///   groups that share the draws (`engine::shared::run_group_collect`),
+///   at the last horizon only;
+/// - every variant keeps only what the study reads (a plain sum and a
+///   count per policy and block), not a summary with its sketches.
+///
+/// A variant whose figures are not all finite runs again as a whole
+/// scenario ([`super::simulate_many`]), which reports why as a run of it
+/// would.
+pub fn run(
+    loaded: &Loaded,
+    base: &Scenario,
+    base_summary: &Summary,
+    steps: Steps,
+    threads: Option<usize>,
+    say: &dyn Fn(String),
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<Sensitivity>> {
+    if base.policies.len() < 2 {
+        say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
+        return Ok(Vec::new());
+    }
+    let last = *base.horizons.last().unwrap_or(&1);
+    let inputs = inputs(loaded, base);
+    let (plans, todo) = plan(loaded, base, &inputs, steps, say);
+    // The scenario every variant is run as: the last horizon only, no
+    // funding study (neither changes a figure read here).
+    let cut = |mut sc: Scenario| {
+        sc.horizons = vec![last];
+        sc.funding = None;
+        sc
+    };
+    let mut figures: Vec<Option<Figures>> = vec![None; todo.len()];
+    let mut done = 0;
+    // Progress in steps of a batch of variants, as many as were done.
+    let step = batch_size(base);
+    let told = std::cell::Cell::new(0);
+    let tell = |done: usize| {
+        while told.get() + step <= done || (done == todo.len() && told.get() < done) {
+            told.set((told.get() + step).min(todo.len()));
+            progress(told.get(), todo.len());
+        }
+    };
+    // Lever variants: (variant, the policy it changes, that policy).
+    let mut levers: Vec<(usize, usize, Policy)> = Vec::new();
+    let mut whole: Vec<usize> = Vec::new();
+    for (i, &(k, _, x)) in todo.iter().enumerate() {
+        let input = &inputs[k];
+        let sc = variant(loaded, base, input, x).map_err(Error::Usage)?;
+        let changed = (input.owner == Owner::Policy)
+            .then(|| base.policies.iter().position(|p| p.name == input.owner_name))
+            .flatten()
+            .filter(|&pi| {
+                // Only that policy differs (checked, not assumed).
+                let mut probe = base.clone();
+                probe.policies[pi] = sc.policies[pi].clone();
+                probe == sc
+            });
+        match changed {
+            Some(pi) => levers.push((i, pi, sc.policies[pi].clone())),
+            None => whole.push(i),
+        }
+    }
+    let n = base.trials;
+    let policies = base.policies.len();
+    let b = base.baseline;
+    {
+        // Every lever variant as one more policy of the base scenario.
+        for chunk in levers.chunks(LEVERS_PER_RUN) {
+            engine::check_interrupted()?;
+            let mut sc = cut(base.clone());
+            sc.policies.extend(chunk.iter().map(|(_, _, p)| p.clone()));
+            let plan = Plan::new(&sc);
+            let l = &plan.layout;
+            let value = |p: usize| l.index(p, 0, Metric::Value);
+            let delta = |p: usize| l.index(p, 0, Metric::DeltaValue);
+            // Per variant, per policy of the base scenario: its column.
+            let mut columns: Vec<(usize, Option<usize>)> = Vec::new();
+            for (j, &(_, pi, _)) in chunk.iter().enumerate() {
+                let v = policies + j;
+                for q in 0..policies {
+                    columns.push(if pi == b {
+                        // The baseline changed: every other policy's gain
+                        // over the changed one.
+                        (value(q), Some(value(v)))
+                    } else if q == pi {
+                        (delta(v), None)
+                    } else {
+                        (delta(q), None)
+                    });
+                }
+            }
+            let gains = Gains::new(&plan, sc.seed, &columns);
+            let blocks = engine::with_threads(threads, || {
+                engine::run_blocks_collect(
+                    &plan,
+                    sc.seed,
+                    n,
+                    0..engine::block_count(n),
+                    &|_| {},
+                    &gains,
+                )
+            })??;
+            for (j, &(i, _, _)) in chunk.iter().enumerate() {
+                figures[i] = (0..policies)
+                    .map(|q| gain_and_beat(&blocks, &gains, j * policies + q, n))
+                    .collect();
+            }
+            done += chunk.len();
+            tell(done);
+        }
+        // The other variants, batch by batch, in groups that draw alike.
+        for chunk in whole.chunks(batch_size(base)) {
+            engine::check_interrupted()?;
+            let scenarios = chunk
+                .iter()
+                .map(|&i| {
+                    let (k, _, x) = todo[i];
+                    Ok(cut(variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?))
+                })
+                .collect::<Result<Vec<Scenario>>>()?;
+            let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
+            for group in super::shared::groups(&scenarios, &plans) {
+                let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
+                let gains: Vec<Gains> = ps
+                    .iter()
+                    .map(|p| {
+                        let d = (0..policies)
+                            .map(|q| (p.layout.index(q, 0, Metric::DeltaValue), None))
+                            .collect::<Vec<_>>();
+                        Gains::new(p, base.seed, &d)
+                    })
+                    .collect();
+                let blocks = engine::with_threads(threads, || {
+                    engine::shared::run_group_collect(&ps, base.seed, n, &gains)
+                })??;
+                for ((&g, blocks), gains) in group.iter().zip(&blocks).zip(&gains) {
+                    figures[chunk[g]] = (0..policies)
+                        .map(|q| gain_and_beat(blocks, gains, q, n))
+                        .collect();
+                }
+            }
+            done += chunk.len();
+            tell(done);
+        }
+    }
+    // A variant with a figure that is not finite: run as a whole, which
+    // says why (or gives its figures).
+    let mut figures: Vec<Figures> = figures
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| match f {
+            Some(f) => Ok(f),
+            None => {
+                let (k, _, x) = todo[i];
+                let sc = cut(variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?);
+                let s = super::shared::simulate_many(std::slice::from_ref(&sc), threads)?;
+                Ok(base
+                    .policies
+                    .iter()
+                    .map(|p| {
+                        let gain = s[0]
+                            .row(&p.name, last, "delta_value", None)
+                            .map_or(f64::NAN, |r| r.mean);
+                        (gain, s[0].prob(&p.name, last).unwrap_or(f64::NAN))
+                    })
+                    .collect())
+            }
+        })
+        .collect::<Result<_>>()?;
+    for f in &mut figures {
+        // The baseline's own gain is not read.
+        f[b] = (f64::NAN, f64::NAN);
     }
     let gain = |s: &Summary, p: &str| {
         s.row(p, last, "delta_value", None)
@@ -329,8 +592,15 @@ pub fn run(
         }
         let mut mine = Vec::new();
         for (input, sides) in moved_inputs.iter().zip(&plans) {
-            let at = |s: usize, f: &dyn Fn(&Summary, &str) -> f64| match &sides[s] {
-                Ok((_, i)) => f(&summaries[*i], &p.name),
+            let at = |s: usize, which: usize| match &sides[s] {
+                Ok((_, i)) => {
+                    let (g, p) = figures[*i][pi];
+                    if which == 0 {
+                        g
+                    } else {
+                        p
+                    }
+                }
                 Err(_) => f64::NAN,
             };
             let value = |s: usize| sides[s].as_ref().map_or(f64::NAN, |(x, _)| *x);
@@ -349,11 +619,11 @@ pub fn run(
                 low: value(0),
                 high: value(1),
                 gain_base: gain(base_summary, &p.name),
-                gain_low: at(0, &gain),
-                gain_high: at(1, &gain),
+                gain_low: at(0, 0),
+                gain_high: at(1, 0),
                 beat_base: beat(base_summary, &p.name),
-                beat_low: at(0, &beat),
-                beat_high: at(1, &beat),
+                beat_low: at(0, 1),
+                beat_high: at(1, 1),
                 note: (!notes.is_empty()).then(|| notes.join("; ")),
             });
         }
@@ -362,6 +632,10 @@ pub fn run(
     }
     Ok(rows)
 }
+
+/// Lever variants scored as extra policies of one run (their columns and
+/// the run's layout grow with them).
+const LEVERS_PER_RUN: usize = 64;
 
 /// `sensitivity.csv`: one row per policy (other than the baseline) and
 /// input, ranked as the study ranks them. A skipped step's cells are
@@ -422,6 +696,54 @@ mod tests {
         let loaded = crate::scenario::load_raw(&path).unwrap();
         let sc = loaded.scenario().unwrap();
         (loaded, sc)
+    }
+
+    /// Every figure of the study equals the one read from a whole run
+    /// of its variant (`simulate_many`, itself tested against separate
+    /// runs), bit for bit, on 1 and 2 threads: the lever variants run as
+    /// extra policies (the baseline's too), the others on shared draws,
+    /// all keeping two figures per policy.
+    #[test]
+    fn figures_equal_whole_runs_of_the_variants() {
+        let (loaded, mut base) = reset();
+        base.trials = 1024 + 333;
+        let steps = Steps::default();
+        let last = *base.horizons.last().unwrap();
+        let summary = super::super::simulate(&base, Some(2)).unwrap();
+        let variants = variant_scenarios(&loaded, &base, steps).unwrap();
+        let whole = super::super::simulate_many(&variants, Some(2)).unwrap();
+        let inputs = inputs(&loaded, &base);
+        let (plans, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
+        for threads in [1, 2] {
+            let rows = run(&loaded, &base, &summary, steps, Some(threads), &|_| {}, &|_, _| {})
+                .unwrap();
+            assert!(!rows.is_empty());
+            let mut checked = 0;
+            for r in &rows {
+                let k = inputs
+                    .iter()
+                    .filter(|i| moved(i, steps).is_some())
+                    .position(|i| i.path == r.path)
+                    .unwrap();
+                for (side, (gain, beat)) in [(r.gain_low, r.beat_low), (r.gain_high, r.beat_high)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let Ok((_, i)) = &plans[k][side] else {
+                        continue;
+                    };
+                    let s = &whole[*i];
+                    let want = s.row(&r.policy, last, "delta_value", None).unwrap().mean;
+                    assert_eq!(gain.to_bits(), want.to_bits(), "{} {side}", r.path);
+                    let want = s.prob(&r.policy, last).unwrap();
+                    assert_eq!(beat.to_bits(), want.to_bits(), "{} {side}", r.path);
+                    checked += 1;
+                }
+            }
+            // Lever variants of both policies, the baseline's included.
+            assert!(rows.iter().any(|r| r.owner_name == "status_quo"));
+            assert!(checked > 250, "{checked}");
+        }
     }
 
     #[test]
