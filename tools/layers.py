@@ -11,7 +11,9 @@ SRC (a file `x.rs` or a folder `x/`) must be listed exactly once, so a new
 module is placed on purpose. The check reads `crate::a::...`,
 `use crate::{a, b::c}` and `super::` chains that climb to the crate root,
 in all code (unit tests included; comments and string literals are
-skipped). Besides upward and sideways imports it reports any cycle, and
+skipped). Besides upward and sideways imports it reports any cycle (also
+among the files of one folder: kernel/draws.rs and kernel/plan.rs may not
+import each other, whether by `super::` or `crate::kernel::`), and
 any path that reaches up into the crate root for something that is not a
 module (`crate::Error`, `super::super::helper`): lib.rs only declares
 modules and re-exports for main.rs, and nothing inside the crate uses its
@@ -140,6 +142,123 @@ def references(code, depth):
                 yield line_at(m.start()), first
 
 
+def resolved(code, path):
+    """Yield (line, absolute path as a list of segments) for every path in
+    `code` (stripped) written from the crate root (`crate::a::b`) or
+    climbing with `super::` from the file's module `path` (inline `mod
+    name { ... }` blocks are entered, so `super::` inside `mod tests` climbs
+    to the file's own module first)."""
+    line_at = lambda pos: code.count("\n", 0, pos) + 1
+    spans, stack, level = [], [], 0
+    for m in re.finditer(r"\bmod\s+(\w+)\s*\{|[{}]", code):
+        tok = m.group(0)
+        if tok.startswith("mod"):
+            stack.append((level, m.start(), m.group(1)))
+            level += 1
+        elif tok == "{":
+            level += 1
+        else:
+            level -= 1
+            if stack and stack[-1][0] == level:
+                _, start, name = stack.pop()
+                spans.append((start, m.end(), name))
+    here = lambda pos: path + [n for a, b, n in sorted(spans) if a < pos < b]
+    split = lambda t: [x for x in re.split(r"[,\s]+", t[1:-1]) if x] if t.startswith("{") else [t]
+    for m in re.finditer(r"(?<![\w:])crate::((?:[A-Za-z_]\w*::)*)(\{[^}]*\}|[A-Za-z_]\w*)", code):
+        head = [x for x in m.group(1).split("::") if x]
+        for name in split(m.group(2)):
+            rest = [x for x in name.split("::") if x and x not in ("self", "*")]
+            yield line_at(m.start()), head + rest
+    for m in re.finditer(r"(?<![\w:])((?:super::)+)((?:[A-Za-z_]\w*::)*)(\{[^}]*\}|[A-Za-z_]\w*|\*)", code):
+        climbs = m.group(1).count("super::")
+        base = here(m.start())
+        if climbs > len(base):
+            continue
+        head = base[:len(base) - climbs] + [x for x in m.group(2).split("::") if x]
+        for name in split(m.group(3)):
+            rest = [x for x in name.split("::") if x and x not in ("self", "*")]
+            yield line_at(m.start()), head + rest
+
+
+def folder_cycles(src):
+    """Cycles among the modules of one folder (kernel/draws.rs and
+    kernel/plan.rs importing each other is a cycle of `kernel`), for every
+    folder of the crate: (folder, [modules]) for each, with where each
+    edge of the cycle is first seen."""
+    subs = {}  # folder path (tuple) -> its child modules
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        key = () if rel == "." else tuple(rel.split(os.sep))
+        subs[key] = {f[:-3] for f in files if f.endswith(".rs")} | set(dirs)
+        subs[key] -= {"mod"} | (ROOT_FILES if key == () else set())
+    edges = {}  # (folder, a, b) -> where
+    for root, _, files in os.walk(src):
+        for f in sorted(files):
+            if not f.endswith(".rs"):
+                continue
+            rel = os.path.relpath(os.path.join(root, f), src)
+            parts = rel.split(os.sep)
+            name = parts[-1][:-3]
+            path = parts[:-1] + ([] if name in ("mod",) or (len(parts) == 1 and name in ROOT_FILES) else [name])
+            if len(parts) == 1:
+                continue  # top-level modules are the layers' business
+            with open(os.path.join(root, f), encoding="utf-8") as fh:
+                code = strip(fh.read())
+            for line, target in resolved(code, path):
+                k = 0
+                while k < min(len(path), len(target)) and path[k] == target[k]:
+                    k += 1
+                if k == 0 or k >= len(path) or k >= len(target):
+                    continue  # another top-level module, an ancestor or a child
+                folder = tuple(path[:k])
+                a, b = path[k], target[k]
+                if b in subs.get(folder, ()):
+                    edges.setdefault((folder, a, b), f"{os.path.join(src, rel)}:{line}")
+    found = []
+    for folder in sorted({e[0] for e in edges}):
+        succ = {}
+        for (fo, a, b) in edges:
+            if fo == folder:
+                succ.setdefault(a, set()).add(b)
+        for comp in strongly_connected(succ):
+            where = [edges[(folder, a, b)] for a in comp for b in sorted(succ.get(a, ())) if b in comp]
+            found.append(("/".join(folder), comp, where))
+    return found
+
+
+def strongly_connected(succ):
+    """The strongly connected groups of more than one node (Tarjan)."""
+    nodes = sorted(set(succ) | {b for bs in succ.values() for b in bs})
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(succ.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in nodes:
+        if v not in index:
+            visit(v)
+    return out
+
+
 def main(argv):
     graph = "--graph" in argv
     args = [a for a in argv if a != "--graph"]
@@ -209,11 +328,14 @@ def main(argv):
             visit(v)
     for c in cycles:
         problems.append("cycle: " + " <-> ".join(c))
+    inner = folder_cycles(src)
+    for folder, comp, where in inner:
+        problems.append(f"cycle inside {folder}/: " + " <-> ".join(comp) + " (" + ", ".join(where) + ")")
     if graph:
         for (a, b), where in sorted(edges.items()):
             print(f"{a} -> {b}    ({where})")
     print(f"{len(mods)} top-level modules in {len(LAYERS)} layers, {len(edges)} imports between them; "
-          f"cycles: {len(cycles)}; problems: {len(problems)}")
+          f"cycles: {len(cycles)}, inside folders: {len(inner)}; problems: {len(problems)}")
     for p in problems:
         print("  " + p)
     return 1 if problems else 0

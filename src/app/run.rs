@@ -47,45 +47,68 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
             ));
         }
     }
-
-    // Unit paths are recorded for the chart that shows them.
-    let unit_paths = !args.no_charts;
-    if let Some(shard) = args.shard {
-        let trials = shard.blocks(scenario.trials);
-        let count = (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
-            - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials);
-        resources::check_memory(&scenario, threads, count, 0)?;
-        output::prepare_shard_dir(&dest, args.out.is_none())?;
-        let progress = Progress::new(count, !args.quiet);
-        let outputs = shard::ShardOutputs {
-            unit_paths,
-            trials_out: args.trials_out.as_deref(),
-            trials_out_units: args.trials_out_units,
-        };
-        let file = shard::run_shard(
-            &scenario,
-            &stem(path),
-            shard,
-            Some(threads),
-            &dest,
-            outputs,
-            &|n| progress.inc(n),
-        )?;
-        progress.finish();
-        if !args.quiet {
-            console::outln(&format!(
-                "shard {}/{}: trial blocks {}..{} of {}; wrote {}",
-                shard.index,
-                shard.count,
-                trials.start,
-                trials.end,
-                engine::block_count(scenario.trials),
-                file.display()
-            ))?;
-        }
-        return Ok(());
+    match args.shard {
+        Some(shard) => run_one_shard(args, path, &scenario, shard, threads, &dest),
+        None => run_whole(args, &loaded, scenario, threads, &dest),
     }
+}
 
+/// `--shard I/N`: this shard's trial blocks, written as one part file in
+/// `dest` for `simulate merge`.
+fn run_one_shard(
+    args: &cli::RunArgs,
+    path: &Path,
+    scenario: &Scenario,
+    shard: shard::ShardSpec,
+    threads: usize,
+    dest: &Path,
+) -> Result<()> {
+    let trials = shard.blocks(scenario.trials);
+    let count = (trials.end * engine::BLOCK_TRIALS).min(scenario.trials)
+        - (trials.start * engine::BLOCK_TRIALS).min(scenario.trials);
+    resources::check_memory(scenario, threads, count, 0)?;
+    output::prepare_shard_dir(dest, args.out.is_none())?;
+    let progress = Progress::new(count, !args.quiet);
+    let outputs = shard::ShardOutputs {
+        // Unit paths are recorded for the chart that shows them.
+        unit_paths: !args.no_charts,
+        trials_out: args.trials_out.as_deref(),
+        trials_out_units: args.trials_out_units,
+    };
+    let file = shard::run_shard(
+        scenario,
+        &stem(path),
+        shard,
+        Some(threads),
+        dest,
+        outputs,
+        &|n| progress.inc(n),
+    )?;
+    progress.finish();
+    if !args.quiet {
+        console::outln(&format!(
+            "shard {}/{}: trial blocks {}..{} of {}; wrote {}",
+            shard.index,
+            shard.count,
+            trials.start,
+            trials.end,
+            engine::block_count(scenario.trials),
+            file.display()
+        ))?;
+    }
+    Ok(())
+}
+
+/// The whole run: its studies planned and every output checked before
+/// any work, the trials (to `--precision` when asked), then the results,
+/// studies and `--trials-out` written into `dest`.
+fn run_whole(
+    args: &cli::RunArgs,
+    loaded: &scenario::Loaded,
+    mut scenario: Scenario,
+    threads: usize,
+    dest: &Path,
+) -> Result<()> {
     // Everything a study will run is built and checked now, before any
     // work: a bad sweep point fails at once, not after the base run.
     let most_trials = if args.precision.is_some() {
@@ -99,11 +122,12 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         || scenario.funding.is_some();
     let kept = usize::from(studies_run) + usize::from(args.precision.is_some());
     resources::check_memory(&scenario, threads, most_trials, kept)?;
-    let sweeps = study::plan(&loaded, &scenario, &args.sweep, &mut |sc| {
+    let sweeps = study::plan(loaded, &scenario, &args.sweep, &mut |sc| {
         resources::check_memory(sc, threads, sc.trials, kept)
     })?;
-    let staged = output::Staged::prepare(&dest, args.out.is_none(), &inputs(&loaded))?;
-    let plan = Plan::for_run(&scenario, unit_paths);
+    let staged = output::Staged::prepare(dest, args.out.is_none(), &inputs(loaded))?;
+    // Unit paths are recorded for the chart that shows them.
+    let plan = Plan::for_run(&scenario, !args.no_charts);
     let target = args
         .trials_out
         .as_deref()
@@ -118,28 +142,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         .map(|t| trials_out::Streamer::new(t, &columns, 0, Some(threads)))
         .transpose()?;
     let sink = streamer.as_ref().map(|s| s as &dyn engine::TrialSink);
-    let (plan, acc) = match args.precision {
-        Some(target) => {
-            let (plan, acc) = run_to_precision(
-                &scenario,
-                plan,
-                Some(threads),
-                target,
-                args.max_trials,
-                args.quiet,
-                sink,
-            )?;
-            scenario.trials = acc.trials;
-            (plan, acc)
-        }
-        None => {
-            let progress = Progress::new(scenario.trials, !args.quiet);
-            let done =
-                engine::run_plan(plan, &scenario, Some(threads), &|n| progress.inc(n), sink)?;
-            progress.finish();
-            done
-        }
-    };
+    let (plan, acc) = simulate(args, &mut scenario, plan, threads, sink)?;
     if let Some(s) = streamer {
         s.finish(0..engine::block_count(scenario.trials))?;
     }
@@ -148,7 +151,7 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
     report::write_results_with(staged, &run, options, |staged, summary| {
         studies(
             args,
-            &loaded,
+            loaded,
             &sweeps,
             &run.scenario,
             summary,
@@ -158,6 +161,38 @@ pub fn run(args: &cli::RunArgs) -> Result<()> {
         .map(Into::into)
     })?;
     super::commit_trials(target, args.quiet)
+}
+
+/// The run's trials, with a progress bar, or in rounds to `--precision`
+/// (the scenario then holds the trials that took).
+fn simulate(
+    args: &cli::RunArgs,
+    scenario: &mut Scenario,
+    plan: Plan,
+    threads: usize,
+    sink: Option<&dyn engine::TrialSink>,
+) -> Result<(Plan, Accumulator)> {
+    match args.precision {
+        Some(target) => {
+            let (plan, acc) = run_to_precision(
+                scenario,
+                plan,
+                Some(threads),
+                target,
+                args.max_trials,
+                args.quiet,
+                sink,
+            )?;
+            scenario.trials = acc.trials;
+            Ok((plan, acc))
+        }
+        None => {
+            let progress = Progress::new(scenario.trials, !args.quiet);
+            let done = engine::run_plan(plan, scenario, Some(threads), &|n| progress.inc(n), sink)?;
+            progress.finish();
+            Ok(done)
+        }
+    }
 }
 
 /// Sweeps and sensitivity, when asked for: more runs of the scenario on

@@ -165,7 +165,8 @@ fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     OrderStatistics::median(&mut Data::new(values.into_iter().collect::<Vec<f64>>()))
 }
 
-/// Fits one unit.
+/// Fits one unit: its run-rate always, its estimates when the history is
+/// long enough and they are finite.
 pub fn fit_unit(series: &Series, frequency: Frequency, settings: &Settings) -> UnitFit {
     let n = series.revenue.len();
     let per_year = frequency.per_year();
@@ -197,6 +198,44 @@ pub fn fit_unit(series: &Series, frequency: Frequency, settings: &Settings) -> U
         ));
         return fit;
     }
+    let (estimate, residuals) = estimate(series, frequency, settings);
+    if let Some(&f) = estimate.seasonal.get(last.season()) {
+        fit.revenue = latest / f * per_year as f64;
+        fit.revenue_adjusted = true;
+    }
+
+    let e = &estimate;
+    let estimates = [
+        e.log_drift,
+        e.volatility,
+        e.growth,
+        e.growth_se,
+        fit.revenue,
+    ];
+    if estimates.iter().any(|v| !v.is_finite()) {
+        fit.warnings.push(
+            "the revenue moves by more than a 64-bit float can hold: no estimate".to_string(),
+        );
+        return fit;
+    }
+    let years = n / per_year;
+    if years < SHORT_YEARS {
+        fit.warnings.push(format!(
+            "only {n} {}s (under {SHORT_YEARS} years): the estimates are rough, their standard errors wide",
+            frequency.period_name()
+        ));
+    }
+    fit.residuals = residuals;
+    fit.estimate = Some(estimate);
+    fit
+}
+
+/// The estimates of a unit with at least [`min_periods`] of history, and
+/// its deseasonalised growth with the outliers clipped (what the factors
+/// are read from). See docs/fit.md for each formula.
+fn estimate(series: &Series, frequency: Frequency, settings: &Settings) -> (Estimate, Vec<f64>) {
+    let n = series.revenue.len();
+    let per_year = frequency.per_year();
     let m = steps_per_period(frequency, settings.steps_per_year);
     let steps_per_year = (per_year * m) as f64;
     let x: Vec<f64> = series.revenue.iter().map(|y| y.ln()).collect();
@@ -208,16 +247,7 @@ pub fn fit_unit(series: &Series, frequency: Frequency, settings: &Settings) -> U
     // Volatility: period-on-period log growth less its season's mean.
     let d: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
     let season = |k: usize| series.period(k + 1).season();
-    let mut season_mean = vec![0.0; per_year];
-    let mut season_median = vec![0.0; per_year];
-    for (c, (mean, med)) in season_mean.iter_mut().zip(&mut season_median).enumerate() {
-        let of_season: Vec<f64> = (0..d.len())
-            .filter(|&k| season(k) == c)
-            .map(|k| d[k])
-            .collect();
-        *mean = Statistics::mean(&of_season);
-        *med = median(of_season);
-    }
+    let (season_mean, season_median) = season_stats(&d, per_year, season);
     let resid: Vec<f64> = (0..d.len())
         .map(|k| d[k] - season_mean[season(k)])
         .collect();
@@ -236,75 +266,17 @@ pub fn fit_unit(series: &Series, frequency: Frequency, settings: &Settings) -> U
     let robust: Vec<f64> = (0..d.len())
         .map(|k| d[k] - season_median[season(k)])
         .collect();
-    let center = median(robust.iter().copied());
-    let mut scale = MAD_TO_SD * median(robust.iter().map(|r| (r - center).abs()));
-    if scale.is_nan() || scale <= 1e-12 {
-        // More than half the residuals equal: fall back on the mean
-        // absolute deviation (Iglewicz & Hoaglin's modified z-score).
-        scale = MEAN_AD_TO_SD * Statistics::mean(robust.iter().map(|r| (r - center).abs()));
-    }
+    let (scale, flagged) = flag_outliers(series, &robust, settings.outlier_threshold);
     let robust_volatility = scale * to_annual.sqrt();
-    let mut outliers = Vec::new();
     let mut residuals = resid.clone();
-    if scale > 1e-12 {
-        let limit = settings.outlier_threshold * scale;
-        for (k, r) in robust.iter().enumerate() {
-            let z = (r - center) / scale;
-            if z.abs() > settings.outlier_threshold {
-                outliers.push(Outlier {
-                    period: series.period(k + 1),
-                    residual: r - center,
-                    z,
-                });
-                residuals[k] = resid[k].clamp(-limit, limit);
-            }
-        }
+    let limit = settings.outlier_threshold * scale;
+    for &(k, _) in &flagged {
+        residuals[k] = resid[k].clamp(-limit, limit);
     }
-    let volatility_without_outliers = (!outliers.is_empty() && df > outliers.len()).then(|| {
-        let kept: f64 = resid
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| !outliers.iter().any(|o| o.period == series.period(k + 1)))
-            .map(|(_, r)| r * r)
-            .sum();
-        (kept / (df - outliers.len()) as f64 * to_annual).sqrt()
-    });
+    let outliers: Vec<Outlier> = flagged.into_iter().map(|(_, o)| o).collect();
+    let volatility_without_outliers = volatility_without(series, &resid, &outliers, df, to_annual);
 
-    // Seasonal factors: the season means of d differ from the drift by the
-    // change in the seasonal log level.
-    let seasonal = if per_year > 1 {
-        let mean_step = Statistics::mean(&season_mean);
-        let mut level = vec![0.0; per_year];
-        for c in 1..per_year {
-            level[c] = level[c - 1] + season_mean[c] - mean_step;
-        }
-        let factors: Vec<f64> = level.iter().map(|l| l.exp()).collect();
-        let avg = Statistics::mean(&factors);
-        factors.iter().map(|f| f / avg).collect()
-    } else {
-        Vec::new()
-    };
-    if let Some(&f) = seasonal.get(last.season()) {
-        fit.revenue = latest / f * per_year as f64;
-        fit.revenue_adjusted = true;
-    }
-
-    let estimates = [log_drift, volatility, growth, growth_se, fit.revenue];
-    if estimates.iter().any(|v| !v.is_finite()) {
-        fit.warnings.push(
-            "the revenue moves by more than a 64-bit float can hold: no estimate".to_string(),
-        );
-        return fit;
-    }
-    let years = n / per_year;
-    if years < SHORT_YEARS {
-        fit.warnings.push(format!(
-            "only {n} {}s (under {SHORT_YEARS} years): the estimates are rough, their standard errors wide",
-            frequency.period_name()
-        ));
-    }
-    fit.residuals = residuals;
-    fit.estimate = Some(Estimate {
+    let estimate = Estimate {
         log_drift,
         log_drift_se,
         volatility,
@@ -313,12 +285,98 @@ pub fn fit_unit(series: &Series, frequency: Frequency, settings: &Settings) -> U
         growth_se,
         robust_volatility,
         volatility_without_outliers,
-        seasonal,
+        seasonal: seasonal_factors(&season_mean),
         outliers,
         yoy_count: yoy.len(),
         df,
-    });
-    fit
+    };
+    (estimate, residuals)
+}
+
+/// The mean and the median of the period-on-period growth `d` into each
+/// season (`season(k)` is the season growth `k` leads into).
+fn season_stats(
+    d: &[f64],
+    per_year: usize,
+    season: impl Fn(usize) -> usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut season_mean = vec![0.0; per_year];
+    let mut season_median = vec![0.0; per_year];
+    for (c, (mean, med)) in season_mean.iter_mut().zip(&mut season_median).enumerate() {
+        let of_season: Vec<f64> = (0..d.len())
+            .filter(|&k| season(k) == c)
+            .map(|k| d[k])
+            .collect();
+        *mean = Statistics::mean(&of_season);
+        *med = median(of_season);
+    }
+    (season_mean, season_median)
+}
+
+/// The robust scale of `robust` (growth less its season's median: a
+/// standard deviation of one period's growth) and the growth figures whose
+/// robust z-score exceeds `threshold`, each with its index.
+fn flag_outliers(series: &Series, robust: &[f64], threshold: f64) -> (f64, Vec<(usize, Outlier)>) {
+    let center = median(robust.iter().copied());
+    let mut scale = MAD_TO_SD * median(robust.iter().map(|r| (r - center).abs()));
+    if scale.is_nan() || scale <= 1e-12 {
+        // More than half the residuals equal: fall back on the mean
+        // absolute deviation (Iglewicz & Hoaglin's modified z-score).
+        scale = MEAN_AD_TO_SD * Statistics::mean(robust.iter().map(|r| (r - center).abs()));
+    }
+    let mut flagged = Vec::new();
+    if scale > 1e-12 {
+        for (k, r) in robust.iter().enumerate() {
+            let z = (r - center) / scale;
+            if z.abs() > threshold {
+                let outlier = Outlier {
+                    period: series.period(k + 1),
+                    residual: r - center,
+                    z,
+                };
+                flagged.push((k, outlier));
+            }
+        }
+    }
+    (scale, flagged)
+}
+
+/// The volatility read from the residual growth `resid` without the
+/// outliers, when there are some and enough growth figures remain.
+fn volatility_without(
+    series: &Series,
+    resid: &[f64],
+    outliers: &[Outlier],
+    df: usize,
+    to_annual: f64,
+) -> Option<f64> {
+    (!outliers.is_empty() && df > outliers.len()).then(|| {
+        let kept: f64 = resid
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !outliers.iter().any(|o| o.period == series.period(k + 1)))
+            .map(|(_, r)| r * r)
+            .sum();
+        (kept / (df - outliers.len()) as f64 * to_annual).sqrt()
+    })
+}
+
+/// Seasonal factors from the mean growth into each season: those means
+/// differ from the drift by the change in the seasonal log level. Empty
+/// for annual data.
+fn seasonal_factors(season_mean: &[f64]) -> Vec<f64> {
+    let per_year = season_mean.len();
+    if per_year <= 1 {
+        return Vec::new();
+    }
+    let mean_step = Statistics::mean(season_mean);
+    let mut level = vec![0.0; per_year];
+    for c in 1..per_year {
+        level[c] = level[c - 1] + season_mean[c] - mean_step;
+    }
+    let factors: Vec<f64> = level.iter().map(|l| l.exp()).collect();
+    let avg = Statistics::mean(&factors);
+    factors.iter().map(|f| f / avg).collect()
 }
 
 #[cfg(test)]

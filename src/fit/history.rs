@@ -161,7 +161,7 @@ fn field_column(line: &str, field: usize) -> usize {
 }
 
 /// Parses and checks a history held in memory (`path` names it in
-/// messages).
+/// messages): the header, then every row, then each unit's series.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = String::from_utf8_lossy(bytes);
@@ -174,7 +174,33 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
         .trim(csv::Trim::All)
         .has_headers(true)
         .from_reader(bytes);
+    let columns = columns(&loc, &mut rdr)?;
+    let (names, rows) = read_rows(&loc, &mut rdr, &columns)?;
+    if rows.is_empty() {
+        return Err(Error::file(
+            path,
+            "the history has a header but no data rows",
+        ));
+    }
+    let frequency = frequency(&loc, &rows, columns.period)?;
+    let units = series(&loc, names, &rows, frequency, columns.period)?;
+    Ok(History {
+        path: path.to_path_buf(),
+        frequency,
+        units,
+    })
+}
 
+/// Where each of the history's columns is in its rows.
+struct Columns {
+    period: usize,
+    unit: usize,
+    revenue: usize,
+}
+
+/// Reads the header: each of [`COLUMNS`] exactly once (any order, any
+/// letter case), nothing else.
+fn columns(loc: &Locator, rdr: &mut csv::Reader<&[u8]>) -> Result<Columns> {
     let header = rdr.headers().map_err(|e| loc.csv_error(&e))?.clone();
     // The header is the first line that is neither blank nor a comment.
     let header_line = loc
@@ -184,7 +210,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
         .map_or(1, |i| i as u64 + 1);
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(Error::file(
-            path,
+            loc.path,
             "the history is empty: expected a header row `period,unit,revenue` and one row per (period, unit)",
         ));
     }
@@ -226,8 +252,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
             ),
         ));
     }
-    let [c_period, c_unit, c_revenue] = col;
+    let [period, unit, revenue] = col;
+    Ok(Columns {
+        period,
+        unit,
+        revenue,
+    })
+}
 
+/// Reads every data row: the units' names in the order they first appear,
+/// and the rows, each checked on its own.
+fn read_rows(
+    loc: &Locator,
+    rdr: &mut csv::Reader<&[u8]>,
+    c: &Columns,
+) -> Result<(Vec<String>, Vec<Row>)> {
     let mut names: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut rows: Vec<Row> = Vec::new();
@@ -235,34 +274,15 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
         let rec = rec.map_err(|e| loc.csv_error(&e))?;
         let line = rec.position().map_or(0, |p| p.line());
         let label =
-            period::parse(&rec[c_period]).map_err(|m| loc.error(line, Some(c_period), m))?;
-        // A name that starts like a formula was written with a leading
-        // apostrophe (format::csv_text, as `simulate history` writes it):
-        // read it back as the name.
-        let name = match rec[c_unit].strip_prefix('\'') {
-            Some(rest) if rest.starts_with(crate::format::CSV_FORMULA_STARTS) => rest,
-            _ => &rec[c_unit],
-        };
-        if name.is_empty() {
-            return Err(loc.error(line, Some(c_unit), "the unit name is empty"));
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(loc.error(
-                line,
-                Some(c_unit),
-                format!("the unit name is longer than {MAX_NAME_CHARS} characters"),
-            ));
-        }
-        if let Some(why) = crate::scenario::names::unsafe_reason(name) {
-            return Err(loc.error(line, Some(c_unit), format!("unit name {name:?} {why}")));
-        }
+            period::parse(&rec[c.period]).map_err(|m| loc.error(line, Some(c.period), m))?;
+        let name = unit_name(loc, line, c.unit, &rec[c.unit])?;
         let unit = match index.get(name) {
             Some(&u) => u,
             None => {
                 if names.len() == MAX_UNITS {
                     return Err(loc.error(
                         line,
-                        Some(c_unit),
+                        Some(c.unit),
                         format!("more than {MAX_UNITS} units in one history"),
                     ));
                 }
@@ -271,23 +291,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
                 names.len() - 1
             }
         };
-        let raw = &rec[c_revenue];
-        let revenue: f64 = raw.parse().map_err(|_| {
-            loc.error(
-                line,
-                Some(c_revenue),
-                format!("revenue {raw:?} is not a number (write 1234.5: no thousands separators or currency)"),
-            )
-        })?;
-        if !(revenue.is_finite() && revenue > 0.0) {
-            return Err(loc.error(
-                line,
-                Some(c_revenue),
-                format!(
-                    "revenue must be a positive number, got {raw:?} (growth is read from log revenue)"
-                ),
-            ));
-        }
+        let revenue = revenue(loc, line, c.revenue, &rec[c.revenue])?;
         rows.push(Row {
             label,
             unit,
@@ -295,57 +299,74 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
             line,
         });
     }
-    if rows.is_empty() {
-        return Err(Error::file(
-            path,
-            "the history has a header but no data rows",
+    Ok((names, rows))
+}
+
+/// The unit name of a row's field, refused when empty, too long or unsafe
+/// in the files we write.
+fn unit_name<'r>(loc: &Locator, line: u64, column: usize, field: &'r str) -> Result<&'r str> {
+    // A name that starts like a formula was written with a leading
+    // apostrophe (format::csv_text, as `simulate history` writes it):
+    // read it back as the name.
+    let name = match field.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(crate::format::CSV_FORMULA_STARTS) => rest,
+        _ => field,
+    };
+    if name.is_empty() {
+        return Err(loc.error(line, Some(column), "the unit name is empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(loc.error(
+            line,
+            Some(column),
+            format!("the unit name is longer than {MAX_NAME_CHARS} characters"),
         ));
     }
+    if let Some(why) = crate::scenario::names::unsafe_reason(name) {
+        return Err(loc.error(line, Some(column), format!("unit name {name:?} {why}")));
+    }
+    Ok(name)
+}
 
-    let frequency = frequency(&loc, &rows, c_period)?;
+/// The revenue of a row's field: a finite positive number.
+fn revenue(loc: &Locator, line: u64, column: usize, raw: &str) -> Result<f64> {
+    let revenue: f64 = raw.parse().map_err(|_| {
+        loc.error(
+            line,
+            Some(column),
+            format!("revenue {raw:?} is not a number (write 1234.5: no thousands separators or currency)"),
+        )
+    })?;
+    if !(revenue.is_finite() && revenue > 0.0) {
+        return Err(loc.error(
+            line,
+            Some(column),
+            format!(
+                "revenue must be a positive number, got {raw:?} (growth is read from log revenue)"
+            ),
+        ));
+    }
+    Ok(revenue)
+}
+
+/// Each unit's rows in period order as one series, refused where a unit
+/// has two rows for one period or a gap.
+fn series(
+    loc: &Locator,
+    names: Vec<String>,
+    rows: &[Row],
+    frequency: Frequency,
+    c_period: usize,
+) -> Result<Vec<Series>> {
     let mut units = Vec::with_capacity(names.len());
     let mut by_unit: Vec<Vec<(Period, &Row)>> = vec![Vec::new(); names.len()];
-    for r in &rows {
+    for r in rows {
         by_unit[r.unit].push((r.label.period(frequency), r));
     }
     for (name, mut list) in names.into_iter().zip(by_unit) {
         list.sort_by_key(|(p, r)| (*p, r.line));
         for pair in list.windows(2) {
-            let ((p0, r0), (p1, r1)) = (pair[0], pair[1]);
-            if p1 == p0 {
-                return Err(loc.error(
-                    r1.line,
-                    Some(c_period),
-                    format!(
-                        "a second row for unit {name:?} in {p1} (the first is on line {}){}",
-                        r0.line,
-                        if matches!(r1.label, Label::Date { .. }) {
-                            format!(
-                                ": both dates fall in {p1}, and fit reads one value per {}",
-                                frequency.period_name()
-                            )
-                        } else {
-                            String::new()
-                        }
-                    ),
-                ));
-            }
-            if p1.index != p0.index + 1 {
-                let missing = if p1.index == p0.index + 2 {
-                    p0.plus(1).to_string()
-                } else {
-                    format!("{} to {}", p0.plus(1), p1.plus(-1))
-                };
-                return Err(loc.error(
-                    r1.line,
-                    Some(c_period),
-                    format!(
-                        "unit {name:?} has a gap: no row for {missing} between {p0} (line {}) and {p1}; fit needs consecutive {}s (fill the gap or start the series after it)",
-                        r0.line,
-                        frequency.period_name()
-                    ),
-                ));
-            }
+            check_next(loc, &name, pair[0], pair[1], frequency, c_period)?;
         }
         units.push(Series {
             name,
@@ -353,11 +374,54 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<History> {
             revenue: list.iter().map(|(_, r)| r.revenue).collect(),
         });
     }
-    Ok(History {
-        path: path.to_path_buf(),
-        frequency,
-        units,
-    })
+    Ok(units)
+}
+
+/// Checks that a unit's row `(p1, r1)` is the period right after its
+/// previous one `(p0, r0)`: neither the same period again nor a gap.
+fn check_next(
+    loc: &Locator,
+    name: &str,
+    (p0, r0): (Period, &Row),
+    (p1, r1): (Period, &Row),
+    frequency: Frequency,
+    c_period: usize,
+) -> Result<()> {
+    if p1 == p0 {
+        return Err(loc.error(
+            r1.line,
+            Some(c_period),
+            format!(
+                "a second row for unit {name:?} in {p1} (the first is on line {}){}",
+                r0.line,
+                if matches!(r1.label, Label::Date { .. }) {
+                    format!(
+                        ": both dates fall in {p1}, and fit reads one value per {}",
+                        frequency.period_name()
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    if p1.index != p0.index + 1 {
+        let missing = if p1.index == p0.index + 2 {
+            p0.plus(1).to_string()
+        } else {
+            format!("{} to {}", p0.plus(1), p1.plus(-1))
+        };
+        return Err(loc.error(
+            r1.line,
+            Some(c_period),
+            format!(
+                "unit {name:?} has a gap: no row for {missing} between {p0} (line {}) and {p1}; fit needs consecutive {}s (fill the gap or start the series after it)",
+                r0.line,
+                frequency.period_name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The file's frequency: from its labels, or from the spacing of its

@@ -112,90 +112,18 @@ pub fn fit(history: &History, options: &Options) -> Result<Fit> {
             units[i].estimate.is_some() && units[i].residuals.iter().any(|r| r.abs() > 1e-12)
         })
         .collect();
-    let p = candidates.len();
-    let k = match options.factors {
-        Some(k) => {
-            if k > 0 && k >= p {
-                return Err(Error::Usage(format!(
-                    "--factors {k} needs more than {k} units with enough varying history; {} has {p}",
-                    history.path.display()
-                )));
-            }
-            k
-        }
-        None => usize::from(p >= 2),
-    };
+    let k = factor_count(history, options.factors, candidates.len())?;
     let names = factor_names(k, &options.factor_names)?;
     let mut factor_fit = None;
     if k > 0 {
-        // The residual of period j of unit i is its growth into
-        // first + 1 + j; keep the window every unit covers.
-        let start = candidates
-            .iter()
-            .map(|&i| units[i].first.index + 1)
-            .max()
-            .unwrap_or(0);
-        let end = candidates
-            .iter()
-            .map(|&i| units[i].last.index)
-            .min()
-            .unwrap_or(0);
-        let periods = (end - start + 1).max(0) as usize;
-        if p > MAX_FACTOR_UNITS {
-            warnings.push(format!(
-                "no factor loadings: {p} units are more than the {MAX_FACTOR_UNITS} fit reads factors from at once (fit them in groups)"
-            ));
-        } else if periods < MIN_COMMON_PERIODS {
-            warnings.push(format!(
-                "no factor loadings: the units share {periods} {}s of growth, fewer than the {MIN_COMMON_PERIODS} needed to read how they move together",
-                history.frequency.period_name()
-            ));
-        } else {
-            let data = DMatrix::from_fn(periods, p, |row, col| {
-                let u = &units[candidates[col]];
-                u.residuals[(start - u.first.index - 1) as usize + row]
-            });
-            let fitted =
-                factors::correlation(&data).and_then(|c| factors::fit(&c, k, options.rotation));
-            match fitted {
-                None => warnings.push(
-                    "no factor loadings: the residual growth of some unit does not vary over the shared periods"
-                        .to_string(),
-                ),
-                Some(f) => {
-                    if (p - k) * (p - k) < p + k {
-                        warnings.push(format!(
-                            "{k} factors on {p} units are more than the data can pin down ((units - factors)^2 < units + factors): these loadings are one of many that fit equally well"
-                        ));
-                    }
-                    if !f.converged {
-                        warnings.push("the factor fit did not settle within its iteration limit; treat the loadings as approximate".to_string());
-                    }
-                    for &row in &f.capped {
-                        warnings.push(format!(
-                            "unit {:?} moves almost entirely with the factors: its loadings are capped so that it keeps {:.0}% of its shock",
-                            units[candidates[row]].name,
-                            100.0 * (1.0 - factors::MAX_COMMUNALITY)
-                        ));
-                    }
-                    if periods < 4 * p {
-                        warnings.push(format!(
-                            "the loadings rest on {periods} shared {}s for {p} units: read them as rough",
-                            history.frequency.period_name()
-                        ));
-                    }
-                    factor_fit = Some(FactorFit {
-                        names,
-                        units: candidates.clone(),
-                        first: Period { index: start, frequency: history.frequency },
-                        last: Period { index: end, frequency: history.frequency },
-                        periods,
-                        rotation: options.rotation,
-                        factors: f,
-                    });
-                }
-            }
-        }
+        factor_fit = fit_factors(
+            history,
+            &units,
+            &candidates,
+            names,
+            options.rotation,
+            &mut warnings,
+        );
         let left_out: Vec<&str> = (0..units.len())
             .filter(|i| !candidates.contains(i))
             .map(|i| units[i].name.as_str())
@@ -219,6 +147,128 @@ pub fn fit(history: &History, options: &Options) -> Result<Fit> {
         factors: factor_fit,
         warnings,
     })
+}
+
+/// How many factors to fit to `p` candidate units: as asked (fewer than
+/// `p`), or one when there are two or more.
+fn factor_count(history: &History, asked: Option<usize>, p: usize) -> Result<usize> {
+    match asked {
+        Some(k) => {
+            if k > 0 && k >= p {
+                return Err(Error::Usage(format!(
+                    "--factors {k} needs more than {k} units with enough varying history; {} has {p}",
+                    history.path.display()
+                )));
+            }
+            Ok(k)
+        }
+        None => Ok(usize::from(p >= 2)),
+    }
+}
+
+/// Fits one factor per name to the residual growth of the `candidates`
+/// (indices into `units`) over the periods they all share; `None`, with a
+/// warning saying why, when there are too many units, too few shared
+/// periods or no variation.
+fn fit_factors(
+    history: &History,
+    units: &[UnitFit],
+    candidates: &[usize],
+    names: Vec<String>,
+    rotation: Rotation,
+    warnings: &mut Vec<String>,
+) -> Option<FactorFit> {
+    let p = candidates.len();
+    let k = names.len();
+    // The residual of period j of unit i is its growth into
+    // first + 1 + j; keep the window every unit covers.
+    let start = candidates
+        .iter()
+        .map(|&i| units[i].first.index + 1)
+        .max()
+        .unwrap_or(0);
+    let end = candidates
+        .iter()
+        .map(|&i| units[i].last.index)
+        .min()
+        .unwrap_or(0);
+    let periods = (end - start + 1).max(0) as usize;
+    if p > MAX_FACTOR_UNITS {
+        warnings.push(format!(
+            "no factor loadings: {p} units are more than the {MAX_FACTOR_UNITS} fit reads factors from at once (fit them in groups)"
+        ));
+        return None;
+    }
+    if periods < MIN_COMMON_PERIODS {
+        warnings.push(format!(
+            "no factor loadings: the units share {periods} {}s of growth, fewer than the {MIN_COMMON_PERIODS} needed to read how they move together",
+            history.frequency.period_name()
+        ));
+        return None;
+    }
+    let data = DMatrix::from_fn(periods, p, |row, col| {
+        let u = &units[candidates[col]];
+        u.residuals[(start - u.first.index - 1) as usize + row]
+    });
+    let Some(f) = factors::correlation(&data).and_then(|c| factors::fit(&c, k, rotation)) else {
+        warnings.push(
+            "no factor loadings: the residual growth of some unit does not vary over the shared periods"
+                .to_string(),
+        );
+        return None;
+    };
+    let fitted_units: Vec<&str> = candidates.iter().map(|&i| units[i].name.as_str()).collect();
+    factor_warnings(&f, &fitted_units, k, periods, history.frequency, warnings);
+    Some(FactorFit {
+        names,
+        units: candidates.to_vec(),
+        first: Period {
+            index: start,
+            frequency: history.frequency,
+        },
+        last: Period {
+            index: end,
+            frequency: history.frequency,
+        },
+        periods,
+        rotation,
+        factors: f,
+    })
+}
+
+/// How far to trust `k` fitted factors `f` of the units named `fitted`
+/// (its rows) over `periods` shared periods: too many factors for the units,
+/// no convergence, capped communalities, a short shared history.
+fn factor_warnings(
+    f: &factors::Factors,
+    fitted: &[&str],
+    k: usize,
+    periods: usize,
+    frequency: Frequency,
+    warnings: &mut Vec<String>,
+) {
+    let p = fitted.len();
+    if (p - k) * (p - k) < p + k {
+        warnings.push(format!(
+            "{k} factors on {p} units are more than the data can pin down ((units - factors)^2 < units + factors): these loadings are one of many that fit equally well"
+        ));
+    }
+    if !f.converged {
+        warnings.push("the factor fit did not settle within its iteration limit; treat the loadings as approximate".to_string());
+    }
+    for &row in &f.capped {
+        warnings.push(format!(
+            "unit {:?} moves almost entirely with the factors: its loadings are capped so that it keeps {:.0}% of its shock",
+            fitted[row],
+            100.0 * (1.0 - factors::MAX_COMMUNALITY)
+        ));
+    }
+    if periods < 4 * p {
+        warnings.push(format!(
+            "the loadings rest on {periods} shared {}s for {p} units: read them as rough",
+            frequency.period_name()
+        ));
+    }
 }
 
 fn check_settings(frequency: Frequency, s: &Settings) -> Result<()> {

@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::estimate::{Estimate, UnitFit};
+use super::estimate::{Estimate, Outlier, UnitFit};
 use super::period::Frequency;
-use super::{shown, Fit, Rotation};
+use super::{shown, FactorFit, Fit, Rotation};
 use crate::format::{fixed, percent, sig, sig_or_dash, toml_key, toml_string};
 
 /// First-line marker of every file `simulate fit` writes (it will only
@@ -75,9 +75,24 @@ fn jump_reading(u: &UnitFit, e: &Estimate, frequency: Frequency) -> Option<JumpR
     })
 }
 
-/// The fit report (Markdown).
+/// The fit report (Markdown): what was read, each unit's estimates, then
+/// the seasons, the common factors, the outliers and the warnings.
 pub fn report(fit: &Fit) -> String {
     let mut s = String::new();
+    overview(&mut s, fit);
+    units_table(&mut s, fit);
+    if fit.frequency == Frequency::Quarterly {
+        seasonal_section(&mut s, fit);
+    }
+    factors_section(&mut s, fit);
+    outliers_section(&mut s, fit);
+    warnings_section(&mut s, fit);
+    wrap_prose(&s, WIDTH)
+}
+
+/// The title, what the history holds and how its periods map to model
+/// steps, and what the table's columns mean.
+fn overview(s: &mut String, fit: &Fit) {
     let f = fit.frequency;
     let m = super::estimate::steps_per_period(f, fit.settings.steps_per_year);
     let first = fit.units.iter().map(|u| u.first).min();
@@ -110,11 +125,16 @@ pub fn report(fit: &Fit) -> String {
             Frequency::Annual => "the last year's revenue",
         }
     );
+}
+
+/// One row per unit: its span, run-rate and estimates with their
+/// standard errors (dashes where it was too short to estimate).
+fn units_table(s: &mut String, fit: &Fit) {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
         "| unit | {}s | run-rate | growth | mu | volatility | robust vol. | outliers |",
-        f.period_name()
+        fit.frequency.period_name()
     );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|");
     for u in &fit.units {
@@ -146,100 +166,113 @@ pub fn report(fit: &Fit) -> String {
             }
         }
     }
+}
 
-    if f == Frequency::Quarterly {
-        let _ = writeln!(s);
-        let _ = writeln!(s, "## Seasonal factors");
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "Revenue of each quarter over the average quarter; growth and volatility are read net of them."
-        );
-        let _ = writeln!(s);
-        let _ = writeln!(s, "| unit | Q1 | Q2 | Q3 | Q4 |");
-        let _ = writeln!(s, "|---|---:|---:|---:|---:|");
-        for u in &fit.units {
-            if let Some(e) = &u.estimate {
-                let _ = write!(s, "| {} |", one_line(&u.name));
-                for x in &e.seasonal {
-                    let _ = write!(s, " {x:.3} |");
-                }
-                let _ = writeln!(s);
+/// Quarterly data: each estimated unit's four seasonal factors.
+fn seasonal_section(s: &mut String, fit: &Fit) {
+    let _ = writeln!(s);
+    let _ = writeln!(s, "## Seasonal factors");
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Revenue of each quarter over the average quarter; growth and volatility are read net of them."
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "| unit | Q1 | Q2 | Q3 | Q4 |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    for u in &fit.units {
+        if let Some(e) = &u.estimate {
+            let _ = write!(s, "| {} |", one_line(&u.name));
+            for x in &e.seasonal {
+                let _ = write!(s, " {x:.3} |");
             }
+            let _ = writeln!(s);
         }
     }
+}
 
+/// The common factors: how they were read, the eigenvalues, the loadings
+/// and how well they are known (or why there are none).
+fn factors_section(s: &mut String, fit: &Fit) {
     let _ = writeln!(s);
     let _ = writeln!(s, "## Common factors");
     let _ = writeln!(s);
-    match &fit.factors {
-        None => {
-            let _ = writeln!(
-                s,
-                "None fitted (see the warnings, or ask for some with --factors K)."
-            );
+    let Some(ff) = &fit.factors else {
+        let _ = writeln!(
+            s,
+            "None fitted (see the warnings, or ask for some with --factors K)."
+        );
+        return;
+    };
+    let f = fit.frequency;
+    let fa = &ff.factors;
+    let _ = writeln!(
+        s,
+        "{} factor{} from the correlation of the units' residual growth over {} shared {}s ({} to {}): iterated principal axis factoring{}.",
+        ff.names.len(),
+        if ff.names.len() == 1 { "" } else { "s" },
+        ff.periods,
+        f.period_name(),
+        ff.first,
+        ff.last,
+        match (ff.names.len(), ff.rotation) {
+            (1, _) => "",
+            (_, Rotation::Varimax) => ", varimax rotation",
+            (_, Rotation::None) => ", unrotated",
         }
-        Some(ff) => {
-            let fa = &ff.factors;
-            let _ = writeln!(
-                s,
-                "{} factor{} from the correlation of the units' residual growth over {} shared {}s ({} to {}): iterated principal axis factoring{}.",
-                ff.names.len(),
-                if ff.names.len() == 1 { "" } else { "s" },
-                ff.periods,
-                f.period_name(),
-                ff.first,
-                ff.last,
-                match (ff.names.len(), ff.rotation) {
-                    (1, _) => "",
-                    (_, Rotation::Varimax) => ", varimax rotation",
-                    (_, Rotation::None) => ", unrotated",
-                }
-            );
-            let above = fa.eigenvalues.iter().filter(|&&e| e > 1.0).count();
-            let _ = writeln!(
-                s,
-                "Eigenvalues of that correlation: {} ({above} above 1, a rule of thumb for how many factors the data supports).",
-                fa.eigenvalues
-                    .iter()
-                    .map(|e| format!("{e:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let _ = writeln!(s);
-            let _ = write!(s, "| unit |");
-            for n in &ff.names {
-                let _ = write!(s, " {} |", one_line(n));
-            }
-            let _ = writeln!(s, " communality |");
-            let _ = writeln!(s, "|---|{}---:|", "---:|".repeat(ff.names.len()));
-            for (row, &ui) in ff.units.iter().enumerate() {
-                let l: Vec<f64> = fa.loadings.row(row).iter().copied().collect();
-                let _ = write!(s, "| {} |", one_line(&fit.units[ui].name));
-                for x in &l {
-                    let _ = write!(s, " {x:.3} |");
-                }
-                let _ = writeln!(s, " {:.3} |", l.iter().map(|x| x * x).sum::<f64>());
-            }
-            let _ = write!(s, "| share of variance |");
-            for e in &fa.explained {
-                let _ = write!(s, " {:.0}% |", 100.0 * e);
-            }
-            let _ = writeln!(s, " |");
-            let _ = writeln!(s);
-            let _ = writeln!(
-                s,
-                "Correlations the factors leave unexplained: root mean square {:.3}. From {} shared {}s each correlation is known to about ±{:.2} (1 / sqrt({})), and the loadings roughly as well.",
-                fa.rms_residual,
-                ff.periods,
-                f.period_name(),
-                1.0 / (ff.periods as f64).sqrt(),
-                ff.periods
-            );
-        }
-    }
+    );
+    let above = fa.eigenvalues.iter().filter(|&&e| e > 1.0).count();
+    let _ = writeln!(
+        s,
+        "Eigenvalues of that correlation: {} ({above} above 1, a rule of thumb for how many factors the data supports).",
+        fa.eigenvalues
+            .iter()
+            .map(|e| format!("{e:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(s);
+    loadings_table(s, fit, ff);
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Correlations the factors leave unexplained: root mean square {:.3}. From {} shared {}s each correlation is known to about ±{:.2} (1 / sqrt({})), and the loadings roughly as well.",
+        fa.rms_residual,
+        ff.periods,
+        f.period_name(),
+        1.0 / (ff.periods as f64).sqrt(),
+        ff.periods
+    );
+}
 
-    let outliers: Vec<(&UnitFit, &super::estimate::Outlier)> = fit
+/// Each fitted unit's loadings and communality, then each factor's share
+/// of the variance.
+fn loadings_table(s: &mut String, fit: &Fit, ff: &FactorFit) {
+    let fa = &ff.factors;
+    let _ = write!(s, "| unit |");
+    for n in &ff.names {
+        let _ = write!(s, " {} |", one_line(n));
+    }
+    let _ = writeln!(s, " communality |");
+    let _ = writeln!(s, "|---|{}---:|", "---:|".repeat(ff.names.len()));
+    for (row, &ui) in ff.units.iter().enumerate() {
+        let l: Vec<f64> = fa.loadings.row(row).iter().copied().collect();
+        let _ = write!(s, "| {} |", one_line(&fit.units[ui].name));
+        for x in &l {
+            let _ = write!(s, " {x:.3} |");
+        }
+        let _ = writeln!(s, " {:.3} |", l.iter().map(|x| x * x).sum::<f64>());
+    }
+    let _ = write!(s, "| share of variance |");
+    for e in &fa.explained {
+        let _ = write!(s, " {:.0}% |", 100.0 * e);
+    }
+    let _ = writeln!(s, " |");
+}
+
+/// Every flagged outlier, unit by unit.
+fn outliers_section(s: &mut String, fit: &Fit) {
+    let outliers: Vec<(&UnitFit, &Outlier)> = fit
         .units
         .iter()
         .flat_map(|u| {
@@ -257,29 +290,32 @@ pub fn report(fit: &Fit) -> String {
     let _ = writeln!(s);
     if outliers.is_empty() {
         let _ = writeln!(s, "None.");
-    } else {
-        let _ = writeln!(
-            s,
-            "Jump-like moves: log growth into the period beyond its season's median, in robust standard deviations. They are kept in growth and volatility; the TOML shows how to model them as jumps instead."
-        );
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "| unit | period | log growth beyond the usual | robust z |"
-        );
-        let _ = writeln!(s, "|---|---|---:|---:|");
-        for (u, o) in outliers {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {:.1} |",
-                one_line(&u.name),
-                o.period,
-                percent(o.residual, 2),
-                o.z
-            );
-        }
+        return;
     }
+    let _ = writeln!(
+        s,
+        "Jump-like moves: log growth into the period beyond its season's median, in robust standard deviations. They are kept in growth and volatility; the TOML shows how to model them as jumps instead."
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "| unit | period | log growth beyond the usual | robust z |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|");
+    for (u, o) in outliers {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.1} |",
+            one_line(&u.name),
+            o.period,
+            percent(o.residual, 2),
+            o.z
+        );
+    }
+}
 
+/// The units' and the whole fit's warnings, as a list.
+fn warnings_section(s: &mut String, fit: &Fit) {
     let warnings = all_warnings(fit);
     let _ = writeln!(s);
     let _ = writeln!(s, "## Warnings");
@@ -290,7 +326,6 @@ pub fn report(fit: &Fit) -> String {
     for w in warnings {
         let _ = writeln!(s, "- {}", one_line(&w));
     }
-    wrap_prose(&s, WIDTH)
 }
 
 /// Width the report's prose is wrapped to (tables are left whole).
@@ -345,9 +380,22 @@ pub fn report_file(report: &str) -> String {
     format!("<!-- {MARKER}; rerun it rather than edit this file. -->\n\n{report}")
 }
 
-/// The TOML fragment, the report in its leading comments.
+/// The TOML fragment, the report in its leading comments: a table per
+/// factor, then one per unit.
 pub fn toml(fit: &Fit, report: &str) -> String {
     let mut s = String::new();
+    fragment_header(&mut s, fit, report);
+    if let Some(ff) = &fit.factors {
+        factor_tables(&mut s, fit, ff);
+    }
+    for (i, u) in fit.units.iter().enumerate() {
+        unit_table(&mut s, fit, i, u);
+    }
+    s
+}
+
+/// Who wrote the fragment, how to use it, and the report, all as comments.
+fn fragment_header(s: &mut String, fit: &Fit, report: &str) {
     let _ = writeln!(
         s,
         "# {MARKER} (stratsim {}) from {}.",
@@ -375,134 +423,145 @@ pub fn toml(fit: &Fit, report: &str) -> String {
         }
     }
     let _ = writeln!(s);
+}
 
-    if let Some(ff) = &fit.factors {
-        for (j, name) in ff.names.iter().enumerate() {
-            let mut top: Vec<(f64, &str)> = ff
-                .units
-                .iter()
-                .enumerate()
-                .map(|(row, &ui)| (ff.factors.loadings[(row, j)], fit.units[ui].name.as_str()))
-                .collect();
-            top.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
-            let _ = writeln!(s, "[[factors]]");
+/// A `[[factors]]` table per factor, commented with its share of the
+/// variance and the units that load most on it.
+fn factor_tables(s: &mut String, fit: &Fit, ff: &FactorFit) {
+    for (j, name) in ff.names.iter().enumerate() {
+        let mut top: Vec<(f64, &str)> = ff
+            .units
+            .iter()
+            .enumerate()
+            .map(|(row, &ui)| (ff.factors.loadings[(row, j)], fit.units[ui].name.as_str()))
+            .collect();
+        top.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        let _ = writeln!(s, "[[factors]]");
+        let _ = writeln!(
+            s,
+            "name = {}   # {:.0}% of residual growth variance; loads most: {}",
+            toml_string(name),
+            100.0 * ff.factors.explained[j],
+            one_line(
+                &top.iter()
+                    .take(3)
+                    .map(|(l, n)| format!("{n:?} {l:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+        let _ = writeln!(s);
+    }
+}
+
+/// The `[[units]]` table of unit `i`: its name, run-rate, estimates,
+/// loadings, outliers, and what is left to set by hand.
+fn unit_table(s: &mut String, fit: &Fit, i: usize, u: &UnitFit) {
+    let _ = writeln!(s, "[[units]]");
+    let _ = writeln!(s, "name = {}", toml_string(&u.name));
+    revenue_line(s, fit, u);
+    match &u.estimate {
+        Some(e) => {
             let _ = writeln!(
                 s,
-                "name = {}   # {:.0}% of residual growth variance; loads most: {}",
-                toml_string(name),
-                100.0 * ff.factors.explained[j],
-                one_line(
-                    &top.iter()
-                        .take(3)
-                        .map(|(l, n)| format!("{n:?} {l:.2}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                "growth = {{ dist = \"normal\", mean = {}, stdev = {}, min = {GROWTH_MIN} }}   # from {} {}s; stdev = standard error; min keeps growth > -1",
+                fixed(e.growth, 4),
+                fixed(e.growth_se, 4),
+                u.periods,
+                fit.frequency.period_name()
             );
-            let _ = writeln!(s);
+            let _ = writeln!(
+                s,
+                "volatility = {}   # standard error {}",
+                fixed(e.volatility, 4),
+                fixed(e.volatility_se, 4)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "# growth, volatility: not estimated ({}); set them by judgement",
+                one_line(u.warnings.first().map_or("", |w| w.as_str()))
+            );
         }
     }
+    if let Some(ff) = &fit.factors {
+        if let Some(l) = ff.loadings_of(i) {
+            let body = rounded_loadings(&l)
+                .iter()
+                .zip(&ff.names)
+                .map(|(x, n)| format!("{} = {}", toml_key(n), fixed(*x, 3)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(s, "loadings = {{ {body} }}");
+        }
+    }
+    if let Some(e) = &u.estimate {
+        if !e.outliers.is_empty() {
+            outlier_comments(s, fit, u, e);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "# still to set (revenue cannot tell): role, margin, multiple; as needed target_margin, margin_speed, response, jumps"
+    );
+    let _ = writeln!(s);
+}
 
+/// The unit's annual run-rate, and how it was read from the last period.
+fn revenue_line(s: &mut String, fit: &Fit, u: &UnitFit) {
+    if !u.revenue.is_finite() {
+        let _ = writeln!(s, "# revenue: not a finite number; set it by hand");
+        return;
+    }
     let per_year = fit.frequency.per_year();
-    for (i, u) in fit.units.iter().enumerate() {
-        let _ = writeln!(s, "[[units]]");
-        let _ = writeln!(s, "name = {}", toml_string(&u.name));
+    let how = if per_year == 1 {
+        format!("the revenue of {}", u.last)
+    } else {
         let adjust = match &u.estimate {
             Some(e) if u.revenue_adjusted => {
                 format!(" / its seasonal factor {:.3}", e.seasonal[u.last.season()])
             }
             _ => String::new(),
         };
-        if u.revenue.is_finite() {
-            let how = if per_year == 1 {
-                format!("the revenue of {}", u.last)
-            } else {
-                format!(
-                    "run-rate during {}: its revenue x {per_year}{adjust}",
-                    u.last
-                )
-            };
-            let _ = writeln!(s, "revenue = {}   # {how}", sig(u.revenue, 6));
-        } else {
-            let _ = writeln!(s, "# revenue: not a finite number; set it by hand");
-        }
-        match &u.estimate {
-            Some(e) => {
-                let _ = writeln!(
-                    s,
-                    "growth = {{ dist = \"normal\", mean = {}, stdev = {}, min = {GROWTH_MIN} }}   # from {} {}s; stdev = standard error; min keeps growth > -1",
-                    fixed(e.growth, 4),
-                    fixed(e.growth_se, 4),
-                    u.periods,
-                    fit.frequency.period_name()
-                );
-                let _ = writeln!(
-                    s,
-                    "volatility = {}   # standard error {}",
-                    fixed(e.volatility, 4),
-                    fixed(e.volatility_se, 4)
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "# growth, volatility: not estimated ({}); set them by judgement",
-                    one_line(u.warnings.first().map_or("", |w| w.as_str()))
-                );
-            }
-        }
-        if let Some(l) = fit.factors.as_ref().and_then(|ff| ff.loadings_of(i)) {
-            let names = &fit
-                .factors
-                .as_ref()
-                .map(|ff| ff.names.clone())
-                .unwrap_or_default();
-            let body = rounded_loadings(&l)
-                .iter()
-                .zip(names)
-                .map(|(x, n)| format!("{} = {}", toml_key(n), fixed(*x, 3)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let _ = writeln!(s, "loadings = {{ {body} }}");
-        }
-        if let Some(e) = &u.estimate {
-            if !e.outliers.is_empty() {
-                let list = e
-                    .outliers
-                    .iter()
-                    .map(|o| format!("{} {}", o.period, percent(o.residual, 2)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let _ = writeln!(
-                    s,
-                    "# {} jump-like outlier{} ({list}), folded into growth and volatility above.",
-                    e.outliers.len(),
-                    if e.outliers.len() == 1 { "" } else { "s" }
-                );
-                if let Some(j) = jump_reading(u, e, fit.frequency) {
-                    let _ = writeln!(
-                        s,
-                        "# To model them as jumps instead, use about: growth mean = {}, volatility = {},",
-                        fixed(j.growth, 4),
-                        fixed(j.volatility, 4)
-                    );
-                    let _ = writeln!(
-                        s,
-                        "#   jumps = {{ rate = {}, mean = {}, stdev = {} }}",
-                        fixed(j.rate, 3),
-                        fixed(j.mean, 3),
-                        fixed(j.stdev, 3)
-                    );
-                }
-            }
-        }
+        format!(
+            "run-rate during {}: its revenue x {per_year}{adjust}",
+            u.last
+        )
+    };
+    let _ = writeln!(s, "revenue = {}   # {how}", sig(u.revenue, 6));
+}
+
+/// The unit's outliers, as comments: which they are, and the parameters
+/// that would model them as jumps instead.
+fn outlier_comments(s: &mut String, fit: &Fit, u: &UnitFit, e: &Estimate) {
+    let list = e
+        .outliers
+        .iter()
+        .map(|o| format!("{} {}", o.period, percent(o.residual, 2)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        s,
+        "# {} jump-like outlier{} ({list}), folded into growth and volatility above.",
+        e.outliers.len(),
+        if e.outliers.len() == 1 { "" } else { "s" }
+    );
+    if let Some(j) = jump_reading(u, e, fit.frequency) {
         let _ = writeln!(
             s,
-            "# still to set (revenue cannot tell): role, margin, multiple; as needed target_margin, margin_speed, response, jumps"
+            "# To model them as jumps instead, use about: growth mean = {}, volatility = {},",
+            fixed(j.growth, 4),
+            fixed(j.volatility, 4)
         );
-        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "#   jumps = {{ rate = {}, mean = {}, stdev = {} }}",
+            fixed(j.rate, 3),
+            fixed(j.mean, 3),
+            fixed(j.stdev, 3)
+        );
     }
-    s
 }
 
 #[cfg(test)]

@@ -8,47 +8,26 @@
 //! no other draw. The values hold for the whole trial and for every policy.
 //!
 //! [`ParamPlan`] holds what a run computes once (the samplers, built from
-//! rand_distr's distributions); [`TrialParams`] is one trial's copy of the
-//! plan's unit constants with the drawn values in place, rebuilt per trial
-//! and, for units whose growth fades, per step. The scalar reference runs
-//! on it; the batch kernel keeps one per lane and reads its constants
-//! lane by lane (`batch::LaneParams`), with the same operations.
+//! rand_distr's distributions; correlated keys through `super::copula`);
+//! `super::lane_params::TrialParams` is one trial's copy of the plan's
+//! unit constants with the drawn values in place.
 
 use rand::distr::weighted::WeightedIndex;
 use rand::distr::Uniform;
 use rand::Rng;
 use rand_distr::{Beta, Distribution, Normal, StandardNormal, Triangular};
 
+use super::copula::Copula;
 use super::math::GrowthFactor;
-use super::plan::{held_of_unit, margin_path, DrawPlan, PolicyPlan};
-use super::rng::{mix, trial_state, TrialRng};
+pub use super::rng::param_rng;
+use super::terms::PolicyPlan;
 use super::valuation::unit_growth;
 use crate::model::{Dist, Fade, GrowthFade, Param, Scenario, Valuation};
 
-/// Separates the assumption streams from the path streams.
-const PARAM_SALT: u64 = 0x5041_5241_4D53_2121;
 /// Most redraws of a truncated normal (validation refuses a truncation
 /// that keeps less than 0.1% of the mass, so this is never reached in
 /// practice; past it the draw is clamped into the interval).
 const MAX_REDRAWS: usize = 1_000_000;
-
-/// FNV-1a of a name: the stream's label.
-fn name_hash(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
-    })
-}
-
-/// The stream of (unit, key) in trial `trial` under `seed`.
-pub fn param_rng(seed: u64, trial: u64, unit: &str, key: &str) -> TrialRng {
-    use rand_core::SeedableRng;
-    let base = mix(seed ^ PARAM_SALT) ^ mix(name_hash(unit)) ^ name_hash(key).rotate_left(29);
-    let mut bytes = [0u8; 32];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(trial_state(base, trial)) {
-        chunk.copy_from_slice(&word.to_le_bytes());
-    }
-    TrialRng::from_seed(bytes)
-}
 
 /// A distribution ready to draw from.
 #[derive(Clone, Debug)]
@@ -157,271 +136,11 @@ pub struct DrawnPlan {
     pub param: Param,
     unit_name: String,
     sampler: Sampler,
-    also_target: bool,
+    pub(super) also_target: bool,
     /// The distribution's mean and standard deviation: the recorded
     /// value is (x - mean) / stdev (see [`crate::model::Layout::drawn`]).
-    mean: f64,
-    stdev: f64,
-}
-
-/// Correlated assumptions (`[[correlations]]`): a Gaussian copula over
-/// their own streams. Each member draws one N(0, 1) score from its (seed,
-/// trial, unit, key) stream; the scores are mixed by `factor` (F with F F^T
-/// the normal-score correlation matrix) and each mixed score x becomes the
-/// member's value through its own quantile function at Phi(x), so every
-/// marginal is exactly the distribution written.
-#[derive(Clone, Debug)]
-struct Copula {
-    /// Per member: its index in [`ParamPlan::drawn`].
-    members: Vec<usize>,
-    /// F, members x members, row-major.
-    factor: Vec<f64>,
-    /// Per member: its distribution.
-    dists: Vec<Dist>,
-}
-
-impl Copula {
-    fn new(s: &Scenario, drawn: &[DrawnPlan]) -> Option<Copula> {
-        use nalgebra::SymmetricEigen;
-        if s.correlations.is_empty() {
-            return None;
-        }
-        let (keys, mut m) = crate::scenario::validate::correlation_matrix(&s.correlations);
-        // A discrete marginal's ties lower the rank correlation a normal
-        // correlation gives: such a pair gets the normal correlation that
-        // gives its rank correlation (`ties::calibrate`).
-        let discrete = |d: Option<&Dist>| matches!(d, Some(Dist::Discrete { .. }));
-        for c in &s.correlations {
-            let (da, db) = (s.units[c.a.0].drawn(c.a.1), s.units[c.b.0].drawn(c.b.1));
-            if let (Some(x), Some(y), true) = (da, db, discrete(da) || discrete(db)) {
-                let at = |k| keys.iter().position(|&x| x == k).unwrap_or(0);
-                let (i, j) = (at(c.a), at(c.b));
-                let r = ties::calibrate(&ties::Margin::of(x), &ties::Margin::of(y), c.rank);
-                m[(i, j)] = r;
-                m[(j, i)] = r;
-            }
-        }
-        let n = keys.len();
-        let eig = SymmetricEigen::new(m);
-        let mut factor = vec![0.0; n * n];
-        for r in 0..n {
-            for c in 0..n {
-                factor[r * n + c] = eig.eigenvectors[(r, c)] * eig.eigenvalues[c].max(0.0).sqrt();
-            }
-        }
-        let members: Vec<usize> = keys
-            .iter()
-            .map(|&(u, p)| {
-                drawn
-                    .iter()
-                    .position(|d| d.unit == u && d.param == p)
-                    .expect("validation: correlated keys are drawn")
-            })
-            .collect();
-        let dists = keys
-            .iter()
-            .map(|&(u, p)| s.units[u].drawn(p).cloned().expect("a drawn key"))
-            .collect();
-        Some(Copula {
-            members,
-            factor,
-            dists,
-        })
-    }
-}
-
-/// Rank correlation under a Gaussian copula when a marginal is discrete:
-/// Spearman's rho with midranks is the correlation of the mid-distribution
-/// functions, G(X) and H(Y); with X = Q(Phi(Z1)), Y = Q(Phi(Z2)) and
-/// corr(Z1, Z2) = rho, E[G(X) H(Y)] is a one-dimensional integral over Z1
-/// (E[H(Y) | Z1 = z] has a closed form), computed by Simpson's rule piece
-/// by piece. [`calibrate`] inverts it by bisection (it rises with rho).
-mod ties {
-    use crate::model::Dist;
-    use statrs::distribution::{Continuous, ContinuousCDF, Normal};
-
-    /// Where the normal scale is cut off: Phi(-8.5) is about 1e-17.
-    const EDGE: f64 = 8.5;
-    /// Simpson intervals per piece (even).
-    const SIMPSON: usize = 64;
-    /// Pieces of [-EDGE, EDGE] for a continuous X.
-    const PIECES: usize = 32;
-
-    /// A marginal as the copula sees it.
-    pub enum Margin {
-        Continuous,
-        /// Cut points on the normal scale (K + 1, from -EDGE to EDGE), each
-        /// step's mid-distribution value (K), and the sum of p_k^3.
-        Discrete {
-            cuts: Vec<f64>,
-            mids: Vec<f64>,
-            cubes: f64,
-        },
-    }
-
-    impl Margin {
-        pub fn of(d: &Dist) -> Margin {
-            let Dist::Discrete { values, weights } = d else {
-                return Margin::Continuous;
-            };
-            let total: f64 = weights.iter().sum();
-            let mut pairs: Vec<(f64, f64)> = values
-                .iter()
-                .copied()
-                .zip(weights.iter().map(|w| w / total))
-                .collect();
-            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            // Equal values are one tie group.
-            let mut steps: Vec<(f64, f64)> = Vec::new();
-            for (v, p) in pairs {
-                match steps.last_mut() {
-                    Some(last) if last.0 == v => last.1 += p,
-                    _ => steps.push((v, p)),
-                }
-            }
-            let phi = Normal::standard();
-            let mut cuts = vec![-EDGE];
-            let mut mids = Vec::new();
-            let mut below = 0.0;
-            for (_, p) in &steps {
-                mids.push(below + p / 2.0);
-                below += p;
-                cuts.push(phi.inverse_cdf(below.min(1.0)).clamp(-EDGE, EDGE));
-            }
-            if let Some(last) = cuts.last_mut() {
-                *last = EDGE;
-            }
-            let cubes = steps.iter().map(|(_, p)| p * p * p).sum();
-            Margin::Discrete { cuts, mids, cubes }
-        }
-
-        /// The variance of its mid-distribution value: (1 - sum p^3) / 12.
-        fn variance(&self) -> f64 {
-            match self {
-                Margin::Continuous => 1.0 / 12.0,
-                Margin::Discrete { cubes, .. } => (1.0 - cubes) / 12.0,
-            }
-        }
-    }
-
-    /// E[H(Y) | Z1 = z] when corr(Z1, Z2) = rho.
-    fn conditional(y: &Margin, rho: f64, z: f64, phi: &Normal) -> f64 {
-        match y {
-            Margin::Continuous => phi.cdf(rho * z / (2.0 - rho * rho).sqrt()),
-            Margin::Discrete { cuts, mids, .. } => {
-                let s = (1.0 - rho * rho).sqrt();
-                let mut out = 0.0;
-                let mut lower = 0.0;
-                for (k, m) in mids.iter().enumerate() {
-                    let upper = if k + 1 == mids.len() {
-                        1.0
-                    } else {
-                        phi.cdf((cuts[k + 1] - rho * z) / s)
-                    };
-                    out += m * (upper - lower);
-                    lower = upper;
-                }
-                out
-            }
-        }
-    }
-
-    /// Simpson's rule of `f` over [a, b].
-    fn simpson(a: f64, b: f64, f: impl Fn(f64) -> f64) -> f64 {
-        let h = (b - a) / SIMPSON as f64;
-        let mut sum = f(a) + f(b);
-        for i in 1..SIMPSON {
-            let w = if i % 2 == 1 { 4.0 } else { 2.0 };
-            sum += w * f(a + i as f64 * h);
-        }
-        sum * h / 3.0
-    }
-
-    /// Spearman's rho (midranks) of X and Y under normal correlation rho.
-    pub fn spearman(x: &Margin, y: &Margin, rho: f64) -> f64 {
-        let phi = Normal::standard();
-        let part = |g: &dyn Fn(f64) -> f64, a: f64, b: f64| {
-            simpson(a, b, |z| phi.pdf(z) * g(z) * conditional(y, rho, z, &phi))
-        };
-        let e: f64 = match x {
-            Margin::Continuous => {
-                let w = 2.0 * EDGE / PIECES as f64;
-                (0..PIECES)
-                    .map(|k| {
-                        let a = -EDGE + k as f64 * w;
-                        part(&|z| phi.cdf(z), a, a + w)
-                    })
-                    .sum()
-            }
-            Margin::Discrete { cuts, mids, .. } => mids
-                .iter()
-                .enumerate()
-                .map(|(k, &m)| part(&|_| m, cuts[k], cuts[k + 1]))
-                .sum(),
-        };
-        (e - 0.25) / (x.variance() * y.variance()).sqrt()
-    }
-
-    /// The normal correlation whose rank correlation of X and Y is
-    /// `target` (the nearest reachable where ties cap it).
-    pub fn calibrate(x: &Margin, y: &Margin, target: f64) -> f64 {
-        let (mut lo, mut hi) = (-0.999_999, 0.999_999);
-        for _ in 0..50 {
-            let mid = 0.5 * (lo + hi);
-            if spearman(x, y, mid) < target {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        0.5 * (lo + hi)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        /// Two continuous marginals: the integral gives the copula's closed
-        /// form, 6 / pi asin(rho / 2).
-        #[test]
-        fn the_integral_is_the_closed_form_without_ties() {
-            for rho in [-0.8, -0.3, 0.0, 0.4, 0.9] {
-                let want = 6.0 / std::f64::consts::PI * (rho / 2.0f64).asin();
-                let got = spearman(&Margin::Continuous, &Margin::Continuous, rho);
-                assert!((got - want).abs() < 1e-6, "{rho}: {got} vs {want}");
-            }
-        }
-    }
-}
-
-impl Copula {
-    /// The members' values: one N(0, 1) score from each member's own
-    /// stream, mixed by the factor, then each member's quantile at Phi of
-    /// its mixed score.
-    fn draw(
-        &self,
-        pp: &ParamPlan,
-        seed: u64,
-        trial: u64,
-        values: &mut [f64],
-        scores: &mut Vec<f64>,
-    ) {
-        use statrs::distribution::{ContinuousCDF, Normal};
-        let n = self.members.len();
-        scores.clear();
-        for &i in &self.members {
-            let d = &pp.drawn[i];
-            let mut rng = param_rng(seed, trial, &d.unit_name, d.param.key());
-            scores.push(rng.sample(StandardNormal));
-        }
-        let phi = Normal::standard();
-        for (r, (&i, dist)) in self.members.iter().zip(&self.dists).enumerate() {
-            let x: f64 = (0..n).map(|k| self.factor[r * n + k] * scores[k]).sum();
-            // Kept inside (0, 1), so that unbounded marginals stay finite.
-            let u = phi.cdf(x).clamp(1e-15, 1.0 - 1e-15);
-            values[i] = dist.quantile(u);
-        }
-    }
+    pub(super) mean: f64,
+    pub(super) stdev: f64,
 }
 
 /// What a run computes once about its uncertain assumptions and fades.
@@ -436,26 +155,26 @@ pub struct ParamPlan {
     /// the base growth to terminal_growth.
     valued: Vec<Option<Fade>>,
     /// Per unit, the constants the draws override.
-    base: Vec<UnitBase>,
+    pub(super) base: Vec<UnitBase>,
     /// The correlated assumptions, if the scenario has any.
     copula: Option<Copula>,
 }
 
 /// A unit's keys that may be drawn, as the file states them.
 #[derive(Clone, Copy, Debug)]
-struct UnitBase {
-    revenue: f64,
-    growth: f64,
-    volatility: f64,
-    margin: f64,
-    target_margin: f64,
-    margin_speed: f64,
-    max_uplift: f64,
-    half_saturation: f64,
+pub(super) struct UnitBase {
+    pub(super) revenue: f64,
+    pub(super) growth: f64,
+    pub(super) volatility: f64,
+    pub(super) margin: f64,
+    pub(super) target_margin: f64,
+    pub(super) margin_speed: f64,
+    pub(super) max_uplift: f64,
+    pub(super) half_saturation: f64,
 }
 
 impl UnitBase {
-    fn set(&mut self, p: Param, x: f64) {
+    pub(super) fn set(&mut self, p: Param, x: f64) {
         match p {
             Param::Revenue => self.revenue = x,
             Param::Growth => self.growth = x,
@@ -487,7 +206,8 @@ impl ParamPlan {
                 }
             }
         }
-        let copula = Copula::new(s, &drawn);
+        let keys: Vec<(usize, Param)> = drawn.iter().map(|d| (d.unit, d.param)).collect();
+        let copula = Copula::new(s, &keys);
         ParamPlan {
             copula,
             drawn,
@@ -529,7 +249,7 @@ impl ParamPlan {
             *v = d.sampler.sample(&mut rng);
         }
         if let Some(c) = &self.copula {
-            c.draw(self, seed, trial, values, scores);
+            c.draw(seed, trial, values, scores);
         }
     }
 
@@ -556,7 +276,7 @@ impl ParamPlan {
 
     /// Whether unit `i` draws a key that enters its held value's A (its
     /// growth or a margin key).
-    fn draws_held(&self, i: usize) -> bool {
+    pub(super) fn draws_held(&self, i: usize) -> bool {
         self.valued[i].is_some()
             && self.drawn.iter().any(|d| {
                 d.unit == i
@@ -607,121 +327,6 @@ impl ParamPlan {
     }
 }
 
-/// One trial's unit constants: the plan's, with the drawn values in place
-/// and the fading growth of the current step.
-#[derive(Clone, Debug)]
-pub struct TrialParams {
-    /// Per drawn entry of [`ParamPlan::drawn`]: the value drawn.
-    pub values: Vec<f64>,
-    /// The copula's normal scores (scratch, reused every trial).
-    scores: Vec<f64>,
-    units: Vec<UnitBase>,
-    pub(super) revenue0: Vec<f64>,
-    pub(super) draws: Vec<DrawPlan>,
-    /// As `Plan::margin`: row k holds each unit's margin during step k.
-    pub(super) margin: Vec<f64>,
-    pub(super) policies: Vec<PolicyPlan>,
-    /// As `Plan::held`: A per horizon and unit, this trial's.
-    pub(super) held: Vec<f64>,
-}
-
-impl TrialParams {
-    pub(super) fn new(plan: &super::Plan) -> TrialParams {
-        TrialParams {
-            values: vec![0.0; plan.params.drawn.len()],
-            scores: Vec::new(),
-            units: plan.params.base.clone(),
-            revenue0: plan.revenue0.clone(),
-            draws: plan.draws.clone(),
-            margin: plan.margin.clone(),
-            policies: plan.policies.clone(),
-            held: plan.held.clone(),
-        }
-    }
-
-    /// Draws trial `trial`'s assumptions and derives every constant that
-    /// depends on them, with the formulas `Plan::new` uses.
-    pub(super) fn draw(&mut self, plan: &super::Plan, seed: u64, trial: u64) {
-        let pp = &plan.params;
-        self.units.copy_from_slice(&pp.base);
-        pp.draw_values(seed, trial, &mut self.values, &mut self.scores);
-        for (d, &v) in pp.drawn.iter().zip(&self.values) {
-            self.units[d.unit].set(d.param, v);
-            if d.also_target {
-                self.units[d.unit].set(Param::TargetMargin, v);
-            }
-        }
-        let dt = plan.dt;
-        for (i, u) in self.units.iter().enumerate() {
-            self.revenue0[i] = u.revenue;
-            self.draws[i].set_volatility(u.volatility, dt);
-        }
-        let start: Vec<f64> = self.units.iter().map(|u| u.margin).collect();
-        let speed: Vec<f64> = self.units.iter().map(|u| u.margin_speed).collect();
-        let target: Vec<f64> = self.units.iter().map(|u| u.target_margin).collect();
-        margin_path(&mut self.margin, &start, &speed, &target, dt);
-        self.set_growth(plan, 0, true);
-        self.set_held(plan);
-    }
-
-    /// A of each unit valued by "fade" whose drawn keys enter it, from
-    /// this trial's growth and margin path (the plan's formula).
-    fn set_held(&mut self, plan: &super::Plan) {
-        let pp = &plan.params;
-        if !(0..plan.n_units).any(|i| pp.draws_held(i)) {
-            return;
-        }
-        let k0s = &plan.horizon_steps;
-        for (i, (u, f)) in self.units.iter().zip(&plan.fade).enumerate() {
-            let Some(f) = f.as_ref().filter(|_| pp.draws_held(i)) else {
-                continue;
-            };
-            let speed = (u.target_margin, u.margin_speed);
-            let growth = |t| pp.base_growth(i, u.growth, t);
-            let n = plan.n_units;
-            held_of_unit(&mut self.held, i, n, k0s, f, &self.margin, speed, growth);
-        }
-    }
-
-    /// The growth terms of step `k` (every unit when `all`, else only the
-    /// units whose growth fades).
-    pub(super) fn set_growth(&mut self, plan: &super::Plan, k: usize, all: bool) {
-        let t = k as f64 / plan.steps_per_year;
-        let pp = &plan.params;
-        for (i, u) in self.units.iter().enumerate() {
-            if !all && !pp.fades(i) {
-                continue;
-            }
-            let growth = pp.base_growth(i, u.growth, t);
-            for pol in self.policies.iter_mut() {
-                pol.units[i].set_growth(
-                    growth,
-                    u.max_uplift,
-                    u.half_saturation,
-                    plan.growth_factor,
-                    plan.dt,
-                );
-            }
-        }
-    }
-
-    /// Per drawn entry: (x - mean) / stdev of the distribution (0 for a
-    /// constant), the value the layout records.
-    pub(super) fn standardized<'a>(
-        &'a self,
-        plan: &'a super::Plan,
-    ) -> impl Iterator<Item = f64> + 'a {
-        let drawn = &plan.params.drawn;
-        drawn.iter().zip(&self.values).map(|(d, &x)| {
-            if d.stdev > 0.0 {
-                (x - d.mean) / d.stdev
-            } else {
-                0.0
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,65 +341,6 @@ mod tests {
         assert_ne!(a, param_rng(2, 0, "Cloud", "growth").next_u64());
         assert_ne!(a, super::super::rng::trial_rng(1, 0).next_u64());
         assert_eq!(a, param_rng(1, 0, "Cloud", "growth").next_u64());
-    }
-
-    /// Adding a distribution to one unit moves none of the other draws:
-    /// the other assumptions' values and, with units that do not share a
-    /// budget, every other unit's revenue path, trial by trial.
-    #[test]
-    fn adding_a_distribution_moves_no_other_draw() {
-        use crate::kernel::{Plan, TrialState};
-        use crate::model::{Role, Uncertain};
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset_uncertain.toml");
-        let mut a = crate::scenario::load(&path).unwrap();
-        // No investment and no exits: units share nothing but the draws.
-        for p in a.policies.iter_mut() {
-            for t in p.terms.iter_mut() {
-                t.role = Role::Core;
-                t.intensity = 0.0;
-                t.exit = None;
-            }
-        }
-        let mut b = a.clone();
-        let cloud = b
-            .units
-            .iter()
-            .position(|u| u.name == "Cloud Intelligence")
-            .unwrap();
-        assert!(b.units[cloud].uncertain.is_empty());
-        b.units[cloud].uncertain.push(Uncertain {
-            param: Param::Margin,
-            dist: Dist::Uniform { min: 0.0, max: 0.1 },
-            also_target: false,
-        });
-        let (pa, pb) = (Plan::new(&a), Plan::new(&b));
-        assert_eq!(pb.params.drawn.len(), pa.params.drawn.len() + 1);
-        let (mut sa, mut sb) = (TrialState::new(&pa), TrialState::new(&pb));
-        let key = |p: &Plan, i: usize| (p.params.drawn[i].unit, p.params.drawn[i].param);
-        for trial in 0..50 {
-            let mut ra = Vec::new();
-            let mut rb = Vec::new();
-            let record = |out: &mut Vec<f64>, st: &TrialState, n: usize| {
-                for u in 0..n {
-                    out.push(st.unit_revenue(0, u).unwrap_or(f64::NAN));
-                }
-            };
-            let n = a.units.len();
-            sa.run_observed(&pa, a.seed, trial, |_, st| record(&mut ra, st, n));
-            sb.run_observed(&pb, b.seed, trial, |_, st| record(&mut rb, st, n));
-            for (i, x) in sa.drawn().iter().enumerate() {
-                let j = (0..pb.params.drawn.len())
-                    .find(|&j| key(&pb, j) == key(&pa, i))
-                    .unwrap();
-                assert_eq!(x.to_bits(), sb.drawn()[j].to_bits(), "trial {trial}");
-            }
-            for (k, (x, y)) in ra.iter().zip(&rb).enumerate() {
-                if k % n != cloud {
-                    assert_eq!(x.to_bits(), y.to_bits(), "trial {trial}, unit {}", k % n);
-                }
-            }
-        }
     }
 
     /// Spearman's rank correlation (midranks for ties).

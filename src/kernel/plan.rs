@@ -2,12 +2,12 @@
 //! per run: the kernel's constants ([`Plan`]), which steps are recorded
 //! where (its [`Layout`]), and how each unit's draws are made.
 
-use rand::Rng;
-use rand_distr::{Distribution, Poisson};
+use rand_distr::Poisson;
 
 use super::draws::ParamPlan;
 use super::math::GrowthFactor;
-use super::valuation::{self, FadePlan};
+use super::terms::{held_of_unit, margin_path, DrawPlan, JumpDraw, PolicyPlan, UnitPlan};
+use super::valuation::FadePlan;
 use crate::model::{Layout, Tracked};
 use crate::model::{Role, Scenario, Valuation};
 
@@ -21,143 +21,6 @@ pub const MAX_UNIT_PATH_UNITS: usize = 40;
 /// Unit paths (see [`Plan::with_unit_paths`]): at most this many recorded
 /// year ends per trial.
 pub const MAX_UNIT_PATH_POINTS: usize = 50;
-
-#[derive(Clone, Copy, Debug)]
-pub(super) enum JumpDraw {
-    Inversion { lambda: f64, p0: f64 },
-    Library(Poisson<f64>),
-}
-
-impl JumpDraw {
-    /// A Poisson count: one uniform by inversion, or the library's sampler
-    /// for large means.
-    #[inline(always)]
-    pub(super) fn count<R: Rng>(&self, rng: &mut R) -> f64 {
-        match *self {
-            JumpDraw::Inversion { lambda, p0 } => inversion_count(rng.random(), lambda, p0),
-            JumpDraw::Library(poisson) => poisson.sample(rng),
-        }
-    }
-}
-
-/// The Poisson(lambda) count whose CDF first exceeds `u` (p0 = e^-lambda).
-#[inline(always)]
-pub(super) fn inversion_count(u: f64, lambda: f64, p0: f64) -> f64 {
-    let mut n = 0u32;
-    let mut p = p0;
-    let mut cdf = p;
-    while u >= cdf && n < 10_000 {
-        n += 1;
-        p *= lambda / n as f64;
-        cdf += p;
-        if p == 0.0 {
-            break;
-        }
-    }
-    n as f64
-}
-
-/// The draw-side constants of one unit (shared by every policy).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct DrawPlan {
-    /// -volatility^2 dt / 2.
-    pub(super) drift: f64,
-    /// volatility sqrt(dt).
-    pub(super) diffusion: f64,
-    /// sqrt(1 - sum of squared loadings).
-    pub(super) idiosyncratic: f64,
-    /// (how the count is drawn, mean, stdev) for units with jumps.
-    pub(super) jumps: Option<(JumpDraw, f64, f64)>,
-}
-
-impl DrawPlan {
-    /// The drift and diffusion of a unit with volatility `v`.
-    pub(super) fn set_volatility(&mut self, v: f64, dt: f64) {
-        self.drift = -v * v * dt / 2.0;
-        self.diffusion = v * dt.sqrt();
-    }
-}
-
-/// One unit's terms under one policy.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct UnitPlan {
-    /// Intensity units: intensity (investment / revenue per year).
-    pub(super) intensity: f64,
-    /// Budget units (innovation): budget x dt.
-    pub(super) budget_dt: f64,
-    /// Budget units: the request is budget x dt while funded and the step
-    /// is below this; 0 for intensity units.
-    pub(super) budget_steps: usize,
-    pub(super) is_budget: bool,
-    pub(super) growth: f64,
-    pub(super) max_uplift: f64,
-    pub(super) half_saturation: f64,
-    /// (1 + growth)^dt: the growth factor with no investment.
-    pub(super) gf_idle: f64,
-    /// (1 + g(intensity))^dt: the factor when an intensity request is met.
-    pub(super) gf_full: f64,
-    /// Units valued by "fade" (v3): sales_to_capital, whose base growth
-    /// costs capital in step 1; 0 for units valued by "multiple".
-    pub(super) sales_to_capital: f64,
-    /// G / R = ((1 + growth)^dt - 1) / sales_to_capital: the growth cost
-    /// of step 1 per unit of revenue (0 for units valued by "multiple").
-    pub(super) growth_cost: f64,
-    /// (exit_after, exit_window) for units that may exit.
-    pub(super) exit: Option<(f64, f64)>,
-    /// 1 - exit_discount.
-    pub(super) exit_keep: f64,
-    /// Step at whose end the gate is read (usize::MAX: no gate).
-    pub(super) gate_step: usize,
-    pub(super) gate_min_multiple: f64,
-}
-
-impl UnitPlan {
-    /// The growth terms of step 4 for base growth `growth`: the rate and
-    /// factor when nothing is spent, and when an intensity request is met;
-    /// and, for a unit valued by "fade", what that base growth costs.
-    pub(super) fn set_growth(
-        &mut self,
-        growth: f64,
-        max_uplift: f64,
-        half_saturation: f64,
-        gfn: GrowthFactor,
-        dt: f64,
-    ) {
-        self.growth = growth;
-        self.max_uplift = max_uplift;
-        self.half_saturation = half_saturation;
-        self.gf_idle = gfn.eval(growth, dt);
-        if self.sales_to_capital > 0.0 {
-            self.growth_cost = valuation::growth_cost(self.gf_idle, self.sales_to_capital);
-        }
-        if self.is_budget {
-            self.gf_full = f64::NAN;
-        } else {
-            let g_full = growth + uplift(max_uplift, half_saturation, self.intensity);
-            self.gf_full = gfn.eval(g_full, dt);
-        }
-    }
-}
-
-/// Every unit's margin during each step (row k, units wide) and after the
-/// last (row `steps`): step 5, m += margin_speed (target_margin - m) dt.
-pub(super) fn margin_path(out: &mut [f64], start: &[f64], speed: &[f64], target: &[f64], dt: f64) {
-    let n = start.len();
-    let mut m = start.to_vec();
-    for row in out.chunks_exact_mut(n.max(1)) {
-        row.copy_from_slice(&m);
-        for ((mi, &v), &t) in m.iter_mut().zip(speed).zip(target) {
-            *mi += v * (t - *mi) * dt;
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct PolicyPlan {
-    pub(super) reinvest: f64,
-    pub(super) recycle: f64,
-    pub(super) units: Vec<UnitPlan>,
-}
 
 /// Everything about a run that does not depend on the draws.
 #[derive(Clone, Debug)]
@@ -214,104 +77,15 @@ pub struct Plan {
     pub(super) params: ParamPlan,
 }
 
-pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
-    if x <= 0.0 || max_uplift == 0.0 {
-        0.0
-    } else {
-        max_uplift * x / (x + half_saturation)
-    }
-}
-
-/// The uplift of a unit that spends `inv` this step with revenue times dt
-/// `r_dt`: `uplift(.., x)` at x = inv / r_dt, written with one division
-/// (max_uplift inv / (inv + half_saturation r_dt)).
-#[inline(always)]
-pub(super) fn uplift_of_spend(max_uplift: f64, half_saturation: f64, inv: f64, r_dt: f64) -> f64 {
-    if inv <= 0.0 || max_uplift == 0.0 {
-        0.0
-    } else {
-        max_uplift * inv / (inv + half_saturation * r_dt)
-    }
-}
-
 impl Plan {
     pub fn new(s: &Scenario) -> Plan {
         let steps = s.steps();
         let spy = s.steps_per_year as f64;
         let dt = s.dt();
-        let t_end: Vec<f64> = (0..steps).map(|k| (k + 1) as f64 / spy).collect();
-        let ln1r = libm::log1p(s.discount_rate);
-        let discount: Vec<f64> = t_end.iter().map(|&t| libm::exp(-ln1r * t)).collect();
-        let mut horizon_at = vec![None; steps];
-        for (hi, &h) in s.horizons.iter().enumerate() {
-            horizon_at[h as usize * s.steps_per_year as usize - 1] = Some(hi);
-        }
-        let stride = steps.div_ceil(MAX_PATH_POINTS).max(1);
-        let path_steps: Vec<usize> = (0..steps)
-            .filter(|&k| (k + 1) % stride == 0 || k + 1 == steps)
-            .collect();
-        let mut path_at = vec![None; steps];
-        for (i, &k) in path_steps.iter().enumerate() {
-            path_at[k] = Some(i);
-        }
+        let time = Timeline::new(s);
         let n_units = s.units.len();
-        let n_factors = s.factors.len();
-        let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
         let gfn = GrowthFactor::new(s.steps_per_year);
-        let policies: Vec<PolicyPlan> = s
-            .policies
-            .iter()
-            .map(|p| PolicyPlan {
-                reinvest: p.reinvest_share,
-                recycle: p.recycle_share,
-                units: s
-                    .units
-                    .iter()
-                    .zip(&p.terms)
-                    .map(|(u, t)| {
-                        let is_budget = t.role == Role::Innovation;
-                        let exit = if t.role == Role::NonCore {
-                            t.exit
-                        } else {
-                            None
-                        };
-                        let gate = if is_budget {
-                            t.gate.and_then(|g| {
-                                first_step_at(g.year).map(|k| (k, g.min_revenue_multiple))
-                            })
-                        } else {
-                            None
-                        };
-                        let mut up = UnitPlan {
-                            intensity: if is_budget { 0.0 } else { t.intensity },
-                            budget_dt: if is_budget { t.budget * dt } else { 0.0 },
-                            budget_steps: if is_budget {
-                                (0..steps).filter(|&k| (k as f64 / spy) < t.years).count()
-                            } else {
-                                0
-                            },
-                            is_budget,
-                            growth: 0.0,
-                            max_uplift: 0.0,
-                            half_saturation: 0.0,
-                            gf_idle: 0.0,
-                            gf_full: 0.0,
-                            sales_to_capital: match &u.valuation {
-                                Valuation::Fade(f) => f.sales_to_capital,
-                                Valuation::Multiple => 0.0,
-                            },
-                            growth_cost: 0.0,
-                            exit: exit.map(|e| (e.after, e.window)),
-                            exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
-                            gate_step: gate.map_or(usize::MAX, |g| g.0),
-                            gate_min_multiple: gate.map_or(0.0, |g| g.1),
-                        };
-                        up.set_growth(u.growth, u.max_uplift, u.half_saturation, gfn, dt);
-                        up
-                    })
-                    .collect(),
-            })
-            .collect();
+        let policies = policy_plans(s, &time.t_end, gfn);
         let mut margin = vec![0.0; (steps + 1) * n_units];
         let of = |f: fn(&crate::model::Unit) -> f64| s.units.iter().map(f).collect::<Vec<f64>>();
         margin_path(
@@ -354,7 +128,7 @@ impl Plan {
                 policies: s.policies.len(),
                 horizons: s.horizons.len(),
                 units: n_units,
-                path_steps,
+                path_steps: time.path_steps,
                 unit_path_steps: Vec::new(),
                 tracked: Vec::new(),
                 drawn: params.drawn.iter().map(|d| (d.unit, d.param)).collect(),
@@ -365,46 +139,21 @@ impl Plan {
             dt,
             growth_factor: gfn,
             n_units,
-            n_factors,
+            n_factors: s.factors.len(),
             revenue0: s.units.iter().map(|u| u.revenue).collect(),
             multiple_median: s.units.iter().map(|u| u.multiple_median).collect(),
             multiple_dispersion: s.units.iter().map(|u| u.multiple_dispersion).collect(),
-            draws: s
-                .units
-                .iter()
-                .map(|u| DrawPlan {
-                    drift: 0.0,
-                    diffusion: 0.0,
-                    idiosyncratic: u.idiosyncratic,
-                    jumps: u.jumps.filter(|j| j.rate > 0.0).map(|j| {
-                        let lambda = j.rate * dt;
-                        let draw = if lambda <= INVERSION_MAX_LAMBDA {
-                            JumpDraw::Inversion {
-                                lambda,
-                                p0: libm::exp(-lambda),
-                            }
-                        } else {
-                            JumpDraw::Library(Poisson::new(lambda).expect("lambda > 0 and finite"))
-                        };
-                        (draw, j.mean, j.stdev)
-                    }),
-                })
-                .zip(&s.units)
-                .map(|(mut d, u)| {
-                    d.set_volatility(u.volatility, dt);
-                    d
-                })
-                .collect(),
+            draws: draw_plans(s),
             loadings: s
                 .units
                 .iter()
                 .flat_map(|u| u.loadings.iter().copied())
                 .collect(),
             margin,
-            t_end,
-            discount,
-            horizon_at,
-            path_at,
+            t_end: time.t_end,
+            discount: time.discount,
+            horizon_at: time.horizon_at,
+            path_at: time.path_at,
             unit_path_at: vec![None; steps],
             policies,
             stepped,
@@ -504,24 +253,134 @@ impl Plan {
     }
 }
 
-/// A of unit `i` (valued by `f`) at every horizon into `held`
-/// (horizon-major, rows of `n` units): the horizons end at steps `k0s`,
-/// `margin` is the unit's margin path (rows of `n` units, as
-/// [`Plan::margin`]) and `growth(t)` its base growth.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn held_of_unit(
-    held: &mut [f64],
-    i: usize,
-    n: usize,
-    k0s: &[usize],
-    f: &FadePlan,
-    margin: &[f64],
-    (target, speed): (f64, f64),
-    growth: impl Fn(f64) -> f64,
-) {
-    for (hi, &k0) in k0s.iter().enumerate() {
-        held[hi * n + i] = f.held_multiple(k0, margin[k0 * n + i], target, speed, &growth);
+/// When each step ends, what it is discounted by, and what is recorded
+/// after it.
+struct Timeline {
+    t_end: Vec<f64>,
+    discount: Vec<f64>,
+    horizon_at: Vec<Option<usize>>,
+    path_steps: Vec<usize>,
+    path_at: Vec<Option<usize>>,
+}
+
+impl Timeline {
+    fn new(s: &Scenario) -> Timeline {
+        let steps = s.steps();
+        let spy = s.steps_per_year as f64;
+        let t_end: Vec<f64> = (0..steps).map(|k| (k + 1) as f64 / spy).collect();
+        let ln1r = libm::log1p(s.discount_rate);
+        let discount: Vec<f64> = t_end.iter().map(|&t| libm::exp(-ln1r * t)).collect();
+        let mut horizon_at = vec![None; steps];
+        for (hi, &h) in s.horizons.iter().enumerate() {
+            horizon_at[h as usize * s.steps_per_year as usize - 1] = Some(hi);
+        }
+        let stride = steps.div_ceil(MAX_PATH_POINTS).max(1);
+        let path_steps: Vec<usize> = (0..steps)
+            .filter(|&k| (k + 1) % stride == 0 || k + 1 == steps)
+            .collect();
+        let mut path_at = vec![None; steps];
+        for (i, &k) in path_steps.iter().enumerate() {
+            path_at[k] = Some(i);
+        }
+        Timeline {
+            t_end,
+            discount,
+            horizon_at,
+            path_steps,
+            path_at,
+        }
     }
+}
+
+/// Every policy's terms for every unit (the base growth of t = 0).
+fn policy_plans(s: &Scenario, t_end: &[f64], gfn: GrowthFactor) -> Vec<PolicyPlan> {
+    let steps = s.steps();
+    let spy = s.steps_per_year as f64;
+    let dt = s.dt();
+    let first_step_at = |t: f64| t_end.iter().position(|&te| te >= t);
+    s.policies
+        .iter()
+        .map(|p| PolicyPlan {
+            reinvest: p.reinvest_share,
+            recycle: p.recycle_share,
+            units: s
+                .units
+                .iter()
+                .zip(&p.terms)
+                .map(|(u, t)| {
+                    let is_budget = t.role == Role::Innovation;
+                    let exit = if t.role == Role::NonCore {
+                        t.exit
+                    } else {
+                        None
+                    };
+                    let gate = if is_budget {
+                        t.gate.and_then(|g| {
+                            first_step_at(g.year).map(|k| (k, g.min_revenue_multiple))
+                        })
+                    } else {
+                        None
+                    };
+                    let mut up = UnitPlan {
+                        intensity: if is_budget { 0.0 } else { t.intensity },
+                        budget_dt: if is_budget { t.budget * dt } else { 0.0 },
+                        budget_steps: if is_budget {
+                            (0..steps).filter(|&k| (k as f64 / spy) < t.years).count()
+                        } else {
+                            0
+                        },
+                        is_budget,
+                        growth: 0.0,
+                        max_uplift: 0.0,
+                        half_saturation: 0.0,
+                        gf_idle: 0.0,
+                        gf_full: 0.0,
+                        sales_to_capital: match &u.valuation {
+                            Valuation::Fade(f) => f.sales_to_capital,
+                            Valuation::Multiple => 0.0,
+                        },
+                        growth_cost: 0.0,
+                        exit: exit.map(|e| (e.after, e.window)),
+                        exit_keep: exit.map_or(1.0, |e| 1.0 - e.discount),
+                        gate_step: gate.map_or(usize::MAX, |g| g.0),
+                        gate_min_multiple: gate.map_or(0.0, |g| g.1),
+                    };
+                    up.set_growth(u.growth, u.max_uplift, u.half_saturation, gfn, dt);
+                    up
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Every unit's draw constants: its volatility's drift and diffusion,
+/// its idiosyncratic share, and how its jumps are drawn.
+fn draw_plans(s: &Scenario) -> Vec<DrawPlan> {
+    let dt = s.dt();
+    s.units
+        .iter()
+        .map(|u| {
+            let mut d = DrawPlan {
+                drift: 0.0,
+                diffusion: 0.0,
+                idiosyncratic: u.idiosyncratic,
+                jumps: u.jumps.filter(|j| j.rate > 0.0).map(|j| {
+                    let lambda = j.rate * dt;
+                    let draw = if lambda <= INVERSION_MAX_LAMBDA {
+                        JumpDraw::Inversion {
+                            lambda,
+                            p0: libm::exp(-lambda),
+                        }
+                    } else {
+                        JumpDraw::Library(Poisson::new(lambda).expect("lambda > 0 and finite"))
+                    };
+                    (draw, j.mean, j.stdev)
+                }),
+            };
+            d.set_volatility(u.volatility, dt);
+            d
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,6 +6,13 @@
 //! the buffers one worker reuses for all its trials, so the step loop never
 //! allocates.
 //!
+//! [`TrialState`] is the trial of `super::trial` at width 1 (the `Scalar`
+//! backend): the same code as the engine's batch, one trial at a time,
+//! with the entry points that only one trial needs (observing each step,
+//! finding where a figure first overflowed). To read the model in code:
+//! `super::shocks` (the draws and shocks), `super::step` (steps 1-7) and
+//! `super::trial` (the trial's course and what it records).
+//!
 //! Draw order (part of the numbers' definition, do not reorder):
 //! 1. per unit, in file order: eta_i ~ N(0,1) (exit multiple), U_i ~ U(0,1)
 //!    (exit time);
@@ -19,50 +26,14 @@
 //!
 //! Uncertain assumptions (v2) are drawn before all of this, each from a
 //! stream of its own (`super::draws`), so they move none of the draws
-//! above.
+//! above. Where the draws go and what the kernel makes of them is
+//! `super::shocks`, the one place that knows the order.
 
-use rand::Rng;
-use rand_distr::StandardNormal;
-
-use super::draws::TrialParams;
-use super::math;
-use super::plan::{uplift_of_spend, DrawPlan, Plan, PolicyPlan};
-use super::rng::trial_rng;
-use crate::model::{Extra, Metric, UnitFigure};
-
-/// One unit's state under one policy within a trial.
-#[derive(Clone, Copy, Debug, Default)]
-struct UnitState {
-    r: f64,
-    /// Discounted operating cash minus investment.
-    unit_cash: f64,
-    /// Discounted exit proceeds.
-    proceeds: f64,
-    /// This step's operating cash and requested investment.
-    op: f64,
-    req: f64,
-    /// Step at whose end the unit exits (usize::MAX: never).
-    exit_step: usize,
-    /// Budget units are funded while the step is below this (the gate
-    /// sets it to 0).
-    funded_steps: usize,
-    held: bool,
-    /// Tracked runs only: discounted investment so far, and whether the
-    /// gate has left the unit funded.
-    spent: f64,
-    gate_open: bool,
-}
-
-/// One policy's state within a trial.
-#[derive(Clone, Debug)]
-struct PolicyState {
-    units: Vec<UnitState>,
-    war_chest: f64,
-    /// Sum of discounted distributions so far.
-    distributed: f64,
-    /// Sum of held revenue after the last step.
-    revenue: f64,
-}
+use super::plan::Plan;
+use super::shocks::Live;
+use super::simd::{is_set, LaneStore, Scalar};
+use super::trial::{Event, Trial};
+use crate::model::Metric;
 
 /// Where a trial first produced a figure that is not a finite number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,85 +46,21 @@ pub struct Overflow {
     pub what: &'static str,
 }
 
-/// The unit constants a trial runs on during one step: the plan's, or
-/// the trial's own when it draws assumptions.
-#[derive(Clone, Copy)]
-struct View<'a> {
-    revenue0: &'a [f64],
-    draws: &'a [DrawPlan],
-    margin: &'a [f64],
-    policies: &'a [PolicyPlan],
-    /// A per horizon and unit (see `Plan::held`).
-    held: &'a [f64],
-}
+/// A worker's reusable buffers for one trial at a time;
+/// [`TrialState::run`] fills `out` (the trial's figures, laid out by
+/// [`crate::model::Layout`]).
+pub type TrialState = Trial<f64>;
 
-impl<'a> View<'a> {
-    /// The constants of step `k`.
-    fn of(plan: &'a Plan, params: Option<&'a TrialParams>, k: usize) -> View<'a> {
-        match params {
-            Some(t) => View {
-                revenue0: &t.revenue0,
-                draws: &t.draws,
-                margin: &t.margin,
-                policies: &t.policies,
-                held: &t.held,
-            },
-            None => View {
-                revenue0: &plan.revenue0,
-                draws: &plan.draws,
-                margin: &plan.margin,
-                policies: plan.policies_at(k),
-                held: &plan.held,
-            },
-        }
-    }
-}
-
-/// A worker's reusable buffers; [`TrialState::run`] fills `out`.
-#[derive(Clone, Debug)]
-pub struct TrialState {
-    /// The trial's own unit constants, in scenarios that draw
-    /// assumptions or fade growth.
-    params: Option<Box<TrialParams>>,
-    multiple: Vec<f64>,
-    factor: Vec<f64>,
-    shock: Vec<f64>,
-    policies: Vec<PolicyState>,
-    /// The trial's figures, laid out by [`crate::model::Layout`].
-    pub out: Vec<f64>,
-}
-
-impl TrialState {
-    pub fn new(plan: &Plan) -> Self {
-        TrialState {
-            params: plan
-                .params
-                .varies()
-                .then(|| Box::new(TrialParams::new(plan))),
-            multiple: vec![0.0; plan.n_units],
-            factor: vec![0.0; plan.n_factors],
-            shock: vec![0.0; plan.n_units],
-            policies: (0..plan.policies.len())
-                .map(|_| PolicyState {
-                    units: vec![UnitState::default(); plan.n_units],
-                    war_chest: 0.0,
-                    distributed: 0.0,
-                    revenue: 0.0,
-                })
-                .collect(),
-            out: vec![0.0; plan.layout.len()],
-        }
-    }
-
+impl Trial<f64> {
     /// Runs trial `trial` of `seed` and writes its figures to `self.out`.
     pub fn run(&mut self, plan: &Plan, seed: u64, trial: u64) {
-        self.run_checked(plan, seed, trial, false, &mut |_, _| {});
+        self.run_watched(plan, seed, trial, |_, _| None::<()>);
     }
 
     /// The values trial `trial` drew for the plan's uncertain assumptions
     /// (in `ParamPlan::drawn` order), after [`TrialState::run`].
     pub fn drawn(&self) -> &[f64] {
-        self.params.as_ref().map_or(&[], |p| &p.values)
+        self.lanes.as_ref().map_or(&[], |p| &p.trials[0].values)
     }
 
     /// Runs one trial like [`TrialState::run`] (same draws, same figures)
@@ -167,387 +74,100 @@ impl TrialState {
         trial: u64,
         mut observe: impl FnMut(usize, &TrialState),
     ) {
-        self.run_checked(plan, seed, trial, false, &mut observe);
+        self.run_watched(plan, seed, trial, |e, st| {
+            if let Event::Stepped(k) = e {
+                observe(k, st);
+            }
+            None::<()>
+        });
     }
 
     /// The revenue run-rate R of `unit` under `policy` after the last step
     /// run; `None` once the unit has been sold.
     pub fn unit_revenue(&self, policy: usize, unit: usize) -> Option<f64> {
         let us = self.policies.get(policy)?.units.get(unit)?;
-        us.held.then_some(us.r)
+        is_set(us.held).then_some(us.r)
     }
 
     /// Runs one trial, stopping at the first step after which a revenue,
     /// a cash figure or a reported figure is not finite; says where. Used
     /// to explain an overflow the engine found (never on the hot path).
     pub fn diagnose(&mut self, plan: &Plan, seed: u64, trial: u64) -> Option<Overflow> {
-        self.run_checked(plan, seed, trial, true, &mut |_, _| {})
+        self.run_watched(plan, seed, trial, |e, st| match e {
+            Event::Stepped(k) => st.overflow_after(k),
+            Event::Recorded(k, hi) => st.value_overflow(plan, k, hi),
+        })
     }
 
-    fn run_checked(
+    /// Runs one trial, showing `watch` each event; stops at the first
+    /// answer.
+    fn run_watched<B>(
         &mut self,
         plan: &Plan,
         seed: u64,
         trial: u64,
-        check: bool,
-        observe: &mut impl FnMut(usize, &TrialState),
-    ) -> Option<Overflow> {
-        // The trial's own constants, out of `self` while the trial runs.
-        let mut params = self.params.take();
-        if let Some(p) = params.as_deref_mut() {
-            p.draw(plan, seed, trial);
-        }
-        let found = self.run_with(
-            plan,
-            &mut trial_rng(seed, trial),
-            &mut params,
-            check,
-            observe,
-        );
-        if let Some(p) = params.as_deref() {
-            let l = &plan.layout;
-            for (d, x) in p.standardized(plan).enumerate() {
-                self.out[l.drawn_index(d)] = x;
-            }
-            let last = l.horizons.saturating_sub(1);
-            for d in 0..l.drawn.len() {
-                let x = self.out[l.drawn_index(d)];
-                for pol in 0..l.policies {
-                    for m in [Metric::Value, Metric::DeltaValue] {
-                        let y = self.out[l.index(pol, last, m)];
-                        self.out[l.cross_index(d, pol, m)] = x * y;
-                    }
-                }
-            }
-        }
-        self.params = params;
-        found
+        mut watch: impl FnMut(Event, &TrialState) -> Option<B>,
+    ) -> Option<B> {
+        let mut rng = f64::streams(seed, trial);
+        let src = &mut Live::<f64>(&mut rng);
+        self.run_with::<Scalar, _, B>((), plan, (seed, trial), src, &mut watch)
     }
 
-    fn run_with<R: Rng>(
-        &mut self,
-        plan: &Plan,
-        rng: &mut R,
-        params: &mut Option<Box<TrialParams>>,
-        check: bool,
-        observe: &mut impl FnMut(usize, &TrialState),
-    ) -> Option<Overflow> {
-        let view = View::of(plan, params.as_deref(), 0);
-        // The exit-time uniforms, kept in `shock` until the first step
-        // draws over them.
-        for ((mult, u), (&median, &dispersion)) in self
-            .multiple
-            .iter_mut()
-            .zip(self.shock.iter_mut())
-            .zip(plan.multiple_median.iter().zip(&plan.multiple_dispersion))
-        {
-            let eta: f64 = rng.sample(StandardNormal);
-            *mult = median * math::exp(dispersion * eta);
-            *u = rng.random::<f64>();
-        }
-        for (pp, st) in view.policies.iter().zip(self.policies.iter_mut()) {
-            st.war_chest = 0.0;
-            st.distributed = 0.0;
-            for (((us, up), &r0), &u) in st
-                .units
-                .iter_mut()
-                .zip(&pp.units)
-                .zip(view.revenue0)
-                .zip(&self.shock)
-            {
-                *us = UnitState {
-                    r: r0,
-                    unit_cash: 0.0,
-                    proceeds: 0.0,
-                    op: 0.0,
-                    req: 0.0,
-                    exit_step: match up.exit {
-                        Some((after, window)) => plan.exit_step(after + u * window),
-                        None => usize::MAX,
-                    },
-                    funded_steps: up.budget_steps,
-                    held: true,
-                    spent: 0.0,
-                    gate_open: true,
-                };
-            }
-        }
-
-        let n = plan.n_units;
-        for k in 0..plan.steps {
-            if k > 0 {
-                if let Some(p) = params.as_deref_mut() {
-                    // Growth that fades: this step's base growth.
-                    p.set_growth(plan, k, false);
+    /// The first unit figure, or policy cash figure, that is not finite
+    /// after step `k`.
+    fn overflow_after(&self, k: usize) -> Option<Overflow> {
+        for (p, st) in self.policies.iter().enumerate() {
+            for (i, us) in st.units.iter().enumerate() {
+                let bad = [
+                    ("revenue", us.r),
+                    ("cash flow", us.unit_cash),
+                    ("exit proceeds", us.proceeds),
+                ]
+                .into_iter()
+                .find(|(_, x)| !x.is_finite());
+                if let Some((what, _)) = bad {
+                    return Some(Overflow {
+                        step: k,
+                        policy: p,
+                        unit: Some(i),
+                        what,
+                    });
                 }
             }
-            let view = View::of(plan, params.as_deref(), k);
-            self.draw_step(plan, view, rng);
-            let margin = &view.margin[k * n..(k + 1) * n];
-            for (pp, st) in view.policies.iter().zip(self.policies.iter_mut()) {
-                step_policy(
-                    plan,
-                    pp,
-                    st,
-                    &self.shock,
-                    &self.multiple,
-                    margin,
-                    view.revenue0,
-                    k,
-                );
-            }
-            observe(k, self);
-            if check {
-                for (p, st) in self.policies.iter().enumerate() {
-                    for (i, us) in st.units.iter().enumerate() {
-                        let bad = [
-                            ("revenue", us.r),
-                            ("cash flow", us.unit_cash),
-                            ("exit proceeds", us.proceeds),
-                        ]
-                        .into_iter()
-                        .find(|(_, x)| !x.is_finite());
-                        if let Some((what, _)) = bad {
-                            return Some(Overflow {
-                                step: k,
-                                policy: p,
-                                unit: Some(i),
-                                what,
-                            });
-                        }
-                    }
-                    if !st.distributed.is_finite() || !st.war_chest.is_finite() {
-                        return Some(Overflow {
-                            step: k,
-                            policy: p,
-                            unit: None,
-                            what: "distributions",
-                        });
-                    }
-                }
-            }
-            if let Some(hi) = plan.horizon_at[k] {
-                self.record_horizon(plan, view, hi, k);
-                if check {
-                    for p in 0..plan.layout.policies {
-                        let v = self.out[plan.layout.index(p, hi, Metric::Value)];
-                        if !v.is_finite() {
-                            return Some(Overflow {
-                                step: k,
-                                policy: p,
-                                unit: None,
-                                what: "value",
-                            });
-                        }
-                    }
-                }
-            }
-            if let Some(pi) = plan.path_at[k] {
-                for (p, st) in self.policies.iter().enumerate() {
-                    self.out[plan.layout.path_index(p, pi)] = st.revenue;
-                }
-            }
-            if let Some(ui) = plan.unit_path_at[k] {
-                self.record_unit_path(plan, view, ui, k);
+            if !st.distributed.is_finite() || !st.war_chest.is_finite() {
+                return Some(Overflow {
+                    step: k,
+                    policy: p,
+                    unit: None,
+                    what: "distributions",
+                });
             }
         }
         None
     }
 
-    fn record_unit_path(&mut self, plan: &Plan, view: View, point: usize, k: usize) {
-        let n = plan.n_units;
-        let margin = &view.margin[(k + 1) * n..(k + 2) * n];
-        for (p, st) in self.policies.iter().enumerate() {
-            let base = plan.layout.unit_path_index(p, point, 0, UnitFigure::Ebita);
-            let out = &mut self.out[base..base + 2 * n];
-            for ((us, &m), slot) in st.units.iter().zip(margin).zip(out.chunks_exact_mut(2)) {
-                slot[0] = if us.held { us.r * m } else { 0.0 };
-                slot[1] = us.unit_cash + us.proceeds;
+    /// The first policy whose value at horizon `hi` (after step `k`) is
+    /// not finite.
+    fn value_overflow(&self, plan: &Plan, k: usize, hi: usize) -> Option<Overflow> {
+        for p in 0..plan.layout.policies {
+            let v = self.out[plan.layout.index(p, hi, Metric::Value)];
+            if !v.is_finite() {
+                return Some(Overflow {
+                    step: k,
+                    policy: p,
+                    unit: None,
+                    what: "value",
+                });
             }
         }
+        None
     }
-
-    fn draw_step<R: Rng>(&mut self, plan: &Plan, view: View, rng: &mut R) {
-        for f in self.factor.iter_mut() {
-            *f = rng.sample(StandardNormal);
-        }
-        let nf = plan.n_factors;
-        let factor = &self.factor[..];
-        for ((shock, dp), load) in self.shock.iter_mut().zip(view.draws).zip(
-            plan.loadings
-                .chunks_exact(nf.max(1))
-                .chain(std::iter::repeat(&[][..])),
-        ) {
-            let eps: f64 = rng.sample(StandardNormal);
-            let mut z = dp.idiosyncratic * eps;
-            for (l, f) in load.iter().zip(factor) {
-                z += l * f;
-            }
-            let mut log_shock = dp.drift + dp.diffusion * z;
-            if let Some((draw, mean, stdev)) = &dp.jumps {
-                let count = draw.count(rng);
-                if count > 0.0 {
-                    let z: f64 = rng.sample(StandardNormal);
-                    log_shock += count * mean + stdev * count.sqrt() * z;
-                }
-            }
-            *shock = math::exp(log_shock);
-        }
-    }
-
-    fn record_horizon(&mut self, plan: &Plan, view: View, hi: usize, k: usize) {
-        let layout = &plan.layout;
-        let df = plan.discount[k];
-        let n = plan.n_units;
-        let margin = &view.margin[(k + 1) * n..(k + 2) * n];
-        for (p, st) in self.policies.iter().enumerate() {
-            let mut held_value = 0.0;
-            let mut revenue = 0.0;
-            let mut ebita = 0.0;
-            let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
-            for (i, us) in st.units.iter().enumerate() {
-                if us.held {
-                    let v = match &plan.fade[i] {
-                        None => us.r * self.multiple[i],
-                        Some(_) => us.r * view.held[hi * n + i],
-                    };
-                    held_value += v;
-                    revenue += us.r;
-                    ebita += us.r * margin[i];
-                    unit_value[i] = us.unit_cash + v * df;
-                    unit_revenue[i] = us.r;
-                } else {
-                    unit_value[i] = us.unit_cash + us.proceeds;
-                    unit_revenue[i] = 0.0;
-                }
-            }
-            head[0] = st.distributed + (st.war_chest + held_value) * df;
-            head[1] = revenue;
-            head[2] = ebita;
-        }
-        let baseline = self.out[layout.index(plan.baseline, hi, Metric::Value)];
-        for p in 0..layout.policies {
-            let v = self.out[layout.index(p, hi, Metric::Value)];
-            self.out[layout.index(p, hi, Metric::DeltaValue)] = v - baseline;
-        }
-        for (t, tr) in layout.tracked.iter().enumerate() {
-            let at = |p: usize, m: Metric| self.out[layout.index(p, hi, m)];
-            let unit = Metric::UnitValue(tr.unit);
-            let unit_gain = at(tr.policy, unit) - at(tr.reference, unit);
-            let group_gain = at(tr.policy, Metric::Value) - at(tr.reference, Metric::Value);
-            let us = &self.policies[tr.policy].units[tr.unit];
-            for (extra, x) in [
-                (Extra::UnitGain, unit_gain),
-                (Extra::GroupGain, group_gain),
-                (Extra::SpendPv, us.spent),
-                (Extra::GateOpen, if us.gate_open { 1.0 } else { 0.0 }),
-            ] {
-                self.out[layout.extra_index(t, hi, extra)] = x;
-            }
-        }
-    }
-}
-
-/// Steps 1-7 of the model contract for one policy.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-fn step_policy(
-    plan: &Plan,
-    pp: &PolicyPlan,
-    st: &mut PolicyState,
-    shock: &[f64],
-    multiple: &[f64],
-    margin: &[f64],
-    revenue0: &[f64],
-    k: usize,
-) {
-    let dt = plan.dt;
-    // 1-2. Operating cash and requested investment.
-    let mut sum_op = 0.0;
-    let mut sum_req = 0.0;
-    for ((us, up), &m) in st.units.iter_mut().zip(&pp.units).zip(margin) {
-        if !us.held {
-            continue;
-        }
-        let r = us.r;
-        let op = if up.sales_to_capital > 0.0 {
-            // Valued by "fade": the base growth costs capital (v3).
-            r * m * dt - r * up.growth_cost
-        } else {
-            r * m * dt
-        };
-        us.op = op;
-        sum_op += op;
-        let req = if !up.is_budget {
-            up.intensity * r * dt
-        } else if k < us.funded_steps {
-            up.budget_dt
-        } else {
-            0.0
-        };
-        us.req = req;
-        sum_req += req;
-    }
-    // 3. Budget cap and war chest.
-    let from_cash = pp.reinvest * sum_op.max(0.0);
-    let cap = from_cash + st.war_chest;
-    let scale = if sum_req > cap { cap / sum_req } else { 1.0 };
-    let disc = plan.discount[k];
-    let mut sum_inv = 0.0;
-    let mut sum_proceeds = 0.0;
-    let mut revenue = 0.0;
-    for (((us, up), &shock), (&mult, &r0)) in st
-        .units
-        .iter_mut()
-        .zip(&pp.units)
-        .zip(shock)
-        .zip(multiple.iter().zip(revenue0))
-    {
-        if !us.held {
-            continue;
-        }
-        let inv = us.req * scale;
-        sum_inv += inv;
-        // 4. Growth.
-        let gf = if inv <= 0.0 || up.max_uplift == 0.0 {
-            up.gf_idle
-        } else if scale == 1.0 && !up.is_budget {
-            up.gf_full
-        } else {
-            let u = uplift_of_spend(up.max_uplift, up.half_saturation, inv, us.r * dt);
-            plan.growth_factor.eval(up.growth + u, dt)
-        };
-        if plan.track {
-            us.spent += inv * disc;
-        }
-        us.unit_cash += (us.op - inv) * disc;
-        us.r *= gf * shock;
-        // 5. Margin: see `Plan::margin`.
-        // 6. Exit.
-        if k == us.exit_step {
-            let proceeds = us.r * mult * up.exit_keep;
-            us.held = false;
-            us.proceeds = proceeds * disc;
-            sum_proceeds += proceeds;
-            continue;
-        }
-        // 7. Gate.
-        if k == up.gate_step && us.r / r0 < up.gate_min_multiple {
-            us.funded_steps = 0;
-            us.gate_open = false;
-        }
-        revenue += us.r;
-    }
-    let used = (sum_inv - from_cash).max(0.0);
-    st.war_chest = (st.war_chest - used).max(0.0) + pp.recycle * sum_proceeds;
-    let distribution = sum_op - sum_inv + used + (1.0 - pp.recycle) * sum_proceeds;
-    st.distributed += distribution * disc;
-    st.revenue = revenue;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Dist, Param, UnitFigure};
 
     /// Recording unit paths adds slots after the others and changes none
     /// of them; at a horizon the units' EBITA add up to the group's, and an
@@ -596,5 +216,64 @@ mod tests {
             }
         }
         assert!(checked_exit, "reset.toml sells units");
+    }
+
+    /// Adding a distribution to one unit moves none of the other draws:
+    /// the other assumptions' values and, with units that do not share a
+    /// budget, every other unit's revenue path, trial by trial.
+    #[test]
+    fn adding_a_distribution_moves_no_other_draw() {
+        use crate::kernel::{Plan, TrialState};
+        use crate::model::{Role, Uncertain};
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset_uncertain.toml");
+        let mut a = crate::scenario::load(&path).unwrap();
+        // No investment and no exits: units share nothing but the draws.
+        for p in a.policies.iter_mut() {
+            for t in p.terms.iter_mut() {
+                t.role = Role::Core;
+                t.intensity = 0.0;
+                t.exit = None;
+            }
+        }
+        let mut b = a.clone();
+        let cloud = b
+            .units
+            .iter()
+            .position(|u| u.name == "Cloud Intelligence")
+            .unwrap();
+        assert!(b.units[cloud].uncertain.is_empty());
+        b.units[cloud].uncertain.push(Uncertain {
+            param: Param::Margin,
+            dist: Dist::Uniform { min: 0.0, max: 0.1 },
+            also_target: false,
+        });
+        let (pa, pb) = (Plan::new(&a), Plan::new(&b));
+        assert_eq!(pb.params.drawn.len(), pa.params.drawn.len() + 1);
+        let (mut sa, mut sb) = (TrialState::new(&pa), TrialState::new(&pb));
+        let key = |p: &Plan, i: usize| (p.params.drawn[i].unit, p.params.drawn[i].param);
+        for trial in 0..50 {
+            let mut ra = Vec::new();
+            let mut rb = Vec::new();
+            let record = |out: &mut Vec<f64>, st: &TrialState, n: usize| {
+                for u in 0..n {
+                    out.push(st.unit_revenue(0, u).unwrap_or(f64::NAN));
+                }
+            };
+            let n = a.units.len();
+            sa.run_observed(&pa, a.seed, trial, |_, st| record(&mut ra, st, n));
+            sb.run_observed(&pb, b.seed, trial, |_, st| record(&mut rb, st, n));
+            for (i, x) in sa.drawn().iter().enumerate() {
+                let j = (0..pb.params.drawn.len())
+                    .find(|&j| key(&pb, j) == key(&pa, i))
+                    .unwrap();
+                assert_eq!(x.to_bits(), sb.drawn()[j].to_bits(), "trial {trial}");
+            }
+            for (k, (x, y)) in ra.iter().zip(&rb).enumerate() {
+                if k % n != cloud {
+                    assert_eq!(x.to_bits(), y.to_bits(), "trial {trial}, unit {}", k % n);
+                }
+            }
+        }
     }
 }

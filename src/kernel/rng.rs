@@ -72,6 +72,28 @@ impl RngCore for Xoshiro {
     }
 }
 
+/// Separates the assumption streams from the path streams.
+const PARAM_SALT: u64 = 0x5041_5241_4D53_2121;
+
+/// FNV-1a of a name: the stream's label.
+fn name_hash(s: &str) -> u64 {
+    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
+    })
+}
+
+/// The stream of (unit, key) in trial `trial` under `seed`: an uncertain
+/// assumption's own (`super::draws`), apart from every path stream.
+pub fn param_rng(seed: u64, trial: u64, unit: &str, key: &str) -> TrialRng {
+    use rand_core::SeedableRng;
+    let base = mix(seed ^ PARAM_SALT) ^ mix(name_hash(unit)) ^ name_hash(key).rotate_left(29);
+    let mut bytes = [0u8; 32];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(trial_state(base, trial)) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    TrialRng::from_seed(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

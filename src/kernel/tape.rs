@@ -18,15 +18,14 @@
 //! ([`Sharing`]), its multiple and shocks are the recorded ones and are
 //! copied rather than recomputed.
 //!
-//! Layout of a batch's tape (one [`Lane`] per entry): per unit the exit
-//! multiple's normal, the exit time's uniform and the multiple; then per
-//! step the factors, and per unit its normal, (for units with jumps) the
-//! jump count and the jumps' normal (0 where none was drawn), and its
-//! growth shock. A tape holds one batch (a few kB to a few hundred kB), so
-//! memory does not grow with the number of trials or variants.
+//! The tape's layout (one [`Lane`] per entry) is `super::shocks`'s, the
+//! one source that writes and reads it. A tape holds one batch (a few kB
+//! to a few hundred kB), so memory does not grow with the number of
+//! trials or variants.
 
-use super::plan::{DrawPlan, JumpDraw, Plan};
-use super::simd::Lane;
+use super::plan::Plan;
+use super::simd::{Lane, Vf64, W};
+use super::terms::{DrawPlan, JumpDraw};
 
 /// One batch's recorded draws (see the module documentation).
 #[derive(Clone, Debug, Default)]
@@ -46,8 +45,10 @@ impl Tape {
     }
 
     #[inline(always)]
-    pub(super) fn push(&mut self, x: Lane) {
-        self.lanes.push(x);
+    pub(super) fn push_v<V: Vf64<Lane = Lane>>(&mut self, x: V) {
+        let mut a = [0.0; W];
+        x.store(&mut a);
+        self.lanes.push(a);
     }
 
     #[inline(always)]
@@ -55,11 +56,6 @@ impl Tape {
         let x = self.lanes[self.pos];
         self.pos += 1;
         x
-    }
-
-    #[inline(always)]
-    pub(super) fn skip(&mut self, n: usize) {
-        self.pos += n;
     }
 
     /// Entries recorded (for tests and memory figures).

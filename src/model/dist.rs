@@ -40,16 +40,7 @@ impl Param {
 
     /// The key as the scenario file writes it (and as its stream is named).
     pub fn key(self) -> &'static str {
-        match self {
-            Param::Revenue => "revenue",
-            Param::Growth => "growth",
-            Param::Volatility => "volatility",
-            Param::Margin => "margin",
-            Param::TargetMargin => "target_margin",
-            Param::MarginSpeed => "margin_speed",
-            Param::MaxUplift => "response.max_uplift",
-            Param::HalfSaturation => "response.half_saturation",
-        }
+        super::keys::of_param(self).path
     }
 }
 

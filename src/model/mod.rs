@@ -6,6 +6,7 @@
 //! override to the effective terms of that unit under that policy.
 
 pub mod dist;
+pub mod keys;
 pub mod layout;
 
 pub use dist::{Dist, GrowthFade, Param, Uncertain};
@@ -135,6 +136,31 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// A unit named `name` in `role`, every number 0 and nothing drawn,
+    /// for the validator to fill in.
+    pub fn new(name: String, role: Role) -> Unit {
+        Unit {
+            name,
+            role,
+            revenue: 0.0,
+            growth: 0.0,
+            volatility: 0.0,
+            margin: 0.0,
+            target_margin: 0.0,
+            margin_speed: 0.0,
+            multiple_median: 0.0,
+            multiple_dispersion: 0.0,
+            loadings: Vec::new(),
+            idiosyncratic: 1.0,
+            max_uplift: 0.0,
+            half_saturation: 0.0,
+            jumps: None,
+            valuation: Valuation::Multiple,
+            uncertain: Vec::new(),
+            growth_fade: None,
+        }
+    }
+
     /// The distribution of `param`, if the unit draws it.
     pub fn drawn(&self, param: Param) -> Option<&Dist> {
         self.uncertain
@@ -235,7 +261,7 @@ impl Fade {
 }
 
 /// A policy: how much cash is reinvested and on what terms per unit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     pub name: String,
     pub description: String,
@@ -271,4 +297,163 @@ pub struct Exit {
 pub struct Gate {
     pub year: f64,
     pub min_revenue_multiple: f64,
+}
+
+/// A number of a unit in the validated model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitField {
+    Revenue,
+    Growth,
+    FadeFrom,
+    FadeYears,
+    Volatility,
+    Margin,
+    TargetMargin,
+    MarginSpeed,
+    MultipleMedian,
+    MultipleDispersion,
+    MaxUplift,
+    HalfSaturation,
+    JumpRate,
+    JumpMean,
+    JumpStdev,
+    ValuationYears,
+    TerminalGrowth,
+    SalesToCapital,
+}
+
+/// A number of a policy itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyField {
+    Reinvest,
+    Recycle,
+}
+
+/// A term of one unit under one policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermField {
+    Intensity,
+    ExitAfter,
+    ExitWindow,
+    ExitDiscount,
+    Budget,
+    Years,
+    GateYear,
+    GateMin,
+}
+
+impl UnitField {
+    /// The value in `u` (None: the unit has no such table: no jumps, no
+    /// growth fade, valued by its multiple).
+    pub fn get(self, u: &Unit) -> Option<f64> {
+        let fade = match u.valuation {
+            Valuation::Fade(f) => Some(f),
+            Valuation::Multiple => None,
+        };
+        Some(match self {
+            UnitField::Revenue => u.revenue,
+            UnitField::Growth => u.growth,
+            UnitField::FadeFrom => u.growth_fade?.from,
+            UnitField::FadeYears => u.growth_fade?.years,
+            UnitField::Volatility => u.volatility,
+            UnitField::Margin => u.margin,
+            UnitField::TargetMargin => u.target_margin,
+            UnitField::MarginSpeed => u.margin_speed,
+            UnitField::MultipleMedian => u.multiple_median,
+            UnitField::MultipleDispersion => u.multiple_dispersion,
+            UnitField::MaxUplift => u.max_uplift,
+            UnitField::HalfSaturation => u.half_saturation,
+            UnitField::JumpRate => u.jumps?.rate,
+            UnitField::JumpMean => u.jumps?.mean,
+            UnitField::JumpStdev => u.jumps?.stdev,
+            UnitField::ValuationYears => f64::from(fade?.years),
+            UnitField::TerminalGrowth => fade?.terminal_growth,
+            UnitField::SalesToCapital => fade?.sales_to_capital,
+        })
+    }
+
+    /// Sets the value in `u` where the unit has the field (see `get`); a
+    /// fade's years are whole (the rule refuses others before).
+    pub fn set(self, u: &mut Unit, x: f64) {
+        let fade = match &mut u.valuation {
+            Valuation::Fade(f) => Some(f),
+            Valuation::Multiple => None,
+        };
+        match self {
+            UnitField::Revenue => u.revenue = x,
+            UnitField::Growth => u.growth = x,
+            UnitField::FadeFrom => u.growth_fade.iter_mut().for_each(|g| g.from = x),
+            UnitField::FadeYears => u.growth_fade.iter_mut().for_each(|g| g.years = x),
+            UnitField::Volatility => u.volatility = x,
+            UnitField::Margin => u.margin = x,
+            UnitField::TargetMargin => u.target_margin = x,
+            UnitField::MarginSpeed => u.margin_speed = x,
+            UnitField::MultipleMedian => u.multiple_median = x,
+            UnitField::MultipleDispersion => u.multiple_dispersion = x,
+            UnitField::MaxUplift => u.max_uplift = x,
+            UnitField::HalfSaturation => u.half_saturation = x,
+            UnitField::JumpRate => u.jumps.iter_mut().for_each(|j| j.rate = x),
+            UnitField::JumpMean => u.jumps.iter_mut().for_each(|j| j.mean = x),
+            UnitField::JumpStdev => u.jumps.iter_mut().for_each(|j| j.stdev = x),
+            UnitField::ValuationYears => fade.into_iter().for_each(|f| f.years = x as u32),
+            UnitField::TerminalGrowth => fade.into_iter().for_each(|f| f.terminal_growth = x),
+            UnitField::SalesToCapital => fade.into_iter().for_each(|f| f.sales_to_capital = x),
+        }
+    }
+}
+
+impl PolicyField {
+    pub fn get(self, p: &Policy) -> f64 {
+        match self {
+            PolicyField::Reinvest => p.reinvest_share,
+            PolicyField::Recycle => p.recycle_share,
+        }
+    }
+
+    pub fn set(self, p: &mut Policy, x: f64) {
+        match self {
+            PolicyField::Reinvest => p.reinvest_share = x,
+            PolicyField::Recycle => p.recycle_share = x,
+        }
+    }
+
+    /// The key's row.
+    pub fn key(self) -> &'static keys::Key {
+        keys::by_field(keys::Field::Policy(self))
+    }
+}
+
+impl TermField {
+    /// The term's value (None: the unit has no exit or gate).
+    pub fn get(self, t: &Terms) -> Option<f64> {
+        match self {
+            TermField::Intensity => Some(t.intensity),
+            TermField::Budget => Some(t.budget),
+            TermField::Years => Some(t.years),
+            TermField::ExitAfter => t.exit.map(|e| e.after),
+            TermField::ExitWindow => t.exit.map(|e| e.window),
+            TermField::ExitDiscount => t.exit.map(|e| e.discount),
+            TermField::GateYear => t.gate.map(|g| g.year),
+            TermField::GateMin => t.gate.map(|g| g.min_revenue_multiple),
+        }
+    }
+
+    /// Sets the term (an exit or gate term only where the unit has one).
+    pub fn set(self, t: &mut Terms, x: f64) {
+        match self {
+            TermField::Intensity => t.intensity = x,
+            TermField::Budget => t.budget = x,
+            TermField::Years => t.years = x,
+            TermField::ExitAfter => t.exit.iter_mut().for_each(|e| e.after = x),
+            TermField::ExitWindow => t.exit.iter_mut().for_each(|e| e.window = x),
+            TermField::ExitDiscount => t.exit.iter_mut().for_each(|e| e.discount = x),
+            TermField::GateYear => t.gate.iter_mut().for_each(|g| g.year = x),
+            TermField::GateMin => t.gate.iter_mut().for_each(|g| g.min_revenue_multiple = x),
+        }
+    }
+
+    /// The key's row.
+    pub fn key(self) -> &'static keys::Key {
+        keys::by_field(keys::Field::Term(self))
+    }
 }

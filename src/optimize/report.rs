@@ -15,7 +15,7 @@ use super::Outcome;
 use crate::error::{Error, Result};
 use crate::format::csv_field;
 use crate::report::charts::frontier::{ConvergenceFigure, FrontierFigure, Kind};
-use crate::report::document::Block;
+use crate::report::markup::Block;
 use crate::results::Summary;
 
 /// A figure as messages print it: money-like to one decimal from 100 up,

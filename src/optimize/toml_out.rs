@@ -18,7 +18,8 @@ use std::path::{Component, Path, PathBuf};
 use super::config::{self, segments, trim};
 use super::Outcome;
 use crate::error::{Error, Result};
-use crate::model::{Policy, Scenario};
+use crate::model::keys::{self, Owner};
+use crate::model::{Policy, Role, Scenario};
 use crate::scenario::raw::{RawOverride, RawPolicy};
 use crate::scenario::{names, Loaded};
 
@@ -36,59 +37,51 @@ fn num(
     out: &mut Leaves,
     table: &[String],
     key: &'static str,
-    v: &Option<crate::scenario::raw::Sp<f64>>,
+    v: Option<&crate::scenario::raw::Sp<f64>>,
 ) {
     if let Some(v) = v {
         out.push((table.to_vec(), key, Leaf::Num(**v)));
     }
 }
 
+/// A registry path below a table: the tables it adds to `table`, and its
+/// key ("gate.year" -> (table + ["gate"], "year")).
+fn split(table: &[String], path: &'static str) -> (Vec<String>, &'static str) {
+    let mut t = table.to_vec();
+    let mut parts: Vec<&'static str> = path.split('.').collect();
+    let key = parts.pop().unwrap_or(path);
+    t.extend(parts.into_iter().map(String::from));
+    (t, key)
+}
+
 fn override_leaves(out: &mut Leaves, table: &[String], o: &RawOverride) {
     if let Some(r) = &o.role {
         out.push((table.to_vec(), "role", Leaf::Text(r.get_ref().clone())));
     }
-    num(out, table, "intensity", &o.intensity);
-    num(out, table, "exit_after", &o.exit_after);
-    num(out, table, "exit_window", &o.exit_window);
-    num(out, table, "exit_discount", &o.exit_discount);
-    num(out, table, "budget", &o.budget);
-    num(out, table, "years", &o.years);
-    if let Some(g) = &o.gate {
-        let mut t = table.to_vec();
-        t.push("gate".into());
-        num(out, &t, "year", &g.year);
-        num(out, &t, "min_revenue_multiple", &g.min_revenue_multiple);
+    for k in keys::terms() {
+        if let keys::Field::Term(f) = k.field {
+            let (t, key) = split(table, k.path);
+            num(out, &t, key, o.term(f));
+        }
     }
 }
 
-/// Every value of a raw policy (its description left out).
+/// Every value of a raw policy (its description left out), in the
+/// registry's order: the policy's own numbers, each role table's terms,
+/// then each override's.
 fn leaves(p: &RawPolicy) -> Leaves {
     let mut out = Leaves::new();
-    num(&mut out, &[], "reinvest_share", &p.reinvest_share);
-    num(&mut out, &[], "recycle_share", &p.recycle_share);
-    if let Some(c) = &p.core {
-        num(&mut out, &["core".into()], "intensity", &c.intensity);
+    for k in keys::of(Owner::Policy) {
+        if let keys::Field::Policy(f) = k.field {
+            num(&mut out, &[], k.path, p.share(f).as_ref());
+        }
     }
-    if let Some(c) = &p.non_core {
-        let t = ["non_core".to_string()];
-        num(&mut out, &t, "intensity", &c.intensity);
-        num(&mut out, &t, "exit_after", &c.exit_after);
-        num(&mut out, &t, "exit_window", &c.exit_window);
-        num(&mut out, &t, "exit_discount", &c.exit_discount);
-    }
-    if let Some(c) = &p.innovation {
-        let t = ["innovation".to_string()];
-        num(&mut out, &t, "budget", &c.budget);
-        num(&mut out, &t, "years", &c.years);
-        if let Some(g) = &c.gate {
-            let t = ["innovation".to_string(), "gate".to_string()];
-            num(&mut out, &t, "year", &g.year);
-            num(
-                &mut out,
-                &t,
-                "min_revenue_multiple",
-                &g.min_revenue_multiple,
-            );
+    for role in [Role::Core, Role::NonCore, Role::Innovation] {
+        for k in keys::role_terms(role) {
+            if let keys::Field::Term(f) = k.field {
+                let (t, key) = split(&[role.as_str().to_string()], k.path);
+                num(&mut out, &t, key, p.role_term(role, f));
+            }
         }
     }
     if let Some(units) = &p.units {
@@ -282,8 +275,10 @@ pub fn check(path: &Path, o: &Outcome) -> Result<Scenario> {
     }
     let got: &Policy = &s.policies[s.policies.len() - 1];
     if got.name != want.name
-        || got.reinvest_share.to_bits() != want.reinvest_share.to_bits()
-        || got.recycle_share.to_bits() != want.recycle_share.to_bits()
+        || keys::of(Owner::Policy).any(|k| match k.field {
+            keys::Field::Policy(f) => f.get(got).to_bits() != f.get(&want).to_bits(),
+            _ => false,
+        })
         || got.terms != want.terms
     {
         return Err(fail("the new policy's terms"));

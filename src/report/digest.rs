@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use crate::format::{money, percent};
-use crate::model::{Param, Role, Scenario, Terms, Valuation};
+use crate::model::keys::{self, Owner};
+use crate::model::{Param, Policy, Role, Scenario, Terms, Valuation};
 
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -45,6 +46,53 @@ pub fn render(s: &Scenario) -> String {
             s.factors.join(", ")
         );
     }
+    units(&mut out, s);
+    drawn(&mut out, s);
+    let fades = s
+        .units
+        .iter()
+        .filter(|u| matches!(u.valuation, Valuation::Fade(_)))
+        .count();
+    let _ = writeln!(
+        out,
+        "  held at a horizon: {}",
+        match fades {
+            0 => "every unit valued at revenue x multiple".to_string(),
+            n if n == s.units.len() => "every unit valued by the one-future fade".to_string(),
+            n => format!(
+                "{n} units valued by the one-future fade (fade: years → terminal growth, s/c: sales to capital), {} at revenue x multiple",
+                s.units.len() - n
+            ),
+        }
+    );
+    fade_schedule(&mut out, s);
+    let _ = writeln!(
+        out,
+        "\n{} policies (baseline: {}):",
+        s.policies.len(),
+        s.policies[s.baseline].name
+    );
+    for p in &s.policies {
+        policy(&mut out, s, p);
+    }
+    if let Some(f) = &s.funding {
+        let units: Vec<&str> = f.units.iter().map(|&u| s.units[u].name.as_str()).collect();
+        let years: Vec<String> = f.years.iter().map(|y| y.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "
+funding study under {}: {} funded for {} years, one unit at a time ({} runs on the same draws)",
+            s.policies[f.policy].name,
+            units.join(", "),
+            years.join(", "),
+            units.len() * years.len()
+        );
+    }
+    out
+}
+
+/// The units' table (the first 24), one line a unit with its extras.
+fn units(out: &mut String, s: &Scenario) {
     let total: f64 = s.units.iter().map(|u| u.revenue).sum();
     let _ = writeln!(
         out,
@@ -104,95 +152,66 @@ pub fn render(s: &Scenario) -> String {
     if s.units.len() > shown {
         let _ = writeln!(out, "  … and {} more", s.units.len() - shown);
     }
-    drawn(&mut out, s);
-    let fades = s
-        .units
-        .iter()
-        .filter(|u| matches!(u.valuation, Valuation::Fade(_)))
-        .count();
-    let _ = writeln!(
-        out,
-        "  held at a horizon: {}",
-        match fades {
-            0 => "every unit valued at revenue x multiple".to_string(),
-            n if n == s.units.len() => "every unit valued by the one-future fade".to_string(),
-            n => format!(
-                "{n} units valued by the one-future fade (fade: years → terminal growth, s/c: sales to capital), {} at revenue x multiple",
-                s.units.len() - n
-            ),
-        }
-    );
-    fade_schedule(&mut out, s);
-    let _ = writeln!(
-        out,
-        "\n{} policies (baseline: {}):",
-        s.policies.len(),
-        s.policies[s.baseline].name
-    );
-    for p in &s.policies {
-        let mut parts = vec![
-            format!("reinvest {}", percent(p.reinvest_share, 1)),
-            format!("recycle {}", percent(p.recycle_share, 1)),
-        ];
-        let mut overrides: Vec<String> = Vec::new();
-        for (u, t) in s.units.iter().zip(&p.terms) {
-            if t.role != u.role {
-                overrides.push(format!("{} as {}", u.name, t.role.as_str()));
-            }
-        }
-        // Per role, the terms most of its units have (the policy's table);
-        // units with other terms are named with what differs.
-        let mut roles: Vec<String> = Vec::new();
-        let mut per_unit: Vec<String> = Vec::new();
-        for role in [Role::Core, Role::NonCore, Role::Innovation] {
-            let mine: Vec<(&str, &Terms)> = s
-                .units
-                .iter()
-                .zip(&p.terms)
-                .filter(|(_, t)| t.role == role)
-                .map(|(u, t)| (u.name.as_str(), t))
-                .collect();
-            let Some(common) = most_common(&mine) else {
-                continue;
-            };
-            roles.push(term(common));
-            for (name, t) in &mine {
-                if *t != common {
-                    per_unit.push(format!("{name} {}", differs(common, t)));
-                }
-            }
-        }
-        parts.extend(roles);
-        let _ = writeln!(out, "  {:<14} {}", truncate(&p.name, 14), parts.join("; "));
-        if !per_unit.is_empty() {
-            let _ = writeln!(
-                out,
-                "  {:<14} per unit: {}",
-                "",
-                truncate(&per_unit.join("; "), 100)
-            );
-        }
-        if !overrides.is_empty() {
-            let _ = writeln!(out, "  {:<14} role overrides: {}", "", overrides.join(", "));
-        }
-        if !p.description.is_empty() {
-            let _ = writeln!(out, "  {:<14} {}", "", truncate(&p.description, 90));
+}
+
+/// One policy: its own numbers, each role's common terms, the units whose
+/// terms differ, role overrides and its description.
+fn policy(out: &mut String, s: &Scenario, p: &Policy) {
+    // The policy's own numbers, each by its first word ("reinvest").
+    let mut parts: Vec<String> = keys::of(Owner::Policy)
+        .filter_map(|k| match k.field {
+            keys::Field::Policy(f) => Some(format!(
+                "{} {}",
+                k.path.split('_').next().unwrap_or(k.path),
+                percent(f.get(p), 1)
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut overrides: Vec<String> = Vec::new();
+    for (u, t) in s.units.iter().zip(&p.terms) {
+        if t.role != u.role {
+            overrides.push(format!("{} as {}", u.name, t.role.as_str()));
         }
     }
-    if let Some(f) = &s.funding {
-        let units: Vec<&str> = f.units.iter().map(|&u| s.units[u].name.as_str()).collect();
-        let years: Vec<String> = f.years.iter().map(|y| y.to_string()).collect();
+    // Per role, the terms most of its units have (the policy's table);
+    // units with other terms are named with what differs.
+    let mut roles: Vec<String> = Vec::new();
+    let mut per_unit: Vec<String> = Vec::new();
+    for role in [Role::Core, Role::NonCore, Role::Innovation] {
+        let mine: Vec<(&str, &Terms)> = s
+            .units
+            .iter()
+            .zip(&p.terms)
+            .filter(|(_, t)| t.role == role)
+            .map(|(u, t)| (u.name.as_str(), t))
+            .collect();
+        let Some(common) = most_common(&mine) else {
+            continue;
+        };
+        roles.push(term(common));
+        for (name, t) in &mine {
+            if *t != common {
+                per_unit.push(format!("{name} {}", differs(common, t)));
+            }
+        }
+    }
+    parts.extend(roles);
+    let _ = writeln!(out, "  {:<14} {}", truncate(&p.name, 14), parts.join("; "));
+    if !per_unit.is_empty() {
         let _ = writeln!(
             out,
-            "
-funding study under {}: {} funded for {} years, one unit at a time ({} runs on the same draws)",
-            s.policies[f.policy].name,
-            units.join(", "),
-            years.join(", "),
-            units.len() * years.len()
+            "  {:<14} per unit: {}",
+            "",
+            truncate(&per_unit.join("; "), 100)
         );
     }
-    out
+    if !overrides.is_empty() {
+        let _ = writeln!(out, "  {:<14} role overrides: {}", "", overrides.join(", "));
+    }
+    if !p.description.is_empty() {
+        let _ = writeln!(out, "  {:<14} {}", "", truncate(&p.description, 90));
+    }
 }
 
 /// What the fade valuation assumes, before anything runs: each fade

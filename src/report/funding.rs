@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::Block;
+use super::markup::Block;
 use crate::format::{gain, years};
 use crate::results::funding::{sentences, FundingRow, FundingStudy};
 

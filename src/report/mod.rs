@@ -8,6 +8,7 @@ pub mod charts;
 pub mod digest;
 pub mod document;
 pub mod funding;
+pub mod markup;
 pub mod table;
 pub mod uncertainty;
 pub mod workbook;
@@ -33,7 +34,7 @@ pub struct Input<'a> {
     pub studies: Option<&'a Studies>,
     /// Report sections of a command above the report (the optimizer's),
     /// placed after the headline table.
-    pub sections: &'a [document::Block],
+    pub sections: &'a [markup::Block],
 }
 
 impl<'a> Input<'a> {
@@ -116,7 +117,7 @@ impl Default for WriteOptions {
             quiet: false,
             charts: true,
             xlsx: true,
-            tail: crate::results::summary::DEFAULT_TAIL,
+            tail: crate::results::figures::DEFAULT_TAIL,
         }
     }
 }
@@ -127,7 +128,7 @@ impl Default for WriteOptions {
 pub struct Findings {
     pub studies: Studies,
     /// Placed after the headline table of report.md/html.
-    pub sections: Vec<document::Block>,
+    pub sections: Vec<markup::Block>,
 }
 
 impl From<Studies> for Findings {

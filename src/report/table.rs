@@ -75,7 +75,7 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
     );
     let t = tail_label(summary.tail);
     // The VaR of value is P5 at the default tail; another tail adds it.
-    let show_var = summary.tail != crate::results::summary::DEFAULT_TAIL;
+    let show_var = summary.tail != crate::results::figures::DEFAULT_TAIL;
     let mut header = vec!["policy", "year", "value ±se", "P5", "P95"]
         .into_iter()
         .map(String::from)
@@ -97,12 +97,12 @@ pub fn render(scenario: &Scenario, summary: &Summary) -> String {
             let v = summary.row(&p.name, h, "value", None);
             let r = summary.row(&p.name, h, "revenue", None);
             let d = summary.row(&p.name, h, "delta_value", None);
-            let with_se = |x: Option<&crate::results::summary::Row>| {
+            let with_se = |x: Option<&crate::results::figures::Row>| {
                 x.map(|x| format!("{}{SE}{}", money(x.mean), money(x.stderr)))
                     .unwrap_or_default()
             };
-            let fig = |x: Option<&crate::results::summary::Row>,
-                       f: fn(&crate::results::summary::Row) -> f64| {
+            let fig = |x: Option<&crate::results::figures::Row>,
+                       f: fn(&crate::results::figures::Row) -> f64| {
                 x.map(|x| money(f(x))).unwrap_or_default()
             };
             let mut cells = vec![

@@ -2,7 +2,7 @@
 //! and the report's section "Which uncertainty matters" (its chart is
 //! `charts::uncertainty`, its figures uncertainty.csv).
 
-use super::document::Block;
+use super::markup::Block;
 use super::Input;
 use crate::format::{money, percent, signed_money};
 use crate::results::uncertainty::{panels, Outcome, Panel};

@@ -12,20 +12,11 @@
 //! probability never reads "0.0%" when some trial beat the baseline, and
 //! money keeps three significant figures however small or large it is.
 
-use serde::Serialize;
-
+pub use super::figures::Sentence;
+use super::figures::{Row, Summary};
 use super::studies::Studies;
-use super::summary::{Row, Summary};
 use crate::format::{amount, money, share, signed};
 use crate::model::Scenario;
-
-/// One headline sentence.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Sentence {
-    pub policy: String,
-    pub horizon: u32,
-    pub text: String,
-}
 
 /// The input that moves a policy's gain over the baseline most, as a
 /// sensitivity study found it.

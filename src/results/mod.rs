@@ -7,6 +7,7 @@
 //! Nothing here draws or writes a file except the CSV text of its own
 //! figures; nothing here runs a simulation.
 
+pub mod figures;
 pub mod funding;
 pub mod headline;
 pub mod run;

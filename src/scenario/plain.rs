@@ -9,6 +9,8 @@
 //! errors, which toml already words well) pass through unchanged.
 
 use super::names;
+use crate::model::keys::{self, Owner};
+use crate::model::Role;
 
 /// Keys that hold an array of tables (`[[units]]`).
 const TABLE_ARRAYS: [&str; 3] = ["units", "factors", "sweep"];
@@ -20,36 +22,29 @@ fn example(last: &str) -> Option<&'static str> {
         "seed" => "20231116",
         "steps_per_year" => "4",
         "horizons" => "[3, 5]",
-        "discount_rate" => "0.09",
         "name" => "\"Cloud\"",
         "currency" => "\"CNY bn\"",
         "baseline" => "\"status_quo\"",
         "role" => "\"core\"",
-        "revenue" => "100.0",
-        "growth" => "0.04",
-        "volatility" => "0.08",
-        "margin" | "target_margin" => "0.20",
-        "margin_speed" => "0.3",
         "multiple" => "{ median = 2.0, dispersion = 0.25 }",
         "loadings" => "{ china_consumption = 0.7 }",
         "response" => "{ max_uplift = 0.05, half_saturation = 0.05 }",
         "jumps" => "{ rate = 0.1, mean = -0.10, stdev = 0.05 }",
-        "reinvest_share" | "recycle_share" => "0.6",
         "core" => "{ intensity = 0.10 }",
         "non_core" => "{ intensity = 0.01, exit_after = 0.5 }",
         "innovation" => "{ budget = 4.0, years = 5 }",
         "gate" => "{ year = 2, min_revenue_multiple = 1.5 }",
-        "intensity" => "0.10",
-        "budget" => "4.0",
-        "years" => "5",
-        "year" => "2",
-        "exit_after" | "exit_window" => "1.0",
-        "exit_discount" => "0.15",
         "path" => "\"policies.reset.innovation.years\"",
         "values" => "[3, 4, 5]",
         "extends" => "\"reset.toml\"",
         "description" => "\"what the policy does\"",
-        _ => return None,
+        // A number of the key registry, by its last segment.
+        _ => {
+            keys::KEYS
+                .iter()
+                .find(|k| k.leaf() == last && !k.example.is_empty())?
+                .example
+        }
     })
 }
 
@@ -197,32 +192,39 @@ const SYNONYMS: &[(&str, &str)] = &[
 /// Where a key that is unknown in one table belongs, in words with an
 /// example (None for keys of no table).
 fn belongs(field: &str) -> Option<&'static str> {
+    const INNOVATION: &str = "it is a policy's innovation term: `innovation = { budget = 4.0, years = 5 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `budget = 3.0`";
+    const POLICY: &str = "it belongs to a policy's table, [policies.NAME]";
+    const SCENARIO: &str = "it belongs to the [scenario] table";
+    const VALUATION: &str = "it belongs to [valuation], or to one unit's `valuation = { ... }`";
+    const UNIT: &str = "it is a unit's key: write it in the unit's [[units]] table";
     Some(match field {
-        "budget" | "years" | "gate" => {
-            "it is a policy's innovation term: `innovation = { budget = 4.0, years = 5 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `budget = 3.0`"
+        "gate" => INNOVATION,
+        "description" => POLICY,
+        "trials" | "seed" | "steps_per_year" | "horizons" | "baseline" | "currency" => SCENARIO,
+        "method" => VALUATION,
+        "multiple" | "loadings" | "response" | "jumps" | "growth_fade" | "role" => UNIT,
+        // A key of the registry, by where it lives.
+        _ => {
+            let k = keys::KEYS
+                .iter()
+                .find(|k| k.path == field || k.path == format!("response.{field}"))?;
+            match k.owner {
+                Owner::Scenario => SCENARIO,
+                Owner::Valuation => VALUATION,
+                Owner::Policy => POLICY,
+                Owner::Unit if k.path.starts_with("response.") => {
+                    "it goes inside a unit's `response = { max_uplift = 0.05, half_saturation = 0.05 }`"
+                }
+                Owner::Unit => UNIT,
+                Owner::Terms(roles) if roles.contains(&Role::Innovation) => INNOVATION,
+                Owner::Terms(roles) if roles.contains(&Role::Core) => {
+                    "it is a policy's term: `core = { intensity = 0.10 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `intensity = 0.05`"
+                }
+                Owner::Terms(_) => {
+                    "it is a policy's non_core term: `non_core = { intensity = 0.01, exit_after = 0.5 }` under [policies.NAME]"
+                }
+            }
         }
-        "intensity" => {
-            "it is a policy's term: `core = { intensity = 0.10 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `intensity = 0.05`"
-        }
-        "exit_after" | "exit_window" | "exit_discount" => {
-            "it is a policy's non_core term: `non_core = { intensity = 0.01, exit_after = 0.5 }` under [policies.NAME]"
-        }
-        "reinvest_share" | "recycle_share" | "description" => {
-            "it belongs to a policy's table, [policies.NAME]"
-        }
-        "trials" | "seed" | "steps_per_year" | "horizons" | "discount_rate" | "baseline"
-        | "currency" => "it belongs to the [scenario] table",
-        "fade_years" | "terminal_growth" | "sales_to_capital" | "method" => {
-            "it belongs to [valuation], or to one unit's `valuation = { ... }`"
-        }
-        "revenue" | "growth" | "volatility" | "margin" | "target_margin" | "margin_speed"
-        | "multiple" | "loadings" | "response" | "jumps" | "growth_fade" | "role" => {
-            "it is a unit's key: write it in the unit's [[units]] table"
-        }
-        "max_uplift" | "half_saturation" => {
-            "it goes inside a unit's `response = { max_uplift = 0.05, half_saturation = 0.05 }`"
-        }
-        _ => return None,
     })
 }
 

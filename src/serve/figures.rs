@@ -128,7 +128,7 @@ pub fn funding_json(f: &FundingStudy) -> Json {
 /// z of a two-sided 95% band.
 const Z95: f64 = 1.959_963_984_540_054;
 
-fn stat(r: &crate::results::summary::Row) -> Json {
+fn stat(r: &crate::results::figures::Row) -> Json {
     json!({
         "mean": r.mean, "stderr": r.stderr, "p5": r.p5, "p50": r.p50, "p95": r.p95,
         "var": r.var, "cvar": r.cvar,

@@ -12,8 +12,10 @@
 use serde_json::{json, Map};
 
 use crate::format::{toml_number, toml_string};
+use crate::model::keys::{self as registry, Bound, Field, Key as KeyRow, Owner};
+use crate::model::Role;
 use crate::scenario::names;
-use crate::scenario::raw::{RawDist, RawFile, RawParam, RawPolicy, RawUnit};
+use crate::scenario::raw::{RawDist, RawFile, RawParam, RawPolicy, RawUnit, Sp};
 
 /// A key's value: a number, or (for the unit keys that may be drawn) a
 /// distribution.
@@ -214,29 +216,7 @@ fn num(x: &Option<crate::scenario::raw::Sp<f64>>) -> Option<Value> {
     x.as_ref().map(|x| Value::Number(*x.get_ref()))
 }
 
-/// What kind of number a key holds: how the page shows and steps it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
-    /// A share of something, shown in percent, step 0.5 points.
-    Share,
-    /// A rate a year, shown in percent, step 0.5 points.
-    Rate,
-    /// Money or a multiple, step about 1% of the value.
-    Level,
-    /// Years (or a count), step 0.5 or 1.
-    Years,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Share => "share",
-            Kind::Rate => "rate",
-            Kind::Level => "level",
-            Kind::Years => "years",
-        }
-    }
-}
+pub use crate::model::keys::Kind;
 
 /// The validator's rule for a key, as the page uses it.
 #[derive(Clone, Debug, PartialEq)]
@@ -254,155 +234,59 @@ pub struct Rule {
     pub text: String,
 }
 
-fn rule(kind: Kind, lo: Bound, hi: Bound, text: &str) -> Rule {
-    Rule {
-        kind,
-        lo,
-        hi,
-        whole: false,
-        dist: false,
-        text: text.to_string(),
+impl Rule {
+    /// The registry row's rule, for a scenario of `spy` steps a year.
+    pub fn of(k: &KeyRow, spy: u32) -> Rule {
+        Rule {
+            kind: k.kind,
+            lo: k.rule.lo,
+            hi: k.rule.hi(spy),
+            whole: k.rule.whole,
+            dist: k.dist(),
+            text: k.rule.text(spy),
+        }
     }
 }
-
-/// A bound and whether it is itself refused.
-type Bound = Option<(f64, bool)>;
-const SHARE: (Bound, Bound) = (Some((0.0, false)), Some((1.0, false)));
-const NONNEG: Bound = Some((0.0, false));
-const ABOVE_M1: Bound = Some((-1.0, true));
-const POSITIVE: Bound = Some((0.0, true));
 
 /// The rule of a unit key (`key` below the unit: `["growth"]`,
 /// `["multiple", "median"]`, `["loadings", FACTOR]`).
 pub fn unit_rule(key: &[&str], steps_per_year: u32) -> Option<Rule> {
-    let r = match key {
-        ["revenue"] => Rule {
-            dist: true,
-            ..rule(Kind::Level, POSITIVE, None, "must be positive")
-        },
-        ["growth"] => Rule {
-            dist: true,
-            ..rule(Kind::Rate, ABOVE_M1, None, "must be greater than -1")
-        },
-        ["volatility"] => Rule {
-            dist: true,
-            ..rule(Kind::Rate, NONNEG, None, "must be >= 0")
-        },
-        ["margin"] | ["target_margin"] => Rule {
-            dist: true,
-            ..rule(
-                Kind::Share,
-                None,
-                Some((1.0, false)),
-                "must be <= 1 (a share of revenue)",
-            )
-        },
-        ["margin_speed"] => Rule {
-            dist: true,
-            ..rule(
-                Kind::Level,
-                NONNEG,
-                Some((f64::from(steps_per_year), false)),
-                &format!("must be in [0, steps_per_year = {steps_per_year}] (per year)"),
-            )
-        },
-        ["multiple", "median"] => rule(Kind::Level, POSITIVE, None, "must be positive"),
-        ["multiple", "dispersion"] => rule(Kind::Level, NONNEG, None, "must be >= 0"),
-        ["response", "max_uplift"] => Rule {
-            dist: true,
-            ..rule(Kind::Rate, NONNEG, None, "must be >= 0")
-        },
-        ["response", "half_saturation"] => Rule {
-            dist: true,
-            ..rule(Kind::Share, NONNEG, None, "must be >= 0")
-        },
-        ["jumps", "rate"] => rule(
-            Kind::Level,
-            NONNEG,
-            Some((crate::scenario::validate::MAX_JUMP_RATE, false)),
-            "must be in [0, 10000] (jumps per year)",
-        ),
-        ["jumps", "mean"] => rule(Kind::Rate, None, None, "any number"),
-        ["jumps", "stdev"] => rule(Kind::Rate, NONNEG, None, "must be >= 0"),
-        ["growth_fade", "from"] => rule(Kind::Rate, ABOVE_M1, None, "must be greater than -1"),
-        ["growth_fade", "years"] => rule(
-            Kind::Years,
-            POSITIVE,
-            None,
-            "must be positive (years until growth has settled)",
-        ),
-        ["loadings", _] => rule(
-            Kind::Level,
-            Some((-1.0, false)),
-            Some((1.0, false)),
-            "must be in [-1, 1]",
-        ),
-        ["valuation", k] => valuation_rule(k)?,
-        _ => return None,
-    };
-    Some(r)
+    match key {
+        // A loading is keyed by its factor's name, not a registry row.
+        ["loadings", _] => Some(Rule {
+            kind: Kind::Level,
+            lo: Some((-1.0, false)),
+            hi: Some((1.0, false)),
+            whole: false,
+            dist: false,
+            text: "must be in [-1, 1]".into(),
+        }),
+        ["valuation", k] => valuation_rule(k),
+        _ => registry::find(Owner::Unit, &key.join(".")).map(|k| Rule::of(k, steps_per_year)),
+    }
 }
 
 /// The rule of a `[valuation]` key (the scenario's or a unit's).
 pub fn valuation_rule(key: &str) -> Option<Rule> {
-    Some(match key {
-        "fade_years" => Rule {
-            whole: true,
-            ..rule(
-                Kind::Years,
-                NONNEG,
-                Some((50.0, false)),
-                "must be a whole number of years in [0, 50]",
-            )
-        },
-        "terminal_growth" => rule(
-            Kind::Rate,
-            ABOVE_M1,
-            None,
-            "must be greater than -1 (and below the discount rate)",
-        ),
-        "sales_to_capital" => rule(
-            Kind::Level,
-            POSITIVE,
-            None,
-            "must be positive (revenue added per unit of capital invested)",
-        ),
-        _ => return None,
-    })
+    registry::find(Owner::Valuation, key).map(|k| Rule::of(k, 1))
 }
 
-/// The rule of a policy key (`key` below `[policies.NAME]`, or below one
-/// of its per-unit overrides when `over` is true).
+/// The registry row of a policy key (`key` below `[policies.NAME]`, or
+/// below one of its per-unit overrides when `over` is true).
+pub fn policy_key(key: &[&str], over: bool) -> Option<&'static KeyRow> {
+    match (over, key) {
+        (true, _) => registry::terms().find(|k| k.path == key.join(".")),
+        (false, [role, rest @ ..]) => match Role::parse(role) {
+            Some(role) => registry::role_terms(role).find(|k| k.path == rest.join(".")),
+            None => registry::find(Owner::Policy, &key.join(".")),
+        },
+        (false, []) => None,
+    }
+}
+
+/// The rule of a policy key (see [`policy_key`]).
 pub fn policy_rule(key: &[&str], over: bool) -> Option<Rule> {
-    let share = |t: &str| rule(Kind::Share, SHARE.0, SHARE.1, t);
-    let r = match (over, key) {
-        (false, ["reinvest_share"] | ["recycle_share"]) => share("must be a share in [0, 1]"),
-        (false, ["core", "intensity"] | ["non_core", "intensity"]) | (true, ["intensity"]) => {
-            rule(Kind::Share, NONNEG, None, "must be >= 0")
-        }
-        (false, ["non_core", "exit_after"] | ["non_core", "exit_window"])
-        | (true, ["exit_after"] | ["exit_window"]) => {
-            rule(Kind::Years, NONNEG, None, "must be >= 0 (years)")
-        }
-        (false, ["non_core", "exit_discount"]) | (true, ["exit_discount"]) => {
-            share("must be a share in [0, 1]")
-        }
-        (false, ["innovation", "budget"]) | (true, ["budget"]) => {
-            rule(Kind::Level, NONNEG, None, "must be >= 0")
-        }
-        (false, ["innovation", "years"]) | (true, ["years"]) => {
-            rule(Kind::Years, NONNEG, None, "must be >= 0")
-        }
-        (false, ["innovation", "gate", "year"]) | (true, ["gate", "year"]) => {
-            rule(Kind::Years, NONNEG, None, "must be >= 0 (years)")
-        }
-        (false, ["innovation", "gate", "min_revenue_multiple"])
-        | (true, ["gate", "min_revenue_multiple"]) => {
-            rule(Kind::Level, NONNEG, None, "must be >= 0")
-        }
-        _ => return None,
-    };
-    Some(r)
+    policy_key(key, over).map(|k| Rule::of(k, 1))
 }
 
 /// A path the page may change, its names spelled as the file spells
@@ -439,9 +323,11 @@ pub fn resolve(raw: &RawFile, steps_per_year: u32, path: &[String]) -> Result<Ke
     };
     let unknown = || format!("cannot be changed here: {}", path.join("."));
     let (path, rule) = match p.as_slice() {
-        ["scenario", "discount_rate"] => (
+        ["scenario", k] => (
             path.to_vec(),
-            rule(Kind::Rate, ABOVE_M1, None, "must be greater than -1"),
+            registry::find(Owner::Scenario, k)
+                .map(|k| Rule::of(k, steps_per_year))
+                .ok_or_else(unknown)?,
         ),
         ["valuation", k] => (path.to_vec(), valuation_rule(k).ok_or_else(unknown)?),
         ["units", u, rest @ ..] => {
@@ -502,21 +388,15 @@ pub fn resolve(raw: &RawFile, steps_per_year: u32, path: &[String]) -> Result<Ke
 }
 
 fn unit_value(u: &RawUnit, key: &[&str]) -> Option<Value> {
+    // A key that may be drawn, by its registry row.
+    let drawn = registry::find(Owner::Unit, &key.join(".")).and_then(|k| k.param);
+    if let Some(p) = drawn {
+        return param(u.param(p));
+    }
     match key {
-        ["revenue"] => param(&u.revenue),
-        ["growth"] => param(&u.growth),
-        ["volatility"] => param(&u.volatility),
-        ["margin"] => param(&u.margin),
-        ["target_margin"] => param(&u.target_margin),
-        ["margin_speed"] => param(&u.margin_speed),
         ["multiple", k] => u.multiple.as_ref().and_then(|m| match *k {
             "median" => num(&m.median),
             "dispersion" => num(&m.dispersion),
-            _ => None,
-        }),
-        ["response", k] => u.response.as_ref().and_then(|r| match *k {
-            "max_uplift" => param(&r.max_uplift),
-            "half_saturation" => param(&r.half_saturation),
             _ => None,
         }),
         ["jumps", k] => u.jumps.as_ref().and_then(|j| match *k {
@@ -550,49 +430,21 @@ fn valuation_value(v: &crate::scenario::raw::RawValuation, k: &str) -> Option<Va
 }
 
 fn policy_value(p: &RawPolicy, key: &[&str]) -> Option<Value> {
+    let value = |x: Option<&Sp<f64>>| x.map(|x| Value::Number(**x));
     match key {
-        ["reinvest_share"] => num(&p.reinvest_share),
-        ["recycle_share"] => num(&p.recycle_share),
-        ["core", "intensity"] => p.core.as_ref().and_then(|c| num(&c.intensity)),
-        ["non_core", k] => p.non_core.as_ref().and_then(|c| match *k {
-            "intensity" => num(&c.intensity),
-            "exit_after" => num(&c.exit_after),
-            "exit_window" => num(&c.exit_window),
-            "exit_discount" => num(&c.exit_discount),
-            _ => None,
-        }),
-        ["innovation", "gate", k] => p
-            .innovation
-            .as_ref()
-            .and_then(|c| c.gate.as_ref())
-            .and_then(|g| gate_value(g, k)),
-        ["innovation", k] => p.innovation.as_ref().and_then(|c| match *k {
-            "budget" => num(&c.budget),
-            "years" => num(&c.years),
-            _ => None,
-        }),
         ["units", u, rest @ ..] => {
             let (_, o) = p.units.as_ref()?.iter().find(|(k, _)| names::same(k, u))?;
-            match rest {
-                ["intensity"] => num(&o.intensity),
-                ["exit_after"] => num(&o.exit_after),
-                ["exit_window"] => num(&o.exit_window),
-                ["exit_discount"] => num(&o.exit_discount),
-                ["budget"] => num(&o.budget),
-                ["years"] => num(&o.years),
-                ["gate", k] => o.gate.as_ref().and_then(|g| gate_value(g, k)),
+            match policy_key(rest, true)?.field {
+                Field::Term(f) => value(o.term(f)),
                 _ => None,
             }
         }
-        _ => None,
-    }
-}
-
-fn gate_value(g: &crate::scenario::raw::RawGate, k: &str) -> Option<Value> {
-    match k {
-        "year" => num(&g.year),
-        "min_revenue_multiple" => num(&g.min_revenue_multiple),
-        _ => None,
+        [role, ..] => match (Role::parse(role), policy_key(key, false)?.field) {
+            (Some(role), Field::Term(f)) => value(p.role_term(role, f)),
+            (None, Field::Policy(f)) => value(p.share(f).as_ref()),
+            _ => None,
+        },
+        [] => None,
     }
 }
 

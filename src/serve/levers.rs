@@ -6,7 +6,9 @@
 use serde::Serialize;
 
 use super::keys::{self, Rule, Value};
-use crate::model::{Param, Role, Scenario, Valuation};
+use crate::model::keys::{self as registry, Field, Owner, Place, TermField, UnitField};
+use crate::model::{Policy, Role, Scenario, Unit, Valuation};
+use crate::scenario::names;
 use crate::scenario::raw::RawFile;
 
 /// One input of the panel.
@@ -73,274 +75,165 @@ fn strs(p: &[&str]) -> Vec<String> {
 
 /// Every lever of `scenario` (validated from `raw`, the merged file with
 /// the page's changes), in the panel's order: the scenario's keys, each
-/// policy's levers and per-unit terms, then each unit's assumptions.
+/// policy's levers and per-unit terms, then each unit's assumptions; every
+/// key and its rule from the key registry.
 pub fn levers(raw: &RawFile, scenario: &Scenario) -> Vec<Lever> {
     let mut out = Vec::new();
     let spy = scenario.steps_per_year;
-    let rate_rule = keys::resolve(raw, spy, &strs(&["scenario", "discount_rate"]))
-        .map(|k| k.rule)
-        .ok();
-    if let Some(r) = rate_rule {
+    for k in registry::of(Owner::Scenario) {
+        let effective = Place::new(k.field).get(scenario);
+        let path = strs(&["scenario", k.path]);
         out.push(lever(
             raw,
             "Scenario",
-            "discount rate",
-            strs(&["scenario", "discount_rate"]),
-            r,
-            Some(scenario.discount_rate),
+            &k.label(),
+            path,
+            Rule::of(k, spy),
+            effective,
         ));
     }
     if raw.valuation.is_some() {
-        for k in ["fade_years", "terminal_growth", "sales_to_capital"] {
-            if let Some(r) = keys::valuation_rule(k) {
-                out.push(lever(
-                    raw,
-                    "Scenario",
-                    &format!("valuation {}", k.replace('_', " ")),
-                    strs(&["valuation", k]),
-                    r,
-                    None,
-                ));
-            }
+        for k in registry::of(Owner::Valuation) {
+            let label = format!("valuation {}", k.label());
+            let path = strs(&["valuation", k.path]);
+            out.push(lever(raw, "Scenario", &label, path, Rule::of(k, spy), None));
         }
     }
-    let has = |role: Role| scenario.units.iter().any(|u| u.role == role);
     for ((pname, _), policy) in raw.policies.iter().zip(&scenario.policies) {
-        let group = format!("Policy {}", policy.name);
-        let mut add = |label: &str, key: &[&str], effective: Option<f64>| {
-            let mut path = strs(&["policies", pname]);
-            path.extend(strs(key));
-            if let Some(r) = keys::policy_rule(key, false) {
-                out.push(lever(raw, &group, label, path, r, effective));
-            }
+        policy_levers(&mut out, raw, scenario, pname, policy);
+    }
+    for (ui, u) in scenario.units.iter().enumerate() {
+        unit_levers(&mut out, raw, scenario, ui, u);
+    }
+    out
+}
+
+/// A dotted registry path as the page's segments.
+fn segs(path: &str) -> impl Iterator<Item = String> + '_ {
+    path.split('.').map(str::to_string)
+}
+
+/// A policy's own keys, its role tables' terms (for roles some unit has)
+/// and each unit's terms under it.
+fn policy_levers(
+    out: &mut Vec<Lever>,
+    raw: &RawFile,
+    scenario: &Scenario,
+    pname: &str,
+    policy: &Policy,
+) {
+    let group = format!("Policy {}", policy.name);
+    let spy = scenario.steps_per_year;
+    for k in registry::of(Owner::Policy) {
+        let effective = match k.field {
+            Field::Policy(f) => Some(f.get(policy)),
+            _ => None,
         };
-        add(
-            "reinvest share",
-            &["reinvest_share"],
-            Some(policy.reinvest_share),
-        );
-        add(
-            "recycle share",
-            &["recycle_share"],
-            Some(policy.recycle_share),
-        );
-        let first = |role: Role| policy.terms.iter().find(|t| t.role == role).copied();
-        if has(Role::Core) {
-            add(
-                "core intensity",
-                &["core", "intensity"],
-                first(Role::Core).map(|t| t.intensity),
-            );
+        let mut path = strs(&["policies", pname]);
+        path.extend(segs(k.path));
+        out.push(lever(
+            raw,
+            &group,
+            &k.label(),
+            path,
+            Rule::of(k, spy),
+            effective,
+        ));
+    }
+    for role in [Role::Core, Role::NonCore, Role::Innovation] {
+        if !scenario.units.iter().any(|u| u.role == role) {
+            continue;
         }
-        if has(Role::NonCore) {
-            let t = first(Role::NonCore);
-            add(
-                "non-core intensity",
-                &["non_core", "intensity"],
-                t.map(|t| t.intensity),
-            );
-            add(
-                "non-core exit after (years)",
-                &["non_core", "exit_after"],
-                None,
-            );
-            add(
-                "non-core exit window (years)",
-                &["non_core", "exit_window"],
-                None,
-            );
-            add(
-                "non-core exit discount",
-                &["non_core", "exit_discount"],
-                None,
-            );
-        }
-        if has(Role::Innovation) {
-            let t = first(Role::Innovation);
-            add(
-                "innovation budget (a year)",
-                &["innovation", "budget"],
-                t.map(|t| t.budget),
-            );
-            add(
-                "innovation years",
-                &["innovation", "years"],
-                t.map(|t| t.years),
-            );
-            add(
-                "innovation gate year",
-                &["innovation", "gate", "year"],
-                None,
-            );
-            add(
-                "innovation gate revenue multiple",
-                &["innovation", "gate", "min_revenue_multiple"],
-                None,
-            );
-        }
-        for (u, t) in scenario.units.iter().zip(&policy.terms) {
-            let keys: &[(&str, &[&str])] = match t.role {
-                Role::Core => &[("intensity", &["intensity"])],
-                Role::NonCore => &[
-                    ("intensity", &["intensity"]),
-                    ("exit after", &["exit_after"]),
-                    ("exit window", &["exit_window"]),
-                    ("exit discount", &["exit_discount"]),
-                ],
-                Role::Innovation => &[
-                    ("budget", &["budget"]),
-                    ("years", &["years"]),
-                    ("gate year", &["gate", "year"]),
-                    ("gate revenue multiple", &["gate", "min_revenue_multiple"]),
-                ],
+        for k in registry::role_terms(role) {
+            // What the table gives: the term of the first unit of the
+            // role that does not override it.
+            let effective = match k.field {
+                Field::Term(f) => scenario
+                    .units
+                    .iter()
+                    .zip(&policy.terms)
+                    .find(|(u, t)| t.role == role && !overrides(raw, pname, &u.name, f))
+                    .and_then(|(_, t)| f.get(t)),
+                _ => None,
             };
-            for (label, key) in keys {
-                let effective = match *key {
-                    ["intensity"] => Some(t.intensity),
-                    ["exit_after"] => t.exit.map(|e| e.after),
-                    ["exit_window"] => t.exit.map(|e| e.window),
-                    ["exit_discount"] => t.exit.map(|e| e.discount),
-                    ["budget"] => Some(t.budget),
-                    ["years"] => Some(t.years),
-                    ["gate", "year"] => t.gate.map(|g| g.year),
-                    ["gate", "min_revenue_multiple"] => t.gate.map(|g| g.min_revenue_multiple),
-                    _ => None,
-                };
-                let mut path = strs(&["policies", pname, "units"]);
-                path.push(u.name.clone());
-                path.extend(strs(key));
-                if let Some(r) = keys::policy_rule(key, true) {
-                    out.push(lever(
-                        raw,
-                        &group,
-                        &format!("{} {label}", u.name),
-                        path,
-                        r,
-                        effective,
-                    ));
+            let label = format!("{} {}", role.as_str().replace('_', "-"), k.label());
+            let mut path = strs(&["policies", pname, role.as_str()]);
+            path.extend(segs(k.path));
+            out.push(lever(
+                raw,
+                &group,
+                &label,
+                path,
+                Rule::of(k, spy),
+                effective,
+            ));
+        }
+    }
+    for (u, t) in scenario.units.iter().zip(&policy.terms) {
+        for k in registry::role_terms(t.role) {
+            let effective = match k.field {
+                Field::Term(f) => f.get(t),
+                _ => None,
+            };
+            let label = format!("{} {}", u.name, k.label());
+            let mut path = strs(&["policies", pname, "units"]);
+            path.push(u.name.clone());
+            path.extend(segs(k.path));
+            out.push(lever(
+                raw,
+                &group,
+                &label,
+                path,
+                Rule::of(k, spy),
+                effective,
+            ));
+        }
+    }
+}
+
+/// Whether `policy`'s override of `unit` sets the term `f`.
+fn overrides(raw: &RawFile, policy: &str, unit: &str, f: TermField) -> bool {
+    let Some(os) = raw.policies.get(policy).and_then(|p| p.units.as_ref()) else {
+        return false;
+    };
+    os.iter()
+        .any(|(name, o)| names::same(name, unit) && (o.term(f).is_some() || o.role.is_some()))
+}
+
+/// A unit's assumptions (its loadings after its multiple), and its
+/// fade's terms when it is valued by the fade.
+fn unit_levers(out: &mut Vec<Lever>, raw: &RawFile, scenario: &Scenario, ui: usize, u: &Unit) {
+    let group = format!("Unit {}", u.name);
+    let spy = scenario.steps_per_year;
+    let fade = matches!(u.valuation, Valuation::Fade(_));
+    let unit_keys = registry::of(Owner::Unit).map(|k| (k, false));
+    let valuation_keys = registry::of(Owner::Valuation).map(|k| (k, true));
+    for (k, valued) in unit_keys.chain(valuation_keys.filter(|_| fade)) {
+        let effective = Place {
+            unit: ui,
+            ..Place::new(k.field)
+        }
+        .get(scenario);
+        let mut path = vec!["units".to_string(), u.name.clone()];
+        if valued {
+            path.push("valuation".into());
+        }
+        path.extend(segs(k.path));
+        let mut l = lever(raw, &group, &k.label(), path, Rule::of(k, spy), effective);
+        if let Some(d) = k.param.and_then(|p| u.drawn(p)) {
+            l.quantiles = Some([d.quantile(0.05), d.quantile(0.5), d.quantile(0.95)]);
+        }
+        out.push(l);
+        if k.field == Field::Unit(UnitField::MultipleDispersion) {
+            for (f, x) in scenario.factors.iter().zip(&u.loadings) {
+                let path = vec!["units".into(), u.name.clone(), "loadings".into(), f.clone()];
+                if let Some(r) = keys::unit_rule(&["loadings", f], spy) {
+                    let label = format!("loading on {f}");
+                    out.push(lever(raw, &group, &label, path, r, Some(*x)));
                 }
             }
         }
     }
-    for u in &scenario.units {
-        let group = format!("Unit {}", u.name);
-        let mut add = |label: &str, key: &[&str], effective: Option<f64>, param: Option<Param>| {
-            let mut path = vec!["units".to_string(), u.name.clone()];
-            path.extend(strs(key));
-            let Some(r) = keys::unit_rule(key, spy) else {
-                return;
-            };
-            let mut l = lever(raw, &group, label, path, r, effective);
-            if let Some(d) = param.and_then(|p| u.drawn(p)) {
-                l.quantiles = Some([d.quantile(0.05), d.quantile(0.5), d.quantile(0.95)]);
-            }
-            out.push(l);
-        };
-        add(
-            "revenue",
-            &["revenue"],
-            Some(u.revenue),
-            Some(Param::Revenue),
-        );
-        add("growth", &["growth"], Some(u.growth), Some(Param::Growth));
-        add(
-            "volatility",
-            &["volatility"],
-            Some(u.volatility),
-            Some(Param::Volatility),
-        );
-        add("margin", &["margin"], Some(u.margin), Some(Param::Margin));
-        add(
-            "target margin",
-            &["target_margin"],
-            Some(u.target_margin),
-            Some(Param::TargetMargin),
-        );
-        add(
-            "margin speed",
-            &["margin_speed"],
-            Some(u.margin_speed),
-            Some(Param::MarginSpeed),
-        );
-        add(
-            "multiple median",
-            &["multiple", "median"],
-            Some(u.multiple_median),
-            None,
-        );
-        add(
-            "multiple dispersion",
-            &["multiple", "dispersion"],
-            Some(u.multiple_dispersion),
-            None,
-        );
-        for (f, x) in scenario.factors.iter().zip(&u.loadings) {
-            add(&format!("loading on {f}"), &["loadings", f], Some(*x), None);
-        }
-        add(
-            "response max uplift",
-            &["response", "max_uplift"],
-            Some(u.max_uplift),
-            Some(Param::MaxUplift),
-        );
-        add(
-            "response half saturation",
-            &["response", "half_saturation"],
-            Some(u.half_saturation),
-            Some(Param::HalfSaturation),
-        );
-        add(
-            "jumps a year",
-            &["jumps", "rate"],
-            u.jumps.map(|j| j.rate),
-            None,
-        );
-        add(
-            "jump mean",
-            &["jumps", "mean"],
-            u.jumps.map(|j| j.mean),
-            None,
-        );
-        add(
-            "jump stdev",
-            &["jumps", "stdev"],
-            u.jumps.map(|j| j.stdev),
-            None,
-        );
-        add(
-            "growth fade from",
-            &["growth_fade", "from"],
-            u.growth_fade.map(|g| g.from),
-            None,
-        );
-        add(
-            "growth fade years",
-            &["growth_fade", "years"],
-            u.growth_fade.map(|g| g.years),
-            None,
-        );
-        if let Valuation::Fade(f) = u.valuation {
-            add(
-                "terminal growth",
-                &["valuation", "terminal_growth"],
-                Some(f.terminal_growth),
-                None,
-            );
-            add(
-                "sales to capital",
-                &["valuation", "sales_to_capital"],
-                Some(f.sales_to_capital),
-                None,
-            );
-            add(
-                "fade years",
-                &["valuation", "fade_years"],
-                Some(f64::from(f.years)),
-                None,
-            );
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -303,49 +303,7 @@ pub fn plan(
     cli: &[Sweep],
     check_point: &mut dyn FnMut(&Scenario) -> Result<()>,
 ) -> Result<SweepPlan> {
-    let mut sweeps = Vec::new();
-    let mut origins = Vec::new();
-    if !cli.is_empty() {
-        sweeps.extend(cli.iter().cloned());
-        origins.resize(cli.len(), Origin::Flag);
-    } else {
-        for (i, s) in loaded.raw.sweep.iter().enumerate() {
-            let at = |k: &str, m: &str| {
-                Error::from(loaded.source.error(s.span(), &format!("sweep[{i}].{k}"), m))
-            };
-            let path = s
-                .path
-                .as_ref()
-                .ok_or_else(|| at("path", "missing required key `path`"))?;
-            let values = s
-                .values
-                .as_ref()
-                .ok_or_else(|| at("values", "missing required key `values`"))?;
-            if values.is_empty() {
-                return Err(at("values", "a sweep needs at least one value"));
-            }
-            let mut vs = Vec::new();
-            for v in values.iter() {
-                if !v.is_finite() {
-                    return Err(Error::from(loaded.source.error(
-                        v.span(),
-                        &format!("sweep[{i}].values"),
-                        "must be finite numbers",
-                    )));
-                }
-                vs.push(**v);
-            }
-            sweeps.push(Sweep {
-                path: path.get_ref().clone(),
-                values: vs,
-            });
-            origins.push(Origin::Table {
-                index: i,
-                path: path.span(),
-                values: values.iter().map(|v| v.span()).collect(),
-            });
-        }
-    }
+    let (sweeps, origins) = given(loaded, cli)?;
     let mut seen: Vec<Vec<String>> = Vec::new();
     for (s, o) in sweeps.iter().zip(&origins) {
         let segs = segments(&s.path).map_err(|m| at_origin(loaded, s, o, None, &m))?;
@@ -422,6 +380,55 @@ pub fn plan(
         check_point(&plan.scenario(i)?)?;
     }
     Ok(plan)
+}
+
+/// The sweeps as given, `--sweep` flags or else the `[[sweep]]` tables
+/// (each with a path and finite values), and where each was given.
+fn given(loaded: &Loaded, cli: &[Sweep]) -> Result<(Vec<Sweep>, Vec<Origin>)> {
+    let mut sweeps = Vec::new();
+    let mut origins = Vec::new();
+    if !cli.is_empty() {
+        sweeps.extend(cli.iter().cloned());
+        origins.resize(cli.len(), Origin::Flag);
+    } else {
+        for (i, s) in loaded.raw.sweep.iter().enumerate() {
+            let at = |k: &str, m: &str| {
+                Error::from(loaded.source.error(s.span(), &format!("sweep[{i}].{k}"), m))
+            };
+            let path = s
+                .path
+                .as_ref()
+                .ok_or_else(|| at("path", "missing required key `path`"))?;
+            let values = s
+                .values
+                .as_ref()
+                .ok_or_else(|| at("values", "missing required key `values`"))?;
+            if values.is_empty() {
+                return Err(at("values", "a sweep needs at least one value"));
+            }
+            let mut vs = Vec::new();
+            for v in values.iter() {
+                if !v.is_finite() {
+                    return Err(Error::from(loaded.source.error(
+                        v.span(),
+                        &format!("sweep[{i}].values"),
+                        "must be finite numbers",
+                    )));
+                }
+                vs.push(**v);
+            }
+            sweeps.push(Sweep {
+                path: path.get_ref().clone(),
+                values: vs,
+            });
+            origins.push(Origin::Table {
+                index: i,
+                path: path.span(),
+                values: values.iter().map(|v| v.span()).collect(),
+            });
+        }
+    }
+    Ok((sweeps, origins))
 }
 
 /// Builds and validates one grid point (`ks`: each sweep's value index),

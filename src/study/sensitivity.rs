@@ -28,7 +28,8 @@ use crate::error::{Error, Result};
 use crate::format::{csv_field, num, toml_number};
 use crate::kernel::batch::Lane;
 use crate::kernel::Plan;
-use crate::model::{Metric, Policy, Scenario, Unit, Valuation};
+use crate::model::keys::{self, Key, Place, Step, UnitField};
+use crate::model::{Metric, Policy, Role, Scenario, Unit};
 use crate::results::{Owner, Sensitivity, StepKind, Steps, Summary};
 use crate::scenario::{names, raw, Loaded};
 use crate::stats::ExactSum;
@@ -51,84 +52,70 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// A unit's assumptions that apply to it: its revenue, growth,
-/// volatility, margin (and its drift target and speed when it drifts),
-/// multiple, the response to investment when it has one, and the fade's
-/// terminal growth and sales to capital when it is valued by the fade. A
-/// key the unit draws from a distribution is not moved (a step would
-/// replace the distribution by a number): the uncertainty view
-/// (`results::uncertainty`) ranks it instead, on the run's own draws.
-fn unit_inputs(u: &Unit) -> Vec<(&'static str, StepKind, f64)> {
-    use StepKind::{Level, Rate};
-    let mut v = vec![
-        ("revenue", Level, u.revenue),
-        ("growth", Rate, u.growth),
-        ("volatility", Rate, u.volatility),
-        ("margin", Rate, u.margin),
-    ];
-    if u.target_margin != u.margin {
-        v.push(("target_margin", Rate, u.target_margin));
-        v.push(("margin_speed", Level, u.margin_speed));
+/// The study's step kind of a registry row (None: not an input).
+fn kind(k: &Key) -> Option<StepKind> {
+    k.step.map(|s| match s {
+        Step::Additive => StepKind::Rate,
+        Step::Relative => StepKind::Level,
+    })
+}
+
+/// A unit's assumptions that apply to it, in the registry's order, each
+/// with the registry's step: its revenue, growth, volatility, margin (and
+/// its drift target and speed when it drifts), multiple, the response to
+/// investment when it has one, and the fade's terminal growth and sales to
+/// capital when it is valued by the fade. A key the unit draws from a
+/// distribution is not moved (a step would replace the distribution by a
+/// number): the uncertainty view (`results::uncertainty`) ranks it
+/// instead, on the run's own draws.
+fn unit_inputs(u: &Unit) -> Vec<(String, StepKind, f64)> {
+    let mut v = Vec::new();
+    for k in keys::of(keys::Owner::Unit).chain(keys::of(keys::Owner::Valuation)) {
+        let (Some(kind), keys::Field::Unit(f)) = (kind(k), k.field) else {
+            continue;
+        };
+        let applies = match f {
+            UnitField::TargetMargin | UnitField::MarginSpeed => u.target_margin != u.margin,
+            UnitField::MaxUplift | UnitField::HalfSaturation => u.max_uplift > 0.0,
+            _ => true,
+        };
+        let drawn = k.param.is_some_and(|p| u.drawn(p).is_some());
+        let Some(x) = f.get(u).filter(|_| applies && !drawn) else {
+            continue;
+        };
+        let param = match k.owner {
+            keys::Owner::Valuation => format!("valuation.{}", k.path),
+            _ => k.path.to_string(),
+        };
+        v.push((param, kind, x));
     }
-    v.push(("multiple.median", Level, u.multiple_median));
-    if u.max_uplift > 0.0 {
-        v.push(("response.max_uplift", Rate, u.max_uplift));
-        v.push(("response.half_saturation", Level, u.half_saturation));
-    }
-    if let Valuation::Fade(f) = u.valuation {
-        v.push(("valuation.terminal_growth", Rate, f.terminal_growth));
-        v.push(("valuation.sales_to_capital", Level, f.sales_to_capital));
-    }
-    v.retain(|(key, _, _)| !u.uncertain.iter().any(|d| d.param.key() == *key));
     v
 }
 
-/// The numeric keys a policy's table (or one of its per-unit overrides)
-/// sets, with their kinds: shares and intensities are rates; exit timing,
-/// budgets, years and gates are levels.
-fn lever_kind(key: &str) -> StepKind {
-    match key {
-        "reinvest_share" | "recycle_share" | "intensity" | "exit_discount" => StepKind::Rate,
-        _ => StepKind::Level,
-    }
-}
-
-fn push_set(out: &mut Vec<(String, f64)>, prefix: &str, key: &str, v: &Option<raw::Sp<f64>>) {
-    if let Some(v) = v {
-        out.push((format!("{prefix}{key}"), **v));
-    }
-}
-
-fn gate_keys(out: &mut Vec<(String, f64)>, prefix: &str, g: &Option<raw::Sp<raw::RawGate>>) {
-    if let Some(g) = g {
-        push_set(out, prefix, "gate.year", &g.year);
-        push_set(
-            out,
-            prefix,
-            "gate.min_revenue_multiple",
-            &g.min_revenue_multiple,
-        );
-    }
-}
-
-/// The levers a policy's table sets, as (key under the policy, value).
-fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, f64)> {
+/// The levers a policy's table sets (per-unit overrides included), as
+/// (key under the policy, step kind, value), in the registry's order.
+fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, StepKind, f64)> {
     let mut out = Vec::new();
-    push_set(&mut out, "", "reinvest_share", &p.reinvest_share);
-    push_set(&mut out, "", "recycle_share", &p.recycle_share);
-    if let Some(c) = &p.core {
-        push_set(&mut out, "core.", "intensity", &c.intensity);
+    let mut push = |key: String, k: &Key, v: Option<&raw::Sp<f64>>| {
+        if let (Some(v), Some(kind)) = (v, kind(k)) {
+            out.push((key, kind, **v));
+        }
+    };
+    for k in keys::of(keys::Owner::Policy) {
+        if let keys::Field::Policy(f) = k.field {
+            push(k.path.to_string(), k, p.share(f).as_ref());
+        }
     }
-    if let Some(n) = &p.non_core {
-        push_set(&mut out, "non_core.", "intensity", &n.intensity);
-        push_set(&mut out, "non_core.", "exit_after", &n.exit_after);
-        push_set(&mut out, "non_core.", "exit_window", &n.exit_window);
-        push_set(&mut out, "non_core.", "exit_discount", &n.exit_discount);
-    }
-    if let Some(i) = &p.innovation {
-        push_set(&mut out, "innovation.", "budget", &i.budget);
-        push_set(&mut out, "innovation.", "years", &i.years);
-        gate_keys(&mut out, "innovation.", &i.gate);
+    for role in [Role::Core, Role::NonCore, Role::Innovation] {
+        for k in keys::role_terms(role) {
+            if let keys::Field::Term(f) = k.field {
+                push(
+                    format!("{}.{}", role.as_str(), k.path),
+                    k,
+                    p.role_term(role, f),
+                );
+            }
+        }
     }
     for (name, o) in p.units.iter().flatten() {
         // The unit as the model names it (the file may spell it otherwise).
@@ -136,14 +123,11 @@ fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, f64)> {
             .iter()
             .find(|u| names::same(&u.name, name))
             .map_or(name.as_str(), |u| u.name.as_str());
-        let prefix = format!("units.{name}.");
-        push_set(&mut out, &prefix, "intensity", &o.intensity);
-        push_set(&mut out, &prefix, "exit_after", &o.exit_after);
-        push_set(&mut out, &prefix, "exit_window", &o.exit_window);
-        push_set(&mut out, &prefix, "exit_discount", &o.exit_discount);
-        push_set(&mut out, &prefix, "budget", &o.budget);
-        push_set(&mut out, &prefix, "years", &o.years);
-        gate_keys(&mut out, &prefix, &o.gate);
+        for k in keys::terms() {
+            if let keys::Field::Term(f) = k.field {
+                push(format!("units.{name}.{}", k.path), k, o.term(f));
+            }
+        }
     }
     out
 }
@@ -151,21 +135,30 @@ fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, f64)> {
 /// Every input of the scenario the study moves, in order: the discount
 /// rate, each unit's assumptions, each policy's levers.
 pub fn inputs(loaded: &Loaded, base: &Scenario) -> Vec<Input> {
-    let mut out = vec![Input {
-        owner: Owner::Scenario,
-        owner_name: "scenario".into(),
-        parameter: "discount_rate".into(),
-        path: "scenario.discount_rate".into(),
-        kind: StepKind::Rate,
-        base: base.discount_rate,
-    }];
+    let mut out: Vec<Input> = keys::of(keys::Owner::Scenario)
+        .filter_map(|k| {
+            Some(Input {
+                owner: Owner::Scenario,
+                owner_name: "scenario".into(),
+                parameter: k.path.into(),
+                path: format!("scenario.{}", k.path),
+                kind: kind(k)?,
+                base: Place {
+                    field: k.field,
+                    unit: 0,
+                    policy: 0,
+                }
+                .get(base)?,
+            })
+        })
+        .collect();
     for u in &base.units {
         for (param, kind, value) in unit_inputs(u) {
             out.push(Input {
                 owner: Owner::Unit,
                 owner_name: u.name.clone(),
-                parameter: param.into(),
                 path: format!("units.{}.{param}", quoted(&u.name)),
+                parameter: param,
                 kind,
                 base: value,
             });
@@ -177,8 +170,7 @@ pub fn inputs(loaded: &Loaded, base: &Scenario) -> Vec<Input> {
             .iter()
             .find(|q| names::same(&q.name, name))
             .map_or(name.as_str(), |q| q.name.as_str());
-        for (key, value) in policy_levers(p, &base.units) {
-            let kind = lever_kind(key.rsplit('.').next().unwrap_or(&key));
+        for (key, kind, value) in policy_levers(p, &base.units) {
             // A unit's name in the path is quoted: it may hold dots.
             let path_key = match key.strip_prefix("units.") {
                 Some(rest) => {
@@ -826,7 +818,9 @@ mod tests {
         assert!(e.contains("discount"), "{e}");
         let ok = variant(&loaded, &sc, tg, 0.05).unwrap();
         let cloud = ok.units.iter().find(|u| u.name == "Cainiao").unwrap();
-        assert!(matches!(cloud.valuation, Valuation::Fade(f) if f.terminal_growth == 0.05));
+        assert!(
+            matches!(cloud.valuation, crate::model::Valuation::Fade(f) if f.terminal_growth == 0.05)
+        );
         assert_eq!((ok.trials, ok.seed), (sc.trials, sc.seed));
     }
 

@@ -256,52 +256,12 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
     let (w, _) = body.dim_in_pixel();
     let (plot_area, side) = body.split_horizontally(w as i32 - 420);
     let n = c.evals.len().max(2);
-    // The vertical range of the feasible candidates (and the start), so
-    // that far-off infeasible ones do not flatten the curve.
-    let feasible: Vec<f64> = c
-        .evals
-        .iter()
-        .filter(|e| e.2)
-        .map(|e| e.1)
-        .chain(c.start)
-        .collect();
-    let y = if feasible.is_empty() {
-        range(c.evals.iter().map(|e| e.1))
-    } else {
-        let best = c.best.last().map_or(f64::NAN, |b| b.1);
-        let mut v: Vec<f64> = feasible.clone();
-        v.sort_by(f64::total_cmp);
-        // From the 10th percentile of feasible candidates up to the best.
-        let lo = v[v.len() / 10].min(c.start.unwrap_or(f64::INFINITY));
-        range([lo, best].into_iter().chain(c.best.first().map(|b| b.1)))
-    };
+    let y = objective_range(c);
     let x = (0.0, n as f64 + 1.0);
     let x_fmt = style::ticks(x.0, x.1, 10);
     let y_fmt = style::ticks(y.0, y.1, 8);
     let mut chart = style::plot(&plot_area, x, y, 130, 90)?;
-    // Phases as alternating shaded bands, named at the top.
-    for (i, (name, a, b)) in c.phases.iter().enumerate() {
-        if i % 2 == 1 {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(*a as f64 - 0.5, y.0), (*b as f64 + 0.5, y.1)],
-                style::SHADE.filled(),
-            )))?;
-        }
-        let (px, py) = chart.backend_coord(&(*a as f64, y.1));
-        let (qx, _) = chart.backend_coord(&(*b as f64, y.1));
-        let (bx, by) = plot_area.get_base_pixel();
-        let ts = style::font(style::NOTE_SIZE).color(&style::MUTED);
-        // Named only where the band is wide enough for its name.
-        if style::text_width(name, &ts) <= qx - px - 8 {
-            style::label(
-                &plot_area,
-                name,
-                (px - bx + 6, py - by + 4),
-                &ts,
-                HPos::Left,
-            )?;
-        }
-    }
+    phase_bands(&mut chart, &plot_area, &c.phases, y)?;
     style::mesh(
         &mut chart,
         &Axes {
@@ -328,6 +288,72 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
             .map(|e| Circle::new((e.0 as f64, e.1), 3, dots.mix(0.45).filled())),
     )?;
     let best = style::PALETTE[3];
+    chart.draw_series(LineSeries::new(best_steps(c, n), best.stroke_width(4)))?;
+    if let Some(s) = c.start {
+        chart.draw_series(LineSeries::new(
+            vec![(x.0, s), (x.1, s)],
+            style::BASELINE.stroke_width(2),
+        ))?;
+    }
+    style::legend(
+        &side.margin(20, 10, 10, 10),
+        "On the chart",
+        &c.notes,
+        &convergence_entries(c, best, dots),
+    )
+}
+
+/// The objective axis: the range of the feasible candidates (and the
+/// start), so that far-off infeasible ones do not flatten the curve.
+fn objective_range(c: &ConvergenceFigure) -> (f64, f64) {
+    let feasible: Vec<f64> = c
+        .evals
+        .iter()
+        .filter(|e| e.2)
+        .map(|e| e.1)
+        .chain(c.start)
+        .collect();
+    if feasible.is_empty() {
+        return range(c.evals.iter().map(|e| e.1));
+    }
+    let best = c.best.last().map_or(f64::NAN, |b| b.1);
+    let mut v: Vec<f64> = feasible.clone();
+    v.sort_by(f64::total_cmp);
+    // From the 10th percentile of feasible candidates up to the best.
+    let lo = v[v.len() / 10].min(c.start.unwrap_or(f64::INFINITY));
+    range([lo, best].into_iter().chain(c.best.first().map(|b| b.1)))
+}
+
+/// The search's phases as alternating shaded bands, each named at the top
+/// where it is wide enough for its name.
+fn phase_bands(
+    chart: &mut style::Plot,
+    plot_area: &Area,
+    phases: &[(String, usize, usize)],
+    y: (f64, f64),
+) -> DrawResult {
+    for (i, (name, a, b)) in phases.iter().enumerate() {
+        if i % 2 == 1 {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(*a as f64 - 0.5, y.0), (*b as f64 + 0.5, y.1)],
+                style::SHADE.filled(),
+            )))?;
+        }
+        let (px, py) = chart.backend_coord(&(*a as f64, y.1));
+        let (qx, _) = chart.backend_coord(&(*b as f64, y.1));
+        let (bx, by) = plot_area.get_base_pixel();
+        let ts = style::font(style::NOTE_SIZE).color(&style::MUTED);
+        // Named only where the band is wide enough for its name.
+        if style::text_width(name, &ts) <= qx - px - 8 {
+            style::label(plot_area, name, (px - bx + 6, py - by + 4), &ts, HPos::Left)?;
+        }
+    }
+    Ok(())
+}
+
+/// The best feasible objective as a staircase: flat until each
+/// improvement, then on to the last of `n` evaluations.
+fn best_steps(c: &ConvergenceFigure, n: usize) -> Vec<(f64, f64)> {
     let mut steps = Vec::new();
     for (i, &(k, v)) in c.best.iter().enumerate() {
         if i > 0 {
@@ -338,13 +364,12 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
     if let Some(&(_, v)) = c.best.last() {
         steps.push((n as f64, v));
     }
-    chart.draw_series(LineSeries::new(steps, best.stroke_width(4)))?;
-    if let Some(s) = c.start {
-        chart.draw_series(LineSeries::new(
-            vec![(x.0, s), (x.1, s)],
-            style::BASELINE.stroke_width(2),
-        ))?;
-    }
+    steps
+}
+
+/// The legend of `convergence.png`: the best so far, the feasible and
+/// infeasible candidates, and the start policy when there is one.
+fn convergence_entries(c: &ConvergenceFigure, best: RGBColor, dots: RGBColor) -> Vec<Entry> {
     let mut entries = vec![
         Entry {
             colour: best,
@@ -381,10 +406,5 @@ fn convergence(root: &Area, c: &ConvergenceFigure) -> DrawResult {
             swatch: Swatch::Line,
         });
     }
-    style::legend(
-        &side.margin(20, 10, 10, 10),
-        "On the chart",
-        &c.notes,
-        &entries,
-    )
+    entries
 }

@@ -10,7 +10,7 @@ use super::style::{self, colour, Axes};
 use super::{Area, Chart, DrawResult, Input, HEIGHT, WIDTH};
 use crate::format;
 use crate::format::money;
-use crate::results::summary::PathPoint;
+use crate::results::figures::PathPoint;
 
 pub struct RevenueFan;
 

@@ -87,7 +87,6 @@ impl Chart for Spider {
             ),
         )?;
         let (plot_area, legend) = style::with_legend(&body);
-        let change = |r: &Sensitivity| [r.gain_low - r.gain_base, 0.0, r.gain_high - r.gain_base];
         let m = rows
             .iter()
             .flat_map(|r| change(r))
@@ -95,100 +94,17 @@ impl Chart for Spider {
             .fold(0.0f64, |a, x| a.max(x.abs()));
         let m = if m > 0.0 { m * 1.1 } else { 1.0 };
         let mut chart = style::plot(&plot_area, (-1.15, 1.15), (-m, m), 130, 90)?;
-        let step_fmt = |v: &f64| match v.round() as i32 {
-            _ if (v - v.round()).abs() > 1e-6 => String::new(),
-            -1 => "−1 (low)".into(),
-            0 => "0 (base)".into(),
-            1 => "+1 (high)".into(),
-            _ => String::new(),
-        };
-        let ticks = style::ticks(-m, m, 9);
-        let y_fmt = move |v: &f64| format::plus(*v, ticks(v));
-        let y_desc = format!("Change in mean gain ({})", input.currency());
-        style::mesh(
-            &mut chart,
-            &Axes {
-                x_desc: "Step",
-                y_desc: &y_desc,
-                x_fmt: &step_fmt,
-                y_fmt: &y_fmt,
-                x_labels: 5,
-                y_labels: 9,
-            },
-        )?;
-        chart.draw_series(LineSeries::new(
-            vec![(-1.15, 0.0), (1.15, 0.0)],
-            style::INK.stroke_width(2),
-        ))?;
+        step_axes(&mut chart, m, input)?;
         let mut entries = Vec::new();
         // The ranks at the lines' ends, per side, placed after the lines
         // so that labels of ends that nearly meet are spread apart.
-        let mut ends: Vec<(f64, i32, i32, String, RGBColor)> = Vec::new();
+        let mut ends: Vec<RankEnd> = Vec::new();
         for (k, r) in rows.iter().enumerate() {
             let c = PALETTE[k % PALETTE.len()];
-            let pts: Vec<(f64, f64)> = [-1.0, 0.0, 1.0]
-                .into_iter()
-                .zip(change(r))
-                .filter(|(_, y)| y.is_finite())
-                .collect();
-            chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(4)))?;
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 6, c.filled())))?;
-            // The rank at the line's ends, so lines are told apart in grey
-            // print too.
-            for &(x, y) in pts.iter().filter(|(x, _)| *x != 0.0) {
-                let (px, py) = chart.backend_coord(&(x, y));
-                ends.push((x, px, py, (k + 1).to_string(), c));
-            }
-            // A long label goes on two lines (owner, then the key) rather
-            // than being cut.
-            let label = r.label();
-            let (name, mut details) = match label.strip_prefix(&format!("{} ", r.owner_name)) {
-                Some(key) if label.chars().count() > LEGEND_CHARS && !r.owner_name.is_empty() => (
-                    format!("{}. {}", k + 1, r.owner_name),
-                    vec![key.to_string()],
-                ),
-                _ => (format!("{}. {label}", k + 1), vec![]),
-            };
-            details.push(format!(
-                "{} → {}: {} / {}",
-                r.show(r.low),
-                r.show(r.high),
-                if (r.gain_low - r.gain_base).is_finite() {
-                    signed(r.gain_low - r.gain_base)
-                } else {
-                    "skipped".into()
-                },
-                if (r.gain_high - r.gain_base).is_finite() {
-                    signed(r.gain_high - r.gain_base)
-                } else {
-                    "skipped".into()
-                }
-            ));
-            entries.push(Entry {
-                colour: c,
-                name,
-                details,
-                strong: 0,
-                swatch: Swatch::Line,
-            });
+            input_line(&mut chart, k, r, c, &mut ends)?;
+            entries.push(legend_entry(k, r, c));
         }
-        for side in [-1.0, 1.0] {
-            let mut here: Vec<&(f64, i32, i32, String, RGBColor)> =
-                ends.iter().filter(|e| e.0 == side).collect();
-            here.sort_by_key(|e| e.2);
-            let mut last = i32::MIN;
-            for (_, px, py, text, c) in here {
-                let y = (*py - 9).max(last.saturating_add(LABEL_GAP));
-                last = y;
-                let (px, pos) = if side > 0.0 {
-                    (px + 12, HPos::Left)
-                } else {
-                    (px - 12, HPos::Right)
-                };
-                let s = style::bold(style::NOTE_SIZE).color(c);
-                style::label(root, text, (px, y), &s, pos)?;
-            }
-        }
+        rank_labels(root, &ends)?;
         style::legend(
             &legend,
             "Inputs, most decisive first",
@@ -201,4 +117,139 @@ impl Chart for Spider {
         )?;
         Ok(())
     }
+}
+
+/// The change of the mean gain from the base run at steps -1, 0 and +1.
+fn change(r: &Sensitivity) -> [f64; 3] {
+    [r.gain_low - r.gain_base, 0.0, r.gain_high - r.gain_base]
+}
+
+/// The axes: the steps across (-1 low, 0 base, +1 high), the change of
+/// the mean gain up to ±`m`, and the base run's zero line.
+fn step_axes(chart: &mut style::Plot, m: f64, input: &Input) -> DrawResult {
+    let step_fmt = |v: &f64| match v.round() as i32 {
+        _ if (v - v.round()).abs() > 1e-6 => String::new(),
+        -1 => "−1 (low)".into(),
+        0 => "0 (base)".into(),
+        1 => "+1 (high)".into(),
+        _ => String::new(),
+    };
+    let ticks = style::ticks(-m, m, 9);
+    let y_fmt = move |v: &f64| format::plus(*v, ticks(v));
+    let y_desc = format!("Change in mean gain ({})", input.currency());
+    style::mesh(
+        chart,
+        &Axes {
+            x_desc: "Step",
+            y_desc: &y_desc,
+            x_fmt: &step_fmt,
+            y_fmt: &y_fmt,
+            x_labels: 5,
+            y_labels: 9,
+        },
+    )?;
+    chart.draw_series(LineSeries::new(
+        vec![(-1.15, 0.0), (1.15, 0.0)],
+        style::INK.stroke_width(2),
+    ))?;
+    Ok(())
+}
+
+/// Where a line ends (at step -1 or +1), in pixels, with its rank.
+struct RankEnd {
+    side: f64,
+    px: i32,
+    py: i32,
+    rank: String,
+    colour: RGBColor,
+}
+
+/// The line of the input ranked `k` (from 0) in colour `c`, its ends
+/// recorded in `ends` for their rank labels.
+fn input_line(
+    chart: &mut style::Plot,
+    k: usize,
+    r: &Sensitivity,
+    c: RGBColor,
+    ends: &mut Vec<RankEnd>,
+) -> DrawResult {
+    let pts: Vec<(f64, f64)> = [-1.0, 0.0, 1.0]
+        .into_iter()
+        .zip(change(r))
+        .filter(|(_, y)| y.is_finite())
+        .collect();
+    chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(4)))?;
+    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 6, c.filled())))?;
+    // The rank at the line's ends, so lines are told apart in grey
+    // print too.
+    for &(x, y) in pts.iter().filter(|(x, _)| *x != 0.0) {
+        let (px, py) = chart.backend_coord(&(x, y));
+        ends.push(RankEnd {
+            side: x,
+            px,
+            py,
+            rank: (k + 1).to_string(),
+            colour: c,
+        });
+    }
+    Ok(())
+}
+
+/// The legend entry of the input ranked `k` (from 0): its name, its low
+/// and high values and the change each gives.
+fn legend_entry(k: usize, r: &Sensitivity, c: RGBColor) -> Entry {
+    // A long label goes on two lines (owner, then the key) rather
+    // than being cut.
+    let label = r.label();
+    let (name, mut details) = match label.strip_prefix(&format!("{} ", r.owner_name)) {
+        Some(key) if label.chars().count() > LEGEND_CHARS && !r.owner_name.is_empty() => (
+            format!("{}. {}", k + 1, r.owner_name),
+            vec![key.to_string()],
+        ),
+        _ => (format!("{}. {label}", k + 1), vec![]),
+    };
+    details.push(format!(
+        "{} → {}: {} / {}",
+        r.show(r.low),
+        r.show(r.high),
+        if (r.gain_low - r.gain_base).is_finite() {
+            signed(r.gain_low - r.gain_base)
+        } else {
+            "skipped".into()
+        },
+        if (r.gain_high - r.gain_base).is_finite() {
+            signed(r.gain_high - r.gain_base)
+        } else {
+            "skipped".into()
+        }
+    ));
+    Entry {
+        colour: c,
+        name,
+        details,
+        strong: 0,
+        swatch: Swatch::Line,
+    }
+}
+
+/// The ranks beside the lines' ends, each side's spread at least
+/// [`LABEL_GAP`] apart.
+fn rank_labels(root: &Area, ends: &[RankEnd]) -> DrawResult {
+    for side in [-1.0, 1.0] {
+        let mut here: Vec<&RankEnd> = ends.iter().filter(|e| e.side == side).collect();
+        here.sort_by_key(|e| e.py);
+        let mut last = i32::MIN;
+        for e in here {
+            let y = (e.py - 9).max(last.saturating_add(LABEL_GAP));
+            last = y;
+            let (px, pos) = if side > 0.0 {
+                (e.px + 12, HPos::Left)
+            } else {
+                (e.px - 12, HPos::Right)
+            };
+            let s = style::bold(style::NOTE_SIZE).color(&e.colour);
+            style::label(root, &e.rank, (px, y), &s, pos)?;
+        }
+    }
+    Ok(())
 }

@@ -117,6 +117,71 @@ fn dist(d: &RawDist) -> Result<Dist, String> {
             "a distribution needs `dist = \"...\"`, one of {NAMES} (or write a plain number)"
         ));
     };
+    shape(d, name)?;
+    let all = [
+        d.min,
+        d.mode,
+        d.max,
+        d.mean,
+        d.stdev,
+        d.median,
+        d.dispersion,
+    ];
+    let lists = d.values.iter().chain(&d.weights).flatten();
+    if let Some(x) = all.iter().flatten().chain(lists).find(|x| !x.is_finite()) {
+        return Err(format!(
+            "every number of a distribution must be finite, got {x}"
+        ));
+    }
+    let num = |x: Option<f64>| x.unwrap_or(f64::NAN);
+    let ordered = |min: f64, mode: f64, max: f64| -> Result<(), String> {
+        if min <= mode && mode <= max {
+            Ok(())
+        } else {
+            Err(format!(
+                "a {name} distribution needs min <= mode <= max, got min = {min}, mode = {mode}, max = {max}"
+            ))
+        }
+    };
+    Ok(match name {
+        "triangular" | "pert" => {
+            let (min, mode, max) = (num(d.min), num(d.mode), num(d.max));
+            ordered(min, mode, max)?;
+            if name == "pert" {
+                Dist::Pert { min, mode, max }
+            } else {
+                Dist::Triangular { min, mode, max }
+            }
+        }
+        "uniform" => {
+            let (min, max) = (num(d.min), num(d.max));
+            if min > max {
+                return Err(format!(
+                    "a uniform distribution needs min <= max, got min = {min}, max = {max}"
+                ));
+            }
+            Dist::Uniform { min, max }
+        }
+        "normal" => normal(d)?,
+        "lognormal" => {
+            let (median, dispersion) = (num(d.median), num(d.dispersion));
+            if median <= 0.0 {
+                return Err(format!(
+                    "a lognormal's median must be positive, got {median}"
+                ));
+            }
+            if dispersion < 0.0 {
+                return Err(format!("dispersion must be >= 0, got {dispersion}"));
+            }
+            Dist::Lognormal { median, dispersion }
+        }
+        _ => discrete(d)?,
+    })
+}
+
+/// Refuses a key the named distribution does not take, or one it needs
+/// and is not given.
+fn shape(d: &RawDist, name: &str) -> Result<(), String> {
     // The keys each distribution takes: (required, optional).
     let (required, optional): (&[&str], &[&str]) = match name {
         "triangular" | "pert" => (&["min", "mode", "max"], &[]),
@@ -162,128 +227,76 @@ fn dist(d: &RawDist) -> Result<Dist, String> {
             "a {name} distribution needs `{k}` (its keys: {keys})"
         ));
     }
-    let all = [
-        d.min,
-        d.mode,
-        d.max,
-        d.mean,
-        d.stdev,
-        d.median,
-        d.dispersion,
-    ];
-    let lists = d.values.iter().chain(&d.weights).flatten();
-    if let Some(x) = all.iter().flatten().chain(lists).find(|x| !x.is_finite()) {
+    Ok(())
+}
+
+/// A normal, its truncation keeping enough of its mass.
+fn normal(d: &RawDist) -> Result<Dist, String> {
+    let (mean, stdev) = (d.mean.unwrap_or(f64::NAN), d.stdev.unwrap_or(f64::NAN));
+    if stdev < 0.0 {
+        return Err(format!("stdev must be >= 0, got {stdev}"));
+    }
+    if let (Some(lo), Some(hi)) = (d.min, d.max) {
+        if lo > hi {
+            return Err(format!(
+                "a normal's truncation needs min <= max, got min = {lo}, max = {hi}"
+            ));
+        }
+    }
+    let dist = Dist::Normal {
+        mean,
+        stdev,
+        min: d.min,
+        max: d.max,
+    };
+    let kept = if stdev == 0.0 {
+        if d.min.is_some_and(|lo| mean < lo) || d.max.is_some_and(|hi| mean > hi) {
+            0.0
+        } else {
+            1.0
+        }
+    } else {
+        dist.kept_mass()
+    };
+    if kept < MIN_TRUNCATED_MASS {
         return Err(format!(
-            "every number of a distribution must be finite, got {x}"
+            "min / max keep {:.2e} of this normal's probability (at least {MIN_TRUNCATED_MASS} is needed): move them toward the mean",
+            kept
         ));
     }
-    let num = |x: Option<f64>| x.unwrap_or(f64::NAN);
-    let ordered = |min: f64, mode: f64, max: f64| -> Result<(), String> {
-        if min <= mode && mode <= max {
-            Ok(())
-        } else {
-            Err(format!(
-                "a {name} distribution needs min <= mode <= max, got min = {min}, mode = {mode}, max = {max}"
-            ))
-        }
-    };
-    Ok(match name {
-        "triangular" | "pert" => {
-            let (min, mode, max) = (num(d.min), num(d.mode), num(d.max));
-            ordered(min, mode, max)?;
-            if name == "pert" {
-                Dist::Pert { min, mode, max }
-            } else {
-                Dist::Triangular { min, mode, max }
-            }
-        }
-        "uniform" => {
-            let (min, max) = (num(d.min), num(d.max));
-            if min > max {
-                return Err(format!(
-                    "a uniform distribution needs min <= max, got min = {min}, max = {max}"
-                ));
-            }
-            Dist::Uniform { min, max }
-        }
-        "normal" => {
-            let (mean, stdev) = (num(d.mean), num(d.stdev));
-            if stdev < 0.0 {
-                return Err(format!("stdev must be >= 0, got {stdev}"));
-            }
-            if let (Some(lo), Some(hi)) = (d.min, d.max) {
-                if lo > hi {
-                    return Err(format!(
-                        "a normal's truncation needs min <= max, got min = {lo}, max = {hi}"
-                    ));
-                }
-            }
-            let dist = Dist::Normal {
-                mean,
-                stdev,
-                min: d.min,
-                max: d.max,
-            };
-            let kept = if stdev == 0.0 {
-                if d.min.is_some_and(|lo| mean < lo) || d.max.is_some_and(|hi| mean > hi) {
-                    0.0
-                } else {
-                    1.0
-                }
-            } else {
-                dist.kept_mass()
-            };
-            if kept < MIN_TRUNCATED_MASS {
-                return Err(format!(
-                    "min / max keep {:.2e} of this normal's probability (at least {MIN_TRUNCATED_MASS} is needed): move them toward the mean",
-                    kept
-                ));
-            }
-            dist
-        }
-        "lognormal" => {
-            let (median, dispersion) = (num(d.median), num(d.dispersion));
-            if median <= 0.0 {
-                return Err(format!(
-                    "a lognormal's median must be positive, got {median}"
-                ));
-            }
-            if dispersion < 0.0 {
-                return Err(format!("dispersion must be >= 0, got {dispersion}"));
-            }
-            Dist::Lognormal { median, dispersion }
-        }
-        _ => {
-            let values = d.values.clone().unwrap_or_default();
-            if values.is_empty() {
-                return Err("a discrete distribution needs at least one value".into());
-            }
-            let weights = d.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
-            if weights.len() != values.len() {
-                return Err(format!(
-                    "a discrete distribution needs one weight per value: {} values, {} weights",
-                    values.len(),
-                    weights.len()
-                ));
-            }
-            if let Some(w) = weights.iter().find(|&&w| w <= 0.0) {
-                return Err(format!("every weight must be positive, got {w}"));
-            }
-            let total: f64 = weights.iter().sum();
-            if !total.is_finite() {
-                let top = weights.iter().fold(0.0, |m: f64, &x| m.max(x));
-                let scaled: Vec<String> = weights
-                    .iter()
-                    .map(|w| crate::format::sig(w / top, 6))
-                    .collect();
-                return Err(format!(
-                    "the weights sum past what a 64-bit float holds (1.8e308); only their ratios matter, so scale them down, e.g. weights = [{}]",
-                    scaled.join(", ")
-                ));
-            }
-            Dist::Discrete { values, weights }
-        }
-    })
+    Ok(dist)
+}
+
+/// A discrete distribution: values and positive weights, one each.
+fn discrete(d: &RawDist) -> Result<Dist, String> {
+    let values = d.values.clone().unwrap_or_default();
+    if values.is_empty() {
+        return Err("a discrete distribution needs at least one value".into());
+    }
+    let weights = d.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+    if weights.len() != values.len() {
+        return Err(format!(
+            "a discrete distribution needs one weight per value: {} values, {} weights",
+            values.len(),
+            weights.len()
+        ));
+    }
+    if let Some(w) = weights.iter().find(|&&w| w <= 0.0) {
+        return Err(format!("every weight must be positive, got {w}"));
+    }
+    let total: f64 = weights.iter().sum();
+    if !total.is_finite() {
+        let top = weights.iter().fold(0.0, |m: f64, &x| m.max(x));
+        let scaled: Vec<String> = weights
+            .iter()
+            .map(|w| crate::format::sig(w / top, 6))
+            .collect();
+        return Err(format!(
+            "the weights sum past what a 64-bit float holds (1.8e308); only their ratios matter, so scale them down, e.g. weights = [{}]",
+            scaled.join(", ")
+        ));
+    }
+    Ok(Dist::Discrete { values, weights })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::model::Valuation;
 use crate::model::{Fade, Funding};
 
 /// A scenario with every role, a factor, an override of each kind, a

@@ -23,17 +23,16 @@
 //! program wrote it (its header row, and for gzip the header's comment,
 //! say so); anything else is refused, never overwritten.
 
+mod files;
+use files::*;
+
+mod join;
+pub use join::*;
+
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
-
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::engine::TrialSink;
 use crate::error::{Error, Result};
@@ -137,165 +136,6 @@ impl Columns {
             buf.push(b'\n');
         }
     }
-}
-
-/// Whether `line` is the header row of a trials file this program wrote:
-/// `trial`, then columns named "<...> value y<N>" or "<...> gain y<N>".
-fn is_our_header(line: &str) -> bool {
-    let line = line.trim_end_matches(['\n', '\r']);
-    let cells = split_csv(line);
-    let ours = |c: &String| {
-        let Some((what, year)) = c.rsplit_once(" y") else {
-            return false;
-        };
-        !year.is_empty()
-            && year.bytes().all(|b| b.is_ascii_digit())
-            && (what.ends_with(" value") || what.ends_with(" gain"))
-    };
-    cells.len() >= 2 && cells[0] == "trial" && cells[1..].iter().all(ours)
-}
-
-/// The cells of one CSV line (RFC 4180 quoting).
-fn split_csv(line: &str) -> Vec<String> {
-    let mut cells = vec![String::new()];
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        let cell = cells.last_mut().expect("never empty");
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => cells.push(String::new()),
-            _ => cell.push(c),
-        }
-    }
-    cells
-}
-
-/// Whether the file at `path` is a trials file this program wrote.
-fn written_by_us(path: &Path, gzip: bool) -> bool {
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    let mut line = String::new();
-    if gzip {
-        let mut gz = GzDecoder::new(file);
-        let mut first = [0u8; 1];
-        if gz.read(&mut first).is_err() {
-            return false;
-        }
-        let ours = gz
-            .header()
-            .and_then(|h| h.comment())
-            .is_some_and(|c| c == GZIP_COMMENT.as_bytes());
-        line.push(first[0] as char);
-        let mut rest = BufReader::new(gz).take(MAX_HEADER);
-        ours && rest.read_line(&mut line).is_ok() && is_our_header(&line)
-    } else {
-        let mut r = BufReader::new(file).take(MAX_HEADER);
-        r.read_line(&mut line).is_ok() && line.ends_with('\n') && is_our_header(&line)
-    }
-}
-
-fn is_gzip(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("gz"))
-}
-
-/// A writer that counts and hashes what it passes on.
-struct Counted<W> {
-    inner: W,
-    bytes: u64,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.bytes += n as u64;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-enum Stream {
-    Plain(Counted<BufWriter<File>>),
-    Gzip(Box<GzEncoder<Counted<BufWriter<File>>>>),
-}
-
-/// The byte stream of a trials file: plain or gzip, fed in fixed pieces.
-struct Encoder {
-    stream: Stream,
-    piece: Vec<u8>,
-}
-
-impl Encoder {
-    fn new(file: File, gzip: bool) -> Encoder {
-        let counted = Counted {
-            inner: BufWriter::with_capacity(PIECE, file),
-            bytes: 0,
-            hasher: Sha256::new(),
-        };
-        let stream = if gzip {
-            // No file name and mtime 0: the bytes depend on the rows only.
-            Stream::Gzip(Box::new(
-                GzBuilder::new()
-                    .comment(GZIP_COMMENT)
-                    .mtime(0)
-                    .write(counted, Compression::fast()),
-            ))
-        } else {
-            Stream::Plain(counted)
-        };
-        Encoder {
-            stream,
-            piece: Vec::with_capacity(PIECE),
-        }
-    }
-
-    fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            let take = (PIECE - self.piece.len()).min(bytes.len());
-            self.piece.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.piece.len() == PIECE {
-                self.flush_piece()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn flush_piece(&mut self) -> io::Result<()> {
-        match &mut self.stream {
-            Stream::Plain(w) => w.write_all(&self.piece)?,
-            Stream::Gzip(w) => w.write_all(&self.piece)?,
-        }
-        self.piece.clear();
-        Ok(())
-    }
-
-    /// Writes what is left and closes the stream: (bytes, sha256 hex).
-    fn finish(mut self) -> io::Result<(u64, String)> {
-        self.flush_piece()?;
-        let mut counted = match self.stream {
-            Stream::Plain(w) => w,
-            Stream::Gzip(w) => w.finish()?,
-        };
-        counted.flush()?;
-        counted.inner.get_ref().sync_all()?;
-        Ok((counted.bytes, hex(&counted.hasher.finalize())))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The file being written: its final path and where it is written until
@@ -443,37 +283,6 @@ pub fn estimated_bytes(columns: &Columns, trials: u64, gzip: bool) -> u64 {
     let row = digits + 1.0 + columns.slots.len() as f64 * 21.0;
     let text = columns.header.len() as f64 + trials as f64 * row;
     (if gzip { 0.8 * text } else { text }) as u64
-}
-
-/// Removes the temporary files (`.NAME.tmp-PID`) of `name` that runs
-/// killed while writing it left beside it: of processes that no longer
-/// exist, regular files, and either empty or begun with the header this
-/// program writes (anything else is not ours and stays).
-fn clean_stale(parent: &Path, name: &str, gzip: bool) {
-    for (path, len) in crate::output::stale_temporaries(parent, name) {
-        if len == 0 || written_by_us(&path, gzip) {
-            let _ = fs::remove_file(&path);
-        }
-    }
-}
-
-/// `p` made absolute with its links resolved, for comparing folders; a
-/// path that does not exist yet is resolved through its parent.
-fn absolute(p: &Path) -> Option<PathBuf> {
-    if let Ok(a) = p.canonicalize() {
-        return Some(a);
-    }
-    let parent = match p.parent() {
-        Some(q) if !q.as_os_str().is_empty() => q,
-        _ => Path::new("."),
-    };
-    Some(parent.canonicalize().ok()?.join(p.file_name()?))
-}
-
-fn forget(tmp: &Path) {
-    if let Ok(mut list) = TEMPORARY.lock() {
-        list.retain(|p| p != tmp);
-    }
 }
 
 impl Drop for Target {
@@ -643,112 +452,12 @@ impl TrialSink for Streamer<'_> {
     }
 }
 
-/// A shard's trials file, as its partial result records it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Part {
-    /// File name; `merge` looks for it beside the partial result.
-    pub file: String,
-    pub bytes: u64,
-    pub sha256: String,
-    /// Whether the rows carry each unit's value.
-    pub units: bool,
-}
-
-/// Joins the shards' trials files (each `(folder of its partial, part)`,
-/// in shard order) into `target`: the header once, then every shard's
-/// rows. The bytes are those of a single run.
-pub fn join(target: &Target, parts: &[(PathBuf, Part)]) -> Result<()> {
-    let gzip = is_gzip(&target.dest);
-    // The joined file's disk need, before any byte is written: the parts'
-    // bytes, grown when unzipped (gzip keeps about 0.76 of this text) or
-    // shrunk when zipped.
-    let need: f64 = parts
-        .iter()
-        .map(|(_, p)| {
-            let factor = match (is_gzip(Path::new(&p.file)), gzip) {
-                (true, false) => 1.0 / 0.7,
-                (false, true) => 0.8,
-                _ => 1.0,
-            };
-            p.bytes as f64 * factor
-        })
-        .sum();
-    let dir = match target.tmp.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    crate::resources::check_disk(
-        &format!(
-            "--trials-out {} (the shards' trials files joined)",
-            target.dest.display()
-        ),
-        dir,
-        need as u64,
-        "free some space, name the file .csv.gz (compressed), or write it to a disk with room",
-    )?;
-    let mut encoder = Encoder::new(target.create()?, gzip);
-    let mut header: Option<String> = None;
-    for (dir, part) in parts {
-        let path = dir.join(&part.file);
-        let bad = |m: String| Error::file(&path, m);
-        // The checksum first, over the bytes as they are on disk.
-        let mut f = File::open(&path).map_err(|e| {
-            bad(format!(
-                "cannot read this shard's trials file ({e}); it must lie beside its partial result"
-            ))
-        })?;
-        let mut hasher = Sha256::new();
-        let bytes = io::copy(&mut f, &mut hasher).map_err(|e| bad(e.to_string()))?;
-        if bytes != part.bytes || hex(&hasher.finalize()) != part.sha256 {
-            return Err(bad(
-                "trials file is truncated or changed since its shard wrote it (size or checksum mismatch); run the shard again".into(),
-            ));
-        }
-        let f = File::open(&path).map_err(|e| bad(e.to_string()))?;
-        let reader: Box<dyn Read> = if is_gzip(&path) {
-            Box::new(GzDecoder::new(f))
-        } else {
-            Box::new(f)
-        };
-        let mut reader = BufReader::with_capacity(PIECE, reader);
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .map_err(|e| bad(e.to_string()))?;
-        match &header {
-            None => {
-                encoder
-                    .write(line.as_bytes())
-                    .map_err(|e| Error::output(&target.dest, e))?;
-                header = Some(line);
-            }
-            Some(h) if *h == line => {}
-            Some(_) => {
-                return Err(bad(
-                    "trials file has other columns than the first shard's (one shard ran with --trials-out-units, another without?)".into(),
-                ))
-            }
-        }
-        let mut buf = vec![0u8; PIECE];
-        loop {
-            let n = reader.read(&mut buf).map_err(|e| bad(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            encoder
-                .write(&buf[..n])
-                .map_err(|e| Error::output(&target.dest, e))?;
-        }
-    }
-    encoder
-        .finish()
-        .map_err(|e| Error::output(&target.dest, e))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flate2::read::GzDecoder;
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
 
     #[test]
     fn our_headers_are_recognised_and_others_are_not() {

@@ -1,0 +1,144 @@
+//! A unit's table as written: its assumptions (numbers or distributions),
+//! multiple, loadings, response, jumps and growth fade, how a variant's
+//! merges over its parent's, and a drawn key by its [`Param`].
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::merge::{merge_map, merge_table, pick};
+use super::{RawParam, RawRole, RawValuation, Sp, O};
+use crate::model::Param;
+
+/// `[[units]]`: one business group or unit.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnit {
+    /// Unique name.
+    pub name: O<String>,
+    /// "core", "non_core" or "innovation".
+    #[schemars(with = "Option<RawRole>")]
+    pub role: O<String>,
+    /// Annual revenue run-rate at t = 0 (> 0); a number or a distribution.
+    pub revenue: O<RawParam>,
+    /// Expected annual growth before extra investment (> -1); a number or
+    /// a distribution.
+    pub growth: O<RawParam>,
+    /// Growth that starts at `from` and settles to `growth` over `years`
+    /// (optional).
+    pub growth_fade: O<RawGrowthFade>,
+    /// Annual volatility of log revenue (>= 0); a number or a distribution.
+    pub volatility: O<RawParam>,
+    /// Operating (EBITA) margin at t = 0 (<= 1); a number or a
+    /// distribution.
+    pub margin: O<RawParam>,
+    /// The margin drifts toward this (default: margin); a number or a
+    /// distribution.
+    pub target_margin: O<RawParam>,
+    /// Speed of the drift per year, in [0, steps_per_year] (default 0); a
+    /// number or a distribution.
+    pub margin_speed: O<RawParam>,
+    /// EV / revenue multiple, lognormal per trial.
+    pub multiple: O<RawMultiple>,
+    /// Loading on each factor; the squares sum to at most 1.
+    pub loadings: O<IndexMap<String, Sp<f64>>>,
+    /// How investment raises growth (default: no uplift).
+    pub response: O<RawResponse>,
+    /// Poisson shocks to log revenue (optional).
+    pub jumps: O<RawJumps>,
+    /// Overrides any key of the file's `[valuation]` for this unit.
+    pub valuation: O<RawValuation>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMultiple {
+    /// Median EV / revenue (> 0).
+    pub median: O<f64>,
+    /// Log-standard deviation across trials (>= 0).
+    pub dispersion: O<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponse {
+    /// Most growth investment can add (>= 0); a number or a distribution.
+    pub max_uplift: O<RawParam>,
+    /// Intensity at which half of it is reached (>= 0); a number or a
+    /// distribution.
+    pub half_saturation: O<RawParam>,
+}
+
+/// `growth_fade = { from = 0.53, years = 3 }`: base growth at step start
+/// t is growth + (from - growth) x max(0, 1 - t / years).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrowthFade {
+    /// Growth at t = 0 (> -1).
+    pub from: O<f64>,
+    /// Years until growth has settled to `growth` (> 0).
+    pub years: O<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJumps {
+    /// Jumps per year.
+    pub rate: O<f64>,
+    /// Mean of one jump in log revenue.
+    pub mean: O<f64>,
+    /// Standard deviation of one jump.
+    pub stdev: O<f64>,
+}
+
+impl RawUnit {
+    pub(super) fn merge(a: &Self, b: &Self) -> Self {
+        RawUnit {
+            name: pick(&a.name, &b.name),
+            role: pick(&a.role, &b.role),
+            revenue: pick(&a.revenue, &b.revenue),
+            growth: pick(&a.growth, &b.growth),
+            growth_fade: merge_table(&a.growth_fade, &b.growth_fade, |x, y| RawGrowthFade {
+                from: pick(&x.from, &y.from),
+                years: pick(&x.years, &y.years),
+            }),
+            volatility: pick(&a.volatility, &b.volatility),
+            margin: pick(&a.margin, &b.margin),
+            target_margin: pick(&a.target_margin, &b.target_margin),
+            margin_speed: pick(&a.margin_speed, &b.margin_speed),
+            multiple: merge_table(&a.multiple, &b.multiple, |x, y| RawMultiple {
+                median: pick(&x.median, &y.median),
+                dispersion: pick(&x.dispersion, &y.dispersion),
+            }),
+            loadings: merge_table(&a.loadings, &b.loadings, |x, y| merge_map(x, y, |_, v| *v)),
+            response: merge_table(&a.response, &b.response, |x, y| RawResponse {
+                max_uplift: pick(&x.max_uplift, &y.max_uplift),
+                half_saturation: pick(&x.half_saturation, &y.half_saturation),
+            }),
+            jumps: merge_table(&a.jumps, &b.jumps, |x, y| RawJumps {
+                rate: pick(&x.rate, &y.rate),
+                mean: pick(&x.mean, &y.mean),
+                stdev: pick(&x.stdev, &y.stdev),
+            }),
+            valuation: merge_table(&a.valuation, &b.valuation, RawValuation::merge),
+        }
+    }
+}
+
+impl RawUnit {
+    /// A key that may be a distribution, as given (the response's keys
+    /// inside `response`).
+    pub fn param(&self, p: Param) -> &O<RawParam> {
+        let response = self.response.as_ref();
+        match p {
+            Param::Revenue => &self.revenue,
+            Param::Growth => &self.growth,
+            Param::Volatility => &self.volatility,
+            Param::Margin => &self.margin,
+            Param::TargetMargin => &self.target_margin,
+            Param::MarginSpeed => &self.margin_speed,
+            Param::MaxUplift => response.map_or(&None, |r| &r.max_uplift),
+            Param::HalfSaturation => response.map_or(&None, |r| &r.half_saturation),
+        }
+    }
+}
