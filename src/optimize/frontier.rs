@@ -92,7 +92,12 @@ fn run_pooled(
                     let ev = Evaluator::new(problem, scorer, job.goal.clone(), seed, budget, &tell)
                         .pooled(&member);
                     let points: Vec<Vec<f64>> = job.starts.iter().map(|x| ev.encode(x)).collect();
-                    let best = search(&ev, &points, method, crate::kernel::rng::mix(seed ^ job.salt))?;
+                    let best = search(
+                        &ev,
+                        &points,
+                        method,
+                        crate::kernel::rng::mix(seed ^ job.salt),
+                    )?;
                     Ok((best, ev.log()))
                 })
             })
@@ -182,7 +187,6 @@ pub fn trace(
         .iter()
         .map(|c| (c.measure, c.bound))
         .collect();
-    let report = vec![risk, Measure::Mean];
     let done = AtomicUsize::new(0);
     let tell = |n: usize| progress(done.load(Ordering::Relaxed) + n);
     // The main search's candidates join the pool when they carry the
@@ -195,33 +199,16 @@ pub fn trace(
         Vec::new()
     };
     let main_is_end = reported && problem.objective == Measure::Mean;
-    // The ends, together.
-    let mut ends = vec![
-        Job {
-            goal: Goal {
-                objective: Measure::Mean,
-                minimize: false,
-                constraints: base.clone(),
-                report: report.clone(),
-            },
-            starts: vec![main.x.clone(), start_x.to_vec()],
-            salt: 0xA11,
-        },
-        Job {
-            goal: Goal {
-                objective: risk,
-                minimize: !risk.higher_is_better(),
-                constraints: base.clone(),
-                report: report.clone(),
-            },
-            starts: vec![main.x.clone(), start_x.to_vec()],
-            salt: 0xB11,
-        },
-    ];
-    if main_is_end {
-        ends.remove(0);
-    }
-    let found = run_pooled(problem, scorer, seed, spec.evaluations, method, &ends, &tell)?;
+    let ends = end_jobs(main, start_x, &base, risk, main_is_end);
+    let found = run_pooled(
+        problem,
+        scorer,
+        seed,
+        spec.evaluations,
+        method,
+        &ends,
+        &tell,
+    )?;
     let used_a = if main_is_end {
         main_log.len()
     } else {
@@ -262,27 +249,7 @@ pub fn trace(
         };
         (limit, bound)
     };
-    // Every point between the ends, together.
-    let middle: Vec<Job> = (1..n.saturating_sub(1))
-        .map(|k| {
-            let mut constraints = base.clone();
-            constraints.push((risk, bound_at(k).1));
-            Job {
-                goal: Goal {
-                    objective: Measure::Mean,
-                    minimize: false,
-                    constraints,
-                    report: report.clone(),
-                },
-                starts: best_under(&all, &base, Some(bound_at(k).1))
-                    .map(|e| e.x.clone())
-                    .into_iter()
-                    .chain([least_risk.x.clone(), best_mean.x.clone()])
-                    .collect(),
-                salt: 0xC11 + k as u64,
-            }
-        })
-        .collect();
+    let middle = middle_jobs(&all, &base, risk, n, &bound_at, &least_risk, &best_mean);
     crate::engine::check_interrupted()?;
     // The pool already holds candidates near every point (the main
     // search's, the least-risk end's): a point's search polishes the best
@@ -295,16 +262,127 @@ pub fn trace(
     let budget = polish_budget(spec.evaluations, d);
     let found_middle = run_pooled(problem, scorer, seed, budget, polish, &middle, &tell)?;
     all.extend(found_middle.iter().flat_map(|(_, log)| log.iter().cloned()));
+    let middle_used: Vec<usize> = found_middle.iter().map(|(_, log)| log.len()).collect();
+    let points = points_of(
+        &all,
+        &base,
+        &least_risk,
+        &best_mean,
+        used_a,
+        used_b,
+        &middle_used,
+        &bound_at,
+        n,
+    );
+    check_monotone(&points)?;
+    let placed = place(scorer, seed, policies, risk)?;
+    Ok(Some(Frontier {
+        risk,
+        points,
+        placed,
+    }))
+}
+
+/// The frontier's two ends' searches: the best mean (unless the main
+/// search stands for it) and the least risk, both from the main optimum
+/// and the start policy, under the problem's constraints `base`.
+fn end_jobs(
+    main: &Eval,
+    start_x: &[f64],
+    base: &[(Measure, Bound)],
+    risk: Measure,
+    main_is_end: bool,
+) -> Vec<Job> {
+    let report = vec![risk, Measure::Mean];
+    let mut ends = vec![
+        Job {
+            goal: Goal {
+                objective: Measure::Mean,
+                minimize: false,
+                constraints: base.to_vec(),
+                report: report.clone(),
+            },
+            starts: vec![main.x.clone(), start_x.to_vec()],
+            salt: 0xA11,
+        },
+        Job {
+            goal: Goal {
+                objective: risk,
+                minimize: !risk.higher_is_better(),
+                constraints: base.to_vec(),
+                report,
+            },
+            starts: vec![main.x.clone(), start_x.to_vec()],
+            salt: 0xB11,
+        },
+    ];
+    if main_is_end {
+        ends.remove(0);
+    }
+    ends
+}
+
+/// The searches of the `n - 2` points between the ends: the best mean
+/// under the point's limit (`bound_at(k)`), from the best of the pool
+/// `all` under it, the least-risk end and the best-mean end.
+fn middle_jobs(
+    all: &[Eval],
+    base: &[(Measure, Bound)],
+    risk: Measure,
+    n: usize,
+    bound_at: &dyn Fn(usize) -> (f64, Bound),
+    least_risk: &Eval,
+    best_mean: &Eval,
+) -> Vec<Job> {
+    (1..n.saturating_sub(1))
+        .map(|k| {
+            let mut constraints = base.to_vec();
+            constraints.push((risk, bound_at(k).1));
+            Job {
+                goal: Goal {
+                    objective: Measure::Mean,
+                    minimize: false,
+                    constraints,
+                    report: vec![risk, Measure::Mean],
+                },
+                starts: best_under(all, base, Some(bound_at(k).1))
+                    .map(|e| e.x.clone())
+                    .into_iter()
+                    .chain([least_risk.x.clone(), best_mean.x.clone()])
+                    .collect(),
+                salt: 0xC11 + k as u64,
+            }
+        })
+        .collect()
+}
+
+/// The frontier's points, from the least risk to the best mean: the
+/// least-risk end, each point between (the best of the pool `all` under
+/// its limit; `middle_used` its search's candidates), and the best of the
+/// pool with no limit.
+#[allow(clippy::too_many_arguments)]
+fn points_of(
+    all: &[Eval],
+    base: &[(Measure, Bound)],
+    least_risk: &Eval,
+    best_mean: &Eval,
+    used_a: usize,
+    used_b: usize,
+    middle_used: &[usize],
+    bound_at: &dyn Fn(usize) -> (f64, Bound),
+    n: usize,
+) -> Vec<Point> {
+    let measured = |e: &Eval| -> (f64, f64) { (e.report[0], e.report[1]) };
     let mut points = vec![Point {
-        limit: Some(risk_b),
-        risk: risk_b,
-        mean: measured(&least_risk).1,
+        limit: Some(least_risk.report[0]),
+        risk: least_risk.report[0],
+        mean: measured(least_risk).1,
         x: least_risk.x.clone(),
         evaluations: used_b,
     }];
-    for (k, (_, log)) in (1..).zip(&found_middle) {
+    for (k, &used) in (1..).zip(middle_used) {
         let (limit, bound) = bound_at(k);
-        let Some(best) = best_under(&all, &base, Some(bound)) else {
+        let Some(best) = best_under(all, base, Some(bound)) else {
             continue;
         };
         let (r, m) = measured(best);
@@ -313,12 +391,12 @@ pub fn trace(
             risk: r,
             mean: m,
             x: best.x.clone(),
-            evaluations: log.len(),
+            evaluations: used,
         });
     }
     if n >= 2 {
         // With no risk limit: the best of every candidate.
-        let last = best_under(&all, &base, None).unwrap_or(&best_mean);
+        let last = best_under(all, base, None).unwrap_or(best_mean);
         let (r, m) = measured(last);
         points.push(Point {
             limit: None,
@@ -328,13 +406,7 @@ pub fn trace(
             evaluations: used_a,
         });
     }
-    check_monotone(&points)?;
-    let placed = place(scorer, seed, policies, risk)?;
-    Ok(Some(Frontier {
-        risk,
-        points,
-        placed,
-    }))
+    points
 }
 
 /// The scenario's own policies and the optimum, on the frontier's axes
@@ -365,4 +437,103 @@ pub fn check_monotone(points: &[Point]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::search::Phase;
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// A candidate of the pool with risk (a CVaR: higher is less risk)
+    /// and mean, feasible under the base constraint when `spend` <= 1.
+    fn eval(risk: f64, mean: f64, spend: f64) -> Eval {
+        Eval {
+            phase: Phase::Polish,
+            x: vec![risk, mean],
+            objective: mean,
+            constraints: vec![spend],
+            report: vec![risk, mean],
+            violation: 0.0,
+            feasible: spend <= 1.0,
+            cost: -mean,
+            batch: 0,
+        }
+    }
+
+    /// Every point takes the best of the pool under its limit, so the
+    /// means never fall as the limit loosens, whatever the pool holds;
+    /// candidates that break the base constraints are never chosen.
+    #[test]
+    fn points_of_a_pool_rise_with_the_risk_allowed() {
+        let base = [(Measure::InvestmentPv, Bound::AtMost(1.0))];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        for _ in 0..50 {
+            let pool: Vec<Eval> = (0..40)
+                .map(|_| {
+                    eval(
+                        rng.random::<f64>() * 10.0,
+                        rng.random::<f64>() * 100.0,
+                        rng.random::<f64>() * 1.5,
+                    )
+                })
+                .collect();
+            let ok: Vec<&Eval> = pool.iter().filter(|e| e.feasible).collect();
+            let least_risk = (*ok
+                .iter()
+                .max_by(|a, b| a.report[0].total_cmp(&b.report[0]))
+                .unwrap())
+            .clone();
+            let best_mean = (*ok
+                .iter()
+                .max_by(|a, b| a.report[1].total_cmp(&b.report[1]))
+                .unwrap())
+            .clone();
+            let (ra, rb) = (best_mean.report[0], least_risk.report[0]);
+            let n = 6;
+            let bound_at = |k: usize| {
+                let limit = rb + (ra - rb) * k as f64 / (n - 1) as f64;
+                (limit, Bound::AtLeast(limit))
+            };
+            let points = points_of(
+                &pool,
+                &base,
+                &least_risk,
+                &best_mean,
+                1,
+                1,
+                &[1; 4],
+                &bound_at,
+                n,
+            );
+            assert_eq!(points.len(), n);
+            check_monotone(&points).unwrap();
+            for w in points.windows(2) {
+                assert!(w[1].mean >= w[0].mean, "{points:?}");
+            }
+            assert_eq!(points[n - 1].mean, best_mean.report[1]);
+            for p in &points {
+                let e = pool.iter().find(|e| e.x == p.x).unwrap();
+                assert!(e.feasible, "{p:?}");
+                if let Some(l) = p.limit {
+                    assert!(p.risk >= l, "{p:?}");
+                }
+            }
+        }
+    }
+
+    /// A frontier whose mean falls as the risk allowed grows is refused.
+    #[test]
+    fn a_falling_frontier_is_refused() {
+        let point = |mean: f64| Point {
+            limit: None,
+            risk: 0.0,
+            mean,
+            x: vec![],
+            evaluations: 0,
+        };
+        assert!(check_monotone(&[point(1.0), point(2.0), point(2.0)]).is_ok());
+        assert!(check_monotone(&[point(1.0), point(3.0), point(2.0)]).is_err());
+    }
 }

@@ -12,7 +12,10 @@
 //!
 //! - [`config`]: the `[optimize]` table, validated;
 //! - [`score`]: many candidate policies in one engine run;
-//! - [`search`]: swarm, Nelder-Mead polish, whole numbers (argmin);
+//! - [`evaluate`]: a search's goal, its scored candidates and their cost;
+//! - [`simplex`]: Nelder-Mead as ask and tell;
+//! - [`search`]: swarm (argmin), Nelder-Mead polish in lockstep, whole
+//!   numbers;
 //! - [`frontier`]: the best mean for a range of risk limits;
 //! - [`pool`]: several searches' batches scored as one population;
 //! - [`toml_out`]: `optimized.toml`, a runnable scenario;
@@ -20,11 +23,13 @@
 //!   printed summary.
 
 pub mod config;
+pub mod evaluate;
 pub mod frontier;
 pub mod pool;
 pub mod report;
 pub mod score;
 pub mod search;
+pub mod simplex;
 pub mod toml_out;
 
 use std::time::Instant;
@@ -177,14 +182,7 @@ pub fn optimize(
         // candidates (frontier::trace).
         goal.report = vec![spec.risk, Measure::Mean];
     }
-    let ev = Evaluator::new(
-        problem,
-        &scorer,
-        goal,
-        seed,
-        problem.evaluations,
-        progress,
-    );
+    let ev = Evaluator::new(problem, &scorer, goal, seed, problem.evaluations, progress);
     let start_x: Vec<f64> = problem
         .levers
         .iter()

@@ -194,7 +194,11 @@ mod tests {
         let asks: Vec<Vec<Vec<Policy>>> = vec![
             vec![vec![variant(0.1), variant(0.2)], vec![variant(0.3)]],
             vec![vec![variant(0.4)]],
-            vec![vec![variant(0.5)], vec![variant(0.6), variant(0.7)], vec![variant(0.8)]],
+            vec![
+                vec![variant(0.5)],
+                vec![variant(0.6), variant(0.7)],
+                vec![variant(0.8)],
+            ],
         ];
         let pool = Pool::new(&scorer, sc.seed, asks.len());
         let got: Vec<Vec<Vec<Sample>>> = std::thread::scope(|s| {

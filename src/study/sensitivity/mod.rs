@@ -23,16 +23,14 @@
 //! policy of one shared run, and every variant keeps only the two figures
 //! per policy the study reads (see [`run`]).
 
-use crate::engine::{self, BlockCollector};
 use crate::error::{Error, Result};
 use crate::format::{csv_field, num, toml_number};
-use crate::kernel::batch::Lane;
-use crate::kernel::Plan;
 use crate::model::keys::{self, Key, Place, Step, UnitField};
-use crate::model::{Metric, Policy, Role, Scenario, Unit};
+use crate::model::{Role, Scenario, Unit};
 use crate::results::{Owner, Sensitivity, StepKind, Steps, Summary};
 use crate::scenario::{names, raw, Loaded};
-use crate::stats::ExactSum;
+
+mod passes;
 
 /// One input the study moves.
 #[derive(Clone, Debug, PartialEq)]
@@ -304,79 +302,6 @@ pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Resu
         .collect()
 }
 
-/// The figures the study reads, per block of trials: for each column (a
-/// slot's value, less another slot's where given, i.e. a policy's gain
-/// over a baseline), the plain sum of (value - shift) over the block's
-/// trials in trial order, the trials with a value above 0, and whether
-/// every value was finite. These are the sums an [`crate::stats::Accumulator`]
-/// keeps for the slot (see [`gain_and_beat`]), without its sketches.
-struct Gains {
-    /// (slot, slot subtracted, shift).
-    columns: Vec<(usize, Option<usize>, f64)>,
-}
-
-type GainBlock = Vec<(f64, u64, bool)>;
-
-impl BlockCollector for Gains {
-    type Block = GainBlock;
-
-    fn start(&self, _block: u64) -> GainBlock {
-        vec![(0.0, 0, true); self.columns.len()]
-    }
-
-    fn push(&self, block: &mut GainBlock, _first: u64, out: &[Lane], count: usize) {
-        for (rec, &(a, minus, k)) in block.iter_mut().zip(&self.columns) {
-            for j in 0..count {
-                let x = match minus {
-                    Some(b) => out[a][j] - out[b][j],
-                    None => out[a][j],
-                };
-                rec.0 += x - k;
-                rec.1 += u64::from(x > 0.0);
-                rec.2 &= x.is_finite();
-            }
-        }
-    }
-}
-
-impl Gains {
-    /// Columns of `plan`'s slots, shifted by their trial 0's values as
-    /// the engine's accumulator is (`engine::shifts`).
-    fn new(plan: &Plan, seed: u64, columns: &[(usize, Option<usize>)]) -> Gains {
-        let sh = engine::shifts(plan, seed);
-        Gains {
-            columns: columns
-                .iter()
-                .map(|&(a, b)| (a, b, b.map_or(sh[a], |b| sh[a] - sh[b])))
-                .collect(),
-        }
-    }
-}
-
-/// Column `c`'s mean and share of trials above 0, as a summary computes
-/// them (the mean from the shift and the exact sum of the blocks' plain
-/// sums; the share over `trials`): the same bits as the summary's
-/// `delta_value` mean and P(beat). None if a value was not finite.
-fn gain_and_beat(blocks: &[GainBlock], gains: &Gains, c: usize, trials: u64) -> Option<(f64, f64)> {
-    let mut s1 = ExactSum::new();
-    let mut positive = 0;
-    for b in blocks {
-        let (sum, pos, finite) = b[c];
-        if !finite {
-            return None;
-        }
-        s1.add(sum);
-        positive += pos;
-    }
-    let shift = gains.columns[c].2;
-    let mean = shift + s1.value() / trials as f64;
-    Some((mean, positive as f64 / trials.max(1) as f64))
-}
-
-/// One variant's gain over the baseline and P(beat), per policy of the
-/// scenario (NaN for the baseline).
-type Figures = Vec<(f64, f64)>;
-
 /// Runs the study: every input of [`inputs`] moved by `steps` down and up,
 /// on the base run's draws (common random numbers), on `threads` worker
 /// threads, and for each policy other than the baseline the mean paired
@@ -419,151 +344,16 @@ pub fn run(
     let last = *base.horizons.last().unwrap_or(&1);
     let inputs = inputs(loaded, base);
     let (plans, todo) = plan(loaded, base, &inputs, steps, say);
-    // The scenario every variant is run as: the last horizon only, no
-    // funding study (neither changes a figure read here).
-    let cut = |mut sc: Scenario| {
-        sc.horizons = vec![last];
-        sc.funding = None;
-        sc
+    let variants = passes::Variants {
+        loaded,
+        base,
+        inputs: &inputs,
+        todo: &todo,
+        threads,
+        last,
     };
-    let mut figures: Vec<Option<Figures>> = vec![None; todo.len()];
-    let mut done = 0;
-    // Progress in steps of a batch of variants, as many as were done.
-    let step = batch_size(base);
-    let told = std::cell::Cell::new(0);
-    let tell = |done: usize| {
-        while told.get() + step <= done || (done == todo.len() && told.get() < done) {
-            told.set((told.get() + step).min(todo.len()));
-            progress(told.get(), todo.len());
-        }
-    };
-    // Lever variants: (variant, the policy it changes, that policy).
-    let mut levers: Vec<(usize, usize, Policy)> = Vec::new();
-    let mut whole: Vec<usize> = Vec::new();
-    for (i, &(k, _, x)) in todo.iter().enumerate() {
-        let input = &inputs[k];
-        let sc = variant(loaded, base, input, x).map_err(Error::Usage)?;
-        let changed = (input.owner == Owner::Policy)
-            .then(|| base.policies.iter().position(|p| p.name == input.owner_name))
-            .flatten()
-            .filter(|&pi| {
-                // Only that policy differs (checked, not assumed).
-                let mut probe = base.clone();
-                probe.policies[pi] = sc.policies[pi].clone();
-                probe == sc
-            });
-        match changed {
-            Some(pi) => levers.push((i, pi, sc.policies[pi].clone())),
-            None => whole.push(i),
-        }
-    }
-    let n = base.trials;
-    let policies = base.policies.len();
+    let mut figures = variants.figures(progress)?;
     let b = base.baseline;
-    {
-        // Every lever variant as one more policy of the base scenario.
-        for chunk in levers.chunks(LEVERS_PER_RUN) {
-            engine::check_interrupted()?;
-            let mut sc = cut(base.clone());
-            sc.policies.extend(chunk.iter().map(|(_, _, p)| p.clone()));
-            let plan = Plan::new(&sc);
-            let l = &plan.layout;
-            let value = |p: usize| l.index(p, 0, Metric::Value);
-            let delta = |p: usize| l.index(p, 0, Metric::DeltaValue);
-            // Per variant, per policy of the base scenario: its column.
-            let mut columns: Vec<(usize, Option<usize>)> = Vec::new();
-            for (j, &(_, pi, _)) in chunk.iter().enumerate() {
-                let v = policies + j;
-                for q in 0..policies {
-                    columns.push(if pi == b {
-                        // The baseline changed: every other policy's gain
-                        // over the changed one.
-                        (value(q), Some(value(v)))
-                    } else if q == pi {
-                        (delta(v), None)
-                    } else {
-                        (delta(q), None)
-                    });
-                }
-            }
-            let gains = Gains::new(&plan, sc.seed, &columns);
-            let blocks = engine::with_threads(threads, || {
-                engine::run_blocks_collect(
-                    &plan,
-                    sc.seed,
-                    n,
-                    0..engine::block_count(n),
-                    &|_| {},
-                    &gains,
-                )
-            })??;
-            for (j, &(i, _, _)) in chunk.iter().enumerate() {
-                figures[i] = (0..policies)
-                    .map(|q| gain_and_beat(&blocks, &gains, j * policies + q, n))
-                    .collect();
-            }
-            done += chunk.len();
-            tell(done);
-        }
-        // The other variants, batch by batch, in groups that draw alike.
-        for chunk in whole.chunks(batch_size(base)) {
-            engine::check_interrupted()?;
-            let scenarios = chunk
-                .iter()
-                .map(|&i| {
-                    let (k, _, x) = todo[i];
-                    Ok(cut(variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?))
-                })
-                .collect::<Result<Vec<Scenario>>>()?;
-            let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
-            for group in super::shared::groups(&scenarios, &plans) {
-                let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
-                let gains: Vec<Gains> = ps
-                    .iter()
-                    .map(|p| {
-                        let d = (0..policies)
-                            .map(|q| (p.layout.index(q, 0, Metric::DeltaValue), None))
-                            .collect::<Vec<_>>();
-                        Gains::new(p, base.seed, &d)
-                    })
-                    .collect();
-                let blocks = engine::with_threads(threads, || {
-                    engine::shared::run_group_collect(&ps, base.seed, n, &gains)
-                })??;
-                for ((&g, blocks), gains) in group.iter().zip(&blocks).zip(&gains) {
-                    figures[chunk[g]] = (0..policies)
-                        .map(|q| gain_and_beat(blocks, gains, q, n))
-                        .collect();
-                }
-            }
-            done += chunk.len();
-            tell(done);
-        }
-    }
-    // A variant with a figure that is not finite: run as a whole, which
-    // says why (or gives its figures).
-    let mut figures: Vec<Figures> = figures
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| match f {
-            Some(f) => Ok(f),
-            None => {
-                let (k, _, x) = todo[i];
-                let sc = cut(variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?);
-                let s = super::shared::simulate_many(std::slice::from_ref(&sc), threads)?;
-                Ok(base
-                    .policies
-                    .iter()
-                    .map(|p| {
-                        let gain = s[0]
-                            .row(&p.name, last, "delta_value", None)
-                            .map_or(f64::NAN, |r| r.mean);
-                        (gain, s[0].prob(&p.name, last).unwrap_or(f64::NAN))
-                    })
-                    .collect())
-            }
-        })
-        .collect::<Result<_>>()?;
     for f in &mut figures {
         // The baseline's own gain is not read.
         f[b] = (f64::NAN, f64::NAN);
@@ -624,10 +414,6 @@ pub fn run(
     }
     Ok(rows)
 }
-
-/// Lever variants scored as extra policies of one run (their columns and
-/// the run's layout grow with them).
-const LEVERS_PER_RUN: usize = 64;
 
 /// `sensitivity.csv`: one row per policy (other than the baseline) and
 /// input, ranked as the study ranks them. A skipped step's cells are
@@ -707,8 +493,16 @@ mod tests {
         let inputs = inputs(&loaded, &base);
         let (plans, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
         for threads in [1, 2] {
-            let rows = run(&loaded, &base, &summary, steps, Some(threads), &|_| {}, &|_, _| {})
-                .unwrap();
+            let rows = run(
+                &loaded,
+                &base,
+                &summary,
+                steps,
+                Some(threads),
+                &|_| {},
+                &|_, _| {},
+            )
+            .unwrap();
             assert!(!rows.is_empty());
             let mut checked = 0;
             for r in &rows {
