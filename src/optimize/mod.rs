@@ -250,6 +250,35 @@ pub fn optimize(
         .find(|e| e.x == start_x)
         .cloned()
         .unwrap_or_else(|| log[0].clone());
+    let (honest, figures, frontier) = judged(&scorer, problem, seed, &start, &best, frontier)?;
+    Ok(Outcome {
+        problem: problem.clone(),
+        scenario: scenario.clone(),
+        log,
+        batches,
+        best,
+        start,
+        figures,
+        honest,
+        frontier,
+        search_seconds,
+        seconds: began.elapsed().as_secs_f64(),
+        method: settings.method,
+    })
+}
+
+/// The start policy and the optimum scored together, in sample (on
+/// `seed`'s draws) and out of sample: the honest figures, the optimum's
+/// in-sample figures, and `frontier` with its best-mean end and the
+/// optimum's place set to the optimum's in-sample figures.
+fn judged(
+    scorer: &Scorer,
+    problem: &Problem,
+    seed: u64,
+    start: &Eval,
+    best: &Eval,
+    frontier: Option<frontier::Frontier>,
+) -> Result<(Honest, InSample, Option<frontier::Frontier>)> {
     // In and out of sample: the start policy and the optimum, together.
     let pair = [
         problem.policy_at(&start.x, &problem.start.name),
@@ -302,20 +331,7 @@ pub fn optimize(
             .has_baseline()
             .then(|| inside[1].prob_beats_baseline()),
     };
-    Ok(Outcome {
-        problem: problem.clone(),
-        scenario: scenario.clone(),
-        log,
-        batches,
-        best,
-        start,
-        figures,
-        honest,
-        frontier,
-        search_seconds,
-        seconds: began.elapsed().as_secs_f64(),
-        method: settings.method,
-    })
+    Ok((honest, figures, frontier))
 }
 
 /// Digits of a lever's range kept when rounding it, coarsest first: with
