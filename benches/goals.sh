@@ -9,8 +9,9 @@
 #      the optimum's objective in and out of sample; then on 1 thread, and
 #      whether both output folders hold the same bytes (the optimizer's own
 #      wall time masked, as benches/identical.sh masks it);
-#   3. with OLD (a build of main before issue 22) given: the same optimize
-#      command with OLD on 2 threads, for its time and objectives;
+#   3. with OLD (a build of main before issue 22) given: its sensitivity
+#      / plain (one pair) after 1., and the same optimize command with OLD
+#      on 2 threads, for its time and objectives;
 #   4. ENGINE=1: benches/compare.sh's engine / floor line (SKIP_NUMPY,
 #      SKIP_MEMORY; goal <= 3).
 # Prints the load average before each part: the machine is shared.
@@ -36,6 +37,11 @@ load() { echo "  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
 echo "== 1. sensitivity / plain"
 load
 REPS=$REPS benches/sensitivity.sh "$BIN" | tail -3
+if [ -n "$OLD" ]; then
+  echo "  with $OLD (REPS=1):"
+  load
+  REPS=1 benches/sensitivity.sh "$(realpath "$OLD")" | tail -3
+fi
 
 # Runs `optimize` with binary $1 on $2 threads into $out/$3; prints its
 # wall time, objective in and out of sample (with standard errors).
