@@ -461,6 +461,29 @@ pub fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
             })
             .collect(),
     });
+    b.push(figures_table(o));
+    b.push(Block::Para(honesty(o)));
+    if let Some(f) = &o.frontier {
+        b.extend(frontier_blocks(o, f, charts));
+    }
+    if charts {
+        b.push(Block::Heading(3, "How the search converged".into()));
+        b.push(Block::Image {
+            file: "convergence.png".into(),
+            alt: "Convergence of the search".into(),
+        });
+        b.push(Block::Para(
+            "Every candidate the search scored, in order: dots meet every constraint, crosses miss one; the line is the best objective among those that meet them all. Shaded bands separate the phases: the swarm explores the whole box, Nelder-Mead polishes the best, restarts check it from elsewhere, and whole-number levers are tried a step either way. Every candidate is in optimize.csv.".into(),
+        ));
+    }
+    b
+}
+
+/// The report's table of the start policy and the optimum: the objective
+/// in and out of sample, and every constraint's figure.
+fn figures_table(o: &Outcome) -> Block {
+    let p = &o.problem;
+    let base = &o.scenario.policies[o.scenario.baseline].name;
     let h = &o.honest;
     let mut rows = vec![
         vec![
@@ -506,7 +529,7 @@ pub fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
             ),
         ]);
     }
-    b.push(Block::Table {
+    Block::Table {
         header: vec![
             "Figure".into(),
             format!("Start ({})", p.start.name),
@@ -514,59 +537,54 @@ pub fn blocks(o: &Outcome, charts: bool) -> Vec<Block> {
         ],
         numeric_from: 1,
         rows,
-    });
-    b.push(Block::Para(honesty(o)));
-    if let Some(f) = &o.frontier {
-        b.push(Block::Heading(3, "Efficient frontier".into()));
-        if charts {
-            b.push(Block::Image {
-                file: "frontier.png".into(),
-                alt: "Efficient frontier".into(),
-            });
-        }
-        b.push(Block::Para(format!(
-            "Each point is a search of its own: the best mean value at year {} when {} is limited as in the first column, under the same constraints, on the same draws. Down the table more risk is allowed, and the best mean never falls; the chart places the scenario's own policies on the same axes. The figures are in frontier.csv.",
-            p.years,
-            f.risk.describe(p.years, base)
-        )));
-        b.push(Block::Table {
-            header: vec!["Limit".into(), f.risk.short(), "Mean value".into()],
-            numeric_from: 0,
-            rows: f
-                .points
-                .iter()
-                .map(|pt| {
-                    vec![
-                        pt.limit
-                            .map(|l| {
-                                format!(
-                                    "{} {}",
-                                    if f.risk.higher_is_better() {
-                                        ">="
-                                    } else {
-                                        "<="
-                                    },
-                                    num(l)
-                                )
-                            })
-                            .unwrap_or_else(|| "none".into()),
-                        num(pt.risk),
-                        num(pt.mean),
-                    ]
-                })
-                .collect(),
-        });
     }
+}
+
+/// The report's efficient frontier: its chart (with `charts`), what a
+/// point is, and the table of points.
+fn frontier_blocks(o: &Outcome, f: &super::frontier::Frontier, charts: bool) -> Vec<Block> {
+    let p = &o.problem;
+    let base = &o.scenario.policies[o.scenario.baseline].name;
+    let mut b = Vec::new();
+    b.push(Block::Heading(3, "Efficient frontier".into()));
     if charts {
-        b.push(Block::Heading(3, "How the search converged".into()));
         b.push(Block::Image {
-            file: "convergence.png".into(),
-            alt: "Convergence of the search".into(),
+            file: "frontier.png".into(),
+            alt: "Efficient frontier".into(),
         });
-        b.push(Block::Para(
-            "Every candidate the search scored, in order: dots meet every constraint, crosses miss one; the line is the best objective among those that meet them all. Shaded bands separate the phases: the swarm explores the whole box, Nelder-Mead polishes the best, restarts check it from elsewhere, and whole-number levers are tried a step either way. Every candidate is in optimize.csv.".into(),
-        ));
     }
+    b.push(Block::Para(format!(
+        "Each point is the best mean value at year {} when {} is limited as in the first column, under the same constraints, on the same draws: the best of every candidate scored (by the search above and by the frontier's own searches, which polish each point) that meets the limit. Down the table more risk is allowed, and the best mean never falls; the chart places the scenario's own policies on the same axes. The figures are in frontier.csv.",
+        p.years,
+        f.risk.describe(p.years, base)
+    )));
+    b.push(Block::Table {
+        header: vec!["Limit".into(), f.risk.short(), "Mean value".into()],
+        numeric_from: 0,
+        rows: f
+            .points
+            .iter()
+            .map(|pt| {
+                vec![
+                    pt.limit
+                        .map(|l| {
+                            format!(
+                                "{} {}",
+                                if f.risk.higher_is_better() {
+                                    ">="
+                                } else {
+                                    "<="
+                                },
+                                num(l)
+                            )
+                        })
+                        .unwrap_or_else(|| "none".into()),
+                    num(pt.risk),
+                    num(pt.mean),
+                ]
+            })
+            .collect(),
+    });
     b
 }
 
