@@ -31,7 +31,7 @@ impl Which {
         match self {
             Which::Ours(Method::Hybrid) => "hybrid (swarm + Nelder-Mead + restarts)",
             Which::Ours(Method::Swarm) => "argmin particle swarm",
-            Which::Ours(Method::NelderMead) => "argmin Nelder-Mead",
+            Which::Ours(Method::NelderMead) => "Nelder-Mead",
             Which::Cmaes => "cmaes CMA-ES",
         }
     }

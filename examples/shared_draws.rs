@@ -10,12 +10,10 @@
 //! target/release/examples/shared_draws scenarios/reset.toml --trials 20000 --threads 2 --reps 3
 //! ```
 
-use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use stratsim::model::Scenario;
 use stratsim::results::Summary;
 use stratsim::study;
 
@@ -48,23 +46,13 @@ fn run() -> Result<(), String> {
     base.trials = trials;
     let n_threads = threads;
     let threads = Some(threads);
-    let base_summary = study::simulate(&base, threads).map_err(|e| e.to_string())?;
-    // The sensitivity's own variant set: what it hands its `run`.
-    let variants: RefCell<Vec<Scenario>> = RefCell::new(Vec::new());
-    study::sensitivity::run(
+    // The variant set the sensitivity stands for.
+    let variants = study::sensitivity::variant_scenarios(
         &loaded,
         &base,
-        &base_summary,
         stratsim::results::studies::Steps::default(),
-        &|scs| {
-            variants.borrow_mut().extend_from_slice(scs);
-            Ok(vec![base_summary.clone(); scs.len()])
-        },
-        &|_| {},
-        &|_, _| {},
     )
     .map_err(|e| e.to_string())?;
-    let variants = variants.into_inner();
     let json = |s: &[Summary]| -> Vec<String> {
         s.iter()
             .map(|s| serde_json::to_string(s).expect("summary serialises"))

@@ -233,7 +233,7 @@ fn studies(
             base,
             summary,
             out.sensitivity_steps,
-            &many,
+            Some(threads),
             &|m| console::say(&format!("warning: {m}")),
             &|n, total| say(format!("sensitivity: {n} of {total} runs")),
         )?;

@@ -120,3 +120,81 @@ pub fn run_group(plans: &[&Plan], seed: u64, trials: u64) -> Result<Vec<Accumula
     }
     Ok(out)
 }
+
+/// [`run_group`] with a [`super::BlockCollector`] per plan instead of an
+/// accumulator: each plan's collector takes exactly the trials, in the
+/// order, that [`super::run_blocks_collect`] gives it for that plan alone;
+/// returns, per plan, its records in block order (so nothing built from
+/// them depends on the thread count).
+pub fn run_group_collect<C: super::BlockCollector>(
+    plans: &[&Plan],
+    seed: u64,
+    trials: u64,
+    collectors: &[C],
+) -> Result<Vec<Vec<C::Block>>> {
+    let Some(&first) = plans.first() else {
+        return Ok(Vec::new());
+    };
+    if let Some(p) = plans.iter().position(|p| !same_draws(first, p)) {
+        return Err(Error::Usage(format!(
+            "internal: plan {p} of a shared-draws group draws differently from the first"
+        )));
+    }
+    let shares: Vec<Sharing> = plans.iter().map(|p| Sharing::new(first, p)).collect();
+    let blocks = block_count(trials);
+    let next = AtomicU64::new(0);
+    let parts: Vec<Vec<(u64, Vec<C::Block>)>> = rayon::broadcast(|_| {
+        let mut state = BatchState::new(first);
+        let mut lanes: Vec<PlanLanes> = plans.iter().map(|p| PlanLanes::new(p)).collect();
+        let mut tapes: Vec<Tape> = Vec::new();
+        let mut done = Vec::new();
+        loop {
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                break;
+            }
+            let block = next.fetch_add(1, Ordering::Relaxed);
+            if block >= blocks {
+                break;
+            }
+            let start = block * BLOCK_TRIALS;
+            let end = (start + BLOCK_TRIALS).min(trials);
+            let mut records: Vec<C::Block> = collectors.iter().map(|c| c.start(block)).collect();
+            let batches = (end - start).div_ceil(LANES as u64) as usize;
+            if tapes.len() < batches {
+                tapes.resize_with(batches, Tape::new);
+            }
+            let count = |b: usize| (end - start - (b * LANES) as u64).min(LANES as u64) as usize;
+            let first_of = |b: usize| start + (b * LANES) as u64;
+            for (b, tape) in tapes[..batches].iter_mut().enumerate() {
+                state.run_recording(first, seed, first_of(b), count(b), tape);
+                collectors[0].push(&mut records[0], first_of(b), &state.out, count(b));
+            }
+            for (k, ((plan, share), pl)) in plans
+                .iter()
+                .zip(&shares)
+                .zip(&mut lanes)
+                .enumerate()
+                .skip(1)
+            {
+                for (b, tape) in tapes[..batches].iter_mut().enumerate() {
+                    state.run_replay(plan, tape, share, pl);
+                    collectors[k].push(&mut records[k], first_of(b), &state.out, count(b));
+                }
+            }
+            done.push((block, records));
+        }
+        done
+    });
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
+    let mut all: Vec<(u64, Vec<C::Block>)> = parts.into_iter().flatten().collect();
+    all.sort_by_key(|(b, _)| *b);
+    let mut out: Vec<Vec<C::Block>> = plans.iter().map(|_| Vec::new()).collect();
+    for (_, records) in all {
+        for (o, r) in out.iter_mut().zip(records) {
+            o.push(r);
+        }
+    }
+    Ok(out)
+}

@@ -12,17 +12,24 @@
 //!
 //! - [`config`]: the `[optimize]` table, validated;
 //! - [`score`]: many candidate policies in one engine run;
-//! - [`search`]: swarm, Nelder-Mead polish, whole numbers (argmin);
+//! - [`evaluate`]: a search's goal, its scored candidates and their cost;
+//! - [`simplex`]: Nelder-Mead as ask and tell;
+//! - [`search`]: swarm (argmin), Nelder-Mead polish in lockstep, whole
+//!   numbers;
 //! - [`frontier`]: the best mean for a range of risk limits;
+//! - [`pool`]: several searches' batches scored as one population;
 //! - [`toml_out`]: `optimized.toml`, a runnable scenario;
 //! - [`report`]: optimize.csv, frontier.csv, the report section, the
 //!   printed summary.
 
 pub mod config;
+pub mod evaluate;
 pub mod frontier;
+pub mod pool;
 pub mod report;
 pub mod score;
 pub mod search;
+pub mod simplex;
 pub mod toml_out;
 
 use std::time::Instant;
@@ -169,14 +176,13 @@ pub fn optimize(
     let began = Instant::now();
     let scorer = Scorer::new(scenario, problem);
     let seed = scenario.seed;
-    let ev = Evaluator::new(
-        problem,
-        &scorer,
-        Goal::of(problem),
-        seed,
-        problem.evaluations,
-        progress,
-    );
+    let mut goal = Goal::of(problem);
+    if let Some(spec) = problem.frontier.as_ref().filter(|_| !settings.no_frontier) {
+        // The frontier's measures too: its points may take the search's
+        // candidates (frontier::trace).
+        goal.report = vec![spec.risk, Measure::Mean];
+    }
+    let ev = Evaluator::new(problem, &scorer, goal, seed, problem.evaluations, progress);
     let start_x: Vec<f64> = problem
         .levers
         .iter()
@@ -207,6 +213,7 @@ pub fn optimize(
             &scorer,
             seed,
             &best,
+            &log,
             &start_x,
             &placed,
             settings.method,
@@ -243,6 +250,35 @@ pub fn optimize(
         .find(|e| e.x == start_x)
         .cloned()
         .unwrap_or_else(|| log[0].clone());
+    let (honest, figures, frontier) = judged(&scorer, problem, seed, &start, &best, frontier)?;
+    Ok(Outcome {
+        problem: problem.clone(),
+        scenario: scenario.clone(),
+        log,
+        batches,
+        best,
+        start,
+        figures,
+        honest,
+        frontier,
+        search_seconds,
+        seconds: began.elapsed().as_secs_f64(),
+        method: settings.method,
+    })
+}
+
+/// The start policy and the optimum scored together, in sample (on
+/// `seed`'s draws) and out of sample: the honest figures, the optimum's
+/// in-sample figures, and `frontier` with its best-mean end and the
+/// optimum's place set to the optimum's in-sample figures.
+fn judged(
+    scorer: &Scorer,
+    problem: &Problem,
+    seed: u64,
+    start: &Eval,
+    best: &Eval,
+    frontier: Option<frontier::Frontier>,
+) -> Result<(Honest, InSample, Option<frontier::Frontier>)> {
     // In and out of sample: the start policy and the optimum, together.
     let pair = [
         problem.policy_at(&start.x, &problem.start.name),
@@ -295,20 +331,7 @@ pub fn optimize(
             .has_baseline()
             .then(|| inside[1].prob_beats_baseline()),
     };
-    Ok(Outcome {
-        problem: problem.clone(),
-        scenario: scenario.clone(),
-        log,
-        batches,
-        best,
-        start,
-        figures,
-        honest,
-        frontier,
-        search_seconds,
-        seconds: began.elapsed().as_secs_f64(),
-        method: settings.method,
-    })
+    Ok((honest, figures, frontier))
 }
 
 /// Digits of a lever's range kept when rounding it, coarsest first: with

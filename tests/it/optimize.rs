@@ -284,6 +284,22 @@ fn the_same_optimum_on_one_thread_or_two() {
     assert_eq!(a.honest, b.honest);
 }
 
+/// The frontier's searches run as one population (each on a thread of
+/// its own, every round one engine run): the same points, candidates and
+/// optimum on one thread or two.
+#[test]
+fn the_same_frontier_on_one_thread_or_two() {
+    let (l, s, mut p) = load("chance.toml");
+    p.constraints.clear();
+    let a = solve(&l, &s, &p, 1);
+    let b = solve(&l, &s, &p, 2);
+    let f = a.frontier.as_ref().expect("a frontier");
+    assert_eq!(f.points.len(), 5);
+    assert_eq!(a.frontier, b.frontier);
+    assert_eq!(a.best, b.best);
+    assert_eq!(a.honest, b.honest);
+}
+
 /// `simulate optimize` through the real binary: every output, and
 /// `optimized.toml` run with `simulate` reproduces the in-sample figures
 /// bit for bit.

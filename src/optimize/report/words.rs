@@ -319,7 +319,7 @@ fn frontier_blocks(o: &Outcome, charts: bool, b: &mut Vec<Block>) {
             });
         }
         b.push(Block::Para(format!(
-            "Each point is a search of its own: the best mean value at year {} when {} is limited as in the first column, under the same constraints, on the same draws. Down the table more risk is allowed, and the best mean never falls; the chart places the scenario's own policies on the same axes. The figures are in frontier.csv.",
+            "Each point is the best mean value at year {} when {} is limited as in the first column, under the same constraints, on the same draws: the best of every candidate scored (by the search above and by the frontier's own searches, which polish each point) that meets the limit. Down the table more risk is allowed, and the best mean never falls; the chart places the scenario's own policies on the same axes. The figures are in frontier.csv.",
             p.years,
             f.risk.describe(p.years, base)
         )));

@@ -18,8 +18,10 @@
 //! would be: a step the scenario refuses (a margin above 100%, a terminal
 //! growth at the discount rate) is skipped with the validator's reason,
 //! never clamped into a smaller step ranked as a full one. Variants run on
-//! the base run's trials and seed, through [`super::simulate_many`], so
-//! every figure equals a separate run of the changed file bit for bit.
+//! the base run's trials and seed, and every figure equals a separate run
+//! of the changed file bit for bit; but a lever variant runs as one more
+//! policy of one shared run, and every variant keeps only the two figures
+//! per policy the study reads (see [`run`]).
 
 use crate::error::{Error, Result};
 use crate::format::{csv_field, num, toml_number};
@@ -27,6 +29,8 @@ use crate::model::keys::{self, Key, Place, Step, UnitField};
 use crate::model::{Role, Scenario, Unit};
 use crate::results::{Owner, Sensitivity, StepKind, Steps, Summary};
 use crate::scenario::{names, raw, Loaded};
+
+mod passes;
 
 /// One input the study moves.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,30 +239,23 @@ pub fn batch_size(scenario: &Scenario) -> usize {
     (2048 / scenario.units.len().max(1)).clamp(1, 64)
 }
 
-/// Runs the study: every input of [`inputs`] moved by `steps` down and up,
-/// every variant through `simulate_many` (in batches of [`batch_size`]),
-/// and for each policy other than the baseline the mean paired gain over
-/// the baseline and the share of trials beating it at the last horizon.
-/// `say` is told of each skipped step; `progress` of each batch (runs
-/// done, runs in all). Rows come per policy (in the scenario's order),
-/// largest swing of the mean gain first; inputs with both steps skipped
-/// last.
-pub fn run(
+/// Each input's two steps: the value to run (and its place in the list
+/// of variants to run), or the note of its skip; and the variants to run
+/// as (input, side, value).
+type Planned = (
+    Vec<[std::result::Result<(f64, usize), String>; 2]>,
+    Vec<(usize, usize, f64)>,
+);
+
+/// Checks every step of `inputs` (see [`run`]): `say` is told of each
+/// skipped one.
+fn plan(
     loaded: &Loaded,
     base: &Scenario,
-    base_summary: &Summary,
+    inputs: &[Input],
     steps: Steps,
-    simulate_many: &dyn Fn(&[Scenario]) -> Result<Vec<Summary>>,
     say: &dyn Fn(String),
-    progress: &dyn Fn(usize, usize),
-) -> Result<Vec<Sensitivity>> {
-    if base.policies.len() < 2 {
-        say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
-        return Ok(Vec::new());
-    }
-    let last = *base.horizons.last().unwrap_or(&1);
-    let inputs = inputs(loaded, base);
-    // Each input's two steps: a variant to run, or the note of its skip.
+) -> Planned {
     let mut plans: Vec<[std::result::Result<(f64, usize), String>; 2]> = Vec::new();
     let mut todo: Vec<(usize, usize, f64)> = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
@@ -286,24 +283,80 @@ pub fn run(
         }
         plans.push(sides);
     }
-    // The variants, batch by batch (rebuilt: they were only checked above).
-    let mut summaries: Vec<Summary> = Vec::with_capacity(todo.len());
-    let batch = batch_size(base);
-    for chunk in todo.chunks(batch) {
-        crate::engine::check_interrupted()?;
-        // Only the last horizon is read: the variants record nothing else
-        // (a horizon is a reading of the state, so the last one's figures
-        // are the same bits; recording fewer is cheaper).
-        let scenarios = chunk
-            .iter()
-            .map(|&(k, _, x)| {
-                let mut sc = variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?;
-                sc.horizons = vec![last];
-                Ok(sc)
-            })
-            .collect::<Result<Vec<Scenario>>>()?;
-        summaries.extend(simulate_many(&scenarios)?);
-        progress(summaries.len(), todo.len());
+    (plans, todo)
+}
+
+/// The scenarios the study's variants stand for, in order (each equal,
+/// in what it reports at the last horizon, to the run the study reads):
+/// for a benchmark against separate runs (examples/shared_draws.rs).
+pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Result<Vec<Scenario>> {
+    let inputs = inputs(loaded, base);
+    let (_, todo) = plan(loaded, base, &inputs, steps, &|_| {});
+    let last = *base.horizons.last().unwrap_or(&1);
+    todo.iter()
+        .map(|&(k, _, x)| {
+            let mut sc = variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?;
+            sc.horizons = vec![last];
+            Ok(sc)
+        })
+        .collect()
+}
+
+/// Runs the study: every input of [`inputs`] moved by `steps` down and up,
+/// on the base run's draws (common random numbers), on `threads` worker
+/// threads, and for each policy other than the baseline the mean paired
+/// gain over the baseline and the share of trials beating it at the last
+/// horizon. `say` is told of each skipped step; `progress` of the variants
+/// done (variants done, variants in all). Rows come per policy (in the
+/// scenario's order), largest swing of the mean gain first; inputs with
+/// both steps skipped last.
+///
+/// Every figure is the one a separate run of the changed file gives, bit
+/// for bit, but far fewer trials are run:
+/// - a policy's lever changes that policy alone, so every lever variant
+///   runs as one more policy of one scenario (the base scenario's
+///   policies, then each lever variant's changed policy), all on one
+///   generation of the draws, as the optimizer scores its candidates; a
+///   gain over a changed baseline is the difference of two policies'
+///   values in the same trial, as the engine takes it;
+/// - the other variants (a unit's assumptions, the discount rate) run in
+///   groups that share the draws (`engine::shared::run_group_collect`),
+///   at the last horizon only;
+/// - every variant keeps only what the study reads (a plain sum and a
+///   count per policy and block), not a summary with its sketches.
+///
+/// A variant whose figures are not all finite runs again as a whole
+/// scenario ([`super::simulate_many`]), which reports why as a run of it
+/// would.
+pub fn run(
+    loaded: &Loaded,
+    base: &Scenario,
+    base_summary: &Summary,
+    steps: Steps,
+    threads: Option<usize>,
+    say: &dyn Fn(String),
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<Sensitivity>> {
+    if base.policies.len() < 2 {
+        say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
+        return Ok(Vec::new());
+    }
+    let last = *base.horizons.last().unwrap_or(&1);
+    let inputs = inputs(loaded, base);
+    let (plans, todo) = plan(loaded, base, &inputs, steps, say);
+    let variants = passes::Variants {
+        loaded,
+        base,
+        inputs: &inputs,
+        todo: &todo,
+        threads,
+        last,
+    };
+    let mut figures = variants.figures(progress)?;
+    let b = base.baseline;
+    for f in &mut figures {
+        // The baseline's own gain is not read.
+        f[b] = (f64::NAN, f64::NAN);
     }
     let gain = |s: &Summary, p: &str| {
         s.row(p, last, "delta_value", None)
@@ -321,8 +374,15 @@ pub fn run(
         }
         let mut mine = Vec::new();
         for (input, sides) in moved_inputs.iter().zip(&plans) {
-            let at = |s: usize, f: &dyn Fn(&Summary, &str) -> f64| match &sides[s] {
-                Ok((_, i)) => f(&summaries[*i], &p.name),
+            let at = |s: usize, which: usize| match &sides[s] {
+                Ok((_, i)) => {
+                    let (g, p) = figures[*i][pi];
+                    if which == 0 {
+                        g
+                    } else {
+                        p
+                    }
+                }
                 Err(_) => f64::NAN,
             };
             let value = |s: usize| sides[s].as_ref().map_or(f64::NAN, |(x, _)| *x);
@@ -341,11 +401,11 @@ pub fn run(
                 low: value(0),
                 high: value(1),
                 gain_base: gain(base_summary, &p.name),
-                gain_low: at(0, &gain),
-                gain_high: at(1, &gain),
+                gain_low: at(0, 0),
+                gain_high: at(1, 0),
                 beat_base: beat(base_summary, &p.name),
-                beat_low: at(0, &beat),
-                beat_high: at(1, &beat),
+                beat_low: at(0, 1),
+                beat_high: at(1, 1),
                 note: (!notes.is_empty()).then(|| notes.join("; ")),
             });
         }
@@ -414,6 +474,62 @@ mod tests {
         let loaded = crate::scenario::load_raw(&path).unwrap();
         let sc = loaded.scenario().unwrap();
         (loaded, sc)
+    }
+
+    /// Every figure of the study equals the one read from a whole run
+    /// of its variant (`simulate_many`, itself tested against separate
+    /// runs), bit for bit, on 1 and 2 threads: the lever variants run as
+    /// extra policies (the baseline's too), the others on shared draws,
+    /// all keeping two figures per policy.
+    #[test]
+    fn figures_equal_whole_runs_of_the_variants() {
+        let (loaded, mut base) = reset();
+        base.trials = 1024 + 333;
+        let steps = Steps::default();
+        let last = *base.horizons.last().unwrap();
+        let summary = super::super::simulate(&base, Some(2)).unwrap();
+        let variants = variant_scenarios(&loaded, &base, steps).unwrap();
+        let whole = super::super::simulate_many(&variants, Some(2)).unwrap();
+        let inputs = inputs(&loaded, &base);
+        let (plans, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
+        for threads in [1, 2] {
+            let rows = run(
+                &loaded,
+                &base,
+                &summary,
+                steps,
+                Some(threads),
+                &|_| {},
+                &|_, _| {},
+            )
+            .unwrap();
+            assert!(!rows.is_empty());
+            let mut checked = 0;
+            for r in &rows {
+                let k = inputs
+                    .iter()
+                    .filter(|i| moved(i, steps).is_some())
+                    .position(|i| i.path == r.path)
+                    .unwrap();
+                for (side, (gain, beat)) in [(r.gain_low, r.beat_low), (r.gain_high, r.beat_high)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let Ok((_, i)) = &plans[k][side] else {
+                        continue;
+                    };
+                    let s = &whole[*i];
+                    let want = s.row(&r.policy, last, "delta_value", None).unwrap().mean;
+                    assert_eq!(gain.to_bits(), want.to_bits(), "{} {side}", r.path);
+                    let want = s.prob(&r.policy, last).unwrap();
+                    assert_eq!(beat.to_bits(), want.to_bits(), "{} {side}", r.path);
+                    checked += 1;
+                }
+            }
+            // Lever variants of both policies, the baseline's included.
+            assert!(rows.iter().any(|r| r.owner_name == "status_quo"));
+            assert!(checked > 250, "{checked}");
+        }
     }
 
     #[test]

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The sensitivity study's cost in plain runs (docs/performance.md):
+# `simulate FILE --trials N --sensitivity` against `simulate FILE --trials N`
+# (both --no-charts --no-xlsx, on THREADS threads), interleaved REPS times
+# (plain, study, plain, study, ...) because the machine is shared; the
+# fastest of each is kept, by wall time and by CPU time (user + system,
+# less sensitive to other jobs on the machine). Prints both and their
+# ratios (the issue's goal: at most 10).
+#
+# Usage: benches/sensitivity.sh [BIN]   (REPS=5 THREADS=2 TRIALS=100000
+#        SCENARIO=scenarios/reset.toml; BIN defaults to the release build,
+#        built first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPS=${REPS:-5}
+THREADS=${THREADS:-2}
+TRIALS=${TRIALS:-100000}
+SCENARIO=${SCENARIO:-scenarios/reset.toml}
+BIN=${1:-}
+if [ -z "$BIN" ]; then
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/simulate
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Prints "wall cpu" of one run, in seconds.
+one() {
+  /usr/bin/time -f "%e %U %S" -o "$out/time" \
+    "$BIN" "$SCENARIO" --trials "$TRIALS" --threads "$THREADS" --no-charts --no-xlsx -q \
+    --out "$out/run" "$@" >/dev/null
+  rm -rf "$out/run"
+  awk '{printf "%.2f %.2f\n", $1, $2 + $3}' "$out/time"
+}
+
+min() {
+  if [ -z "$1" ]; then echo "$2"; else echo "$1 $2" | awk '{print ($2 < $1) ? $2 : $1}'; fi
+}
+
+pw="" pc="" sw="" sc=""
+for i in $(seq "$REPS"); do
+  read -r w c <<<"$(one)"
+  read -r w2 c2 <<<"$(one --sensitivity)"
+  echo "rep $i: plain ${w} s wall ${c} s cpu; sensitivity ${w2} s wall ${c2} s cpu"
+  pw=$(min "$pw" "$w"); pc=$(min "$pc" "$c"); sw=$(min "$sw" "$w2"); sc=$(min "$sc" "$c2")
+done
+echo
+echo "$SCENARIO, $TRIALS trials, $THREADS threads, fastest of $REPS (interleaved):"
+echo "  plain run:    ${pw} s wall, ${pc} s cpu"
+echo "  sensitivity:  ${sw} s wall, ${sc} s cpu"
+echo "  sensitivity / plain = $(echo "scale=1; $sw / $pw" | bc) (wall), $(echo "scale=1; $sc / $pc" | bc) (cpu)"

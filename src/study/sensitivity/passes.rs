@@ -1,0 +1,293 @@
+//! The study's engine passes: every variant's gain over the baseline and
+//! P(beat) per policy, in as few passes over the draws as the variants
+//! allow (see [`super::run`]): lever variants as extra policies of one
+//! run, the others in groups sharing the draws, each keeping only the two
+//! figures per policy the study reads ([`Gains`]).
+
+use super::{batch_size, variant, Input, Owner};
+use crate::engine::{self, BlockCollector};
+use crate::error::{Error, Result};
+use crate::kernel::batch::Lane;
+use crate::kernel::Plan;
+use crate::model::{Metric, Policy, Scenario};
+use crate::scenario::Loaded;
+use crate::stats::ExactSum;
+
+/// Lever variants scored as extra policies of one run (their columns and
+/// the run's layout grow with them).
+const LEVERS_PER_RUN: usize = 64;
+
+/// The figures the study reads, per block of trials: for each column (a
+/// slot's value, less another slot's where given, i.e. a policy's gain
+/// over a baseline), the plain sum of (value - shift) over the block's
+/// trials in trial order, the trials with a value above 0, and whether
+/// every value was finite. These are the sums an [`crate::stats::Accumulator`]
+/// keeps for the slot (see [`gain_and_beat`]), without its sketches.
+struct Gains {
+    /// (slot, slot subtracted, shift).
+    columns: Vec<(usize, Option<usize>, f64)>,
+}
+
+type GainBlock = Vec<(f64, u64, bool)>;
+
+impl BlockCollector for Gains {
+    type Block = GainBlock;
+
+    fn start(&self, _block: u64) -> GainBlock {
+        vec![(0.0, 0, true); self.columns.len()]
+    }
+
+    fn push(&self, block: &mut GainBlock, _first: u64, out: &[Lane], count: usize) {
+        for (rec, &(a, minus, k)) in block.iter_mut().zip(&self.columns) {
+            let mut add = |x: f64| {
+                rec.0 += x - k;
+                rec.1 += u64::from(x > 0.0);
+                rec.2 &= x.is_finite();
+            };
+            let values = &out[a][..count];
+            match minus {
+                Some(b) => values
+                    .iter()
+                    .zip(&out[b][..count])
+                    .for_each(|(x, y)| add(x - y)),
+                None => values.iter().for_each(|&x| add(x)),
+            }
+        }
+    }
+}
+
+impl Gains {
+    /// Columns of `plan`'s slots, shifted by their trial 0's values as
+    /// the engine's accumulator is (`engine::shifts`).
+    fn new(plan: &Plan, seed: u64, columns: &[(usize, Option<usize>)]) -> Gains {
+        let sh = engine::shifts(plan, seed);
+        Gains {
+            columns: columns
+                .iter()
+                .map(|&(a, b)| (a, b, b.map_or(sh[a], |b| sh[a] - sh[b])))
+                .collect(),
+        }
+    }
+}
+
+/// Column `c`'s mean and share of trials above 0, as a summary computes
+/// them (the mean from the shift and the exact sum of the blocks' plain
+/// sums; the share over `trials`): the same bits as the summary's
+/// `delta_value` mean and P(beat). None if a value was not finite.
+fn gain_and_beat(blocks: &[GainBlock], gains: &Gains, c: usize, trials: u64) -> Option<(f64, f64)> {
+    let mut s1 = ExactSum::new();
+    let mut positive = 0;
+    for b in blocks {
+        let (sum, pos, finite) = b[c];
+        if !finite {
+            return None;
+        }
+        s1.add(sum);
+        positive += pos;
+    }
+    let shift = gains.columns[c].2;
+    let mean = shift + s1.value() / trials as f64;
+    Some((mean, positive as f64 / trials.max(1) as f64))
+}
+
+/// One variant's gain over the baseline and P(beat), per policy of the
+/// scenario (NaN for the baseline).
+pub(super) type Figures = Vec<(f64, f64)>;
+
+/// The variants of a study to run: `todo`'s (input, side, value) of
+/// `inputs`, on `base`'s trials and seed, read at horizon `last`.
+pub(super) struct Variants<'a> {
+    pub loaded: &'a Loaded,
+    pub base: &'a Scenario,
+    pub inputs: &'a [Input],
+    pub todo: &'a [(usize, usize, f64)],
+    pub threads: Option<usize>,
+    pub last: u32,
+}
+
+impl Variants<'_> {
+    /// Variant `i` as the scenario it is run as: the last horizon only,
+    /// no funding study (neither changes a figure read here).
+    fn scenario(&self, i: usize) -> Result<Scenario> {
+        let (k, _, x) = self.todo[i];
+        let mut sc = variant(self.loaded, self.base, &self.inputs[k], x).map_err(Error::Usage)?;
+        sc.horizons = vec![self.last];
+        sc.funding = None;
+        Ok(sc)
+    }
+
+    /// Every variant's figures, per policy of the base scenario, in
+    /// `todo`'s order; `progress` is told of the variants done in steps
+    /// of a batch (variants done, variants in all).
+    pub fn figures(&self, progress: &dyn Fn(usize, usize)) -> Result<Vec<Figures>> {
+        let total = self.todo.len();
+        let step = batch_size(self.base);
+        let told = std::cell::Cell::new(0);
+        let tell = |done: usize| {
+            while told.get() + step <= done || (done == total && told.get() < done) {
+                told.set((told.get() + step).min(total));
+                progress(told.get(), total);
+            }
+        };
+        let (levers, whole) = self.split()?;
+        let mut figures: Vec<Option<Figures>> = vec![None; total];
+        let mut done = 0;
+        for chunk in levers.chunks(LEVERS_PER_RUN) {
+            self.lever_pass(chunk, &mut figures)?;
+            done += chunk.len();
+            tell(done);
+        }
+        for chunk in whole.chunks(step) {
+            self.shared_pass(chunk, &mut figures)?;
+            done += chunk.len();
+            tell(done);
+        }
+        // A variant with a figure that is not finite: run as a whole,
+        // which says why (or gives its figures).
+        figures
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| match f {
+                Some(f) => Ok(f),
+                None => self.whole_run(i),
+            })
+            .collect()
+    }
+
+    /// The lever variants, as (variant, the policy it changes, that
+    /// policy), and the others' places in `todo`. A lever variant must
+    /// differ from the base scenario in its policy alone (checked, not
+    /// assumed).
+    #[allow(clippy::type_complexity)]
+    fn split(&self) -> Result<(Vec<(usize, usize, Policy)>, Vec<usize>)> {
+        let base = self.base;
+        let mut levers = Vec::new();
+        let mut whole = Vec::new();
+        for (i, &(k, _, x)) in self.todo.iter().enumerate() {
+            let input = &self.inputs[k];
+            let sc = variant(self.loaded, base, input, x).map_err(Error::Usage)?;
+            let changed = (input.owner == Owner::Policy)
+                .then(|| {
+                    base.policies
+                        .iter()
+                        .position(|p| p.name == input.owner_name)
+                })
+                .flatten()
+                .filter(|&pi| {
+                    let mut probe = base.clone();
+                    probe.policies[pi] = sc.policies[pi].clone();
+                    probe == sc
+                });
+            match changed {
+                Some(pi) => levers.push((i, pi, sc.policies[pi].clone())),
+                None => whole.push(i),
+            }
+        }
+        Ok((levers, whole))
+    }
+
+    /// Lever variants as more policies of the base scenario, one run on
+    /// one generation of the draws: per variant, per policy of the base
+    /// scenario, its gain over the baseline (over the changed baseline
+    /// when the variant changes it: the difference of two policies' values
+    /// in the same trial, as the engine takes it).
+    fn lever_pass(
+        &self,
+        chunk: &[(usize, usize, Policy)],
+        figures: &mut [Option<Figures>],
+    ) -> Result<()> {
+        engine::check_interrupted()?;
+        let base = self.base;
+        let (policies, b, n) = (base.policies.len(), base.baseline, base.trials);
+        let mut sc = base.clone();
+        sc.horizons = vec![self.last];
+        sc.funding = None;
+        sc.policies.extend(chunk.iter().map(|(_, _, p)| p.clone()));
+        let plan = Plan::new(&sc);
+        let l = &plan.layout;
+        let value = |p: usize| l.index(p, 0, Metric::Value);
+        let delta = |p: usize| l.index(p, 0, Metric::DeltaValue);
+        let mut columns: Vec<(usize, Option<usize>)> = Vec::new();
+        for (j, &(_, pi, _)) in chunk.iter().enumerate() {
+            let v = policies + j;
+            for q in 0..policies {
+                columns.push(if pi == b {
+                    (value(q), Some(value(v)))
+                } else if q == pi {
+                    (delta(v), None)
+                } else {
+                    (delta(q), None)
+                });
+            }
+        }
+        let gains = Gains::new(&plan, sc.seed, &columns);
+        let blocks = engine::with_threads(self.threads, || {
+            engine::run_blocks_collect(
+                &plan,
+                sc.seed,
+                n,
+                0..engine::block_count(n),
+                &|_| {},
+                &gains,
+            )
+        })??;
+        for (j, &(i, _, _)) in chunk.iter().enumerate() {
+            figures[i] = (0..policies)
+                .map(|q| gain_and_beat(&blocks, &gains, j * policies + q, n))
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// Variants that change more than a policy (a unit's assumptions,
+    /// the discount rate), in groups that draw alike, each group's plans
+    /// on one generation of the draws (`engine::shared`).
+    fn shared_pass(&self, chunk: &[usize], figures: &mut [Option<Figures>]) -> Result<()> {
+        engine::check_interrupted()?;
+        let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
+        let scenarios = chunk
+            .iter()
+            .map(|&i| self.scenario(i))
+            .collect::<Result<Vec<Scenario>>>()?;
+        let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
+        for group in super::super::shared::groups(&scenarios, &plans) {
+            let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
+            let gains: Vec<Gains> = ps
+                .iter()
+                .map(|p| {
+                    let d = (0..policies)
+                        .map(|q| (p.layout.index(q, 0, Metric::DeltaValue), None))
+                        .collect::<Vec<_>>();
+                    Gains::new(p, seed, &d)
+                })
+                .collect();
+            let blocks = engine::with_threads(self.threads, || {
+                engine::shared::run_group_collect(&ps, seed, n, &gains)
+            })??;
+            for ((&g, blocks), gains) in group.iter().zip(&blocks).zip(&gains) {
+                figures[chunk[g]] = (0..policies)
+                    .map(|q| gain_and_beat(blocks, gains, q, n))
+                    .collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// Variant `i` as a whole run ([`super::super::simulate_many`]),
+    /// which reports why a figure is not finite as a run of it would.
+    fn whole_run(&self, i: usize) -> Result<Figures> {
+        let sc = self.scenario(i)?;
+        let s = super::super::shared::simulate_many(std::slice::from_ref(&sc), self.threads)?;
+        Ok(self
+            .base
+            .policies
+            .iter()
+            .map(|p| {
+                let gain = s[0]
+                    .row(&p.name, self.last, "delta_value", None)
+                    .map_or(f64::NAN, |r| r.mean);
+                (gain, s[0].prob(&p.name, self.last).unwrap_or(f64::NAN))
+            })
+            .collect())
+    }
+}
