@@ -299,33 +299,7 @@ def main(argv):
             problems.append(f"{where}: {a} imports {b}, {how}")
     # Cycles (Tarjan), reported even when LAYERS is incomplete.
     succ = {m: sorted({b for (a, b) in edges if a == m}) for m in mods}
-    index, low, stack, on, cycles, counter = {}, {}, [], set(), [], [0]
-
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in succ[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                cycles.append(sorted(comp))
-
-    for v in mods:
-        if v not in index:
-            visit(v)
+    cycles = strongly_connected(succ)
     for c in cycles:
         problems.append("cycle: " + " <-> ".join(c))
     inner = folder_cycles(src)
