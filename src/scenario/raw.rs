@@ -17,6 +17,7 @@
 mod merge;
 mod optimize;
 mod policy;
+mod set;
 mod unit;
 
 use std::ops::{Deref, Range};
@@ -29,6 +30,7 @@ use toml::Spanned;
 pub(crate) use merge::pick;
 pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 pub use policy::{RawCore, RawGate, RawInnovation, RawNonCore, RawOverride, RawPolicy};
+pub use set::Slot;
 pub use unit::{RawGrowthFade, RawJumps, RawMultiple, RawResponse, RawUnit};
 
 /// A value with the byte span it was read from.

@@ -13,9 +13,9 @@
 //! of 6 becomes 5.4 and 6.6), so that a small margin is not moved by a
 //! hundredth of a point.
 //!
-//! Each variant is the scenario with one key of the file changed (the
-//! `--sweep` path that sets it, [`super::apply`]), validated as the file
-//! would be: a step the scenario refuses (a margin above 100%, a terminal
+//! Each variant is the scenario with one key of the file changed, set on
+//! the raw file by its registry field ([`raw::Slot`], no TOML text) and
+//! validated as the file would be: a step the scenario refuses (a margin above 100%, a terminal
 //! growth at the discount rate) is skipped with the validator's reason,
 //! never clamped into a smaller step ranked as a full one. Variants run on
 //! the base run's trials and seed, and every figure equals a separate run
@@ -41,6 +41,8 @@ pub struct Input {
     pub parameter: String,
     /// The `--sweep` path that sets it.
     pub path: String,
+    /// Where the variant sets it in the file, by registry field.
+    pub slot: raw::Slot,
     pub kind: StepKind,
     pub base: f64,
 }
@@ -66,7 +68,7 @@ fn kind(k: &Key) -> Option<StepKind> {
 /// distribution is not moved (a step would replace the distribution by a
 /// number): the uncertainty view (`results::uncertainty`) ranks it
 /// instead, on the run's own draws.
-fn unit_inputs(u: &Unit) -> Vec<(String, StepKind, f64)> {
+fn unit_inputs(u: &Unit) -> Vec<(String, UnitField, StepKind, f64)> {
     let mut v = Vec::new();
     for k in keys::of(keys::Owner::Unit).chain(keys::of(keys::Owner::Valuation)) {
         let (Some(kind), keys::Field::Unit(f)) = (kind(k), k.field) else {
@@ -85,23 +87,29 @@ fn unit_inputs(u: &Unit) -> Vec<(String, StepKind, f64)> {
             keys::Owner::Valuation => format!("valuation.{}", k.path),
             _ => k.path.to_string(),
         };
-        v.push((param, kind, x));
+        v.push((param, f, kind, x));
     }
     v
 }
 
-/// The levers a policy's table sets (per-unit overrides included), as
-/// (key under the policy, step kind, value), in the registry's order.
-fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, StepKind, f64)> {
+/// The levers the table of policy `name` (as the file names it) sets,
+/// per-unit overrides included, as (key under the policy, where it is in
+/// the file, step kind, value), in the registry's order.
+fn policy_levers(
+    name: &str,
+    p: &raw::RawPolicy,
+    units: &[Unit],
+) -> Vec<(String, raw::Slot, StepKind, f64)> {
     let mut out = Vec::new();
-    let mut push = |key: String, k: &Key, v: Option<&raw::Sp<f64>>| {
+    let mut push = |key: String, slot: raw::Slot, k: &Key, v: Option<&raw::Sp<f64>>| {
         if let (Some(v), Some(kind)) = (v, kind(k)) {
-            out.push((key, kind, **v));
+            out.push((key, slot, kind, **v));
         }
     };
     for k in keys::of(keys::Owner::Policy) {
         if let keys::Field::Policy(f) = k.field {
-            push(k.path.to_string(), k, p.share(f).as_ref());
+            let slot = raw::Slot::Policy(name.into(), f);
+            push(k.path.to_string(), slot, k, p.share(f).as_ref());
         }
     }
     for role in [Role::Core, Role::NonCore, Role::Innovation] {
@@ -109,21 +117,27 @@ fn policy_levers(p: &raw::RawPolicy, units: &[Unit]) -> Vec<(String, StepKind, f
             if let keys::Field::Term(f) = k.field {
                 push(
                     format!("{}.{}", role.as_str(), k.path),
+                    raw::Slot::Role(name.into(), role, f),
                     k,
                     p.role_term(role, f),
                 );
             }
         }
     }
-    for (name, o) in p.units.iter().flatten() {
+    for (unit, o) in p.units.iter().flatten() {
         // The unit as the model names it (the file may spell it otherwise).
-        let name = units
+        let model_name = units
             .iter()
-            .find(|u| names::same(&u.name, name))
-            .map_or(name.as_str(), |u| u.name.as_str());
+            .find(|u| names::same(&u.name, unit))
+            .map_or(unit.as_str(), |u| u.name.as_str());
         for k in keys::terms() {
             if let keys::Field::Term(f) = k.field {
-                push(format!("units.{name}.{}", k.path), k, o.term(f));
+                push(
+                    format!("units.{model_name}.{}", k.path),
+                    raw::Slot::Override(name.into(), unit.clone(), f),
+                    k,
+                    o.term(f),
+                );
             }
         }
     }
@@ -140,6 +154,10 @@ pub fn inputs(loaded: &Loaded, base: &Scenario) -> Vec<Input> {
                 owner_name: "scenario".into(),
                 parameter: k.path.into(),
                 path: format!("scenario.{}", k.path),
+                slot: match k.field {
+                    keys::Field::DiscountRate => raw::Slot::DiscountRate,
+                    _ => return None,
+                },
                 kind: kind(k)?,
                 base: Place {
                     field: k.field,
@@ -151,24 +169,33 @@ pub fn inputs(loaded: &Loaded, base: &Scenario) -> Vec<Input> {
         })
         .collect();
     for u in &base.units {
-        for (param, kind, value) in unit_inputs(u) {
+        // The unit as the file names it.
+        let file_name = loaded
+            .raw
+            .units
+            .iter()
+            .filter_map(|r| r.get_ref().name.as_deref())
+            .find(|n| names::same(n, &u.name))
+            .map_or(u.name.clone(), |n| n.to_string());
+        for (param, field, kind, value) in unit_inputs(u) {
             out.push(Input {
                 owner: Owner::Unit,
                 owner_name: u.name.clone(),
                 path: format!("units.{}.{param}", quoted(&u.name)),
+                slot: raw::Slot::Unit(file_name.clone(), field),
                 parameter: param,
                 kind,
                 base: value,
             });
         }
     }
-    for (name, p) in &loaded.raw.policies {
+    for (file_name, p) in &loaded.raw.policies {
         let name = base
             .policies
             .iter()
-            .find(|q| names::same(&q.name, name))
-            .map_or(name.as_str(), |q| q.name.as_str());
-        for (key, kind, value) in policy_levers(p, &base.units) {
+            .find(|q| names::same(&q.name, file_name))
+            .map_or(file_name.as_str(), |q| q.name.as_str());
+        for (key, slot, kind, value) in policy_levers(file_name, p, &base.units) {
             // A unit's name in the path is quoted: it may hold dots.
             let path_key = match key.strip_prefix("units.") {
                 Some(rest) => {
@@ -187,6 +214,7 @@ pub fn inputs(loaded: &Loaded, base: &Scenario) -> Vec<Input> {
                 owner_name: name.to_string(),
                 parameter: key,
                 path: format!("policies.{}.{path_key}", quoted(name)),
+                slot,
                 kind,
                 base: value,
             });
@@ -225,8 +253,10 @@ fn variant(
         Error::Input(i) => format!("{}: {}", i.key, i.message),
         other => other.to_string(),
     };
-    let l = super::apply(loaded, &input.path, x).map_err(one_line)?;
-    let mut sc = l.scenario().map_err(one_line)?;
+    let mut raw = loaded.raw.clone();
+    raw.set(&input.slot, x)?;
+    let mut sc = crate::scenario::validate::validate(&loaded.source, &raw)
+        .map_err(|e| one_line(e.into()))?;
     sc.trials = base.trials;
     sc.seed = base.seed;
     Ok(sc)
@@ -466,202 +496,4 @@ pub fn csv(rows: &[Sensitivity]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reset() -> (Loaded, Scenario) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
-        let loaded = crate::scenario::load_raw(&path).unwrap();
-        let sc = loaded.scenario().unwrap();
-        (loaded, sc)
-    }
-
-    /// Every figure of the study equals the one read from a whole run
-    /// of its variant (`simulate_many`, itself tested against separate
-    /// runs), bit for bit, on 1 and 2 threads: the lever variants run as
-    /// extra policies (the baseline's too), the others on shared draws,
-    /// all keeping two figures per policy.
-    #[test]
-    fn figures_equal_whole_runs_of_the_variants() {
-        let (loaded, mut base) = reset();
-        base.trials = 1024 + 333;
-        let steps = Steps::default();
-        let last = *base.horizons.last().unwrap();
-        let summary = super::super::simulate(&base, Some(2)).unwrap();
-        let variants = variant_scenarios(&loaded, &base, steps).unwrap();
-        let whole = super::super::simulate_many(&variants, Some(2)).unwrap();
-        let inputs = inputs(&loaded, &base);
-        let (plans, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
-        for threads in [1, 2] {
-            let rows = run(
-                &loaded,
-                &base,
-                &summary,
-                steps,
-                Some(threads),
-                &|_| {},
-                &|_, _| {},
-            )
-            .unwrap();
-            assert!(!rows.is_empty());
-            let mut checked = 0;
-            for r in &rows {
-                let k = inputs
-                    .iter()
-                    .filter(|i| moved(i, steps).is_some())
-                    .position(|i| i.path == r.path)
-                    .unwrap();
-                for (side, (gain, beat)) in [(r.gain_low, r.beat_low), (r.gain_high, r.beat_high)]
-                    .into_iter()
-                    .enumerate()
-                {
-                    let Ok((_, i)) = &plans[k][side] else {
-                        continue;
-                    };
-                    let s = &whole[*i];
-                    let want = s.row(&r.policy, last, "delta_value", None).unwrap().mean;
-                    assert_eq!(gain.to_bits(), want.to_bits(), "{} {side}", r.path);
-                    let want = s.prob(&r.policy, last).unwrap();
-                    assert_eq!(beat.to_bits(), want.to_bits(), "{} {side}", r.path);
-                    checked += 1;
-                }
-            }
-            // Lever variants of both policies, the baseline's included.
-            assert!(rows.iter().any(|r| r.owner_name == "status_quo"));
-            assert!(checked > 250, "{checked}");
-        }
-    }
-
-    #[test]
-    fn inputs_cover_units_levers_and_the_discount_rate() {
-        let (loaded, sc) = reset();
-        let all = inputs(&loaded, &sc);
-        let find = |path: &str| {
-            all.iter()
-                .find(|i| i.path == path)
-                .unwrap_or_else(|| panic!("no input {path}: {all:#?}"))
-        };
-        assert_eq!(find("scenario.discount_rate").kind, StepKind::Rate);
-        let g = find("units.\"Quark\".growth");
-        assert_eq!((g.kind, g.base), (StepKind::Rate, 0.10));
-        assert_eq!(find("units.\"Quark\".revenue").kind, StepKind::Level);
-        let b = find("policies.\"reset\".units.\"Quark\".budget");
-        assert_eq!((b.kind, b.base), (StepKind::Level, 6.0));
-        assert_eq!(
-            find("policies.\"reset\".core.intensity").kind,
-            StepKind::Rate
-        );
-        assert_eq!(find("policies.\"status_quo\".innovation.years").base, 5.0);
-        find("policies.\"reset\".units.\"1688\".gate.min_revenue_multiple");
-        find("policies.\"reset\".innovation.gate.year");
-        // Units sold at their multiple have no fade inputs; units without
-        // a response no response inputs; margins that do not drift no
-        // target.
-        assert!(!all
-            .iter()
-            .any(|i| i.path == "units.\"Intime\".valuation.terminal_growth"));
-        assert!(!all
-            .iter()
-            .any(|i| i.path == "units.\"Intime\".response.max_uplift"));
-        assert!(!all.iter().any(|i| i.path == "units.\"1688\".target_margin"));
-        // Every input's path is one --sweep takes.
-        for i in &all {
-            super::super::patch_text(&i.path, i.base, &loaded.raw)
-                .unwrap_or_else(|e| panic!("{}: {e}", i.path));
-        }
-    }
-
-    #[test]
-    fn rates_move_by_points_levels_by_shares() {
-        let input = |kind, base| Input {
-            owner: Owner::Unit,
-            owner_name: "A".into(),
-            parameter: "x".into(),
-            path: "units.A.x".into(),
-            kind,
-            base,
-        };
-        let s = Steps::default();
-        assert_eq!(moved(&input(StepKind::Rate, 0.04), s), Some((0.03, 0.05)));
-        assert_eq!(
-            moved(&input(StepKind::Rate, -0.016), s),
-            Some((-0.026, -0.006))
-        );
-        assert_eq!(moved(&input(StepKind::Rate, 0.0), s), Some((-0.01, 0.01)));
-        assert_eq!(moved(&input(StepKind::Level, 6.0), s), Some((5.4, 6.6)));
-        assert_eq!(moved(&input(StepKind::Level, 0.0), s), None);
-        let wide = Steps {
-            rate: 0.02,
-            level: 0.25,
-        };
-        assert_eq!(moved(&input(StepKind::Level, 4.0), wide), Some((3.0, 5.0)));
-        assert_eq!(moved(&input(StepKind::Rate, 0.1), wide), Some((0.08, 0.12)));
-    }
-
-    #[test]
-    fn a_step_the_scenario_refuses_is_explained() {
-        let (loaded, sc) = reset();
-        let all = inputs(&loaded, &sc);
-        let tg = all
-            .iter()
-            .find(|i| i.path == "units.\"Cainiao\".valuation.terminal_growth")
-            .unwrap();
-        // 3% + 6 points reaches the 9% discount rate (Cainiao has no
-        // jumps to lower its long-run growth).
-        let e = variant(&loaded, &sc, tg, 0.09).unwrap_err();
-        assert!(e.contains("discount"), "{e}");
-        let ok = variant(&loaded, &sc, tg, 0.05).unwrap();
-        let cloud = ok.units.iter().find(|u| u.name == "Cainiao").unwrap();
-        assert!(
-            matches!(cloud.valuation, crate::model::Valuation::Fade(f) if f.terminal_growth == 0.05)
-        );
-        assert_eq!((ok.trials, ok.seed), (sc.trials, sc.seed));
-    }
-
-    #[test]
-    fn labels_read_as_words() {
-        let (loaded, sc) = reset();
-        let all = inputs(&loaded, &sc);
-        let row = |path: &str| {
-            let i = all.iter().find(|i| i.path == path).unwrap();
-            Sensitivity {
-                policy: "reset".into(),
-                owner: i.owner,
-                owner_name: i.owner_name.clone(),
-                parameter: i.parameter.clone(),
-                path: i.path.clone(),
-                kind: i.kind,
-                base: i.base,
-                low: f64::NAN,
-                high: f64::NAN,
-                gain_base: 1.0,
-                gain_low: f64::NAN,
-                gain_high: 3.0,
-                beat_base: 0.5,
-                beat_low: f64::NAN,
-                beat_high: 0.4,
-                note: None,
-            }
-        };
-        assert_eq!(row("units.\"Quark\".growth").label(), "Quark growth");
-        assert_eq!(
-            row("policies.\"reset\".units.\"Quark\".budget").label(),
-            "reset Quark budget"
-        );
-        assert_eq!(
-            row("policies.\"reset\".units.\"1688\".gate.year").label(),
-            "reset 1688 gate year"
-        );
-        assert_eq!(
-            row("policies.\"reset\".core.intensity").label(),
-            "reset core intensity"
-        );
-        assert_eq!(row("scenario.discount_rate").label(), "discount rate");
-        let r = row("units.\"Quark\".growth");
-        assert_eq!(r.swing(), 2.0);
-        assert!((r.beat_swing() - 0.1).abs() < 1e-12);
-        assert_eq!(r.show(0.05), "5.0%");
-        assert_eq!(r.show(-0.026), "-2.6%");
-        assert_eq!(r.show(0.0325), "3.25%");
-    }
-}
+mod tests;

@@ -1,0 +1,256 @@
+use super::*;
+
+fn reset() -> (Loaded, Scenario) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+    let loaded = crate::scenario::load_raw(&path).unwrap();
+    let sc = loaded.scenario().unwrap();
+    (loaded, sc)
+}
+
+/// Every figure of the study equals the one read from a whole run
+/// of its variant (`simulate_many`, itself tested against separate
+/// runs), bit for bit, on 1 and 2 threads: the lever variants run as
+/// extra policies (the baseline's too), the others on shared draws,
+/// all keeping two figures per policy.
+#[test]
+fn figures_equal_whole_runs_of_the_variants() {
+    let (loaded, mut base) = reset();
+    base.trials = 1024 + 333;
+    let steps = Steps::default();
+    let last = *base.horizons.last().unwrap();
+    let summary = super::super::simulate(&base, Some(2)).unwrap();
+    let variants = variant_scenarios(&loaded, &base, steps).unwrap();
+    let whole = super::super::simulate_many(&variants, Some(2)).unwrap();
+    let inputs = inputs(&loaded, &base);
+    let (plans, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
+    for threads in [1, 2] {
+        let rows = run(
+            &loaded,
+            &base,
+            &summary,
+            steps,
+            Some(threads),
+            &|_| {},
+            &|_, _| {},
+        )
+        .unwrap();
+        assert!(!rows.is_empty());
+        let mut checked = 0;
+        for r in &rows {
+            let k = inputs
+                .iter()
+                .filter(|i| moved(i, steps).is_some())
+                .position(|i| i.path == r.path)
+                .unwrap();
+            for (side, (gain, beat)) in [(r.gain_low, r.beat_low), (r.gain_high, r.beat_high)]
+                .into_iter()
+                .enumerate()
+            {
+                let Ok((_, i)) = &plans[k][side] else {
+                    continue;
+                };
+                let s = &whole[*i];
+                let want = s.row(&r.policy, last, "delta_value", None).unwrap().mean;
+                assert_eq!(gain.to_bits(), want.to_bits(), "{} {side}", r.path);
+                let want = s.prob(&r.policy, last).unwrap();
+                assert_eq!(beat.to_bits(), want.to_bits(), "{} {side}", r.path);
+                checked += 1;
+            }
+        }
+        // Lever variants of both policies, the baseline's included.
+        assert!(rows.iter().any(|r| r.owner_name == "status_quo"));
+        assert!(checked > 250, "{checked}");
+    }
+}
+
+#[test]
+fn inputs_cover_units_levers_and_the_discount_rate() {
+    let (loaded, sc) = reset();
+    let all = inputs(&loaded, &sc);
+    let find = |path: &str| {
+        all.iter()
+            .find(|i| i.path == path)
+            .unwrap_or_else(|| panic!("no input {path}: {all:#?}"))
+    };
+    assert_eq!(find("scenario.discount_rate").kind, StepKind::Rate);
+    let g = find("units.\"Quark\".growth");
+    assert_eq!((g.kind, g.base), (StepKind::Rate, 0.10));
+    assert_eq!(find("units.\"Quark\".revenue").kind, StepKind::Level);
+    let b = find("policies.\"reset\".units.\"Quark\".budget");
+    assert_eq!((b.kind, b.base), (StepKind::Level, 6.0));
+    assert_eq!(
+        find("policies.\"reset\".core.intensity").kind,
+        StepKind::Rate
+    );
+    assert_eq!(find("policies.\"status_quo\".innovation.years").base, 5.0);
+    find("policies.\"reset\".units.\"1688\".gate.min_revenue_multiple");
+    find("policies.\"reset\".innovation.gate.year");
+    // Units sold at their multiple have no fade inputs; units without
+    // a response no response inputs; margins that do not drift no
+    // target.
+    assert!(!all
+        .iter()
+        .any(|i| i.path == "units.\"Intime\".valuation.terminal_growth"));
+    assert!(!all
+        .iter()
+        .any(|i| i.path == "units.\"Intime\".response.max_uplift"));
+    assert!(!all.iter().any(|i| i.path == "units.\"1688\".target_margin"));
+    // Every input's path is one --sweep takes.
+    for i in &all {
+        super::super::patch_text(&i.path, i.base, &loaded.raw)
+            .unwrap_or_else(|e| panic!("{}: {e}", i.path));
+    }
+}
+
+/// A variant sets its key on the raw file by registry field; the same
+/// value through the `--sweep` path (TOML text over the file) gives
+/// the same scenario, or the same refusal, for every input and both
+/// steps of the shipped scenarios (a drawn key, a unit without its own
+/// valuation table, a gate, an override among them).
+#[test]
+fn a_variant_is_the_scenario_its_sweep_path_gives() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let steps = Steps {
+        rate: 0.06,
+        level: 0.5,
+    };
+    for file in [
+        "scenarios/reset.toml",
+        "scenarios/reset_uncertain.toml",
+        "scenarios/cloud_spinoff.toml",
+        "tests/fixtures/fade.toml",
+    ] {
+        let loaded = crate::scenario::load_raw(&root.join(file)).unwrap();
+        let sc = loaded.scenario().unwrap();
+        let (mut same, mut refused) = (0, 0);
+        for i in inputs(&loaded, &sc) {
+            let Some((lo, hi)) = moved(&i, steps) else {
+                continue;
+            };
+            for x in [lo, hi] {
+                let by_text = super::super::apply(&loaded, &i.path, x)
+                    .and_then(|l| l.scenario())
+                    .map(|mut s| {
+                        (s.trials, s.seed) = (sc.trials, sc.seed);
+                        s
+                    });
+                match (variant(&loaded, &sc, &i, x), by_text) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a, b, "{file}: {} = {x}", i.path);
+                        assert_ne!(a, sc, "{file}: {} = {x} moved nothing", i.path);
+                        same += 1;
+                    }
+                    (Err(a), Err(b)) => {
+                        let b = match b {
+                            Error::Input(e) => e.message,
+                            other => other.to_string(),
+                        };
+                        assert!(a.ends_with(&b), "{file}: {}: {a} / {b}", i.path);
+                        refused += 1;
+                    }
+                    (a, b) => panic!("{file}: {} = {x}: {a:?} against {b:?}", i.path),
+                }
+            }
+        }
+        assert!(same > 20, "{file}: {same} variants");
+        assert!(
+            refused > 0 || !file.contains("fade"),
+            "{file}: no refusal tried"
+        );
+    }
+}
+
+#[test]
+fn rates_move_by_points_levels_by_shares() {
+    let input = |kind, base| Input {
+        owner: Owner::Unit,
+        owner_name: "A".into(),
+        parameter: "x".into(),
+        path: "units.A.x".into(),
+        slot: raw::Slot::DiscountRate,
+        kind,
+        base,
+    };
+    let s = Steps::default();
+    assert_eq!(moved(&input(StepKind::Rate, 0.04), s), Some((0.03, 0.05)));
+    assert_eq!(
+        moved(&input(StepKind::Rate, -0.016), s),
+        Some((-0.026, -0.006))
+    );
+    assert_eq!(moved(&input(StepKind::Rate, 0.0), s), Some((-0.01, 0.01)));
+    assert_eq!(moved(&input(StepKind::Level, 6.0), s), Some((5.4, 6.6)));
+    assert_eq!(moved(&input(StepKind::Level, 0.0), s), None);
+    let wide = Steps {
+        rate: 0.02,
+        level: 0.25,
+    };
+    assert_eq!(moved(&input(StepKind::Level, 4.0), wide), Some((3.0, 5.0)));
+    assert_eq!(moved(&input(StepKind::Rate, 0.1), wide), Some((0.08, 0.12)));
+}
+
+#[test]
+fn a_step_the_scenario_refuses_is_explained() {
+    let (loaded, sc) = reset();
+    let all = inputs(&loaded, &sc);
+    let tg = all
+        .iter()
+        .find(|i| i.path == "units.\"Cainiao\".valuation.terminal_growth")
+        .unwrap();
+    // 3% + 6 points reaches the 9% discount rate (Cainiao has no
+    // jumps to lower its long-run growth).
+    let e = variant(&loaded, &sc, tg, 0.09).unwrap_err();
+    assert!(e.contains("discount"), "{e}");
+    let ok = variant(&loaded, &sc, tg, 0.05).unwrap();
+    let cloud = ok.units.iter().find(|u| u.name == "Cainiao").unwrap();
+    assert!(
+        matches!(cloud.valuation, crate::model::Valuation::Fade(f) if f.terminal_growth == 0.05)
+    );
+    assert_eq!((ok.trials, ok.seed), (sc.trials, sc.seed));
+}
+
+#[test]
+fn labels_read_as_words() {
+    let (loaded, sc) = reset();
+    let all = inputs(&loaded, &sc);
+    let row = |path: &str| {
+        let i = all.iter().find(|i| i.path == path).unwrap();
+        Sensitivity {
+            policy: "reset".into(),
+            owner: i.owner,
+            owner_name: i.owner_name.clone(),
+            parameter: i.parameter.clone(),
+            path: i.path.clone(),
+            kind: i.kind,
+            base: i.base,
+            low: f64::NAN,
+            high: f64::NAN,
+            gain_base: 1.0,
+            gain_low: f64::NAN,
+            gain_high: 3.0,
+            beat_base: 0.5,
+            beat_low: f64::NAN,
+            beat_high: 0.4,
+            note: None,
+        }
+    };
+    assert_eq!(row("units.\"Quark\".growth").label(), "Quark growth");
+    assert_eq!(
+        row("policies.\"reset\".units.\"Quark\".budget").label(),
+        "reset Quark budget"
+    );
+    assert_eq!(
+        row("policies.\"reset\".units.\"1688\".gate.year").label(),
+        "reset 1688 gate year"
+    );
+    assert_eq!(
+        row("policies.\"reset\".core.intensity").label(),
+        "reset core intensity"
+    );
+    assert_eq!(row("scenario.discount_rate").label(), "discount rate");
+    let r = row("units.\"Quark\".growth");
+    assert_eq!(r.swing(), 2.0);
+    assert!((r.beat_swing() - 0.1).abs() < 1e-12);
+    assert_eq!(r.show(0.05), "5.0%");
+    assert_eq!(r.show(-0.026), "-2.6%");
+    assert_eq!(r.show(0.0325), "3.25%");
+}
