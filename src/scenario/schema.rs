@@ -153,15 +153,15 @@ mod tests {
         assert_eq!(vol["minimum"], json!(0.0), "{vol}");
         assert!(vol.get("anyOf").is_some(), "{vol}");
         // A nested key, through its table's definition.
-        let half = &d["RawResponse"]["properties"]["half_saturation"];
-        assert_eq!(half["minimum"], json!(0.0), "{half}");
+        let uplift = &d["RawResponse"]["properties"]["max_uplift"];
+        assert_eq!(uplift["minimum"], json!(0.0), "{uplift}");
         // A share, on a policy and on every role table and override.
-        let recycle = &d["RawPolicy"]["properties"]["recycle_share"];
+        let reinvest = &d["RawPolicy"]["properties"]["reinvest_share"];
         assert_eq!(
-            (&recycle["minimum"], &recycle["maximum"]),
+            (&reinvest["minimum"], &reinvest["maximum"]),
             (&json!(0.0), &json!(1.0))
         );
-        let desc = recycle["description"].as_str().unwrap();
+        let desc = reinvest["description"].as_str().unwrap();
         assert!(desc.ends_with("Rule: must be a share in [0, 1]."), "{desc}");
         for table in ["RawCore", "RawOverride"] {
             let i = &d[table]["properties"]["intensity"];

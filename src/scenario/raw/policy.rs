@@ -8,6 +8,7 @@ use serde::Deserialize;
 use std::ops::Range;
 
 use super::merge::{first_span, merge_plain_map, merge_table, pick, sp};
+use super::set::{put, table};
 use super::{RawRole, Sp, O};
 use crate::model::keys::{PolicyField, TermField};
 use crate::model::Role;
@@ -241,5 +242,64 @@ impl RawOverride {
             Years => self.years.as_ref(),
             GateYear | GateMin => self.gate.as_ref()?.term(f),
         }
+    }
+}
+
+impl RawPolicy {
+    /// The slot of a number of the policy itself (see [`Self::share`]).
+    pub(super) fn share_mut(&mut self, f: PolicyField) -> &mut O<f64> {
+        match f {
+            PolicyField::Reinvest => &mut self.reinvest_share,
+            PolicyField::Recycle => &mut self.recycle_share,
+        }
+    }
+
+    /// The slot of a term on the table of `role`, when the policy has that
+    /// table and the role that term (a gate's key: when it has a gate).
+    pub(super) fn role_term_mut(&mut self, role: Role, f: TermField) -> Option<&mut O<f64>> {
+        use TermField::*;
+        match (role, f) {
+            (Role::Core, Intensity) => Some(&mut self.core.as_mut()?.0.get_mut().intensity),
+            (Role::NonCore, _) => {
+                let t = self.non_core.as_mut()?.0.get_mut();
+                match f {
+                    Intensity => Some(&mut t.intensity),
+                    ExitAfter => Some(&mut t.exit_after),
+                    ExitWindow => Some(&mut t.exit_window),
+                    ExitDiscount => Some(&mut t.exit_discount),
+                    _ => None,
+                }
+            }
+            (Role::Innovation, _) => {
+                let t = self.innovation.as_mut()?.0.get_mut();
+                match f {
+                    Budget => Some(&mut t.budget),
+                    Years => Some(&mut t.years),
+                    GateYear => Some(&mut t.gate.as_mut()?.0.get_mut().year),
+                    GateMin => Some(&mut t.gate.as_mut()?.0.get_mut().min_revenue_multiple),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl RawOverride {
+    /// Sets term `f` of this override to `x` (its gate created at `at`
+    /// when missing).
+    pub(super) fn set_term(&mut self, f: TermField, x: f64, at: Range<usize>) {
+        use TermField::*;
+        let slot = match f {
+            Intensity => &mut self.intensity,
+            ExitAfter => &mut self.exit_after,
+            ExitWindow => &mut self.exit_window,
+            ExitDiscount => &mut self.exit_discount,
+            Budget => &mut self.budget,
+            Years => &mut self.years,
+            GateYear => &mut table(&mut self.gate, at.clone()).year,
+            GateMin => &mut table(&mut self.gate, at.clone()).min_revenue_multiple,
+        };
+        put(slot, x, at);
     }
 }

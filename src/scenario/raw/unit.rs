@@ -6,9 +6,14 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use std::ops::Range;
+
+use toml::Spanned;
+
 use super::merge::{merge_map, merge_table, pick};
+use super::set::{put, table};
 use super::{RawParam, RawRole, RawValuation, Sp, O};
-use crate::model::Param;
+use crate::model::{Param, UnitField};
 
 /// `[[units]]`: one business group or unit.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -139,6 +144,50 @@ impl RawUnit {
             Param::MarginSpeed => &self.margin_speed,
             Param::MaxUplift => response.map_or(&None, |r| &r.max_uplift),
             Param::HalfSaturation => response.map_or(&None, |r| &r.half_saturation),
+        }
+    }
+}
+
+impl RawUnit {
+    /// Sets key `f` to the number `x` (a distribution it held is
+    /// replaced); a table it sits in is created at `at` when missing.
+    pub fn set(&mut self, f: UnitField, x: f64, at: Range<usize>) {
+        use UnitField::*;
+        let number = |slot: &mut O<RawParam>| {
+            let span = slot.as_ref().map_or(at.clone(), Sp::span);
+            *slot = Some(Sp(Spanned::new(span, RawParam::Number(x))));
+        };
+        match f {
+            Revenue => number(&mut self.revenue),
+            Growth => number(&mut self.growth),
+            Volatility => number(&mut self.volatility),
+            Margin => number(&mut self.margin),
+            TargetMargin => number(&mut self.target_margin),
+            MarginSpeed => number(&mut self.margin_speed),
+            MaxUplift => number(&mut table(&mut self.response, at.clone()).max_uplift),
+            HalfSaturation => number(&mut table(&mut self.response, at.clone()).half_saturation),
+            FadeFrom => put(&mut table(&mut self.growth_fade, at.clone()).from, x, at),
+            FadeYears => put(&mut table(&mut self.growth_fade, at.clone()).years, x, at),
+            MultipleMedian => put(&mut table(&mut self.multiple, at.clone()).median, x, at),
+            MultipleDispersion => put(&mut table(&mut self.multiple, at.clone()).dispersion, x, at),
+            JumpRate => put(&mut table(&mut self.jumps, at.clone()).rate, x, at),
+            JumpMean => put(&mut table(&mut self.jumps, at.clone()).mean, x, at),
+            JumpStdev => put(&mut table(&mut self.jumps, at.clone()).stdev, x, at),
+            ValuationYears => put(
+                &mut table(&mut self.valuation, at.clone()).fade_years,
+                x,
+                at,
+            ),
+            TerminalGrowth => put(
+                &mut table(&mut self.valuation, at.clone()).terminal_growth,
+                x,
+                at,
+            ),
+            SalesToCapital => put(
+                &mut table(&mut self.valuation, at.clone()).sales_to_capital,
+                x,
+                at,
+            ),
         }
     }
 }
