@@ -16,7 +16,8 @@
 #
 # Needs root (skips otherwise, exit 0); installs slurm-wlm and munge from the
 # distribution's packages when missing. The binary is STRATSIM_BIN
-# [target/release/simulate, built with cargo build --release if absent].
+# [$CARGO_TARGET_DIR or target, then /release/simulate, built with cargo
+# build --release if absent].
 
 set -uo pipefail
 
@@ -163,7 +164,7 @@ if ((${#need[@]})); then
 fi
 id munge >/dev/null 2>&1 || fail "no munge user (the munge package creates it)"
 
-bin=${STRATSIM_BIN:-target/release/simulate}
+bin=${STRATSIM_BIN:-${CARGO_TARGET_DIR:-target}/release/simulate}
 if [[ ! -x $bin ]]; then
     [[ -z ${STRATSIM_BIN:-} ]] || fail "STRATSIM_BIN=$bin is not executable"
     say "building $bin (cargo build --release)"
