@@ -11,7 +11,6 @@ use toml::Spanned;
 
 use super::*;
 use crate::model::{PolicyField, Role, TermField, UnitField};
-
 use crate::scenario::names;
 
 /// A number of the file, by its registry field and its owner as the file
@@ -71,10 +70,11 @@ impl RawFile {
             }
             Slot::Role(name, role, f) => {
                 let p = self.policy_mut(name)?;
+                let at = p.anchor().unwrap_or(0..0);
                 let slot = p
                     .role_term_mut(*role, *f)
                     .ok_or_else(|| format!("policy \"{name}\" has no {} table", role.as_str()))?;
-                put(slot, x, 0..0);
+                put(slot, x, at);
             }
             Slot::Override(name, unit, f) => {
                 let p = self.policy_mut(name)?;
