@@ -30,7 +30,7 @@ use toml::Spanned;
 pub(crate) use merge::pick;
 pub use optimize::{RawConstraint, RawFrontier, RawLever, RawMeasure, RawOptimize};
 pub use policy::{RawCore, RawGate, RawInnovation, RawNonCore, RawOverride, RawPolicy};
-pub use set::Slot;
+pub use set::{DistKey, Slot};
 pub use unit::{RawGrowthFade, RawJumps, RawMultiple, RawResponse, RawUnit};
 
 /// A value with the byte span it was read from.

@@ -80,15 +80,22 @@ impl Source {
 
     /// Adds a text; returns it padded to its offset, ready to parse.
     pub fn add(&mut self, path: &Path, text: &str) -> String {
+        let offset = self.add_label(path, text).start;
+        let mut padded = " ".repeat(offset);
+        padded.push_str(text);
+        padded
+    }
+
+    /// Adds a text that is not parsed (a value a study set, spanned
+    /// there so that an error about it names `path`); returns its span.
+    pub fn add_label(&mut self, path: &Path, text: &str) -> Range<usize> {
         let offset = self.files.last().map_or(0, |f| f.offset + f.text.len() + 1);
         self.files.push(SourceFile {
             path: path.to_path_buf(),
             text: text.to_string(),
             offset,
         });
-        let mut padded = " ".repeat(offset);
-        padded.push_str(text);
-        padded
+        offset..offset + text.len()
     }
 
     /// The file whose text holds span position `pos`.

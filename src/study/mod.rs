@@ -12,148 +12,27 @@
 //! below the report that presents it; this module runs them.
 
 pub mod funding;
+pub mod path;
 pub mod sensitivity;
 pub mod shared;
+#[cfg(test)]
+mod text_patch;
+
+pub use path::segments;
 
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Result};
-use crate::format::{csv_field, num, toml_key, toml_number, toml_string};
+use crate::format::{csv_field, num, toml_number};
 use crate::kernel::Plan;
 use crate::model::{Metric, Scenario};
 use crate::results::{check_finite, Headline, Summary, Sweep, SweepPoint};
-use crate::scenario::{self, names, raw, Loaded};
+use crate::scenario::{names, Loaded};
 
 /// Most grid points a sweep may have.
 pub const MAX_SWEEP_POINTS: usize = 400;
-
-/// Splits a dotted path; segments may be quoted ("Taobao & Tmall"), with
-/// `\"` for a quote and `\\` for a backslash inside the quotes (any other
-/// backslash is itself), and none may be empty or blank.
-pub fn segments(path: &str) -> std::result::Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = path.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if quoted && matches!(chars.peek(), Some('"' | '\\')) => {
-                cur.extend(chars.next());
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err(format!("unbalanced quote in {path:?}"));
-    }
-    out.push(cur);
-    if out.iter().any(|s| s.trim().is_empty()) {
-        return Err(format!("empty segment in {path:?}"));
-    }
-    Ok(out)
-}
-
-/// `a.b.c = v` as nested inline tables (`a = { b = { c = v } }`), which
-/// toml can span, unlike tables created by dotted keys.
-fn nested(rest: &[String], value: &str) -> String {
-    match rest {
-        [] => value.to_string(),
-        [last] => format!("{} = {value}", toml_key(last)),
-        [first, more @ ..] => format!("{} = {{ {} }}", toml_key(first), nested(more, value)),
-    }
-}
-
-/// The TOML text that sets `path` to `value`.
-pub fn patch_text(
-    path: &str,
-    value: f64,
-    base: &raw::RawFile,
-) -> std::result::Result<String, String> {
-    let segs = segments(path)?;
-    let v = toml_number(value);
-    match segs.first().map(String::as_str) {
-        Some("scenario") if segs.len() == 2 => {
-            Ok(format!("[scenario]\n{}", nested(&segs[1..], &v)))
-        }
-        Some("valuation") if segs.len() == 2 => {
-            Ok(format!("[valuation]\n{}", nested(&segs[1..], &v)))
-        }
-        Some("units") if segs.len() >= 3 => {
-            let name = &segs[1];
-            let known: Vec<&str> = base
-                .units
-                .iter()
-                .filter_map(|u| u.name.as_deref().map(String::as_str))
-                .collect();
-            // The unit as the file spells it, so the patch merges into it.
-            let Some(name) = known.iter().find(|u| names::same(u, name)) else {
-                return Err(format!(
-                    "names no unit: \"{name}\"{}",
-                    names::did_you_mean(name, known.iter().copied())
-                ));
-            };
-            Ok(format!(
-                "[[units]]\nname = {}\n{}",
-                toml_string(name),
-                nested(&segs[2..], &v)
-            ))
-        }
-        Some("policies") if segs.len() >= 3 => {
-            let name = &segs[1];
-            let Some(name) = base.policies.keys().find(|p| names::same(p, name)) else {
-                return Err(format!(
-                    "names no policy: \"{name}\"{}",
-                    names::did_you_mean(name, base.policies.keys().map(String::as_str))
-                ));
-            };
-            let mut rest = segs[2..].to_vec();
-            // An override's unit as the file spells it, likewise.
-            if rest.len() >= 3 && rest[0] == "units" {
-                let units: Vec<&str> = base
-                    .units
-                    .iter()
-                    .filter_map(|u| u.name.as_deref().map(String::as_str))
-                    .collect();
-                match units.iter().find(|u| names::same(u, &rest[1])) {
-                    Some(u) => rest[1] = u.to_string(),
-                    None => {
-                        return Err(format!(
-                            "names no unit: \"{}\"{}",
-                            rest[1],
-                            names::did_you_mean(&rest[1], units.iter().copied())
-                        ))
-                    }
-                }
-            }
-            Ok(format!("[policies.{}]\n{}", toml_key(name), nested(&rest, &v)))
-        }
-        _ => {
-            Err("a sweep path starts with scenario.KEY, valuation.KEY, units.NAME.KEY or policies.NAME.KEY".into())
-        }
-    }
-}
-
-/// The scenario with `path` set to `value`.
-pub fn apply(loaded: &Loaded, path: &str, value: f64) -> Result<Loaded> {
-    let text = patch_text(path, value, &loaded.raw)
-        .map_err(|m| Error::Usage(format!("sweep {path}: {m}")))?;
-    let mut source = loaded.source.clone();
-    let patch = scenario::parse_text(&mut source, Path::new(&patch_label(path, value)), &text)?;
-    Ok(Loaded {
-        raw: loaded.raw.merge(&patch),
-        source,
-    })
-}
-
-/// The name a sweep point's patch is parsed under (never shown: errors
-/// located in it are moved to the sweep's own place, see [`Origin`]).
-fn patch_label(path: &str, value: f64) -> String {
-    format!("<sweep {path} = {}>", toml_number(value))
-}
 
 /// Where a sweep was given, so that its errors point there.
 #[derive(Clone, Debug, PartialEq)]
@@ -310,7 +189,7 @@ pub fn plan(
         if let Some(m) = unsweepable(&segs) {
             return Err(at_origin(loaded, s, o, None, &m));
         }
-        if let Err(m) = patch_text(&s.path, s.values[0], &loaded.raw) {
+        if let Err(m) = path::slot(&s.path, &loaded.raw) {
             return Err(at_origin(loaded, s, o, None, &m));
         }
         let c = canonical(&segs);
@@ -441,21 +320,8 @@ fn build_point(
 ) -> Result<Scenario> {
     let mut l = loaded.clone();
     for (j, (s, &k)) in sweeps.iter().zip(ks).enumerate() {
-        let v = s.values[k];
-        let label = patch_label(&s.path, v);
-        l = apply(&l, &s.path, v).map_err(|e| {
-            // The patch did not parse: a key the path names that does not
-            // exist is the path's fault, a wrong type the value's. (The
-            // patch's own key is not the file's: only the message is told.)
-            let (m, at) = match &e {
-                Error::Input(i) if i.file == Path::new(&label) => (
-                    i.message.clone(),
-                    i.message.starts_with("invalid type").then_some(k),
-                ),
-                _ => (point_error(&e, &label), Some(k)),
-            };
-            at_origin(loaded, s, &origins[j], at, &m)
-        })?;
+        l = path::apply(&l, &s.path, s.values[k])
+            .map_err(|(m, value)| at_origin(loaded, s, &origins[j], value.then_some(k), &m))?;
     }
     l.scenario().map_err(|e| {
         // Blame the sweep whose patch holds the refused value (the last
@@ -463,7 +329,7 @@ fn build_point(
         let labels: Vec<String> = sweeps
             .iter()
             .zip(ks)
-            .map(|(s, &k)| patch_label(&s.path, s.values[k]))
+            .map(|(s, &k)| path::label(&s.path, s.values[k]))
             .collect();
         let j = match &e {
             Error::Input(i) => labels
@@ -611,40 +477,81 @@ pub fn simulate_many(scenarios: &[Scenario], threads: Option<usize>) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::raw;
 
     #[test]
-    fn paths_become_toml() {
+    fn paths_become_slots() {
+        use crate::model::{PolicyField, Role, TermField, UnitField};
+        use raw::Slot;
         let mut base = raw::RawFile::default();
         base.policies
             .insert("reset".into(), raw::RawPolicy::default());
         let unit: raw::RawUnit = toml::from_str("name = \"Quark\"").unwrap();
         base.units.push(raw::Sp(toml::Spanned::new(0..0, unit)));
-        assert_eq!(
-            patch_text("policies.reset.innovation.years", 4.0, &base).unwrap(),
-            "[policies.reset]\ninnovation = { years = 4 }"
-        );
-        assert_eq!(
-            patch_text("policies.reset.units.\"Quark\".budget", 6.5, &base).unwrap(),
-            "[policies.reset]\nunits = { Quark = { budget = 6.5 } }"
-        );
-        assert_eq!(
-            patch_text("scenario.discount_rate", 0.1, &base).unwrap(),
-            "[scenario]\ndiscount_rate = 0.1"
-        );
-        assert_eq!(
-            patch_text("valuation.terminal_growth", 0.02, &base).unwrap(),
-            "[valuation]\nterminal_growth = 0.02"
-        );
-        assert!(patch_text("policies.nope.core.intensity", 1.0, &base).is_err());
-        assert!(patch_text("units.Nobody.growth", 1.0, &base).is_err());
-        assert!(patch_text("factors.x", 1.0, &base).is_err());
-        // Names as read: the file's spelling goes into the patch.
-        assert_eq!(
-            patch_text("policies.RESET.units.quark.budget", 6.5, &base).unwrap(),
-            "[policies.reset]\nunits = { Quark = { budget = 6.5 } }"
-        );
-        let e = patch_text("units.Quakr.growth", 1.0, &base).unwrap_err();
-        assert!(e.contains("did you mean \"Quark\""), "{e}");
+        let slot = |p: &str| path::slot(p, &base);
+        let reset = || "reset".to_string();
+        let quark = || "Quark".to_string();
+        for (p, want) in [
+            (
+                "policies.reset.innovation.years",
+                Slot::Role(reset(), Role::Innovation, TermField::Years),
+            ),
+            (
+                "policies.reset.innovation.gate.year",
+                Slot::Role(reset(), Role::Innovation, TermField::GateYear),
+            ),
+            (
+                "policies.reset.units.\"Quark\".budget",
+                Slot::Override(reset(), quark(), TermField::Budget),
+            ),
+            (
+                "policies.reset.reinvest_share",
+                Slot::Policy(reset(), PolicyField::Reinvest),
+            ),
+            ("scenario.discount_rate", Slot::DiscountRate),
+            ("scenario.steps_per_year", Slot::StepsPerYear),
+            (
+                "valuation.terminal_growth",
+                Slot::Valuation(UnitField::TerminalGrowth),
+            ),
+            (
+                "units.Quark.valuation.terminal_growth",
+                Slot::Unit(quark(), UnitField::TerminalGrowth),
+            ),
+            (
+                "units.Quark.multiple.median",
+                Slot::Unit(quark(), UnitField::MultipleMedian),
+            ),
+            (
+                "units.Quark.growth.mode",
+                Slot::Dist(quark(), UnitField::Growth, raw::DistKey::Mode),
+            ),
+            (
+                "units.Quark.loadings.ai",
+                Slot::Loading(quark(), "ai".into()),
+            ),
+            // Names as read: the file's spelling is the slot's.
+            (
+                "policies.RESET.units.quark.budget",
+                Slot::Override(reset(), quark(), TermField::Budget),
+            ),
+        ] {
+            assert_eq!(slot(p), Ok(want), "{p}");
+        }
+        for (p, words) in [
+            ("policies.nope.core.intensity", "names no policy"),
+            ("units.Nobody.growth", "names no unit"),
+            ("factors.x", "a sweep path starts with"),
+            ("units.Quakr.growth", "did you mean \"Quark\""),
+            ("policies.reset.core.intensty", "did you mean `intensity`"),
+            ("policies.reset.core.budget", "unknown key `budget`"),
+            ("units.Quark.volatilty", "did you mean `volatility`"),
+            ("units.Quark.growth.moed", "did you mean `mode`"),
+            ("scenario.years", "unknown key `years`"),
+        ] {
+            let e = slot(p).unwrap_err();
+            assert!(e.contains(words), "{p}: {e}");
+        }
         assert_eq!(
             segments("units.\"Taobao & Tmall\".growth").unwrap()[1],
             "Taobao & Tmall"

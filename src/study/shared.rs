@@ -100,7 +100,7 @@ mod tests {
     use super::*;
     use crate::model::{Dist, Param};
     use crate::scenario::{load_raw, Loaded};
-    use crate::study::{apply, simulate};
+    use crate::study::{path, simulate};
     use std::path::Path;
 
     fn loaded(name: &str) -> Loaded {
@@ -113,7 +113,7 @@ mod tests {
     fn variant(base: &Loaded, patches: &[(&str, f64)], trials: u64) -> Scenario {
         let mut l = base.clone();
         for &(path, v) in patches {
-            l = apply(&l, path, v).unwrap();
+            l = path::apply(&l, path, v).unwrap();
         }
         let mut s = l.scenario().unwrap();
         s.trials = trials;
@@ -252,14 +252,15 @@ mod tests {
         let base = loaded("cloud_spinoff.toml");
         let t = 1024 + 7;
         let mut variants = Vec::new();
+        let recycle = format!(
+            "policies.spin_off.{}",
+            crate::model::PolicyField::Recycle.key().path
+        );
         for v in [0.0, 0.5, 1.0] {
             for r in [0.07, 0.09] {
                 variants.push(variant(
                     &base,
-                    &[
-                        ("policies.spin_off.recycle_share", v),
-                        ("scenario.discount_rate", r),
-                    ],
+                    &[(recycle.as_str(), v), ("scenario.discount_rate", r)],
                     t,
                 ));
             }

@@ -107,7 +107,10 @@ fn bad_sweeps_are_refused_with_their_location() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("unknown field `yeras`"), "{err}");
+    assert!(
+        err.contains("unknown key `yeras`; did you mean `years`?"),
+        "{err}"
+    );
     let o = run(&[
         root().join("scenarios/reset.toml").to_str().unwrap(),
         "--sweep",

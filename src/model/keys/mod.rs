@@ -2,9 +2,8 @@
 //! everything that names a key (the validator's rules, `simulate schema`'s
 //! bounds, the digest, sensitivity's inputs, the optimizer's levers,
 //! optimized.toml, serve's sliders, the shard header check, and where a
-//! sensitivity variant sets its key in the raw file, `scenario::raw::Slot`).
-//! Sweeps still set a path as TOML text over the file and validate it
-//! again (`study::apply`): any key, numeric or not, in the registry or not.
+//! study's variant or a sweep's point sets its key in the raw file,
+//! `scenario::raw::Slot`, a sweep's path read by `study::path`).
 //!
 //! A row says where the key lives ([`Owner`] and its dotted path below the
 //! owner, as the file writes it), its rule (the range the validator

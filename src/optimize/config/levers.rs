@@ -2,14 +2,13 @@
 //! it sets learnt once by building the scenario at its two bounds.
 
 use std::ops::Range;
-use std::path::Path;
 
 use super::{trim, At, Field, Lever, MAX_LEVERS};
 use crate::error::{Error, InputError, Result};
 use crate::model::keys;
 use crate::model::Scenario;
 use crate::scenario::raw::{RawLever, RawOptimize, Sp};
-use crate::scenario::{self, names, Loaded};
+use crate::scenario::{names, Loaded};
 
 /// The last segments of the keys a lever may vary (the registry's).
 fn lever_keys() -> Vec<&'static str> {
@@ -23,24 +22,13 @@ fn lever_keys() -> Vec<&'static str> {
 /// Splits a dotted path (quoted segments may hold dots), as sweeps do.
 pub(crate) use crate::study::segments;
 
-/// The scenario with `path` set to `value` (the patch sweeps use).
+/// The scenario with `path` set to `value`, as a sweep sets it.
 pub(crate) fn patched(
     loaded: &Loaded,
     path: &str,
     value: f64,
 ) -> std::result::Result<Loaded, String> {
-    let text = crate::study::patch_text(path, value, &loaded.raw)?;
-    let mut source = loaded.source.clone();
-    let label = format!("<optimize {path} = {value}>");
-    let patch =
-        scenario::parse_text(&mut source, Path::new(&label), &text).map_err(|e| match e {
-            Error::Input(i) => i.message,
-            other => other.to_string(),
-        })?;
-    Ok(Loaded {
-        raw: loaded.raw.merge(&patch),
-        source,
-    })
+    crate::study::path::apply(loaded, path, value).map_err(|(m, _)| m)
 }
 
 /// What an error of the scenario built at one bound says, in one line.

@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use toml::Spanned;
 
 use super::*;
+use crate::model::UnitField;
 
 /// `b` over `a`, field by field.
 pub(crate) fn pick<T: Clone>(a: &O<T>, b: &O<T>) -> O<T> {
@@ -189,6 +190,33 @@ impl RawFile {
 }
 
 impl RawValuation {
+    /// Where the table is, by its first key.
+    pub fn anchor(&self) -> Option<Range<usize>> {
+        first_span(&[
+            sp(&self.method),
+            sp(&self.fade_years),
+            sp(&self.terminal_growth),
+            sp(&self.sales_to_capital),
+        ])
+    }
+
+    /// Sets valuation key `f` to `x`; Err when `f` is not one.
+    pub(super) fn set(
+        &mut self,
+        f: UnitField,
+        x: f64,
+        at: &super::set::At,
+    ) -> std::result::Result<(), String> {
+        let slot = match f {
+            UnitField::ValuationYears => &mut self.fade_years,
+            UnitField::TerminalGrowth => &mut self.terminal_growth,
+            UnitField::SalesToCapital => &mut self.sales_to_capital,
+            _ => return Err("not a key of a valuation table".into()),
+        };
+        super::set::put(slot, x, at);
+        Ok(())
+    }
+
     pub(super) fn merge(a: &Self, b: &Self) -> Self {
         RawValuation {
             method: pick(&a.method, &b.method),

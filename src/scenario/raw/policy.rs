@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::ops::Range;
 
 use super::merge::{first_span, merge_plain_map, merge_table, pick, sp};
-use super::set::{put, table};
+use super::set::{put, table, At};
 use super::{RawRole, Sp, O};
 use crate::model::keys::{PolicyField, TermField};
 use crate::model::Role;
@@ -254,31 +254,35 @@ impl RawPolicy {
         }
     }
 
-    /// The slot of a term on the table of `role`, when the policy has that
-    /// table and the role that term (a gate's key: when it has a gate).
-    pub(super) fn role_term_mut(&mut self, role: Role, f: TermField) -> Option<&mut O<f64>> {
+    /// The slot of a term on the table of `role` (the table, and a gate
+    /// for a gate's key, created at `at` when the policy has none); None
+    /// when the role takes no such term.
+    pub(super) fn role_term_mut(
+        &mut self,
+        role: Role,
+        f: TermField,
+        at: &At,
+    ) -> Option<&mut O<f64>> {
         use TermField::*;
         match (role, f) {
-            (Role::Core, Intensity) => Some(&mut self.core.as_mut()?.0.get_mut().intensity),
-            (Role::NonCore, _) => {
-                let t = self.non_core.as_mut()?.0.get_mut();
-                match f {
-                    Intensity => Some(&mut t.intensity),
-                    ExitAfter => Some(&mut t.exit_after),
-                    ExitWindow => Some(&mut t.exit_window),
-                    ExitDiscount => Some(&mut t.exit_discount),
-                    _ => None,
-                }
+            (Role::Core, Intensity) => Some(&mut table(&mut self.core, at).intensity),
+            (Role::NonCore, Intensity | ExitAfter | ExitWindow | ExitDiscount) => {
+                let t = table(&mut self.non_core, at);
+                Some(match f {
+                    Intensity => &mut t.intensity,
+                    ExitAfter => &mut t.exit_after,
+                    ExitWindow => &mut t.exit_window,
+                    _ => &mut t.exit_discount,
+                })
             }
-            (Role::Innovation, _) => {
-                let t = self.innovation.as_mut()?.0.get_mut();
-                match f {
-                    Budget => Some(&mut t.budget),
-                    Years => Some(&mut t.years),
-                    GateYear => Some(&mut t.gate.as_mut()?.0.get_mut().year),
-                    GateMin => Some(&mut t.gate.as_mut()?.0.get_mut().min_revenue_multiple),
-                    _ => None,
-                }
+            (Role::Innovation, Budget | Years | GateYear | GateMin) => {
+                let t = table(&mut self.innovation, at);
+                Some(match f {
+                    Budget => &mut t.budget,
+                    Years => &mut t.years,
+                    GateYear => &mut table(&mut t.gate, at).year,
+                    _ => &mut table(&mut t.gate, at).min_revenue_multiple,
+                })
             }
             _ => None,
         }
@@ -288,7 +292,7 @@ impl RawPolicy {
 impl RawOverride {
     /// Sets term `f` of this override to `x` (its gate created at `at`
     /// when missing).
-    pub(super) fn set_term(&mut self, f: TermField, x: f64, at: Range<usize>) {
+    pub(super) fn set_term(&mut self, f: TermField, x: f64, at: &At) {
         use TermField::*;
         let slot = match f {
             Intensity => &mut self.intensity,
@@ -297,8 +301,8 @@ impl RawOverride {
             ExitDiscount => &mut self.exit_discount,
             Budget => &mut self.budget,
             Years => &mut self.years,
-            GateYear => &mut table(&mut self.gate, at.clone()).year,
-            GateMin => &mut table(&mut self.gate, at.clone()).min_revenue_multiple,
+            GateYear => &mut table(&mut self.gate, at).year,
+            GateMin => &mut table(&mut self.gate, at).min_revenue_multiple,
         };
         put(slot, x, at);
     }

@@ -6,14 +6,12 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use std::ops::Range;
-
 use toml::Spanned;
 
 use super::merge::{merge_map, merge_table, pick};
-use super::set::{put, table};
+use super::set::{put, table, At, DistKey};
 use super::{RawParam, RawRole, RawValuation, Sp, O};
-use crate::model::{Param, UnitField};
+use crate::model::{keys, Param, UnitField};
 
 /// `[[units]]`: one business group or unit.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -151,10 +149,10 @@ impl RawUnit {
 impl RawUnit {
     /// Sets key `f` to the number `x` (a distribution it held is
     /// replaced); a table it sits in is created at `at` when missing.
-    pub fn set(&mut self, f: UnitField, x: f64, at: Range<usize>) {
+    pub fn set(&mut self, f: UnitField, x: f64, at: &At) {
         use UnitField::*;
         let number = |slot: &mut O<RawParam>| {
-            let span = slot.as_ref().map_or(at.clone(), Sp::span);
+            let span = at.span(slot.as_ref().map(Sp::span));
             *slot = Some(Sp(Spanned::new(span, RawParam::Number(x))));
         };
         match f {
@@ -164,30 +162,64 @@ impl RawUnit {
             Margin => number(&mut self.margin),
             TargetMargin => number(&mut self.target_margin),
             MarginSpeed => number(&mut self.margin_speed),
-            MaxUplift => number(&mut table(&mut self.response, at.clone()).max_uplift),
-            HalfSaturation => number(&mut table(&mut self.response, at.clone()).half_saturation),
-            FadeFrom => put(&mut table(&mut self.growth_fade, at.clone()).from, x, at),
-            FadeYears => put(&mut table(&mut self.growth_fade, at.clone()).years, x, at),
-            MultipleMedian => put(&mut table(&mut self.multiple, at.clone()).median, x, at),
-            MultipleDispersion => put(&mut table(&mut self.multiple, at.clone()).dispersion, x, at),
-            JumpRate => put(&mut table(&mut self.jumps, at.clone()).rate, x, at),
-            JumpMean => put(&mut table(&mut self.jumps, at.clone()).mean, x, at),
-            JumpStdev => put(&mut table(&mut self.jumps, at.clone()).stdev, x, at),
-            ValuationYears => put(
-                &mut table(&mut self.valuation, at.clone()).fade_years,
-                x,
-                at,
-            ),
-            TerminalGrowth => put(
-                &mut table(&mut self.valuation, at.clone()).terminal_growth,
-                x,
-                at,
-            ),
-            SalesToCapital => put(
-                &mut table(&mut self.valuation, at.clone()).sales_to_capital,
-                x,
-                at,
-            ),
+            MaxUplift => number(&mut table(&mut self.response, at).max_uplift),
+            HalfSaturation => number(&mut table(&mut self.response, at).half_saturation),
+            FadeFrom => put(&mut table(&mut self.growth_fade, at).from, x, at),
+            FadeYears => put(&mut table(&mut self.growth_fade, at).years, x, at),
+            MultipleMedian => put(&mut table(&mut self.multiple, at).median, x, at),
+            MultipleDispersion => put(&mut table(&mut self.multiple, at).dispersion, x, at),
+            JumpRate => put(&mut table(&mut self.jumps, at).rate, x, at),
+            JumpMean => put(&mut table(&mut self.jumps, at).mean, x, at),
+            JumpStdev => put(&mut table(&mut self.jumps, at).stdev, x, at),
+            ValuationYears | TerminalGrowth | SalesToCapital => {
+                // Always a valuation key: the match above holds the rest.
+                let _ = table(&mut self.valuation, at).set(f, x, at);
+            }
         }
+    }
+
+    /// Sets number `k` of the distribution key `f` holds; Err when it
+    /// holds a plain number (or nothing) instead.
+    pub fn set_dist(
+        &mut self,
+        f: UnitField,
+        k: DistKey,
+        x: f64,
+        at: &At,
+    ) -> std::result::Result<(), String> {
+        let p = Param::ALL
+            .into_iter()
+            .find(|&p| keys::of_param(p).field == keys::Field::Unit(f));
+        let slot = p.and_then(|p| self.param_mut(p));
+        let Some(Some(param)) = slot else {
+            return Err(format!(
+                "`{}` is not a distribution here: it is one number, set the key itself",
+                keys::by_field(keys::Field::Unit(f)).path
+            ));
+        };
+        let span = at.span(Some(param.span()));
+        let mut value = param.get_ref().clone();
+        let RawParam::Dist(d) = &mut value else {
+            return Err(format!(
+                "`{}` is one number here, not a distribution: set the key itself",
+                keys::by_field(keys::Field::Unit(f)).path
+            ));
+        };
+        *k.of(d) = Some(x);
+        *param = Sp(Spanned::new(span, value));
+        Ok(())
+    }
+
+    fn param_mut(&mut self, p: Param) -> Option<&mut O<RawParam>> {
+        Some(match p {
+            Param::Revenue => &mut self.revenue,
+            Param::Growth => &mut self.growth,
+            Param::Volatility => &mut self.volatility,
+            Param::Margin => &mut self.margin,
+            Param::TargetMargin => &mut self.target_margin,
+            Param::MarginSpeed => &mut self.margin_speed,
+            Param::MaxUplift => &mut self.response.as_mut()?.0.get_mut().max_uplift,
+            Param::HalfSaturation => &mut self.response.as_mut()?.0.get_mut().half_saturation,
+        })
     }
 }

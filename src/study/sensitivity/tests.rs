@@ -95,15 +95,16 @@ fn inputs_cover_units_levers_and_the_discount_rate() {
         .iter()
         .any(|i| i.path == "units.\"Intime\".response.max_uplift"));
     assert!(!all.iter().any(|i| i.path == "units.\"1688\".target_margin"));
-    // Every input's path is one --sweep takes.
+    // Every input's path is one --sweep takes, and names the input's slot.
     for i in &all {
-        super::super::patch_text(&i.path, i.base, &loaded.raw)
+        let slot = super::super::path::slot(&i.path, &loaded.raw)
             .unwrap_or_else(|e| panic!("{}: {e}", i.path));
+        assert_eq!(slot, i.slot, "{}", i.path);
     }
 }
 
 /// A variant sets its key on the raw file by registry field; the same
-/// value through the `--sweep` path (TOML text over the file) gives
+/// value as TOML text over the file (how sweeps set it before) gives
 /// the same scenario, or the same refusal, for every input and both
 /// steps of the shipped scenarios (a drawn key, a unit without its own
 /// valuation table, a gate, an override among them).
@@ -128,7 +129,7 @@ fn a_variant_is_the_scenario_its_sweep_path_gives() {
                 continue;
             };
             for x in [lo, hi] {
-                let by_text = super::super::apply(&loaded, &i.path, x)
+                let by_text = super::super::text_patch::apply(&loaded, &i.path, x)
                     .and_then(|l| l.scenario())
                     .map(|mut s| {
                         (s.trials, s.seed) = (sc.trials, sc.seed);
