@@ -20,9 +20,9 @@ use rand_distr::{Beta, Distribution, Normal, StandardNormal, Triangular};
 use super::copula::Copula;
 use super::math::GrowthFactor;
 pub use super::rng::param_rng;
-use super::terms::PolicyPlan;
+use super::terms::{PolicyPlan, Response};
 use super::valuation::unit_growth;
-use crate::model::{Dist, Fade, GrowthFade, Param, Scenario, Valuation};
+use crate::model::{keys, Dist, Fade, GrowthFade, Param, Scenario, Unit, Valuation};
 
 /// Most redraws of a truncated normal (validation refuses a truncation
 /// that keeps less than 0.1% of the mass, so this is never reached in
@@ -160,31 +160,32 @@ pub struct ParamPlan {
     copula: Option<Copula>,
 }
 
-/// A unit's keys that may be drawn, as the file states them.
+/// A unit's keys that may be drawn, as the file states them (or, in a
+/// trial, as drawn), by [`Param`].
 #[derive(Clone, Copy, Debug)]
-pub(super) struct UnitBase {
-    pub(super) revenue: f64,
-    pub(super) growth: f64,
-    pub(super) volatility: f64,
-    pub(super) margin: f64,
-    pub(super) target_margin: f64,
-    pub(super) margin_speed: f64,
-    pub(super) max_uplift: f64,
-    pub(super) half_saturation: f64,
-}
+pub(super) struct UnitBase([f64; Param::ALL.len()]);
 
 impl UnitBase {
+    /// The keys of `u` as the file states them.
+    pub(super) fn of(u: &Unit) -> UnitBase {
+        UnitBase(Param::ALL.map(|p| match keys::of_param(p).field {
+            // A drawn key's row holds its unit field (the registry's test).
+            keys::Field::Unit(f) => f.get(u).unwrap_or(0.0),
+            _ => 0.0,
+        }))
+    }
+
+    pub(super) fn get(&self, p: Param) -> f64 {
+        self.0[p as usize]
+    }
+
     pub(super) fn set(&mut self, p: Param, x: f64) {
-        match p {
-            Param::Revenue => self.revenue = x,
-            Param::Growth => self.growth = x,
-            Param::Volatility => self.volatility = x,
-            Param::Margin => self.margin = x,
-            Param::TargetMargin => self.target_margin = x,
-            Param::MarginSpeed => self.margin_speed = x,
-            Param::MaxUplift => self.max_uplift = x,
-            Param::HalfSaturation => self.half_saturation = x,
-        }
+        self.0[p as usize] = x;
+    }
+
+    /// Step 4's response of growth to investment.
+    pub(super) fn response(&self) -> Response<f64> {
+        Response::of(|p| self.get(p))
     }
 }
 
@@ -220,20 +221,7 @@ impl ParamPlan {
                     Valuation::Multiple => None,
                 })
                 .collect(),
-            base: s
-                .units
-                .iter()
-                .map(|u| UnitBase {
-                    revenue: u.revenue,
-                    growth: u.growth,
-                    volatility: u.volatility,
-                    margin: u.margin,
-                    target_margin: u.target_margin,
-                    margin_speed: u.margin_speed,
-                    max_uplift: u.max_uplift,
-                    half_saturation: u.half_saturation,
-                })
-                .collect(),
+            base: s.units.iter().map(UnitBase::of).collect(),
         }
     }
 
@@ -316,9 +304,9 @@ impl ParamPlan {
                     if !self.fades(i) {
                         continue;
                     }
-                    let growth = self.base_growth(i, u.growth, t);
+                    let growth = self.base_growth(i, u.get(Param::Growth), t);
                     for pol in at.iter_mut() {
-                        pol.units[i].set_growth(growth, u.max_uplift, u.half_saturation, gfn, dt);
+                        pol.units[i].set_growth(growth, u.response(), gfn, dt);
                     }
                 }
                 at

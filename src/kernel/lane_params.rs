@@ -9,7 +9,7 @@
 use super::draws::UnitBase;
 use super::plan::Plan;
 use super::simd::{LaneStore, Vf64};
-use super::terms::{held_of_unit, margin_path, DrawPlan, PolicyPlan};
+use super::terms::{held_of_unit, margin_path, DrawPlan, PolicyPlan, Response};
 use crate::model::Param;
 
 /// One trial's unit constants: the plan's, with the drawn values in place
@@ -58,12 +58,15 @@ impl TrialParams {
         }
         let dt = plan.dt;
         for (i, u) in self.units.iter().enumerate() {
-            self.revenue0[i] = u.revenue;
-            self.draws[i].set_volatility(u.volatility, dt);
+            self.revenue0[i] = u.get(Param::Revenue);
+            self.draws[i].set_volatility(u.get(Param::Volatility), dt);
         }
-        let start: Vec<f64> = self.units.iter().map(|u| u.margin).collect();
-        let speed: Vec<f64> = self.units.iter().map(|u| u.margin_speed).collect();
-        let target: Vec<f64> = self.units.iter().map(|u| u.target_margin).collect();
+        let of = |p: Param| -> Vec<f64> { self.units.iter().map(|u| u.get(p)).collect() };
+        let (start, speed, target) = (
+            of(Param::Margin),
+            of(Param::MarginSpeed),
+            of(Param::TargetMargin),
+        );
         margin_path(&mut self.margin, &start, &speed, &target, dt);
         self.set_growth(plan, 0, true);
         self.set_held(plan);
@@ -81,8 +84,8 @@ impl TrialParams {
             let Some(f) = f.as_ref().filter(|_| pp.draws_held(i)) else {
                 continue;
             };
-            let speed = (u.target_margin, u.margin_speed);
-            let growth = |t| pp.base_growth(i, u.growth, t);
+            let speed = (u.get(Param::TargetMargin), u.get(Param::MarginSpeed));
+            let growth = |t| pp.base_growth(i, u.get(Param::Growth), t);
             let n = plan.n_units;
             held_of_unit(&mut self.held, i, n, k0s, f, &self.margin, speed, growth);
         }
@@ -97,15 +100,9 @@ impl TrialParams {
             if !all && !pp.fades(i) {
                 continue;
             }
-            let growth = pp.base_growth(i, u.growth, t);
+            let growth = pp.base_growth(i, u.get(Param::Growth), t);
             for pol in self.policies.iter_mut() {
-                pol.units[i].set_growth(
-                    growth,
-                    u.max_uplift,
-                    u.half_saturation,
-                    plan.growth_factor,
-                    plan.dt,
-                );
+                pol.units[i].set_growth(growth, u.response(), plan.growth_factor, plan.dt);
             }
         }
     }
@@ -131,8 +128,7 @@ pub(super) struct GrowthLanes<L> {
     pub(super) growth: L,
     pub(super) gf_idle: L,
     pub(super) gf_full: L,
-    pub(super) max_uplift: L,
-    pub(super) half_saturation: L,
+    pub(super) response: Response<L>,
     /// G / R of a unit valued by "fade" (see `UnitPlan::growth_cost`).
     pub(super) growth_cost: L,
 }
@@ -144,8 +140,7 @@ impl<L: LaneStore> Default for GrowthLanes<L> {
             growth: z,
             gf_idle: z,
             gf_full: z,
-            max_uplift: z,
-            half_saturation: z,
+            response: Response::zero(),
             growth_cost: z,
         }
     }
@@ -240,8 +235,7 @@ impl<L: LaneStore> LaneParams<L> {
                     g.gf_idle.set(j, up.gf_idle);
                     g.gf_full.set(j, up.gf_full);
                     g.growth_cost.set(j, up.growth_cost);
-                    g.max_uplift.set(j, up.max_uplift);
-                    g.half_saturation.set(j, up.half_saturation);
+                    up.response.lay_out(&mut g.response, j);
                 }
             }
         }

@@ -4,9 +4,9 @@
 
 use rand_distr::Poisson;
 
-use super::draws::ParamPlan;
+use super::draws::{ParamPlan, UnitBase};
 use super::math::GrowthFactor;
-use super::terms::{held_of_unit, margin_path, DrawPlan, JumpDraw, PolicyPlan, UnitPlan};
+use super::terms::{held_of_unit, margin_path, DrawPlan, JumpDraw, PolicyPlan, Response, UnitPlan};
 use super::valuation::FadePlan;
 use crate::model::{Layout, Tracked};
 use crate::model::{Role, Scenario, Valuation};
@@ -331,8 +331,7 @@ fn policy_plans(s: &Scenario, t_end: &[f64], gfn: GrowthFactor) -> Vec<PolicyPla
                         },
                         is_budget,
                         growth: 0.0,
-                        max_uplift: 0.0,
-                        half_saturation: 0.0,
+                        response: Response::default(),
                         gf_idle: 0.0,
                         gf_full: 0.0,
                         sales_to_capital: match &u.valuation {
@@ -345,7 +344,7 @@ fn policy_plans(s: &Scenario, t_end: &[f64], gfn: GrowthFactor) -> Vec<PolicyPla
                         gate_step: gate.map_or(usize::MAX, |g| g.0),
                         gate_min_multiple: gate.map_or(0.0, |g| g.1),
                     };
-                    up.set_growth(u.growth, u.max_uplift, u.half_saturation, gfn, dt);
+                    up.set_growth(u.growth, UnitBase::of(u).response(), gfn, dt);
                     up
                 })
                 .collect(),

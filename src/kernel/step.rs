@@ -293,8 +293,7 @@ pub(super) fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
 /// The growth factor (1 + g)^dt of one unit in every lane (step 4): idle
 /// when nothing is invested (or there is no uplift), the precomputed
 /// factor when an intensity request is met in full, else
-/// g = growth + max_uplift inv / (inv + half_saturation R dt) (the
-/// uplift of the spend, with one division). `own`: the lanes' own growth
+/// growth plus the uplift of the spend (`Response::uplift_lanes`). `own`: the lanes' own growth
 /// terms, in place of `up`'s (see `LaneParams`).
 #[inline(always)]
 fn growth<V: Vf64>(
@@ -315,10 +314,10 @@ fn growth<V: Vf64>(
         of(up.gf_idle, |g| &g.gf_idle),
         of(up.gf_full, |g| &g.gf_full),
     );
-    let max_uplift = of(up.max_uplift, |g| &g.max_uplift);
+    let max_uplift = of(up.response.max_uplift, |g| &g.response.max_uplift);
     // Lanes with no uplift take `idle`, as when they invest nothing.
     let no_investment = match own {
-        None if up.max_uplift == 0.0 => return idle,
+        None if up.response.max_uplift == 0.0 => return idle,
         None => inv.le(zero),
         Some(_) => {
             let no_uplift = max_uplift.eq(zero);
@@ -337,9 +336,9 @@ fn growth<V: Vf64>(
         return idle;
     }
     let r_dt = r.mul(V::splat(t, plan.dt));
-    let uplift = max_uplift
-        .mul(inv)
-        .div(inv.add(of(up.half_saturation, |g| &g.half_saturation).mul(r_dt)));
+    let uplift = up
+        .response
+        .uplift_lanes(own.map(|g| &g.response), max_uplift, inv, r_dt);
     // Lanes that invest nothing take `idle` below; 0 keeps g sane there.
     let g = of(up.growth, |g| &g.growth).add(V::select(no_investment, zero, uplift));
     let general = growth_factor_v(plan.growth_factor, g, plan.dt);

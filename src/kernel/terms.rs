@@ -7,7 +7,9 @@
 use rand_distr::Poisson;
 
 use super::math::GrowthFactor;
+use super::simd::{LaneStore, Vf64};
 use super::valuation::{self, FadePlan};
+use crate::model::Param;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum JumpDraw {
@@ -65,8 +67,7 @@ pub(super) struct UnitPlan {
     pub(super) budget_steps: usize,
     pub(super) is_budget: bool,
     pub(super) growth: f64,
-    pub(super) max_uplift: f64,
-    pub(super) half_saturation: f64,
+    pub(super) response: Response<f64>,
     /// (1 + growth)^dt: the growth factor with no investment.
     pub(super) gf_idle: f64,
     /// (1 + g(intensity))^dt: the factor when an intensity request is met.
@@ -93,14 +94,12 @@ impl UnitPlan {
     pub(super) fn set_growth(
         &mut self,
         growth: f64,
-        max_uplift: f64,
-        half_saturation: f64,
+        response: Response<f64>,
         gfn: GrowthFactor,
         dt: f64,
     ) {
         self.growth = growth;
-        self.max_uplift = max_uplift;
-        self.half_saturation = half_saturation;
+        self.response = response;
         self.gf_idle = gfn.eval(growth, dt);
         if self.sales_to_capital > 0.0 {
             self.growth_cost = valuation::growth_cost(self.gf_idle, self.sales_to_capital);
@@ -108,7 +107,7 @@ impl UnitPlan {
         if self.is_budget {
             self.gf_full = f64::NAN;
         } else {
-            let g_full = growth + uplift(max_uplift, half_saturation, self.intensity);
+            let g_full = growth + response.uplift(self.intensity);
             self.gf_full = gfn.eval(g_full, dt);
         }
     }
@@ -134,11 +133,71 @@ pub(super) struct PolicyPlan {
     pub(super) units: Vec<UnitPlan>,
 }
 
-pub(super) fn uplift(max_uplift: f64, half_saturation: f64, x: f64) -> f64 {
-    if x <= 0.0 || max_uplift == 0.0 {
-        0.0
-    } else {
-        max_uplift * x / (x + half_saturation)
+/// Step 4's response of growth to investment, the only place its two
+/// keys are read: g = growth + max_uplift x / (x + half_saturation) for
+/// spend x as a share of revenue a year. `T`: one trial's numbers (`f64`)
+/// or each lane's (see `LaneParams`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Response<T> {
+    pub(super) max_uplift: T,
+    half_saturation: T,
+}
+
+impl Response<f64> {
+    /// A unit's response, its keys as `get` gives them (the file's or a
+    /// trial's draws).
+    pub(super) fn of(get: impl Fn(Param) -> f64) -> Response<f64> {
+        Response {
+            max_uplift: get(Param::MaxUplift),
+            half_saturation: get(Param::HalfSaturation),
+        }
+    }
+
+    /// The uplift of spending `x` of revenue a year (0 when nothing is
+    /// spent or nothing can be bought): what an intensity request met in
+    /// full adds.
+    pub(super) fn uplift(&self, x: f64) -> f64 {
+        if x <= 0.0 || self.max_uplift == 0.0 {
+            0.0
+        } else {
+            self.max_uplift * x / (x + self.half_saturation)
+        }
+    }
+
+    /// Lane `j`'s keys into `lanes`.
+    pub(super) fn lay_out<L: LaneStore>(&self, lanes: &mut Response<L>, j: usize) {
+        lanes.max_uplift.set(j, self.max_uplift);
+        lanes.half_saturation.set(j, self.half_saturation);
+    }
+
+    /// The uplift of spending `inv` out of revenue `r_dt` (R dt) in a
+    /// step, in every lane: max_uplift inv / (inv + half_saturation R dt),
+    /// with one division. `max_uplift`: this response's in each lane (the
+    /// caller has it already); `own`: the lanes' own keys, in place of
+    /// this one's.
+    #[inline(always)]
+    pub(super) fn uplift_lanes<V: Vf64>(
+        &self,
+        own: Option<&Response<V::Lane>>,
+        max_uplift: V,
+        inv: V,
+        r_dt: V,
+    ) -> V {
+        let half = match own {
+            Some(r) => V::load(inv.token(), &r.half_saturation),
+            None => V::splat(inv.token(), self.half_saturation),
+        };
+        max_uplift.mul(inv).div(inv.add(half.mul(r_dt)))
+    }
+}
+
+impl<L: LaneStore> Response<L> {
+    /// Zero in every lane.
+    pub(super) fn zero() -> Response<L> {
+        Response {
+            max_uplift: L::splat(0.0),
+            half_saturation: L::splat(0.0),
+        }
     }
 }
 

@@ -10,42 +10,60 @@
 
 use super::names;
 use crate::model::keys::{self, Owner};
-use crate::model::Role;
+use crate::model::{Param, Role};
 
 /// Keys that hold an array of tables (`[[units]]`).
 const TABLE_ARRAYS: [&str; 3] = ["units", "factors", "sweep"];
 
 /// An example value for a key, by its last dotted segment.
-fn example(last: &str) -> Option<&'static str> {
-    Some(match last {
-        "trials" => "100_000",
-        "seed" => "20231116",
-        "steps_per_year" => "4",
-        "horizons" => "[3, 5]",
-        "name" => "\"Cloud\"",
-        "currency" => "\"CNY bn\"",
-        "baseline" => "\"status_quo\"",
-        "role" => "\"core\"",
-        "multiple" => "{ median = 2.0, dispersion = 0.25 }",
-        "loadings" => "{ china_consumption = 0.7 }",
-        "response" => "{ max_uplift = 0.05, half_saturation = 0.05 }",
-        "jumps" => "{ rate = 0.1, mean = -0.10, stdev = 0.05 }",
-        "core" => "{ intensity = 0.10 }",
-        "non_core" => "{ intensity = 0.01, exit_after = 0.5 }",
-        "innovation" => "{ budget = 4.0, years = 5 }",
-        "gate" => "{ year = 2, min_revenue_multiple = 1.5 }",
-        "path" => "\"policies.reset.innovation.years\"",
-        "values" => "[3, 4, 5]",
-        "extends" => "\"reset.toml\"",
-        "description" => "\"what the policy does\"",
-        // A number of the key registry, by its last segment.
-        _ => {
-            keys::KEYS
-                .iter()
-                .find(|k| k.leaf() == last && !k.example.is_empty())?
-                .example
+fn example(last: &str) -> Option<String> {
+    if let Some(t) = table_example(last) {
+        return Some(t);
+    }
+    Some(
+        match last {
+            "trials" => "100_000",
+            "seed" => "20231116",
+            "steps_per_year" => "4",
+            "horizons" => "[3, 5]",
+            "name" => "\"Cloud\"",
+            "currency" => "\"CNY bn\"",
+            "baseline" => "\"status_quo\"",
+            "role" => "\"core\"",
+            "loadings" => "{ china_consumption = 0.7 }",
+            "core" => "{ intensity = 0.10 }",
+            "non_core" => "{ intensity = 0.01, exit_after = 0.5 }",
+            "innovation" => "{ budget = 4.0, years = 5 }",
+            "gate" => "{ year = 2, min_revenue_multiple = 1.5 }",
+            "path" => "\"policies.reset.innovation.years\"",
+            "values" => "[3, 4, 5]",
+            "extends" => "\"reset.toml\"",
+            "description" => "\"what the policy does\"",
+            // A number of the key registry, by its last segment.
+            _ => {
+                keys::KEYS
+                    .iter()
+                    // (a unit's table key is shown with its table, above)
+                    .filter(|k| !(k.owner == Owner::Unit && k.path.contains('.')))
+                    .find(|k| k.leaf() == last && !k.example.is_empty())?
+                    .example
+            }
         }
-    })
+        .to_string(),
+    )
+}
+
+/// A unit's table of registry keys (`response`, `multiple`, `jumps`)
+/// written with each key's example: `{ median = 2.0, dispersion = 0.25 }`.
+fn table_example(table: &str) -> Option<String> {
+    let inner: Vec<String> = keys::of(Owner::Unit)
+        .filter(|k| !k.example.is_empty())
+        .filter_map(|k| {
+            let leaf = k.path.strip_prefix(table)?.strip_prefix('.')?;
+            Some(format!("{leaf} = {}", k.example))
+        })
+        .collect();
+    (!inner.is_empty()).then(|| format!("{{ {} }}", inner.join(", ")))
 }
 
 /// The last segment of a dotted key, without an array index.
@@ -145,15 +163,33 @@ fn wrong_type(key: &str, got: &str, want: &str) -> String {
         ));
     } else if want_words == "a number" && got.trim() == "map" {
         m.push_str(&format!(
-            " (`{name}` takes no distribution; the keys that may be one are {DRAWN_KEYS})"
+            " (`{name}` takes no distribution; the keys that may be one are {})",
+            drawn_keys()
         ));
     }
     m
 }
 
 /// The keys that may be a distribution instead of a number (model
-/// contract, "Uncertain assumptions").
-pub const DRAWN_KEYS: &str = "revenue, growth, volatility, margin, target_margin, margin_speed, and max_uplift / half_saturation inside response";
+/// contract, "Uncertain assumptions"), in the registry's words:
+/// "revenue, ..., margin_speed, and max_uplift / ... inside response".
+pub fn drawn_keys() -> String {
+    let paths: Vec<&str> = Param::ALL.iter().map(|p| p.key()).collect();
+    let (top, inside): (Vec<&str>, Vec<&str>) = paths.iter().partition(|p| !p.contains('.'));
+    let table = inside
+        .first()
+        .and_then(|p| p.split_once('.'))
+        .map_or("", |t| t.0);
+    let leaves: Vec<&str> = inside
+        .iter()
+        .filter_map(|p| p.split_once('.').map(|t| t.1))
+        .collect();
+    format!(
+        "{}, and {} inside {table}",
+        top.join(", "),
+        leaves.join(" / ")
+    )
+}
 
 /// Words a spreadsheet or a textbook uses for a key, and the key.
 const SYNONYMS: &[(&str, &str)] = &[
@@ -191,13 +227,13 @@ const SYNONYMS: &[(&str, &str)] = &[
 
 /// Where a key that is unknown in one table belongs, in words with an
 /// example (None for keys of no table).
-fn belongs(field: &str) -> Option<&'static str> {
+fn belongs(field: &str) -> Option<String> {
     const INNOVATION: &str = "it is a policy's innovation term: `innovation = { budget = 4.0, years = 5 }` under [policies.NAME], or for one unit [policies.NAME.units.\"UNIT\"] with `budget = 3.0`";
     const POLICY: &str = "it belongs to a policy's table, [policies.NAME]";
     const SCENARIO: &str = "it belongs to the [scenario] table";
     const VALUATION: &str = "it belongs to [valuation], or to one unit's `valuation = { ... }`";
     const UNIT: &str = "it is a unit's key: write it in the unit's [[units]] table";
-    Some(match field {
+    let home = match field {
         "gate" => INNOVATION,
         "description" => POLICY,
         "trials" | "seed" | "steps_per_year" | "horizons" | "baseline" | "currency" => SCENARIO,
@@ -213,7 +249,10 @@ fn belongs(field: &str) -> Option<&'static str> {
                 Owner::Valuation => VALUATION,
                 Owner::Policy => POLICY,
                 Owner::Unit if k.path.starts_with("response.") => {
-                    "it goes inside a unit's `response = { max_uplift = 0.05, half_saturation = 0.05 }`"
+                    return Some(format!(
+                        "it goes inside a unit's `response = {}`",
+                        table_example("response")?
+                    ));
                 }
                 Owner::Unit => UNIT,
                 Owner::Terms(roles) if roles.contains(&Role::Innovation) => INNOVATION,
@@ -225,7 +264,8 @@ fn belongs(field: &str) -> Option<&'static str> {
                 }
             }
         }
-    })
+    };
+    Some(home.to_string())
 }
 
 fn unknown_field(field: &str, tail: &str) -> String {
@@ -240,7 +280,8 @@ fn unknown_field(field: &str, tail: &str) -> String {
         .map(|(_, k)| *k);
     if field == "dist" && !known.contains(&"dist") {
         m.push_str(&format!(
-            ": this key takes no distribution (the keys that may be one are {DRAWN_KEYS})"
+            ": this key takes no distribution (the keys that may be one are {})",
+            drawn_keys()
         ));
         if known.contains(&"dispersion") {
             m.push_str("; a multiple's uncertainty is its `dispersion`, drawn per trial");

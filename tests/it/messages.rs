@@ -80,7 +80,10 @@ fn distribution_keys_get_did_you_mean_and_distributions_say_where_they_go() {
         "[[units]]\nname = \"Quark\"\nmultiple = { dist = \"uniform\", min = 1.0, max = 3.0 }\n",
     );
     assert!(m.contains("takes no distribution"), "{m}");
-    assert!(m.contains("growth, volatility, margin"), "{m}");
+    assert!(
+        m.contains("(the keys that may be one are revenue, growth, volatility, margin, target_margin, margin_speed, and max_uplift / half_saturation inside response)"),
+        "{m}"
+    );
     assert!(!m.contains("must be a number, not a table"), "{m}");
     let m = refusal("[scenario]\ndiscount_rate = { dist = \"uniform\", min = 0.08, max = 0.1 }\n");
     assert!(m.contains("takes no distribution"), "{m}");

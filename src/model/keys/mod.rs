@@ -346,34 +346,46 @@ pub static KEYS: &[Key] = &[
         Relative,
     ),
     stepped(
-        unit(
-            "multiple.median",
-            Level,
-            POSITIVE,
-            UnitField::MultipleMedian,
+        eg(
+            unit(
+                "multiple.median",
+                Level,
+                POSITIVE,
+                UnitField::MultipleMedian,
+            ),
+            "2.0",
         ),
         Relative,
     ),
-    unit(
-        "multiple.dispersion",
-        Level,
-        NONNEG,
-        UnitField::MultipleDispersion,
+    eg(
+        unit(
+            "multiple.dispersion",
+            Level,
+            NONNEG,
+            UnitField::MultipleDispersion,
+        ),
+        "0.25",
     ),
     stepped(
         drawn(
-            unit("response.max_uplift", Rate, NONNEG, UnitField::MaxUplift),
+            eg(
+                unit("response.max_uplift", Rate, NONNEG, UnitField::MaxUplift),
+                "0.05",
+            ),
             Param::MaxUplift,
         ),
         Additive,
     ),
     stepped(
         drawn(
-            unit(
-                "response.half_saturation",
-                Share,
-                NONNEG,
-                UnitField::HalfSaturation,
+            eg(
+                unit(
+                    "response.half_saturation",
+                    Share,
+                    NONNEG,
+                    UnitField::HalfSaturation,
+                ),
+                "0.05",
             ),
             Param::HalfSaturation,
         ),
@@ -381,6 +393,7 @@ pub static KEYS: &[Key] = &[
     ),
     Key {
         label: "jumps a year",
+        example: "0.1",
         ..unit(
             "jumps.rate",
             Level,
@@ -394,10 +407,12 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         label: "jump mean",
+        example: "-0.10",
         ..unit("jumps.mean", Rate, ANY, UnitField::JumpMean)
     },
     Key {
         label: "jump stdev",
+        example: "0.05",
         ..unit("jumps.stdev", Rate, NONNEG, UnitField::JumpStdev)
     },
     unit("growth_fade.from", Rate, ABOVE_M1, UnitField::FadeFrom),

@@ -6,76 +6,12 @@ use std::path::Path;
 
 use super::*;
 use crate::model::Valuation;
-use crate::model::{Fade, Funding};
+use crate::model::{Fade, Funding, PolicyField, UnitField};
 
 /// A scenario with every role, a factor, an override of each kind, a
-/// gate, jumps and a response: the base every test edits.
-const BASE: &str = r#"
-[scenario]
-name = "Base"
-currency = "EUR m"
-trials = 1000
-seed = 7
-steps_per_year = 4
-horizons = [5, 3]
-discount_rate = 0.09
-baseline = "keep"
-
-[[factors]]
-name = "cycle"
-
-[[units]]
-name = "Core"
-role = "core"
-revenue = 100.0
-growth = 0.04
-volatility = 0.2
-margin = 0.2
-multiple = { median = 2.0, dispersion = 0.3 }
-loadings = { cycle = 0.6 }
-response = { max_uplift = 0.05, half_saturation = 0.1 }
-
-[[units]]
-name = "Old"
-role = "non_core"
-revenue = 30.0
-growth = -0.02
-volatility = 0.1
-margin = 0.05
-target_margin = 0.08
-margin_speed = 0.5
-multiple = { median = 0.5, dispersion = 0.2 }
-jumps = { rate = 0.2, mean = -0.1, stdev = 0.05 }
-
-[[units]]
-name = "New"
-role = "innovation"
-revenue = 2.0
-growth = 0.3
-volatility = 0.5
-margin = -0.5
-multiple = { median = 4.0, dispersion = 0.5 }
-
-[policies.keep]
-reinvest_share = 0.5
-core = { intensity = 0.05 }
-non_core = { intensity = 0.03 }
-innovation = { budget = 1.0, years = 3 }
-
-[policies.reset]
-description = "Sell the old, fund the new"
-reinvest_share = 0.6
-recycle_share = 0.5
-core = { intensity = 0.1 }
-non_core = { intensity = 0.01, exit_after = 1.0 }
-innovation = { budget = 2.0, years = 5, gate = { year = 2, min_revenue_multiple = 1.2 } }
-
-[policies.reset.units."Old"]
-exit_discount = 0.2
-
-[policies.reset.units."new"]
-budget = 3.0
-"#;
+/// gate, jumps and a response: the base every test edits (a file of its
+/// own, so that it reads as a scenario does).
+const BASE: &str = include_str!("../../../tests/fixtures/validator/base.toml");
 
 /// Parses and validates `text` (the validator only: no `extends`, no
 /// check that runs before it).
@@ -121,13 +57,15 @@ fn a_valid_scenario_resolves_names_defaults_and_overrides() {
     };
     assert_eq!(core.loadings, vec![0.6]);
     assert_eq!(core.idiosyncratic, 0.8);
-    assert_eq!((core.max_uplift, core.half_saturation), (0.05, 0.1));
+    let response =
+        |u| [UnitField::MaxUplift, UnitField::HalfSaturation].map(|f: UnitField| f.get(u).unwrap());
+    assert_eq!(response(core), [0.05, 0.1]);
     // Optional keys take their documented defaults.
     assert_eq!((core.target_margin, core.margin_speed), (0.2, 0.0));
     assert_eq!((old.target_margin, old.margin_speed), (0.08, 0.5));
     assert_eq!(new.loadings, vec![0.0]);
     assert_eq!(new.idiosyncratic, 1.0);
-    assert_eq!((new.max_uplift, new.half_saturation), (0.0, 0.0));
+    assert_eq!(response(new), [0.0, 0.0]);
     assert_eq!(
         old.jumps.map(|j| (j.rate, j.mean, j.stdev)),
         Some((0.2, -0.1, 0.05))
@@ -137,7 +75,8 @@ fn a_valid_scenario_resolves_names_defaults_and_overrides() {
     // Each unit's terms under each policy: the role's table, then the
     // unit's override (found by name as read: "new" is "New").
     let keep = &s.policies[0];
-    assert_eq!((keep.recycle_share, keep.description.as_str()), (0.0, ""));
+    let recycle = PolicyField::Recycle.get(keep);
+    assert_eq!((recycle, keep.description.as_str()), (0.0, ""));
     assert_eq!(keep.terms[0].intensity, 0.05);
     assert!(keep.terms[1].exit.is_none());
     assert_eq!((keep.terms[2].budget, keep.terms[2].years), (1.0, 3.0));
