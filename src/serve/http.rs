@@ -163,15 +163,21 @@ enum Phase {
     Funding,
 }
 
-fn run(app: &App, body: &Json, phase: Phase) -> Reply {
-    let started = Instant::now();
-    let cs = match changes::parse(
+/// The body's `changes`, or the refusal that answers them.
+fn parse_changes(app: &App, body: &Json) -> Result<Vec<changes::Change>, Reply> {
+    changes::parse(
         &app.loaded.raw,
         app.base.steps_per_year,
         body.get("changes"),
-    ) {
+    )
+    .map_err(|r| Reply::refusal(422, &r))
+}
+
+fn run(app: &App, body: &Json, phase: Phase) -> Reply {
+    let started = Instant::now();
+    let cs = match parse_changes(app, body) {
         Ok(c) => c,
-        Err(r) => return Reply::refusal(422, &r),
+        Err(r) => return r,
     };
     let (loaded, mut scenario) = match changes::build(&app.loaded, &cs) {
         Ok(x) => x,
@@ -229,13 +235,9 @@ fn save_variant(app: &App, body: &Json) -> Reply {
         Some(Json::String(s)) => s.as_str(),
         _ => return Reply::error(400, "`name` (text) is required"),
     };
-    let cs = match changes::parse(
-        &app.loaded.raw,
-        app.base.steps_per_year,
-        body.get("changes"),
-    ) {
+    let cs = match parse_changes(app, body) {
         Ok(c) => c,
-        Err(r) => return Reply::refusal(422, &r),
+        Err(r) => return r,
     };
     if let Err(r) = changes::build(&app.loaded, &cs) {
         return Reply::refusal(422, &r);

@@ -124,21 +124,27 @@ fn policy_levers(
 ) {
     let group = format!("Policy {}", policy.name);
     let spy = scenario.steps_per_year;
+    // The lever of key `k` under `at` (below the policy), its label and
+    // the value the scenario gives it.
+    let mut push = |k: &registry::Key, at: Vec<String>, label: String, effective: Option<f64>| {
+        let mut path = strs(&["policies", pname]);
+        path.extend(at);
+        path.extend(segs(k.path));
+        out.push(lever(
+            raw,
+            &group,
+            &label,
+            path,
+            Rule::of(k, spy),
+            effective,
+        ));
+    };
     for k in registry::of(Owner::Policy) {
         let effective = match k.field {
             Field::Policy(f) => Some(f.get(policy)),
             _ => None,
         };
-        let mut path = strs(&["policies", pname]);
-        path.extend(segs(k.path));
-        out.push(lever(
-            raw,
-            &group,
-            &k.label(),
-            path,
-            Rule::of(k, spy),
-            effective,
-        ));
+        push(k, Vec::new(), k.label(), effective);
     }
     for role in [Role::Core, Role::NonCore, Role::Innovation] {
         if !scenario.units.iter().any(|u| u.role == role) {
@@ -157,16 +163,7 @@ fn policy_levers(
                 _ => None,
             };
             let label = format!("{} {}", role.as_str().replace('_', "-"), k.label());
-            let mut path = strs(&["policies", pname, role.as_str()]);
-            path.extend(segs(k.path));
-            out.push(lever(
-                raw,
-                &group,
-                &label,
-                path,
-                Rule::of(k, spy),
-                effective,
-            ));
+            push(k, strs(&[role.as_str()]), label, effective);
         }
     }
     for (u, t) in scenario.units.iter().zip(&policy.terms) {
@@ -176,17 +173,7 @@ fn policy_levers(
                 _ => None,
             };
             let label = format!("{} {}", u.name, k.label());
-            let mut path = strs(&["policies", pname, "units"]);
-            path.push(u.name.clone());
-            path.extend(segs(k.path));
-            out.push(lever(
-                raw,
-                &group,
-                &label,
-                path,
-                Rule::of(k, spy),
-                effective,
-            ));
+            push(k, strs(&["units", &u.name]), label, effective);
         }
     }
 }
