@@ -9,7 +9,7 @@ use crate::engine::{self, BlockCollector};
 use crate::error::{Error, Result};
 use crate::kernel::batch::Lane;
 use crate::kernel::Plan;
-use crate::model::{Metric, Policy, Scenario};
+use crate::model::{Metric, Policy, Scenario, Valuation};
 use crate::scenario::Loaded;
 use crate::stats::ExactSum;
 
@@ -110,10 +110,15 @@ impl Variants<'_> {
     /// no funding study (neither changes a figure read here).
     fn scenario(&self, i: usize) -> Result<Scenario> {
         let (k, _, x) = self.todo[i];
-        let mut sc = variant(self.loaded, self.base, &self.inputs[k], x).map_err(Error::Usage)?;
+        let sc = variant(self.loaded, self.base, &self.inputs[k], x).map_err(Error::Usage)?;
+        Ok(self.as_run(sc))
+    }
+
+    /// `sc` as a variant is run: the last horizon only, no funding study.
+    pub(super) fn as_run(&self, mut sc: Scenario) -> Scenario {
         sc.horizons = vec![self.last];
         sc.funding = None;
-        Ok(sc)
+        sc
     }
 
     /// Every variant's figures, per policy of the base scenario, in
@@ -137,10 +142,32 @@ impl Variants<'_> {
             done += chunk.len();
             tell(done);
         }
-        for chunk in whole.chunks(step) {
-            self.shared_pass(chunk, &mut figures)?;
-            done += chunk.len();
+        // A variant that moves only what no figure reads (see `inert`) is
+        // the base scenario: run once (as job None) for all of them.
+        let base = self.as_run(self.base.clone());
+        let mut jobs: Vec<Option<usize>> = Vec::new();
+        let mut like_base = Vec::new();
+        for &i in &whole {
+            if self.inert(self.scenario(i)?) == base {
+                like_base.push(i);
+            } else {
+                jobs.push(Some(i));
+            }
+        }
+        if !like_base.is_empty() {
+            jobs.push(None);
+        }
+        let mut base_figures = None;
+        for chunk in jobs.chunks(step) {
+            self.shared_pass(chunk, &mut figures, &mut base_figures)?;
+            done += chunk
+                .iter()
+                .map(|j| j.map_or(like_base.len(), |_| 1))
+                .sum::<usize>();
             tell(done);
+        }
+        for i in like_base {
+            figures[i] = base_figures.clone();
         }
         // A variant with a figure that is not finite: run as a whole,
         // which says why (or gives its figures).
@@ -242,12 +269,22 @@ impl Variants<'_> {
     /// Variants that change more than a policy (a unit's assumptions,
     /// the discount rate), in groups that draw alike, each group's plans
     /// on one generation of the draws (`engine::shared`).
-    fn shared_pass(&self, chunk: &[usize], figures: &mut [Option<Figures>]) -> Result<()> {
+    /// `jobs`: variants by their place in `todo`, None for the base
+    /// scenario (its figures into `base`).
+    fn shared_pass(
+        &self,
+        jobs: &[Option<usize>],
+        figures: &mut [Option<Figures>],
+        base: &mut Option<Figures>,
+    ) -> Result<()> {
         engine::check_interrupted()?;
         let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
-        let scenarios = chunk
+        let scenarios = jobs
             .iter()
-            .map(|&i| self.scenario(i))
+            .map(|j| match j {
+                Some(i) => self.scenario(*i),
+                None => Ok(self.as_run(self.base.clone())),
+            })
             .collect::<Result<Vec<Scenario>>>()?;
         let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
         for group in super::super::shared::groups(&scenarios, &plans) {
@@ -265,12 +302,32 @@ impl Variants<'_> {
                 engine::shared::run_group_collect(&ps, seed, n, &gains)
             })??;
             for ((&g, blocks), gains) in group.iter().zip(&blocks).zip(&gains) {
-                figures[chunk[g]] = (0..policies)
+                let f = (0..policies)
                     .map(|q| gain_and_beat(blocks, gains, q, n))
                     .collect();
+                match jobs[g] {
+                    Some(i) => figures[i] = f,
+                    None => *base = f,
+                }
             }
         }
         Ok(())
+    }
+
+    /// `sc` with what no figure of the study reads set as in the base
+    /// scenario: the multiple of a unit valued by "fade" that no policy
+    /// sells (the multiple prices only a held unit valued by "multiple"
+    /// and a sale; its draw is taken either way). Such a variant is then
+    /// the base scenario, run once for all of them.
+    pub(super) fn inert(&self, mut sc: Scenario) -> Scenario {
+        for (i, (u, b)) in sc.units.iter_mut().zip(&self.base.units).enumerate() {
+            let sold = sc.policies.iter().any(|p| p.terms[i].exit.is_some());
+            if matches!(u.valuation, Valuation::Fade(_)) && !sold {
+                u.multiple_median = b.multiple_median;
+                u.multiple_dispersion = b.multiple_dispersion;
+            }
+        }
+        sc
     }
 
     /// Variant `i` as a whole run ([`super::super::simulate_many`]),

@@ -7,6 +7,33 @@ fn reset() -> (Loaded, Scenario) {
     (loaded, sc)
 }
 
+/// The multiple of a unit valued by "fade" that no policy sells prices
+/// nothing: its variants are the base scenario (run once for all), while
+/// a sold unit's multiple and a unit's growth are not (the figures of
+/// all of them against whole runs: the next test).
+#[test]
+fn variants_that_move_nothing_read_are_the_base() {
+    let (loaded, base) = reset();
+    let inputs = inputs(&loaded, &base);
+    let v = passes::Variants {
+        loaded: &loaded,
+        base: &base,
+        inputs: &inputs,
+        todo: &[],
+        threads: None,
+        last: 5,
+    };
+    let at = |path: &str| {
+        let i = inputs.iter().find(|i| i.path == path).unwrap();
+        let sc = variant(&loaded, &base, i, i.base * 1.1).unwrap();
+        v.inert(v.as_run(sc)) == v.as_run(base.clone())
+    };
+    assert!(at("units.\"Quark\".multiple.median"));
+    assert!(at("units.\"Cloud Intelligence\".multiple.median"));
+    assert!(!at("units.\"Intime\".multiple.median"), "sold by reset");
+    assert!(!at("units.\"Quark\".growth"));
+}
+
 /// Every figure of the study equals the one read from a whole run
 /// of its variant (`simulate_many`, itself tested against separate
 /// runs), bit for bit, on 1 and 2 threads: the lever variants run as
