@@ -4,8 +4,8 @@
 //! A lever is a dotted path into the start policy's terms, as in sweeps.
 //! The optimizer never rebuilds the scenario per candidate: it learns once,
 //! here, which terms of the validated policy each lever sets (by building
-//! the scenario with the lever at its two bounds, through the same patches
-//! sweeps use, and seeing what moved), then sets those terms directly on a
+//! the scenario with the lever at its two bounds, setting it as
+//! sweeps do, and seeing what moved), then sets those terms directly on a
 //! copy of the start policy for every candidate. The optimum is finally
 //! written as TOML and read back through the ordinary loader, and the
 //! policy it yields must equal the candidate's, term for term

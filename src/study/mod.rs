@@ -58,7 +58,7 @@ pub struct SweepPlan {
     /// Per grid point (the last parameter varying fastest): the index of
     /// each parameter's value.
     pub grid: Vec<Vec<usize>>,
-    /// The scenario as read (the points are patches over it), and the base
+    /// The scenario as read (each point sets its values on it), and the base
     /// run's trials and seed, which every point runs with.
     base: Option<(Loaded, u64, u64)>,
 }
@@ -148,7 +148,7 @@ fn at_origin(
 }
 
 /// What a scenario error at one sweep point says, in one line: where the
-/// patch itself is at fault, the key it sets; elsewhere, the file and key.
+/// value the point set is at fault, the key it sets; elsewhere, the file and key.
 fn point_error(e: &Error, label: &str) -> String {
     match e {
         Error::Input(i) => one_line(i, label),
@@ -324,7 +324,7 @@ fn build_point(
             .map_err(|(m, value)| at_origin(loaded, s, &origins[j], value.then_some(k), &m))?;
     }
     l.scenario().map_err(|e| {
-        // Blame the sweep whose patch holds the refused value (the last
+        // Blame the sweep whose value is the refused one (the last
         // one when the refusal is elsewhere).
         let labels: Vec<String> = sweeps
             .iter()

@@ -127,8 +127,9 @@ pub(super) fn table<'a, T: Default>(slot: &'a mut O<T>, at: &At) -> &'a mut T {
 
 impl RawFile {
     /// Sets `slot` to `x`, spanned where the file wrote it; Err names what
-    /// the file lacks (a unit, policy, role table or override it does not
-    /// have).
+    /// the file lacks (a unit or policy it does not have) or why the value
+    /// cannot go there (a role that takes no such term, a distribution's
+    /// number where the key is one number, a fractional steps_per_year).
     pub fn set(&mut self, slot: &Slot, x: f64) -> std::result::Result<(), String> {
         self.set_spanned(slot, x, None)
     }
