@@ -293,8 +293,9 @@ pub(super) fn growth_factor_v<V: Vf64>(gfn: GrowthFactor, g: V, dt: f64) -> V {
 /// The growth factor (1 + g)^dt of one unit in every lane (step 4): idle
 /// when nothing is invested (or there is no uplift), the precomputed
 /// factor when an intensity request is met in full, else
-/// growth plus the uplift of the spend (`Response::uplift_lanes`). `own`: the lanes' own growth
-/// terms, in place of `up`'s (see `LaneParams`).
+/// growth plus the uplift of the spend (`Response::uplift_lanes`).
+/// `own`: the lanes' own growth terms, in place of `up`'s (see
+/// `LaneParams`).
 #[inline(always)]
 fn growth<V: Vf64>(
     plan: &Plan,

@@ -2,7 +2,9 @@
 //! P(beat) per policy, in as few passes over the draws as the variants
 //! allow (see [`super::run`]): lever variants as extra policies of one
 //! run, the others in groups sharing the draws, each keeping only the two
-//! figures per policy the study reads ([`Gains`]).
+//! figures per policy the study reads ([`Gains`]); variants that move only
+//! what no figure reads are the base scenario, run once
+//! (`Variants::inert`).
 
 use super::{batch_size, variant, Input, Owner};
 use crate::engine::{self, BlockCollector};
