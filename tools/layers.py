@@ -103,26 +103,33 @@ def module_of(rel):
     return top, len(path)
 
 
-def references(code, depth):
-    """Yield (line, first segment below the crate root) for every path in
-    `code` (stripped) that starts at the crate root: `crate::x`,
-    `crate::{x, y}` and `super::` chains that climb to the root. `depth` is
-    the file's module depth; inline `mod name { ... }` blocks add to it."""
-    line_at = lambda pos: code.count("\n", 0, pos) + 1
-    # Inline modules: where each opens and closes.
+def inline_modules(code):
+    """(start, end, name) of every inline `mod name { ... }` block of
+    `code` (stripped): where each opens and closes."""
     spans, stack, level = [], [], 0
-    for m in re.finditer(r"\bmod\s+\w+\s*\{|[{}]", code):
+    for m in re.finditer(r"\bmod\s+(\w+)\s*\{|[{}]", code):
         tok = m.group(0)
         if tok.startswith("mod"):
-            stack.append((level, m.start()))
+            stack.append((level, m.start(), m.group(1)))
             level += 1
         elif tok == "{":
             level += 1
         else:
             level -= 1
             if stack and stack[-1][0] == level:
-                spans.append((stack.pop()[1], m.end()))
-    inline = lambda pos: sum(1 for a, b in spans if a < pos < b)
+                _, start, name = stack.pop()
+                spans.append((start, m.end(), name))
+    return spans
+
+
+def references(code, depth):
+    """Yield (line, first segment below the crate root) for every path in
+    `code` (stripped) that starts at the crate root: `crate::x`,
+    `crate::{x, y}` and `super::` chains that climb to the root. `depth` is
+    the file's module depth; inline `mod name { ... }` blocks add to it."""
+    line_at = lambda pos: code.count("\n", 0, pos) + 1
+    spans = inline_modules(code)
+    inline = lambda pos: sum(1 for a, b, _ in spans if a < pos < b)
     for m in re.finditer(r"(?<![\w:])crate::(\{[^}]*\}|[A-Za-z_]\w*)", code):
         target = m.group(1)
         names = re.split(r"[,\s]+", target[1:-1]) if target.startswith("{") else [target]
@@ -149,19 +156,7 @@ def resolved(code, path):
     name { ... }` blocks are entered, so `super::` inside `mod tests` climbs
     to the file's own module first)."""
     line_at = lambda pos: code.count("\n", 0, pos) + 1
-    spans, stack, level = [], [], 0
-    for m in re.finditer(r"\bmod\s+(\w+)\s*\{|[{}]", code):
-        tok = m.group(0)
-        if tok.startswith("mod"):
-            stack.append((level, m.start(), m.group(1)))
-            level += 1
-        elif tok == "{":
-            level += 1
-        else:
-            level -= 1
-            if stack and stack[-1][0] == level:
-                _, start, name = stack.pop()
-                spans.append((start, m.end(), name))
+    spans = inline_modules(code)
     here = lambda pos: path + [n for a, b, n in sorted(spans) if a < pos < b]
     split = lambda t: [x for x in re.split(r"[,\s]+", t[1:-1]) if x] if t.startswith("{") else [t]
     for m in re.finditer(r"(?<![\w:])crate::((?:[A-Za-z_]\w*::)*)(\{[^}]*\}|[A-Za-z_]\w*)", code):
