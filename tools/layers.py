@@ -258,6 +258,9 @@ def main(argv):
     graph = "--graph" in argv
     args = [a for a in argv if a != "--graph"]
     src = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    if not os.path.isdir(src):
+        print(f"usage: tools/layers.py [--graph] [SRC]: {src} is not a folder", file=sys.stderr)
+        return 2
     mods = sorted({n[:-3] if n.endswith(".rs") else n for n in os.listdir(src)
                    if n.endswith(".rs") or os.path.isdir(os.path.join(src, n))} - ROOT_FILES)
     rank = {m: r for r, line in enumerate(LAYERS) for m in line}
