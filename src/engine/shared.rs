@@ -67,6 +67,12 @@ pub fn run_group_collect<C: super::BlockCollector>(
 trait Sink: Sync {
     /// A worker's own state.
     type Worker: Send;
+    /// Whether a block's plans may be run batch by batch, every plan's
+    /// batch in turn (a sink whose `start_plan` and `end_plan` do
+    /// nothing): then a batch's tapes are all the memory a worker keeps,
+    /// and plans that differ from the first in one unit run that unit
+    /// alone (see `drive`).
+    const BATCH_MAJOR: bool = false;
     fn worker(&self) -> Self::Worker;
     /// Block `block` starts.
     fn start_block(&self, w: &mut Self::Worker, block: u64);
@@ -132,6 +138,7 @@ struct Collectors<'a, C>(&'a [C]);
 
 impl<C: super::BlockCollector> Sink for Collectors<'_, C> {
     type Worker = CollectWorker<C::Block>;
+    const BATCH_MAJOR: bool = true;
 
     fn worker(&self) -> Self::Worker {
         CollectWorker {
@@ -157,12 +164,18 @@ impl<C: super::BlockCollector> Sink for Collectors<'_, C> {
 /// The one loop of a group: every worker takes blocks from a shared
 /// counter; per block it runs the first plan from the trials' streams,
 /// keeping each batch's draws on a tape, then every other plan from the
-/// tapes, a whole plan's trials of the block at a time (so that each
-/// plan's figures are taken while its buffers are in cache: measured on
-/// reset.toml's sensitivity, accumulators filled a batch at a time, in
-/// turn, took twice the time of a plain run's). The tapes of a block take
-/// about 9 MB per worker on reset.toml (36 kB a batch). Returns every
-/// worker's state.
+/// tapes. For a sink of accumulators, a whole plan's trials of the block
+/// at a time (so that each plan's figures are taken while its buffers are
+/// in cache: measured on reset.toml's sensitivity, accumulators filled a
+/// batch at a time, in turn, took twice the time of a plain run's; the
+/// tapes of a block take about 9 MB per worker on reset.toml, 36 kB a
+/// batch). For a sink that takes a batch at a time
+/// ([`Sink::BATCH_MAJOR`]), every plan's batch in turn, one batch's tapes
+/// at a time; and a plan that differs from the first in one unit alone
+/// ([`Plan::solo_unit`]) computes that unit only, on what the first
+/// plan's batch kept of the others (`crate::kernel::batch::BatchState::run_solo`),
+/// or, in a batch where its budget share left the first plan's, the
+/// whole batch from the draws. Returns every worker's state.
 fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<Vec<S::Worker>> {
     let Some(&first) = plans.first() else {
         return Ok(Vec::new());
@@ -173,6 +186,16 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
         )));
     }
     let shares: Vec<Sharing> = plans.iter().map(|p| Sharing::new(first, p)).collect();
+    let solo: Vec<Option<usize>> = plans
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            (S::BATCH_MAJOR && k > 0)
+                .then(|| first.solo_unit(p))
+                .flatten()
+        })
+        .collect();
+    let keep = solo.iter().any(Option::is_some);
     let blocks = block_count(trials);
     let next = AtomicU64::new(0);
     let workers: Vec<S::Worker> = rayon::broadcast(|_| {
@@ -181,6 +204,7 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
         // Each plan's per-trial constants (the state's are the first's).
         let mut lanes: Vec<PlanLanes> = plans.iter().map(|p| PlanLanes::new(p)).collect();
         let mut tapes: Vec<Tape> = Vec::new();
+        let mut kept = Tape::new();
         loop {
             if INTERRUPTED.load(Ordering::Relaxed) {
                 break;
@@ -193,30 +217,48 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
             let end = (start + BLOCK_TRIALS).min(trials);
             sink.start_block(&mut w, block);
             let batches = (end - start).div_ceil(LANES as u64) as usize;
-            if tapes.len() < batches {
-                tapes.resize_with(batches, Tape::new);
-            }
             let count = |b: usize| (end - start - (b * LANES) as u64).min(LANES as u64) as usize;
             let first_of = |b: usize| start + (b * LANES) as u64;
-            sink.start_plan(&mut w, 0);
-            for (b, tape) in tapes[..batches].iter_mut().enumerate() {
-                state.run_recording(first, seed, first_of(b), count(b), tape);
-                sink.push(&mut w, 0, first_of(b), &state.out, count(b));
-            }
-            sink.end_plan(&mut w, 0);
-            for (k, ((plan, share), pl)) in plans
-                .iter()
-                .zip(&shares)
-                .zip(&mut lanes)
-                .enumerate()
-                .skip(1)
-            {
-                sink.start_plan(&mut w, k);
-                for (b, tape) in tapes[..batches].iter_mut().enumerate() {
-                    state.run_replay(plan, tape, share, pl);
-                    sink.push(&mut w, k, first_of(b), &state.out, count(b));
+            let others = plans.iter().zip(&shares).zip(&mut lanes).zip(&solo);
+            if S::BATCH_MAJOR {
+                tapes.resize_with(1, Tape::new);
+                let tape = &mut tapes[0];
+                let mut others: Vec<_> = others.collect();
+                for b in 0..batches {
+                    let trials = (seed, first_of(b));
+                    if keep {
+                        state.run_keeping(first, trials, count(b), tape, &mut kept);
+                    } else {
+                        state.run_recording(first, seed, first_of(b), count(b), tape);
+                    }
+                    sink.push(&mut w, 0, first_of(b), &state.out, count(b));
+                    for (k, (((plan, share), pl), solo)) in others.iter_mut().enumerate().skip(1) {
+                        let alone =
+                            solo.is_some_and(|u| state.run_solo(plan, tape, share, &kept, u));
+                        if !alone {
+                            state.run_replay(plan, tape, share, pl);
+                        }
+                        sink.push(&mut w, k, first_of(b), &state.out, count(b));
+                    }
                 }
-                sink.end_plan(&mut w, k);
+            } else {
+                if tapes.len() < batches {
+                    tapes.resize_with(batches, Tape::new);
+                }
+                sink.start_plan(&mut w, 0);
+                for (b, tape) in tapes[..batches].iter_mut().enumerate() {
+                    state.run_recording(first, seed, first_of(b), count(b), tape);
+                    sink.push(&mut w, 0, first_of(b), &state.out, count(b));
+                }
+                sink.end_plan(&mut w, 0);
+                for (k, (((plan, share), pl), _)) in others.enumerate().skip(1) {
+                    sink.start_plan(&mut w, k);
+                    for (b, tape) in tapes[..batches].iter_mut().enumerate() {
+                        state.run_replay(plan, tape, share, pl);
+                        sink.push(&mut w, k, first_of(b), &state.out, count(b));
+                    }
+                    sink.end_plan(&mut w, k);
+                }
             }
             sink.end_block(&mut w, block);
         }
@@ -226,4 +268,88 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
         return Err(Error::Interrupted);
     }
     Ok(workers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::simd::LaneStore;
+    use crate::model::Metric;
+
+    /// Every trial's value and delta at the last horizon, per policy, as
+    /// bits, in trial order.
+    struct Values(Vec<usize>);
+
+    impl super::super::BlockCollector for Values {
+        type Block = Vec<u64>;
+        fn start(&self, _: u64) -> Vec<u64> {
+            Vec::new()
+        }
+        fn push(&self, block: &mut Vec<u64>, _: u64, out: &[Lane], count: usize) {
+            for lane in 0..count {
+                let bits = self.0.iter().map(|&slot| out[slot].get(lane).to_bits());
+                block.extend(bits);
+            }
+        }
+    }
+
+    /// A group whose plans differ from the first in one unit (replayed
+    /// alone, or whole where the budget share moves) gives each plan its
+    /// own run's figures, on 1 and 2 threads.
+    #[test]
+    fn a_group_with_solo_plans_gives_each_plan_its_own_figures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut s = crate::scenario::load(&root.join("scenarios/reset.toml")).unwrap();
+        s.trials = 2 * BLOCK_TRIALS + 37;
+        s.horizons = vec![*s.horizons.last().unwrap()];
+        let mut grown = s.clone();
+        grown.units[7].growth += 0.05;
+        // A thinner margin on the group's cash engine: the budget cap
+        // binds in some batches (replayed whole there), not in others.
+        let mut thin = s.clone();
+        thin.units[0].margin = 0.36;
+        thin.units[0].target_margin = 0.36;
+        let mut two = s.clone();
+        two.units[1].growth += 0.01;
+        two.units[2].growth += 0.01;
+        let plans: Vec<Plan> = [&s, &grown, &thin, &two].map(Plan::new).into();
+        let first = &plans[0];
+        assert_eq!(first.solo_unit(&plans[1]), Some(7));
+        assert_eq!(first.solo_unit(&plans[2]), Some(0));
+        assert_eq!(first.solo_unit(&plans[3]), None);
+        let last = first.layout.horizons - 1;
+        let slots: Vec<usize> = (0..first.layout.policies)
+            .flat_map(|p| {
+                [Metric::Value, Metric::DeltaValue].map(|m| first.layout.index(p, last, m))
+            })
+            .collect();
+        let collectors: Vec<Values> = plans.iter().map(|_| Values(slots.clone())).collect();
+        let refs: Vec<&Plan> = plans.iter().collect();
+        let mut thin_moved = false;
+        for threads in [1, 2] {
+            let got = crate::engine::with_threads(Some(threads), || {
+                run_group_collect(&refs, s.seed, s.trials, &collectors)
+            })
+            .unwrap()
+            .unwrap();
+            for (k, plan) in plans.iter().enumerate() {
+                let alone = crate::engine::with_threads(Some(threads), || {
+                    let blocks = 0..super::super::block_count(s.trials);
+                    super::super::run_blocks_collect(
+                        plan,
+                        s.seed,
+                        s.trials,
+                        blocks,
+                        &|_| {},
+                        &collectors[k],
+                    )
+                })
+                .unwrap()
+                .unwrap();
+                assert_eq!(got[k], alone, "plan {k} on {threads} threads");
+            }
+            thin_moved |= got[2] != got[0];
+        }
+        assert!(thin_moved);
+    }
 }

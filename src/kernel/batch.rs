@@ -19,6 +19,7 @@ use super::lane_params::LaneParams;
 use super::plan::Plan;
 use super::shocks::{Live, Recording, Replaying, Source};
 use super::simd::{self, LaneStore, Portable, RngLanes, W};
+use super::solo::{All, Keeping, Solo, Units};
 use super::tape::{Sharing, Tape};
 use super::trial::Trial;
 
@@ -52,7 +53,7 @@ impl Trial<Lane> {
     pub fn run(&mut self, plan: &Plan, seed: u64, first: u64, count: usize) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
         let mut rng = Lane::streams(seed, first);
-        self.dispatch(plan, (seed, first), &mut Live::<Lane>(&mut rng));
+        self.dispatch(plan, (seed, first), &mut Live::<Lane>(&mut rng), &mut All);
     }
 
     /// [`BatchState::run`], keeping every draw on `tape` (emptied first)
@@ -65,6 +66,31 @@ impl Trial<Lane> {
         count: usize,
         tape: &mut Tape,
     ) {
+        self.record(plan, (seed, first), count, tape, &mut All);
+    }
+
+    /// [`BatchState::run_recording`], also keeping on `units` (emptied
+    /// first) what [`BatchState::run_solo`] reads of every unit.
+    pub fn run_keeping(
+        &mut self,
+        plan: &Plan,
+        (seed, first): (u64, u64),
+        count: usize,
+        tape: &mut Tape,
+        units: &mut Tape,
+    ) {
+        units.lanes.clear();
+        self.record(plan, (seed, first), count, tape, &mut Keeping(units));
+    }
+
+    fn record<U: Units<Lane>>(
+        &mut self,
+        plan: &Plan,
+        (seed, first): (u64, u64),
+        count: usize,
+        tape: &mut Tape,
+        units: &mut U,
+    ) {
         assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
         tape.lanes.clear();
         (tape.seed, tape.first) = (seed, first);
@@ -73,7 +99,7 @@ impl Trial<Lane> {
             rng: &mut rng,
             tape,
         };
-        self.dispatch(plan, (seed, first), &mut src);
+        self.dispatch(plan, (seed, first), &mut src, units);
     }
 
     /// The figures `run` gives for `plan` on the trials a tape was
@@ -92,20 +118,54 @@ impl Trial<Lane> {
         tape.pos = 0;
         let trials = (tape.seed, tape.first);
         std::mem::swap(&mut self.lanes, &mut lanes.0);
-        self.dispatch(plan, trials, &mut Replaying { tape, share });
+        self.dispatch(plan, trials, &mut Replaying { tape, share }, &mut All);
         std::mem::swap(&mut self.lanes, &mut lanes.0);
     }
 
+    /// [`BatchState::run_replay`] of a plan that differs from the one
+    /// that recorded `tape` and kept `units` ([`BatchState::run_keeping`])
+    /// in unit `unit` alone ([`Plan::solo_unit`]), computing that unit's
+    /// steps only (see `super::solo`). False where a step's budget share
+    /// differs from the recorded one in some lane: the figures are then
+    /// not the plan's (run the batch with `run_replay`). In a solo
+    /// replay the held revenue (the revenue path's figures) is NaN.
+    pub fn run_solo(
+        &mut self,
+        plan: &Plan,
+        tape: &mut Tape,
+        share: &Sharing,
+        units: &Tape,
+        unit: usize,
+    ) -> bool {
+        assert!(
+            self.lanes.is_none(),
+            "a solo replay's plans draw no assumption"
+        );
+        tape.pos = 0;
+        let trials = (tape.seed, tape.first);
+        let mut solo = Solo::new(units, unit, plan.n_units);
+        self.dispatch(plan, trials, &mut Replaying { tape, share }, &mut solo);
+        !solo.diverged
+    }
+
     #[inline(always)]
-    fn dispatch<S: Backends>(&mut self, plan: &Plan, trials: (u64, u64), src: &mut S) {
+    fn dispatch<S: Backends, U: Units<Lane>>(
+        &mut self,
+        plan: &Plan,
+        trials: (u64, u64),
+        src: &mut S,
+        units: &mut U,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = simd::Avx2Token::detect() {
             // SAFETY: `run_avx2` needs AVX2, which the token proves the CPU
             // has.
-            unsafe { self.run_avx2(t, plan, trials, src) };
+            unsafe { self.run_avx2(t, plan, trials, src, units) };
             return;
         }
-        self.run_with::<Portable, S, Infallible>((), plan, trials, src, &mut |_, _| None);
+        self.run_with::<Portable, S, U, Infallible>((), plan, trials, (src, units), &mut |_, _| {
+            None
+        });
     }
 
     /// [`BatchState::run`] compiled for AVX2. Only the instruction set
@@ -114,14 +174,21 @@ impl Trial<Lane> {
     /// caller's proof that the CPU has it.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn run_avx2<S: Backends>(
+    fn run_avx2<S: Backends, U: Units<Lane>>(
         &mut self,
         t: simd::Avx2Token,
         plan: &Plan,
         trials: (u64, u64),
         src: &mut S,
+        units: &mut U,
     ) {
-        self.run_with::<simd::Avx2, S, Infallible>(t, plan, trials, src, &mut |_, _| None);
+        self.run_with::<simd::Avx2, S, U, Infallible>(
+            t,
+            plan,
+            trials,
+            (src, units),
+            &mut |_, _| None,
+        );
     }
 }
 
@@ -154,9 +221,13 @@ mod tests {
             assert!((1..=LANES).contains(&count), "1 to {LANES} trials a batch");
             let mut rng = Lane::streams(seed, first);
             let src = &mut Live::<Lane>(&mut rng);
-            self.run_with::<Portable, _, Infallible>((), plan, (seed, first), src, &mut |_, _| {
-                None
-            });
+            self.run_with::<Portable, _, _, Infallible>(
+                (),
+                plan,
+                (seed, first),
+                (src, &mut All),
+                &mut |_, _| None,
+            );
         }
     }
 
@@ -309,6 +380,144 @@ mod tests {
         if varies {
             assert!(checked == 4, "{}: {checked} of 4 replayed", path.display());
         }
+    }
+
+    /// A unit variant replayed alone on the base plan's keeping
+    /// (`run_solo`) gives the variant's own figures, bit for bit (but the
+    /// revenue path, NaN there), in every batch it says it did; a change
+    /// that moves the budget cap says it did not. Returns (batches
+    /// replayed alone, batches that diverged).
+    fn check_solo(path: &Path) -> (usize, usize) {
+        let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let base = Plan::new(&s);
+        let plain = s.units.iter().all(|u| u.uncertain.is_empty());
+        let layout = &base.layout;
+        let paths: Vec<usize> = (0..layout.policies)
+            .flat_map(|p| (0..layout.path_steps.len()).map(move |i| layout.path_index(p, i)))
+            .collect();
+        let (mut alone, mut diverged) = (0, 0);
+        for j in 0..s.units.len() {
+            for crush in [false, true] {
+                let mut v = s.clone();
+                let u = &mut v.units[j];
+                if crush {
+                    // A unit that loses fifty times its revenue: the
+                    // budget share moves.
+                    u.margin = -50.0;
+                    u.target_margin = -50.0;
+                } else {
+                    u.growth += 0.01;
+                    u.volatility *= 1.25;
+                    u.margin -= 0.02;
+                    u.multiple_median *= 0.9;
+                }
+                let plan = Plan::new(&v);
+                let found = base.solo_unit(&plan);
+                if !plain {
+                    assert_eq!(found, None, "{}: drawn assumptions", path.display());
+                    continue;
+                }
+                assert_eq!(found, Some(j), "{}: unit {j}", path.display());
+                let share = Sharing::new(&base, &plan);
+                let mut rec = BatchState::new(&base);
+                let mut live = BatchState::new(&plan);
+                let (mut tape, mut kept) = (Tape::new(), Tape::new());
+                let mut first = 0u64;
+                for count in [LANES, 3, LANES, 1, LANES, LANES, LANES, LANES] {
+                    rec.run_keeping(&base, (s.seed, first), count, &mut tape, &mut kept);
+                    let ok = rec.run_solo(&plan, &mut tape, &share, &kept, j);
+                    live.run(&plan, s.seed, first, count);
+                    if !ok {
+                        diverged += 1;
+                        first += count as u64;
+                        continue;
+                    }
+                    alone += 1;
+                    for (slot, (a, b)) in rec.out.iter().zip(&live.out).enumerate() {
+                        if paths.contains(&slot) {
+                            assert!(a[..count].iter().all(|x| x.is_nan()), "path slot {slot}");
+                            continue;
+                        }
+                        for k in 0..count {
+                            assert!(
+                                a[k].to_bits() == b[k].to_bits()
+                                    || (a[k].is_nan() && b[k].is_nan()),
+                                "{}: unit {j} trial {} slot {slot}: solo {} vs live {}",
+                                path.display(),
+                                first + k as u64,
+                                a[k],
+                                b[k]
+                            );
+                        }
+                    }
+                    first += count as u64;
+                }
+            }
+        }
+        (alone, diverged)
+    }
+
+    #[test]
+    fn solo_replays_give_the_plans_own_figures() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (mut alone, mut diverged) = (0, 0);
+        for f in toml_files(root, &["scenarios", "tests/fixtures", "benches"]) {
+            let (a, d) = check_solo(&f);
+            alone += a;
+            diverged += d;
+        }
+        assert!(
+            alone > 100 && diverged > 10,
+            "{alone} alone, {diverged} diverged"
+        );
+    }
+
+    #[test]
+    fn a_solo_unit_is_the_one_unit_that_differs() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let s = crate::scenario::load(&root.join("scenarios/reset.toml")).unwrap();
+        let base = Plan::new(&s);
+        assert_eq!(base.solo_unit(&base.clone()), None, "equal plans");
+        let with = |f: &dyn Fn(&mut crate::model::Scenario)| {
+            let mut v = s.clone();
+            f(&mut v);
+            base.solo_unit(&Plan::new(&v))
+        };
+        assert_eq!(with(&|v| v.units[3].growth += 0.01), Some(3));
+        assert_eq!(with(&|v| v.units[12].multiple_median *= 2.0), Some(12));
+        assert_eq!(
+            with(&|v| {
+                v.units[1].growth += 0.01;
+                v.units[2].growth += 0.01;
+            }),
+            None,
+            "two units"
+        );
+        assert_eq!(with(&|v| v.discount_rate += 0.01), None, "discount rate");
+        assert_eq!(
+            with(&|v| v.policies[1].reinvest_share *= 0.5),
+            None,
+            "a policy"
+        );
+        let tracked = Plan::with_tracked(
+            &s,
+            vec![Tracked {
+                policy: 1,
+                unit: 0,
+                reference: 0,
+            }],
+        );
+        let mut v = s.clone();
+        v.units[0].growth += 0.01;
+        let tracked_v = Plan::with_tracked(
+            &v,
+            vec![Tracked {
+                policy: 1,
+                unit: 0,
+                reference: 0,
+            }],
+        );
+        assert_eq!(tracked.solo_unit(&tracked_v), None, "tracked units");
     }
 
     /// The scenario files in `dirs` under `root`, sorted within each.

@@ -20,6 +20,8 @@
 //!   lane;
 //! - `shocks`: the one shock source (live, recording, replay), which owns
 //!   the draw order and the tape's layout;
+//! - `solo`: which units a step computes (every one, or one unit of a
+//!   study's variant, the others read from the base run's recording);
 //! - `step`: steps 1-7 of the contract for one policy, written once;
 //! - [`trial`]: a trial start to end, at any lane width;
 //! - [`batch`]: what the engine runs, [`batch::LANES`] trials in lockstep
@@ -41,6 +43,7 @@ pub mod reference;
 pub mod rng;
 mod shocks;
 pub mod simd;
+mod solo;
 mod step;
 pub mod tape;
 mod terms;

@@ -212,6 +212,154 @@ impl Plan {
         self.steps
     }
 
+    /// The unit in which `variant` alone differs from this plan, when a
+    /// solo replay of it on this plan's recording gives its figures
+    /// (`super::solo`): neither plan draws an assumption, tracks units or
+    /// records unit paths, every term but that unit's is equal, and the
+    /// unit is sold under the same policies. None otherwise (also when
+    /// the plans are equal).
+    pub fn solo_unit(&self, variant: &Plan) -> Option<usize> {
+        let plain = |p: &Plan| {
+            p.params.drawn.is_empty() && !p.track && p.unit_path_at.iter().all(Option::is_none)
+        };
+        if !plain(self) || !plain(variant) || self.n_units != variant.n_units {
+            return None;
+        }
+        let j = (0..self.n_units).find(|&i| self.unit_terms(i) != variant.unit_terms(i))?;
+        let sold = |p: &Plan| -> Vec<bool> {
+            p.policies
+                .iter()
+                .chain(p.stepped.iter().flatten())
+                .map(|pp| pp.units[j].exit.is_some())
+                .collect()
+        };
+        let mut probe = self.clone();
+        probe.copy_unit(variant, j);
+        (sold(self) == sold(variant) && probe.same_run(variant)).then_some(j)
+    }
+
+    /// Every term of unit `i` the kernel reads (see [`Plan::copy_unit`]).
+    #[allow(clippy::type_complexity)]
+    fn unit_terms(
+        &self,
+        i: usize,
+    ) -> (
+        [f64; 3],
+        DrawPlan,
+        &[f64],
+        Vec<f64>,
+        &Option<FadePlan>,
+        Vec<f64>,
+        Vec<UnitPlan>,
+    ) {
+        let (n, nf) = (self.n_units, self.n_factors);
+        (
+            [
+                self.revenue0[i],
+                self.multiple_median[i],
+                self.multiple_dispersion[i],
+            ],
+            self.draws[i],
+            &self.loadings[i * nf..(i + 1) * nf],
+            self.margin.chunks(n).map(|row| row[i]).collect(),
+            &self.fade[i],
+            self.held.chunks(n).map(|row| row[i]).collect(),
+            self.policies
+                .iter()
+                .chain(self.stepped.iter().flatten())
+                .map(|pp| pp.units[i])
+                .collect(),
+        )
+    }
+
+    /// Unit `i`'s terms (those of [`Plan::unit_terms`]) from `other`, a
+    /// plan of the same shape.
+    fn copy_unit(&mut self, other: &Plan, i: usize) {
+        let (n, nf) = (self.n_units, self.n_factors);
+        self.revenue0[i] = other.revenue0[i];
+        self.multiple_median[i] = other.multiple_median[i];
+        self.multiple_dispersion[i] = other.multiple_dispersion[i];
+        self.draws[i] = other.draws[i];
+        let row = i * nf..(i + 1) * nf;
+        self.loadings[row.clone()].copy_from_slice(&other.loadings[row]);
+        for (a, b) in self.margin.chunks_mut(n).zip(other.margin.chunks(n)) {
+            a[i] = b[i];
+        }
+        self.fade[i] = other.fade[i].clone();
+        for (a, b) in self.held.chunks_mut(n).zip(other.held.chunks(n)) {
+            a[i] = b[i];
+        }
+        let theirs = other.policies.iter().chain(other.stepped.iter().flatten());
+        for (a, b) in self
+            .policies
+            .iter_mut()
+            .chain(self.stepped.iter_mut().flatten())
+            .zip(theirs)
+        {
+            a.units[i] = b.units[i];
+        }
+    }
+
+    /// Whether two plans run alike: every field equal, but the uncertain
+    /// assumptions' plan (`params`), which only plans that draw none are
+    /// compared by (see [`Plan::solo_unit`]; it holds nothing the kernel
+    /// reads then). Every field is named, so a new one is not forgotten.
+    fn same_run(&self, o: &Plan) -> bool {
+        let Plan {
+            layout,
+            baseline,
+            steps,
+            steps_per_year,
+            dt,
+            growth_factor,
+            n_units,
+            n_factors,
+            revenue0,
+            multiple_median,
+            multiple_dispersion,
+            draws,
+            loadings,
+            margin,
+            t_end,
+            discount,
+            horizon_at,
+            path_at,
+            unit_path_at,
+            policies,
+            stepped,
+            fade,
+            horizon_steps,
+            held,
+            track,
+            params: _,
+        } = self;
+        *layout == o.layout
+            && *baseline == o.baseline
+            && *steps == o.steps
+            && *steps_per_year == o.steps_per_year
+            && *dt == o.dt
+            && *growth_factor == o.growth_factor
+            && *n_units == o.n_units
+            && *n_factors == o.n_factors
+            && *revenue0 == o.revenue0
+            && *multiple_median == o.multiple_median
+            && *multiple_dispersion == o.multiple_dispersion
+            && *draws == o.draws
+            && *loadings == o.loadings
+            && *margin == o.margin
+            && *t_end == o.t_end
+            && *discount == o.discount
+            && *horizon_at == o.horizon_at
+            && *path_at == o.path_at
+            && *unit_path_at == o.unit_path_at
+            && *policies == o.policies
+            && *stepped == o.stepped
+            && *fade == o.fade
+            && *horizon_steps == o.horizon_steps
+            && *held == o.held
+            && *track == o.track
+    }
+
     /// The policies' terms during step `k` (see [`Plan::stepped`]).
     #[inline(always)]
     pub(super) fn policies_at(&self, k: usize) -> &[PolicyPlan] {

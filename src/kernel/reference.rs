@@ -32,6 +32,7 @@
 use super::plan::Plan;
 use super::shocks::Live;
 use super::simd::{is_set, LaneStore, Scalar};
+use super::solo::All;
 use super::trial::{Event, Trial};
 use crate::model::Metric;
 
@@ -110,7 +111,7 @@ impl Trial<f64> {
     ) -> Option<B> {
         let mut rng = f64::streams(seed, trial);
         let src = &mut Live::<f64>(&mut rng);
-        self.run_with::<Scalar, _, B>((), plan, (seed, trial), src, &mut watch)
+        self.run_with::<Scalar, _, _, B>((), plan, (seed, trial), (src, &mut All), &mut watch)
     }
 
     /// The first unit figure, or policy cash figure, that is not finite

@@ -42,6 +42,9 @@ pub(super) trait Source<V: Vf64> {
     fn shares(&self, _i: usize) -> (bool, bool) {
         (false, false)
     }
+    /// Passes over `entries` recorded draws unread (a tape's replay; see
+    /// [`skip_shock`]).
+    fn skip(&mut self, _entries: usize) {}
 }
 
 /// Each lane's own stream.
@@ -169,6 +172,10 @@ impl<V: Vf64<Lane = Lane>> Source<V> for Replaying<'_> {
     fn shares(&self, i: usize) -> (bool, bool) {
         (self.share.multiple[i], self.share.shock[i])
     }
+    #[inline(always)]
+    fn skip(&mut self, entries: usize) {
+        self.tape.pos += entries;
+    }
 }
 
 /// Draw order 1 for unit `i`: its exit multiple median exp(dispersion
@@ -202,6 +209,15 @@ pub(super) struct ShockTerms<'a, V: Vf64> {
     /// lane's own.
     pub(super) drift: V,
     pub(super) diffusion: V,
+}
+
+/// Unit `i`'s draws of one step on a replayed tape, passed over: what
+/// [`unit_shock`] reads (its normal, its jumps' count and normal if it
+/// has jumps, its shock), unread. A solo replay (`super::solo`) computes
+/// one unit's shock only.
+#[inline(always)]
+pub(super) fn skip_shock<V: Vf64, S: Source<V>>(src: &mut S, dp: &DrawPlan) {
+    src.skip(if dp.jumps.is_some() { 4 } else { 2 });
 }
 
 /// Draw order 2 for unit `i` (after the step's factors): its normal and

@@ -11,6 +11,7 @@ use super::lane_params::{GrowthLanes, Margins};
 use super::math::GrowthFactor;
 use super::plan::Plan;
 use super::simd::{self, LaneStore, Vf64, TRUE};
+use super::solo::Units;
 use super::terms::{PolicyPlan, UnitPlan};
 
 /// One unit's state under one policy, per lane.
@@ -90,18 +91,27 @@ pub(super) struct StepInputs<'a, L> {
 }
 
 /// Steps 1-7 of the model contract for one policy, every lane.
-/// `TRACK`: follow each unit's investment and gate.
+/// `TRACK`: follow each unit's investment and gate. `units`: which units
+/// are computed (every one but in a solo replay, see `super::solo`).
 #[inline(always)]
-pub(super) fn step_policy<V: Vf64, const TRACK: bool>(
+pub(super) fn step_policy<V: Vf64, U: Units<V::Lane>, const TRACK: bool>(
     t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes<V::Lane>,
     inputs: &StepInputs<'_, V::Lane>,
     k: usize,
+    units: &mut U,
 ) {
     let zero = V::splat(t, 0.0);
-    let (sum_op, sum_req) = request::<V>(t, plan, pp, st, inputs, k);
+    let (sum_op, sum_req) = if U::ALL {
+        request::<V, U>(t, plan, pp, st, inputs, k, units)
+    } else {
+        // A solo replay: its unit, and the others' sums as recorded.
+        let j = units.unit();
+        let own = request_unit::<V>(t, plan, &pp.units[j], &mut st.units[j], inputs, k, j);
+        units.request_sums(t, own)
+    };
     // 3. Budget cap and war chest.
     let war_chest = V::load(t, &st.war_chest);
     let from_cash = V::splat(t, pp.reinvest).mul(sum_op.max(zero));
@@ -113,8 +123,21 @@ pub(super) fn step_policy<V: Vf64, const TRACK: bool>(
     } else {
         V::splat(t, 1.0)
     };
+    units.keep_scale(scale);
     let budget = Budget { scale, any_scaled };
-    let (sum_inv, sum_proceeds) = grow::<V, TRACK>(t, plan, pp, st, inputs, budget, k);
+    let (sum_inv, sum_proceeds) = if U::ALL {
+        grow::<V, U, TRACK>(t, plan, pp, st, inputs, budget, k, units)
+    } else {
+        let j = units.unit();
+        let ins = (&inputs.shock[j], &inputs.multiple[j], plan.revenue0[j]);
+        let track = (&mut st.spent[j], &mut st.gate_open[j]);
+        let us = &mut st.units[j];
+        let (inv, proceeds, _) =
+            grow_unit::<V, TRACK>(t, plan, &pp.units[j], us, ins, inputs, budget, k, j, track);
+        // The held revenue is not followed (see `super::solo`).
+        V::splat(t, f64::NAN).store(&mut st.revenue);
+        units.grow_sums(t, pp, (inv, proceeds))
+    };
     let used = sum_inv.sub(from_cash).max(zero);
     let recycle = V::splat(t, pp.recycle);
     war_chest
@@ -135,47 +158,65 @@ pub(super) fn step_policy<V: Vf64, const TRACK: bool>(
 /// Steps 1-2: every held unit's operating cash and requested investment
 /// (kept in its state); their sums.
 #[inline(always)]
-fn request<V: Vf64>(
+fn request<V: Vf64, U: Units<V::Lane>>(
     t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
     st: &mut PolicyLanes<V::Lane>,
     inputs: &StepInputs<'_, V::Lane>,
     k: usize,
+    units: &mut U,
 ) -> (V, V) {
-    let dt = V::splat(t, plan.dt);
-    let kf = V::splat(t, k as f64);
     let zero = V::splat(t, 0.0);
     let mut sum_op = zero;
     let mut sum_req = zero;
     for (i, (us, up)) in st.units.iter_mut().zip(&pp.units).enumerate() {
-        let r = V::load(t, &us.r);
-        let mut op = r.mul(inputs.margin.get::<V>(t, i)).mul(dt);
-        if up.sales_to_capital > 0.0 {
-            // Valued by "fade": the base growth costs capital (v3).
-            let cost = match inputs.own {
-                Some(g) => V::load(t, &g[i].growth_cost),
-                None => V::splat(t, up.growth_cost),
-            };
-            op = op.sub(r.mul(cost));
-        }
-        let mut req = if up.is_budget {
-            let funded = kf.lt(V::load(t, &us.funded_steps));
-            V::select(funded, V::splat(t, up.budget_dt), zero)
-        } else {
-            V::splat(t, up.intensity).mul(r).mul(dt)
-        };
-        if up.exit.is_some() {
-            let h = V::load(t, &us.held);
-            op = V::select(h, op, zero);
-            req = V::select(h, req, zero);
-        }
-        op.store(&mut us.op);
-        req.store(&mut us.req);
+        let (op, req) = request_unit::<V>(t, plan, up, us, inputs, k, i);
+        units.keep_request((sum_op, sum_req), (op, req));
         sum_op = sum_op.add(op);
         sum_req = sum_req.add(req);
     }
     (sum_op, sum_req)
+}
+
+/// Steps 1-2 of unit `i`: its operating cash and requested investment
+/// (0 where it is sold), kept in its state.
+#[inline(always)]
+fn request_unit<V: Vf64>(
+    t: V::Token,
+    plan: &Plan,
+    up: &UnitPlan,
+    us: &mut UnitLanes<V::Lane>,
+    inputs: &StepInputs<'_, V::Lane>,
+    k: usize,
+    i: usize,
+) -> (V, V) {
+    let dt = V::splat(t, plan.dt);
+    let zero = V::splat(t, 0.0);
+    let r = V::load(t, &us.r);
+    let mut op = r.mul(inputs.margin.get::<V>(t, i)).mul(dt);
+    if up.sales_to_capital > 0.0 {
+        // Valued by "fade": the base growth costs capital (v3).
+        let cost = match inputs.own {
+            Some(g) => V::load(t, &g[i].growth_cost),
+            None => V::splat(t, up.growth_cost),
+        };
+        op = op.sub(r.mul(cost));
+    }
+    let mut req = if up.is_budget {
+        let funded = V::splat(t, k as f64).lt(V::load(t, &us.funded_steps));
+        V::select(funded, V::splat(t, up.budget_dt), zero)
+    } else {
+        V::splat(t, up.intensity).mul(r).mul(dt)
+    };
+    if up.exit.is_some() {
+        let h = V::load(t, &us.held);
+        op = V::select(h, op, zero);
+        req = V::select(h, req, zero);
+    }
+    op.store(&mut us.op);
+    req.store(&mut us.req);
+    (op, req)
 }
 
 /// Step 3's outcome: the share of every request met, and whether any
@@ -189,8 +230,9 @@ struct Budget<V> {
 /// Steps 4-7 of every unit: investment, growth, exit and gate; the sums
 /// of investment and of exit proceeds (the policy's held revenue is kept
 /// in its state).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn grow<V: Vf64, const TRACK: bool>(
+fn grow<V: Vf64, U: Units<V::Lane>, const TRACK: bool>(
     t: V::Token,
     plan: &Plan,
     pp: &PolicyPlan,
@@ -198,76 +240,107 @@ fn grow<V: Vf64, const TRACK: bool>(
     inputs: &StepInputs<'_, V::Lane>,
     budget: Budget<V>,
     k: usize,
+    units: &mut U,
 ) -> (V, V) {
-    let kf = V::splat(t, k as f64);
     let zero = V::splat(t, 0.0);
-    let disc = V::splat(t, plan.discount[k]);
     let mut sum_inv = zero;
     let mut sum_proceeds = zero;
     let mut revenue = zero;
-    for (i, (((us, up), shock), (mult, &r0))) in st
+    for (i, ((((us, up), shock), (mult, &r0)), track)) in st
         .units
         .iter_mut()
         .zip(&pp.units)
         .zip(inputs.shock)
         .zip(inputs.multiple.iter().zip(&plan.revenue0))
+        .zip(st.spent.iter_mut().zip(st.gate_open.iter_mut()))
         .enumerate()
     {
-        let r = V::load(t, &us.r);
-        let inv = V::load(t, &us.req).mul(budget.scale);
+        let ins = (shock, mult, r0);
+        let (inv, proceeds, held_revenue) =
+            grow_unit::<V, TRACK>(t, plan, up, us, ins, inputs, budget, k, i, track);
+        units.keep_grow((sum_inv, sum_proceeds), (inv, proceeds));
         sum_inv = sum_inv.add(inv);
-        // 4. Growth.
-        let own = inputs.own.map(|g| &g[i]);
-        let gf = growth(plan, up, own, r, inv, budget);
-        if TRACK {
-            V::load(t, &st.spent[i])
-                .add(inv.mul(disc))
-                .store(&mut st.spent[i]);
+        if up.exit.is_some() {
+            sum_proceeds = sum_proceeds.add(proceeds);
         }
-        // 5. Margin: see `Plan::margin`.
-        let cash = V::load(t, &us.unit_cash);
-        let new_cash = cash.add(V::load(t, &us.op).sub(inv).mul(disc));
-        let new_r = r.mul(gf.mul(V::load(t, shock)));
-        if up.exit.is_none() {
-            new_cash.store(&mut us.unit_cash);
-            new_r.store(&mut us.r);
-            revenue = revenue.add(new_r);
-            // 7. Gate.
-            if k == up.gate_step {
-                let r0 = inputs.own_r0.map_or(V::splat(t, r0), |l| V::load(t, &l[i]));
-                let failed = new_r.div(r0).lt(V::splat(t, up.gate_min_multiple));
-                // select(failed, 0, funded) as a bit mask (not a masked
-                // store).
-                failed
-                    .andnot(V::load(t, &us.funded_steps))
-                    .store(&mut us.funded_steps);
-                if TRACK {
-                    failed
-                        .andnot(V::load(t, &V::Lane::splat(TRUE)))
-                        .store(&mut st.gate_open[i]);
-                }
-            }
-        } else {
-            // 6. Exit.
-            let h = V::load(t, &us.held);
-            let exits = h.and(kf.eq(V::load(t, &us.exit_step)));
-            let proceeds = new_r.mul(V::load(t, mult)).mul(V::splat(t, up.exit_keep));
-            V::select(h, new_cash, cash).store(&mut us.unit_cash);
-            V::select(h, new_r, r).store(&mut us.r);
-            // proceeds is 0 until the (single) exit, so adding is the
-            // same as selecting, and compiles to a plain store (a masked
-            // store is slow on some cores).
-            V::load(t, &us.proceeds)
-                .add(V::select(exits, proceeds.mul(disc), zero))
-                .store(&mut us.proceeds);
-            sum_proceeds = sum_proceeds.add(V::select(exits, proceeds, zero));
-            let still = exits.andnot(h);
-            still.store(&mut us.held);
-            revenue = revenue.add(V::select(still, new_r, zero));
-        }
+        revenue = revenue.add(held_revenue);
     }
     revenue.store(&mut st.revenue);
     (sum_inv, sum_proceeds)
+}
+
+/// Steps 4-7 of unit `i` (its shock, exit multiple and revenue at t = 0
+/// in `ins`; `track`: its discounted investment so far and gate mask, in
+/// a tracked run): its investment, its exit proceeds this step (0 where
+/// none, and for a unit never sold) and its revenue if still held.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn grow_unit<V: Vf64, const TRACK: bool>(
+    t: V::Token,
+    plan: &Plan,
+    up: &UnitPlan,
+    us: &mut UnitLanes<V::Lane>,
+    (shock, mult, r0): (&V::Lane, &V::Lane, f64),
+    inputs: &StepInputs<'_, V::Lane>,
+    budget: Budget<V>,
+    k: usize,
+    i: usize,
+    (spent, gate_open): (&mut V::Lane, &mut V::Lane),
+) -> (V, V, V) {
+    let zero = V::splat(t, 0.0);
+    let disc = V::splat(t, plan.discount[k]);
+    let r = V::load(t, &us.r);
+    let inv = V::load(t, &us.req).mul(budget.scale);
+    // 4. Growth.
+    let own = inputs.own.map(|g| &g[i]);
+    let gf = growth(plan, up, own, r, inv, budget);
+    if TRACK {
+        V::load(t, spent).add(inv.mul(disc)).store(spent);
+    }
+    // 5. Margin: see `Plan::margin`.
+    let cash = V::load(t, &us.unit_cash);
+    let new_cash = cash.add(V::load(t, &us.op).sub(inv).mul(disc));
+    let new_r = r.mul(gf.mul(V::load(t, shock)));
+    if up.exit.is_none() {
+        new_cash.store(&mut us.unit_cash);
+        new_r.store(&mut us.r);
+        // 7. Gate.
+        if k == up.gate_step {
+            let r0 = inputs.own_r0.map_or(V::splat(t, r0), |l| V::load(t, &l[i]));
+            let failed = new_r.div(r0).lt(V::splat(t, up.gate_min_multiple));
+            // select(failed, 0, funded) as a bit mask (not a masked
+            // store).
+            failed
+                .andnot(V::load(t, &us.funded_steps))
+                .store(&mut us.funded_steps);
+            if TRACK {
+                failed
+                    .andnot(V::load(t, &V::Lane::splat(TRUE)))
+                    .store(gate_open);
+            }
+        }
+        (inv, zero, new_r)
+    } else {
+        // 6. Exit.
+        let h = V::load(t, &us.held);
+        let exits = h.and(V::splat(t, k as f64).eq(V::load(t, &us.exit_step)));
+        let proceeds = new_r.mul(V::load(t, mult)).mul(V::splat(t, up.exit_keep));
+        V::select(h, new_cash, cash).store(&mut us.unit_cash);
+        V::select(h, new_r, r).store(&mut us.r);
+        // proceeds is 0 until the (single) exit, so adding is the
+        // same as selecting, and compiles to a plain store (a masked
+        // store is slow on some cores).
+        V::load(t, &us.proceeds)
+            .add(V::select(exits, proceeds.mul(disc), zero))
+            .store(&mut us.proceeds);
+        let still = exits.andnot(h);
+        still.store(&mut us.held);
+        (
+            inv,
+            V::select(exits, proceeds, zero),
+            V::select(still, new_r, zero),
+        )
+    }
 }
 
 /// (1 + g)^dt of every lane, the same bits as `GrowthFactor::eval`.

@@ -11,7 +11,7 @@ use super::simd::{LaneStore, Vf64};
 use super::valuation::{self, FadePlan};
 use crate::model::Param;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum JumpDraw {
     Inversion { lambda: f64, p0: f64 },
     Library(Poisson<f64>),
@@ -35,7 +35,7 @@ pub(super) fn inversion_count(u: f64, lambda: f64, p0: f64) -> f64 {
 }
 
 /// The draw-side constants of one unit (shared by every policy).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct DrawPlan {
     /// -volatility^2 dt / 2.
     pub(super) drift: f64,
@@ -55,7 +55,8 @@ impl DrawPlan {
     }
 }
 
-/// One unit's terms under one policy.
+/// One unit's terms under one policy (equal: bit for bit, see the
+/// `PartialEq` below).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct UnitPlan {
     /// Intensity units: intensity (investment / revenue per year).
@@ -85,6 +86,33 @@ pub(super) struct UnitPlan {
     /// Step at whose end the gate is read (usize::MAX: no gate).
     pub(super) gate_step: usize,
     pub(super) gate_min_multiple: f64,
+}
+
+impl PartialEq for UnitPlan {
+    /// Bit for bit: a budget unit's `gf_full` is NaN, and a solo replay
+    /// (`super::solo`) asks whether two plans' terms give the same bits.
+    fn eq(&self, o: &UnitPlan) -> bool {
+        let bits = |u: &UnitPlan| {
+            [
+                u.intensity,
+                u.budget_dt,
+                u.growth,
+                u.gf_idle,
+                u.gf_full,
+                u.sales_to_capital,
+                u.growth_cost,
+                u.exit_keep,
+                u.gate_min_multiple,
+            ]
+            .map(f64::to_bits)
+        };
+        let exit = |u: &UnitPlan| u.exit.map(|(a, w)| (a.to_bits(), w.to_bits()));
+        bits(self) == bits(o)
+            && exit(self) == exit(o)
+            && (self.budget_steps, self.is_budget, self.gate_step)
+                == (o.budget_steps, o.is_budget, o.gate_step)
+            && self.response == o.response
+    }
 }
 
 impl UnitPlan {
@@ -126,7 +154,7 @@ pub(super) fn margin_path(out: &mut [f64], start: &[f64], speed: &[f64], target:
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct PolicyPlan {
     pub(super) reinvest: f64,
     pub(super) recycle: f64,

@@ -13,8 +13,9 @@
 
 use super::lane_params::{LaneParams, Margins};
 use super::plan::Plan;
-use super::shocks::{start_unit, unit_shock, ShockTerms, Source};
+use super::shocks::{skip_shock, start_unit, unit_shock, ShockTerms, Source};
 use super::simd::{LaneStore, Vf64, TRUE};
+use super::solo::Units;
 use super::step::{step_policy, PolicyLanes, StepInputs, UnitLanes};
 use crate::model::{Extra, Metric, UnitFigure};
 
@@ -72,15 +73,16 @@ impl<L: LaneStore> Trial<L> {
     }
 
     /// Runs trials `first ..` of `seed` (one a lane) on the draws of
-    /// `src`. `watch` is shown each [`Event`]; the run stops at the first
-    /// it answers with something, and returns that.
+    /// `src`, computing the steps of `units` (see `super::solo`). `watch`
+    /// is shown each [`Event`]; the run stops at the first it answers
+    /// with something, and returns that.
     #[inline(always)]
-    pub(super) fn run_with<V: Vf64<Lane = L>, S: Source<V>, B>(
+    pub(super) fn run_with<V: Vf64<Lane = L>, S: Source<V>, U: Units<L>, B>(
         &mut self,
         t: V::Token,
         plan: &Plan,
         (seed, first): (u64, u64),
-        src: &mut S,
+        (src, units): (&mut S, &mut U),
         watch: &mut impl FnMut(Event, &Self) -> Option<B>,
     ) -> Option<B> {
         // The lanes' own constants, out of `self` while the run goes on.
@@ -92,9 +94,9 @@ impl<L: LaneStore> Trial<L> {
         }
         self.start::<V, S>(t, plan, lanes.as_deref(), src);
         let found = if plan.track {
-            self.steps::<V, S, true, B>(t, plan, &mut lanes, src, watch)
+            self.steps::<V, S, U, true, B>(t, plan, &mut lanes, (src, units), watch)
         } else {
-            self.steps::<V, S, false, B>(t, plan, &mut lanes, src, watch)
+            self.steps::<V, S, U, false, B>(t, plan, &mut lanes, (src, units), watch)
         };
         if let Some(l) = lanes.as_deref() {
             self.record_drawn(plan, l);
@@ -124,12 +126,12 @@ impl<L: LaneStore> Trial<L> {
     /// Every step; `TRACK`: follow each unit's investment and gate (a
     /// tracked run).
     #[inline(always)]
-    fn steps<V: Vf64<Lane = L>, S: Source<V>, const TRACK: bool, B>(
+    fn steps<V: Vf64<Lane = L>, S: Source<V>, U: Units<L>, const TRACK: bool, B>(
         &mut self,
         t: V::Token,
         plan: &Plan,
         lanes: &mut Option<Box<LaneParams<L>>>,
-        src: &mut S,
+        (src, units): (&mut S, &mut U),
         watch: &mut impl FnMut(Event, &Self) -> Option<B>,
     ) -> Option<B> {
         for k in 0..plan.steps {
@@ -140,7 +142,7 @@ impl<L: LaneStore> Trial<L> {
                 }
             }
             let lanes = lanes.as_deref();
-            self.draw_step::<V, S>(t, plan, lanes, src);
+            self.draw_step::<V, S, U>(t, plan, lanes, src, units);
             for (p, (pp, st)) in plan
                 .policies_at(k)
                 .iter()
@@ -154,12 +156,18 @@ impl<L: LaneStore> Trial<L> {
                     own: lanes.map(|l| &l.growth[p][..]),
                     own_r0: lanes.map(|l| &l.r0[..]),
                 };
-                step_policy::<V, TRACK>(t, plan, pp, st, &inputs, k);
+                step_policy::<V, U, TRACK>(t, plan, pp, st, &inputs, k, units);
             }
             if let Some(b) = watch(Event::Stepped(k), self) {
                 return Some(b);
             }
             if let Some(hi) = plan.horizon_at[k] {
+                for st in &mut self.policies {
+                    for (i, us) in st.units.iter_mut().enumerate() {
+                        let state = [&mut us.r, &mut us.unit_cash, &mut us.proceeds, &mut us.held];
+                        units.horizon_state(i, state);
+                    }
+                }
                 self.record_horizon::<V>(t, plan, lanes, hi, k);
                 if let Some(b) = watch(Event::Recorded(k, hi), self) {
                     return Some(b);
@@ -230,20 +238,26 @@ impl<L: LaneStore> Trial<L> {
     }
 
     /// Draw order 2: one step's factors, then each unit's normal and
-    /// jumps, and its growth shock (`super::shocks`).
+    /// jumps, and its growth shock (`super::shocks`); in a solo replay,
+    /// its one unit's only (the others' are not read).
     #[inline(always)]
-    fn draw_step<V: Vf64<Lane = L>, S: Source<V>>(
+    fn draw_step<V: Vf64<Lane = L>, S: Source<V>, U: Units<L>>(
         &mut self,
         t: V::Token,
         plan: &Plan,
         lanes: Option<&LaneParams<L>>,
         src: &mut S,
+        units: &U,
     ) {
         for f in self.factor.iter_mut() {
             src.normal(t).store(f);
         }
         let nf = plan.n_factors;
         for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
+            if !U::ALL && i != units.unit() {
+                skip_shock::<V, S>(src, dp);
+                continue;
+            }
             let (drift, diffusion) = match lanes {
                 Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
                 None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),

@@ -63,7 +63,7 @@ impl Metric {
 /// drawn value and policy its product with the policy's value and with its
 /// delta_value at the last horizon (the cross-moments of the uncertainty
 /// view, aggregated like every other slot).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
     pub policies: usize,
     pub horizons: usize,

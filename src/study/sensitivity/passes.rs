@@ -270,7 +270,10 @@ impl Variants<'_> {
 
     /// Variants that change more than a policy (a unit's assumptions,
     /// the discount rate), in groups that draw alike, each group's plans
-    /// on one generation of the draws (`engine::shared`).
+    /// on one generation of the draws (`engine::shared`). The base
+    /// scenario leads: a variant that differs from it in one unit runs
+    /// that unit alone on what the base run kept of the others
+    /// ([`crate::kernel::Plan::solo_unit`]).
     /// `jobs`: variants by their place in `todo`, None for the base
     /// scenario (its figures into `base`).
     fn shared_pass(
@@ -281,15 +284,18 @@ impl Variants<'_> {
     ) -> Result<()> {
         engine::check_interrupted()?;
         let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
-        let scenarios = jobs
-            .iter()
-            .map(|j| match j {
-                Some(i) => self.scenario(*i),
-                None => Ok(self.as_run(self.base.clone())),
-            })
+        let variants: Vec<usize> = jobs.iter().flatten().copied().collect();
+        let scenarios = std::iter::once(Ok(self.as_run(self.base.clone())))
+            .chain(variants.iter().map(|&i| self.scenario(i)))
             .collect::<Result<Vec<Scenario>>>()?;
         let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
         for group in super::super::shared::groups(&scenarios, &plans) {
+            // The base scenario runs for the variants it leads, or when
+            // its own figures are asked for.
+            let group: Vec<usize> = match group[..] {
+                [0] if jobs.iter().all(Option::is_some) => continue,
+                _ => group,
+            };
             let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
             let gains: Vec<Gains> = ps
                 .iter()
@@ -307,9 +313,9 @@ impl Variants<'_> {
                 let f = (0..policies)
                     .map(|q| gain_and_beat(blocks, gains, q, n))
                     .collect();
-                match jobs[g] {
-                    Some(i) => figures[i] = f,
-                    None => *base = f,
+                match g {
+                    0 => *base = f,
+                    g => figures[variants[g - 1]] = f,
                 }
             }
         }

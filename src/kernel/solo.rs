@@ -1,0 +1,205 @@
+//! Which units a policy's step computes: every unit (a run), every unit
+//! while keeping what a solo replay reads, or one unit alone, the others'
+//! figures read back from that keeping.
+//!
+//! A study's unit variant (one unit's growth, margin, multiple...) is the
+//! base scenario with one unit changed. Units are coupled only through
+//! their policy's sums (steps 2-3's operating cash and requests, which
+//! set the budget's share and so every unit's investment; the investment,
+//! exit proceeds and held value summed into the policy's cash): while
+//! the budget share of every step is the base run's, every other unit's
+//! state is the base run's, step for step. So a worker runs the base plan
+//! once per batch keeping, per step and policy, every unit's operating
+//! cash and request, every exiting unit's proceeds and the budget's share
+//! ([`Keeping`], on a [`Tape`]), and every unit's state at each horizon;
+//! then runs each unit variant computing its own unit only ([`Solo`]):
+//! the sums are taken over the kept figures and the unit's own, in unit
+//! order, with the same operations as a run, so the figures are the
+//! variant's own run's, bit for bit. Where a step's budget share differs
+//! from the base run's in any lane (the change moved the cap), the other
+//! units' investment differs too: the solo replay says so
+//! ([`Solo::diverged`]) and the batch is run whole instead.
+//!
+//! A sum is taken in unit order, so the bits of a sum with one unit
+//! changed need the others' terms after it, and the running sum before
+//! it: the keeping holds both. Its layout, one [`Lane`] each: per step,
+//! per policy, a region of `8 n + 1` entries (n units): per unit the
+//! running sums of operating cash and requests before it and its own
+//! ([`Units::keep_request`]), the budget's share, per unit the running
+//! sums of investment and exit proceeds before it and its own
+//! ([`Units::keep_grow`]); and after the step of a horizon, per policy,
+//! per unit its state ([`Units::horizon_state`]). `super::step` and
+//! `super::trial` make the calls, and only [`Solo`] reads it. A solo
+//! replay does not follow the held revenue of its policies (NaN: no
+//! figure a study reads uses it).
+
+use super::simd::{Lane, LaneStore, Vf64, W};
+use super::tape::Tape;
+use super::terms::PolicyPlan;
+
+/// Which units a step computes, and what is kept of them.
+pub(super) trait Units<L: LaneStore> {
+    /// Whether every unit's step is computed (a run, or a keeping).
+    const ALL: bool;
+    /// The one unit a solo replay computes.
+    fn unit(&self) -> usize {
+        0
+    }
+    /// A unit's operating cash and request, after the running sums of
+    /// the units before it.
+    fn keep_request<V: Vf64<Lane = L>>(&mut self, _before: (V, V), _own: (V, V)) {}
+    /// The step's budget share.
+    fn keep_scale<V: Vf64<Lane = L>>(&mut self, _scale: V) {}
+    /// A unit's investment and exit proceeds, after the running sums of
+    /// the units before it.
+    fn keep_grow<V: Vf64<Lane = L>>(&mut self, _before: (V, V), _own: (V, V)) {}
+    /// A solo replay: the sums of operating cash and requests, with the
+    /// unit's own.
+    fn request_sums<V: Vf64<Lane = L>>(&mut self, _t: V::Token, own: (V, V)) -> (V, V) {
+        own
+    }
+    /// A solo replay: the sums of investment and exit proceeds, with
+    /// the unit's own (under policy `pp`).
+    fn grow_sums<V: Vf64<Lane = L>>(
+        &mut self,
+        _t: V::Token,
+        _pp: &PolicyPlan,
+        own: (V, V),
+    ) -> (V, V) {
+        own
+    }
+    /// At a horizon: unit `i`'s state (revenue, cash, proceeds, held
+    /// mask), kept, or (a unit a solo replay does not compute) set to the
+    /// kept one.
+    fn horizon_state(&mut self, _i: usize, _state: [&mut L; 4]) {}
+}
+
+/// Every unit computed, nothing kept: a run.
+pub(super) struct All;
+
+impl<L: LaneStore> Units<L> for All {
+    const ALL: bool = true;
+}
+
+/// Every unit computed, and what a [`Solo`] replay reads kept on a tape.
+pub(super) struct Keeping<'a>(pub(super) &'a mut Tape);
+
+impl Keeping<'_> {
+    #[inline(always)]
+    fn pair<V: Vf64<Lane = Lane>>(&mut self, before: (V, V), own: (V, V)) {
+        for x in [before.0, own.0, before.1, own.1] {
+            self.0.push_v(x);
+        }
+    }
+}
+
+impl Units<Lane> for Keeping<'_> {
+    const ALL: bool = true;
+    #[inline(always)]
+    fn keep_request<V: Vf64<Lane = Lane>>(&mut self, before: (V, V), own: (V, V)) {
+        self.pair(before, own);
+    }
+    #[inline(always)]
+    fn keep_scale<V: Vf64<Lane = Lane>>(&mut self, scale: V) {
+        self.0.push_v(scale);
+    }
+    #[inline(always)]
+    fn keep_grow<V: Vf64<Lane = Lane>>(&mut self, before: (V, V), own: (V, V)) {
+        self.pair(before, own);
+    }
+    #[inline(always)]
+    fn horizon_state(&mut self, _: usize, state: [&mut Lane; 4]) {
+        self.0.lanes.extend(state.map(|x| *x));
+    }
+}
+
+/// Unit `unit` computed, every other unit's figures read from a
+/// [`Keeping`] tape of a plan that differs from this one in that unit
+/// alone.
+pub(super) struct Solo<'a> {
+    tape: &'a [Lane],
+    /// The current region (see the module documentation).
+    pos: usize,
+    unit: usize,
+    units: usize,
+    /// Whether a step's budget share differed from the kept one in some
+    /// lane: the figures are then not the plan's.
+    pub(super) diverged: bool,
+}
+
+impl<'a> Solo<'a> {
+    pub(super) fn new(tape: &'a Tape, unit: usize, units: usize) -> Solo<'a> {
+        Solo {
+            tape: &tape.lanes,
+            pos: 0,
+            unit,
+            units,
+            diverged: false,
+        }
+    }
+}
+
+impl Units<Lane> for Solo<'_> {
+    const ALL: bool = false;
+    #[inline(always)]
+    fn unit(&self) -> usize {
+        self.unit
+    }
+    #[inline(always)]
+    fn request_sums<V: Vf64<Lane = Lane>>(&mut self, t: V::Token, own: (V, V)) -> (V, V) {
+        let (j, n) = (self.unit, self.units);
+        let region = &self.tape[self.pos..self.pos + 4 * n];
+        let mut op = V::load(t, &region[4 * j]).add(own.0);
+        let mut req = V::load(t, &region[4 * j + 2]).add(own.1);
+        for e in region[4 * (j + 1)..].chunks_exact(4) {
+            op = op.add(V::load(t, &e[1]));
+            req = req.add(V::load(t, &e[3]));
+        }
+        (op, req)
+    }
+    #[inline(always)]
+    fn keep_scale<V: Vf64<Lane = Lane>>(&mut self, scale: V) {
+        let mut a = [0.0; W];
+        scale.store(&mut a);
+        let kept = &self.tape[self.pos + 4 * self.units];
+        if a.iter().zip(kept).any(|(x, y)| x.to_bits() != y.to_bits()) {
+            self.diverged = true;
+        }
+    }
+    #[inline(always)]
+    fn grow_sums<V: Vf64<Lane = Lane>>(
+        &mut self,
+        t: V::Token,
+        pp: &PolicyPlan,
+        own: (V, V),
+    ) -> (V, V) {
+        let (j, n) = (self.unit, self.units);
+        let start = self.pos + 4 * n + 1;
+        let region = &self.tape[start..start + 4 * n];
+        self.pos = start + 4 * n;
+        let mut inv = V::load(t, &region[4 * j]).add(own.0);
+        let mut proceeds = V::load(t, &region[4 * j + 2]);
+        if pp.units[j].exit.is_some() {
+            proceeds = proceeds.add(own.1);
+        }
+        for (e, up) in region[4 * (j + 1)..]
+            .chunks_exact(4)
+            .zip(&pp.units[j + 1..])
+        {
+            inv = inv.add(V::load(t, &e[1]));
+            if up.exit.is_some() {
+                proceeds = proceeds.add(V::load(t, &e[3]));
+            }
+        }
+        (inv, proceeds)
+    }
+    #[inline(always)]
+    fn horizon_state(&mut self, i: usize, state: [&mut Lane; 4]) {
+        if i != self.unit {
+            for (x, &kept) in state.into_iter().zip(&self.tape[self.pos..self.pos + 4]) {
+                *x = kept;
+            }
+        }
+        self.pos += 4;
+    }
+}
