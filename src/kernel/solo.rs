@@ -87,9 +87,11 @@ pub(super) struct Keeping<'a>(pub(super) &'a mut Tape);
 impl Keeping<'_> {
     #[inline(always)]
     fn pair<V: Vf64<Lane = Lane>>(&mut self, before: (V, V), own: (V, V)) {
-        for x in [before.0, own.0, before.1, own.1] {
-            self.0.push_v(x);
+        let mut a = [[0.0; W]; 4];
+        for (x, a) in [before.0, own.0, before.1, own.1].into_iter().zip(&mut a) {
+            x.store(a);
         }
+        self.0.lanes.extend_from_slice(&a);
     }
 }
 

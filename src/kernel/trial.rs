@@ -92,7 +92,7 @@ impl<L: LaneStore> Trial<L> {
         if let Some(l) = lanes.as_deref_mut() {
             l.draw(plan, seed, first);
         }
-        self.start::<V, S>(t, plan, lanes.as_deref(), src);
+        self.start::<V, S, U>(t, plan, lanes.as_deref(), src, units);
         let found = if plan.track {
             self.steps::<V, S, U, true, B>(t, plan, &mut lanes, (src, units), watch)
         } else {
@@ -185,14 +185,17 @@ impl<L: LaneStore> Trial<L> {
         None
     }
 
-    /// Draw order 1 (multiples and exit times) and the initial state.
+    /// Draw order 1 (multiples and exit times) and the initial state (in
+    /// a solo replay, of its one unit: the others' is read at a horizon,
+    /// see `super::solo`).
     #[inline(always)]
-    fn start<V: Vf64<Lane = L>, S: Source<V>>(
+    fn start<V: Vf64<Lane = L>, S: Source<V>, U: Units<L>>(
         &mut self,
         t: V::Token,
         plan: &Plan,
         lanes: Option<&LaneParams<L>>,
         src: &mut S,
+        units: &U,
     ) {
         for (i, ((mult, u), (&median, &dispersion))) in self
             .multiple
@@ -222,6 +225,9 @@ impl<L: LaneStore> Trial<L> {
                 .zip(&self.uniform)
                 .enumerate()
             {
+                if !U::ALL && i != units.unit() {
+                    continue;
+                }
                 *us = UnitLanes {
                     r: lanes.map_or(L::splat(r0), |l| l.r0[i]),
                     funded_steps: L::splat(step_f64(up.budget_steps)),
