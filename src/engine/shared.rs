@@ -9,10 +9,16 @@
 //! Each accumulator thus receives exactly the trials, in exactly the
 //! order, that a run of its plan alone gives it, and accumulators merge
 //! exactly: every plan's figures are its separate run's, bit for bit, for
-//! any thread count. Memory: the tapes of a stretch of batches, one
-//! kernel state and one value buffer per worker, and one accumulator
-//! (without its buffer) per plan and worker; the caller bounds the number
-//! of plans per group.
+//! any thread count. Memory: the tapes of a block's batches (one batch's,
+//! for a sink that takes a batch at a time), one kernel state and one
+//! value buffer per worker, and one accumulator (without its buffer) per
+//! plan and worker; the caller bounds the number of plans per group.
+//!
+//! A study's sink that keeps only a few sums per plan
+//! ([`run_group_collect`]) runs every plan's batch in turn, and a plan
+//! that differs from the first in one unit computes that unit alone
+//! (`crate::kernel::solo`): the same figures, bit for bit, for a fraction
+//! of the work.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

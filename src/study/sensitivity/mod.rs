@@ -351,7 +351,10 @@ pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Resu
 ///   values in the same trial, as the engine takes it;
 /// - the other variants (a unit's assumptions, the discount rate) run in
 ///   groups that share the draws (`engine::shared::run_group_collect`),
-///   at the last horizon only;
+///   at the last horizon only, led by the base scenario; a variant of one
+///   unit's assumptions computes that unit alone on what the base run
+///   kept of the others (`crate::kernel::Plan::solo_unit`), the whole
+///   trial only where the change moves the budget share;
 /// - every variant keeps only what the study reads (a plain sum and a
 ///   count per policy and block), not a summary with its sketches.
 ///

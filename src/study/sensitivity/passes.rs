@@ -2,9 +2,10 @@
 //! P(beat) per policy, in as few passes over the draws as the variants
 //! allow (see [`super::run`]): lever variants as extra policies of one
 //! run, the others in groups sharing the draws, each keeping only the two
-//! figures per policy the study reads ([`Gains`]); variants that move only
-//! what no figure reads are the base scenario, run once
-//! (`Variants::inert`).
+//! figures per policy the study reads ([`Gains`]), a variant of one unit
+//! computing that unit alone on the base run's keeping
+//! (`crate::kernel::Plan::solo_unit`); variants that move only what no
+//! figure reads are the base scenario, run once (`Variants::inert`).
 
 use super::{batch_size, variant, Input, Owner};
 use crate::engine::{self, BlockCollector};
