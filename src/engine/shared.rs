@@ -48,7 +48,9 @@ pub fn run_group(plans: &[&Plan], seed: u64, trials: u64) -> Result<Vec<Accumula
 
 /// [`run_group`] with a [`super::BlockCollector`] per plan instead of an
 /// accumulator: each plan's collector takes exactly the trials, in the
-/// order, that [`super::run_blocks_collect`] gives it for that plan alone;
+/// order, that [`super::run_blocks_collect`] gives it for that plan alone
+/// (but for the revenue path's slots of a plan that differs from the
+/// first in one unit, NaN: such a plan is replayed alone, see `drive`);
 /// returns, per plan, its records in block order (so nothing built from
 /// them depends on the thread count).
 pub fn run_group_collect<C: super::BlockCollector>(

@@ -333,22 +333,27 @@ impl Plan {
             track,
             params: _,
         } = self;
+        // Numbers bit for bit (a -0 is not a +0 to the kernel).
+        let bits = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .map(|x| x.to_bits())
+                .eq(b.iter().map(|x| x.to_bits()))
+        };
         *layout == o.layout
             && *baseline == o.baseline
             && *steps == o.steps
-            && *steps_per_year == o.steps_per_year
-            && *dt == o.dt
+            && bits(&[*steps_per_year, *dt], &[o.steps_per_year, o.dt])
             && *growth_factor == o.growth_factor
             && *n_units == o.n_units
             && *n_factors == o.n_factors
-            && *revenue0 == o.revenue0
-            && *multiple_median == o.multiple_median
-            && *multiple_dispersion == o.multiple_dispersion
+            && bits(revenue0, &o.revenue0)
+            && bits(multiple_median, &o.multiple_median)
+            && bits(multiple_dispersion, &o.multiple_dispersion)
             && *draws == o.draws
-            && *loadings == o.loadings
-            && *margin == o.margin
-            && *t_end == o.t_end
-            && *discount == o.discount
+            && bits(loadings, &o.loadings)
+            && bits(margin, &o.margin)
+            && bits(t_end, &o.t_end)
+            && bits(discount, &o.discount)
             && *horizon_at == o.horizon_at
             && *path_at == o.path_at
             && *unit_path_at == o.unit_path_at
@@ -356,7 +361,7 @@ impl Plan {
             && *stepped == o.stepped
             && *fade == o.fade
             && *horizon_steps == o.horizon_steps
-            && *held == o.held
+            && bits(held, &o.held)
             && *track == o.track
     }
 
