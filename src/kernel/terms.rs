@@ -92,26 +92,39 @@ impl PartialEq for UnitPlan {
     /// Bit for bit: a budget unit's `gf_full` is NaN, and a solo replay
     /// (`super::solo`) asks whether two plans' terms give the same bits.
     fn eq(&self, o: &UnitPlan) -> bool {
-        let bits = |u: &UnitPlan| {
-            [
-                u.intensity,
-                u.budget_dt,
-                u.growth,
-                u.gf_idle,
-                u.gf_full,
-                u.sales_to_capital,
-                u.growth_cost,
-                u.exit_keep,
-                u.gate_min_multiple,
-            ]
-            .map(f64::to_bits)
-        };
-        let exit = |u: &UnitPlan| u.exit.map(|(a, w)| (a.to_bits(), w.to_bits()));
-        bits(self) == bits(o)
-            && exit(self) == exit(o)
-            && (self.budget_steps, self.is_budget, self.gate_step)
-                == (o.budget_steps, o.is_budget, o.gate_step)
-            && self.response == o.response
+        // Every field named, so a new one is not forgotten.
+        let UnitPlan {
+            intensity,
+            budget_dt,
+            budget_steps,
+            is_budget,
+            growth,
+            response,
+            gf_idle,
+            gf_full,
+            sales_to_capital,
+            growth_cost,
+            exit,
+            exit_keep,
+            gate_step,
+            gate_min_multiple,
+        } = *self;
+        let numbers = [
+            (intensity, o.intensity),
+            (budget_dt, o.budget_dt),
+            (growth, o.growth),
+            (gf_idle, o.gf_idle),
+            (gf_full, o.gf_full),
+            (sales_to_capital, o.sales_to_capital),
+            (growth_cost, o.growth_cost),
+            (exit_keep, o.exit_keep),
+            (gate_min_multiple, o.gate_min_multiple),
+        ];
+        let exit_bits = |e: Option<(f64, f64)>| e.map(|(a, w)| (a.to_bits(), w.to_bits()));
+        numbers.iter().all(|(a, b)| a.to_bits() == b.to_bits())
+            && exit_bits(exit) == exit_bits(o.exit)
+            && (budget_steps, is_budget, gate_step) == (o.budget_steps, o.is_budget, o.gate_step)
+            && response == o.response
     }
 }
 
