@@ -233,9 +233,8 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
                 let tape = &mut tapes[0];
                 let mut others: Vec<_> = others.collect();
                 for b in 0..batches {
-                    let trials = (seed, first_of(b));
                     if keep {
-                        state.run_keeping(first, trials, count(b), tape, &mut kept);
+                        state.run_keeping(first, seed, first_of(b), count(b), tape, &mut kept);
                     } else {
                         state.run_recording(first, seed, first_of(b), count(b), tape);
                     }

@@ -74,7 +74,8 @@ impl Trial<Lane> {
     pub fn run_keeping(
         &mut self,
         plan: &Plan,
-        (seed, first): (u64, u64),
+        seed: u64,
+        first: u64,
         count: usize,
         tape: &mut Tape,
         units: &mut Tape,
@@ -424,7 +425,7 @@ mod tests {
                 let (mut tape, mut kept) = (Tape::new(), Tape::new());
                 let mut first = 0u64;
                 for count in [LANES, 3, LANES, 1, LANES, LANES, LANES, LANES] {
-                    rec.run_keeping(&base, (s.seed, first), count, &mut tape, &mut kept);
+                    rec.run_keeping(&base, s.seed, first, count, &mut tape, &mut kept);
                     let ok = rec.run_solo(&plan, &mut tape, &share, &kept, j);
                     live.run(&plan, s.seed, first, count);
                     if !ok {

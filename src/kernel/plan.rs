@@ -222,10 +222,18 @@ impl Plan {
         let plain = |p: &Plan| {
             p.params.drawn.is_empty() && !p.track && p.unit_path_at.iter().all(Option::is_none)
         };
-        if !plain(self) || !plain(variant) || self.n_units != variant.n_units {
+        let shape = |p: &Plan| (p.n_units, p.n_factors);
+        if !plain(self) || !plain(variant) || shape(self) != shape(variant) {
             return None;
         }
-        let j = (0..self.n_units).find(|&i| self.unit_terms(i) != variant.unit_terms(i))?;
+        // Every unit's terms from `variant`: exactly one may differ.
+        let mut probe = self.clone();
+        let changed: Vec<usize> = (0..self.n_units)
+            .filter(|&i| probe.copy_unit(variant, i))
+            .collect();
+        let [j] = changed[..] else {
+            return None;
+        };
         let sold = |p: &Plan| -> Vec<bool> {
             p.policies
                 .iter()
@@ -233,62 +241,43 @@ impl Plan {
                 .map(|pp| pp.units[j].exit.is_some())
                 .collect()
         };
-        let mut probe = self.clone();
-        probe.copy_unit(variant, j);
         (sold(self) == sold(variant) && probe.same_run(variant)).then_some(j)
     }
 
-    /// Every term of unit `i` the kernel reads (see [`Plan::copy_unit`]).
-    #[allow(clippy::type_complexity)]
-    fn unit_terms(
-        &self,
-        i: usize,
-    ) -> (
-        [f64; 3],
-        DrawPlan,
-        &[f64],
-        Vec<f64>,
-        &Option<FadePlan>,
-        Vec<f64>,
-        Vec<UnitPlan>,
-    ) {
+    /// Unit `i`'s terms (every entry of the plan that is unit `i`'s
+    /// alone) from `other`, a plan of the same units and factors; whether
+    /// any differed (numbers bit for bit).
+    fn copy_unit(&mut self, other: &Plan, i: usize) -> bool {
+        fn number(a: &mut f64, b: f64) -> bool {
+            let differs = a.to_bits() != b.to_bits();
+            *a = b;
+            differs
+        }
+        fn term<T: PartialEq + Clone>(a: &mut T, b: &T) -> bool {
+            let differs = a != b;
+            a.clone_from(b);
+            differs
+        }
         let (n, nf) = (self.n_units, self.n_factors);
-        (
-            [
-                self.revenue0[i],
-                self.multiple_median[i],
-                self.multiple_dispersion[i],
-            ],
-            self.draws[i],
-            &self.loadings[i * nf..(i + 1) * nf],
-            self.margin.chunks(n).map(|row| row[i]).collect(),
-            &self.fade[i],
-            self.held.chunks(n).map(|row| row[i]).collect(),
-            self.policies
-                .iter()
-                .chain(self.stepped.iter().flatten())
-                .map(|pp| pp.units[i])
-                .collect(),
-        )
-    }
-
-    /// Unit `i`'s terms (those of [`Plan::unit_terms`]) from `other`, a
-    /// plan of the same shape.
-    fn copy_unit(&mut self, other: &Plan, i: usize) {
-        let (n, nf) = (self.n_units, self.n_factors);
-        self.revenue0[i] = other.revenue0[i];
-        self.multiple_median[i] = other.multiple_median[i];
-        self.multiple_dispersion[i] = other.multiple_dispersion[i];
-        self.draws[i] = other.draws[i];
+        let mut changed = number(&mut self.revenue0[i], other.revenue0[i]);
+        changed |= number(&mut self.multiple_median[i], other.multiple_median[i]);
+        changed |= number(
+            &mut self.multiple_dispersion[i],
+            other.multiple_dispersion[i],
+        );
+        changed |= term(&mut self.draws[i], &other.draws[i]);
         let row = i * nf..(i + 1) * nf;
-        self.loadings[row.clone()].copy_from_slice(&other.loadings[row]);
-        for (a, b) in self.margin.chunks_mut(n).zip(other.margin.chunks(n)) {
-            a[i] = b[i];
+        for (a, &b) in self.loadings[row.clone()]
+            .iter_mut()
+            .zip(&other.loadings[row])
+        {
+            changed |= number(a, b);
         }
-        self.fade[i] = other.fade[i].clone();
-        for (a, b) in self.held.chunks_mut(n).zip(other.held.chunks(n)) {
-            a[i] = b[i];
+        let columns = self.margin.chunks_mut(n).zip(other.margin.chunks(n));
+        for (a, b) in columns.chain(self.held.chunks_mut(n).zip(other.held.chunks(n))) {
+            changed |= number(&mut a[i], b[i]);
         }
+        changed |= term(&mut self.fade[i], &other.fade[i]);
         let theirs = other.policies.iter().chain(other.stepped.iter().flatten());
         for (a, b) in self
             .policies
@@ -296,8 +285,9 @@ impl Plan {
             .chain(self.stepped.iter_mut().flatten())
             .zip(theirs)
         {
-            a.units[i] = b.units[i];
+            changed |= term(&mut a.units[i], &b.units[i]);
         }
+        changed
     }
 
     /// Whether two plans run alike: every field equal, but the uncertain
