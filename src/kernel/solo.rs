@@ -35,7 +35,6 @@
 
 use super::simd::{Lane, LaneStore, Vf64, W};
 use super::tape::Tape;
-use super::terms::PolicyPlan;
 
 /// Which units a step computes, and what is kept of them.
 pub(super) trait Units<L: LaneStore> {
@@ -59,13 +58,8 @@ pub(super) trait Units<L: LaneStore> {
         own
     }
     /// A solo replay: the sums of investment and exit proceeds, with
-    /// the unit's own (under policy `pp`).
-    fn grow_sums<V: Vf64<Lane = L>>(
-        &mut self,
-        _t: V::Token,
-        _pp: &PolicyPlan,
-        own: (V, V),
-    ) -> (V, V) {
+    /// the unit's own.
+    fn grow_sums<V: Vf64<Lane = L>>(&mut self, _t: V::Token, own: (V, V)) -> (V, V) {
         own
     }
     /// At a horizon: unit `i`'s state (revenue, cash, proceeds, held
@@ -169,29 +163,18 @@ impl Units<Lane> for Solo<'_> {
         }
     }
     #[inline(always)]
-    fn grow_sums<V: Vf64<Lane = Lane>>(
-        &mut self,
-        t: V::Token,
-        pp: &PolicyPlan,
-        own: (V, V),
-    ) -> (V, V) {
+    fn grow_sums<V: Vf64<Lane = Lane>>(&mut self, t: V::Token, own: (V, V)) -> (V, V) {
         let (j, n) = (self.unit, self.units);
         let start = self.pos + 4 * n + 1;
         let region = &self.tape[start..start + 4 * n];
         self.pos = start + 4 * n;
         let mut inv = V::load(t, &region[4 * j]).add(own.0);
-        let mut proceeds = V::load(t, &region[4 * j + 2]);
-        if pp.units[j].exit.is_some() {
-            proceeds = proceeds.add(own.1);
-        }
-        for (e, up) in region[4 * (j + 1)..]
-            .chunks_exact(4)
-            .zip(&pp.units[j + 1..])
-        {
+        // Every unit's proceeds are added, +0 for a unit never sold (see
+        // `super::step::grow`).
+        let mut proceeds = V::load(t, &region[4 * j + 2]).add(own.1);
+        for e in region[4 * (j + 1)..].chunks_exact(4) {
             inv = inv.add(V::load(t, &e[1]));
-            if up.exit.is_some() {
-                proceeds = proceeds.add(V::load(t, &e[3]));
-            }
+            proceeds = proceeds.add(V::load(t, &e[3]));
         }
         (inv, proceeds)
     }

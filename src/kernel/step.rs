@@ -136,7 +136,7 @@ pub(super) fn step_policy<V: Vf64, U: Units<V::Lane>, const TRACK: bool>(
             grow_unit::<V, TRACK>(t, plan, &pp.units[j], us, ins, inputs, budget, k, j, track);
         // The held revenue is not followed (see `super::solo`).
         V::splat(t, f64::NAN).store(&mut st.revenue);
-        units.grow_sums(t, pp, (inv, proceeds))
+        units.grow_sums(t, (inv, proceeds))
     };
     let used = sum_inv.sub(from_cash).max(zero);
     let recycle = V::splat(t, pp.recycle);
@@ -260,9 +260,11 @@ fn grow<V: Vf64, U: Units<V::Lane>, const TRACK: bool>(
             grow_unit::<V, TRACK>(t, plan, up, us, ins, inputs, budget, k, i, track);
         units.keep_grow((sum_inv, sum_proceeds), (inv, proceeds));
         sum_inv = sum_inv.add(inv);
-        if up.exit.is_some() {
-            sum_proceeds = sum_proceeds.add(proceeds);
-        }
+        // A unit never sold has +0 proceeds: adding them leaves the sum
+        // (never -0, see the module documentation) as it is, and saves
+        // a branch per unit whose pattern a replay of another plan
+        // would have to learn again.
+        sum_proceeds = sum_proceeds.add(proceeds);
         revenue = revenue.add(held_revenue);
     }
     revenue.store(&mut st.revenue);
