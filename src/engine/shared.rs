@@ -20,6 +20,7 @@
 //! (`crate::kernel::solo`): the same figures, bit for bit, for a fraction
 //! of the work.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{accumulator, block_count, BLOCK_TRIALS, INTERRUPTED};
@@ -29,13 +30,21 @@ use crate::kernel::tape::{same_draws, Sharing, Tape};
 use crate::kernel::Plan;
 use crate::stats::Accumulator;
 
+/// Batches run by a batch-major group at a time (see `drive`).
+/// Batches a batch-major group runs at a time (see `drive`): each plan's
+/// terms, which a solo replay reads once per step, stay in the cache
+/// for that many batches, and that many batches' tapes (about 170 kB a
+/// batch on reset.toml) fit in a core's L2 cache.
+const RUN: usize = 8;
+
 /// Runs `plans` (which all [`same_draws`] as the first) for `trials`
 /// trials of `seed` on the current rayon pool, sharing each batch's
 /// draws; returns each plan's accumulator, equal to what
 /// [`super::run_blocks`] gives for it alone.
 pub fn run_group(plans: &[&Plan], seed: u64, trials: u64) -> Result<Vec<Accumulator>> {
     let empty: Vec<Accumulator> = plans.iter().map(|p| accumulator(p, seed)).collect();
-    let parts = drive(plans, seed, trials, &Accumulators(&empty))?;
+    let all = 0..block_count(trials);
+    let parts = drive(plans, seed, trials, all, &Accumulators(&empty))?;
     let mut parts = parts.into_iter();
     let mut out = parts.next().map_or(empty.clone(), |w| w.accs);
     for part in parts {
@@ -52,14 +61,17 @@ pub fn run_group(plans: &[&Plan], seed: u64, trials: u64) -> Result<Vec<Accumula
 /// (but for the revenue path's slots of a plan that differs from the
 /// first in one unit, NaN: such a plan is replayed alone, see `drive`);
 /// returns, per plan, its records in block order (so nothing built from
-/// them depends on the thread count).
+/// them depends on the thread count). Only the blocks in `blocks` are
+/// run (all of them: `0..block_count(trials)`), so that a caller can
+/// tell its progress between ranges.
 pub fn run_group_collect<C: super::BlockCollector>(
     plans: &[&Plan],
     seed: u64,
     trials: u64,
+    blocks: Range<u64>,
     collectors: &[C],
 ) -> Result<Vec<Vec<C::Block>>> {
-    let parts = drive(plans, seed, trials, &Collectors(collectors))?;
+    let parts = drive(plans, seed, trials, blocks, &Collectors(collectors))?;
     let mut all: Vec<(u64, Vec<C::Block>)> = parts.into_iter().flat_map(|w| w.done).collect();
     all.sort_by_key(|(b, _)| *b);
     let mut out: Vec<Vec<C::Block>> = plans.iter().map(|_| Vec::new()).collect();
@@ -184,7 +196,13 @@ impl<C: super::BlockCollector> Sink for Collectors<'_, C> {
 /// plan's batch kept of the others (`crate::kernel::batch::BatchState::run_solo`),
 /// or, in a batch where its budget share left the first plan's, the
 /// whole batch from the draws. Returns every worker's state.
-fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<Vec<S::Worker>> {
+fn drive<S: Sink>(
+    plans: &[&Plan],
+    seed: u64,
+    trials: u64,
+    blocks: Range<u64>,
+    sink: &S,
+) -> Result<Vec<S::Worker>> {
     let Some(&first) = plans.first() else {
         return Ok(Vec::new());
     };
@@ -204,21 +222,20 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
         })
         .collect();
     let keep = solo.iter().any(Option::is_some);
-    let blocks = block_count(trials);
-    let next = AtomicU64::new(0);
+    let next = AtomicU64::new(blocks.start);
     let workers: Vec<S::Worker> = rayon::broadcast(|_| {
         let mut w = sink.worker();
         let mut state = BatchState::new(first);
         // Each plan's per-trial constants (the state's are the first's).
         let mut lanes: Vec<PlanLanes> = plans.iter().map(|p| PlanLanes::new(p)).collect();
         let mut tapes: Vec<Tape> = Vec::new();
-        let mut kept = Tape::new();
+        let mut kept: Vec<Tape> = Vec::new();
         loop {
             if INTERRUPTED.load(Ordering::Relaxed) {
                 break;
             }
             let block = next.fetch_add(1, Ordering::Relaxed);
-            if block >= blocks {
+            if block >= blocks.end {
                 break;
             }
             let start = block * BLOCK_TRIALS;
@@ -229,23 +246,31 @@ fn drive<S: Sink>(plans: &[&Plan], seed: u64, trials: u64, sink: &S) -> Result<V
             let first_of = |b: usize| start + (b * LANES) as u64;
             let others = plans.iter().zip(&shares).zip(&mut lanes).zip(&solo);
             if S::BATCH_MAJOR {
-                tapes.resize_with(1, Tape::new);
-                let tape = &mut tapes[0];
+                // RUN batches at a time, each plan over all of them in
+                // turn, so that a plan's terms are fetched once for RUN
+                // batches (a group of many plans does not fit the cache).
+                tapes.resize_with(RUN, Tape::new);
+                kept.resize_with(RUN, Tape::new);
                 let mut others: Vec<_> = others.collect();
-                for b in 0..batches {
-                    if keep {
-                        state.run_keeping(first, seed, first_of(b), count(b), tape, &mut kept);
-                    } else {
-                        state.run_recording(first, seed, first_of(b), count(b), tape);
-                    }
-                    sink.push(&mut w, 0, first_of(b), &state.out, count(b));
-                    for (k, (((plan, share), pl), solo)) in others.iter_mut().enumerate().skip(1) {
-                        let alone =
-                            solo.is_some_and(|u| state.run_solo(plan, tape, share, &kept, u));
-                        if !alone {
-                            state.run_replay(plan, tape, share, pl);
+                for run in (0..batches).step_by(RUN) {
+                    let run = run..(run + RUN).min(batches);
+                    for (b, (tape, kept)) in run.clone().zip(tapes.iter_mut().zip(&mut kept)) {
+                        if keep {
+                            state.run_keeping(first, seed, first_of(b), count(b), tape, kept);
+                        } else {
+                            state.run_recording(first, seed, first_of(b), count(b), tape);
                         }
-                        sink.push(&mut w, k, first_of(b), &state.out, count(b));
+                        sink.push(&mut w, 0, first_of(b), &state.out, count(b));
+                    }
+                    for (k, (((plan, share), pl), solo)) in others.iter_mut().enumerate().skip(1) {
+                        for (b, (tape, kept)) in run.clone().zip(tapes.iter_mut().zip(&kept)) {
+                            let alone =
+                                solo.is_some_and(|u| state.run_solo(plan, tape, share, kept, u));
+                            if !alone {
+                                state.run_replay(plan, tape, share, pl);
+                            }
+                            sink.push(&mut w, k, first_of(b), &state.out, count(b));
+                        }
                     }
                 }
             } else {
@@ -335,7 +360,13 @@ mod tests {
         let mut thin_moved = false;
         for threads in [1, 2] {
             let got = crate::engine::with_threads(Some(threads), || {
-                run_group_collect(&refs, s.seed, s.trials, &collectors)
+                run_group_collect(
+                    &refs,
+                    s.seed,
+                    s.trials,
+                    0..block_count(s.trials),
+                    &collectors,
+                )
             })
             .unwrap()
             .unwrap();

@@ -262,9 +262,11 @@ fn variant(
     Ok(sc)
 }
 
-/// At most this many variants are simulated at once (and fewer the more
-/// units a scenario has), so that a large scenario's study does not hold
-/// thousands of copies of it.
+/// Variants simulated at once by a sweep, and the step in which the
+/// study tells its progress (fewer the more units a scenario has), so
+/// that a large scenario's sweep does not hold thousands of copies of
+/// it; the study's shared passes take 4 times as many (see
+/// `passes::shared_size`).
 pub fn batch_size(scenario: &Scenario) -> usize {
     (2048 / scenario.units.len().max(1)).clamp(1, 64)
 }

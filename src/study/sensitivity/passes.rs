@@ -20,6 +20,16 @@ use crate::stats::ExactSum;
 /// the run's layout grow with them).
 const LEVERS_PER_RUN: usize = 64;
 
+/// At most this many variants share one pass over the trials (fewer the
+/// more units a scenario has, as [`batch_size`], of which it is 4 times
+/// as many): each pass runs the base scenario again, keeping what the
+/// variants of one unit read (`engine::shared`), so a pass takes every
+/// variant a scenario's size allows. On reset.toml (13 units) that is
+/// every variant in one pass: about 17 MB of scenarios and plans.
+fn shared_size(base: &Scenario) -> usize {
+    (8192 / base.units.len().max(1)).clamp(1, 512)
+}
+
 /// The figures the study reads, per block of trials: for each column (a
 /// slot's value, less another slot's where given, i.e. a policy's gain
 /// over a baseline), the plain sum of (value - shift) over the block's
@@ -161,12 +171,19 @@ impl Variants<'_> {
             jobs.push(None);
         }
         let mut base_figures = None;
-        for chunk in jobs.chunks(step) {
-            self.shared_pass(chunk, &mut figures, &mut base_figures)?;
-            done += chunk
+        for chunk in jobs.chunks(shared_size(self.base)) {
+            let weight = chunk
                 .iter()
                 .map(|j| j.map_or(like_base.len(), |_| 1))
                 .sum::<usize>();
+            // Told as the pass's share of the trials is done, in about
+            // as many steps as the pass has batches of variants.
+            let ranges = chunk.len().div_ceil(step);
+            let part = |r: usize| done + weight * r / ranges;
+            self.shared_pass(chunk, ranges, &mut figures, &mut base_figures, &|r| {
+                tell(part(r))
+            })?;
+            done += weight;
             tell(done);
         }
         for i in like_base {
@@ -274,43 +291,68 @@ impl Variants<'_> {
     /// on one generation of the draws (`engine::shared`). The base
     /// scenario leads: a variant that differs from it in one unit runs
     /// that unit alone on what the base run kept of the others
-    /// ([`crate::kernel::Plan::solo_unit`]).
+    /// ([`crate::kernel::Plan::solo_unit`]), so the fewer passes, the
+    /// fewer times the base scenario runs. The trials are run in
+    /// `ranges` ranges of blocks, `progress` told of each range done.
     /// `jobs`: variants by their place in `todo`, None for the base
     /// scenario (its figures into `base`).
     fn shared_pass(
         &self,
         jobs: &[Option<usize>],
+        ranges: usize,
         figures: &mut [Option<Figures>],
         base: &mut Option<Figures>,
+        progress: &dyn Fn(usize),
     ) -> Result<()> {
-        engine::check_interrupted()?;
         let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
         let variants: Vec<usize> = jobs.iter().flatten().copied().collect();
         let scenarios = std::iter::once(Ok(self.as_run(self.base.clone())))
             .chain(variants.iter().map(|&i| self.scenario(i)))
             .collect::<Result<Vec<Scenario>>>()?;
         let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
-        for group in super::super::shared::groups(&scenarios, &plans) {
-            // The base scenario runs for the variants it leads, or when
-            // its own figures are asked for.
-            let group: Vec<usize> = match group[..] {
-                [0] if jobs.iter().all(Option::is_some) => continue,
-                _ => group,
-            };
-            let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
-            let gains: Vec<Gains> = ps
-                .iter()
-                .map(|p| {
-                    let d = (0..policies)
-                        .map(|q| (p.layout.index(q, 0, Metric::DeltaValue), None))
-                        .collect::<Vec<_>>();
-                    Gains::new(p, seed, &d)
+        // Each group's plans and collectors.
+        let groups: Vec<(Vec<usize>, Vec<Gains>)> =
+            super::super::shared::groups(&scenarios, &plans)
+                .into_iter()
+                // The base scenario runs for the variants it leads, or when
+                // its own figures are asked for.
+                .filter(|g| g[..] != [0] || jobs.iter().any(Option::is_none))
+                .map(|group| {
+                    let gains = group
+                        .iter()
+                        .map(|&g| {
+                            let p = &plans[g];
+                            let d = (0..policies)
+                                .map(|q| (p.layout.index(q, 0, Metric::DeltaValue), None))
+                                .collect::<Vec<_>>();
+                            Gains::new(p, seed, &d)
+                        })
+                        .collect();
+                    (group, gains)
                 })
                 .collect();
-            let blocks = engine::with_threads(self.threads, || {
-                engine::shared::run_group_collect(&ps, seed, n, &gains)
-            })??;
-            for ((&g, blocks), gains) in group.iter().zip(&blocks).zip(&gains) {
+        let mut blocks: Vec<Vec<Vec<GainBlock>>> = groups
+            .iter()
+            .map(|(g, _)| vec![Vec::new(); g.len()])
+            .collect();
+        let all = engine::block_count(n);
+        let ranges = ranges.clamp(1, all.max(1) as usize) as u64;
+        for r in 0..ranges {
+            engine::check_interrupted()?;
+            let range = all * r / ranges..all * (r + 1) / ranges;
+            for ((group, gains), blocks) in groups.iter().zip(&mut blocks) {
+                let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
+                let got = engine::with_threads(self.threads, || {
+                    engine::shared::run_group_collect(&ps, seed, n, range.clone(), gains)
+                })??;
+                for (b, got) in blocks.iter_mut().zip(got) {
+                    b.extend(got);
+                }
+            }
+            progress(r as usize + 1);
+        }
+        for ((group, gains), blocks) in groups.iter().zip(&blocks) {
+            for ((&g, blocks), gains) in group.iter().zip(blocks).zip(gains) {
                 let f = (0..policies)
                     .map(|q| gain_and_beat(blocks, gains, q, n))
                     .collect();
