@@ -387,6 +387,20 @@ mod tests {
                 assert_eq!(got[k], alone, "plan {k} on {threads} threads");
             }
             thin_moved |= got[2] != got[0];
+            // Run in ranges of blocks, as the sensitivity study tells its
+            // progress: the same records, in block order.
+            let mut ranged: Vec<Vec<Vec<u64>>> = vec![Vec::new(); plans.len()];
+            for range in [0..1, 1..block_count(s.trials)] {
+                let part = crate::engine::with_threads(Some(threads), || {
+                    run_group_collect(&refs, s.seed, s.trials, range, &collectors)
+                })
+                .unwrap()
+                .unwrap();
+                for (r, p) in ranged.iter_mut().zip(part) {
+                    r.extend(p);
+                }
+            }
+            assert_eq!(ranged, got, "in ranges, on {threads} threads");
         }
         assert!(thin_moved);
     }
