@@ -31,6 +31,35 @@ use crate::kernel::Plan;
 use crate::stats::Accumulator;
 
 /// Batches run by a batch-major group at a time (see `drive`).
+/// A plan's replays alone (`BatchState::run_solo`) on one worker: how
+/// many were tried, and how many diverged (the plan's budget share
+/// differed from the first plan's in some step, so the batch was
+/// replayed whole). A plan whose replays alone mostly diverge (its
+/// budget cap binds in most batches: on benches/bench12_fade.toml, every
+/// batch) is replayed whole from then on, on that worker, and the first
+/// plan stops keeping once no plan tries: the figures are the same
+/// either way, only the time differs.
+#[derive(Clone, Copy, Default)]
+struct Tries {
+    tried: u32,
+    diverged: u32,
+}
+
+impl Tries {
+    /// Whether a replay alone is still worth trying: until 32 were tried,
+    /// then while at most 3 in 4 diverged (a replay alone that diverges
+    /// stops at that step, so up to there it is cheaper on average than
+    /// replaying every batch whole).
+    fn worth(&self) -> bool {
+        self.tried < 32 || 4 * self.diverged <= 3 * self.tried
+    }
+
+    fn tell(&mut self, alone: bool) {
+        self.tried += 1;
+        self.diverged += u32::from(!alone);
+    }
+}
+
 /// Batches a batch-major group runs at a time (see `drive`): each plan's
 /// terms, which a solo replay reads once per step, stay in the cache
 /// for that many batches, and that many batches' tapes (about 170 kB a
@@ -230,6 +259,7 @@ fn drive<S: Sink>(
         let mut lanes: Vec<PlanLanes> = plans.iter().map(|p| PlanLanes::new(p)).collect();
         let mut tapes: Vec<Tape> = Vec::new();
         let mut kept: Vec<Tape> = Vec::new();
+        let mut tries = vec![Tries::default(); plans.len()];
         loop {
             if INTERRUPTED.load(Ordering::Relaxed) {
                 break;
@@ -254,6 +284,11 @@ fn drive<S: Sink>(
                 let mut others: Vec<_> = others.collect();
                 for run in (0..batches).step_by(RUN) {
                     let run = run..(run + RUN).min(batches);
+                    let keep = keep
+                        && solo
+                            .iter()
+                            .zip(&tries)
+                            .any(|(s, t)| s.is_some() && t.worth());
                     for (b, (tape, kept)) in run.clone().zip(tapes.iter_mut().zip(&mut kept)) {
                         if keep {
                             state.run_keeping(first, seed, first_of(b), count(b), tape, kept);
@@ -263,9 +298,13 @@ fn drive<S: Sink>(
                         sink.push(&mut w, 0, first_of(b), &state.out, count(b));
                     }
                     for (k, (((plan, share), pl), solo)) in others.iter_mut().enumerate().skip(1) {
+                        let solo = solo.filter(|_| keep && tries[k].worth());
                         for (b, (tape, kept)) in run.clone().zip(tapes.iter_mut().zip(&kept)) {
-                            let alone =
-                                solo.is_some_and(|u| state.run_solo(plan, tape, share, kept, u));
+                            let alone = solo.is_some_and(|u| {
+                                let alone = state.run_solo(plan, tape, share, kept, u);
+                                tries[k].tell(alone);
+                                alone
+                            });
                             if !alone {
                                 state.run_replay(plan, tape, share, pl);
                             }
@@ -329,6 +368,23 @@ mod tests {
     /// alone, or whole where the budget share moves) gives each plan its
     /// own run's figures, on 1 and 2 threads.
     #[test]
+    fn a_plan_whose_replays_alone_mostly_diverge_is_replayed_whole() {
+        let mut t = Tries::default();
+        for _ in 0..32 {
+            assert!(t.worth(), "the first 32 are tried");
+            t.tell(false);
+        }
+        assert!(!t.worth());
+        let mut t = Tries::default();
+        for i in 0..400 {
+            t.tell(i % 4 == 0);
+        }
+        assert!(t.worth(), "3 in 4 diverged");
+        t.tell(false);
+        assert!(!t.worth(), "more than 3 in 4");
+    }
+
+    #[test]
     fn a_group_with_solo_plans_gives_each_plan_its_own_figures() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut s = crate::scenario::load(&root.join("scenarios/reset.toml")).unwrap();
@@ -344,11 +400,17 @@ mod tests {
         let mut two = s.clone();
         two.units[1].growth += 0.01;
         two.units[2].growth += 0.01;
-        let plans: Vec<Plan> = [&s, &grown, &thin, &two].map(Plan::new).into();
+        // A unit that loses fifty times its revenue: the cap binds in
+        // every batch, so the plan is soon replayed whole (`Tries`).
+        let mut crushed = s.clone();
+        crushed.units[3].margin = -50.0;
+        crushed.units[3].target_margin = -50.0;
+        let plans: Vec<Plan> = [&s, &grown, &thin, &two, &crushed].map(Plan::new).into();
         let first = &plans[0];
         assert_eq!(first.solo_unit(&plans[1]), Some(7));
         assert_eq!(first.solo_unit(&plans[2]), Some(0));
         assert_eq!(first.solo_unit(&plans[3]), None);
+        assert_eq!(first.solo_unit(&plans[4]), Some(3));
         let last = first.layout.horizons - 1;
         let slots: Vec<usize> = (0..first.layout.policies)
             .flat_map(|p| {

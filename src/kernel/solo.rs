@@ -62,6 +62,11 @@ pub(super) trait Units<L: LaneStore> {
     fn grow_sums<V: Vf64<Lane = L>>(&mut self, _t: V::Token, own: (V, V)) -> (V, V) {
         own
     }
+    /// Whether the run may stop before its last step: a solo replay
+    /// whose budget share has diverged (its figures are dropped).
+    fn stopped(&self) -> bool {
+        false
+    }
     /// At a horizon: unit `i`'s state (revenue, cash, proceeds, held
     /// mask), kept, or (a unit a solo replay does not compute) set to the
     /// kept one.
@@ -140,6 +145,10 @@ impl Units<Lane> for Solo<'_> {
     #[inline(always)]
     fn unit(&self) -> usize {
         self.unit
+    }
+    #[inline(always)]
+    fn stopped(&self) -> bool {
+        self.diverged
     }
     #[inline(always)]
     fn request_sums<V: Vf64<Lane = Lane>>(&mut self, t: V::Token, own: (V, V)) -> (V, V) {

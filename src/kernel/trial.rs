@@ -161,6 +161,10 @@ impl<L: LaneStore> Trial<L> {
             if let Some(b) = watch(Event::Stepped(k), self) {
                 return Some(b);
             }
+            if units.stopped() {
+                // A solo replay that diverged: what follows is dropped.
+                return None;
+            }
             if let Some(hi) = plan.horizon_at[k] {
                 for st in &mut self.policies {
                     for (i, us) in st.units.iter_mut().enumerate() {
