@@ -30,7 +30,6 @@ use crate::kernel::tape::{same_draws, Sharing, Tape};
 use crate::kernel::Plan;
 use crate::stats::Accumulator;
 
-/// Batches run by a batch-major group at a time (see `drive`).
 /// A plan's replays alone (`BatchState::run_solo`) on one worker: how
 /// many were tried, and how many diverged (the plan's budget share
 /// differed from the first plan's in some step, so the batch was
@@ -47,9 +46,9 @@ struct Tries {
 
 impl Tries {
     /// Whether a replay alone is still worth trying: until 32 were tried,
-    /// then while at most 3 in 4 diverged (a replay alone that diverges
-    /// stops at that step, so up to there it is cheaper on average than
-    /// replaying every batch whole).
+    /// then while at most 3 in 4 diverged, about where trying stops
+    /// paying (a replay alone costs about a third of a whole replay on
+    /// reset.toml, and one that diverges stops at that step).
     fn worth(&self) -> bool {
         self.tried < 32 || 4 * self.diverged <= 3 * self.tried
     }
@@ -364,9 +363,6 @@ mod tests {
         }
     }
 
-    /// A group whose plans differ from the first in one unit (replayed
-    /// alone, or whole where the budget share moves) gives each plan its
-    /// own run's figures, on 1 and 2 threads.
     #[test]
     fn a_plan_whose_replays_alone_mostly_diverge_is_replayed_whole() {
         let mut t = Tries::default();
@@ -384,6 +380,10 @@ mod tests {
         assert!(!t.worth(), "more than 3 in 4");
     }
 
+    /// A group whose plans differ from the first in one unit (replayed
+    /// alone, or whole where the budget share moves) gives each plan its
+    /// own run's figures, on 1 and 2 threads, run whole or in ranges of
+    /// blocks.
     #[test]
     fn a_group_with_solo_plans_gives_each_plan_its_own_figures() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
