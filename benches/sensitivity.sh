@@ -10,6 +10,9 @@
 # Usage: benches/sensitivity.sh [BIN]   (REPS=5 THREADS=2 TRIALS=100000
 #        SCENARIO=scenarios/reset.toml; BIN defaults to the release build,
 #        built first)
+# With BASE=OLD_BIN, OLD_BIN's study runs in the same rounds too (plain,
+# study, old study, ...) and the old / new ratio of the studies is
+# printed: on a shared machine, the one fair comparison of two builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +21,7 @@ THREADS=${THREADS:-2}
 TRIALS=${TRIALS:-100000}
 SCENARIO=${SCENARIO:-scenarios/reset.toml}
 BIN=${1:-}
+BASE=${BASE:-}
 if [ -z "$BIN" ]; then
   cargo build --release --quiet
   BIN=${CARGO_TARGET_DIR:-target}/release/simulate
@@ -25,10 +29,10 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# Prints "wall cpu" of one run, in seconds.
+# Prints "wall cpu" of one run of $RUN_BIN (default BIN), in seconds.
 one() {
   /usr/bin/time -f "%e %U %S" -o "$out/time" \
-    "$BIN" "$SCENARIO" --trials "$TRIALS" --threads "$THREADS" --no-charts --no-xlsx -q \
+    "${RUN_BIN:-$BIN}" "$SCENARIO" --trials "$TRIALS" --threads "$THREADS" --no-charts --no-xlsx -q \
     --out "$out/run" "$@" >/dev/null
   rm -rf "$out/run"
   awk '{printf "%.2f %.2f\n", $1, $2 + $3}' "$out/time"
@@ -38,15 +42,24 @@ min() {
   if [ -z "$1" ]; then echo "$2"; else echo "$1 $2" | awk '{print ($2 < $1) ? $2 : $1}'; fi
 }
 
-pw="" pc="" sw="" sc=""
+pw="" pc="" sw="" sc="" bw="" bc=""
 for i in $(seq "$REPS"); do
   read -r w c <<<"$(one)"
   read -r w2 c2 <<<"$(one --sensitivity)"
   echo "rep $i: plain ${w} s wall ${c} s cpu; sensitivity ${w2} s wall ${c2} s cpu"
   pw=$(min "$pw" "$w"); pc=$(min "$pc" "$c"); sw=$(min "$sw" "$w2"); sc=$(min "$sc" "$c2")
+  if [ -n "$BASE" ]; then
+    read -r w3 c3 <<<"$(RUN_BIN=$BASE one --sensitivity)"
+    echo "rep $i: old sensitivity ${w3} s wall ${c3} s cpu"
+    bw=$(min "$bw" "$w3"); bc=$(min "$bc" "$c3")
+  fi
 done
 echo
 echo "$SCENARIO, $TRIALS trials, $THREADS threads, fastest of $REPS (interleaved):"
 echo "  plain run:    ${pw} s wall, ${pc} s cpu"
 echo "  sensitivity:  ${sw} s wall, ${sc} s cpu"
 echo "  sensitivity / plain = $(echo "scale=1; $sw / $pw" | bc) (wall), $(echo "scale=1; $sc / $pc" | bc) (cpu)"
+if [ -n "$BASE" ]; then
+  echo "  old sensitivity ($BASE): ${bw} s wall, ${bc} s cpu"
+  echo "  old / new = $(echo "scale=2; $bw / $sw" | bc) (wall), $(echo "scale=2; $bc / $sc" | bc) (cpu)"
+fi
