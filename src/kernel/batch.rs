@@ -144,7 +144,7 @@ impl Trial<Lane> {
         );
         tape.pos = 0;
         let trials = (tape.seed, tape.first);
-        let mut solo = Solo::new(units, unit, plan.n_units);
+        let mut solo = Solo::new(units, unit, plan);
         self.dispatch(plan, trials, &mut Replaying { tape, share }, &mut solo);
         !solo.diverged
     }
@@ -210,6 +210,7 @@ mod tests {
     use crate::kernel::simd::Vf64;
     use crate::kernel::step::growth_factor_v;
     use crate::kernel::TrialState;
+    use crate::model::Metric;
     use crate::model::Tracked;
     use std::path::Path;
 
@@ -385,7 +386,8 @@ mod tests {
 
     /// A unit variant replayed alone on the base plan's keeping
     /// (`run_solo`) gives the variant's own figures, bit for bit (but the
-    /// revenue path, NaN there), in every batch it says it did; a change
+    /// revenue path, the policies' revenue and EBITA and the other units'
+    /// figures, NaN there), in every batch it says it did; a change
     /// that moves the budget cap says it did not. Returns (batches
     /// replayed alone, batches that diverged).
     fn check_solo(path: &Path) -> (usize, usize) {
@@ -396,8 +398,23 @@ mod tests {
         let paths: Vec<usize> = (0..layout.policies)
             .flat_map(|p| (0..layout.path_steps.len()).map(move |i| layout.path_index(p, i)))
             .collect();
+        // The slots a solo replay of unit j leaves NaN.
+        let nan_slots = |j: usize| -> Vec<usize> {
+            let mut at = paths.clone();
+            for p in 0..layout.policies {
+                for hi in 0..layout.horizons {
+                    let others = (0..layout.units).filter(|&i| i != j);
+                    let metrics = [Metric::Revenue, Metric::Ebita]
+                        .into_iter()
+                        .chain(others.flat_map(|i| [Metric::UnitValue(i), Metric::UnitRevenue(i)]));
+                    at.extend(metrics.map(|m| layout.index(p, hi, m)));
+                }
+            }
+            at
+        };
         let (mut alone, mut diverged) = (0, 0);
         for j in 0..s.units.len() {
+            let nan = nan_slots(j);
             for crush in [false, true] {
                 let mut v = s.clone();
                 let u = &mut v.units[j];
@@ -435,8 +452,8 @@ mod tests {
                     }
                     alone += 1;
                     for (slot, (a, b)) in rec.out.iter().zip(&live.out).enumerate() {
-                        if paths.contains(&slot) {
-                            assert!(a[..count].iter().all(|x| x.is_nan()), "path slot {slot}");
+                        if nan.contains(&slot) {
+                            assert!(a[..count].iter().all(|x| x.is_nan()), "slot {slot}");
                             continue;
                         }
                         for k in 0..count {

@@ -43,7 +43,7 @@ pub(super) trait Source<V: Vf64> {
         (false, false)
     }
     /// Passes over `entries` recorded draws unread (a tape's replay; see
-    /// [`skip_shock`]).
+    /// [`shock_entries`]).
     fn skip(&mut self, _entries: usize) {}
 }
 
@@ -211,13 +211,16 @@ pub(super) struct ShockTerms<'a, V: Vf64> {
     pub(super) diffusion: V,
 }
 
-/// Unit `i`'s draws of one step on a replayed tape, passed over: what
+/// How many entries of a tape a unit's draws of one step take: what
 /// [`unit_shock`] reads (its normal, its jumps' count and normal if it
-/// has jumps, its shock), unread. A solo replay (`super::solo`) computes
-/// one unit's shock only.
-#[inline(always)]
-pub(super) fn skip_shock<V: Vf64, S: Source<V>>(src: &mut S, dp: &DrawPlan) {
-    src.skip(if dp.jumps.is_some() { 4 } else { 2 });
+/// has jumps, its shock). A solo replay (`super::solo`) computes one
+/// unit's shock only and passes over the others' entries unread.
+pub(super) fn shock_entries(dp: &DrawPlan) -> usize {
+    if dp.jumps.is_some() {
+        4
+    } else {
+        2
+    }
 }
 
 /// Draw order 2 for unit `i` (after the step's factors): its normal and

@@ -11,8 +11,10 @@
 //! state is the base run's, step for step. So a worker runs the base plan
 //! once per batch keeping, per step and policy, every unit's operating
 //! cash and request, every exiting unit's proceeds and the budget's share
-//! ([`Keeping`], on a [`Tape`]), and every unit's state at each horizon;
-//! then runs each unit variant computing its own unit only ([`Solo`]):
+//! ([`Keeping`], on a [`Tape`]), and every unit's held value at each
+//! horizon; then runs each unit variant computing its own unit only
+//! ([`Solo`], which reads its own unit's draws only, passing over the
+//! others' on the draws' tape):
 //! the sums are taken over the kept figures and the unit's own, in unit
 //! order, with the same operations as a run, so the figures are the
 //! variant's own run's, bit for bit. Where a step's budget share differs
@@ -28,13 +30,19 @@
 //! ([`Units::keep_request`]), the budget's share, per unit the running
 //! sums of investment and exit proceeds before it and its own
 //! ([`Units::keep_grow`]); and after the step of a horizon, per policy,
-//! per unit its state ([`Units::horizon_state`]). `super::step` and
-//! `super::trial` make the calls, and only [`Solo`] reads it. A solo
-//! replay does not follow the held revenue of its policies (NaN: no
-//! figure a study reads uses it).
+//! per unit the running sum of held value before it and its own
+//! ([`Units::keep_held`]). `super::step` and `super::trial` make the
+//! calls, and only [`Solo`] reads it. A solo replay does not follow the
+//! held revenue of its policies, nor its policies' revenue and EBITA at a
+//! horizon, nor the other units' figures (NaN: no figure a study reads
+//! uses them); it records each policy's value, its deltas, and its own
+//! unit's figures.
 
+use super::plan::Plan;
+use super::shocks::shock_entries;
 use super::simd::{Lane, LaneStore, Vf64, W};
 use super::tape::Tape;
+use super::terms::DrawPlan;
 
 /// Which units a step computes, and what is kept of them.
 pub(super) trait Units<L: LaneStore> {
@@ -43,6 +51,12 @@ pub(super) trait Units<L: LaneStore> {
     /// The one unit a solo replay computes.
     fn unit(&self) -> usize {
         0
+    }
+    /// A solo replay: how many tape entries a step's draws of the units
+    /// before its unit take, and of the units after it (the factors'
+    /// not counted; see `super::shocks::shock_entries`).
+    fn draws_around(&self) -> (usize, usize) {
+        (0, 0)
     }
     /// A unit's operating cash and request, after the running sums of
     /// the units before it.
@@ -67,10 +81,14 @@ pub(super) trait Units<L: LaneStore> {
     fn stopped(&self) -> bool {
         false
     }
-    /// At a horizon: unit `i`'s state (revenue, cash, proceeds, held
-    /// mask), kept, or (a unit a solo replay does not compute) set to the
-    /// kept one.
-    fn horizon_state(&mut self, _i: usize, _state: [&mut L; 4]) {}
+    /// At a horizon: a unit's held value (0 where sold), after the
+    /// running sum of the units before it.
+    fn keep_held<V: Vf64<Lane = L>>(&mut self, _before: V, _own: V) {}
+    /// A solo replay, at a horizon: the policy's held value, with the
+    /// unit's own.
+    fn held_sum<V: Vf64<Lane = L>>(&mut self, _t: V::Token, own: V) -> V {
+        own
+    }
 }
 
 /// Every unit computed, nothing kept: a run.
@@ -109,8 +127,9 @@ impl Units<Lane> for Keeping<'_> {
         self.pair(before, own);
     }
     #[inline(always)]
-    fn horizon_state(&mut self, _: usize, state: [&mut Lane; 4]) {
-        self.0.lanes.extend(state.map(|x| *x));
+    fn keep_held<V: Vf64<Lane = Lane>>(&mut self, before: V, own: V) {
+        self.0.push_v(before);
+        self.0.push_v(own);
     }
 }
 
@@ -123,18 +142,26 @@ pub(super) struct Solo<'a> {
     pos: usize,
     unit: usize,
     units: usize,
+    /// See [`Units::draws_around`].
+    around: (usize, usize),
     /// Whether a step's budget share differed from the kept one in some
     /// lane: the figures are then not the plan's.
     pub(super) diverged: bool,
 }
 
 impl<'a> Solo<'a> {
-    pub(super) fn new(tape: &'a Tape, unit: usize, units: usize) -> Solo<'a> {
+    /// Unit `unit` of `plan` on what `tape` kept.
+    pub(super) fn new(tape: &'a Tape, unit: usize, plan: &Plan) -> Solo<'a> {
+        let entries = |d: &[DrawPlan]| d.iter().map(shock_entries).sum();
         Solo {
             tape: &tape.lanes,
             pos: 0,
             unit,
-            units,
+            units: plan.n_units,
+            around: (
+                entries(&plan.draws[..unit]),
+                entries(&plan.draws[unit + 1..]),
+            ),
             diverged: false,
         }
     }
@@ -145,6 +172,10 @@ impl Units<Lane> for Solo<'_> {
     #[inline(always)]
     fn unit(&self) -> usize {
         self.unit
+    }
+    #[inline(always)]
+    fn draws_around(&self) -> (usize, usize) {
+        self.around
     }
     #[inline(always)]
     fn stopped(&self) -> bool {
@@ -164,10 +195,10 @@ impl Units<Lane> for Solo<'_> {
     }
     #[inline(always)]
     fn keep_scale<V: Vf64<Lane = Lane>>(&mut self, scale: V) {
-        let mut a = [0.0; W];
-        scale.store(&mut a);
-        let kept = &self.tape[self.pos + 4 * self.units];
-        if a.iter().zip(kept).any(|(x, y)| x.to_bits() != y.to_bits()) {
+        // A share is 1 or cap / requests with 0 <= cap < requests: never
+        // NaN nor -0, so `==` compares its bits.
+        let kept = V::load(scale.token(), &self.tape[self.pos + 4 * self.units]);
+        if !scale.eq(kept).all() {
             self.diverged = true;
         }
     }
@@ -188,12 +219,14 @@ impl Units<Lane> for Solo<'_> {
         (inv, proceeds)
     }
     #[inline(always)]
-    fn horizon_state(&mut self, i: usize, state: [&mut Lane; 4]) {
-        if i != self.unit {
-            for (x, &kept) in state.into_iter().zip(&self.tape[self.pos..self.pos + 4]) {
-                *x = kept;
-            }
+    fn held_sum<V: Vf64<Lane = Lane>>(&mut self, t: V::Token, own: V) -> V {
+        let (j, n) = (self.unit, self.units);
+        let region = &self.tape[self.pos..self.pos + 2 * n];
+        self.pos += 2 * n;
+        let mut held = V::load(t, &region[2 * j]).add(own);
+        for e in region[2 * (j + 1)..].chunks_exact(2) {
+            held = held.add(V::load(t, &e[1]));
         }
-        self.pos += 4;
+        held
     }
 }

@@ -135,7 +135,6 @@ pub(super) fn step_policy<V: Vf64, U: Units<V::Lane>, const TRACK: bool>(
         let (inv, proceeds, _) =
             grow_unit::<V, TRACK>(t, plan, &pp.units[j], us, ins, inputs, budget, k, j, track);
         // The held revenue is not followed (see `super::solo`).
-        V::splat(t, f64::NAN).store(&mut st.revenue);
         units.grow_sums(t, (inv, proceeds))
     };
     let used = sum_inv.sub(from_cash).max(zero);

@@ -13,7 +13,7 @@
 
 use super::lane_params::{LaneParams, Margins};
 use super::plan::Plan;
-use super::shocks::{skip_shock, start_unit, unit_shock, ShockTerms, Source};
+use super::shocks::{start_unit, unit_shock, ShockTerms, Source};
 use super::simd::{LaneStore, Vf64, TRUE};
 use super::solo::Units;
 use super::step::{step_policy, PolicyLanes, StepInputs, UnitLanes};
@@ -52,6 +52,47 @@ fn step_f64(k: usize) -> f64 {
         f64::INFINITY
     } else {
         k as f64
+    }
+}
+
+/// What a unit's figures at a horizon read besides its state.
+struct Horizon<'a, L> {
+    plan: &'a Plan,
+    lanes: Option<&'a LaneParams<L>>,
+    hi: usize,
+    /// The discount factor at the horizon.
+    df: f64,
+}
+
+impl<L: LaneStore> Horizon<'_, L> {
+    /// Unit `i`'s value and revenue at the horizon, stored in `slots`;
+    /// its held mask and revenue, and its held value (0 where sold),
+    /// the term of the policy's held value.
+    #[inline(always)]
+    fn unit<V: Vf64<Lane = L>>(
+        &self,
+        t: V::Token,
+        us: &UnitLanes<L>,
+        mult: &L,
+        i: usize,
+        (uv, ur): (&mut L, &mut L),
+    ) -> (V, V, V) {
+        let (plan, hi) = (self.plan, self.hi);
+        let zero = V::splat(t, 0.0);
+        let h = V::load(t, &us.held);
+        let r = V::load(t, &us.r);
+        let cash = V::load(t, &us.unit_cash);
+        let v = match (&plan.fade[i], self.lanes) {
+            (None, _) => r.mul(V::load(t, mult)),
+            // H = R x A (v3), A the plan's or each lane's own.
+            (Some(_), None) => r.mul(V::splat(t, plan.held_multiple(hi, i))),
+            (Some(_), Some(l)) => r.mul(V::load(t, &l.held[hi * plan.n_units + i])),
+        };
+        let value_held = cash.add(v.mul(V::splat(t, self.df)));
+        let value_gone = cash.add(V::load(t, &us.proceeds));
+        V::select(h, value_held, value_gone).store(uv);
+        V::select(h, r, zero).store(ur);
+        (h, r, V::select(h, v, zero))
     }
 }
 
@@ -166,18 +207,14 @@ impl<L: LaneStore> Trial<L> {
                 return None;
             }
             if let Some(hi) = plan.horizon_at[k] {
-                for st in &mut self.policies {
-                    for (i, us) in st.units.iter_mut().enumerate() {
-                        let state = [&mut us.r, &mut us.unit_cash, &mut us.proceeds, &mut us.held];
-                        units.horizon_state(i, state);
-                    }
-                }
-                self.record_horizon::<V>(t, plan, lanes, hi, k);
+                self.record_horizon::<V, U>(t, plan, lanes, (hi, k), units);
                 if let Some(b) = watch(Event::Recorded(k, hi), self) {
                     return Some(b);
                 }
             }
-            if let Some(pi) = plan.path_at[k] {
+            if let (true, Some(pi)) = (U::ALL, plan.path_at[k]) {
+                // (A solo replay does not follow the held revenue: its
+                // path is NaN, set at the start.)
                 for (p, st) in self.policies.iter().enumerate() {
                     self.out[plan.layout.path_index(p, pi)] = st.revenue;
                 }
@@ -211,6 +248,15 @@ impl<L: LaneStore> Trial<L> {
             let (m, x) = start_unit::<V, S>(t, src, i, median, dispersion);
             m.store(mult);
             x.store(u);
+        }
+        if !U::ALL {
+            // The held revenue is not followed (see `super::solo`).
+            let layout = &plan.layout;
+            let paths = layout.policies * layout.path_steps.len();
+            if paths > 0 {
+                let first = layout.path_index(0, 0);
+                self.out[first..first + paths].fill(L::splat(f64::NAN));
+            }
         }
         let z = L::splat(0.0);
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
@@ -259,28 +305,59 @@ impl<L: LaneStore> Trial<L> {
         src: &mut S,
         units: &U,
     ) {
+        if !U::ALL {
+            // A solo replay: straight to its unit's draws, past the
+            // factors when its shock is the recorded one (which does not
+            // read them), then past the units after it.
+            let j = units.unit();
+            let (before, after) = units.draws_around();
+            if src.shares(j).1 {
+                src.skip(plan.n_factors + before);
+            } else {
+                self.draw_factors::<V, S>(t, src);
+                src.skip(before);
+            }
+            self.draw_unit::<V, S>(t, plan, lanes, src, j);
+            src.skip(after);
+            return;
+        }
+        self.draw_factors::<V, S>(t, src);
+        for i in 0..plan.n_units {
+            self.draw_unit::<V, S>(t, plan, lanes, src, i);
+        }
+    }
+
+    #[inline(always)]
+    fn draw_factors<V: Vf64<Lane = L>, S: Source<V>>(&mut self, t: V::Token, src: &mut S) {
         for f in self.factor.iter_mut() {
             src.normal(t).store(f);
         }
+    }
+
+    /// Unit `i`'s normal and jumps, and its growth shock.
+    #[inline(always)]
+    fn draw_unit<V: Vf64<Lane = L>, S: Source<V>>(
+        &mut self,
+        t: V::Token,
+        plan: &Plan,
+        lanes: Option<&LaneParams<L>>,
+        src: &mut S,
+        i: usize,
+    ) {
         let nf = plan.n_factors;
-        for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
-            if !U::ALL && i != units.unit() {
-                skip_shock::<V, S>(src, dp);
-                continue;
-            }
-            let (drift, diffusion) = match lanes {
-                Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
-                None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
-            };
-            let terms = ShockTerms {
-                dp,
-                load: &plan.loadings[i * nf..(i + 1) * nf],
-                factor: &self.factor,
-                drift,
-                diffusion,
-            };
-            unit_shock::<V, S>(t, src, i, terms).store(shock);
-        }
+        let dp = &plan.draws[i];
+        let (drift, diffusion) = match lanes {
+            Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
+            None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
+        };
+        let terms = ShockTerms {
+            dp,
+            load: &plan.loadings[i * nf..(i + 1) * nf],
+            factor: &self.factor,
+            drift,
+            diffusion,
+        };
+        unit_shock::<V, S>(t, src, i, terms).store(&mut self.shock[i]);
     }
 
     /// Every unit's EBITA and cumulative cash at a unit path point.
@@ -312,58 +389,66 @@ impl<L: LaneStore> Trial<L> {
 
     /// The figures of horizon `hi`, after step `k`: each policy's value,
     /// revenue and EBITA, each unit's value and revenue; the deltas to the
-    /// baseline; the tracked units' paired figures.
+    /// baseline; the tracked units' paired figures. A solo replay records
+    /// each policy's value (its held value summed with the kept terms of
+    /// the other units, see `super::solo`) and its unit's figures; the
+    /// policies' revenue and EBITA and the other units' figures are NaN.
     #[inline(always)]
-    fn record_horizon<V: Vf64<Lane = L>>(
+    fn record_horizon<V: Vf64<Lane = L>, U: Units<L>>(
         &mut self,
         t: V::Token,
         plan: &Plan,
         lanes: Option<&LaneParams<L>>,
-        hi: usize,
-        k: usize,
+        (hi, k): (usize, usize),
+        units: &mut U,
     ) {
         let layout = &plan.layout;
         let df = V::splat(t, plan.discount[k]);
         let zero = V::splat(t, 0.0);
         let margin = Margins::row(plan, lanes, k + 1);
+        let horizon = Horizon {
+            plan,
+            lanes,
+            hi,
+            df: plan.discount[k],
+        };
         for (p, st) in self.policies.iter().enumerate() {
-            let mut held_value = zero;
-            let mut revenue = zero;
-            let mut ebita = zero;
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
-            for (i, ((((us, mult), uv), ur), fade)) in st
-                .units
-                .iter()
-                .zip(&self.multiple)
-                .zip(unit_value)
-                .zip(unit_revenue)
-                .zip(&plan.fade)
-                .enumerate()
-            {
-                let m = margin.get::<V>(t, i);
-                let h = V::load(t, &us.held);
-                let r = V::load(t, &us.r);
-                let cash = V::load(t, &us.unit_cash);
-                let v = match (fade, lanes) {
-                    (None, _) => r.mul(V::load(t, mult)),
-                    // H = R x A (v3), A the plan's or each lane's own.
-                    (Some(_), None) => r.mul(V::splat(t, plan.held_multiple(hi, i))),
-                    (Some(_), Some(l)) => r.mul(V::load(t, &l.held[hi * plan.n_units + i])),
-                };
-                held_value = held_value.add(V::select(h, v, zero));
-                revenue = revenue.add(V::select(h, r, zero));
-                ebita = ebita.add(V::select(h, r.mul(m), zero));
-                let value_held = cash.add(v.mul(df));
-                let value_gone = cash.add(V::load(t, &us.proceeds));
-                V::select(h, value_held, value_gone).store(uv);
-                V::select(h, r, zero).store(ur);
-            }
+            let held_value = if U::ALL {
+                let mut held_value = zero;
+                let mut revenue = zero;
+                let mut ebita = zero;
+                for (i, ((us, uv), ur)) in st
+                    .units
+                    .iter()
+                    .zip(unit_value)
+                    .zip(unit_revenue)
+                    .enumerate()
+                {
+                    let (h, r, held) = horizon.unit::<V>(t, us, &self.multiple[i], i, (uv, ur));
+                    units.keep_held(held_value, held);
+                    held_value = held_value.add(held);
+                    revenue = revenue.add(V::select(h, r, zero));
+                    ebita = ebita.add(V::select(h, r.mul(margin.get::<V>(t, i)), zero));
+                }
+                revenue.store(&mut head[1]);
+                ebita.store(&mut head[2]);
+                held_value
+            } else {
+                let j = units.unit();
+                let nan = L::splat(f64::NAN);
+                unit_value.fill(nan);
+                unit_revenue.fill(nan);
+                let slots = (&mut unit_value[j], &mut unit_revenue[j]);
+                let (_, _, held) = horizon.unit::<V>(t, &st.units[j], &self.multiple[j], j, slots);
+                head[1] = nan;
+                head[2] = nan;
+                units.held_sum(t, held)
+            };
             let war_chest = V::load(t, &st.war_chest);
             V::load(t, &st.distributed)
                 .add(war_chest.add(held_value).mul(df))
                 .store(&mut head[0]);
-            revenue.store(&mut head[1]);
-            ebita.store(&mut head[2]);
         }
         self.record_deltas::<V>(t, plan, hi);
     }
