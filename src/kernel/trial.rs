@@ -13,7 +13,7 @@
 
 use super::lane_params::{LaneParams, Margins};
 use super::plan::Plan;
-use super::shocks::{start_unit, unit_shock, ShockTerms, Source};
+use super::shocks::{shock_entries, start_unit, unit_shock, ShockTerms, Source};
 use super::simd::{LaneStore, Vf64, TRUE};
 use super::solo::Units;
 use super::step::{step_policy, PolicyLanes, StepInputs, UnitLanes};
@@ -306,18 +306,23 @@ impl<L: LaneStore> Trial<L> {
         units: &U,
     ) {
         if !U::ALL {
-            // A solo replay: straight to its unit's draws, past the
-            // factors when its shock is the recorded one (which does not
-            // read them), then past the units after it.
+            // A solo replay: straight to its unit's draws (to its
+            // recorded shock when the shock is the recorded plan's: then
+            // neither the factors nor its normals are read), then past
+            // the units after it.
             let j = units.unit();
             let (before, after) = units.draws_around();
             if src.shares(j).1 {
-                src.skip(plan.n_factors + before);
+                // The recorded shock is the last of its unit's entries.
+                src.skip(plan.n_factors + before + shock_entries(&plan.draws[j]) - 1);
+                if let Some(shock) = src.recorded(t, true) {
+                    shock.store(&mut self.shock[j]);
+                }
             } else {
                 self.draw_factors::<V, S>(t, src);
                 src.skip(before);
+                self.draw_unit::<V, S>(t, plan, lanes, src, j);
             }
-            self.draw_unit::<V, S>(t, plan, lanes, src, j);
             src.skip(after);
             return;
         }
