@@ -122,10 +122,15 @@ impl Sharing {
                 .collect(),
             shock: (0..plan.n_units)
                 .map(|i| {
-                    // A unit with drawn assumptions or a fading growth has
-                    // per-trial constants (its volatility may be drawn):
-                    // its shocks are recomputed, never taken as recorded.
-                    if recorded.params.unit_varies(i) || plan.params.unit_varies(i) {
+                    // A unit with per-trial constants (a drawn assumption
+                    // or a fading growth, in a plan whose trials have
+                    // their own: its volatility may be drawn) has its
+                    // shocks recomputed, never taken as recorded. Without
+                    // per-trial constants a fading growth does not enter
+                    // the shock (`super::shocks::unit_shock` reads the
+                    // unit's draw plan), which is compared below.
+                    let own = |p: &Plan| p.params.varies() && p.params.unit_varies(i);
+                    if own(recorded) || own(plan) {
                         return false;
                     }
                     let (a, b) = (&recorded.draws[i], &plan.draws[i]);
