@@ -17,6 +17,8 @@ use super::shocks::{shock_entries, start_unit, unit_shock, ShockTerms, Source};
 use super::simd::{LaneStore, Vf64, TRUE};
 use super::solo::Units;
 use super::step::{step_policy, PolicyLanes, StepInputs, UnitLanes};
+use super::terms::DrawPlan;
+use super::valuation::FadePlan;
 use crate::model::{Extra, Metric, UnitFigure};
 
 /// The buffers of one trial (`L` = f64) or of a batch of lanes, reused
@@ -72,8 +74,7 @@ impl<L: LaneStore> Horizon<'_, L> {
     fn unit<V: Vf64<Lane = L>>(
         &self,
         t: V::Token,
-        us: &UnitLanes<L>,
-        mult: &L,
+        (us, mult, fade): (&UnitLanes<L>, &L, &Option<FadePlan>),
         i: usize,
         (uv, ur): (&mut L, &mut L),
     ) -> (V, V, V) {
@@ -82,7 +83,7 @@ impl<L: LaneStore> Horizon<'_, L> {
         let h = V::load(t, &us.held);
         let r = V::load(t, &us.r);
         let cash = V::load(t, &us.unit_cash);
-        let v = match (&plan.fade[i], self.lanes) {
+        let v = match (fade, self.lanes) {
             (None, _) => r.mul(V::load(t, mult)),
             // H = R x A (v3), A the plan's or each lane's own.
             (Some(_), None) => r.mul(V::splat(t, plan.held_multiple(hi, i))),
@@ -321,14 +322,16 @@ impl<L: LaneStore> Trial<L> {
             } else {
                 self.draw_factors::<V, S>(t, src);
                 src.skip(before);
-                self.draw_unit::<V, S>(t, plan, lanes, src, j);
+                let unit = (j, &plan.draws[j], &self.factor[..]);
+                Self::unit_shock::<V, S>(t, plan, lanes, src, unit).store(&mut self.shock[j]);
             }
             src.skip(after);
             return;
         }
         self.draw_factors::<V, S>(t, src);
-        for i in 0..plan.n_units {
-            self.draw_unit::<V, S>(t, plan, lanes, src, i);
+        for (i, (dp, shock)) in plan.draws.iter().zip(self.shock.iter_mut()).enumerate() {
+            let unit = (i, dp, &self.factor[..]);
+            Self::unit_shock::<V, S>(t, plan, lanes, src, unit).store(shock);
         }
     }
 
@@ -339,18 +342,17 @@ impl<L: LaneStore> Trial<L> {
         }
     }
 
-    /// Unit `i`'s normal and jumps, and its growth shock.
+    /// Unit `i`'s normal and jumps, and its growth shock (`dp` its draw
+    /// plan, `factor` the step's factors).
     #[inline(always)]
-    fn draw_unit<V: Vf64<Lane = L>, S: Source<V>>(
-        &mut self,
+    fn unit_shock<V: Vf64<Lane = L>, S: Source<V>>(
         t: V::Token,
         plan: &Plan,
         lanes: Option<&LaneParams<L>>,
         src: &mut S,
-        i: usize,
-    ) {
+        (i, dp, factor): (usize, &DrawPlan, &[L]),
+    ) -> V {
         let nf = plan.n_factors;
-        let dp = &plan.draws[i];
         let (drift, diffusion) = match lanes {
             Some(l) => (V::load(t, &l.drift[i]), V::load(t, &l.diffusion[i])),
             None => (V::splat(t, dp.drift), V::splat(t, dp.diffusion)),
@@ -358,11 +360,11 @@ impl<L: LaneStore> Trial<L> {
         let terms = ShockTerms {
             dp,
             load: &plan.loadings[i * nf..(i + 1) * nf],
-            factor: &self.factor,
+            factor,
             drift,
             diffusion,
         };
-        unit_shock::<V, S>(t, src, i, terms).store(&mut self.shock[i]);
+        unit_shock::<V, S>(t, src, i, terms)
     }
 
     /// Every unit's EBITA and cumulative cash at a unit path point.
@@ -423,14 +425,16 @@ impl<L: LaneStore> Trial<L> {
                 let mut held_value = zero;
                 let mut revenue = zero;
                 let mut ebita = zero;
-                for (i, ((us, uv), ur)) in st
+                for (i, ((((us, mult), fade), uv), ur)) in st
                     .units
                     .iter()
+                    .zip(&self.multiple)
+                    .zip(&plan.fade)
                     .zip(unit_value)
                     .zip(unit_revenue)
                     .enumerate()
                 {
-                    let (h, r, held) = horizon.unit::<V>(t, us, &self.multiple[i], i, (uv, ur));
+                    let (h, r, held) = horizon.unit::<V>(t, (us, mult, fade), i, (uv, ur));
                     units.keep_held(held_value, held);
                     held_value = held_value.add(held);
                     revenue = revenue.add(V::select(h, r, zero));
@@ -445,7 +449,8 @@ impl<L: LaneStore> Trial<L> {
                 unit_value.fill(nan);
                 unit_revenue.fill(nan);
                 let slots = (&mut unit_value[j], &mut unit_revenue[j]);
-                let (_, _, held) = horizon.unit::<V>(t, &st.units[j], &self.multiple[j], j, slots);
+                let unit = (&st.units[j], &self.multiple[j], &plan.fade[j]);
+                let (_, _, held) = horizon.unit::<V>(t, unit, j, slots);
                 head[1] = nan;
                 head[2] = nan;
                 units.held_sum(t, held)
