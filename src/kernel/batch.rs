@@ -395,9 +395,7 @@ mod tests {
         let base = Plan::new(&s);
         let plain = s.units.iter().all(|u| u.uncertain.is_empty());
         let layout = &base.layout;
-        let paths: Vec<usize> = (0..layout.policies)
-            .flat_map(|p| (0..layout.path_steps.len()).map(move |i| layout.path_index(p, i)))
-            .collect();
+        let paths: Vec<usize> = layout.path_slots().collect();
         // The slots a solo replay of unit j leaves NaN.
         let nan_slots = |j: usize| -> Vec<usize> {
             let mut at = paths.clone();

@@ -252,12 +252,7 @@ impl<L: LaneStore> Trial<L> {
         }
         if !U::ALL {
             // The held revenue is not followed (see `super::solo`).
-            let layout = &plan.layout;
-            let paths = layout.policies * layout.path_steps.len();
-            if paths > 0 {
-                let first = layout.path_index(0, 0);
-                self.out[first..first + paths].fill(L::splat(f64::NAN));
-            }
+            self.out[plan.layout.path_slots()].fill(L::splat(f64::NAN));
         }
         let z = L::splat(0.0);
         for (pp, st) in plan.policies.iter().zip(self.policies.iter_mut()) {
@@ -410,7 +405,6 @@ impl<L: LaneStore> Trial<L> {
         units: &mut U,
     ) {
         let layout = &plan.layout;
-        let df = V::splat(t, plan.discount[k]);
         let zero = V::splat(t, 0.0);
         let margin = Margins::row(plan, lanes, k + 1);
         let horizon = Horizon {
@@ -419,6 +413,7 @@ impl<L: LaneStore> Trial<L> {
             hi,
             df: plan.discount[k],
         };
+        let df = V::splat(t, horizon.df);
         for (p, st) in self.policies.iter().enumerate() {
             let (head, unit_value, unit_revenue) = layout.horizon_slots(&mut self.out, p, hi);
             let held_value = if U::ALL {

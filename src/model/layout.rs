@@ -148,6 +148,11 @@ impl Layout {
         self.path_base() + policy * self.path_steps.len() + point
     }
 
+    /// The slots of every policy's revenue path.
+    pub fn path_slots(&self) -> std::ops::Range<usize> {
+        self.path_base()..self.unit_path_base()
+    }
+
     fn unit_path_base(&self) -> usize {
         self.path_base() + self.policies * self.path_steps.len()
     }
