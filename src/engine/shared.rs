@@ -302,7 +302,7 @@ fn drive<S: Sink>(
                         let solo = solo.filter(|_| keep && tries[k].worth());
                         for (b, (tape, kept)) in run.clone().zip(tapes.iter_mut().zip(&kept)) {
                             let alone = solo.is_some_and(|u| {
-                                let alone = state.run_solo(plan, tape, share, kept, u);
+                                let alone = state.run_solo(plan, tape, share, pl, (kept, u));
                                 tries[k].tell(alone);
                                 alone
                             });

@@ -130,22 +130,21 @@ impl Trial<Lane> {
     /// differs from the recorded one in some lane: the figures are then
     /// not the plan's (run the batch with `run_replay`). In a solo
     /// replay the held revenue (the revenue path's figures) is NaN.
+    /// `lanes` holds `plan`'s per-trial constants, as for `run_replay`.
     pub fn run_solo(
         &mut self,
         plan: &Plan,
         tape: &mut Tape,
         share: &Sharing,
-        units: &Tape,
-        unit: usize,
+        lanes: &mut PlanLanes,
+        (units, unit): (&Tape, usize),
     ) -> bool {
-        assert!(
-            self.lanes.is_none(),
-            "a solo replay's plans draw no assumption"
-        );
         tape.pos = 0;
         let trials = (tape.seed, tape.first);
         let mut solo = Solo::new(units, unit, plan);
+        std::mem::swap(&mut self.lanes, &mut lanes.0);
         self.dispatch(plan, trials, &mut Replaying { tape, share }, &mut solo);
+        std::mem::swap(&mut self.lanes, &mut lanes.0);
         !solo.diverged
     }
 
@@ -393,7 +392,6 @@ mod tests {
     fn check_solo(path: &Path) -> (usize, usize) {
         let s = crate::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         let base = Plan::new(&s);
-        let plain = s.units.iter().all(|u| u.uncertain.is_empty());
         let layout = &base.layout;
         let paths: Vec<usize> = layout.path_slots().collect();
         // The slots a solo replay of unit j leaves NaN.
@@ -429,11 +427,8 @@ mod tests {
                 }
                 let plan = Plan::new(&v);
                 let found = base.solo_unit(&plan);
-                if !plain {
-                    assert_eq!(found, None, "{}: drawn assumptions", path.display());
-                    continue;
-                }
                 assert_eq!(found, Some(j), "{}: unit {j}", path.display());
+                let mut lanes = PlanLanes::new(&plan);
                 let share = Sharing::new(&base, &plan);
                 let mut rec = BatchState::new(&base);
                 let mut live = BatchState::new(&plan);
@@ -441,7 +436,7 @@ mod tests {
                 let mut first = 0u64;
                 for count in [LANES, 3, LANES, 1, LANES, LANES, LANES, LANES] {
                     rec.run_keeping(&base, s.seed, first, count, &mut tape, &mut kept);
-                    let ok = rec.run_solo(&plan, &mut tape, &share, &kept, j);
+                    let ok = rec.run_solo(&plan, &mut tape, &share, &mut lanes, (&kept, j));
                     live.run(&plan, s.seed, first, count);
                     if !ok {
                         diverged += 1;
@@ -476,15 +471,19 @@ mod tests {
     #[test]
     fn solo_replays_give_the_plans_own_figures() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let (mut alone, mut diverged) = (0, 0);
+        let (mut alone, mut diverged, mut drawn) = (0, 0, 0);
         for f in toml_files(root, &["scenarios", "tests/fixtures", "benches"]) {
             let (a, d) = check_solo(&f);
             alone += a;
             diverged += d;
+            let s = crate::scenario::load(&f).unwrap();
+            if s.units.iter().any(|u| !u.uncertain.is_empty()) {
+                drawn += a;
+            }
         }
         assert!(
-            alone > 100 && diverged > 10,
-            "{alone} alone, {diverged} diverged"
+            alone > 100 && diverged > 10 && drawn > 50,
+            "{alone} alone ({drawn} with drawn assumptions), {diverged} diverged"
         );
     }
 
@@ -534,6 +533,39 @@ mod tests {
             }],
         );
         assert_eq!(tracked.solo_unit(&tracked_v), None, "tracked units");
+
+        // Drawn and correlated assumptions: a unit's stated key may move
+        // (its trials' constants are its plan's own), a draw may not.
+        let s = crate::scenario::load(&root.join("scenarios/reset_correlated.toml")).unwrap();
+        let base = Plan::new(&s);
+        let with = |f: &dyn Fn(&mut crate::model::Scenario)| {
+            let mut v = s.clone();
+            f(&mut v);
+            base.solo_unit(&Plan::new(&v))
+        };
+        let drawn = |i: usize| !s.units[i].uncertain.is_empty();
+        let j = (0..s.units.len()).find(|&i| drawn(i)).unwrap();
+        assert_eq!(
+            with(&|v| v.units[j].margin -= 0.01),
+            Some(j),
+            "a drawn unit's margin"
+        );
+        assert_eq!(with(&|v| v.units[0].volatility *= 1.1), Some(0));
+        assert_eq!(
+            with(&|v| v.units[j].uncertain[0].dist =
+                crate::model::Dist::Uniform { min: 1.0, max: 2.0 }),
+            None,
+            "a distribution"
+        );
+        assert!(!s.correlations.is_empty());
+        assert_eq!(
+            with(&|v| {
+                v.units[0].volatility *= 1.1;
+                v.correlations[0].rank *= 0.5;
+            }),
+            None,
+            "a correlation"
+        );
     }
 
     /// The scenario files in `dirs` under `root`, sorted within each.

@@ -14,7 +14,7 @@ use crate::model::{Dist, Param, Scenario};
 /// the normal-score correlation matrix) and each mixed score x becomes the
 /// member's value through its own quantile function at Phi(x), so every
 /// marginal is exactly the distribution written.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Copula {
     /// Per member: its index in `ParamPlan::drawn`.
     pub(super) members: Vec<usize>,

@@ -30,7 +30,7 @@ use crate::model::{keys, Dist, Fade, GrowthFade, Param, Scenario, Unit, Valuatio
 const MAX_REDRAWS: usize = 1_000_000;
 
 /// A distribution ready to draw from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 enum Sampler {
     Constant(f64),
     Triangular(Triangular<f64>),
@@ -130,7 +130,7 @@ pub fn sample_many(dist: &Dist, seed: u64, n: usize) -> Vec<f64> {
 }
 
 /// One drawn (unit, key) of a run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DrawnPlan {
     pub unit: usize,
     pub param: Param,
@@ -280,6 +280,27 @@ impl ParamPlan {
     /// fades with the step is in the plan's [`super::Plan::policies_at`]).
     pub fn varies(&self) -> bool {
         !self.drawn.is_empty()
+    }
+
+    /// Whether `other` draws as this plan does and gives every unit but
+    /// unit `j` the same constants: the same drawn keys from the same
+    /// distributions (so the same values, each from its own stream) and
+    /// correlations, and every other unit's stated keys (bit for bit),
+    /// growth fade and fade valuation equal. Then only unit `j`'s
+    /// per-trial constants differ between the two plans' trials.
+    pub(super) fn same_but(&self, other: &ParamPlan, j: usize) -> bool {
+        let bits = |a: &UnitBase, b: &UnitBase| a.0.map(f64::to_bits) == b.0.map(f64::to_bits);
+        let others_equal = (0..self.base.len()).filter(|&i| i != j).all(|i| {
+            bits(&self.base[i], &other.base[i])
+                && self.fades[i] == other.fades[i]
+                && self.valued[i] == other.valued[i]
+        });
+        self.drawn == other.drawn
+            && self.copula == other.copula
+            && self.base.len() == other.base.len()
+            && self.fades.len() == other.fades.len()
+            && self.valued.len() == other.valued.len()
+            && others_equal
     }
 
     /// The policies' terms of every step (`policies` with each fading

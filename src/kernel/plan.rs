@@ -214,14 +214,13 @@ impl Plan {
 
     /// The unit in which `variant` alone differs from this plan, when a
     /// solo replay of it on this plan's recording gives its figures
-    /// (`super::solo`): neither plan draws an assumption, tracks units or
-    /// records unit paths, every term but that unit's is equal, and the
-    /// unit is sold under the same policies. None otherwise (also when
+    /// (`super::solo`): neither plan tracks units or records unit paths,
+    /// every term but that unit's is equal, both draw the same
+    /// assumptions of every other unit alike (`ParamPlan::same_but`), and
+    /// the unit is sold under the same policies. None otherwise (also when
     /// the plans are equal).
     pub fn solo_unit(&self, variant: &Plan) -> Option<usize> {
-        let plain = |p: &Plan| {
-            p.params.drawn.is_empty() && !p.track && p.unit_path_at.iter().all(Option::is_none)
-        };
+        let plain = |p: &Plan| !p.track && p.unit_path_at.iter().all(Option::is_none);
         let shape = |p: &Plan| (p.n_units, p.n_factors);
         if !plain(self) || !plain(variant) || shape(self) != shape(variant) {
             return None;
@@ -241,7 +240,10 @@ impl Plan {
                 .map(|pp| pp.units[j].exit.is_some())
                 .collect()
         };
-        (sold(self) == sold(variant) && probe.same_run(variant)).then_some(j)
+        // With drawn assumptions, every unit but `j` must draw the same
+        // constants in every trial (each key has a stream of its own).
+        let draws = self.params.same_but(&variant.params, j);
+        (sold(self) == sold(variant) && draws && probe.same_run(variant)).then_some(j)
     }
 
     /// Unit `i`'s terms (every entry of the plan that is unit `i`'s
@@ -291,9 +293,9 @@ impl Plan {
     }
 
     /// Whether two plans run alike: every field equal, but the uncertain
-    /// assumptions' plan (`params`), which only plans that draw none are
-    /// compared by (see [`Plan::solo_unit`]; it holds nothing the kernel
-    /// reads then). Every field is named, so a new one is not forgotten.
+    /// assumptions' plan (`params`), which [`Plan::solo_unit`] compares
+    /// apart (`ParamPlan::same_but`). Every field is named, so a new one
+    /// is not forgotten.
     fn same_run(&self, o: &Plan) -> bool {
         let Plan {
             layout,

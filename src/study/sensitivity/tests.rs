@@ -1,7 +1,13 @@
 use super::*;
 
 fn reset() -> (Loaded, Scenario) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/reset.toml");
+    shipped("reset.toml")
+}
+
+fn shipped(name: &str) -> (Loaded, Scenario) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
     let loaded = crate::scenario::load_raw(&path).unwrap();
     let sc = loaded.scenario().unwrap();
     (loaded, sc)
@@ -41,8 +47,19 @@ fn variants_that_move_nothing_read_are_the_base() {
 /// all keeping two figures per policy.
 #[test]
 fn figures_equal_whole_runs_of_the_variants() {
-    let (loaded, mut base) = reset();
-    base.trials = 1024 + 333;
+    figures_equal_whole_runs_of("reset.toml", 1024 + 333, 250);
+}
+
+/// The same with drawn and correlated assumptions: a unit variant runs
+/// alone there too, on the per-trial constants of its own plan.
+#[test]
+fn figures_equal_whole_runs_of_the_variants_with_drawn_assumptions() {
+    figures_equal_whole_runs_of("reset_correlated.toml", 512 + 77, 200);
+}
+
+fn figures_equal_whole_runs_of(file: &str, trials: u64, least: usize) {
+    let (loaded, mut base) = shipped(file);
+    base.trials = trials;
     let steps = Steps::default();
     let last = *base.horizons.last().unwrap();
     let summary = super::super::simulate(&base, Some(2)).unwrap();
@@ -86,7 +103,7 @@ fn figures_equal_whole_runs_of_the_variants() {
         }
         // Lever variants of both policies, the baseline's included.
         assert!(rows.iter().any(|r| r.owner_name == "status_quo"));
-        assert!(checked > 250, "{checked}");
+        assert!(checked > least, "{file}: {checked}");
     }
 }
 
