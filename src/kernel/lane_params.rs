@@ -45,8 +45,10 @@ impl TrialParams {
     }
 
     /// Draws trial `trial`'s assumptions and derives every constant that
-    /// depends on them, with the formulas `Plan::new` uses.
-    pub(super) fn draw(&mut self, plan: &Plan, seed: u64, trial: u64) {
+    /// depends on them, with the formulas `Plan::new` uses; the growth
+    /// terms and held values of unit `only` alone when given (a solo
+    /// replay reads no other unit's: see [`LaneParams::draw`]).
+    pub(super) fn draw(&mut self, plan: &Plan, seed: u64, trial: u64, only: Option<usize>) {
         let pp = &plan.params;
         self.units.copy_from_slice(&pp.base);
         pp.draw_values(seed, trial, &mut self.values, &mut self.scores);
@@ -68,20 +70,20 @@ impl TrialParams {
             of(Param::TargetMargin),
         );
         margin_path(&mut self.margin, &start, &speed, &target, dt);
-        self.set_growth(plan, 0, true);
-        self.set_held(plan);
+        self.set_growth(plan, 0, true, only);
+        self.set_held(plan, only);
     }
 
     /// A of each unit valued by "fade" whose drawn keys enter it, from
     /// this trial's growth and margin path (the plan's formula).
-    fn set_held(&mut self, plan: &Plan) {
+    fn set_held(&mut self, plan: &Plan, only: Option<usize>) {
         let pp = &plan.params;
         if !(0..plan.n_units).any(|i| pp.draws_held(i)) {
             return;
         }
         let k0s = &plan.horizon_steps;
         for (i, (u, f)) in self.units.iter().zip(&plan.fade).enumerate() {
-            let Some(f) = f.as_ref().filter(|_| pp.draws_held(i)) else {
+            let Some(f) = f.as_ref().filter(|_| pp.draws_held(i) && is(only, i)) else {
                 continue;
             };
             let speed = (u.get(Param::TargetMargin), u.get(Param::MarginSpeed));
@@ -92,12 +94,12 @@ impl TrialParams {
     }
 
     /// The growth terms of step `k` (every unit when `all`, else only the
-    /// units whose growth fades).
-    pub(super) fn set_growth(&mut self, plan: &Plan, k: usize, all: bool) {
+    /// units whose growth fades; of those, unit `only` alone when given).
+    pub(super) fn set_growth(&mut self, plan: &Plan, k: usize, all: bool, only: Option<usize>) {
         let t = k as f64 / plan.steps_per_year;
         let pp = &plan.params;
         for (i, u) in self.units.iter().enumerate() {
-            if !all && !pp.fades(i) {
+            if (!all && !pp.fades(i)) || !is(only, i) {
                 continue;
             }
             let growth = pp.base_growth(i, u.get(Param::Growth), t);
@@ -190,10 +192,15 @@ impl<L: LaneStore> LaneParams<L> {
     }
 
     /// Draws the assumptions of trials `first ..` (one a lane) and lays
-    /// out what the kernel reads.
-    pub(super) fn draw(&mut self, plan: &Plan, seed: u64, first: u64) {
+    /// out what the kernel reads. With `only`, the growth terms and held
+    /// values (per step the costliest constants) are those of unit `only`
+    /// alone, every other unit's left as they were: for a solo replay of
+    /// that unit (`super::solo`), which reads no other unit's (its tests
+    /// compare every figure it gives with a whole run's). Every drawn
+    /// value is drawn either way, so the run records them all.
+    pub(super) fn draw(&mut self, plan: &Plan, seed: u64, first: u64, only: Option<usize>) {
         for (j, tp) in self.trials.iter_mut().enumerate() {
-            tp.draw(plan, seed, first.wrapping_add(j as u64));
+            tp.draw(plan, seed, first.wrapping_add(j as u64), only);
         }
         for (j, tp) in self.trials.iter().enumerate() {
             for (i, &r0) in tp.revenue0.iter().enumerate() {
@@ -208,27 +215,28 @@ impl<L: LaneStore> LaneParams<L> {
                 a.set(j, x);
             }
         }
-        self.lay_out_growth(plan, true);
+        self.lay_out_growth(plan, true, only);
     }
 
-    /// Step `k`'s growth terms (they change for units whose growth fades).
-    pub(super) fn set_growth(&mut self, plan: &Plan, k: usize) {
-        if !self.fading {
+    /// Step `k`'s growth terms (they change for units whose growth
+    /// fades), of unit `only` alone when given (see [`LaneParams::draw`]).
+    pub(super) fn set_growth(&mut self, plan: &Plan, k: usize, only: Option<usize>) {
+        if !self.fading || only.is_some_and(|j| !plan.params.fades(j)) {
             return;
         }
         for tp in self.trials.iter_mut() {
-            tp.set_growth(plan, k, false);
+            tp.set_growth(plan, k, false, only);
         }
-        self.lay_out_growth(plan, false);
+        self.lay_out_growth(plan, false, only);
     }
 
     /// The growth terms of every unit (`all`), or of those whose growth
-    /// fades.
-    fn lay_out_growth(&mut self, plan: &Plan, all: bool) {
+    /// fades; of unit `only` alone when given.
+    fn lay_out_growth(&mut self, plan: &Plan, all: bool, only: Option<usize>) {
         for (j, tp) in self.trials.iter().enumerate() {
             for (gp, pp) in self.growth.iter_mut().zip(&tp.policies) {
                 for (i, (g, up)) in gp.iter_mut().zip(&pp.units).enumerate() {
-                    if !all && !plan.params.fades(i) {
+                    if (!all && !plan.params.fades(i)) || !is(only, i) {
                         continue;
                     }
                     g.growth.set(j, up.growth);
@@ -272,4 +280,11 @@ impl<L: LaneStore> Margins<'_, L> {
             Margins::Lanes(m) => V::load(t, &m[i]),
         }
     }
+}
+
+/// Whether unit `i` is computed when `only` is the one unit computed
+/// (None: every unit).
+#[inline]
+fn is(only: Option<usize>, i: usize) -> bool {
+    only.is_none_or(|j| j == i)
 }
