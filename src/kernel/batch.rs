@@ -386,7 +386,8 @@ mod tests {
     /// A unit variant replayed alone on the base plan's keeping
     /// (`run_solo`) gives the variant's own figures, bit for bit (but the
     /// revenue path, the policies' revenue and EBITA and the other units'
-    /// figures, NaN there), in every batch it says it did; a change
+    /// figures and drawn values, NaN there), in every batch it says it
+    /// did; a change
     /// that moves the budget cap says it did not. Returns (batches
     /// replayed alone, batches that diverged).
     fn check_solo(path: &Path) -> (usize, usize) {
@@ -404,6 +405,18 @@ mod tests {
                         .into_iter()
                         .chain(others.flat_map(|i| [Metric::UnitValue(i), Metric::UnitRevenue(i)]));
                     at.extend(metrics.map(|m| layout.index(p, hi, m)));
+                }
+            }
+            // The other units' drawn values and their products.
+            for (d, &(unit, _)) in layout.drawn.iter().enumerate() {
+                if unit == j {
+                    continue;
+                }
+                at.push(layout.drawn_index(d));
+                for p in 0..layout.policies {
+                    for m in [Metric::Value, Metric::DeltaValue] {
+                        at.push(layout.cross_index(d, p, m));
+                    }
                 }
             }
             at

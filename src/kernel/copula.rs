@@ -250,8 +250,15 @@ mod ties {
 impl Copula {
     /// The members' values: one N(0, 1) score from each member's own
     /// stream, mixed by the factor, then each member's quantile at Phi of
-    /// its mixed score.
-    pub(super) fn draw(&self, seed: u64, trial: u64, values: &mut [f64], scores: &mut Vec<f64>) {
+    /// its mixed score. With `only` = (j, the drawn entries), the values
+    /// of unit j's members alone (every score is still drawn: they mix).
+    pub(super) fn draw(
+        &self,
+        seed: u64,
+        trial: u64,
+        (values, scores): (&mut [f64], &mut Vec<f64>),
+        only: Option<(usize, &[super::draws::DrawnPlan])>,
+    ) {
         use statrs::distribution::{ContinuousCDF, Normal};
         let n = self.members.len();
         scores.clear();
@@ -261,6 +268,9 @@ impl Copula {
         }
         let phi = Normal::standard();
         for (r, (&i, dist)) in self.members.iter().zip(&self.dists).enumerate() {
+            if only.is_some_and(|(j, drawn)| drawn[i].unit != j) {
+                continue;
+            }
             let x: f64 = (0..n).map(|k| self.factor[r * n + k] * scores[k]).sum();
             // Kept inside (0, 1), so that unbounded marginals stay finite.
             let u = phi.cdf(x).clamp(1e-15, 1.0 - 1e-15);

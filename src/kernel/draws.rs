@@ -227,9 +227,21 @@ impl ParamPlan {
 
     /// Trial `trial`'s value of every drawn assumption, in [`Self::drawn`]
     /// order, into `values` (`scores`: scratch for the copula). Each from
-    /// its own stream; correlated ones through the copula.
-    pub fn draw_values(&self, seed: u64, trial: u64, values: &mut [f64], scores: &mut Vec<f64>) {
+    /// its own stream; correlated ones through the copula. With `only`,
+    /// unit `only`'s values alone (the same values), every other NaN: a
+    /// solo replay of that unit reads no other unit's (`super::solo`).
+    pub fn draw_values(
+        &self,
+        seed: u64,
+        trial: u64,
+        (values, scores): (&mut [f64], &mut Vec<f64>),
+        only: Option<usize>,
+    ) {
         for (i, (d, v)) in self.drawn.iter().zip(values.iter_mut()).enumerate() {
+            if only.is_some_and(|j| j != d.unit) {
+                *v = f64::NAN;
+                continue;
+            }
             if self.copula.as_ref().is_some_and(|c| c.members.contains(&i)) {
                 continue;
             }
@@ -237,7 +249,8 @@ impl ParamPlan {
             *v = d.sampler.sample(&mut rng);
         }
         if let Some(c) = &self.copula {
-            c.draw(seed, trial, values, scores);
+            let only = only.map(|j| (j, &self.drawn[..]));
+            c.draw(seed, trial, (values, scores), only);
         }
     }
 
@@ -465,8 +478,8 @@ reinvest_share = 0.5
             .position(|d| d.param == Param::Volatility)
             .unwrap();
         for t in 0..n {
-            pp.draw_values(s.seed, t, &mut v, &mut scores);
-            plain.draw_values(s.seed, t, &mut w, &mut scores);
+            pp.draw_values(s.seed, t, (&mut v, &mut scores), None);
+            plain.draw_values(s.seed, t, (&mut w, &mut scores), None);
             // B's volatility is in no pair: the same draw as without.
             assert_eq!(v[vol].to_bits(), w[vol].to_bits());
             for (c, &x) in cols.iter_mut().zip(&v) {

@@ -51,7 +51,7 @@ impl TrialParams {
     pub(super) fn draw(&mut self, plan: &Plan, seed: u64, trial: u64, only: Option<usize>) {
         let pp = &plan.params;
         self.units.copy_from_slice(&pp.base);
-        pp.draw_values(seed, trial, &mut self.values, &mut self.scores);
+        pp.draw_values(seed, trial, (&mut self.values, &mut self.scores), only);
         for (d, &v) in pp.drawn.iter().zip(&self.values) {
             self.units[d.unit].set(d.param, v);
             if d.also_target {

@@ -34,9 +34,10 @@
 //! ([`Units::keep_held`]). `super::step` and `super::trial` make the
 //! calls, and only [`Solo`] reads it. A solo replay does not follow the
 //! held revenue of its policies, nor its policies' revenue and EBITA at a
-//! horizon, nor the other units' figures (NaN: no figure a study reads
-//! uses them); it records each policy's value, its deltas, and its own
-//! unit's figures.
+//! horizon, nor the other units' figures, drawn values and per-trial
+//! constants (NaN, or left as they were: no figure a study reads uses
+//! them; `super::lane_params` derives its unit's constants alone); it
+//! records each policy's value, its deltas, and its own unit's figures.
 
 use super::plan::Plan;
 use super::shocks::shock_entries;
