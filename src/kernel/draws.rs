@@ -156,6 +156,9 @@ pub struct ParamPlan {
     valued: Vec<Option<Fade>>,
     /// Per unit, the constants the draws override.
     pub(super) base: Vec<UnitBase>,
+    /// Per unit: whether it draws a key (else its trials' constants are
+    /// the plan's).
+    drawn_units: Vec<bool>,
     /// The correlated assumptions, if the scenario has any.
     copula: Option<Copula>,
 }
@@ -209,7 +212,11 @@ impl ParamPlan {
         }
         let keys: Vec<(usize, Param)> = drawn.iter().map(|d| (d.unit, d.param)).collect();
         let copula = Copula::new(s, &keys);
+        let drawn_units = (0..s.units.len())
+            .map(|i| drawn.iter().any(|d| d.unit == i))
+            .collect();
         ParamPlan {
+            drawn_units,
             copula,
             drawn,
             fades: s.units.iter().map(|u| u.growth_fade).collect(),
@@ -267,6 +274,12 @@ impl ParamPlan {
     #[inline]
     pub fn base_growth(&self, i: usize, growth: f64, t: f64) -> f64 {
         unit_growth(growth, self.fades[i].as_ref(), self.valued[i].as_ref(), t)
+    }
+
+    /// Whether unit `i` draws a key: else every trial's constants of it
+    /// are the plan's (its terms of step k: `Plan::policies_at(k)`).
+    pub(super) fn draws_unit(&self, i: usize) -> bool {
+        self.drawn_units.get(i).copied().unwrap_or(false)
     }
 
     /// Whether unit `i` has per-trial constants: a drawn assumption or a

@@ -9,7 +9,7 @@
 use super::draws::UnitBase;
 use super::plan::Plan;
 use super::simd::{LaneStore, Vf64};
-use super::terms::{held_of_unit, margin_path, DrawPlan, PolicyPlan, Response};
+use super::terms::{held_of_unit, margin_path, DrawPlan, PolicyPlan, Response, UnitPlan};
 use crate::model::Param;
 
 /// One trial's unit constants: the plan's, with the drawn values in place
@@ -94,12 +94,14 @@ impl TrialParams {
     }
 
     /// The growth terms of step `k` (every unit when `all`, else only the
-    /// units whose growth fades; of those, unit `only` alone when given).
+    /// units whose growth fades; of those, unit `only` alone when given)
+    /// of the units that draw a key: a unit that draws none has the
+    /// plan's terms, which [`LaneParams`] lays out from the plan.
     pub(super) fn set_growth(&mut self, plan: &Plan, k: usize, all: bool, only: Option<usize>) {
         let t = k as f64 / plan.steps_per_year;
         let pp = &plan.params;
         for (i, u) in self.units.iter().enumerate() {
-            if (!all && !pp.fades(i)) || !is(only, i) {
+            if (!all && !pp.fades(i)) || !is(only, i) || !pp.draws_unit(i) {
                 continue;
             }
             let growth = pp.base_growth(i, u.get(Param::Growth), t);
@@ -133,6 +135,25 @@ pub(super) struct GrowthLanes<L> {
     pub(super) response: Response<L>,
     /// G / R of a unit valued by "fade" (see `UnitPlan::growth_cost`).
     pub(super) growth_cost: L,
+}
+
+impl<L: LaneStore> GrowthLanes<L> {
+    /// Lane `j` from `up`'s terms.
+    #[inline]
+    fn set(&mut self, j: usize, up: &UnitPlan) {
+        self.growth.set(j, up.growth);
+        self.gf_idle.set(j, up.gf_idle);
+        self.gf_full.set(j, up.gf_full);
+        self.growth_cost.set(j, up.growth_cost);
+        up.response.lay_out(&mut self.response, j);
+    }
+
+    /// Every lane from `up`'s terms.
+    fn set_all(&mut self, up: &UnitPlan) {
+        for j in 0..L::N {
+            self.set(j, up);
+        }
+    }
 }
 
 impl<L: LaneStore> Default for GrowthLanes<L> {
@@ -179,7 +200,7 @@ impl<L: LaneStore> LaneParams<L> {
     fn new(plan: &Plan) -> LaneParams<L> {
         let n = plan.n_units;
         let z = L::splat(0.0);
-        LaneParams {
+        let mut lanes = LaneParams {
             trials: (0..L::N).map(|_| TrialParams::new(plan)).collect(),
             r0: vec![z; n],
             drift: vec![z; n],
@@ -188,7 +209,18 @@ impl<L: LaneStore> LaneParams<L> {
             growth: vec![vec![GrowthLanes::default(); n]; plan.policies.len()],
             held: vec![z; plan.held.len()],
             fading: (0..n).any(|i| plan.params.fades(i)),
+        };
+        // A unit that draws no key and whose growth does not fade has the
+        // plan's growth terms in every trial and step: laid out once.
+        let pp = &plan.params;
+        for (gp, pol) in lanes.growth.iter_mut().zip(&plan.policies) {
+            for (i, (g, up)) in gp.iter_mut().zip(&pol.units).enumerate() {
+                if !pp.draws_unit(i) && !pp.fades(i) {
+                    g.set_all(up);
+                }
+            }
         }
+        lanes
     }
 
     /// Draws the assumptions of trials `first ..` (one a lane) and lays
@@ -215,7 +247,7 @@ impl<L: LaneStore> LaneParams<L> {
                 a.set(j, x);
             }
         }
-        self.lay_out_growth(plan, true, only);
+        self.lay_out_growth(plan, 0, true, only);
     }
 
     /// Step `k`'s growth terms (they change for units whose growth
@@ -227,23 +259,31 @@ impl<L: LaneStore> LaneParams<L> {
         for tp in self.trials.iter_mut() {
             tp.set_growth(plan, k, false, only);
         }
-        self.lay_out_growth(plan, false, only);
+        self.lay_out_growth(plan, k, false, only);
     }
 
-    /// The growth terms of every unit (`all`), or of those whose growth
-    /// fades; of unit `only` alone when given.
-    fn lay_out_growth(&mut self, plan: &Plan, all: bool, only: Option<usize>) {
-        for (j, tp) in self.trials.iter().enumerate() {
-            for (gp, pp) in self.growth.iter_mut().zip(&tp.policies) {
-                for (i, (g, up)) in gp.iter_mut().zip(&pp.units).enumerate() {
-                    if (!all && !plan.params.fades(i)) || !is(only, i) {
-                        continue;
+    /// Step `k`'s growth terms of every unit (`all`), or of those whose
+    /// growth fades; of unit `only` alone when given. A unit that draws a
+    /// key has each lane's trial's; one that draws none, the plan's of
+    /// the step in every lane (the same numbers: `Plan::new` derives them
+    /// with the formulas a trial does, from the same keys), or nothing to
+    /// do when its growth does not fade either (laid out once, by `new`).
+    fn lay_out_growth(&mut self, plan: &Plan, k: usize, all: bool, only: Option<usize>) {
+        let pp = &plan.params;
+        let at = plan.policies_at(k);
+        for (p, gp) in self.growth.iter_mut().enumerate() {
+            for (i, g) in gp.iter_mut().enumerate() {
+                if (!all && !pp.fades(i)) || !is(only, i) {
+                    continue;
+                }
+                if !pp.draws_unit(i) {
+                    if pp.fades(i) {
+                        g.set_all(&at[p].units[i]);
                     }
-                    g.growth.set(j, up.growth);
-                    g.gf_idle.set(j, up.gf_idle);
-                    g.gf_full.set(j, up.gf_full);
-                    g.growth_cost.set(j, up.growth_cost);
-                    up.response.lay_out(&mut g.response, j);
+                    continue;
+                }
+                for (j, tp) in self.trials.iter().enumerate() {
+                    g.set(j, &tp.policies[p].units[i]);
                 }
             }
         }
