@@ -452,6 +452,22 @@ mod tests {
                     let ok = rec.run_solo(&plan, &mut tape, &share, &mut lanes, (&kept, j));
                     live.run(&plan, s.seed, first, count);
                     if !ok {
+                        // As a worker does then: the batch replayed whole,
+                        // on the per-trial constants the solo replay left.
+                        rec.run_replay(&plan, &mut tape, &share, &mut lanes);
+                        for (slot, (a, b)) in rec.out.iter().zip(&live.out).enumerate() {
+                            for k in 0..count {
+                                assert!(
+                                    a[k].to_bits() == b[k].to_bits()
+                                        || (a[k].is_nan() && b[k].is_nan()),
+                                    "{}: unit {j} trial {} slot {slot}: replay {} vs live {}",
+                                    path.display(),
+                                    first + k as u64,
+                                    a[k],
+                                    b[k]
+                                );
+                            }
+                        }
                         diverged += 1;
                         first += count as u64;
                         continue;
