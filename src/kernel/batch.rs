@@ -451,16 +451,19 @@ mod tests {
                     rec.run_keeping(&base, s.seed, first, count, &mut tape, &mut kept);
                     let ok = rec.run_solo(&plan, &mut tape, &share, &mut lanes, (&kept, j));
                     live.run(&plan, s.seed, first, count);
-                    if !ok {
-                        // As a worker does then: the batch replayed whole,
-                        // on the per-trial constants the solo replay left.
-                        rec.run_replay(&plan, &mut tape, &share, &mut lanes);
+                    // Every slot the same bits as the live run's (NaN as
+                    // NaN), but `nan`'s, which must be NaN.
+                    let same = |rec: &BatchState, what: &str, nan: &[usize]| {
                         for (slot, (a, b)) in rec.out.iter().zip(&live.out).enumerate() {
+                            if nan.contains(&slot) {
+                                assert!(a[..count].iter().all(|x| x.is_nan()), "slot {slot}");
+                                continue;
+                            }
                             for k in 0..count {
                                 assert!(
                                     a[k].to_bits() == b[k].to_bits()
                                         || (a[k].is_nan() && b[k].is_nan()),
-                                    "{}: unit {j} trial {} slot {slot}: replay {} vs live {}",
+                                    "{}: unit {j} trial {} slot {slot}: {what} {} vs live {}",
                                     path.display(),
                                     first + k as u64,
                                     a[k],
@@ -468,27 +471,16 @@ mod tests {
                                 );
                             }
                         }
+                    };
+                    if ok {
+                        alone += 1;
+                        same(&rec, "solo", &nan);
+                    } else {
+                        // As a worker does then: the batch replayed whole,
+                        // on the per-trial constants the solo replay left.
+                        rec.run_replay(&plan, &mut tape, &share, &mut lanes);
+                        same(&rec, "replay", &[]);
                         diverged += 1;
-                        first += count as u64;
-                        continue;
-                    }
-                    alone += 1;
-                    for (slot, (a, b)) in rec.out.iter().zip(&live.out).enumerate() {
-                        if nan.contains(&slot) {
-                            assert!(a[..count].iter().all(|x| x.is_nan()), "slot {slot}");
-                            continue;
-                        }
-                        for k in 0..count {
-                            assert!(
-                                a[k].to_bits() == b[k].to_bits()
-                                    || (a[k].is_nan() && b[k].is_nan()),
-                                "{}: unit {j} trial {} slot {slot}: solo {} vs live {}",
-                                path.display(),
-                                first + k as u64,
-                                a[k],
-                                b[k]
-                            );
-                        }
                     }
                     first += count as u64;
                 }
