@@ -24,6 +24,8 @@ pub(super) struct Copula {
     dists: Vec<Dist>,
     /// Per member: its stream's (unit name, key).
     streams: Vec<(String, Param)>,
+    /// Per member: its unit's index.
+    units: Vec<usize>,
 }
 
 impl Copula {
@@ -79,6 +81,7 @@ impl Copula {
             factor,
             dists,
             streams,
+            units: keys.iter().map(|&(u, _)| u).collect(),
         })
     }
 }
@@ -250,14 +253,14 @@ mod ties {
 impl Copula {
     /// The members' values: one N(0, 1) score from each member's own
     /// stream, mixed by the factor, then each member's quantile at Phi of
-    /// its mixed score. With `only` = (j, the drawn entries), the values
-    /// of unit j's members alone (every score is still drawn: they mix).
+    /// its mixed score. With `only`, the values of that unit's members
+    /// alone (every score is still drawn: they mix).
     pub(super) fn draw(
         &self,
         seed: u64,
         trial: u64,
         (values, scores): (&mut [f64], &mut Vec<f64>),
-        only: Option<(usize, &[super::draws::DrawnPlan])>,
+        only: Option<usize>,
     ) {
         use statrs::distribution::{ContinuousCDF, Normal};
         let n = self.members.len();
@@ -268,7 +271,7 @@ impl Copula {
         }
         let phi = Normal::standard();
         for (r, (&i, dist)) in self.members.iter().zip(&self.dists).enumerate() {
-            if only.is_some_and(|(j, drawn)| drawn[i].unit != j) {
+            if only.is_some_and(|j| self.units[r] != j) {
                 continue;
             }
             let x: f64 = (0..n).map(|k| self.factor[r * n + k] * scores[k]).sum();

@@ -256,7 +256,6 @@ impl ParamPlan {
             *v = d.sampler.sample(&mut rng);
         }
         if let Some(c) = &self.copula {
-            let only = only.map(|j| (j, &self.drawn[..]));
             c.draw(seed, trial, (values, scores), only);
         }
     }
