@@ -315,17 +315,17 @@ impl ParamPlan {
     /// per-trial constants differ between the two plans' trials.
     pub(super) fn same_but(&self, other: &ParamPlan, j: usize) -> bool {
         let bits = |a: &UnitBase, b: &UnitBase| a.0.map(f64::to_bits) == b.0.map(f64::to_bits);
-        let others_equal = (0..self.base.len()).filter(|&i| i != j).all(|i| {
-            bits(&self.base[i], &other.base[i])
-                && self.fades[i] == other.fades[i]
-                && self.valued[i] == other.valued[i]
-        });
-        self.drawn == other.drawn
+        let n = self.base.len();
+        let shape = |p: &ParamPlan| (p.base.len(), p.fades.len(), p.valued.len());
+        shape(self) == (n, n, n)
+            && shape(other) == (n, n, n)
+            && self.drawn == other.drawn
             && self.copula == other.copula
-            && self.base.len() == other.base.len()
-            && self.fades.len() == other.fades.len()
-            && self.valued.len() == other.valued.len()
-            && others_equal
+            && (0..n).filter(|&i| i != j).all(|i| {
+                bits(&self.base[i], &other.base[i])
+                    && self.fades[i] == other.fades[i]
+                    && self.valued[i] == other.valued[i]
+            })
     }
 
     /// The policies' terms of every step (`policies` with each fading

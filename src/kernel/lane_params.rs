@@ -45,9 +45,10 @@ impl TrialParams {
     }
 
     /// Draws trial `trial`'s assumptions and derives every constant that
-    /// depends on them, with the formulas `Plan::new` uses; the growth
-    /// terms and held values of unit `only` alone when given (a solo
-    /// replay reads no other unit's: see [`LaneParams::draw`]).
+    /// depends on them, with the formulas `Plan::new` uses; the drawn
+    /// values, growth terms and held values of unit `only` alone when
+    /// given (a solo replay reads no other unit's: see
+    /// [`LaneParams::draw`]).
     pub(super) fn draw(&mut self, plan: &Plan, seed: u64, trial: u64, only: Option<usize>) {
         let pp = &plan.params;
         self.units.copy_from_slice(&pp.base);
@@ -224,12 +225,12 @@ impl<L: LaneStore> LaneParams<L> {
     }
 
     /// Draws the assumptions of trials `first ..` (one a lane) and lays
-    /// out what the kernel reads. With `only`, the growth terms and held
-    /// values (per step the costliest constants) are those of unit `only`
-    /// alone, every other unit's left as they were: for a solo replay of
-    /// that unit (`super::solo`), which reads no other unit's (its tests
-    /// compare every figure it gives with a whole run's). Every drawn
-    /// value is drawn either way, so the run records them all.
+    /// out what the kernel reads. With `only`, for a solo replay of that
+    /// unit (`super::solo`), which reads no other unit's constants: its
+    /// drawn values alone (the others NaN, and so the constants derived
+    /// from them), its growth terms and held values alone (per step the
+    /// costliest constants; the others left as they were). Its tests
+    /// compare every figure a solo replay gives with a whole run's.
     pub(super) fn draw(&mut self, plan: &Plan, seed: u64, first: u64, only: Option<usize>) {
         for (j, tp) in self.trials.iter_mut().enumerate() {
             tp.draw(plan, seed, first.wrapping_add(j as u64), only);
