@@ -116,11 +116,7 @@ impl Trial<Lane> {
         share: &Sharing,
         lanes: &mut PlanLanes,
     ) {
-        tape.pos = 0;
-        let trials = (tape.seed, tape.first);
-        std::mem::swap(&mut self.lanes, &mut lanes.0);
-        self.dispatch(plan, trials, &mut Replaying { tape, share }, &mut All);
-        std::mem::swap(&mut self.lanes, &mut lanes.0);
+        self.replay(plan, (tape, share), lanes, &mut All);
     }
 
     /// [`BatchState::run_replay`] of a plan that differs from the one
@@ -139,13 +135,25 @@ impl Trial<Lane> {
         lanes: &mut PlanLanes,
         (units, unit): (&Tape, usize),
     ) -> bool {
+        let mut solo = Solo::new(units, unit, plan);
+        self.replay(plan, (tape, share), lanes, &mut solo);
+        !solo.diverged
+    }
+
+    /// `plan` on the draws of `tape` (from its start), computing the
+    /// steps of `units`, on `plan`'s per-trial constants `lanes`.
+    fn replay<U: Units<Lane>>(
+        &mut self,
+        plan: &Plan,
+        (tape, share): (&mut Tape, &Sharing),
+        lanes: &mut PlanLanes,
+        units: &mut U,
+    ) {
         tape.pos = 0;
         let trials = (tape.seed, tape.first);
-        let mut solo = Solo::new(units, unit, plan);
         std::mem::swap(&mut self.lanes, &mut lanes.0);
-        self.dispatch(plan, trials, &mut Replaying { tape, share }, &mut solo);
+        self.dispatch(plan, trials, &mut Replaying { tape, share }, units);
         std::mem::swap(&mut self.lanes, &mut lanes.0);
-        !solo.diverged
     }
 
     #[inline(always)]

@@ -284,7 +284,7 @@ impl ParamPlan {
     /// Whether unit `i` has per-trial constants: a drawn assumption or a
     /// growth that fades.
     pub fn unit_varies(&self, i: usize) -> bool {
-        self.fades(i) || self.drawn.iter().any(|d| d.unit == i)
+        self.fades(i) || self.draws_unit(i)
     }
 
     /// Whether unit `i` draws a key that enters its held value's A (its

@@ -53,6 +53,11 @@ pub(super) trait Units<L: LaneStore> {
     fn unit(&self) -> usize {
         0
     }
+    /// The one unit computed, if only one is (a solo replay).
+    #[inline(always)]
+    fn only(&self) -> Option<usize> {
+        (!Self::ALL).then(|| self.unit())
+    }
     /// A solo replay: how many tape entries a step's draws of the units
     /// before its unit take, and of the units after it (the factors'
     /// not counted; see `super::shocks::shock_entries`).

@@ -132,9 +132,8 @@ impl<L: LaneStore> Trial<L> {
         // from `src`: a replay draws its plan's as a run of it does.
         let mut lanes = self.lanes.take();
         // A solo replay derives its one unit's constants only.
-        let only = (!U::ALL).then(|| units.unit());
         if let Some(l) = lanes.as_deref_mut() {
-            l.draw(plan, seed, first, only);
+            l.draw(plan, seed, first, units.only());
         }
         self.start::<V, S, U>(t, plan, lanes.as_deref(), src, units);
         let found = if plan.track {
@@ -182,7 +181,7 @@ impl<L: LaneStore> Trial<L> {
             if k > 0 {
                 if let Some(l) = lanes.as_deref_mut() {
                     // Growth that fades: this step's base growth.
-                    l.set_growth(plan, k, (!U::ALL).then(|| units.unit()));
+                    l.set_growth(plan, k, units.only());
                 }
             }
             let lanes = lanes.as_deref();
