@@ -212,6 +212,7 @@ fn studies(
             rate: args.sensitivity_rate_step,
             level: args.sensitivity_step,
         },
+        sensitivity_top: args.sensitivity_top.map(|n| n as usize),
         ..Default::default()
     };
     let say = |m: String| {
@@ -233,11 +234,20 @@ fn studies(
             base,
             summary,
             out.sensitivity_steps,
+            out.sensitivity_top,
             Some(threads),
             &|m| console::say(&format!("warning: {m}")),
             &|n, total| say(format!("sensitivity: {n} of {total} runs")),
         )?;
         staged.write("sensitivity.csv", study::sensitivity::csv(&rows))?;
+        if let Some(top) = args.sensitivity_top {
+            let screened = rows.iter().filter(|r| r.estimated.is_some()).count();
+            say(format!(
+                "sensitivity: {} of {} rows exact (the top {top} per policy and every input that could reach it), {screened} screened out on their first trials (estimates, noted in sensitivity.csv)",
+                rows.len() - screened,
+                rows.len()
+            ));
+        }
         out.sensitivity = rows;
     }
     if let Some(f) = &base.funding {

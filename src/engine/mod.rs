@@ -176,6 +176,21 @@ pub trait BlockCollector: Sync {
     /// Takes trials `first .. first + count` (lanes of `out`, laid out as
     /// the plan's layout), in trial order within the block.
     fn push(&self, block: &mut Self::Block, first: u64, out: &[Lane], count: usize);
+    /// [`BlockCollector::push`] for a plan of a shared-draws group other
+    /// than its first (`shared::run_group_collect`), with the first plan's
+    /// record of the same block, which already holds these trials: a
+    /// collector may pair each trial's figures with the first plan's
+    /// (a screened sensitivity study does). By default, `push`.
+    fn push_paired(
+        &self,
+        block: &mut Self::Block,
+        _lead: &Self::Block,
+        first: u64,
+        out: &[Lane],
+        count: usize,
+    ) {
+        self.push(block, first, out, count);
+    }
 }
 
 /// Runs the trials of `blocks` on the current rayon pool into `collector`

@@ -202,7 +202,11 @@ impl<C: super::BlockCollector> Sink for Collectors<'_, C> {
     }
 
     fn push(&self, w: &mut Self::Worker, k: usize, first: u64, out: &[Lane], count: usize) {
-        self.0[k].push(&mut w.records[k], first, out, count);
+        // The first plan's batch is pushed before the others' (`drive`).
+        match w.records.split_at_mut(k) {
+            ([], mine) => self.0[k].push(&mut mine[0], first, out, count),
+            (lead, mine) => self.0[k].push_paired(&mut mine[0], &lead[0], first, out, count),
+        }
     }
 
     fn end_block(&self, w: &mut Self::Worker, block: u64) {

@@ -132,7 +132,9 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
             let rows: Vec<&crate::results::Sensitivity> = st
                 .sensitivity
                 .iter()
-                .filter(|r| r.policy == p.name && r.swing() > 0.0)
+                .filter(|r| r.policy == p.name)
+                .take_while(|r| r.estimated.is_none())
+                .filter(|r| r.swing() > 0.0)
                 .take(5)
                 .collect();
             if rows.is_empty() {
@@ -172,8 +174,28 @@ fn studies(input: &Input, st: &Studies) -> Vec<Block> {
         let skipped = st
             .sensitivity
             .iter()
-            .filter(|r| r.policy == input.policy(input.studied()) && r.note.is_some())
+            .filter(|r| {
+                r.policy == input.policy(input.studied()) && (r.low.is_nan() || r.high.is_nan())
+            })
             .count();
+        let screened: Vec<&crate::results::Sensitivity> = st
+            .sensitivity
+            .iter()
+            .filter(|r| r.policy == input.policy(input.studied()) && r.estimated.is_some())
+            .collect();
+        if let (Some(top), false) = (st.sensitivity_top, screened.is_empty()) {
+            items.push(format!(
+                "Screened for the top {top} (--sensitivity-top): {} of the {inputs} inputs ran every trial and have the exact figures; the other {} stopped after their first trials (at least {} of {}), where they could no longer reach the top {top}, and sensitivity.csv gives their estimates, with how far each may be off in its note.",
+                inputs - screened.len(),
+                screened.len(),
+                screened
+                    .iter()
+                    .filter_map(|r| r.estimated.map(|e| e.trials))
+                    .min()
+                    .unwrap_or(0),
+                input.summary.trials,
+            ));
+        }
         if skipped > 0 {
             items.push(format!(
                 "{skipped} input{} had a step the scenario refuses (a margin above 100%, a terminal growth at the discount rate); such a step is skipped, not clamped, and the note column of sensitivity.csv says which and why.",

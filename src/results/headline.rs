@@ -184,7 +184,7 @@ pub fn top_drivers(scenario: &Scenario, studies: &Studies) -> Vec<(String, Drive
             .sensitivity
             .iter()
             .find(|r| r.policy == policy.name)
-            .filter(|r| r.swing() > 0.0)
+            .filter(|r| r.swing() > 0.0 && r.estimated.is_none())
         else {
             continue;
         };
@@ -427,6 +427,7 @@ mod tests {
             beat_low: 0.4,
             beat_high: 0.6,
             note: None,
+            estimated: None,
         };
         // Rows come ranked: the first one of the policy is its driver.
         let studies = Studies {

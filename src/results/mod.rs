@@ -17,5 +17,7 @@ pub mod uncertainty;
 pub mod unit_paths;
 
 pub use run::{check_finite, describe_slot, Run};
-pub use studies::{Headline, Owner, Sensitivity, StepKind, Steps, Studies, Sweep, SweepPoint};
+pub use studies::{
+    Estimated, Headline, Owner, Sensitivity, StepKind, Steps, Studies, Sweep, SweepPoint,
+};
 pub use summary::Summary;

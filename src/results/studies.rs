@@ -206,6 +206,19 @@ pub struct Sensitivity {
     pub beat_high: f64,
     /// Which step was skipped and why, when one was.
     pub note: Option<String>,
+    /// Where the gains and shares are estimates, not the exact study's
+    /// figures: the input was screened out of the top rows
+    /// (`--sensitivity-top`).
+    pub estimated: Option<Estimated>,
+}
+
+/// A screened-out input's figures (`--sensitivity-top`): estimated from
+/// the first `trials` trials, each gain within `margin` of the exact
+/// study's unless the estimate is off by more than three standard errors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimated {
+    pub trials: u64,
+    pub margin: f64,
 }
 
 /// The larger of two moves, ignoring a skipped (NaN) one; 0 when both
@@ -327,6 +340,8 @@ pub struct Studies {
     pub sensitivity: Vec<Sensitivity>,
     /// The steps the sensitivity study moved rates and levels by.
     pub sensitivity_steps: Steps,
+    /// The top the study was screened for (`--sensitivity-top`), if any.
+    pub sensitivity_top: Option<usize>,
     /// The funding study (`[funding]`), when the scenario has one.
     pub funding: Option<FundingStudy>,
 }

@@ -115,3 +115,45 @@ fn no_charts_draws_neither_but_keeps_the_csvs() {
     );
     assert!(!md.contains(".png"), "{md}");
 }
+
+/// `--sensitivity-top N` through the binary: the top N rows of
+/// sensitivity.csv are the full study's, byte for byte; most others are
+/// screened estimates, noted; the report says so, the tornado draws the
+/// exact rows; a top of 0, or without --sensitivity, is refused.
+#[test]
+fn screened_sensitivity_keeps_the_top_rows_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, top) = (dir.path().join("full"), dir.path().join("top"));
+    let args = ["--sensitivity", "--trials", "6000"];
+    common::simulate(&root().join("scenarios/reset.toml"), &full, &args);
+    let mut screened_args = args.to_vec();
+    screened_args.extend(["--sensitivity-top", "5"]);
+    simulate_drawn("scenarios/reset.toml", &top, &screened_args);
+    let lines = |out: &Path| -> Vec<String> {
+        let csv = fs::read_to_string(out.join("sensitivity.csv")).unwrap();
+        csv.lines().map(str::to_string).collect()
+    };
+    let (a, b) = (lines(&full), lines(&top));
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[..6], b[..6], "the header and the top 5 rows");
+    let screened = b
+        .iter()
+        .filter(|l| l.contains("screened out of the top 5"))
+        .count();
+    assert!(screened > 100, "{screened} screened rows");
+    check_png(&top.join("tornado.png"));
+    let md = fs::read_to_string(top.join("report.md")).unwrap();
+    assert!(
+        md.contains("Screened for the top 5 (--sensitivity-top)"),
+        "{md}"
+    );
+    let scenario = root().join("scenarios/reset.toml");
+    let scenario = scenario.to_str().unwrap();
+    for bad in [
+        vec![scenario, "--sensitivity", "--sensitivity-top", "0"],
+        vec![scenario, "--sensitivity-top", "5"],
+    ] {
+        let o = common::run(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", common::stderr(&o));
+    }
+}

@@ -239,6 +239,7 @@ mod tests {
             beat_low: 0.5 + lo / 100.0,
             beat_high: 0.5 + hi / 100.0,
             note: None,
+            estimated: None,
         };
         let mut sensitivity = vec![
             row("Same side up", "growth", 5.0, 12.0),
@@ -291,6 +292,7 @@ mod tests {
                 points,
                 sensitivity: sensitivity.clone(),
                 sensitivity_steps: Default::default(),
+                sensitivity_top: None,
                 funding: None,
             };
             let input = Input::new(&run, &summary).with_studies(Some(&studies));

@@ -28,7 +28,10 @@ fn rows<'a>(input: &Input<'a>) -> Vec<&'a Sensitivity> {
     let name = input.policy(input.studied());
     st.sensitivity
         .iter()
-        .filter(|r| r.policy == name && r.swing() > 0.0)
+        .filter(|r| r.policy == name)
+        // A screened study's top rows, down to its first estimate.
+        .take_while(|r| r.estimated.is_none())
+        .filter(|r| r.swing() > 0.0)
         .take(MAX_LINES)
         .collect()
 }

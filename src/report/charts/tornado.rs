@@ -35,7 +35,21 @@ fn rows<'a>(input: &Input<'a>) -> Vec<&'a Sensitivity> {
         return Vec::new();
     };
     let name = input.policy(input.studied());
-    st.sensitivity.iter().filter(|r| r.policy == name).collect()
+    // A screened study's top rows, down to its first estimate (the
+    // estimates, and what ranks below them, are in sensitivity.csv).
+    st.sensitivity
+        .iter()
+        .filter(|r| r.policy == name)
+        .take_while(|r| r.estimated.is_none())
+        .collect()
+}
+
+/// Whether the study was screened (`--sensitivity-top`): some inputs'
+/// figures are estimates, left out of the chart.
+fn screened(input: &Input) -> bool {
+    input
+        .studies
+        .is_some_and(|s| s.sensitivity.iter().any(|r| r.estimated.is_some()))
 }
 
 /// The study's steps.
@@ -73,11 +87,16 @@ impl Chart for Tornado {
 
     fn how_to_read(&self, input: &Input) -> String {
         format!(
-            "Each bar shows how far the mean gain of {} over {} at year {} (the same trials under both) moves from the base run when one input is moved down (orange) or up (blue), everything else unchanged and on the same random draws: {}. Each bar's end gives the change and the input's value there. The longest bars, on top, are what the choice between the two depends on most; sensitivity.csv also has the chance of beating the baseline at each step.",
+            "Each bar shows how far the mean gain of {} over {} at year {} (the same trials under both) moves from the base run when one input is moved down (orange) or up (blue), everything else unchanged and on the same random draws: {}. Each bar's end gives the change and the input's value there. The longest bars, on top, are what the choice between the two depends on most; sensitivity.csv also has the chance of beating the baseline at each step.{}",
             input.policy(input.studied()),
             input.policy(input.baseline()),
             input.years(input.last()),
-            steps(input).describe()
+            steps(input).describe(),
+            if screened(input) {
+                " The study was screened (--sensitivity-top): only the inputs that could rank at the top ran every trial and are drawn; sensitivity.csv has estimates of the others."
+            } else {
+                ""
+            }
         )
     }
 
@@ -156,7 +175,15 @@ impl Chart for Tornado {
         ))?;
 
         let more = all.len().saturating_sub(n);
-        let text = if more > 0 {
+        let text = if screened(input) {
+            let name = input.policy(input.studied());
+            let inputs = input.studies.map_or(0, |s| {
+                s.sensitivity.iter().filter(|r| r.policy == name).count()
+            });
+            format!(
+                "The top {n} of {inputs} inputs, each run on every trial; the others were screened out on their first trials (--sensitivity-top), their estimates in sensitivity.csv."
+            )
+        } else if more > 0 {
             format!(
                 "The {n} largest swings of {} inputs; {more} more are in sensitivity.csv.",
                 all.len()

@@ -199,9 +199,12 @@ pub(super) fn sensitivity_sheet(
     };
     let count = st.sensitivity[first..]
         .iter()
-        .take_while(|r| r.policy == *policy)
+        .take_while(|r| r.policy == *policy && r.estimated.is_none())
         .count()
         .min(10) as u32;
+    if count == 0 {
+        return Ok(());
+    }
     let r0 = 1 + first as u32;
     let r1 = r0 + count - 1;
     let mut chart = Chart::new(ChartType::Bar);

@@ -27,10 +27,11 @@ use crate::error::{Error, Result};
 use crate::format::{csv_field, num, toml_number};
 use crate::model::keys::{self, Key, Place, Step, UnitField};
 use crate::model::{Role, Scenario, Unit};
-use crate::results::{Owner, Sensitivity, StepKind, Steps, Summary};
+use crate::results::{Estimated, Owner, Sensitivity, StepKind, Steps, Summary};
 use crate::scenario::{names, raw, Loaded};
 
 mod passes;
+mod screen;
 
 /// One input the study moves.
 #[derive(Clone, Debug, PartialEq)]
@@ -272,11 +273,12 @@ pub fn batch_size(scenario: &Scenario) -> usize {
 }
 
 /// Each input's two steps: the value to run (and its place in the list
-/// of variants to run), or the note of its skip; and the variants to run
-/// as (input, side, value).
+/// of variants to run), or the note of its skip; the variants to run as
+/// (input, side, value); and each variant's scenario, as validated.
 type Planned = (
     Vec<[std::result::Result<(f64, usize), String>; 2]>,
     Vec<(usize, usize, f64)>,
+    Vec<Scenario>,
 );
 
 /// Checks every step of `inputs` (see [`run`]): `say` is told of each
@@ -290,6 +292,7 @@ fn plan(
 ) -> Planned {
     let mut plans: Vec<[std::result::Result<(f64, usize), String>; 2]> = Vec::new();
     let mut todo: Vec<(usize, usize, f64)> = Vec::new();
+    let mut scenarios = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
         let Some((lo, hi)) = moved(input, steps) else {
             continue;
@@ -297,9 +300,10 @@ fn plan(
         let mut sides = [Err(String::new()), Err(String::new())];
         for (s, (side, x)) in [("low", lo), ("high", hi)].into_iter().enumerate() {
             match variant(loaded, base, input, x) {
-                Ok(_) => {
+                Ok(sc) => {
                     sides[s] = Ok((x, todo.len()));
                     todo.push((k, s, x));
+                    scenarios.push(sc);
                 }
                 Err(why) => {
                     let note = format!(
@@ -315,7 +319,7 @@ fn plan(
         }
         plans.push(sides);
     }
-    (plans, todo)
+    (plans, todo, scenarios)
 }
 
 /// The scenarios the study's variants stand for, in order (each equal,
@@ -323,15 +327,12 @@ fn plan(
 /// for a benchmark against separate runs (examples/shared_draws.rs).
 pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Result<Vec<Scenario>> {
     let inputs = inputs(loaded, base);
-    let (_, todo) = plan(loaded, base, &inputs, steps, &|_| {});
+    let (_, _, mut scenarios) = plan(loaded, base, &inputs, steps, &|_| {});
     let last = *base.horizons.last().unwrap_or(&1);
-    todo.iter()
-        .map(|&(k, _, x)| {
-            let mut sc = variant(loaded, base, &inputs[k], x).map_err(Error::Usage)?;
-            sc.horizons = vec![last];
-            Ok(sc)
-        })
-        .collect()
+    for sc in &mut scenarios {
+        sc.horizons = vec![last];
+    }
+    Ok(scenarios)
 }
 
 /// Runs the study: every input of [`inputs`] moved by `steps` down and up,
@@ -363,11 +364,19 @@ pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Resu
 /// A variant whose figures are not all finite runs again as a whole
 /// scenario ([`super::simulate_many`]), which reports why as a run of it
 /// would.
+///
+/// With `top` (`--sensitivity-top N`), the study is screened (see
+/// [`screen`]): the inputs that can rank among the top N of some policy
+/// run every trial and get the exact figures above, bit for bit; the
+/// others stop as soon as their first trials show they cannot, and
+/// report estimates ([`Sensitivity::estimated`]).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     loaded: &Loaded,
     base: &Scenario,
     base_summary: &Summary,
     steps: Steps,
+    top: Option<usize>,
     threads: Option<usize>,
     say: &dyn Fn(String),
     progress: &dyn Fn(usize, usize),
@@ -378,26 +387,50 @@ pub fn run(
     }
     let last = *base.horizons.last().unwrap_or(&1);
     let inputs = inputs(loaded, base);
-    let (plans, todo) = plan(loaded, base, &inputs, steps, say);
+    let (plans, todo, scenarios) = plan(loaded, base, &inputs, steps, say);
     let variants = passes::Variants {
-        loaded,
         base,
         inputs: &inputs,
         todo: &todo,
+        scenarios: &scenarios,
         threads,
         last,
     };
-    let mut figures = variants.figures(progress)?;
-    let b = base.baseline;
-    for f in &mut figures {
-        // The baseline's own gain is not read.
-        f[b] = (f64::NAN, f64::NAN);
-    }
     let gain = |s: &Summary, p: &str| {
         s.row(p, last, "delta_value", None)
             .map_or(f64::NAN, |r| r.mean)
     };
     let beat = |s: &Summary, p: &str| s.prob(p, last).unwrap_or(f64::NAN);
+    let (mut figures, estimates) = match top {
+        None => (variants.figures(progress)?, vec![None; todo.len()]),
+        Some(top) => {
+            let sides: Vec<[Option<usize>; 2]> = plans
+                .iter()
+                .map(|s| s.each_ref().map(|s| s.as_ref().ok().map(|&(_, i)| i)))
+                .collect();
+            // The base run's gain, P(beat) and the gain's spread, per policy.
+            let at_base: Vec<(f64, f64)> = base
+                .policies
+                .iter()
+                .map(|p| (gain(base_summary, &p.name), beat(base_summary, &p.name)))
+                .collect();
+            let spread: Vec<f64> = base
+                .policies
+                .iter()
+                .map(|p| {
+                    base_summary
+                        .row(&p.name, last, "delta_value", None)
+                        .map_or(f64::NAN, |r| r.stdev)
+                })
+                .collect();
+            variants.screened(&sides, top, &at_base, &spread, progress)?
+        }
+    };
+    let b = base.baseline;
+    for f in &mut figures {
+        // The baseline's own gain is not read.
+        f[b] = (f64::NAN, f64::NAN);
+    }
     let moved_inputs: Vec<&Input> = inputs
         .iter()
         .filter(|i| moved(i, steps).is_some())
@@ -421,10 +454,14 @@ pub fn run(
                 Err(_) => f64::NAN,
             };
             let value = |s: usize| sides[s].as_ref().map_or(f64::NAN, |(x, _)| *x);
-            let notes: Vec<&str> = sides
+            let mut notes: Vec<String> = sides
                 .iter()
-                .filter_map(|s| s.as_ref().err().map(String::as_str))
+                .filter_map(|s| s.as_ref().err().cloned())
                 .collect();
+            let estimated = estimated(sides, &estimates, pi);
+            if let Some(e) = estimated {
+                notes.push(screened_note(e, top.unwrap_or(0), base.trials));
+            }
             mine.push(Sensitivity {
                 policy: p.name.clone(),
                 owner: input.owner,
@@ -442,12 +479,44 @@ pub fn run(
                 beat_low: at(0, 1),
                 beat_high: at(1, 1),
                 note: (!notes.is_empty()).then(|| notes.join("; ")),
+                estimated,
             });
         }
         crate::results::studies::rank(&mut mine);
         rows.extend(mine);
     }
     Ok(rows)
+}
+
+/// Where an input's figures for policy `pi` are estimates (screened out,
+/// `--sensitivity-top`): the fewer trials and the larger margin of its
+/// two sides.
+fn estimated(
+    sides: &[std::result::Result<(f64, usize), String>; 2],
+    estimates: &[Option<screen::Estimate>],
+    pi: usize,
+) -> Option<Estimated> {
+    sides
+        .iter()
+        .filter_map(|s| s.as_ref().ok())
+        .filter_map(|&(_, i)| estimates[i].as_ref())
+        .map(|e| Estimated {
+            trials: e.trials,
+            margin: e.margin[pi],
+        })
+        .reduce(|a, b| Estimated {
+            trials: a.trials.min(b.trials),
+            margin: a.margin.max(b.margin),
+        })
+}
+
+/// The note of a screened-out input's row.
+fn screened_note(e: Estimated, top: usize, trials: u64) -> String {
+    format!(
+        "screened out of the top {top}: estimated from the first {} of {trials} trials, each gain within {} of the exact figure (three standard errors)",
+        e.trials,
+        crate::format::sig(e.margin, 2),
+    )
 }
 
 /// `sensitivity.csv`: one row per policy (other than the baseline) and

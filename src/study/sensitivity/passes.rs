@@ -7,14 +7,16 @@
 //! (`crate::kernel::Plan::solo_unit`); variants that move only what no
 //! figure reads are the base scenario, run once (`Variants::inert`).
 
-use super::{batch_size, variant, Input, Owner};
-use crate::engine::{self, BlockCollector};
-use crate::error::{Error, Result};
+use super::{batch_size, Input, Owner};
+use crate::engine::{self, BlockCollector, BLOCK_TRIALS};
+use crate::error::Result;
 use crate::kernel::batch::Lane;
+use crate::kernel::batch::LANES;
 use crate::kernel::Plan;
 use crate::model::{Metric, Policy, Scenario, Valuation};
-use crate::scenario::Loaded;
 use crate::stats::ExactSum;
+
+mod screened;
 
 /// Lever variants scored as extra policies of one run (their columns and
 /// the run's layout grow with them).
@@ -30,55 +32,203 @@ fn shared_size(base: &Scenario) -> usize {
     (8192 / base.units.len().max(1)).clamp(1, 512)
 }
 
-/// The figures the study reads, per block of trials: for each column (a
-/// slot's value, less another slot's where given, i.e. a policy's gain
-/// over a baseline), the plain sum of (value - shift) over the block's
-/// trials in trial order, the trials with a value above 0, and whether
-/// every value was finite. These are the sums an [`crate::stats::Accumulator`]
-/// keeps for the slot (see [`gain_and_beat`]), without its sketches.
-struct Gains {
-    /// (slot, slot subtracted, shift).
-    columns: Vec<(usize, Option<usize>, f64)>,
+/// Where a column's pair comes from (a screened study, see
+/// [`super::screen`]): the same trial's gain of the same policy in the
+/// base scenario.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pair {
+    /// Not paired (an exact study).
+    None,
+    /// A slot of the same run, less another where given (the lever pass:
+    /// the base scenario's policies run beside the variants).
+    Slots(usize, Option<usize>),
+    /// Column `c` of the group's first plan, the base scenario, whose
+    /// record keeps every trial's values (`Gains::keep`).
+    Lead(usize),
 }
 
-type GainBlock = Vec<(f64, u64, bool)>;
+/// One column of [`Gains`]: a slot's value, less another slot's where
+/// given (a policy's gain over a baseline), the shift its sum is taken
+/// from, and its pair.
+#[derive(Clone, Copy, Debug)]
+struct Column {
+    slot: usize,
+    minus: Option<usize>,
+    shift: f64,
+    pair: Pair,
+}
+
+/// The figures the study reads, per block of trials: for each column,
+/// the plain sum of (value - shift) over the block's trials in trial
+/// order, the trials with a value above 0, and whether every value was
+/// finite. These are the sums an [`crate::stats::Accumulator`] keeps for
+/// the slot (see [`gain_and_beat`]), without its sketches. A screened
+/// study also pairs each trial's value with the base scenario's (see
+/// [`Rec`]).
+struct Gains {
+    columns: Vec<Column>,
+    /// Keep every trial's values in the block's record (the base
+    /// scenario leading a screened study's shared pass: its variants
+    /// pair with them).
+    keep: bool,
+}
+
+/// One column's sums over one block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rec {
+    /// The column's shift (the same in every block).
+    shift: f64,
+    /// Σ (value - shift), in trial order.
+    sum: f64,
+    /// Trials with a value above 0.
+    positive: u64,
+    /// Whether every value was finite.
+    finite: bool,
+    /// Whether every trial had its pair (a screened study): then `d` and
+    /// `d2` are Σ d and Σ d² of d = value - the pair's value,
+    /// `moved` counts the trials with d not 0, and `pair_positive` the
+    /// trials with the pair's value above 0.
+    paired: bool,
+    d: f64,
+    d2: f64,
+    moved: u64,
+    pair_positive: u64,
+}
+
+/// A block's record: its first trial, each column's sums, and (kept by
+/// the base scenario leading a screened shared pass) each column's
+/// values, [`BLOCK_TRIALS`] a column, in trial order.
+#[derive(Clone, Debug, PartialEq)]
+struct GainBlock {
+    first: u64,
+    cols: Vec<Rec>,
+    values: Vec<f64>,
+}
 
 impl BlockCollector for Gains {
     type Block = GainBlock;
 
-    fn start(&self, _block: u64) -> GainBlock {
-        vec![(0.0, 0, true); self.columns.len()]
+    fn start(&self, block: u64) -> GainBlock {
+        let cols = self
+            .columns
+            .iter()
+            .map(|c| Rec {
+                shift: c.shift,
+                sum: 0.0,
+                positive: 0,
+                finite: true,
+                paired: c.pair != Pair::None,
+                d: 0.0,
+                d2: 0.0,
+                moved: 0,
+                pair_positive: 0,
+            })
+            .collect();
+        let values = if self.keep {
+            vec![f64::NAN; self.columns.len() * BLOCK_TRIALS as usize]
+        } else {
+            Vec::new()
+        };
+        GainBlock {
+            first: block * BLOCK_TRIALS,
+            cols,
+            values,
+        }
     }
 
-    fn push(&self, block: &mut GainBlock, _first: u64, out: &[Lane], count: usize) {
-        for (rec, &(a, minus, k)) in block.iter_mut().zip(&self.columns) {
-            let mut add = |x: f64| {
-                rec.0 += x - k;
-                rec.1 += u64::from(x > 0.0);
-                rec.2 &= x.is_finite();
-            };
-            let values = &out[a][..count];
-            match minus {
-                Some(b) => values
-                    .iter()
-                    .zip(&out[b][..count])
-                    .for_each(|(x, y)| add(x - y)),
-                None => values.iter().for_each(|&x| add(x)),
-            }
-        }
+    fn push(&self, block: &mut GainBlock, first: u64, out: &[Lane], count: usize) {
+        self.take(block, None, first, out, count);
+    }
+
+    fn push_paired(
+        &self,
+        block: &mut GainBlock,
+        lead: &GainBlock,
+        first: u64,
+        out: &[Lane],
+        count: usize,
+    ) {
+        self.take(block, Some(lead), first, out, count);
     }
 }
 
 impl Gains {
-    /// Columns of `plan`'s slots, shifted by their trial 0's values as
-    /// the engine's accumulator is (`engine::shifts`).
-    fn new(plan: &Plan, seed: u64, columns: &[(usize, Option<usize>)]) -> Gains {
+    /// Columns of `plan`'s slots (a slot, less another where given, and
+    /// its pair), shifted by their trial 0's values as the engine's
+    /// accumulator is (`engine::shifts`).
+    fn new(plan: &Plan, seed: u64, columns: &[(usize, Option<usize>, Pair)]) -> Gains {
         let sh = engine::shifts(plan, seed);
         Gains {
             columns: columns
                 .iter()
-                .map(|&(a, b)| (a, b, b.map_or(sh[a], |b| sh[a] - sh[b])))
+                .map(|&(slot, minus, pair)| Column {
+                    slot,
+                    minus,
+                    shift: minus.map_or(sh[slot], |b| sh[slot] - sh[b]),
+                    pair,
+                })
                 .collect(),
+            keep: false,
+        }
+    }
+
+    /// Trials `first .. first + count` into `block`, each paired (where
+    /// its column is) with the same trial of `lead`, the base scenario's
+    /// record of the block.
+    fn take(
+        &self,
+        block: &mut GainBlock,
+        lead: Option<&GainBlock>,
+        first: u64,
+        out: &[Lane],
+        count: usize,
+    ) {
+        let at = (first - block.first) as usize;
+        let per = BLOCK_TRIALS as usize;
+        for (c, (rec, col)) in block.cols.iter_mut().zip(&self.columns).enumerate() {
+            let value = |i: usize| match col.minus {
+                Some(b) => out[col.slot][i] - out[b][i],
+                None => out[col.slot][i],
+            };
+            for i in 0..count {
+                let x = value(i);
+                rec.sum += x - col.shift;
+                rec.positive += u64::from(x > 0.0);
+                rec.finite &= x.is_finite();
+            }
+            if self.keep {
+                let kept = &mut block.values[c * per + at..][..count];
+                for (i, v) in kept.iter_mut().enumerate() {
+                    *v = value(i);
+                }
+            }
+            let pair = match (col.pair, lead) {
+                (Pair::None, _) => continue,
+                (Pair::Slots(a, b), _) => {
+                    let mut y = [0.0; LANES];
+                    for (i, y) in y.iter_mut().enumerate().take(count) {
+                        *y = b.map_or(out[a][i], |b| out[a][i] - out[b][i]);
+                    }
+                    y
+                }
+                (Pair::Lead(lc), Some(lead)) if !lead.values.is_empty() => {
+                    let mut y = [0.0; LANES];
+                    let from = &lead.values[lc * per + (first - lead.first) as usize..];
+                    y[..count].copy_from_slice(&from[..count]);
+                    y
+                }
+                (Pair::Lead(_), _) => {
+                    rec.paired = false;
+                    continue;
+                }
+            };
+            for (i, &y) in pair.iter().enumerate().take(count) {
+                let d = value(i) - y;
+                rec.d += d;
+                rec.d2 += d * d;
+                rec.moved += u64::from(d != 0.0);
+                rec.pair_positive += u64::from(y > 0.0);
+            }
         }
     }
 }
@@ -87,20 +237,34 @@ impl Gains {
 /// them (the mean from the shift and the exact sum of the blocks' plain
 /// sums; the share over `trials`): the same bits as the summary's
 /// `delta_value` mean and P(beat). None if a value was not finite.
-fn gain_and_beat(blocks: &[GainBlock], gains: &Gains, c: usize, trials: u64) -> Option<(f64, f64)> {
+fn gain_and_beat(blocks: &[GainBlock], c: usize, trials: u64) -> Option<(f64, f64)> {
     let mut s1 = ExactSum::new();
     let mut positive = 0;
+    let mut shift = 0.0;
     for b in blocks {
-        let (sum, pos, finite) = b[c];
-        if !finite {
+        let r = b.cols[c];
+        if !r.finite {
             return None;
         }
-        s1.add(sum);
-        positive += pos;
+        s1.add(r.sum);
+        positive += r.positive;
+        shift = r.shift;
     }
-    let shift = gains.columns[c].2;
     let mean = shift + s1.value() / trials as f64;
     Some((mean, positive as f64 / trials.max(1) as f64))
+}
+
+/// Each variant's records, per block run so far (by place in `todo`).
+type Records = Vec<Vec<GainBlock>>;
+
+/// A shared pass's variants (by place in `todo`, None for the base
+/// scenario), its blocks, the ranges they run in (progress is told after
+/// each) and whether each trial pairs with the base run's.
+struct SharedPass<'a> {
+    jobs: &'a [Option<usize>],
+    blocks: std::ops::Range<u64>,
+    ranges: usize,
+    paired: bool,
 }
 
 /// One variant's gain over the baseline and P(beat), per policy of the
@@ -110,10 +274,11 @@ pub(super) type Figures = Vec<(f64, f64)>;
 /// The variants of a study to run: `todo`'s (input, side, value) of
 /// `inputs`, on `base`'s trials and seed, read at horizon `last`.
 pub(super) struct Variants<'a> {
-    pub loaded: &'a Loaded,
     pub base: &'a Scenario,
     pub inputs: &'a [Input],
     pub todo: &'a [(usize, usize, f64)],
+    /// Each variant of `todo` as validated.
+    pub scenarios: &'a [Scenario],
     pub threads: Option<usize>,
     pub last: u32,
 }
@@ -122,9 +287,7 @@ impl Variants<'_> {
     /// Variant `i` as the scenario it is run as: the last horizon only,
     /// no funding study (neither changes a figure read here).
     fn scenario(&self, i: usize) -> Result<Scenario> {
-        let (k, _, x) = self.todo[i];
-        let sc = variant(self.loaded, self.base, &self.inputs[k], x).map_err(Error::Usage)?;
-        Ok(self.as_run(sc))
+        Ok(self.as_run(self.scenarios[i].clone()))
     }
 
     /// `sc` as a variant is run: the last horizon only, no funding study.
@@ -147,30 +310,23 @@ impl Variants<'_> {
                 progress(told.get(), total);
             }
         };
+        let all = 0..engine::block_count(self.base.trials);
         let (levers, whole) = self.split()?;
-        let mut figures: Vec<Option<Figures>> = vec![None; total];
+        let mut records: Records = vec![Vec::new(); total];
         let mut done = 0;
         for chunk in levers.chunks(LEVERS_PER_RUN) {
-            self.lever_pass(chunk, &mut figures)?;
+            self.lever_pass(chunk, all.clone(), false, &mut records)?;
             done += chunk.len();
             tell(done);
         }
         // A variant that moves only what no figure reads (see `inert`) is
         // the base scenario: run once (as job None) for all of them.
-        let base = self.as_run(self.base.clone());
-        let mut jobs: Vec<Option<usize>> = Vec::new();
-        let mut like_base = Vec::new();
-        for &i in &whole {
-            if self.inert(self.scenario(i)?) == base {
-                like_base.push(i);
-            } else {
-                jobs.push(Some(i));
-            }
-        }
+        let (jobs, like_base) = self.inert_split(&whole)?;
+        let mut jobs: Vec<Option<usize>> = jobs.into_iter().map(Some).collect();
         if !like_base.is_empty() {
             jobs.push(None);
         }
-        let mut base_figures = None;
+        let mut base_records = Vec::new();
         for chunk in jobs.chunks(shared_size(self.base)) {
             let weight = chunk
                 .iter()
@@ -180,25 +336,54 @@ impl Variants<'_> {
             // as many steps as the pass has batches of variants.
             let ranges = chunk.len().div_ceil(step);
             let part = |r: usize| done + weight * r / ranges;
-            self.shared_pass(chunk, ranges, &mut figures, &mut base_figures, &|r| {
-                tell(part(r))
-            })?;
+            let pass = SharedPass {
+                jobs: chunk,
+                blocks: all.clone(),
+                ranges,
+                paired: false,
+            };
+            self.shared_pass(&pass, &mut records, &mut base_records, &|r| tell(part(r)))?;
             done += weight;
             tell(done);
         }
         for i in like_base {
-            figures[i] = base_figures.clone();
+            records[i] = base_records.clone();
         }
         // A variant with a figure that is not finite: run as a whole,
         // which says why (or gives its figures).
-        figures
-            .into_iter()
+        records
+            .iter()
             .enumerate()
-            .map(|(i, f)| match f {
+            .map(|(i, r)| match self.read(r) {
                 Some(f) => Ok(f),
                 None => self.whole_run(i),
             })
             .collect()
+    }
+
+    /// A variant's figures from its records of every block, per policy;
+    /// None if a value was not finite.
+    fn read(&self, blocks: &[GainBlock]) -> Option<Figures> {
+        (0..self.base.policies.len())
+            .map(|q| gain_and_beat(blocks, q, self.base.trials))
+            .collect()
+    }
+
+    /// `whole`'s variants split into those to run and those that are the
+    /// base scenario once what no figure reads is set back (see
+    /// [`Variants::inert`]).
+    fn inert_split(&self, whole: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
+        let base = self.as_run(self.base.clone());
+        let mut jobs = Vec::new();
+        let mut like_base = Vec::new();
+        for &i in whole {
+            if self.inert(self.scenario(i)?) == base {
+                like_base.push(i);
+            } else {
+                jobs.push(i);
+            }
+        }
+        Ok((jobs, like_base))
     }
 
     /// The lever variants, as (variant, the policy it changes, that
@@ -210,9 +395,9 @@ impl Variants<'_> {
         let base = self.base;
         let mut levers = Vec::new();
         let mut whole = Vec::new();
-        for (i, &(k, _, x)) in self.todo.iter().enumerate() {
+        for (i, &(k, _, _)) in self.todo.iter().enumerate() {
             let input = &self.inputs[k];
-            let sc = variant(self.loaded, base, input, x).map_err(Error::Usage)?;
+            let sc = &self.scenarios[i];
             let changed = (input.owner == Owner::Policy)
                 .then(|| {
                     base.policies
@@ -223,7 +408,7 @@ impl Variants<'_> {
                 .filter(|&pi| {
                     let mut probe = base.clone();
                     probe.policies[pi] = sc.policies[pi].clone();
-                    probe == sc
+                    probe == *sc
                 });
             match changed {
                 Some(pi) => levers.push((i, pi, sc.policies[pi].clone())),
@@ -234,14 +419,19 @@ impl Variants<'_> {
     }
 
     /// Lever variants as more policies of the base scenario, one run on
-    /// one generation of the draws: per variant, per policy of the base
-    /// scenario, its gain over the baseline (over the changed baseline
-    /// when the variant changes it: the difference of two policies' values
-    /// in the same trial, as the engine takes it).
+    /// one generation of the draws, over `blocks`: per variant, per
+    /// policy of the base scenario, its gain over the baseline (over the
+    /// changed baseline when the variant changes it: the difference of
+    /// two policies' values in the same trial, as the engine takes it),
+    /// each block's record appended to the variant's `records`; `paired`:
+    /// each trial's gain paired with the base scenario's policy's, which
+    /// runs beside it.
     fn lever_pass(
         &self,
         chunk: &[(usize, usize, Policy)],
-        figures: &mut [Option<Figures>],
+        blocks: std::ops::Range<u64>,
+        paired: bool,
+        records: &mut [Vec<GainBlock>],
     ) -> Result<()> {
         engine::check_interrupted()?;
         let base = self.base;
@@ -254,34 +444,34 @@ impl Variants<'_> {
         let l = &plan.layout;
         let value = |p: usize| l.index(p, 0, Metric::Value);
         let delta = |p: usize| l.index(p, 0, Metric::DeltaValue);
-        let mut columns: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut columns: Vec<(usize, Option<usize>, Pair)> = Vec::new();
         for (j, &(_, pi, _)) in chunk.iter().enumerate() {
             let v = policies + j;
             for q in 0..policies {
-                columns.push(if pi == b {
-                    (value(q), Some(value(v)))
-                } else if q == pi {
-                    (delta(v), None)
+                let pair = if paired && q != b {
+                    Pair::Slots(delta(q), None)
                 } else {
-                    (delta(q), None)
+                    Pair::None
+                };
+                columns.push(if pi == b {
+                    (value(q), Some(value(v)), pair)
+                } else if q == pi {
+                    (delta(v), None, pair)
+                } else {
+                    (delta(q), None, pair)
                 });
             }
         }
         let gains = Gains::new(&plan, sc.seed, &columns);
-        let blocks = engine::with_threads(self.threads, || {
-            engine::run_blocks_collect(
-                &plan,
-                sc.seed,
-                n,
-                0..engine::block_count(n),
-                &|_| {},
-                &gains,
-            )
+        let got = engine::with_threads(self.threads, || {
+            engine::run_blocks_collect(&plan, sc.seed, n, blocks, &|_| {}, &gains)
         })??;
         for (j, &(i, _, _)) in chunk.iter().enumerate() {
-            figures[i] = (0..policies)
-                .map(|q| gain_and_beat(&blocks, &gains, j * policies + q, n))
-                .collect();
+            records[i].extend(got.iter().map(|g| GainBlock {
+                first: g.first,
+                cols: g.cols[j * policies..(j + 1) * policies].to_vec(),
+                values: Vec::new(),
+            }));
         }
         Ok(())
     }
@@ -292,19 +482,21 @@ impl Variants<'_> {
     /// scenario leads: a variant that differs from it in one unit runs
     /// that unit alone on what the base run kept of the others
     /// ([`crate::kernel::Plan::solo_unit`]), so the fewer passes, the
-    /// fewer times the base scenario runs. The trials are run in
-    /// `ranges` ranges of blocks, `progress` told of each range done.
-    /// `jobs`: variants by their place in `todo`, None for the base
-    /// scenario (its figures into `base`).
+    /// fewer times the base scenario runs. The pass's blocks are run in
+    /// its ranges, `progress` told of each range done; each block's
+    /// record is appended to its variant's `records` (the base scenario's,
+    /// job None, to `base`). Paired: a variant of the base scenario's
+    /// group pairs each trial's gains with the base run's (which keeps
+    /// them for it).
     fn shared_pass(
         &self,
-        jobs: &[Option<usize>],
-        ranges: usize,
-        figures: &mut [Option<Figures>],
-        base: &mut Option<Figures>,
+        pass: &SharedPass,
+        records: &mut [Vec<GainBlock>],
+        base: &mut Vec<GainBlock>,
         progress: &dyn Fn(usize),
     ) -> Result<()> {
         let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
+        let jobs = pass.jobs;
         let variants: Vec<usize> = jobs.iter().flatten().copied().collect();
         let scenarios = std::iter::once(Ok(self.as_run(self.base.clone())))
             .chain(variants.iter().map(|&i| self.scenario(i)))
@@ -318,49 +510,50 @@ impl Variants<'_> {
                 // its own figures are asked for.
                 .filter(|g| g[..] != [0] || jobs.iter().any(Option::is_none))
                 .map(|group| {
+                    let led = pass.paired && group[0] == 0;
                     let gains = group
                         .iter()
                         .map(|&g| {
                             let p = &plans[g];
                             let d = (0..policies)
-                                .map(|q| (p.layout.index(q, 0, Metric::DeltaValue), None))
+                                .map(|q| {
+                                    let pair = if led && g != 0 {
+                                        Pair::Lead(q)
+                                    } else {
+                                        Pair::None
+                                    };
+                                    (p.layout.index(q, 0, Metric::DeltaValue), None, pair)
+                                })
                                 .collect::<Vec<_>>();
-                            Gains::new(p, seed, &d)
+                            let mut gains = Gains::new(p, seed, &d);
+                            gains.keep = led && g == 0 && group.len() > 1;
+                            gains
                         })
                         .collect();
                     (group, gains)
                 })
                 .collect();
-        let mut blocks: Vec<Vec<Vec<GainBlock>>> = groups
-            .iter()
-            .map(|(g, _)| vec![Vec::new(); g.len()])
-            .collect();
-        let all = engine::block_count(n);
-        let ranges = ranges.clamp(1, all.max(1) as usize) as u64;
+        let all = &pass.blocks;
+        let count = all.end - all.start;
+        let ranges = pass.ranges.clamp(1, count.max(1) as usize) as u64;
         for r in 0..ranges {
             engine::check_interrupted()?;
-            let range = all * r / ranges..all * (r + 1) / ranges;
-            for ((group, gains), blocks) in groups.iter().zip(&mut blocks) {
+            let range = all.start + count * r / ranges..all.start + count * (r + 1) / ranges;
+            for (group, gains) in &groups {
                 let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
                 let got = engine::with_threads(self.threads, || {
                     engine::shared::run_group_collect(&ps, seed, n, range.clone(), gains)
                 })??;
-                for (b, got) in blocks.iter_mut().zip(got) {
-                    b.extend(got);
+                for (&g, mut got) in group.iter().zip(got) {
+                    // What the base run kept for its variants' pairs.
+                    got.iter_mut().for_each(|b| b.values = Vec::new());
+                    match g {
+                        0 => base.extend(got),
+                        g => records[variants[g - 1]].extend(got),
+                    }
                 }
             }
             progress(r as usize + 1);
-        }
-        for ((group, gains), blocks) in groups.iter().zip(&blocks) {
-            for ((&g, blocks), gains) in group.iter().zip(blocks).zip(gains) {
-                let f = (0..policies)
-                    .map(|q| gain_and_beat(blocks, gains, q, n))
-                    .collect();
-                match g {
-                    0 => *base = f,
-                    g => figures[variants[g - 1]] = f,
-                }
-            }
         }
         Ok(())
     }

@@ -22,10 +22,10 @@ fn variants_that_move_nothing_read_are_the_base() {
     let (loaded, base) = reset();
     let inputs = inputs(&loaded, &base);
     let v = passes::Variants {
-        loaded: &loaded,
         base: &base,
         inputs: &inputs,
         todo: &[],
+        scenarios: &[],
         threads: None,
         last: 5,
     };
@@ -66,13 +66,14 @@ fn figures_equal_whole_runs_of(file: &str, trials: u64, least: usize) {
     let variants = variant_scenarios(&loaded, &base, steps).unwrap();
     let whole = super::super::simulate_many(&variants, Some(2)).unwrap();
     let inputs = inputs(&loaded, &base);
-    let (plans, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
+    let (plans, _, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
     for threads in [1, 2] {
         let rows = run(
             &loaded,
             &base,
             &summary,
             steps,
+            None,
             Some(threads),
             &|_| {},
             &|_, _| {},
@@ -104,6 +105,107 @@ fn figures_equal_whole_runs_of(file: &str, trials: u64, least: usize) {
         // Lever variants of both policies, the baseline's included.
         assert!(rows.iter().any(|r| r.owner_name == "status_quo"));
         assert!(checked > least, "{file}: {checked}");
+    }
+}
+
+/// A screened study (`top`) gives the exact study's rows, bit for bit,
+/// for every input that ran to the end, the top `top` of each policy
+/// among them; the others are estimates from the first blocks, within
+/// their margin of the exact figure (a few may not be: the margin is
+/// three standard errors), marked and noted. On 1 and 2 threads, and on
+/// a scenario with several policies (each ranked on its own) and drawn
+/// assumptions.
+#[test]
+fn a_screened_study_gives_the_top_rows_exact() {
+    screened_rows_match("scenarios/reset.toml", 6 * 1024 + 333, 10, 100, &[1, 2]);
+    screened_rows_match("scenarios/reset_uncertain.toml", 3 * 1024 + 5, 5, 100, &[2]);
+    // A third policy: each policy other than the baseline ranked alone.
+    let dir = tempfile::tempdir().unwrap();
+    let three = dir.path().join("three.toml");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("scenarios/reset.toml")).unwrap();
+    let extra = "\n[policies.core_only]\nreinvest_share = 0.6\ncore = { intensity = 0.05 }\nnon_core = { intensity = 0.04 }\ninnovation = { budget = 1.0, years = 5 }\n";
+    std::fs::write(&three, text + extra).unwrap();
+    screened_rows_match(three.to_str().unwrap(), 3 * 1024, 5, 200, &[2]);
+}
+
+fn screened_rows_match(file: &str, trials: u64, top: usize, least: usize, threads: &[usize]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let loaded = crate::scenario::load_raw(&path).unwrap();
+    let mut base = loaded.scenario().unwrap();
+    base.trials = trials;
+    let steps = Steps::default();
+    let summary = super::super::simulate(&base, Some(2)).unwrap();
+    let study = |top: Option<usize>, threads: usize| {
+        run(
+            &loaded,
+            &base,
+            &summary,
+            steps,
+            top,
+            Some(threads),
+            &|_| {},
+            &|_, _| {},
+        )
+        .unwrap()
+    };
+    let exact = study(None, 2);
+    let key = |r: &Sensitivity| (r.policy.clone(), r.path.clone());
+    let by_key: std::collections::HashMap<_, _> = exact.iter().map(|r| (key(r), r)).collect();
+    for &threads in threads {
+        let rows = study(Some(top), threads);
+        assert_eq!(rows.len(), exact.len());
+        let (mut estimated, mut outside) = (0, 0);
+        for r in &rows {
+            let e = by_key[&key(r)];
+            match r.estimated {
+                None => assert_eq!(
+                    format!("{r:?}"),
+                    format!("{e:?}"),
+                    "{file}: {} ran every trial",
+                    r.path
+                ),
+                Some(est) => {
+                    estimated += 1;
+                    assert!(est.trials < trials && est.margin.is_finite(), "{est:?}");
+                    let note = r.note.as_deref().unwrap_or_default();
+                    assert!(
+                        note.contains(&format!("screened out of the top {top}")),
+                        "{note}"
+                    );
+                    for (got, want) in [(r.gain_low, e.gain_low), (r.gain_high, e.gain_high)] {
+                        assert_eq!(got.is_nan(), want.is_nan(), "{}", r.path);
+                        outside += usize::from((got - want).abs() > est.margin);
+                    }
+                }
+            }
+        }
+        assert!(estimated >= least, "{file}: {estimated} estimated rows");
+        assert!(
+            outside <= 2 + estimated / 50,
+            "{file}: {outside} of {estimated} outside"
+        );
+        // Per policy, the top rows are the exact study's.
+        assert_eq!(rows.len() % (base.policies.len() - 1), 0);
+        for p in base
+            .policies
+            .iter()
+            .filter(|p| p.name != base.policies[base.baseline].name)
+        {
+            let mine = |rows: &[Sensitivity]| -> Vec<String> {
+                rows.iter()
+                    .filter(|r| r.policy == p.name)
+                    .take(top)
+                    .map(|r| format!("{r:?}"))
+                    .collect()
+            };
+            assert_eq!(
+                mine(&rows),
+                mine(&exact),
+                "{file}: {} on {threads} threads",
+                p.name
+            );
+        }
     }
 }
 
@@ -276,6 +378,7 @@ fn labels_read_as_words() {
             beat_low: f64::NAN,
             beat_high: 0.4,
             note: None,
+            estimated: None,
         }
     };
     assert_eq!(row("units.\"Quark\".growth").label(), "Quark growth");
