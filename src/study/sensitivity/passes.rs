@@ -62,7 +62,7 @@ struct Column {
 /// the plain sum of (value - shift) over the block's trials in trial
 /// order, the trials with a value above 0, and whether every value was
 /// finite. These are the sums an [`crate::stats::Accumulator`] keeps for
-/// the slot (see [`gain_and_beat`]), without its sketches. A screened
+/// the slot (see [`Tally::gain_and_beat`]), without its sketches. A screened
 /// study also pairs each trial's value with the base scenario's (see
 /// [`Rec`]).
 struct Gains {
@@ -233,29 +233,82 @@ impl Gains {
     }
 }
 
-/// Column `c`'s mean and share of trials above 0, as a summary computes
-/// them (the mean from the shift and the exact sum of the blocks' plain
-/// sums; the share over `trials`): the same bits as the summary's
-/// `delta_value` mean and P(beat). None if a value was not finite.
-fn gain_and_beat(blocks: &[GainBlock], c: usize, trials: u64) -> Option<(f64, f64)> {
-    let mut s1 = ExactSum::new();
-    let mut positive = 0;
-    let mut shift = 0.0;
-    for b in blocks {
-        let r = b.cols[c];
-        if !r.finite {
-            return None;
-        }
-        s1.add(r.sum);
-        positive += r.positive;
-        shift = r.shift;
-    }
-    let mean = shift + s1.value() / trials as f64;
-    Some((mean, positive as f64 / trials.max(1) as f64))
+/// A variant's sums over the blocks run so far, per column (one per
+/// policy), added up as the blocks come: memory does not grow with the
+/// trials.
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    cols: Vec<ColumnTally>,
+    /// Trials added.
+    trials: u64,
 }
 
-/// Each variant's records, per block run so far (by place in `todo`).
-type Records = Vec<Vec<GainBlock>>;
+/// One column's [`Rec`]s added up: the plain sums exactly (so any split
+/// of the blocks into passes gives the same figure), the pairs' sums as
+/// plain sums (estimates only).
+#[derive(Clone, Debug)]
+struct ColumnTally {
+    shift: f64,
+    sum: ExactSum,
+    positive: u64,
+    finite: bool,
+    paired: bool,
+    d: f64,
+    d2: f64,
+    moved: u64,
+    pair_positive: u64,
+}
+
+impl Tally {
+    /// Adds columns `cols` of `block` (of a run of `trials` trials).
+    fn add(&mut self, block: &GainBlock, cols: std::ops::Range<usize>, trials: u64) {
+        let recs = &block.cols[cols];
+        if self.cols.is_empty() {
+            self.cols = recs
+                .iter()
+                .map(|r| ColumnTally {
+                    shift: r.shift,
+                    sum: ExactSum::new(),
+                    positive: 0,
+                    finite: true,
+                    paired: true,
+                    d: 0.0,
+                    d2: 0.0,
+                    moved: 0,
+                    pair_positive: 0,
+                })
+                .collect();
+        }
+        for (t, r) in self.cols.iter_mut().zip(recs) {
+            t.shift = r.shift;
+            t.finite &= r.finite;
+            if r.finite {
+                t.sum.add(r.sum);
+            }
+            t.positive += r.positive;
+            t.paired &= r.paired;
+            t.d += r.d;
+            t.d2 += r.d2;
+            t.moved += r.moved;
+            t.pair_positive += r.pair_positive;
+        }
+        self.trials += trials.saturating_sub(block.first).min(BLOCK_TRIALS);
+    }
+
+    /// Column `c`'s mean and share of trials above 0, as a summary
+    /// computes them (the mean from the shift and the exact sum of the
+    /// blocks' plain sums; the share over `trials`): the same bits as the
+    /// summary's `delta_value` mean and P(beat). None if a value was not
+    /// finite, or no block was added.
+    fn gain_and_beat(&self, c: usize, trials: u64) -> Option<(f64, f64)> {
+        let t = self.cols.get(c).filter(|t| t.finite)?;
+        let mean = t.shift + t.sum.value() / trials as f64;
+        Some((mean, t.positive as f64 / trials.max(1) as f64))
+    }
+}
+
+/// Each variant's sums over the blocks run so far (by place in `todo`).
+type Records = Vec<Tally>;
 
 /// A shared pass's variants (by place in `todo`, None for the base
 /// scenario), its blocks, the ranges they run in (progress is told after
@@ -312,7 +365,7 @@ impl Variants<'_> {
         };
         let all = 0..engine::block_count(self.base.trials);
         let (levers, whole) = self.split()?;
-        let mut records: Records = vec![Vec::new(); total];
+        let mut records: Records = vec![Tally::default(); total];
         let mut done = 0;
         for chunk in levers.chunks(LEVERS_PER_RUN) {
             self.lever_pass(chunk, all.clone(), false, &mut records)?;
@@ -326,7 +379,7 @@ impl Variants<'_> {
         if !like_base.is_empty() {
             jobs.push(None);
         }
-        let mut base_records = Vec::new();
+        let mut base_records = Tally::default();
         for chunk in jobs.chunks(shared_size(self.base)) {
             let weight = chunk
                 .iter()
@@ -361,11 +414,11 @@ impl Variants<'_> {
             .collect()
     }
 
-    /// A variant's figures from its records of every block, per policy;
+    /// A variant's figures from its sums over every block, per policy;
     /// None if a value was not finite.
-    fn read(&self, blocks: &[GainBlock]) -> Option<Figures> {
+    fn read(&self, tally: &Tally) -> Option<Figures> {
         (0..self.base.policies.len())
-            .map(|q| gain_and_beat(blocks, q, self.base.trials))
+            .map(|q| tally.gain_and_beat(q, self.base.trials))
             .collect()
     }
 
@@ -423,7 +476,7 @@ impl Variants<'_> {
     /// policy of the base scenario, its gain over the baseline (over the
     /// changed baseline when the variant changes it: the difference of
     /// two policies' values in the same trial, as the engine takes it),
-    /// each block's record appended to the variant's `records`; `paired`:
+    /// each block's record added to the variant's `records`; `paired`:
     /// each trial's gain paired with the base scenario's policy's, which
     /// runs beside it.
     fn lever_pass(
@@ -431,7 +484,7 @@ impl Variants<'_> {
         chunk: &[(usize, usize, Policy)],
         blocks: std::ops::Range<u64>,
         paired: bool,
-        records: &mut [Vec<GainBlock>],
+        records: &mut [Tally],
     ) -> Result<()> {
         engine::check_interrupted()?;
         let base = self.base;
@@ -467,11 +520,9 @@ impl Variants<'_> {
             engine::run_blocks_collect(&plan, sc.seed, n, blocks, &|_| {}, &gains)
         })??;
         for (j, &(i, _, _)) in chunk.iter().enumerate() {
-            records[i].extend(got.iter().map(|g| GainBlock {
-                first: g.first,
-                cols: g.cols[j * policies..(j + 1) * policies].to_vec(),
-                values: Vec::new(),
-            }));
+            for g in &got {
+                records[i].add(g, j * policies..(j + 1) * policies, n);
+            }
         }
         Ok(())
     }
@@ -484,15 +535,15 @@ impl Variants<'_> {
     /// ([`crate::kernel::Plan::solo_unit`]), so the fewer passes, the
     /// fewer times the base scenario runs. The pass's blocks are run in
     /// its ranges, `progress` told of each range done; each block's
-    /// record is appended to its variant's `records` (the base scenario's,
+    /// record is added to its variant's `records` (the base scenario's,
     /// job None, to `base`). Paired: a variant of the base scenario's
     /// group pairs each trial's gains with the base run's (which keeps
     /// them for it).
     fn shared_pass(
         &self,
         pass: &SharedPass,
-        records: &mut [Vec<GainBlock>],
-        base: &mut Vec<GainBlock>,
+        records: &mut [Tally],
+        base: &mut Tally,
         progress: &dyn Fn(usize),
     ) -> Result<()> {
         let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
@@ -544,12 +595,13 @@ impl Variants<'_> {
                 let got = engine::with_threads(self.threads, || {
                     engine::shared::run_group_collect(&ps, seed, n, range.clone(), gains)
                 })??;
-                for (&g, mut got) in group.iter().zip(got) {
-                    // What the base run kept for its variants' pairs.
-                    got.iter_mut().for_each(|b| b.values = Vec::new());
-                    match g {
-                        0 => base.extend(got),
-                        g => records[variants[g - 1]].extend(got),
+                for (&g, got) in group.iter().zip(got) {
+                    let tally = match g {
+                        0 => &mut *base,
+                        g => &mut records[variants[g - 1]],
+                    };
+                    for b in &got {
+                        tally.add(b, 0..policies, n);
                     }
                 }
             }

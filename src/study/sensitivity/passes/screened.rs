@@ -4,8 +4,8 @@
 //! that can still reach the top.
 
 use super::{
-    engine, shared_size, Figures, GainBlock, Policy, Records, Result, SharedPass, Variants,
-    BLOCK_TRIALS, LEVERS_PER_RUN,
+    engine, shared_size, Figures, Policy, Records, Result, SharedPass, Tally, Variants,
+    LEVERS_PER_RUN,
 };
 use crate::study::sensitivity::screen::{stages, Estimate, Screen, Side, Z};
 
@@ -34,19 +34,10 @@ const RARE_MOVE: f64 = 3.0;
 /// standard deviation of the base run's gain (see [`MOVED_TRIALS`]).
 /// None where a value was not finite, a trial had no pair, or fewer than
 /// 2 trials ran.
-fn early(blocks: &[GainBlock], c: usize, trials: u64, spread: f64) -> Option<(f64, f64, f64)> {
-    let (mut m, mut d, mut d2, mut beat, mut moved) = (0u64, 0.0, 0.0, 0i64, 0);
-    for b in blocks {
-        let r = b.cols[c];
-        if !(r.finite && r.paired) {
-            return None;
-        }
-        m += (trials - b.first).min(BLOCK_TRIALS);
-        d += r.d;
-        d2 += r.d2;
-        moved += r.moved;
-        beat += r.positive as i64 - r.pair_positive as i64;
-    }
+fn early(tally: &Tally, c: usize, trials: u64, spread: f64) -> Option<(f64, f64, f64)> {
+    let t = tally.cols.get(c).filter(|t| t.finite && t.paired)?;
+    let (m, d, d2, moved) = (tally.trials, t.d, t.d2, t.moved);
+    let beat = t.positive as i64 - t.pair_positive as i64;
     if m < 2 {
         return None;
     }
@@ -91,7 +82,7 @@ impl Variants<'_> {
         let all = engine::block_count(n);
         let (levers, whole) = self.split()?;
         let (jobs, like_base) = self.inert_split(&whole)?;
-        let mut records: Records = vec![Vec::new(); total];
+        let mut records: Records = vec![Tally::default(); total];
         // The variants that are the base scenario: its figures, exact.
         let mut known: Vec<Option<Figures>> = vec![None; total];
         for &i in &like_base {
@@ -128,7 +119,7 @@ impl Variants<'_> {
                     ranges: 1,
                     paired: true,
                 };
-                self.shared_pass(&pass, &mut records, &mut Vec::new(), &|_| {})?;
+                self.shared_pass(&pass, &mut records, &mut Tally::default(), &|_| {})?;
             }
             from = to;
             if to == all {
@@ -171,7 +162,7 @@ impl Variants<'_> {
                     }
                     known[i] = Some(figures);
                     estimates[i] = Some(Estimate { trials, margin });
-                    records[i] = Vec::new();
+                    records[i] = Tally::default();
                     finished += 1;
                 }
             }
