@@ -3,7 +3,9 @@
 # docs/optimize.md):
 #   1. sensitivity / plain: `simulate scenarios/reset.toml --sensitivity`
 #      against the plain run, 100k trials, 2 threads (benches/sensitivity.sh,
-#      REPS interleaved pairs, fastest of each; goal <= 10);
+#      REPS interleaved rounds, fastest of each; goal <= 10), and the
+#      screened study `--sensitivity --sensitivity-top 10` in the same
+#      rounds (its top 10 rows checked against the full study's);
 #   2. `simulate optimize scenarios/optimize_reset.toml` WITH the frontier
 #      and charts (the README command) on 2 threads: wall time (goal <= 60 s),
 #      the optimum's objective in and out of sample; then on 1 thread, and
@@ -36,7 +38,7 @@ load() { echo "  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
 
 echo "== 1. sensitivity / plain"
 load
-REPS=$REPS benches/sensitivity.sh "$BIN" | tail -3
+REPS=$REPS TOP=10 benches/sensitivity.sh "$BIN" | tail -8
 if [ -n "$OLD" ]; then
   echo "  with $OLD (REPS=1):"
   load
