@@ -84,15 +84,40 @@ struct Rec {
     positive: u64,
     /// Whether every value was finite.
     finite: bool,
-    /// Whether every trial had its pair (a screened study): then `d` and
-    /// `d2` are Σ d and Σ d² of d = value - the pair's value,
-    /// `moved` counts the trials with d not 0, and `pair_positive` the
-    /// trials with the pair's value above 0.
+    pairs: Pairs,
+}
+
+/// A column's pairs (a screened study): whether every trial had its pair;
+/// then `d` and `d2` are Σ d and Σ d² of d = value - the pair's value (as
+/// plain sums: estimates only), `moved` counts the trials with d not 0,
+/// and `pair_positive` the trials with the pair's value above 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Pairs {
     paired: bool,
     d: f64,
     d2: f64,
     moved: u64,
     pair_positive: u64,
+}
+
+impl Pairs {
+    fn new(paired: bool) -> Pairs {
+        Pairs {
+            paired,
+            d: 0.0,
+            d2: 0.0,
+            moved: 0,
+            pair_positive: 0,
+        }
+    }
+
+    fn add(&mut self, other: &Pairs) {
+        self.paired &= other.paired;
+        self.d += other.d;
+        self.d2 += other.d2;
+        self.moved += other.moved;
+        self.pair_positive += other.pair_positive;
+    }
 }
 
 /// A block's record: its first trial, each column's sums, and (kept by
@@ -117,11 +142,7 @@ impl BlockCollector for Gains {
                 sum: 0.0,
                 positive: 0,
                 finite: true,
-                paired: c.pair != Pair::None,
-                d: 0.0,
-                d2: 0.0,
-                moved: 0,
-                pair_positive: 0,
+                pairs: Pairs::new(c.pair != Pair::None),
             })
             .collect();
         let values = if self.keep {
@@ -218,16 +239,17 @@ impl Gains {
                     y
                 }
                 (Pair::Lead(_), _) => {
-                    rec.paired = false;
+                    rec.pairs.paired = false;
                     continue;
                 }
             };
             for (i, &y) in pair.iter().enumerate().take(count) {
                 let d = value(i) - y;
-                rec.d += d;
-                rec.d2 += d * d;
-                rec.moved += u64::from(d != 0.0);
-                rec.pair_positive += u64::from(y > 0.0);
+                let p = &mut rec.pairs;
+                p.d += d;
+                p.d2 += d * d;
+                p.moved += u64::from(d != 0.0);
+                p.pair_positive += u64::from(y > 0.0);
             }
         }
     }
@@ -244,19 +266,14 @@ struct Tally {
 }
 
 /// One column's [`Rec`]s added up: the plain sums exactly (so any split
-/// of the blocks into passes gives the same figure), the pairs' sums as
-/// plain sums (estimates only).
+/// of the blocks into passes gives the same figure).
 #[derive(Clone, Debug)]
 struct ColumnTally {
     shift: f64,
     sum: ExactSum,
     positive: u64,
     finite: bool,
-    paired: bool,
-    d: f64,
-    d2: f64,
-    moved: u64,
-    pair_positive: u64,
+    pairs: Pairs,
 }
 
 impl Tally {
@@ -271,11 +288,7 @@ impl Tally {
                     sum: ExactSum::new(),
                     positive: 0,
                     finite: true,
-                    paired: true,
-                    d: 0.0,
-                    d2: 0.0,
-                    moved: 0,
-                    pair_positive: 0,
+                    pairs: Pairs::new(true),
                 })
                 .collect();
         }
@@ -286,11 +299,7 @@ impl Tally {
                 t.sum.add(r.sum);
             }
             t.positive += r.positive;
-            t.paired &= r.paired;
-            t.d += r.d;
-            t.d2 += r.d2;
-            t.moved += r.moved;
-            t.pair_positive += r.pair_positive;
+            t.pairs.add(&r.pairs);
         }
         self.trials += trials.saturating_sub(block.first).min(BLOCK_TRIALS);
     }

@@ -35,9 +35,10 @@ const RARE_MOVE: f64 = 3.0;
 /// None where a value was not finite, a trial had no pair, or fewer than
 /// 2 trials ran.
 fn early(tally: &Tally, c: usize, trials: u64, spread: f64) -> Option<(f64, f64, f64)> {
-    let t = tally.cols.get(c).filter(|t| t.finite && t.paired)?;
-    let (m, d, d2, moved) = (tally.trials, t.d, t.d2, t.moved);
-    let beat = t.positive as i64 - t.pair_positive as i64;
+    let t = tally.cols.get(c).filter(|t| t.finite && t.pairs.paired)?;
+    let p = &t.pairs;
+    let (m, d, d2, moved) = (tally.trials, p.d, p.d2, p.moved);
+    let beat = t.positive as i64 - p.pair_positive as i64;
     if m < 2 {
         return None;
     }
