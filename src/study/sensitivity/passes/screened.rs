@@ -60,17 +60,18 @@ fn early(tally: &Tally, c: usize, trials: u64, spread: f64) -> Option<(f64, f64,
 }
 
 impl Variants<'_> {
-    /// The screened study ([`crate::study::sensitivity::screen`]): the variants of `sides`
-    /// (each input's low and high variant, by place in `todo`) run on the
-    /// trials in stages of blocks, each trial's gain paired with the base
-    /// run's; after each stage but the last, an input that can no longer
-    /// reach the top `top` of any policy ([`Screen`]) stops
-    /// and keeps its estimate. `base` is the base run's gain and P(beat)
-    /// per policy, `spread` the standard deviation of its gain. Returns every variant's figures (exact, as
-    /// [`Variants::figures`] gives them, for the inputs run to the end)
-    /// and, per variant, where its figures are estimates, the trials they
-    /// come from and their margin per policy; `progress` is told of the
-    /// variants whose figures are final.
+    /// The screened study ([`crate::study::sensitivity::screen`]): the
+    /// variants of `sides` (each input's low and high variant, by place in
+    /// `todo`) run on the trials in stages of blocks, each trial's gain
+    /// paired with the base run's; after each stage but the last, an input
+    /// that can no longer reach the top `top` of any policy ([`Screen`])
+    /// stops and keeps its estimate. `base` is the base run's gain and
+    /// P(beat) per policy, `spread` the standard deviation of its gain.
+    /// Returns every variant's figures (exact, as [`Variants::figures`]
+    /// gives them, for the inputs run to the end) and, per variant, where
+    /// its figures are estimates, the trials they come from and their
+    /// margin per policy; `progress` is told of the variants whose figures
+    /// are final.
     pub fn screened(
         &self,
         sides: &[[Option<usize>; 2]],
