@@ -10,8 +10,7 @@
 use super::{batch_size, Input, Owner};
 use crate::engine::{self, BlockCollector, BLOCK_TRIALS};
 use crate::error::Result;
-use crate::kernel::batch::Lane;
-use crate::kernel::batch::LANES;
+use crate::kernel::batch::{Lane, LANES};
 use crate::kernel::Plan;
 use crate::model::{Metric, Policy, Scenario, Valuation};
 use crate::stats::ExactSum;
@@ -348,8 +347,8 @@ pub(super) struct Variants<'a> {
 impl Variants<'_> {
     /// Variant `i` as the scenario it is run as: the last horizon only,
     /// no funding study (neither changes a figure read here).
-    fn scenario(&self, i: usize) -> Result<Scenario> {
-        Ok(self.as_run(self.scenarios[i].clone()))
+    fn scenario(&self, i: usize) -> Scenario {
+        self.as_run(self.scenarios[i].clone())
     }
 
     /// `sc` as a variant is run: the last horizon only, no funding study.
@@ -373,7 +372,7 @@ impl Variants<'_> {
             }
         };
         let all = 0..engine::block_count(self.base.trials);
-        let (levers, whole) = self.split()?;
+        let (levers, whole) = self.split();
         let mut records: Records = vec![Tally::default(); total];
         let mut done = 0;
         for chunk in levers.chunks(LEVERS_PER_RUN) {
@@ -383,7 +382,7 @@ impl Variants<'_> {
         }
         // A variant that moves only what no figure reads (see `inert`) is
         // the base scenario: run once (as job None) for all of them.
-        let (jobs, like_base) = self.inert_split(&whole)?;
+        let (jobs, like_base) = self.inert_split(&whole);
         let mut jobs: Vec<Option<usize>> = jobs.into_iter().map(Some).collect();
         if !like_base.is_empty() {
             jobs.push(None);
@@ -434,18 +433,18 @@ impl Variants<'_> {
     /// `whole`'s variants split into those to run and those that are the
     /// base scenario once what no figure reads is set back (see
     /// [`Variants::inert`]).
-    fn inert_split(&self, whole: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
+    fn inert_split(&self, whole: &[usize]) -> (Vec<usize>, Vec<usize>) {
         let base = self.as_run(self.base.clone());
         let mut jobs = Vec::new();
         let mut like_base = Vec::new();
         for &i in whole {
-            if self.inert(self.scenario(i)?) == base {
+            if self.inert(self.scenario(i)) == base {
                 like_base.push(i);
             } else {
                 jobs.push(i);
             }
         }
-        Ok((jobs, like_base))
+        (jobs, like_base)
     }
 
     /// The lever variants, as (variant, the policy it changes, that
@@ -453,7 +452,7 @@ impl Variants<'_> {
     /// differ from the base scenario in its policy alone (checked, not
     /// assumed).
     #[allow(clippy::type_complexity)]
-    fn split(&self) -> Result<(Vec<(usize, usize, Policy)>, Vec<usize>)> {
+    fn split(&self) -> (Vec<(usize, usize, Policy)>, Vec<usize>) {
         let base = self.base;
         let mut levers = Vec::new();
         let mut whole = Vec::new();
@@ -477,7 +476,7 @@ impl Variants<'_> {
                 None => whole.push(i),
             }
         }
-        Ok((levers, whole))
+        (levers, whole)
     }
 
     /// Lever variants as more policies of the base scenario, one run on
@@ -558,9 +557,9 @@ impl Variants<'_> {
         let (policies, n, seed) = (self.base.policies.len(), self.base.trials, self.base.seed);
         let jobs = pass.jobs;
         let variants: Vec<usize> = jobs.iter().flatten().copied().collect();
-        let scenarios = std::iter::once(Ok(self.as_run(self.base.clone())))
+        let scenarios: Vec<Scenario> = std::iter::once(self.as_run(self.base.clone()))
             .chain(variants.iter().map(|&i| self.scenario(i)))
-            .collect::<Result<Vec<Scenario>>>()?;
+            .collect();
         let plans: Vec<Plan> = scenarios.iter().map(Plan::new).collect();
         // Each group's plans and collectors.
         let groups: Vec<(Vec<usize>, Vec<Gains>)> =
@@ -638,7 +637,7 @@ impl Variants<'_> {
     /// Variant `i` as a whole run ([`super::super::simulate_many`]),
     /// which reports why a figure is not finite as a run of it would.
     fn whole_run(&self, i: usize) -> Result<Figures> {
-        let sc = self.scenario(i)?;
+        let sc = self.scenario(i);
         let s = super::super::shared::simulate_many(std::slice::from_ref(&sc), self.threads)?;
         Ok(self
             .base

@@ -82,8 +82,8 @@ impl Variants<'_> {
     ) -> Result<(Vec<Figures>, Vec<Option<Estimate>>)> {
         let (total, n, b) = (self.todo.len(), self.base.trials, self.base.baseline);
         let all = engine::block_count(n);
-        let (levers, whole) = self.split()?;
-        let (jobs, like_base) = self.inert_split(&whole)?;
+        let (levers, whole) = self.split();
+        let (jobs, like_base) = self.inert_split(&whole);
         let mut records: Records = vec![Tally::default(); total];
         // The variants that are the base scenario: its figures, exact.
         let mut known: Vec<Option<Figures>> = vec![None; total];
