@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::format::{money, percent};
+use crate::format::{money, number, percent};
 use crate::model::keys::{self, Owner};
 use crate::model::{Param, Policy, Role, Scenario, Terms, Valuation};
 
@@ -30,7 +30,7 @@ pub fn render(s: &Scenario) -> String {
     let _ = writeln!(
         out,
         "  {} trials, seed {}, {steps}, horizons {} years, discount rate {}, money in {}",
-        money(s.trials as f64),
+        number(s.trials as f64, 0),
         s.seed,
         horizons.join(", "),
         percent(s.discount_rate, 1),

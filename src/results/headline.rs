@@ -15,7 +15,7 @@
 pub use super::figures::Sentence;
 use super::figures::{Row, Summary};
 use super::studies::Studies;
-use crate::format::{amount, money, share, signed};
+use crate::format::{amount, number, share, signed};
 use crate::model::Scenario;
 
 /// The input that moves a policy's gain over the baseline most, as a
@@ -156,12 +156,16 @@ pub fn sentence(f: &Figures) -> String {
 }
 
 /// "in 62% of trials", "in none of the 1,000 trials", "in all 1,000
-/// trials".
+/// trials" (a count of trials is a whole number: "7", never "7.00").
 fn beats(p: f64, trials: u64) -> String {
-    let n = money(trials as f64);
+    let n = number(trials as f64, 0);
     // "all" and "none" are about the model's trials, not the world: say
     // so where it reads as certainty.
-    if p <= 0.0 {
+    if trials == 1 && p <= 0.0 {
+        "in no trial (one simulated, under these assumptions)".into()
+    } else if trials == 1 && p >= 1.0 {
+        "in the only simulated trial (under these assumptions)".into()
+    } else if p <= 0.0 {
         format!("in none of the {n} simulated trials (under these assumptions)")
     } else if p >= 1.0 {
         format!("in all {n} simulated trials (under these assumptions)")
@@ -334,6 +338,22 @@ mod tests {
         assert!(text(0.9996).contains("in >99.9% of trials"));
         assert!(text(0.995).contains("in 99.5% of trials"));
         assert!(text(1.0).contains("in all 100,000 simulated trials (under these assumptions)"));
+    }
+
+    #[test]
+    fn a_count_of_trials_is_a_whole_number() {
+        let v = row("value", 1.0, 1.0, 1.0, 1.0);
+        let g = row("delta_value", -5.0, -9.0, -5.0, -0.5);
+        let text = |trials, p| {
+            sentence(&Figures {
+                trials,
+                ..figures(&v, &g, p)
+            })
+        };
+        assert!(text(7, 0.0).contains("in none of the 7 simulated trials"));
+        assert!(text(1234, 1.0).contains("in all 1,234 simulated trials"));
+        assert!(text(1, 0.0).contains("in no trial (one simulated, under these assumptions);"));
+        assert!(text(1, 1.0).contains("in the only simulated trial (under these assumptions);"));
     }
 
     /// On a real run: every number in every sentence is the formatted
