@@ -191,6 +191,47 @@ pub trait BlockCollector: Sync {
     ) {
         self.push(block, first, out, count);
     }
+    /// Whether the run should stop before its next block (the caller's
+    /// reason: `simulate serve` stops a study a newer request overtakes);
+    /// the run then fails with [`stopped`]. By default, never.
+    fn stopped(&self) -> bool {
+        false
+    }
+}
+
+/// The error of a run its collector stopped ([`BlockCollector::stopped`]).
+pub fn stopped() -> Error {
+    Error::Usage("the run was stopped by a newer request".into())
+}
+
+/// `inner`, stopped before a block once `stop` says so.
+pub struct Stoppable<'a, C> {
+    pub inner: &'a C,
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl<C: BlockCollector> BlockCollector for Stoppable<'_, C> {
+    type Block = C::Block;
+
+    fn start(&self, block: u64) -> C::Block {
+        self.inner.start(block)
+    }
+    fn push(&self, block: &mut C::Block, first: u64, out: &[Lane], count: usize) {
+        self.inner.push(block, first, out, count);
+    }
+    fn push_paired(
+        &self,
+        block: &mut C::Block,
+        lead: &C::Block,
+        first: u64,
+        out: &[Lane],
+        count: usize,
+    ) {
+        self.inner.push_paired(block, lead, first, out, count);
+    }
+    fn stopped(&self) -> bool {
+        (self.stop)() || self.inner.stopped()
+    }
 }
 
 /// Runs the trials of `blocks` on the current rayon pool into `collector`
@@ -209,7 +250,7 @@ pub fn run_blocks_collect<C: BlockCollector>(
         let mut state = BatchState::new(plan);
         let mut done = Vec::new();
         loop {
-            if INTERRUPTED.load(Ordering::Relaxed) {
+            if INTERRUPTED.load(Ordering::Relaxed) || collector.stopped() {
                 break;
             }
             let block = next.fetch_add(1, Ordering::Relaxed);
@@ -221,6 +262,11 @@ pub fn run_blocks_collect<C: BlockCollector>(
             let mut record = collector.start(block);
             let mut first = start;
             while first < end {
+                // A stopped run ends within a batch (the block left
+                // unfinished: the run then fails).
+                if collector.stopped() {
+                    break;
+                }
                 let count = (end - first).min(LANES as u64) as usize;
                 state.run(plan, seed, first, count);
                 collector.push(&mut record, first, &state.out, count);
@@ -233,6 +279,9 @@ pub fn run_blocks_collect<C: BlockCollector>(
     });
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
+    }
+    if collector.stopped() {
+        return Err(stopped());
     }
     let mut all: Vec<(u64, C::Block)> = parts.into_iter().flatten().collect();
     all.sort_by_key(|(b, _)| *b);

@@ -133,6 +133,10 @@ trait Sink: Sync {
     /// Plan `k`'s trials of the block are all pushed.
     fn end_plan(&self, _w: &mut Self::Worker, _k: usize) {}
     fn end_block(&self, w: &mut Self::Worker, block: u64);
+    /// Whether the run should stop before its next block.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// A worker's accumulators, and the one value buffer they take turns with.
@@ -213,6 +217,10 @@ impl<C: super::BlockCollector> Sink for Collectors<'_, C> {
         let records = std::mem::take(&mut w.records);
         w.done.push((block, records));
     }
+
+    fn stopped(&self) -> bool {
+        self.0.iter().any(|c| c.stopped())
+    }
 }
 
 /// The one loop of a group: every worker takes blocks from a shared
@@ -266,7 +274,7 @@ fn drive<S: Sink>(
         let mut kept: Vec<Tape> = Vec::new();
         let mut tries = vec![Tries::default(); plans.len()];
         loop {
-            if INTERRUPTED.load(Ordering::Relaxed) {
+            if INTERRUPTED.load(Ordering::Relaxed) || sink.stopped() {
                 break;
             }
             let block = next.fetch_add(1, Ordering::Relaxed);
@@ -287,7 +295,8 @@ fn drive<S: Sink>(
                 tapes.resize_with(RUN, Tape::new);
                 kept.resize_with(RUN, Tape::new);
                 let mut others: Vec<_> = others.collect();
-                for run in (0..batches).step_by(RUN) {
+                // (A stopped run ends within RUN batches: `drive` fails.)
+                for run in (0..batches).step_by(RUN).take_while(|_| !sink.stopped()) {
                     let run = run..(run + RUN).min(batches);
                     let keep = keep
                         && solo
@@ -342,6 +351,9 @@ fn drive<S: Sink>(
     });
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
+    }
+    if sink.stopped() {
+        return Err(super::stopped());
     }
     Ok(workers)
 }
