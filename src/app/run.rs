@@ -238,6 +238,7 @@ fn studies(
             Some(threads),
             &|m| console::say(&format!("warning: {m}")),
             &|n, total| say(format!("sensitivity: {n} of {total} runs")),
+            None,
         )?;
         staged.write("sensitivity.csv", study::sensitivity::csv(&rows))?;
         if let Some(top) = args.sensitivity_top {

@@ -281,25 +281,42 @@ type Planned = (
     Vec<Scenario>,
 );
 
-/// Checks every step of `inputs` (see [`run`]): `say` is told of each
-/// skipped one.
+/// Checks every step of `inputs` (see [`run`]) on `threads` threads:
+/// `say` is told of each skipped one, in the inputs' order.
 fn plan(
     loaded: &Loaded,
     base: &Scenario,
     inputs: &[Input],
     steps: Steps,
+    threads: Option<usize>,
     say: &dyn Fn(String),
 ) -> Planned {
+    // Each input's two steps, validated in parallel (hundreds of variants
+    // of a large scenario), then taken in order.
+    let jobs: Vec<(usize, f64, f64)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, input)| moved(input, steps).map(|(lo, hi)| (k, lo, hi)))
+        .collect();
+    let build = || -> Vec<[std::result::Result<Scenario, String>; 2]> {
+        use rayon::prelude::*;
+        jobs.par_iter()
+            .map(|&(k, lo, hi)| [lo, hi].map(|x| variant(loaded, base, &inputs[k], x)))
+            .collect()
+    };
+    let built = crate::engine::with_threads(threads, build).unwrap_or_else(|_| build());
     let mut plans: Vec<[std::result::Result<(f64, usize), String>; 2]> = Vec::new();
     let mut todo: Vec<(usize, usize, f64)> = Vec::new();
     let mut scenarios = Vec::new();
-    for (k, input) in inputs.iter().enumerate() {
-        let Some((lo, hi)) = moved(input, steps) else {
-            continue;
-        };
+    for (&(k, lo, hi), found) in jobs.iter().zip(built) {
+        let input = &inputs[k];
         let mut sides = [Err(String::new()), Err(String::new())];
-        for (s, (side, x)) in [("low", lo), ("high", hi)].into_iter().enumerate() {
-            match variant(loaded, base, input, x) {
+        for (s, ((side, x), found)) in [("low", lo), ("high", hi)]
+            .into_iter()
+            .zip(found)
+            .enumerate()
+        {
+            match found {
                 Ok(sc) => {
                     sides[s] = Ok((x, todo.len()));
                     todo.push((k, s, x));
@@ -327,7 +344,7 @@ fn plan(
 /// for a benchmark against separate runs (examples/shared_draws.rs).
 pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Result<Vec<Scenario>> {
     let inputs = inputs(loaded, base);
-    let (_, _, mut scenarios) = plan(loaded, base, &inputs, steps, &|_| {});
+    let (_, _, mut scenarios) = plan(loaded, base, &inputs, steps, None, &|_| {});
     let last = *base.horizons.last().unwrap_or(&1);
     for sc in &mut scenarios {
         sc.horizons = vec![last];
@@ -370,6 +387,9 @@ pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Resu
 /// run every trial and get the exact figures above, bit for bit; the
 /// others stop as soon as their first trials show they cannot, and
 /// report estimates ([`Sensitivity::estimated`]).
+///
+/// `cancelled` stops the study between its passes (with an error) once
+/// it says so: `simulate serve` stops a study a newer request overtakes.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     loaded: &Loaded,
@@ -380,6 +400,7 @@ pub fn run(
     threads: Option<usize>,
     say: &dyn Fn(String),
     progress: &dyn Fn(usize, usize),
+    cancelled: Option<&(dyn Fn() -> bool + Sync)>,
 ) -> Result<Vec<Sensitivity>> {
     if base.policies.len() < 2 {
         say("sensitivity: the scenario has one policy, and the study ranks what moves a policy's gain over the baseline; add a policy to compare (nothing was run)".into());
@@ -387,7 +408,7 @@ pub fn run(
     }
     let last = *base.horizons.last().unwrap_or(&1);
     let inputs = inputs(loaded, base);
-    let (plans, todo, scenarios) = plan(loaded, base, &inputs, steps, say);
+    let (plans, todo, scenarios) = plan(loaded, base, &inputs, steps, threads, say);
     let variants = passes::Variants {
         base,
         inputs: &inputs,
@@ -395,6 +416,7 @@ pub fn run(
         scenarios: &scenarios,
         threads,
         last,
+        cancelled,
     };
     let gain = |s: &Summary, p: &str| {
         s.row(p, last, "delta_value", None)

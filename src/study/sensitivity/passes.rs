@@ -8,7 +8,7 @@
 //! figure reads are the base scenario, run once (`Variants::inert`).
 
 use super::{batch_size, Input, Owner};
-use crate::engine::{self, BlockCollector, BLOCK_TRIALS};
+use crate::engine::{self, BlockCollector, Stoppable, BLOCK_TRIALS};
 use crate::error::Result;
 use crate::kernel::batch::{Lane, LANES};
 use crate::kernel::Plan;
@@ -342,9 +342,31 @@ pub(super) struct Variants<'a> {
     pub scenarios: &'a [Scenario],
     pub threads: Option<usize>,
     pub last: u32,
+    /// Stops the study between its passes when it says so (`simulate
+    /// serve`: a newer request overtook this one).
+    pub cancelled: Option<&'a (dyn Fn() -> bool + Sync)>,
 }
 
 impl Variants<'_> {
+    /// Ctrl-C, or the caller's `cancelled`, stops the study here (and a
+    /// pass's run before its next block: [`Variants::stop`]).
+    fn check(&self) -> Result<()> {
+        engine::check_interrupted()?;
+        match self.cancelled {
+            Some(c) if c() => Err(engine::stopped()),
+            _ => Ok(()),
+        }
+    }
+
+    /// What stops a pass's run before its next block: the caller's
+    /// `cancelled`, or nothing.
+    fn stop(&self) -> &(dyn Fn() -> bool + Sync) {
+        fn never() -> bool {
+            false
+        }
+        self.cancelled.unwrap_or(&never)
+    }
+
     /// Variant `i` as the scenario it is run as: the last horizon only,
     /// no funding study (neither changes a figure read here).
     fn scenario(&self, i: usize) -> Scenario {
@@ -494,7 +516,7 @@ impl Variants<'_> {
         paired: bool,
         records: &mut [Tally],
     ) -> Result<()> {
-        engine::check_interrupted()?;
+        self.check()?;
         let base = self.base;
         let (policies, b, n) = (base.policies.len(), base.baseline, base.trials);
         let mut sc = base.clone();
@@ -524,6 +546,10 @@ impl Variants<'_> {
             }
         }
         let gains = Gains::new(&plan, sc.seed, &columns);
+        let gains = Stoppable {
+            inner: &gains,
+            stop: self.stop(),
+        };
         let got = engine::with_threads(self.threads, || {
             engine::run_blocks_collect(&plan, sc.seed, n, blocks, &|_| {}, &gains)
         })??;
@@ -596,12 +622,19 @@ impl Variants<'_> {
         let count = all.end - all.start;
         let ranges = pass.ranges.clamp(1, count.max(1) as usize) as u64;
         for r in 0..ranges {
-            engine::check_interrupted()?;
+            self.check()?;
             let range = all.start + count * r / ranges..all.start + count * (r + 1) / ranges;
             for (group, gains) in &groups {
                 let ps: Vec<&Plan> = group.iter().map(|&g| &plans[g]).collect();
+                let gains: Vec<Stoppable<Gains>> = gains
+                    .iter()
+                    .map(|inner| Stoppable {
+                        inner,
+                        stop: self.stop(),
+                    })
+                    .collect();
                 let got = engine::with_threads(self.threads, || {
-                    engine::shared::run_group_collect(&ps, seed, n, range.clone(), gains)
+                    engine::shared::run_group_collect(&ps, seed, n, range.clone(), &gains)
                 })??;
                 for (&g, got) in group.iter().zip(got) {
                     let tally = match g {

@@ -28,6 +28,7 @@ fn variants_that_move_nothing_read_are_the_base() {
         scenarios: &[],
         threads: None,
         last: 5,
+        cancelled: None,
     };
     let at = |path: &str| {
         let i = inputs.iter().find(|i| i.path == path).unwrap();
@@ -66,7 +67,7 @@ fn figures_equal_whole_runs_of(file: &str, trials: u64, least: usize) {
     let variants = variant_scenarios(&loaded, &base, steps).unwrap();
     let whole = super::super::simulate_many(&variants, Some(2)).unwrap();
     let inputs = inputs(&loaded, &base);
-    let (plans, _, _) = plan(&loaded, &base, &inputs, steps, &|_| {});
+    let (plans, _, _) = plan(&loaded, &base, &inputs, steps, Some(2), &|_| {});
     for threads in [1, 2] {
         let rows = run(
             &loaded,
@@ -77,6 +78,7 @@ fn figures_equal_whole_runs_of(file: &str, trials: u64, least: usize) {
             Some(threads),
             &|_| {},
             &|_, _| {},
+            None,
         )
         .unwrap();
         assert!(!rows.is_empty());
@@ -146,6 +148,7 @@ fn screened_rows_match(file: &str, trials: u64, top: usize, least: usize, thread
             Some(threads),
             &|_| {},
             &|_, _| {},
+            None,
         )
         .unwrap()
     };

@@ -96,7 +96,7 @@ impl Variants<'_> {
         let mut told = finished;
         let mut from = 0;
         for to in stages(all) {
-            engine::check_interrupted()?;
+            self.check()?;
             let mut alive: Vec<usize> = (0..sides.len())
                 .filter(|&k| screen.alive(k))
                 .flat_map(|k| sides[k].into_iter().flatten())
