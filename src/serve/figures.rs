@@ -16,7 +16,9 @@ use crate::kernel::Plan;
 use crate::model::{Metric, Scenario};
 use crate::report::table::prob_cell;
 use crate::results::funding::FundingStudy;
+use crate::results::studies::{Sensitivity, Steps, Studies};
 use crate::results::{check_finite, Summary};
+use crate::scenario::Loaded;
 use crate::stats::{histogram, Accumulator};
 
 /// Stops a run's workers before their next block once `cancelled` says
@@ -122,6 +124,117 @@ pub fn funding_json(f: &FundingStudy) -> Json {
         "sentences": crate::results::funding::sentences(f),
         "read_at": f.read_at,
         "rows": rows,
+    })
+}
+
+/// How many inputs per policy the page's "what drives the gain" shows:
+/// the top of the sensitivity study, screened for them.
+pub const DRIVERS_TOP: usize = 5;
+
+/// What drives each policy's gain at the last horizon: the sensitivity
+/// study `simulate --sensitivity --sensitivity-top 5` runs on the same
+/// scenario (same trials, seed and steps, so the same figures, bit for
+/// bit), after a run of the scenario itself (the study is measured from
+/// it). `None` when `cancelled` said so before it ended.
+pub fn drivers(
+    loaded: &Loaded,
+    scenario: &Scenario,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<Json>> {
+    let Some(base) = run(scenario.clone(), cancelled)? else {
+        return Ok(None);
+    };
+    let stopped = AtomicBool::new(false);
+    let stop = || {
+        let stop = cancelled();
+        if stop {
+            stopped.store(true, Ordering::Relaxed);
+        }
+        stop
+    };
+    let rows = crate::study::sensitivity::run(
+        loaded,
+        &base.scenario,
+        &base.summary,
+        Steps::default(),
+        Some(DRIVERS_TOP),
+        Some(rayon::current_num_threads()),
+        &|_| {},
+        &|_, _| {},
+        Some(&stop),
+    );
+    match rows {
+        Ok(rows) => Ok(Some(drivers_json(&base, rows))),
+        Err(_) if stopped.load(Ordering::Relaxed) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The page's view of the study: per policy other than the baseline, its
+/// top rows that ran every trial (at most [`DRIVERS_TOP`], each moving
+/// the gain), and the headline sentence that names the top driver.
+fn drivers_json(base: &Outcome, rows: Vec<Sensitivity>) -> Json {
+    let s = &base.scenario;
+    let last = s.horizons.last().copied().unwrap_or(1);
+    let studies = Studies {
+        sensitivity: rows,
+        ..Default::default()
+    };
+    let sentences = crate::results::headline::sentences(s, &base.summary, Some(&studies));
+    let signed = |x: f64| {
+        if x.is_finite() {
+            crate::format::signed_money(x)
+        } else {
+            "skipped".to_string()
+        }
+    };
+    let policies: Vec<Json> = s
+        .policies
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != s.baseline)
+        .map(|(_, p)| {
+            let mine: Vec<&Sensitivity> = studies
+                .sensitivity
+                .iter()
+                .filter(|r| r.policy == p.name)
+                .collect();
+            let top: Vec<Json> = mine
+                .iter()
+                .take_while(|r| r.estimated.is_none())
+                .filter(|r| r.swing() > 0.0)
+                .take(DRIVERS_TOP)
+                .map(|r| {
+                    let (low, high) = (r.gain_low - r.gain_base, r.gain_high - r.gain_base);
+                    json!({
+                        "input": r.label(), "path": r.path,
+                        "low": r.show(r.low), "high": r.show(r.high),
+                        "change_low": low, "change_high": high,
+                        "text_low": signed(low), "text_high": signed(high),
+                        "note": r.note,
+                    })
+                })
+                .collect();
+            json!({
+                "policy": p.name,
+                "gain": mine.first().map(|r| r.gain_base),
+                "inputs": mine.len(),
+                "screened": mine.iter().filter(|r| r.estimated.is_some()).count(),
+                "rows": top,
+            })
+        })
+        .collect();
+    json!({
+        "horizon": last,
+        "trials": s.trials,
+        "top": DRIVERS_TOP,
+        "currency": s.currency,
+        "sentences": sentences
+            .iter()
+            .filter(|x| x.horizon == last && x.policy != s.policies[s.baseline].name)
+            .map(|x| x.text.as_str())
+            .collect::<Vec<_>>(),
+        "policies": policies,
     })
 }
 
@@ -298,5 +411,62 @@ mod tests {
         let mut plain = s.clone();
         plain.funding = None;
         assert_eq!(funding(&plain, &|| false).unwrap(), Some(None));
+    }
+
+    /// The page's drivers are the full study's top rows (the screened
+    /// study gives them exact), with the sentence naming the first; a
+    /// newer request stops the base run or the study.
+    #[test]
+    fn the_drivers_are_the_full_studys_top_rows_and_stop_when_cancelled() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let loaded = crate::scenario::load_raw(&root.join("scenarios/reset.toml")).unwrap();
+        let mut s = loaded.scenario().unwrap();
+        s.trials = 4096;
+        let j = drivers(&loaded, &s, &|| false).unwrap().unwrap();
+        let summary = crate::study::simulate(&s, Some(2)).unwrap();
+        let full = crate::study::sensitivity::run(
+            &loaded,
+            &s,
+            &summary,
+            Steps::default(),
+            None,
+            Some(2),
+            &|_| {},
+            &|_, _| {},
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (j["horizon"].as_u64(), j["top"].as_u64()),
+            (Some(5), Some(5))
+        );
+        let p = &j["policies"][0];
+        assert_eq!(p["policy"], "reset");
+        assert!(p["screened"].as_u64().unwrap() > 50, "{}", p["screened"]);
+        let rows = p["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), DRIVERS_TOP);
+        for (got, want) in rows.iter().zip(&full) {
+            assert_eq!(got["input"].as_str(), Some(want.label().as_str()));
+            assert_eq!(
+                got["change_low"].as_f64(),
+                Some(want.gain_low - want.gain_base)
+            );
+            assert_eq!(
+                got["change_high"].as_f64(),
+                Some(want.gain_high - want.gain_base)
+            );
+        }
+        let sentence = j["sentences"][0].as_str().unwrap();
+        let first = full[0].label();
+        assert!(
+            sentence.contains(&format!("The gain depends most on {first}")),
+            "{sentence}"
+        );
+        // Stopped in the base run, and in the study (after the base run's
+        // four blocks were admitted).
+        assert!(drivers(&loaded, &s, &|| true).unwrap().is_none());
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let after_base = || calls.fetch_add(1, Ordering::Relaxed) >= 4;
+        assert!(drivers(&loaded, &s, &after_base).unwrap().is_none());
     }
 }

@@ -121,7 +121,7 @@ pub fn handle(app: &App, req: &Request) -> Reply {
             body: PAGE.as_bytes().to_vec(),
         },
         ("GET", "/api/scenario") => Reply::json(200, &app.describe()),
-        ("POST", "/api/run" | "/api/funding" | "/api/save") => {
+        ("POST", "/api/run" | "/api/funding" | "/api/drivers" | "/api/save") => {
             if let Some(o) = req.origin {
                 if !app.origin_allowed(o) {
                     return Reply::error(403, "refused: a request from another site");
@@ -144,23 +144,28 @@ pub fn handle(app: &App, req: &Request) -> Reply {
             match path {
                 "/api/run" => run(app, &body, Phase::Figures),
                 "/api/funding" => run(app, &body, Phase::Funding),
+                "/api/drivers" => run(app, &body, Phase::Drivers),
                 _ => save_variant(app, &body),
             }
         }
-        (_, "/" | "/index.html" | "/api/scenario" | "/api/run" | "/api/funding" | "/api/save") => {
-            Reply::error(405, "method not allowed")
-        }
+        (
+            _,
+            "/" | "/index.html" | "/api/scenario" | "/api/run" | "/api/funding" | "/api/drivers"
+            | "/api/save",
+        ) => Reply::error(405, "method not allowed"),
         _ => Reply::error(404, "not found: this server gives its page and API only"),
     }
 }
 
-/// What a run request asks for: the figures (first, fast), or the
-/// funding study of the same changes (after them, when the scenario has
-/// `[funding]`).
+/// What a run request asks for: the figures (first, fast), or, after
+/// them, a study of the same changes: the funding study (when the
+/// scenario has `[funding]`) or what drives each policy's gain (the
+/// sensitivity study's top inputs).
 #[derive(Clone, Copy, PartialEq)]
 enum Phase {
     Figures,
     Funding,
+    Drivers,
 }
 
 /// The body's `changes`, or the refusal that answers them.
@@ -185,24 +190,19 @@ fn run(app: &App, body: &Json, phase: Phase) -> Reply {
     };
     scenario.trials = app.trials;
     scenario.seed = app.seed;
-    if phase == Phase::Funding {
-        let me = app.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let _one = app.running.lock().unwrap_or_else(|p| p.into_inner());
-        let superseded = || app.generation.load(Ordering::SeqCst) != me;
-        if superseded() {
-            return Reply::json(409, &json!({ "superseded": true }));
+    match phase {
+        Phase::Figures => {}
+        Phase::Funding => {
+            return study(app, started, "funding", |stop| {
+                let found = figures::funding(&scenario, stop)?;
+                Ok(found.map(|f| f.as_ref().map_or(Json::Null, figures::funding_json)))
+            })
         }
-        return match figures::funding(&scenario, &superseded) {
-            Ok(Some(found)) => Reply::json(
-                200,
-                &json!({
-                    "funding": found.as_ref().map(figures::funding_json),
-                    "server_ms": started.elapsed().as_secs_f64() * 1e3,
-                }),
-            ),
-            Ok(None) => Reply::json(409, &json!({ "superseded": true })),
-            Err(e) => Reply::error(422, &e.to_string()),
-        };
+        Phase::Drivers => {
+            return study(app, started, "drivers", |stop| {
+                figures::drivers(&loaded, &scenario, stop)
+            })
+        }
     }
     let derived: Vec<Json> = levers::levers(&loaded.raw, &scenario)
         .into_iter()
@@ -225,6 +225,34 @@ fn run(app: &App, body: &Json, phase: Phase) -> Reply {
             j["server_ms"] = json!(started.elapsed().as_secs_f64() * 1e3);
             Reply::json(200, &j)
         }
+        Ok(None) => Reply::json(409, &json!({ "superseded": true })),
+        Err(e) => Reply::error(422, &e.to_string()),
+    }
+}
+
+/// A study of the page's changes, asked for once their figures are
+/// drawn: one run at a time, as the figures are, and stopped when a newer
+/// request comes (409). Its answer is under `key`.
+fn study(
+    app: &App,
+    started: Instant,
+    key: &str,
+    run: impl FnOnce(&(dyn Fn() -> bool + Sync)) -> crate::error::Result<Option<Json>>,
+) -> Reply {
+    let me = app.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let _one = app.running.lock().unwrap_or_else(|p| p.into_inner());
+    let superseded = || app.generation.load(Ordering::SeqCst) != me;
+    if superseded() {
+        return Reply::json(409, &json!({ "superseded": true }));
+    }
+    match run(&superseded) {
+        Ok(Some(found)) => Reply::json(
+            200,
+            &json!({
+                key: found,
+                "server_ms": started.elapsed().as_secs_f64() * 1e3,
+            }),
+        ),
         Ok(None) => Reply::json(409, &json!({ "superseded": true })),
         Err(e) => Reply::error(422, &e.to_string()),
     }

@@ -402,6 +402,30 @@ fn the_page_in_a_real_browser() {
     b.call("POST", "/url", Some(&json!({"url": server.url()})));
     b.wait(1, "ready");
     b.screenshot("serve-1-loaded.png");
+    // What drives the gain follows the figures: five inputs for reset,
+    // the first named in the sentence above the bars.
+    let start = Instant::now();
+    while b.js("return Number(document.body.dataset.driversRuns || 0)") == json!(0) {
+        assert!(start.elapsed() < Duration::from_secs(300), "no drivers");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let drivers = b.js(
+        "const g = [...document.querySelectorAll(\"#drivers [data-policy='reset'] g.driver\")]; \
+         document.getElementById('drivers-card').scrollIntoView(); \
+         return [g.map((x) => x.dataset.input), document.getElementById('drivers').querySelector('p').textContent]",
+    );
+    let inputs = drivers[0].as_array().unwrap();
+    assert_eq!(inputs.len(), 5, "{drivers}");
+    let top = inputs[0].as_str().unwrap();
+    assert!(
+        drivers[1]
+            .as_str()
+            .unwrap()
+            .contains(&format!("The gain depends most on {top}")),
+        "{drivers}"
+    );
+    b.screenshot("serve-6-drivers.png");
+    b.js("window.scrollTo(0, 0); return 0");
     let gain = || {
         b.js("const g = document.getElementById('gain-reset'); return [g.dataset.mean, g.textContent]")
     };
@@ -437,8 +461,10 @@ fn the_page_in_a_real_browser() {
     // A slider moved with the mouse (a click at its middle), then Undo:
     // back to the same bits.
     let core = ["policies", "reset", "core", "intensity"];
-    b.click(&lever(&core, "input[type=range]"));
+    // (The count before the click: its run may be answered before the
+    // next script runs.)
     let before = b.runs();
+    b.click(&lever(&core, "input[type=range]"));
     let start = Instant::now();
     loop {
         let s = b.js("return [document.body.dataset.state, Number(document.body.dataset.runs)]");
@@ -453,7 +479,7 @@ fn the_page_in_a_real_browser() {
         }
         assert!(
             start.elapsed() < Duration::from_secs(300),
-            "slider: no redraw"
+            "slider: no redraw after {before} runs: {s}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -435,6 +435,65 @@ fn the_funding_answer_follows_the_figures() {
     assert_eq!((st, &j["funding"]), (200, &Value::Null));
 }
 
+/// What drives the gain, as the page asks for it after its figures: the
+/// top 5 inputs per policy of the sensitivity study of the page's
+/// changes, the same figures as `simulate --sensitivity
+/// --sensitivity-top 5` on the variant the page saves.
+#[test]
+fn the_drivers_are_simulates_study_of_the_saved_variant() {
+    let (dir, path) = folder();
+    let server = Server::start(&path, 4096);
+    let (st, j) = server.post("/api/drivers", &json!({"changes": quark_and_cloud()}));
+    assert_eq!(st, 200, "{j}");
+    let d = &j["drivers"];
+    assert_eq!(
+        (d["horizon"].as_u64(), d["trials"].as_u64()),
+        (Some(5), Some(4096))
+    );
+    let rows = d["policies"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{d}");
+    let (st, _) = server.post(
+        "/api/save",
+        &json!({"name": "drivers", "changes": quark_and_cloud()}),
+    );
+    assert_eq!(st, 200);
+    let out = dir.path().join("out");
+    let file = dir.path().join("drivers.toml");
+    let o = common::run(&[
+        file.to_str().unwrap(),
+        "--sensitivity",
+        "--sensitivity-top",
+        "5",
+        "--no-charts",
+        "--no-xlsx",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut csv = csv::Reader::from_path(out.join("sensitivity.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let want: Vec<csv::StringRecord> = csv.records().take(5).map(|r| r.unwrap()).collect();
+    for (got, want) in rows.iter().zip(&want) {
+        assert_eq!(got["path"].as_str(), Some(&want[col("path")]));
+        for (key, column) in [
+            ("change_low", "gain_change_low"),
+            ("change_high", "gain_change_high"),
+        ] {
+            let w: f64 = want[col(column)].parse().unwrap();
+            assert_eq!(
+                got[key].as_f64().map(f64::to_bits),
+                Some(w.to_bits()),
+                "{key}"
+            );
+        }
+    }
+    // The sentence names the top driver, as simulate's headline does.
+    let first = d["sentences"][0].as_str().unwrap();
+    assert!(first.contains("The gain depends most on"), "{first}");
+}
+
 #[test]
 fn a_changed_distribution_shows_its_quantiles_and_reproduces() {
     let (dir, _) = folder();
