@@ -191,9 +191,10 @@ pub trait BlockCollector: Sync {
     ) {
         self.push(block, first, out, count);
     }
-    /// Whether the run should stop before its next block (the caller's
-    /// reason: `simulate serve` stops a study a newer request overtakes);
-    /// the run then fails with [`stopped`]. By default, never.
+    /// Whether the run should stop (asked before each block and each
+    /// batch or few batches; the caller's reason: `simulate serve` stops a
+    /// study a newer request overtakes); the run then fails with
+    /// [`stopped`]. By default, never.
     fn stopped(&self) -> bool {
         false
     }
@@ -204,7 +205,7 @@ pub fn stopped() -> Error {
     Error::Usage("the run was stopped by a newer request".into())
 }
 
-/// `inner`, stopped before a block once `stop` says so.
+/// `inner`, stopped within a batch or a few once `stop` says so.
 pub struct Stoppable<'a, C> {
     pub inner: &'a C,
     pub stop: &'a (dyn Fn() -> bool + Sync),

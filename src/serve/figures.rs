@@ -144,14 +144,6 @@ pub fn drivers(
     let Some(base) = run(scenario.clone(), cancelled)? else {
         return Ok(None);
     };
-    let stopped = AtomicBool::new(false);
-    let stop = || {
-        let stop = cancelled();
-        if stop {
-            stopped.store(true, Ordering::Relaxed);
-        }
-        stop
-    };
     let rows = crate::study::sensitivity::run(
         loaded,
         &base.scenario,
@@ -161,11 +153,12 @@ pub fn drivers(
         Some(rayon::current_num_threads()),
         &|_| {},
         &|_, _| {},
-        Some(&stop),
+        Some(cancelled),
     );
     match rows {
         Ok(rows) => Ok(Some(drivers_json(&base, rows))),
-        Err(_) if stopped.load(Ordering::Relaxed) => Ok(None),
+        // Once said, `cancelled` stays said: the study stopped for it.
+        Err(_) if cancelled() => Ok(None),
         Err(e) => Err(e),
     }
 }

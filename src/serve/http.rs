@@ -209,35 +209,26 @@ fn run(app: &App, body: &Json, phase: Phase) -> Reply {
         .map(|l| json!([l.effective, l.quantiles]))
         .collect();
     // A newer request supersedes this one: it stops at its next block.
-    let me = app.generation.fetch_add(1, Ordering::SeqCst) + 1;
-    let _one = app.running.lock().unwrap_or_else(|p| p.into_inner());
-    let superseded = || app.generation.load(Ordering::SeqCst) != me;
-    if superseded() {
-        return Reply::json(409, &json!({ "superseded": true }));
-    }
-    let ran = Instant::now();
-    match figures::run(scenario, &superseded) {
-        Ok(Some(o)) => {
+    exclusive(app, |superseded| {
+        let ran = Instant::now();
+        Ok(figures::run(scenario, superseded)?.map(|o| {
             let run_ms = ran.elapsed().as_secs_f64() * 1e3;
             let mut j = figures::to_json(&o);
             j["derived"] = Json::Array(derived);
             j["run_ms"] = json!(run_ms);
             j["server_ms"] = json!(started.elapsed().as_secs_f64() * 1e3);
-            Reply::json(200, &j)
-        }
-        Ok(None) => Reply::json(409, &json!({ "superseded": true })),
-        Err(e) => Reply::error(422, &e.to_string()),
-    }
+            j
+        }))
+    })
 }
 
-/// A study of the page's changes, asked for once their figures are
-/// drawn: one run at a time, as the figures are, and stopped when a newer
-/// request comes (409). Its answer is under `key`.
-fn study(
+/// Runs `work` as the one run in progress (the page's runs and studies
+/// take turns), told by `superseded` once a newer request has come: its
+/// answer (200), or 409 when a newer request came before it started or
+/// stopped it (`work` gave nothing), or 422 with its error.
+fn exclusive(
     app: &App,
-    started: Instant,
-    key: &str,
-    run: impl FnOnce(&(dyn Fn() -> bool + Sync)) -> crate::error::Result<Option<Json>>,
+    work: impl FnOnce(&(dyn Fn() -> bool + Sync)) -> crate::error::Result<Option<Json>>,
 ) -> Reply {
     let me = app.generation.fetch_add(1, Ordering::SeqCst) + 1;
     let _one = app.running.lock().unwrap_or_else(|p| p.into_inner());
@@ -245,17 +236,29 @@ fn study(
     if superseded() {
         return Reply::json(409, &json!({ "superseded": true }));
     }
-    match run(&superseded) {
-        Ok(Some(found)) => Reply::json(
-            200,
-            &json!({
-                key: found,
-                "server_ms": started.elapsed().as_secs_f64() * 1e3,
-            }),
-        ),
+    match work(&superseded) {
+        Ok(Some(j)) => Reply::json(200, &j),
         Ok(None) => Reply::json(409, &json!({ "superseded": true })),
         Err(e) => Reply::error(422, &e.to_string()),
     }
+}
+
+/// A study of the page's changes, asked for once their figures are
+/// drawn ([`exclusive`]); its answer is under `key`.
+fn study(
+    app: &App,
+    started: Instant,
+    key: &str,
+    run: impl FnOnce(&(dyn Fn() -> bool + Sync)) -> crate::error::Result<Option<Json>>,
+) -> Reply {
+    exclusive(app, |superseded| {
+        Ok(run(superseded)?.map(|found| {
+            json!({
+                key: found,
+                "server_ms": started.elapsed().as_secs_f64() * 1e3,
+            })
+        }))
+    })
 }
 
 fn save_variant(app: &App, body: &Json) -> Reply {

@@ -388,8 +388,8 @@ pub fn variant_scenarios(loaded: &Loaded, base: &Scenario, steps: Steps) -> Resu
 /// others stop as soon as their first trials show they cannot, and
 /// report estimates ([`Sensitivity::estimated`]).
 ///
-/// `cancelled` stops the study between its passes (with an error) once
-/// it says so: `simulate serve` stops a study a newer request overtakes.
+/// `cancelled` stops the study (with an error) within a batch or a few
+/// of saying so: `simulate serve` stops a study a newer request overtakes.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     loaded: &Loaded,

@@ -342,14 +342,15 @@ pub(super) struct Variants<'a> {
     pub scenarios: &'a [Scenario],
     pub threads: Option<usize>,
     pub last: u32,
-    /// Stops the study between its passes when it says so (`simulate
-    /// serve`: a newer request overtook this one).
+    /// Stops the study, between its passes and within a pass's runs,
+    /// when it says so (`simulate serve`: a newer request overtook this
+    /// one).
     pub cancelled: Option<&'a (dyn Fn() -> bool + Sync)>,
 }
 
 impl Variants<'_> {
     /// Ctrl-C, or the caller's `cancelled`, stops the study here (and a
-    /// pass's run before its next block: [`Variants::stop`]).
+    /// pass's run within a batch or a few: [`Variants::stop`]).
     fn check(&self) -> Result<()> {
         engine::check_interrupted()?;
         match self.cancelled {
@@ -358,7 +359,7 @@ impl Variants<'_> {
         }
     }
 
-    /// What stops a pass's run before its next block: the caller's
+    /// What stops a pass's run within a batch or a few: the caller's
     /// `cancelled`, or nothing.
     fn stop(&self) -> &(dyn Fn() -> bool + Sync) {
         fn never() -> bool {
